@@ -1,0 +1,3 @@
+from mlcc_ci.cli.main import main
+
+main()

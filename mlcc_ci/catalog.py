@@ -1,0 +1,305 @@
+"""Load, merge and validate the catalog; build each entry's configId and configJson."""
+
+import copy
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci import schema
+from mlcc_ci.configid import config_id
+from mlcc_ci.errors import CatalogError, NotFound
+from mlcc_ci.resources import catalog_dir
+from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
+
+DEFAULTS_FILE = "_defaults.yaml"
+GPU_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One merged catalog entry."""
+
+    name: str
+    data: Mapping[str, Any]
+    path: Path
+
+    @property
+    def generator_name(self) -> str:
+        return str(self.data.get("generatorName") or self.name)
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.data["support"]["state"] == "supported")
+
+    @property
+    def support_reason(self) -> str:
+        return str(self.data["support"].get("reason", ""))
+
+    @property
+    def model_name(self) -> str | None:
+        return self.data.get("modelName") or None
+
+    @property
+    def config_id(self) -> str:
+        d = self.data
+        return config_id(
+            self.name, self.model_name, d["instanceType"], d["region"], d["deploymentTarget"]
+        )
+
+    @property
+    def generator_identity(self) -> str:
+        """The configId the generator's own name would give: equal means the same project."""
+        d = self.data
+        return config_id(
+            self.generator_name,
+            self.model_name,
+            d["instanceType"],
+            d["region"],
+            d["deploymentTarget"],
+        )
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return generator_config(self.data)
+
+    @property
+    def config_json(self) -> str:
+        return compact_json(self.config)
+
+
+@dataclass
+class Catalog:
+    defaults: dict[str, Any]
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Entry:
+        for entry in self.entries:
+            if name in (entry.name, entry.data.get("generatorName")):
+                return entry
+        known = ", ".join(e.name for e in self.entries)
+        raise NotFound(f"no catalog entry named '{name}' (known: {known})")
+
+    def by_config_id(self) -> dict[str, Entry]:
+        return {e.config_id: e for e in self.entries}
+
+
+def compact_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def generator_config(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The configJson: what `ml-container-creator --config FILE` is handed, in its own keys."""
+    name = data["name"]
+    config: dict[str, Any] = {
+        "projectName": data.get("projectName") or f"ci-{name}",
+        "deploymentConfig": data.get("generatorName") or name,
+        "architecture": data.get("architecture"),
+        "backend": data.get("backend"),
+        "instanceType": data["instanceType"],
+        "awsRegion": data["region"],
+        "deploymentTarget": data["deploymentTarget"],
+        "buildTarget": data.get("buildTarget"),
+        "baseImage": data.get("baseImage"),
+        "buildStrategy": data.get("buildStrategy"),
+    }
+    if data.get("modelName"):
+        config["modelName"] = data["modelName"]
+    for optional in ("endpointConfig", "icConfig", "parameters"):
+        if data.get(optional):
+            config[optional] = data[optional]
+    return {k: v for k, v in config.items() if v is not None}
+
+
+def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Deep-merge mappings; anything else in `override` replaces what `base` had."""
+    out = copy.deepcopy(dict(base))
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+_ENTRY_FROM_DEFAULTS = (
+    "region",
+    "deploymentTarget",
+    "buildStrategy",
+    "buildTarget",
+    "smokeTest",
+    "stages",
+    "endpointConfig",
+    "parameters",
+    "tags",
+    "owner",
+)
+
+
+def display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, int, str]] = []
+
+    def add(self, path: Path, line: int, text: str) -> None:
+        self.problems.append((display(path), line, text))
+
+    def schema_problems(
+        self, path: Path, loaded: Loaded, label: str, found: Iterable[schema.Problem]
+    ) -> None:
+        for p in found:
+            line = _line_of(loaded, p.path)
+            self.add(path, line, f"{label} {schema.json_path(p.path)}: {p.message}")
+
+    def sorted(self) -> list[str]:
+        return [f"{f}:{n}: {text}" if n else f"{f}: {text}" for f, n, text in self.problems]
+
+
+def _line_of(loaded: Loaded, path: tuple[str | int, ...]) -> int:
+    while path not in loaded.lines and path:
+        path = path[:-1]
+    return loaded.lines.get(path, 1)
+
+
+def _load_mapping(path: Path, out: _Collector) -> Loaded | None:
+    try:
+        loaded = load_file(path)
+    except YamlProblem as exc:
+        line, _, message = str(exc).partition(": ")
+        out.add(path, int(line), message)
+        return None
+    if not isinstance(loaded.data, dict):
+        out.add(path, 1, f"expected a mapping at the top level, got {_kind(loaded.data)}")
+        return None
+    return loaded
+
+
+def _kind(value: Any) -> str:
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
+    files: list[Path] = []
+    defaults = catalog_dir() / DEFAULTS_FILE
+    for path in paths:
+        if path.is_dir():
+            if (path / DEFAULTS_FILE).is_file():
+                defaults = path / DEFAULTS_FILE
+            files.extend(sorted(p for p in path.glob("*.y*ml") if p.name != DEFAULTS_FILE))
+        elif path.is_file():
+            if path.name == DEFAULTS_FILE:
+                defaults = path
+            else:
+                if (path.parent / DEFAULTS_FILE).is_file():
+                    defaults = path.parent / DEFAULTS_FILE
+                files.append(path)
+        else:
+            out.add(path, 0, "no such file or folder")
+    return files, defaults
+
+
+def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
+    """Load every entry, collecting every problem instead of stopping at the first."""
+    out = _Collector()
+    files, defaults_path = _files(list(paths) if paths else [catalog_dir()], out)
+    defaults: dict[str, Any] = {}
+    loaded_defaults = _load_mapping(defaults_path, out)
+    if loaded_defaults is not None:
+        found = schema.problems(loaded_defaults.data, schema.DEFAULTS_SCHEMA)
+        out.schema_problems(defaults_path, loaded_defaults, "defaults", found)
+        if not found:
+            defaults = loaded_defaults.data
+    inherited = {k: v for k, v in defaults.items() if k in _ENTRY_FROM_DEFAULTS}
+
+    catalog = Catalog(defaults=defaults)
+    seen: dict[str, tuple[Path, int]] = {}
+    ids: dict[str, Entry] = {}
+    for path in files:
+        loaded = _load_mapping(path, out)
+        if loaded is None:
+            continue
+        raw = loaded.data
+        label = raw["name"] if isinstance(raw.get("name"), str) else path.stem
+        found = schema.problems(raw, schema.ENTRY_SCHEMA)
+        if not found:
+            merged = merge(inherited, raw)
+            found = schema.problems(merged, schema.ENTRY_SCHEMA, "/$defs/resolvedEntry")
+        if found:
+            out.schema_problems(path, loaded, label, found)
+            continue
+        entry = Entry(name=raw["name"], data=merged, path=path)
+        name_line = loaded.lines.get(("name",), 1)
+        if entry.name in seen:
+            other, other_line = seen[entry.name]
+            out.add(
+                path,
+                name_line,
+                f"{label} $.name: duplicate name '{entry.name}' "
+                f"(also in {display(other)}:{other_line})",
+            )
+            continue
+        seen[entry.name] = (path, name_line)
+        identity = entry.generator_identity
+        if identity in ids:
+            twin = ids[identity]
+            out.add(
+                path,
+                name_line,
+                f"{label} $: deploys the same thing as '{twin.name}' ({display(twin.path)}): "
+                "generator name, model, instance type, region and target are all equal",
+            )
+            continue
+        ids[identity] = entry
+        for rule_path, message in rule_problems(entry, defaults.get("rules", {})):
+            where = f"{label} {schema.json_path(rule_path)}"
+            out.add(path, _line_of(loaded, rule_path), f"{where}: {message}")
+        catalog.entries.append(entry)
+    catalog.problems = out.sorted()
+    return catalog
+
+
+def rule_problems(
+    entry: Entry, rules: Mapping[str, Any]
+) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    data = entry.data
+    regions = rules.get("regions")
+    if regions and data["region"] not in regions:
+        yield (
+            ("region",),
+            (f"region '{data['region']}' is not one the defaults allow ({', '.join(regions)})"),
+        )
+    limit = rules.get("maxStageTimeoutSeconds")
+    if limit:
+        for stage, spec in data.get("stages", {}).items():
+            timeout = spec.get("timeoutSeconds", 0)
+            if timeout > limit:
+                yield (
+                    ("stages", stage, "timeoutSeconds"),
+                    (f"{timeout}s exceeds the defaults' maxStageTimeoutSeconds {limit}"),
+                )
+    gpu = rules.get("gpuArchitectures", ())
+    needs_gpu = entry.supported and data["architecture"] in gpu
+    if needs_gpu and not data["instanceType"].startswith(GPU_FAMILIES):
+        yield (
+            ("instanceType",),
+            (
+                f"{data['architecture']} entries need a GPU instance "
+                f"({', '.join(f + '*' for f in GPU_FAMILIES)}), not '{data['instanceType']}'"
+            ),
+        )
+
+
+def load_valid_catalog(paths: Iterable[Path] | None = None) -> Catalog:
+    catalog = load_catalog(paths)
+    if catalog.problems:
+        raise CatalogError(catalog.problems)
+    return catalog

@@ -1,0 +1,103 @@
+"""`mlcc-ci catalog validate|list|show` and `mlcc-ci config-id`."""
+
+import json
+from pathlib import Path
+
+import click
+
+from mlcc_ci.cli.options import json_option
+
+
+@click.group()
+def catalog() -> None:
+    """Validate and inspect the catalog of deployment configurations."""
+
+
+@catalog.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check catalog files (default: the shipped catalog). PATH may be a folder or a file.
+
+    Every problem is printed, one per line, as FILE:LINE: ENTRY JSON-PATH: MESSAGE.
+    Exit 0 when valid, 1 when not.
+    """
+    from mlcc_ci.catalog import load_catalog
+
+    result = load_catalog(paths or None)
+    if result.problems:
+        for line in result.problems:
+            click.echo(line, err=True)
+        n = len(result.problems)
+        click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
+        raise SystemExit(1)
+    n = len(result.entries)
+    click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
+
+
+@catalog.command("list")
+@json_option
+def list_entries(as_json: bool) -> None:
+    """List the catalog's configurations with their configIds."""
+    from mlcc_ci.catalog import load_valid_catalog
+
+    entries = load_valid_catalog().entries
+    rows = [
+        {
+            "name": e.name,
+            "architecture": e.data["architecture"],
+            "backend": e.data["backend"],
+            "instanceType": e.data["instanceType"],
+            "support": e.data["support"]["state"],
+            "configId": e.config_id,
+        }
+        for e in entries
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    from tabulate import tabulate
+
+    headers = {k: k for k in rows[0]} if rows else ()
+    click.echo(tabulate(rows, headers=headers))
+
+
+@catalog.command()
+@click.argument("name")
+@json_option
+def show(name: str, as_json: bool) -> None:
+    """Show one merged entry and the compact configJson it registers."""
+    from mlcc_ci.catalog import load_valid_catalog
+
+    entry = load_valid_catalog().get(name)
+    if as_json:
+        doc = {
+            "entry": dict(entry.data),
+            "configId": entry.config_id,
+            "configJson": entry.config_json,
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    import yaml
+
+    click.echo(f"# {entry.path}")
+    click.echo(yaml.safe_dump(dict(entry.data), sort_keys=False).rstrip())
+    click.echo(f"configId: {entry.config_id}")
+    click.echo(f"configJson: {entry.config_json}")
+
+
+@click.command("config-id")
+@click.option("--deployment-config", required=True, help="e.g. transformers-vllm")
+@click.option("--model", default="", help="Model name; omitted or empty means none.")
+@click.option("--instance-type", required=True, help="e.g. ml.g5.xlarge")
+@click.option("--region", required=True, help="e.g. us-east-1")
+@click.option("--target", "deployment_target", default="managed-inference", show_default=True)
+def config_id_cmd(
+    deployment_config: str, model: str, instance_type: str, region: str, deployment_target: str
+) -> None:
+    """Print the configId of a deployment (16 hex characters of a SHA-256)."""
+    from mlcc_ci.configid import config_id
+
+    click.echo(config_id(deployment_config, model, instance_type, region, deployment_target))
+
+
+COMMANDS = [catalog, config_id_cmd]

@@ -1,0 +1,29 @@
+"""Options shared by the commands that read or write results."""
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+F = Callable[..., Any]
+
+
+def store_options(func: F) -> F:
+    func = click.option(
+        "--table",
+        metavar="NAME",
+        help="Shortcut for --store dynamodb://NAME (region from the AWS environment).",
+    )(func)
+    func = click.option(
+        "--store",
+        "store_url",
+        metavar="URL",
+        envvar="MLCC_CI_STORE",
+        help="Results store: sqlite:///path.db or dynamodb://TABLE?region=R&endpoint_url=U. "
+        "Default: $MLCC_CI_STORE, else the embedded SQLite file.",
+    )(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)

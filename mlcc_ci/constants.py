@@ -1,0 +1,40 @@
+"""Names shared by the runtime and the CDK app. Names only: importing this is free."""
+
+from typing import Final
+
+TABLE_NAME: Final = "mlcc-ci-table"
+RUNS_TABLE_NAME: Final = "mlcc-ci-runs"
+STATUS_INDEX: Final = "testStatus-lastTestTimestamp-index"
+SCANNER_FUNCTION: Final = "mlcc-ci-scanner"
+STATE_MACHINE: Final = "mlcc-ci-orchestrator"
+EXECUTOR_PROJECT: Final = "mlcc-ci-executor"
+SCHEDULE_RULE: Final = "mlcc-ci-scanner-schedule"
+LOG_GROUP: Final = "ml-container-creator-ci"
+STACK_NAME: Final = "MlccCiHarnessStack"
+SAGEMAKER_ROLE: Final = "mlcc-sagemaker-execution-role"
+RESOURCE_PREFIX: Final = "mlcc-ci"
+
+# Attribute names of the record (the spec's names are kept).
+ATTR_CONFIG_ID: Final = "configId"
+ATTR_STATUS: Final = "testStatus"
+ATTR_LAST_TEST: Final = "lastTestTimestamp"
+ATTR_STARTED_AT: Final = "startedAt"
+ATTR_EXPIRES_AT: Final = "expiresAt"
+
+NEVER_TESTED: Final = "1970-01-01T00:00:00Z"
+SCHEMA_VERSION: Final = 1
+
+STAGES: Final = ("generate", "validate", "build", "deploy_test", "register", "teardown", "update")
+# Stages whose failure names the final status; `update` writes the result and cannot.
+FAILABLE_STAGES: Final = ("generate", "validate", "build", "deploy_test", "register", "teardown")
+
+UNTESTED: Final = "untested"
+RUNNING: Final = "running"
+PASS: Final = "pass"
+FAIL_STATUSES: Final = tuple(f"fail-{stage}" for stage in FAILABLE_STAGES)
+TERMINAL_STATUSES: Final = (PASS, *FAIL_STATUSES)
+STATUSES: Final = (UNTESTED, RUNNING, *TERMINAL_STATUSES)
+
+BUILD_TIMEOUT_MINUTES: Final = 90
+DEFAULT_STALE_HOURS: Final = 24
+DEFAULT_MAX_CONCURRENCY: Final = 1

@@ -1,0 +1,29 @@
+"""Find the data that ships with the package: catalog, schemas, report templates, examples.
+
+In a wheel they live in ``mlcc_ci/_data``; in a source checkout, beside the package.
+"""
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def data_path(name: str) -> Path:
+    installed = _PACKAGE / "_data" / name
+    if installed.exists():
+        return installed
+    return _PACKAGE.parent / name
+
+
+def catalog_dir() -> Path:
+    return data_path("catalog")
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    with (data_path("schema") / name).open(encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema

@@ -1,0 +1,102 @@
+"""Safe, bounded YAML loading that remembers where every value came from.
+
+Refuses what a catalog file has no business containing: aliases (so an alias bomb is
+refused before anything is expanded), non-UTF-8 bytes, tabs in indentation, huge files.
+Errors name the file and line and never echo a long value.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MAX_BYTES = 256 * 1024
+
+Line = dict[tuple[str | int, ...], int]
+
+
+@dataclass(frozen=True)
+class Loaded:
+    data: Any
+    lines: Line  # JSON path (as a tuple of keys) -> 1-based line
+
+
+class YamlProblem(Exception):
+    pass
+
+
+class _Loader(yaml.SafeLoader):
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise YamlProblem(
+                f"{event.start_mark.line + 1}: YAML aliases are not allowed "
+                f"(found *{_short(event.anchor)}); write the value out"
+            )
+        return super().compose_node(parent, index)
+
+
+def _short(text: object, limit: int = 40) -> str:
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 3] + "..."
+
+
+def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Line) -> None:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines)
+
+
+def load_text(text: str) -> Loaded:
+    """Parse one YAML document. Raises YamlProblem('<line>: message')."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" ")
+        if stripped.startswith("\t"):
+            raise YamlProblem(f"{number}: tab character in indentation; indent with spaces")
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise YamlProblem("1: empty file; expected a mapping")
+        lines: Line = {}
+        _walk(node, (), lines)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        at = mark.line + 1 if mark else 1
+        problem = _short(exc.problem or exc.context or "syntax error", 80)
+        raise YamlProblem(f"{at}: invalid YAML: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise YamlProblem(f"1: invalid YAML: {_short(exc, 80)}") from None
+    finally:
+        loader.dispose()
+    return Loaded(data, lines)
+
+
+def load_file(path: Path) -> Loaded:
+    """Read and parse a file; problems come back as YamlProblem('<line>: message')."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise YamlProblem(f"1: file too large ({size} bytes; the limit is {MAX_BYTES})")
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlProblem(f"1: cannot read file: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_no = raw[: exc.start].count(b"\n") + 1
+        raise YamlProblem(
+            f"{line_no}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    if not text.strip():
+        raise YamlProblem("1: empty file; expected a mapping")
+    return load_text(text)

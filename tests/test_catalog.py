@@ -1,0 +1,111 @@
+import json
+
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.configid import config_id
+
+ALL = [
+    "transformers-vllm",
+    "transformers-sglang",
+    "transformers-lmi",
+    "transformers-djl",
+    "transformers-tensorrt-llm",
+    "http-flask",
+    "http-fastapi",
+    "http-nginx",
+    "triton-fil",
+    "triton-python",
+    "triton-onnx",
+    "triton-tensorrt",
+    "diffusors-vllm",
+    "diffusors-sglang",
+    "diffusors-comfyui",
+]
+UNSUPPORTED = {
+    "http-nginx",
+    "triton-tensorrt",
+    "diffusors-vllm",
+    "diffusors-sglang",
+    "diffusors-comfyui",
+}
+
+
+def test_shipped_catalog_validates(cli):
+    result = cli("catalog", "validate")
+    assert result.exit_code == 0, result.output
+    assert result.output == "catalog valid: 15 entries\n"
+
+
+def test_list_json_has_all_fifteen_with_config_ids(cli):
+    result = cli("catalog", "list", "--json")
+    assert result.exit_code == 0
+    rows = json.loads(result.output)
+    assert sorted(r["name"] for r in rows) == sorted(ALL)
+    for row in rows:
+        entry = load_valid_catalog().get(row["name"])
+        d = entry.data
+        assert row["configId"] == config_id(
+            row["name"], d["modelName"], d["instanceType"], d["region"], d["deploymentTarget"]
+        )
+    assert {r["name"] for r in rows if r["support"] == "unsupported"} == UNSUPPORTED
+
+
+def test_list_table(cli):
+    result = cli("catalog", "list")
+    assert result.exit_code == 0
+    assert "transformers-vllm" in result.output and "configId" in result.output
+
+
+def test_every_file_points_editors_at_the_schema():
+    catalog = load_valid_catalog()
+    for entry in catalog.entries:
+        first = entry.path.read_text().splitlines()[0]
+        assert first == "# yaml-language-server: $schema=../schema/catalog-entry.schema.json"
+
+
+def test_design_facts_are_in_the_catalog():
+    catalog = load_valid_catalog()
+    vllm = catalog.get("transformers-vllm").data
+    assert vllm["baseImage"] == "vllm/vllm-openai:v0.10.1"
+    assert vllm["instanceType"] == "ml.g6.12xlarge"
+    onnx = catalog.get("triton-onnx")
+    assert onnx.generator_name == "triton-onnxruntime"
+    assert json.loads(onnx.config_json)["deploymentConfig"] == "triton-onnxruntime"
+    flask = catalog.get("http-flask").data
+    assert flask["buildStrategy"] == "docker-in-docker"
+    assert flask["smokeTest"]["payload"] == {"instances": [[1.0, 2.0, 3.0, 4.0]]}
+    # inherited from the defaults
+    assert flask["smokeTest"]["healthPath"] == "/ping"
+    assert flask["stages"]["teardown"]["command"] == "./do/clean all --force"
+    assert catalog.get("diffusors-comfyui").support_reason
+
+
+def test_show_json_gives_merged_entry_and_compact_config_json(cli):
+    result = cli("catalog", "show", "triton-onnx", "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert doc["entry"]["region"] == "us-east-1"
+    assert " " not in doc["configJson"]
+    config = json.loads(doc["configJson"])
+    assert config["projectName"] == "ci-triton-onnx"
+    assert config["awsRegion"] == "us-east-1"
+    assert "modelName" not in config  # triton-onnx has no model
+
+
+def test_show_text_and_unknown_name(cli):
+    assert "configId:" in cli("catalog", "show", "http-flask").output
+    result = cli("catalog", "show", "nope")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no catalog entry named 'nope' (known: ")
+
+
+def test_every_command_has_help(cli):
+    from mlcc_ci.cli.main import cli as group
+
+    def walk(command, path):
+        yield path, command
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from walk(sub, [*path, name])
+
+    for path, command in walk(group, []):
+        assert command.help, f"mlcc-ci {' '.join(path)} has no help text"
+        assert cli(*path, "--help").exit_code == 0
