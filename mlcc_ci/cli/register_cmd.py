@@ -1,1 +1,173 @@
-COMMANDS: list = []
+"""`mlcc-ci register` (from the catalog or from a generated project) and `mlcc-ci store`."""
+
+import os
+from pathlib import Path
+
+import click
+
+from mlcc_ci.cli.options import store_options
+
+_LABEL = {"created": "created", "changed": "changed → untested", "unchanged": "unchanged"}
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--from-catalog", is_flag=True, help="Register catalog entries (NAME... or --all).")
+@click.option("--all", "all_entries", is_flag=True, help="With --from-catalog: every entry.")
+@click.option(
+    "--from-project",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Register the generated project in DIR from its do/config (parsed, never run).",
+)
+@click.option(
+    "--ci-table", metavar="NAME", help="With --from-project: the CI DynamoDB table to write."
+)
+@click.option(
+    "--ci-region",
+    metavar="REGION",
+    help="Region of the CI table (default: $MLCC_CI_REGION, then the AWS default region; "
+    "never the project's AWS_REGION).",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@click.option("--prune", is_flag=True, help="Delete records whose entry left the catalog.")
+@click.option("--yes", is_flag=True, help="With --prune: do not ask for confirmation.")
+@store_options
+def register(
+    names: tuple[str, ...],
+    from_catalog: bool,
+    all_entries: bool,
+    from_project: Path | None,
+    ci_table: str | None,
+    ci_region: str | None,
+    dry_run: bool,
+    prune: bool,
+    yes: bool,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Register configurations into the results store so the matrix tests them.
+
+    Re-registering an unchanged configuration changes nothing; a changed one goes back to
+    untested and keeps its history.
+    """
+    from mlcc_ci.errors import UsageError
+
+    if bool(from_catalog) == bool(from_project):
+        raise UsageError("say where from: --from-catalog [NAME ... | --all] or --from-project DIR")
+    if from_project:
+        if names or all_entries or prune:
+            raise UsageError("--from-project takes no NAMEs, --all or --prune")
+        _from_project(from_project, ci_table, ci_region, dry_run, store_url, table)
+        return
+    if ci_table:
+        raise UsageError("--ci-table goes with --from-project; use --table or --store here")
+    if not (names or all_entries or prune):
+        raise UsageError("name the entries to register, or give --all")
+    if names and all_entries:
+        raise UsageError("give NAMEs or --all, not both")
+    _from_catalog(names, dry_run, prune, yes, store_url, table)
+
+
+def _from_catalog(
+    names: tuple[str, ...],
+    dry_run: bool,
+    prune: bool,
+    yes: bool,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    from mlcc_ci import clock
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.registration import from_entry
+    from mlcc_ci.stores.base import unchanged
+    from mlcc_ci.stores.open import open_store
+
+    catalog = load_valid_catalog()
+    entries = [catalog.get(n) for n in names] if names else catalog.entries
+    registrations = [from_entry(e) for e in entries]
+    store = open_store(store_url, table=table)
+    store.check()
+    now = clock.iso(clock.now())
+    counts = {"created": 0, "changed": 0, "unchanged": 0}
+    for entry, reg in zip(entries, registrations, strict=True):
+        if dry_run:
+            old = store.get(reg.configId)
+            outcome = (
+                "created" if old is None else "unchanged" if unchanged(old, reg) else "changed"
+            )
+        else:
+            outcome = store.register(reg, now)
+        counts[outcome] += 1
+        note = "" if entry.supported else f"  (unsupported: {entry.support_reason})"
+        prefix = "would be " if dry_run and outcome != "unchanged" else ""
+        click.echo(f"{prefix + _LABEL[outcome]:<20} {entry.name:<28} {reg.configId}{note}")
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items())
+    click.echo(f"{summary}{' (dry run: nothing written)' if dry_run else ''}")
+    if prune:
+        known = {e.config_id for e in catalog.entries}
+        gone = [r for r in store.records() if r.source == "catalog" and r.configId not in known]
+        for record in gone:
+            click.echo(f"not in the catalog: {record.deploymentConfig:<28} {record.configId}")
+        if not gone:
+            click.echo("nothing to prune")
+        elif dry_run:
+            click.echo(f"{len(gone)} record(s) would be deleted (dry run)")
+        elif yes or click.confirm(f"Delete these {len(gone)} record(s)?", default=False):
+            for record in gone:
+                store.delete(record.configId)
+            click.echo(f"deleted {len(gone)} record(s)")
+        else:
+            click.echo("nothing deleted")
+
+
+def _from_project(
+    project: Path,
+    ci_table: str | None,
+    ci_region: str | None,
+    dry_run: bool,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    from mlcc_ci import clock
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.registration import from_project
+    from mlcc_ci.stores.open import open_store
+
+    result = from_project(project, load_valid_catalog(), os.environ)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if result.dropped_secrets:
+        click.echo(f"not stored (secrets): {', '.join(result.dropped_secrets)}", err=True)
+    reg = result.registration
+    region = ci_region or os.environ.get("MLCC_CI_REGION") or None
+    if ci_table and not store_url:
+        store = open_store(None, table=ci_table or table, region=region)
+    else:
+        store = open_store(store_url, table=table, region=region)
+    if dry_run:
+        click.echo(f"would register {reg.deploymentConfig} {reg.configId} into {store.description}")
+        click.echo(reg.configJson)
+        return
+    store.check()
+    outcome = store.register(reg, clock.iso(clock.now()))
+    click.echo(f"{_LABEL[outcome]:<20} {reg.deploymentConfig:<28} {reg.configId}")
+
+
+@click.group()
+def store() -> None:
+    """Manage the results store."""
+
+
+@store.command("create-tables")
+@store_options
+def create_tables(store_url: str | None, table: str | None) -> None:
+    """Create the store's tables (for DynamoDB Local or moto; in AWS the stack does it)."""
+    from mlcc_ci.stores.open import open_store
+
+    target = open_store(store_url, table=table)
+    target.create_tables()
+    click.echo(f"tables ready in {target.description}")
+
+
+COMMANDS = [register, store]

@@ -1,0 +1,267 @@
+"""The record, the run and the stage result; one place maps them to and from storage items.
+
+Transitions (claim, finish, reap) are pure functions from one record to the next.
+"""
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from decimal import Decimal
+from typing import Any
+
+from mlcc_ci.constants import (
+    FAIL_STATUSES,
+    NEVER_TESTED,
+    PASS,
+    RUNNING,
+    SCHEMA_VERSION,
+    STATUSES,
+    TERMINAL_STATUSES,
+    UNTESTED,
+)
+
+__all__ = ["FAIL_STATUSES", "PASS", "RUNNING", "STATUSES", "TERMINAL_STATUSES", "UNTESTED"]
+
+ERROR_SUMMARY_CHARS = 500
+ERROR_MESSAGE_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class StageResult:
+    status: str  # pass | fail | skip
+    durationSeconds: float = 0.0
+    logPointer: str = ""
+    errorSummary: str = ""
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"status": self.status, "durationSeconds": self.durationSeconds}
+        if self.logPointer:
+            item["logPointer"] = self.logPointer
+        if self.errorSummary:
+            item["errorSummary"] = self.errorSummary
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> "StageResult":
+        return cls(
+            status=str(item["status"]),
+            durationSeconds=float(item.get("durationSeconds", 0)),
+            logPointer=str(item.get("logPointer", "")),
+            errorSummary=str(item.get("errorSummary", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What registering a configuration writes; the rest of the record is the harness's."""
+
+    configId: str
+    configJson: str
+    deploymentConfig: str
+    buildStrategy: str
+    projectName: str
+    source: str  # catalog | project
+    supportState: str = "supported"
+    supportReason: str = ""
+    baseImage: str = ""
+
+    @property
+    def baseImageVersion(self) -> str:
+        return image_tag(self.baseImage)
+
+
+@dataclass(frozen=True)
+class Record:
+    configId: str
+    configJson: str
+    deploymentConfig: str
+    buildStrategy: str
+    projectName: str
+    createdAt: str
+    source: str
+    version: int
+    testStatus: str = UNTESTED
+    lastTestTimestamp: str = NEVER_TESTED
+    supportState: str = "supported"
+    schemaVersion: int = SCHEMA_VERSION
+    lastTestDuration: float | None = None
+    baseImage: str | None = None
+    baseImageVersion: str | None = None
+    stageResults: Mapping[str, StageResult] = field(default_factory=dict)
+    errorMessage: str | None = None
+    runId: str | None = None
+    runStartedAt: str | None = None
+    lastPassTimestamp: str | None = None
+    previousStatus: str | None = None
+    supportReason: str | None = None
+    profile: str | None = None
+    generatorVersion: str | None = None
+    provenImage: str | None = None
+
+    @property
+    def supported(self) -> bool:
+        return self.supportState == "supported"
+
+    @property
+    def tested(self) -> bool:
+        return self.testStatus in TERMINAL_STATUSES
+
+    @property
+    def failing(self) -> bool:
+        return self.testStatus in FAIL_STATUSES
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or (value == "" and f.name in _OPTIONAL_TEXT):
+                continue
+            if f.name == "stageResults":
+                value = {k: v.to_item() for k, v in value.items()}
+            item[f.name] = value
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> "Record":
+        known = {f.name for f in fields(cls)}
+        values = {k: _plain(v) for k, v in item.items() if k in known}
+        values["stageResults"] = {
+            k: StageResult.from_item(v) for k, v in values.get("stageResults", {}).items()
+        }
+        values["version"] = int(values["version"])
+        values["schemaVersion"] = int(values.get("schemaVersion", SCHEMA_VERSION))
+        return cls(**values)
+
+    @classmethod
+    def registered(cls, reg: Registration, now: str, version: int = 1) -> "Record":
+        return cls(
+            configId=reg.configId,
+            configJson=reg.configJson,
+            deploymentConfig=reg.deploymentConfig,
+            buildStrategy=reg.buildStrategy,
+            projectName=reg.projectName,
+            source=reg.source,
+            supportState=reg.supportState,
+            supportReason=reg.supportReason or None,
+            baseImage=reg.baseImage or None,
+            baseImageVersion=reg.baseImageVersion or None,
+            createdAt=now,
+            version=version,
+            previousStatus=UNTESTED,
+        )
+
+
+_OPTIONAL_TEXT = {"supportReason", "baseImage", "baseImageVersion", "errorMessage"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One finished run, kept in the history."""
+
+    configId: str
+    startedAt: str
+    runId: str
+    finishedAt: str
+    status: str
+    durationSeconds: float
+    deploymentConfig: str
+    stageResults: Mapping[str, StageResult] = field(default_factory=dict)
+    errorMessage: str = ""
+    profile: str = "default"
+
+    def to_item(self) -> dict[str, Any]:
+        item = asdict(self)
+        item["stageResults"] = {k: v.to_item() for k, v in self.stageResults.items()}
+        return item
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> "Run":
+        known = {f.name for f in fields(cls)}
+        values = {k: _plain(v) for k, v in item.items() if k in known}
+        values["stageResults"] = {
+            k: StageResult.from_item(v) for k, v in values.get("stageResults", {}).items()
+        }
+        values["durationSeconds"] = float(values["durationSeconds"])
+        return cls(**values)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == PASS
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a run proved, written onto the record by `finished`."""
+
+    status: str
+    finishedAt: str
+    durationSeconds: float
+    stageResults: Mapping[str, StageResult]
+    errorMessage: str = ""
+    profile: str = "default"
+    generatorVersion: str | None = None
+    provenImage: str | None = None
+
+
+def claimed(record: Record, run_id: str, now: str) -> Record:
+    return replace(
+        record,
+        testStatus=RUNNING,
+        previousStatus=record.testStatus,
+        runId=run_id,
+        runStartedAt=now,  # ms precision: it is the history sort key
+        version=record.version + 1,
+    )
+
+
+def finished(record: Record, outcome: Outcome) -> Record:
+    passed = outcome.status == PASS
+    return replace(
+        record,
+        testStatus=outcome.status,
+        lastTestTimestamp=outcome.finishedAt,
+        lastTestDuration=round(outcome.durationSeconds, 3),
+        stageResults=dict(outcome.stageResults),
+        # A passing run clears the old error rather than writing a success text into it.
+        errorMessage=None if passed else outcome.errorMessage[:ERROR_MESSAGE_CHARS] or None,
+        lastPassTimestamp=outcome.finishedAt if passed else record.lastPassTimestamp,
+        profile=outcome.profile,
+        generatorVersion=outcome.generatorVersion or record.generatorVersion,
+        provenImage=outcome.provenImage or record.provenImage,
+        version=record.version + 1,
+    )
+
+
+def run_of(record: Record, outcome: Outcome) -> Run:
+    """The history item for a finished run of a claimed record."""
+    assert record.runId and record.runStartedAt
+    return Run(
+        configId=record.configId,
+        startedAt=record.runStartedAt,
+        runId=record.runId,
+        finishedAt=outcome.finishedAt,
+        status=outcome.status,
+        durationSeconds=round(outcome.durationSeconds, 3),
+        deploymentConfig=record.deploymentConfig,
+        stageResults=dict(outcome.stageResults),
+        errorMessage="" if outcome.status == PASS else outcome.errorMessage[:ERROR_MESSAGE_CHARS],
+        profile=outcome.profile,
+    )
+
+
+def image_tag(image: str | None) -> str:
+    if not image:
+        return ""
+    name = image.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    return last.split(":", 1)[1] if ":" in last else "latest"
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB gives numbers as Decimal; the model uses int and float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value

@@ -1,0 +1,129 @@
+"""Registrations from the catalog and from a generated project's do/config."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci import doconfig
+from mlcc_ci.catalog import Catalog, Entry, compact_json
+from mlcc_ci.configid import config_id
+from mlcc_ci.errors import ConfigFileError, NotFound
+from mlcc_ci.models import Registration
+
+REQUIRED = ("PROJECT_NAME", "DEPLOYMENT_CONFIG", "INSTANCE_TYPE", "AWS_REGION")
+# Keys the configJson takes by name, or that describe the account rather than the deployment.
+_MAPPED = {
+    "PROJECT_NAME",
+    "DEPLOYMENT_CONFIG",
+    "AWS_REGION",
+    "INSTANCE_TYPE",
+    "DEPLOYMENT_TARGET",
+    "BUILD_TARGET",
+    "MODEL_NAME",
+    "BASE_IMAGE",
+    "FRAMEWORK",
+    "MODEL_SERVER",
+    "BUILD_STRATEGY",
+}
+_ACCOUNT = {"ROLE_ARN", "AWS_ACCOUNT_ID", "ACCOUNT_ID", "AWS_PROFILE", "ECR_REPOSITORY_URI"}
+
+
+def from_entry(entry: Entry) -> Registration:
+    config = entry.config
+    return Registration(
+        configId=entry.config_id,
+        configJson=entry.config_json,
+        deploymentConfig=entry.name,
+        buildStrategy=config.get("buildStrategy", ""),
+        projectName=config["projectName"],
+        source="catalog",
+        supportState=entry.data["support"]["state"],
+        supportReason=entry.support_reason,
+        baseImage=config.get("baseImage", ""),
+    )
+
+
+@dataclass(frozen=True)
+class ProjectRegistration:
+    registration: Registration
+    warnings: list[str] = field(default_factory=list)
+    dropped_secrets: list[str] = field(default_factory=list)
+
+
+def from_project(project: Path, catalog: Catalog, env: Mapping[str, str]) -> ProjectRegistration:
+    path = project / "do" / "config"
+    if not path.is_file():
+        raise ConfigFileError(f"{path}: no do/config here; is {project} a generated project?")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"{path}: cannot read: {exc}") from None
+    values = doconfig.parse(text, env)
+    for key in REQUIRED:
+        if key not in values:
+            raise ConfigFileError(f"{path}: required key {key} is missing")
+        found = values[key]
+        if found.value is None:
+            raise ConfigFileError(
+                f"{path}:{found.line}: {key} needs a command substitution, which mlcc-ci never "
+                "runs; set it literally or through the environment"
+            )
+        if not found.value:
+            raise ConfigFileError(f"{path}:{found.line}: {key} is empty")
+
+    def get(key: str) -> str:
+        found = values.get(key)
+        return found.value or "" if found else ""
+
+    warnings: list[str] = []
+    generator_name = get("DEPLOYMENT_CONFIG")
+    entry: Entry | None
+    try:
+        entry = catalog.get(generator_name)
+    except NotFound:
+        entry = None
+        warnings.append(
+            f"DEPLOYMENT_CONFIG '{generator_name}' is not in the catalog: registering it "
+            "as a custom configuration"
+        )
+    name = entry.name if entry else generator_name
+    known: Mapping[str, Any] = entry.data if entry else {}
+    target = get("DEPLOYMENT_TARGET") or known.get("deploymentTarget") or "managed-inference"
+    config: dict[str, Any] = {
+        "projectName": get("PROJECT_NAME"),
+        "deploymentConfig": generator_name,
+        "architecture": known.get("architecture") or get("FRAMEWORK") or None,
+        "backend": known.get("backend") or get("MODEL_SERVER") or None,
+        "instanceType": get("INSTANCE_TYPE"),
+        "awsRegion": get("AWS_REGION"),
+        "deploymentTarget": target,
+        "buildTarget": get("BUILD_TARGET") or known.get("buildTarget") or None,
+        "baseImage": get("BASE_IMAGE") or None,
+        "buildStrategy": get("BUILD_STRATEGY") or known.get("buildStrategy") or "codebuild-submit",
+    }
+    if get("MODEL_NAME"):
+        config["modelName"] = get("MODEL_NAME")
+    secrets = sorted(k for k in values if doconfig.is_secret(k))
+    parameters = {
+        k: v.value
+        for k, v in values.items()
+        if k not in _MAPPED and k not in _ACCOUNT and k not in secrets and v.value is not None
+    }
+    if parameters:
+        config["parameters"] = parameters
+    config = {k: v for k, v in config.items() if v is not None}
+    registration = Registration(
+        configId=config_id(
+            name, config.get("modelName"), config["instanceType"], config["awsRegion"], target
+        ),
+        configJson=compact_json(config),
+        deploymentConfig=name,
+        buildStrategy=config["buildStrategy"],
+        projectName=config["projectName"],
+        source="project",
+        supportState=known.get("support", {}).get("state", "supported"),
+        supportReason=known.get("support", {}).get("reason", ""),
+        baseImage=config.get("baseImage", ""),
+    )
+    return ProjectRegistration(registration, warnings, secrets)

@@ -1,0 +1,1 @@
+"""Results stores: one interface, an embedded SQLite twin and DynamoDB."""

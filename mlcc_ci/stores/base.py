@@ -1,0 +1,87 @@
+"""The results-store interface and the transitions every implementation shares."""
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Literal, Protocol
+
+from mlcc_ci.constants import UNTESTED
+from mlcc_ci.models import Outcome, Record, Registration, Run, claimed, finished
+
+RegisterOutcome = Literal["created", "changed", "unchanged"]
+
+
+class ResultsStore(Protocol):
+    """Where records and their run history live. Conflicts raise ConflictError."""
+
+    description: str  # e.g. "sqlite:///path" — for messages
+
+    def check(self) -> None:
+        """Raise NotProvisioned/StoreError when the store cannot be used."""
+
+    def create_tables(self) -> None: ...
+
+    def register(self, reg: Registration, now: str) -> RegisterOutcome:
+        """Create, or reset to untested when the configuration changed; one write at most."""
+        ...
+
+    def get(self, config_id: str) -> Record | None: ...
+
+    def records(self) -> Iterator[Record]:
+        """Every record, read page by page."""
+        ...
+
+    def by_status(self, status: str, before: str | None = None) -> Iterator[Record]:
+        """Records with `status` (and lastTestTimestamp < before), oldest first, paginated."""
+        ...
+
+    def replace(self, record: Record, *, expect_version: int, expect_run_id: str | None) -> None:
+        """Write `record` only if the stored one still has that version (and runId)."""
+        ...
+
+    def append_run(self, run: Run) -> None: ...
+
+    def history(self, config_id: str, limit: int | None = None) -> list[Run]:
+        """Finished runs, newest first."""
+        ...
+
+    def delete(self, config_id: str) -> None: ...
+
+
+def reregistered(old: Record, reg: Registration) -> Record:
+    """A changed configuration goes back to untested; history and createdAt stay."""
+    fresh = Record.registered(reg, old.createdAt)
+    return replace(
+        old,
+        configJson=reg.configJson,
+        deploymentConfig=reg.deploymentConfig,
+        buildStrategy=reg.buildStrategy,
+        projectName=reg.projectName,
+        source=reg.source,
+        supportState=reg.supportState,
+        supportReason=fresh.supportReason,
+        baseImage=fresh.baseImage,
+        baseImageVersion=fresh.baseImageVersion,
+        testStatus=UNTESTED,
+        previousStatus=old.testStatus,
+        runId=None,
+        runStartedAt=None,
+        version=old.version + 1,
+    )
+
+
+def unchanged(old: Record, reg: Registration) -> bool:
+    return old.configJson == reg.configJson and old.supportState == reg.supportState
+
+
+def claim(store: ResultsStore, record: Record, run_id: str, now: str) -> Record:
+    """Conditionally move `record` to running: fails if anyone changed it since it was read."""
+    new = claimed(record, run_id, now)
+    store.replace(new, expect_version=record.version, expect_run_id=None)
+    return new
+
+
+def finish(store: ResultsStore, running: Record, outcome: Outcome) -> Record:
+    """Write the result of the run `running` claimed; fails if the run no longer owns it."""
+    new = finished(running, outcome)
+    store.replace(new, expect_version=running.version, expect_run_id=running.runId)
+    return new

@@ -1,0 +1,78 @@
+"""Turn a store URL (or nothing) into a store."""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+from mlcc_ci.constants import RUNS_TABLE_NAME, TABLE_NAME
+from mlcc_ci.errors import UsageError
+from mlcc_ci.stores.base import ResultsStore
+
+
+def data_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where the embedded store lives: $XDG_DATA_HOME/mlcc-ci, else ~/.local/share/mlcc-ci."""
+    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/share")
+    return Path(base) / "mlcc-ci"
+
+
+def default_url(env: Mapping[str, str] = os.environ) -> str:
+    return f"sqlite:///{data_dir(env) / 'results.db'}"
+
+
+def open_store(
+    url: str | None = None,
+    *,
+    table: str | None = None,
+    region: str | None = None,
+    env: Mapping[str, str] = os.environ,
+) -> ResultsStore:
+    """Open `url`; `table` is a shortcut for dynamodb://TABLE. Nothing given: SQLite."""
+    if table and url:
+        raise UsageError("give either --store or --table, not both")
+    if table:
+        url = f"dynamodb://{table}"
+    url = url or env.get("MLCC_CI_STORE") or default_url(env)
+    url = url.replace("{data_dir}", str(data_dir(env)))
+    parsed = urlparse(url)
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    if parsed.scheme == "sqlite":
+        from mlcc_ci.stores.sqlite import SqliteStore
+
+        # sqlite:///abs/path and sqlite:////abs/path are absolute; sqlite://rel.db is relative.
+        path = parsed.netloc + parsed.path if parsed.netloc else "/" + parsed.path.lstrip("/")
+        if not path or path == "/":
+            raise UsageError(f"store URL {url!r} names no file: use sqlite:///path/to/file.db")
+        return SqliteStore(Path(path).expanduser())
+    if parsed.scheme == "dynamodb":
+        return _dynamo(parsed.netloc or TABLE_NAME, query, region, env)
+    raise UsageError(
+        f"unknown store URL {url!r}: use sqlite:///path.db or dynamodb://TABLE?region=R"
+    )
+
+
+def _dynamo(
+    table: str, query: Mapping[str, str], region: str | None, env: Mapping[str, str]
+) -> ResultsStore:
+    import boto3
+    from botocore.config import Config
+
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    session = boto3.session.Session(profile_name=query.get("profile") or None)
+    region = query.get("region") or region or session.region_name
+    if not region:
+        raise UsageError(
+            "no AWS region for the results table: add ?region=R to the store URL, "
+            "or set AWS_REGION / AWS_DEFAULT_REGION"
+        )
+    endpoint = query.get("endpoint_url") or env.get("AWS_ENDPOINT_URL") or None
+    client = session.client(
+        "dynamodb",
+        region_name=region,
+        endpoint_url=endpoint,
+        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
+    )
+    return DynamoStore(
+        client, table=table, runs_table=query.get("runs_table", RUNS_TABLE_NAME), region=region
+    )

@@ -1,0 +1,194 @@
+"""The embedded store: one SQLite file, WAL mode, safe for several local runs at once."""
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci.errors import ConflictError, StoreError
+from mlcc_ci.models import Record, Registration, Run
+from mlcc_ci.stores.base import RegisterOutcome, reregistered, unchanged
+from mlcc_ci.stores.validate import check_record
+
+PAGE = 500
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    configId TEXT PRIMARY KEY,
+    testStatus TEXT NOT NULL,
+    lastTestTimestamp TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    runId TEXT,
+    item TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS records_status ON records (testStatus, lastTestTimestamp);
+CREATE TABLE IF NOT EXISTS runs (
+    configId TEXT NOT NULL,
+    startedAt TEXT NOT NULL,
+    item TEXT NOT NULL,
+    PRIMARY KEY (configId, startedAt)
+);
+"""
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.description = f"sqlite:///{path}"
+        self._conn: sqlite3.Connection | None = None
+        self.page_size = PAGE
+
+    # -- plumbing -----------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+            except (sqlite3.DatabaseError, OSError) as exc:
+                raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return self._connect().execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    @staticmethod
+    def _row_values(record: Record) -> tuple[Any, ...]:
+        item = check_record(record.to_item())
+        return (
+            record.configId,
+            record.testStatus,
+            record.lastTestTimestamp,
+            record.version,
+            record.runId,
+            json.dumps(item, sort_keys=True),
+        )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- the interface ------------------------------------------------------------------
+
+    def check(self) -> None:
+        self._read("SELECT count(*) FROM records")
+
+    def create_tables(self) -> None:
+        self._connect()
+
+    def register(self, reg: Registration, now: str) -> RegisterOutcome:
+        with self._write() as conn:
+            row = conn.execute("SELECT item FROM records WHERE configId = ?", (reg.configId,))
+            found = row.fetchone()
+            if found is None:
+                new = Record.registered(reg, now)
+                conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", self._row_values(new))
+                return "created"
+            old = Record.from_item(json.loads(found[0]))
+            if unchanged(old, reg):
+                return "unchanged"
+            new = reregistered(old, reg)
+            conn.execute(
+                "UPDATE records SET testStatus = ?, lastTestTimestamp = ?, version = ?, "
+                "runId = ?, item = ? WHERE configId = ?",
+                (*self._row_values(new)[1:], reg.configId),
+            )
+            return "changed"
+
+    def get(self, config_id: str) -> Record | None:
+        rows = self._read("SELECT item FROM records WHERE configId = ?", (config_id,))
+        return Record.from_item(json.loads(rows[0][0])) if rows else None
+
+    def records(self) -> Iterator[Record]:
+        last = ""
+        while True:
+            rows = self._read(
+                "SELECT configId, item FROM records WHERE configId > ? ORDER BY configId LIMIT ?",
+                (last, self.page_size),
+            )
+            for row in rows:
+                yield Record.from_item(json.loads(row[1]))
+            if len(rows) < self.page_size:
+                return
+            last = rows[-1][0]
+
+    def by_status(self, status: str, before: str | None = None) -> Iterator[Record]:
+        after: tuple[str, str] = ("", "")
+        while True:
+            rows = self._read(
+                "SELECT configId, lastTestTimestamp, item FROM records "
+                "WHERE testStatus = ? AND lastTestTimestamp < ? "
+                "AND (lastTestTimestamp, configId) > (?, ?) "
+                "ORDER BY lastTestTimestamp, configId LIMIT ?",
+                (status, before or "\uffff", after[1], after[0], self.page_size),
+            )
+            for row in rows:
+                yield Record.from_item(json.loads(row[2]))
+            if len(rows) < self.page_size:
+                return
+            after = (rows[-1][0], rows[-1][1])
+
+    def replace(self, record: Record, *, expect_version: int, expect_run_id: str | None) -> None:
+        values = self._row_values(record)
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE records SET testStatus = ?, lastTestTimestamp = ?, version = ?, "
+                "runId = ?, item = ? WHERE configId = ? AND version = ? "
+                "AND (? IS NULL OR runId = ?)",
+                (*values[1:], record.configId, expect_version, expect_run_id, expect_run_id),
+            )
+            if cur.rowcount != 1:
+                raise ConflictError(
+                    f"record {record.configId} changed since it was read "
+                    f"(expected version {expect_version}"
+                    + (f", run {expect_run_id})" if expect_run_id else ")")
+                )
+
+    def append_run(self, run: Run) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO runs VALUES (?, ?, ?)",
+                (run.configId, run.startedAt, json.dumps(run.to_item(), sort_keys=True)),
+            )
+
+    def history(self, config_id: str, limit: int | None = None) -> list[Run]:
+        rows = self._read(
+            "SELECT item FROM runs WHERE configId = ? ORDER BY startedAt DESC LIMIT ?",
+            (config_id, -1 if limit is None else limit),
+        )
+        return [Run.from_item(json.loads(r[0])) for r in rows]
+
+    def all_history(self) -> Iterator[Run]:
+        """Every run of every configuration, grouped by configId, newest first in each."""
+        for row in self._read("SELECT item FROM runs ORDER BY configId, startedAt DESC"):
+            yield Run.from_item(json.loads(row[0]))
+
+    def delete(self, config_id: str) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM records WHERE configId = ?", (config_id,))

@@ -1,0 +1,51 @@
+"""Builders shared by the store tests: a SQLite store and a moto DynamoDB store."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mlcc_ci.models import Registration
+from mlcc_ci.stores.sqlite import SqliteStore
+
+
+@contextmanager
+def dynamo_store(**kwargs) -> Iterator:
+    import boto3
+    from botocore.config import Config
+    from moto import mock_aws
+
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    with mock_aws():
+        client = boto3.client(
+            "dynamodb", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1})
+        )
+        store = DynamoStore(
+            client, table="mlcc-ci-table", runs_table="mlcc-ci-runs", region="us-east-1", **kwargs
+        )
+        store.create_tables()
+        yield store
+
+
+@contextmanager
+def sqlite_store(path: Path) -> Iterator[SqliteStore]:
+    store = SqliteStore(path / "results.db")
+    store.create_tables()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def registration(n: int = 0, config_json: str | None = None, **kw) -> Registration:
+    values = dict(
+        configId=f"{n:016x}",
+        configJson=config_json or f'{{"projectName":"p{n}"}}',
+        deploymentConfig=f"cfg-{n}",
+        buildStrategy="codebuild-submit",
+        projectName=f"p{n}",
+        source="catalog",
+        baseImage="python:3.12-slim",
+    )
+    values.update(kw)
+    return Registration(**values)

@@ -1,0 +1,68 @@
+"""The drop-in do/register, run as a user would, against a DynamoDB endpoint on 127.0.0.1."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlcc_ci.catalog import load_valid_catalog
+from tests.test_doconfig import CONFIG, project
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def test_install_then_register_ci(cli, tmp_path, moto_server):
+    proj = project(tmp_path / "proj", CONFIG)
+    (proj / "do" / "register").write_text('#!/bin/sh\necho project-register "$@"\n')
+    (proj / "do" / "register").chmod(0o755)
+    result = cli("project", "install-scripts", str(proj))
+    assert result.output.splitlines() == [
+        "kept the project's do/register as do/register.project",
+        "installed do/register",
+        "installed do/ci",
+    ]
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_server,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    cli("store", "create-tables", "--table", "mlcc-ci-table", env={"AWS_ENDPOINT_URL": moto_server})
+    run = subprocess.run(
+        [str(proj / "do" / "register"), "--ci"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    expected = load_valid_catalog().get("transformers-vllm").config_id
+    assert run.stdout.split() == ["created", "transformers-vllm", expected]
+    assert "hf_" not in run.stdout + run.stderr
+
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=moto_server, region_name="us-east-1")
+    item = client.get_item(TableName="mlcc-ci-table", Key={"configId": {"S": expected}})["Item"]
+    assert item["testStatus"]["S"] == "untested" and item["source"]["S"] == "project"
+    # without --ci the project's own script still answers
+    own = subprocess.run(
+        [str(proj / "do" / "register"), "--model-package"], capture_output=True, text=True, env=env
+    )
+    assert own.stdout == "project-register --model-package\n"
+    missing = subprocess.run(
+        [str(proj / "do" / "register"), "--ci", "--ci-table", "other"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert missing.returncode == 1
+    assert "CI infrastructure not provisioned: table other not found in us-east-1" in missing.stderr

@@ -1,0 +1,153 @@
+"""One contract, two stores: SQLite and DynamoDB (through moto) must behave alike."""
+
+import pytest
+
+from mlcc_ci.constants import NEVER_TESTED, RUNNING, UNTESTED
+from mlcc_ci.errors import ConflictError, StoreError
+from mlcc_ci.models import Outcome, StageResult, run_of
+from mlcc_ci.stores.base import claim, finish
+from tests.stores import dynamo_store, registration, sqlite_store
+
+pytestmark = pytest.mark.functional
+T0 = "2026-01-01T00:00:00Z"
+
+
+@pytest.fixture(params=["sqlite", "dynamodb"])
+def store(request, tmp_path):
+    maker = sqlite_store(tmp_path) if request.param == "sqlite" else dynamo_store(backoff=0)
+    with maker as opened:
+        yield opened
+
+
+def outcome(status="pass", at="2026-01-01T01:00:00Z", **kw):
+    stages = {"generate": StageResult("pass", 1.5, "/logs/g.log")}
+    if status != "pass":
+        stages["build"] = StageResult("fail", 2.0, "/logs/b.log", "boom")
+    return Outcome(
+        status=status,
+        finishedAt=at,
+        durationSeconds=3.5,
+        stageResults=stages,
+        errorMessage="" if status == "pass" else "build failed: boom",
+        **kw,
+    )
+
+
+def test_register_created_unchanged_changed(store):
+    assert store.register(registration(1), T0) == "created"
+    first = store.get(registration(1).configId)
+    assert first.testStatus == UNTESTED and first.lastTestTimestamp == NEVER_TESTED
+    assert first.createdAt == T0 and first.version == 1 and first.baseImageVersion == "3.12-slim"
+    assert store.register(registration(1), "2026-02-01T00:00:00Z") == "unchanged"
+    assert store.get(first.configId) == first
+
+    running = claim(store, first, "run-1", "2026-01-01T00:10:00.000Z")
+    store.append_run(run_of(running, outcome()))
+    finish(store, running, outcome())
+    changed = registration(1, config_json='{"projectName":"p1","x":1}')
+    assert store.register(changed, "2026-03-01T00:00:00Z") == "changed"
+    after = store.get(first.configId)
+    assert after.testStatus == UNTESTED and after.previousStatus == "pass"
+    assert after.createdAt == T0 and after.configJson == changed.configJson
+    assert after.runId is None and after.version == 4
+    assert len(store.history(first.configId)) == 1
+
+
+def test_unsupported_is_marked(store):
+    store.register(registration(2, supportState="unsupported", supportReason="no"), T0)
+    record = store.get(registration(2).configId)
+    assert record.supportState == "unsupported" and record.supportReason == "no"
+    assert store.register(registration(2), T0) == "changed"  # now supported
+    assert store.get(record.configId).supportReason is None
+
+
+def test_get_missing_and_delete(store):
+    assert store.get("0" * 16) is None
+    store.register(registration(3), T0)
+    store.delete(registration(3).configId)
+    assert store.get(registration(3).configId) is None
+
+
+def test_records_and_status_queries_paginate(store):
+    store.page_size = 3
+    for n in range(10):
+        store.register(registration(n), T0)
+    assert sorted(r.configId for r in store.records()) == [f"{n:016x}" for n in range(10)]
+    for n in range(4):
+        rec = store.get(f"{n:016x}")
+        running = claim(store, rec, f"run-{n}", f"2026-01-0{n + 1}T00:00:00.000Z")
+        finish(store, running, outcome("pass", at=f"2026-01-0{n + 1}T01:00:00Z"))
+    passed = list(store.by_status("pass"))
+    assert [r.configId for r in passed] == [f"{n:016x}" for n in range(4)]  # oldest first
+    older = list(store.by_status("pass", before="2026-01-03T00:00:00Z"))
+    assert [r.lastTestTimestamp for r in older] == ["2026-01-01T01:00:00Z", "2026-01-02T01:00:00Z"]
+    assert len(list(store.by_status(UNTESTED))) == 6
+
+
+def test_claim_is_conditional(store):
+    store.register(registration(4), T0)
+    record = store.get(registration(4).configId)
+    running = claim(store, record, "run-a", "2026-01-01T00:00:00.000Z")
+    assert store.get(record.configId).testStatus == RUNNING
+    assert running.previousStatus == UNTESTED and running.runId == "run-a"
+    with pytest.raises(ConflictError, match="changed since it was read"):
+        claim(store, record, "run-b", "2026-01-01T00:00:01.000Z")
+    assert store.get(record.configId).runId == "run-a"
+
+
+def test_result_is_conditional_on_the_run(store):
+    store.register(registration(5), T0)
+    running = claim(store, store.get(registration(5).configId), "run-a", "2026-01-01T00:00:00.000Z")
+    # the configuration changed under the run: its result must not land on the new config
+    store.register(registration(5, config_json='{"changed":true}'), T0)
+    with pytest.raises(ConflictError):
+        finish(store, running, outcome("fail-build"))
+    assert store.get(running.configId).testStatus == UNTESTED
+
+
+def test_finish_writes_result_and_clears_error_on_pass(store):
+    store.register(registration(6), T0)
+    running = claim(store, store.get(registration(6).configId), "r1", "2026-01-01T00:00:00.000Z")
+    failed = finish(store, running, outcome("fail-build"))
+    stored = store.get(running.configId)
+    assert stored == failed
+    assert stored.errorMessage == "build failed: boom"
+    assert stored.stageResults["build"] == StageResult("fail", 2.0, "/logs/b.log", "boom")
+    running = claim(store, stored, "r2", "2026-01-02T00:00:00.000Z")
+    passed = finish(store, running, outcome("pass", at="2026-01-02T01:00:00Z", profile="example"))
+    stored = store.get(running.configId)
+    assert stored == passed and stored.errorMessage is None
+    assert stored.lastPassTimestamp == "2026-01-02T01:00:00Z" and stored.profile == "example"
+
+
+def test_history_newest_first_with_limit(store):
+    store.register(registration(7), T0)
+    record = store.get(registration(7).configId)
+    for day in range(1, 6):
+        running = claim(store, record, f"r{day}", f"2026-01-0{day}T00:00:00.000Z")
+        result = outcome("pass" if day % 2 else "fail-build", at=f"2026-01-0{day}T01:00:00Z")
+        store.append_run(run_of(running, result))
+        record = finish(store, running, result)
+    runs = store.history(record.configId)
+    assert [r.runId for r in runs] == ["r5", "r4", "r3", "r2", "r1"]
+    assert runs[1].status == "fail-build" and runs[1].stageResults["build"].errorSummary == "boom"
+    assert [r.runId for r in store.history(record.configId, limit=2)] == ["r5", "r4"]
+    assert store.history("f" * 16) == []
+
+
+def test_invalid_record_is_refused_and_nothing_written(store):
+    with pytest.raises(StoreError, match=r"refusing to write record nothex: \$.configId"):
+        store.register(registration(8, configId="nothex"), T0)
+    assert list(store.records()) == []
+
+
+def test_both_stores_write_identical_records(tmp_path):
+    def scenario(store):
+        store.register(registration(9), T0)
+        running = claim(store, store.get(registration(9).configId), "r", "2026-01-01T00:00:00.000Z")
+        finish(store, running, outcome("fail-deploy_test"))
+        store.register(registration(9, config_json='{"v":2}'), "2026-01-05T00:00:00Z")
+        return store.get(registration(9).configId).to_item()
+
+    with sqlite_store(tmp_path) as a, dynamo_store() as b:
+        assert scenario(a) == scenario(b)
