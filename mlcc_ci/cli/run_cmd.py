@@ -1,1 +1,390 @@
-COMMANDS: list = []
+"""`mlcc-ci plan`, `mlcc-ci run` and `mlcc-ci trigger`."""
+
+import json
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlcc_ci.cli.options import json_option, store_options
+
+F = Callable[..., Any]
+
+
+def policy_options(func: F) -> F:
+    func = click.option(
+        "--stale-hours",
+        type=click.FloatRange(min=0),
+        envvar="MLCC_CI_STALE_HOURS",
+        default=24.0,
+        show_default=True,
+        help="A finished result older than this is due again.",
+    )(func)
+    func = click.option(
+        "--max-concurrency",
+        type=click.IntRange(min=1),
+        envvar="MLCC_CI_MAX_CONCURRENCY",
+        help="At most this many running at once, counting those already running.",
+    )(func)
+    return func
+
+
+def profile_option(func: F) -> F:
+    return click.option(
+        "--profile",
+        "profile_name",
+        metavar="NAME",
+        help="Run profile from the catalog defaults (default, example). It also picks the "
+        "store when neither --store nor MLCC_CI_STORE is given.",
+    )(func)
+
+
+def _policy(stale_hours: float, max_concurrency: int | None) -> Any:
+    from mlcc_ci.selection import Policy
+
+    return Policy(stale_after=timedelta(hours=stale_hours), max_concurrency=max_concurrency)
+
+
+def open_for(profile_name: str | None, store_url: str | None, table: str | None) -> Any:
+    """The catalog, the profile and the store it implies."""
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.profiles import load_profile, profile_store
+    from mlcc_ci.stores.open import open_store
+
+    catalog = load_valid_catalog()
+    profile = load_profile(catalog, profile_name)
+    store = open_store(None if table else profile_store(profile, store_url), table=table)
+    store.check()
+    return catalog, profile, store
+
+
+def _decision_json(d: Any) -> dict[str, Any]:
+    return {
+        "name": d.record.deploymentConfig,
+        "configId": d.record.configId,
+        "reason": d.reason,
+        "detail": d.detail,
+        "status": d.record.testStatus,
+    }
+
+
+@click.command()
+@click.option("--now", "now_text", metavar="ISO-8601", help="Plan as if it were this time.")
+@json_option
+@policy_options
+@profile_option
+@store_options
+def plan(
+    now_text: str | None,
+    as_json: bool,
+    stale_hours: float,
+    max_concurrency: int | None,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Show what is due and why, and what is skipped and why."""
+    from mlcc_ci import clock
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.selection import select
+
+    try:
+        now = clock.parse(now_text) if now_text else clock.now()
+    except ValueError:
+        raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
+    _, _, store = open_for(profile_name, store_url, table)
+    result = select(store.records(), now, _policy(stale_hours, max_concurrency))
+    if as_json:
+        doc = {
+            "now": clock.iso(now),
+            "due": [_decision_json(d) for d in result.due],
+            "reap": [_decision_json(d) for d in result.reap],
+            "skipped": [_decision_json(d) for d in result.skipped],
+        }
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for title, items in (
+        ("Due", result.due),
+        ("Orphaned (will be reaped)", result.reap),
+        ("Skipped", result.skipped),
+    ):
+        click.echo(f"{title} ({len(items)}):")
+        for d in items:
+            click.echo(f"  {d.record.deploymentConfig:<28} {d.reason:<16} {d.detail}")
+
+
+@click.command()
+@click.argument("names", nargs=-1)
+@click.option("--due", is_flag=True, help="Run what `plan` says is due.")
+@click.option("--all", "all_entries", is_flag=True, help="Run every supported catalog entry.")
+@click.option("--config-id", metavar="ID", help="Run one registered record (the AWS executor).")
+@click.option("--run-id", metavar="ID", help="With --config-id: the run the scanner claimed.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Runs at once."
+)
+@click.option("--dry-run", is_flag=True, help="Print the exact stage commands; run nothing.")
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where each run gets its folder (default: DATA_DIR/work).",
+)
+@policy_options
+@profile_option
+@store_options
+def run(
+    names: tuple[str, ...],
+    due: bool,
+    all_entries: bool,
+    config_id: str | None,
+    run_id: str | None,
+    jobs: int,
+    dry_run: bool,
+    work_dir: Path | None,
+    stale_hours: float,
+    max_concurrency: int | None,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Run configurations through generate → validate → build → deploy_test → register →
+    teardown → update, and record every stage.
+
+    Exit status 1 when any run failed.
+    """
+    from mlcc_ci.errors import UsageError
+
+    chosen = sum(bool(x) for x in (names, due, all_entries, config_id))
+    if chosen != 1:
+        raise UsageError("choose what to run: NAME ..., --due, --all or --config-id ID")
+    if run_id and not config_id:
+        raise UsageError("--run-id goes with --config-id")
+    catalog, profile, store = open_for(profile_name, store_url, table)
+    records = _targets(
+        catalog,
+        store,
+        names,
+        due,
+        all_entries,
+        config_id,
+        run_id,
+        dry_run,
+        _policy(stale_hours, max_concurrency),
+    )
+    if dry_run:
+        _print_dry_run(catalog, profile, records)
+        return
+    failed = _execute(
+        catalog, profile, store, records, jobs, work_dir, preclaimed=bool(config_id and run_id)
+    )
+    if failed:
+        raise SystemExit(1)
+
+
+def _targets(
+    catalog: Any,
+    store: Any,
+    names: tuple[str, ...],
+    due: bool,
+    all_entries: bool,
+    config_id: str | None,
+    run_id: str | None,
+    dry_run: bool,
+    policy: Any,
+) -> list[Any]:
+    from mlcc_ci import clock
+    from mlcc_ci.constants import RUNNING
+    from mlcc_ci.errors import NotFound, UsageError
+    from mlcc_ci.registration import from_entry
+    from mlcc_ci.scheduling import reap
+    from mlcc_ci.selection import select
+
+    if config_id:
+        record = store.get(config_id)
+        if record is None:
+            raise NotFound(f"no record {config_id} in {store.description}")
+        if run_id and (record.testStatus != RUNNING or record.runId != run_id):
+            raise UsageError(
+                f"record {config_id} is not claimed by run {run_id} "
+                f"(status {record.testStatus}, run {record.runId})"
+            )
+        return [record]
+    if due:
+        now = clock.now()
+        result = select(store.records(), now, policy)
+        if not dry_run:
+            for gone in reap(store, result, now, policy):
+                click.echo(f"reaped {gone.deploymentConfig}: {gone.errorMessage}", err=True)
+        return [d.record for d in result.due]
+    entries = [catalog.get(n) for n in names] if names else catalog.entries
+    records = []
+    for entry in entries:
+        if not entry.supported:
+            click.echo(f"skipped {entry.name}: unsupported ({entry.support_reason})", err=True)
+            continue
+        if not dry_run:
+            outcome = store.register(from_entry(entry), clock.iso(clock.now()))
+            if outcome != "unchanged":
+                click.echo(f"registered {entry.name}: {outcome}", err=True)
+        record = store.get(entry.config_id)
+        if record is None:  # dry run of an unregistered entry
+            from mlcc_ci.models import Record
+
+            record = Record.registered(from_entry(entry), clock.iso(clock.now()))
+        if record.testStatus == RUNNING:
+            click.echo(f"skipped {entry.name}: already running (run {record.runId})", err=True)
+            continue
+        records.append(record)
+    return records
+
+
+def _print_dry_run(catalog: Any, profile: Any, records: list[Any]) -> None:
+    from mlcc_ci.lifecycle import RUN_STAGES
+    from mlcc_ci.matrix import entry_for
+
+    click.echo(f"profile {profile.name}: {profile.description}")
+    for record in records:
+        entry = entry_for(record, catalog)
+        specs = profile.stage_specs(entry)
+        click.echo(f"\n{entry.name} ({record.configId}) — configJson: {record.configJson}")
+        for name in (*RUN_STAGES, "teardown"):
+            spec = specs.get(name)
+            if name == "validate":
+                command = (
+                    "(built in: required files, executables, bash -n, Dockerfile FROM, "
+                    "python compile, do/config matches)"
+                )
+            else:
+                command = spec.command if spec and spec.command else "(nothing to run)"
+            timeout = f"{spec.timeout:g}s" if spec else "-"
+            checks = f" [checks: {', '.join(spec.checks)}]" if spec and spec.checks else ""
+            click.echo(f"  {name:<12} timeout {timeout:<6} {command}{checks}")
+        click.echo("  update       write the record and append the run to the history")
+    if not records:
+        click.echo("nothing to run")
+
+
+def _execute(
+    catalog: Any,
+    profile: Any,
+    store: Any,
+    records: list[Any],
+    jobs: int,
+    work_dir: Path | None,
+    preclaimed: bool,
+) -> bool:
+    from tabulate import tabulate
+
+    from mlcc_ci.cli.progress import ProgressView
+    from mlcc_ci.lifecycle import Runner
+    from mlcc_ci.matrix import Claimed, claim_all, entry_for, install_signal_handlers, run_all
+    from mlcc_ci.stores.open import data_dir
+
+    if preclaimed:
+        claimed = [Claimed(r, entry_for(r, catalog)) for r in records]
+    else:
+        claimed, lost = claim_all(store, records, catalog)
+        for record, why in lost:
+            click.echo(f"skipped {record.deploymentConfig}: {why}", err=True)
+    if not claimed:
+        click.echo("nothing to run")
+        return False
+    root = work_dir or data_dir(os.environ) / "work"
+    with ProgressView() as view:
+        runner = Runner(store, profile, work_root=root, progress=view)
+        restore = install_signal_handlers(runner)
+        try:
+            reports = run_all(runner, claimed, jobs)
+        finally:
+            restore()
+    rows = []
+    for report in reports:
+        first_line = (report.outcome.errorMessage or "").splitlines()
+        rows.append(
+            [
+                report.record.deploymentConfig,
+                report.status,
+                f"{report.outcome.durationSeconds:.1f}s",
+                (first_line[0][:70] if first_line else ""),
+            ]
+        )
+        for note in report.notes:
+            click.echo(f"note: {report.record.deploymentConfig}: {note}", err=True)
+    click.echo(tabulate(rows, headers=["Config", "Status", "Duration", "First failure"]))
+    passed = sum(r.status == "pass" for r in reports)
+    click.echo(
+        f"{passed} passed, {len(reports) - passed} failed (profile {profile.name}; logs in {root})"
+    )
+    return passed != len(reports)
+
+
+@click.command()
+@click.option(
+    "--function",
+    "function_name",
+    default="mlcc-ci-scanner",
+    show_default=True,
+    help="With a DynamoDB store: the scanner Lambda to invoke.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With the embedded store: runs at once.",
+)
+@policy_options
+@profile_option
+@store_options
+def trigger(
+    function_name: str,
+    jobs: int,
+    stale_hours: float,
+    max_concurrency: int | None,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Start due runs now: invoke the scanner (DynamoDB) or run them here (embedded store)."""
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    catalog, profile, store = open_for(profile_name, store_url, table)
+    if isinstance(store, DynamoStore):
+        _invoke_scanner(store, function_name)
+        return
+    records = _targets(
+        catalog, store, (), True, False, None, None, False, _policy(stale_hours, max_concurrency)
+    )
+    if _execute(catalog, profile, store, records, jobs, None, preclaimed=False):
+        raise SystemExit(1)
+
+
+def _invoke_scanner(store: Any, function_name: str) -> None:
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from mlcc_ci.errors import StoreError
+
+    client = boto3.client("lambda", region_name=store.region)
+    click.echo(f"Triggering CI scanner Lambda {function_name}")
+    try:
+        response = client.invoke(FunctionName=function_name, InvocationType="RequestResponse")
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        raise StoreError(
+            f"cannot invoke {function_name}: {error.get('Code')}: {error.get('Message')}"
+        ) from None
+    payload = response["Payload"].read().decode("utf-8", errors="replace")
+    if response.get("FunctionError"):
+        raise StoreError(f"scanner failed: {payload[:300]}")
+    click.echo("Scanner invoked. Response:")
+    try:
+        click.echo(json.dumps(json.loads(payload), indent=2))
+    except json.JSONDecodeError:
+        click.echo(payload)
+
+
+COMMANDS = [plan, run, trigger]

@@ -2,6 +2,7 @@
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,13 +38,16 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.description = f"sqlite:///{path}"
-        self._conn: sqlite3.Connection | None = None
+        self._local = threading.local()  # one connection per thread
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
         self.page_size = PAGE
 
     # -- plumbing -----------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 conn = sqlite3.connect(
@@ -54,8 +58,10 @@ class SqliteStore:
                 conn.executescript(_SCHEMA)
             except (sqlite3.DatabaseError, OSError) as exc:
                 raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
-            self._conn = conn
-        return self._conn
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -90,9 +96,11 @@ class SqliteStore:
         )
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()
 
     # -- the interface ------------------------------------------------------------------
 

@@ -1,0 +1,1 @@
+"""Stage executors: run one stage command and say how it ended."""

@@ -1,0 +1,129 @@
+"""Run stage commands as local subprocesses, each in its own process group.
+
+A stage that outlives its timeout, or a run that is interrupted, has its whole process
+group killed: nothing it started is left behind.
+"""
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+KILL_GRACE_SECONDS = 3.0
+TAIL_BYTES = 4096
+
+
+@dataclass(frozen=True)
+class StageRun:
+    returncode: int | None
+    duration: float
+    stderr_tail: str
+    timed_out: bool = False
+    cancelled: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and not self.cancelled
+
+
+def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            return
+        if proc.poll() is not None:
+            # the leader is gone; give the rest of its group a moment, then make sure
+            time.sleep(0.05)
+        else:
+            time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _tail(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(fh.tell() - TAIL_BYTES, 0))
+            return fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+class LocalExecutor:
+    def __init__(self, kill_grace: float = KILL_GRACE_SECONDS) -> None:
+        self.kill_grace = kill_grace
+        self._active: dict[int, subprocess.Popen[bytes]] = {}
+        self._cancelled: set[int] = set()
+        self._lock = threading.Lock()
+
+    def run(
+        self,
+        command: str,
+        *,
+        cwd: Path,
+        env: Mapping[str, str],
+        timeout: float,
+        log: Path,
+    ) -> StageRun:
+        """Run `command` with bash; stdout to `log`, stderr to `log`.stderr."""
+        err_path = log.with_suffix(".stderr.log")
+        log.parent.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        with log.open("wb") as out, err_path.open("wb") as err:
+            proc = subprocess.Popen(
+                ["bash", "-c", command],
+                cwd=cwd,
+                env=dict(env),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )
+        with self._lock:
+            self._active[proc.pid] = proc
+        timed_out = threading.Event()
+
+        def expire() -> None:
+            timed_out.set()
+            _kill_group(proc, self.kill_grace)
+
+        timer = threading.Timer(timeout, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            returncode = proc.wait()
+        finally:
+            timer.cancel()
+            with self._lock:
+                self._active.pop(proc.pid, None)
+                cancelled = proc.pid in self._cancelled
+                self._cancelled.discard(proc.pid)
+        if timed_out.is_set():
+            timer.join()  # the group kill has finished
+        return StageRun(
+            returncode=returncode,
+            duration=time.perf_counter() - start,
+            stderr_tail=_tail(err_path),
+            timed_out=timed_out.is_set(),
+            cancelled=cancelled,
+        )
+
+    def cancel_all(self) -> None:
+        """Kill every running stage's process group (on SIGTERM/SIGINT)."""
+        with self._lock:
+            procs = list(self._active.values())
+            self._cancelled.update(p.pid for p in procs)
+        for proc in procs:
+            threading.Thread(target=_kill_group, args=(proc, self.kill_grace), daemon=True).start()

@@ -1,0 +1,290 @@
+"""One run of one configuration: generate → validate → build → deploy_test → register →
+teardown → update.
+
+The first failure skips the stages after it, except teardown and update, which always run:
+after a failure, a timeout, SIGTERM/SIGINT (the caller sets `cancel` and kills the
+running stage's process group) or an exception inside the harness.
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci import clock, projectcheck
+from mlcc_ci.catalog import Entry
+from mlcc_ci.errors import ConflictError, StoreError
+from mlcc_ci.executors.local import LocalExecutor, StageRun
+from mlcc_ci.models import ERROR_SUMMARY_CHARS, Outcome, Record, StageResult, run_of
+from mlcc_ci.preflight import preflight
+from mlcc_ci.profiles import Profile, StageSpec
+from mlcc_ci.redact import redact, secret_values
+from mlcc_ci.resources import data_path
+from mlcc_ci.stores.base import ResultsStore, finish
+
+RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
+FAULT_ENV = "MLCC_CI_FAULT"
+FAULT_COMMANDS = {
+    "fail": "echo 'mlcc-ci: injected failure' >&2; exit 1",
+    "hang": "echo 'mlcc-ci: injected hang' >&2; sleep 86400",
+}
+
+
+def faults(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
+    """MLCC_CI_FAULT=NAME:STAGE:MODE[,...]; NAME may be '*'; MODE is fail, hang or crash."""
+    found = {}
+    for item in env.get(FAULT_ENV, "").split(","):
+        parts = item.strip().split(":")
+        if len(parts) == 3 and parts[2] in ("fail", "hang", "crash"):
+            found[(parts[0], parts[1])] = parts[2]
+    return found
+
+
+@dataclass(frozen=True)
+class Progress:
+    name: str
+    stage: str
+    state: str  # start | end
+    status: str = ""
+    elapsed: float = 0.0
+
+
+@dataclass
+class RunReport:
+    record: Record
+    outcome: Outcome
+    work_dir: Path
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.outcome.status
+
+
+def summarize(note: str, tail: str, secrets: list[str]) -> str:
+    """A stage's error summary: what happened, then the last of stderr, secrets masked."""
+    tail = redact(tail, secrets).strip()
+    note = redact(note, secrets).strip()
+    if not note:
+        return tail[-ERROR_SUMMARY_CHARS:]
+    room = ERROR_SUMMARY_CHARS - len(note) - 1
+    if room <= 0 or not tail:
+        return note[:ERROR_SUMMARY_CHARS]
+    return f"{note}\n{tail[-room:]}"
+
+
+class Runner:
+    def __init__(
+        self,
+        store: ResultsStore,
+        profile: Profile,
+        *,
+        work_root: Path,
+        executor: LocalExecutor | None = None,
+        env: Mapping[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        progress: Callable[[Progress], None] | None = None,
+        now: Callable[[], datetime] = clock.now,
+    ) -> None:
+        self.store = store
+        self.profile = profile
+        self.work_root = work_root
+        self.executor = executor or LocalExecutor()
+        self.env = dict(os.environ if env is None else env)
+        self.cancel = cancel or threading.Event()
+        self.cancel_reason = "SIGTERM"
+        self.progress = progress or (lambda event: None)
+        self.now = now
+
+    def run(self, record: Record, entry: Entry) -> RunReport:
+        """Run the claimed `record` through every stage and write its result."""
+        started = time.perf_counter()
+        work = self.work_root / f"{record.deploymentConfig}-{record.runId}"
+        work.mkdir(parents=True, exist_ok=True)
+        config = json.loads(record.configJson)
+        project = work / str(config.get("projectName", "project"))
+        env = self._stage_env(record, entry, config, work, project)
+        secrets = secret_values(env)
+        specs = self.profile.stage_specs(entry)
+        injected = faults(self.env)
+        results: dict[str, StageResult] = {}
+        proven: dict[str, str] = {}
+        failed: str | None = None
+
+        def stage(name: str, cwd: Path) -> StageResult:
+            self.progress(Progress(entry.name, name, "start"))
+            t0 = time.perf_counter()
+            try:
+                result = self._stage(
+                    name,
+                    specs,
+                    entry,
+                    config,
+                    cwd,
+                    project,
+                    env,
+                    secrets,
+                    injected.get((entry.name, name)) or injected.get(("*", name)),
+                    proven,
+                )
+            except Exception as exc:  # a bug in the harness must not skip teardown
+                note = f"internal error in the harness: {type(exc).__name__}: {exc}"
+                result = StageResult("fail", errorSummary=summarize(note, "", secrets))
+            result = StageResult(
+                result.status,
+                round(time.perf_counter() - t0, 3),
+                result.logPointer,
+                result.errorSummary,
+            )
+            self.progress(Progress(entry.name, name, "end", result.status, result.durationSeconds))
+            return result
+
+        for name in RUN_STAGES:
+            if failed:
+                results[name] = StageResult("skip")
+                continue
+            if self.cancel.is_set():
+                results[name] = StageResult(
+                    "fail", errorSummary=f"interrupted by {self.cancel_reason} before {name} began"
+                )
+            else:
+                results[name] = stage(name, work if name == "generate" else project)
+            if results[name].status == "fail":
+                failed = name
+
+        if project.is_dir():
+            results["teardown"] = stage("teardown", project)
+        else:
+            results["teardown"] = StageResult(
+                "skip", errorSummary="nothing to tear down: no project was generated"
+            )
+        if results["teardown"].status == "fail" and not failed:
+            failed = "teardown"
+
+        status = f"fail-{failed}" if failed else "pass"
+        message = ""
+        if failed:
+            summary = results[failed].errorSummary.strip().splitlines()
+            message = f"{failed} failed: {summary[0] if summary else 'no error output'}"
+        outcome = Outcome(
+            status=status,
+            finishedAt=clock.iso(self.now()),
+            durationSeconds=time.perf_counter() - started,
+            stageResults=results,
+            errorMessage=message,
+            profile=self.profile.name,
+            generatorVersion=proven.get("generatorVersion"),
+            provenImage=proven.get("image"),
+        )
+        report = RunReport(record, outcome, work)
+        self.progress(Progress(entry.name, "update", "start"))
+        self._update(report)
+        self.progress(Progress(entry.name, "update", "end", outcome.status))
+        return report
+
+    # -- pieces ---------------------------------------------------------------------------
+
+    def _stage_env(
+        self, record: Record, entry: Entry, config: Mapping[str, Any], work: Path, project: Path
+    ) -> dict[str, str]:
+        config_file = work / "config.json"
+        config_file.write_text(json.dumps(config, indent=2) + "\n")
+        smoke_file = work / "smoke-test.json"
+        smoke_file.write_text(json.dumps(entry.data.get("smokeTest", {}), indent=2) + "\n")
+        env = {k: v for k, v in self.env.items() if k != FAULT_ENV}
+        env.update(
+            MLCC_CONFIG_FILE=str(config_file),
+            MLCC_SMOKE_TEST=str(smoke_file),
+            MLCC_WORK_DIR=str(work),
+            MLCC_PROJECT_DIR=str(project),
+            MLCC_CONFIG_ID=record.configId,
+            MLCC_RUN_ID=record.runId or "",
+            MLCC_PROFILE=self.profile.name,
+            MLCC_PYTHON=sys.executable,
+            MLCC_EXAMPLES=str(data_path("examples")),
+            BUILD_STRATEGY=str(config.get("buildStrategy", "")),
+        )
+        return env
+
+    def _log(self, work: Path, stage: str) -> Path:
+        return work / "logs" / f"{stage}.log"
+
+    def _pointer(self, log: Path, record_id: str) -> str:
+        stream = self.env.get("MLCC_CI_LOG_STREAM")
+        return f"cloudwatch:{stream}" if stream else str(log)
+
+    def _stage(
+        self,
+        name: str,
+        specs: Mapping[str, StageSpec],
+        entry: Entry,
+        config: Mapping[str, Any],
+        cwd: Path,
+        project: Path,
+        env: Mapping[str, str],
+        secrets: list[str],
+        fault: str | None,
+        proven: dict[str, str],
+    ) -> StageResult:
+        spec = specs.get(name) or StageSpec(name, None, 600.0)
+        log = self._log(Path(env["MLCC_WORK_DIR"]), name)
+        pointer = self._pointer(log, env["MLCC_CONFIG_ID"])
+        problem = preflight(name, entry, specs, env)
+        if problem:
+            return StageResult("fail", errorSummary=summarize(problem, "", secrets))
+        if fault == "crash":
+            raise RuntimeError(f"injected crash in {name}")
+        command = FAULT_COMMANDS.get(fault or "", spec.command)
+        if name == "validate" and not fault:
+            problems = projectcheck.check_project(project, config)
+            if problems:
+                return StageResult("fail", errorSummary=summarize("; ".join(problems), "", secrets))
+            return StageResult("pass")
+        outcome: StageRun | None = None
+        if command:
+            outcome = self.executor.run(command, cwd=cwd, env=env, timeout=spec.timeout, log=log)
+            if not outcome.ok:
+                return StageResult(
+                    "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
+                )
+        if name == "register":
+            version = log.read_text(errors="replace").strip().splitlines() if command else []
+            proven["generatorVersion"] = version[-1][:100] if version else "unknown"
+            image = projectcheck.base_image(project / "Dockerfile")
+            if image:
+                proven["image"] = image
+        return StageResult("pass", logPointer=pointer if command else "")
+
+    def _failure(self, outcome: StageRun, spec: StageSpec, secrets: list[str]) -> str:
+        if outcome.timed_out:
+            note = f"timed out after {spec.timeout:g}s; its process group was killed"
+        elif outcome.cancelled:
+            note = f"interrupted by {self.cancel_reason}; its process group was killed"
+        else:
+            note = f"exit code {outcome.returncode}"
+        return summarize(note, outcome.stderr_tail, secrets)
+
+    def _update(self, report: RunReport) -> None:
+        record, outcome = report.record, report.outcome
+        try:
+            report.record = finish(self.store, record, outcome)
+        except ConflictError:
+            report.notes.append(
+                "the record changed during the run (re-registered or reaped): "
+                "its result is kept in the history only"
+            )
+        except StoreError as exc:
+            kept = report.work_dir / "result.json"
+            kept.write_text(json.dumps(run_of(record, outcome).to_item(), indent=2))
+            report.notes.append(f"could not write the result ({exc}); kept in {kept}")
+            return
+        try:
+            self.store.append_run(run_of(record, outcome))
+        except StoreError as exc:
+            report.notes.append(f"could not append the run to the history: {exc}")

@@ -1,0 +1,85 @@
+"""Checks made before a stage starts, so it fails with a message a person can act on."""
+
+import os
+import shlex
+import shutil
+from collections.abc import Callable, Mapping
+
+from mlcc_ci.catalog import Entry
+from mlcc_ci.constants import SAGEMAKER_ROLE
+from mlcc_ci.profiles import StageSpec
+
+GENERATOR_HINT = "install the generator (npm install -g @aws/ml-container-creator)"
+
+
+def _generator(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]) -> str | None:
+    command = specs.get("generate")
+    if not command or not command.command:
+        return None
+    try:
+        program = shlex.split(command.command)[0]
+    except (ValueError, IndexError):
+        return f"cannot read the generate command: {command.command!r}"
+    if "$" in program or "/" in program:
+        return None  # a path or a variable: the shell will say if it is wrong
+    if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
+        return (
+            f"the generator '{program}' is not on PATH: {GENERATOR_HINT}, "
+            "or run with --profile example to exercise the harness without it"
+        )
+    return None
+
+
+def _docker(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]) -> str | None:
+    if entry.data.get("buildStrategy") != "docker-in-docker":
+        return None
+    has_cli = shutil.which("docker", path=env.get("PATH", os.defpath)) is not None
+    has_engine = bool(env.get("DOCKER_HOST")) or os.path.exists("/var/run/docker.sock")
+    if has_cli and has_engine:
+        return None
+    missing = "the docker CLI" if not has_cli else "a Docker engine (no DOCKER_HOST, no socket)"
+    return (
+        f"docker-in-docker builds need {missing}; run where Docker is available "
+        "(in AWS the executor project runs privileged for this strategy)"
+    )
+
+
+def _role_arn(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]) -> str | None:
+    if env.get("ROLE_ARN"):
+        return None
+    return (
+        "ROLE_ARN is not set: deploy needs the SageMaker execution role; the CI stack expects "
+        f"arn:aws:iam::<account>:role/{SAGEMAKER_ROLE} (created by bootstrap) — export ROLE_ARN"
+    )
+
+
+def _aws_credentials(
+    entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]
+) -> str | None:
+    import boto3
+
+    if boto3.session.Session().get_credentials() is not None:
+        return None
+    return (
+        "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "or run 'aws configure'"
+    )
+
+
+CHECKS: dict[str, Callable[[Entry, Mapping[str, StageSpec], Mapping[str, str]], str | None]] = {
+    "generator": _generator,
+    "docker": _docker,
+    "role-arn": _role_arn,
+    "aws-credentials": _aws_credentials,
+}
+
+
+def preflight(
+    stage: str, entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]
+) -> str | None:
+    spec = specs.get(stage)
+    for name in spec.checks if spec else ():
+        problem = CHECKS[name](entry, specs, env)
+        if problem:
+            return problem
+    return None

@@ -1,0 +1,71 @@
+"""Run profiles: which commands the stages run and what each stage checks first.
+
+Profiles are defined in the catalog defaults (`profiles:`), next to the default commands.
+"""
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlcc_ci.catalog import Catalog, Entry, merge
+from mlcc_ci.errors import UsageError
+
+BUILTIN_STAGES = ("validate",)
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    name: str
+    command: str | None  # None: the harness does the work itself
+    timeout: float
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    stages: Mapping[str, Any] = field(default_factory=dict)
+    checks: Mapping[str, list[str]] = field(default_factory=dict)
+    store: str | None = None
+
+    def stage_specs(self, entry: Entry) -> dict[str, StageSpec]:
+        stages = merge(entry.data.get("stages", {}), self.stages)
+        strategy = entry.data.get("buildStrategy") or ""
+        specs = {}
+        for name, spec in stages.items():
+            command = spec.get("command")
+            if isinstance(command, Mapping):
+                command = command.get(strategy)
+            if name in BUILTIN_STAGES:
+                command = None
+            specs[name] = StageSpec(
+                name=name,
+                command=" ".join(command.split()) if isinstance(command, str) else None,
+                timeout=float(spec.get("timeoutSeconds", 600)),
+                checks=tuple(self.checks.get(name, ())),
+            )
+        return specs
+
+
+def load_profile(catalog: Catalog, name: str | None) -> Profile:
+    profiles: Mapping[str, Any] = catalog.defaults.get("profiles", {})
+    name = name or "default"
+    if name not in profiles:
+        raise UsageError(f"no profile '{name}' (defined: {', '.join(sorted(profiles))})")
+    spec = profiles[name]
+    return Profile(
+        name=name,
+        description=" ".join(str(spec.get("description", "")).split()),
+        stages=spec.get("stages", {}),
+        checks=spec.get("checks", {}),
+        store=spec.get("store"),
+    )
+
+
+def profile_store(
+    profile: Profile, store_url: str | None, env: Mapping[str, str] = os.environ
+) -> str | None:
+    """A profile's own store, unless --store or MLCC_CI_STORE names one."""
+    return store_url or env.get("MLCC_CI_STORE") or profile.store

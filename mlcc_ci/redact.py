@@ -1,0 +1,38 @@
+"""Take secrets out of text before it is stored or printed."""
+
+import re
+from collections.abc import Mapping
+
+from mlcc_ci.doconfig import is_secret
+
+MASK = "***"
+_PATTERNS = [
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"\bhf_[A-Za-z0-9]{16,}\b"),
+    re.compile(r"\bnvapi-[A-Za-z0-9_-]{8,}"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
+    re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(
+        r"(?i)\b([A-Z0-9_]*(?:token|secret|password|passwd|api[_-]?key)[A-Z0-9_]*)"
+        r"(\s*[=:]\s*)(\"[^\"]*\"|'[^']*'|\S+)"
+    ),
+]
+
+
+def secret_values(env: Mapping[str, str]) -> list[str]:
+    """Values of secret-named variables, longest first, so none is half-masked."""
+    values = {v for k, v in env.items() if is_secret(k) and len(v) >= 4}
+    return sorted(values, key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
+    for value in secrets:
+        text = text.replace(value, MASK)
+    for pattern in _PATTERNS:
+        if pattern.groups >= 3:
+            text = pattern.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
+        elif pattern.groups == 1:
+            text = pattern.sub(lambda m: f"{m.group(1)} {MASK}", text)
+        else:
+            text = pattern.sub(MASK, text)
+    return text

@@ -1,0 +1,77 @@
+"""Selection over a store: gather candidates with status queries only, reap orphans, claim."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from mlcc_ci import clock
+from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
+from mlcc_ci.errors import ConflictError
+from mlcc_ci.models import Outcome, Record, StageResult, run_of
+from mlcc_ci.selection import Plan, Policy, orphan_message, select
+from mlcc_ci.stores.base import ResultsStore, claim, finish
+
+
+def gather(store: ResultsStore, now: datetime, policy: Policy) -> list[Record]:
+    """Candidates through the status index: untested, stale finished ones, running. No Scan."""
+    cutoff = clock.iso(now - policy.stale_after)
+    found = list(store.by_status(UNTESTED))
+    for status in TERMINAL_STATUSES:
+        found.extend(store.by_status(status, before=cutoff))
+    found.extend(store.by_status(RUNNING))
+    return found
+
+
+def new_run_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def reap(store: ResultsStore, plan: Plan, now: datetime, policy: Policy) -> list[Record]:
+    """Record each orphaned run as a failure that says why; keep it in the history."""
+    reaped = []
+    for decision in plan.reap:
+        record = decision.record
+        message = orphan_message(record, now, policy)
+        started = clock.parse(record.runStartedAt or record.lastTestTimestamp)
+        outcome = Outcome(
+            status="fail-build",
+            finishedAt=clock.iso(now),
+            durationSeconds=(now - started).total_seconds(),
+            stageResults={"build": StageResult("fail", errorSummary=message[:500])},
+            errorMessage=message,
+            profile=record.profile or "default",
+        )
+        try:
+            done = finish(store, record, outcome)
+        except ConflictError:
+            continue  # someone else reaped or finished it first
+        if record.runId and record.runStartedAt:
+            store.append_run(run_of(record, outcome))
+        reaped.append(done)
+    return reaped
+
+
+@dataclass
+class Claimed:
+    record: Record
+    reason: str
+
+
+def claim_due(store: ResultsStore, plan: Plan, now: datetime) -> list[Claimed]:
+    """Claim every due record; one lost to another scanner is simply not ours to run."""
+    claimed = []
+    for decision in plan.due:
+        try:
+            record = claim(store, decision.record, new_run_id(), clock.iso(now, ms=True))
+        except ConflictError:
+            continue
+        claimed.append(Claimed(record, decision.reason))
+    return claimed
+
+
+def schedule(
+    store: ResultsStore, now: datetime, policy: Policy
+) -> tuple[Plan, list[Record], list[Claimed]]:
+    plan = select(gather(store, now, policy), now, policy)
+    reaped = reap(store, plan, now, policy)
+    return plan, reaped, claim_due(store, plan, now)

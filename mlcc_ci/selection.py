@@ -1,0 +1,125 @@
+"""Which configurations are due, which are skipped, and which runs are orphaned. Pure.
+
+Due: untested; any finished status (pass and every fail-*) not tested for `stale_after`.
+Running records are never due; one running longer than the build timeout plus a grace
+period has lost its executor and is reaped. MaxConcurrency counts what is running.
+Order: untested, then regressed, then oldest.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mlcc_ci import clock
+from mlcc_ci.constants import (
+    BUILD_TIMEOUT_MINUTES,
+    DEFAULT_STALE_HOURS,
+    FAIL_STATUSES,
+    PASS,
+    RUNNING,
+    TERMINAL_STATUSES,
+    UNTESTED,
+)
+from mlcc_ci.models import Record
+
+ORPHAN_GRACE_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class Policy:
+    stale_after: timedelta = timedelta(hours=DEFAULT_STALE_HOURS)
+    max_concurrency: int | None = None  # None: no limit
+    build_timeout: timedelta = timedelta(minutes=BUILD_TIMEOUT_MINUTES)
+    grace: timedelta = timedelta(minutes=ORPHAN_GRACE_MINUTES)
+
+    @property
+    def orphan_after(self) -> timedelta:
+        return self.build_timeout + self.grace
+
+
+@dataclass(frozen=True)
+class Decision:
+    record: Record
+    reason: str
+    detail: str = ""
+
+
+@dataclass
+class Plan:
+    due: list[Decision] = field(default_factory=list)
+    reap: list[Decision] = field(default_factory=list)
+    skipped: list[Decision] = field(default_factory=list)
+
+
+def regressed(record: Record) -> bool:
+    """Failing now after having passed before."""
+    return record.testStatus in FAIL_STATUSES and (
+        record.lastPassTimestamp is not None or record.previousStatus == PASS
+    )
+
+
+def _age(moment: datetime, text: str) -> str:
+    delta = moment - clock.parse(text)
+    hours = delta.total_seconds() / 3600
+    return f"{hours:.1f}h ago" if hours < 48 else f"{hours / 24:.1f}d ago"
+
+
+def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
+    plan = Plan()
+    cutoff = clock.iso(now - policy.stale_after)
+    running = 0
+    due: list[Decision] = []
+    for record in records:
+        status = record.testStatus
+        if status == RUNNING:
+            started = record.runStartedAt or record.lastTestTimestamp
+            if now - clock.parse(started) > policy.orphan_after:
+                plan.reap.append(Decision(record, "orphaned", f"running since {started}"))
+            else:
+                running += 1
+                plan.skipped.append(Decision(record, "running", f"since {started}"))
+        elif not record.supported:
+            plan.skipped.append(Decision(record, "unsupported", record.supportReason or ""))
+        elif status == UNTESTED:
+            due.append(Decision(record, "untested", f"registered {record.createdAt}"))
+        elif status in TERMINAL_STATUSES and record.lastTestTimestamp < cutoff:
+            reason = "regressed" if regressed(record) else "stale"
+            detail = f"{status}, last tested {_age(now, record.lastTestTimestamp)}"
+            due.append(Decision(record, reason, detail))
+        else:
+            fresh_until = clock.parse(record.lastTestTimestamp) + policy.stale_after
+            plan.skipped.append(
+                Decision(record, "fresh", f"{status}; due after {clock.iso(fresh_until)}")
+            )
+    rank = {"untested": 0, "regressed": 1, "stale": 2}
+    due.sort(
+        key=lambda d: (
+            rank[d.reason],
+            d.record.createdAt if d.reason == "untested" else d.record.lastTestTimestamp,
+            d.record.deploymentConfig,
+        )
+    )
+    if policy.max_concurrency is not None:
+        slots = max(policy.max_concurrency - running, 0)
+        for decision in due[slots:]:
+            plan.skipped.append(
+                Decision(
+                    decision.record,
+                    "max-concurrency",
+                    f"{decision.reason}; {running} running, MaxConcurrency "
+                    f"{policy.max_concurrency}",
+                )
+            )
+        due = due[:slots]
+    plan.due = due
+    return plan
+
+
+def orphan_message(record: Record, now: datetime, policy: Policy) -> str:
+    started = record.runStartedAt or record.lastTestTimestamp
+    minutes = int((now - clock.parse(started)).total_seconds() // 60)
+    limit = int(policy.orphan_after.total_seconds() // 60)
+    return (
+        f"reaped: run {record.runId} started {started} ran {minutes} min with no result, "
+        f"longer than the build timeout plus grace ({limit} min); its executor is gone"
+    )
