@@ -14,6 +14,7 @@ from mlcc_ci.constants import (
     PASS,
     RUNNING,
     SCHEMA_VERSION,
+    STAGES,
     STATUSES,
     TERMINAL_STATUSES,
     UNTESTED,
@@ -124,9 +125,7 @@ class Record:
     def from_item(cls, item: Mapping[str, Any]) -> "Record":
         known = {f.name for f in fields(cls)}
         values = {k: _plain(v) for k, v in item.items() if k in known}
-        values["stageResults"] = {
-            k: StageResult.from_item(v) for k, v in values.get("stageResults", {}).items()
-        }
+        values["stageResults"] = _stages(values.get("stageResults", {}))
         values["version"] = int(values["version"])
         values["schemaVersion"] = int(values.get("schemaVersion", SCHEMA_VERSION))
         return cls(**values)
@@ -177,9 +176,7 @@ class Run:
     def from_item(cls, item: Mapping[str, Any]) -> "Run":
         known = {f.name for f in fields(cls)}
         values = {k: _plain(v) for k, v in item.items() if k in known}
-        values["stageResults"] = {
-            k: StageResult.from_item(v) for k, v in values.get("stageResults", {}).items()
-        }
+        values["stageResults"] = _stages(values.get("stageResults", {}))
         values["durationSeconds"] = float(values["durationSeconds"])
         return cls(**values)
 
@@ -254,6 +251,14 @@ def image_tag(image: str | None) -> str:
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else "latest"
+
+
+def _stages(items: Mapping[str, Any]) -> dict[str, StageResult]:
+    """Stage results in lifecycle order, whatever order storage kept them in."""
+    order = {name: i for i, name in enumerate(STAGES)}
+    return {
+        k: StageResult.from_item(items[k]) for k in sorted(items, key=lambda k: order.get(k, 99))
+    }
 
 
 def _plain(value: Any) -> Any:

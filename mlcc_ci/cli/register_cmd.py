@@ -32,6 +32,12 @@ _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": 
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Delete records whose entry left the catalog.")
 @click.option("--yes", is_flag=True, help="With --prune: do not ask for confirmation.")
+@click.option(
+    "--profile",
+    "profile_name",
+    metavar="NAME",
+    help="Use the store of this run profile (e.g. example) unless --store is given.",
+)
 @store_options
 def register(
     names: tuple[str, ...],
@@ -43,6 +49,7 @@ def register(
     dry_run: bool,
     prune: bool,
     yes: bool,
+    profile_name: str | None,
     store_url: str | None,
     table: str | None,
 ) -> None:
@@ -66,6 +73,11 @@ def register(
         raise UsageError("name the entries to register, or give --all")
     if names and all_entries:
         raise UsageError("give NAMEs or --all, not both")
+    if profile_name and not table:
+        from mlcc_ci.catalog import load_valid_catalog
+        from mlcc_ci.profiles import load_profile, profile_store
+
+        store_url = profile_store(load_profile(load_valid_catalog(), profile_name), store_url)
     _from_catalog(names, dry_run, prune, yes, store_url, table)
 
 

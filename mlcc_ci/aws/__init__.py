@@ -1,0 +1,1 @@
+"""Code that runs inside AWS: the scanner Lambda handler."""

@@ -1,0 +1,138 @@
+"""The scanner Lambda: select due configurations, claim each, start one execution per claim.
+
+Environment: TABLE_NAME, RUNS_TABLE_NAME, STATE_MACHINE_ARN, MAX_CONCURRENCY (default 1),
+STALE_HOURS (default 24), BUILD_TIMEOUT_MINUTES (default 90), ORPHAN_GRACE_MINUTES (15).
+The same selection code as `mlcc-ci plan`; status-index queries only, never a Scan.
+"""
+
+import contextlib
+import json
+import os
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from mlcc_ci import clock
+from mlcc_ci.constants import (
+    BUILD_TIMEOUT_MINUTES,
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_STALE_HOURS,
+    RUNNING,
+    RUNS_TABLE_NAME,
+    TABLE_NAME,
+)
+from mlcc_ci.errors import ConflictError
+from mlcc_ci.scheduling import schedule
+from mlcc_ci.selection import ORPHAN_GRACE_MINUTES, Policy
+from mlcc_ci.stores.base import ResultsStore
+
+
+def policy_from(env: Mapping[str, str]) -> Policy:
+    return Policy(
+        stale_after=timedelta(hours=float(env.get("STALE_HOURS", DEFAULT_STALE_HOURS))),
+        max_concurrency=int(env.get("MAX_CONCURRENCY", DEFAULT_MAX_CONCURRENCY)),
+        build_timeout=timedelta(
+            minutes=float(env.get("BUILD_TIMEOUT_MINUTES", BUILD_TIMEOUT_MINUTES))
+        ),
+        grace=timedelta(minutes=float(env.get("ORPHAN_GRACE_MINUTES", ORPHAN_GRACE_MINUTES))),
+    )
+
+
+def _log(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}, default=str))
+
+
+def scan(
+    store: ResultsStore,
+    stepfunctions: Any,
+    state_machine_arn: str,
+    policy: Policy,
+    now: datetime,
+) -> dict[str, Any]:
+    plan, reaped, claimed = schedule(store, now, policy)
+    for record in reaped:
+        _log("reaped", configId=record.configId, message=record.errorMessage)
+    arns = []
+    for item in claimed:
+        record = item.record
+        payload = {
+            "configId": record.configId,
+            "configJson": record.configJson,
+            "buildStrategy": record.buildStrategy,
+            "runId": record.runId,
+        }
+        try:
+            response = stepfunctions.start_execution(
+                stateMachineArn=state_machine_arn,
+                name=f"{record.configId}-{record.runId}",
+                input=json.dumps(payload),
+            )
+        except Exception as exc:
+            _release(store, record)
+            _log("start-failed", configId=record.configId, error=str(exc)[:300])
+            continue
+        arns.append(response["executionArn"])
+        _log(
+            "started",
+            configId=record.configId,
+            reason=item.reason,
+            executionArn=response["executionArn"],
+        )
+    skipped = [
+        {"configId": d.record.configId, "name": d.record.deploymentConfig, "reason": d.reason}
+        for d in plan.skipped
+        if d.reason != "fresh"
+    ]
+    return {
+        "executionArns": arns,
+        "reaped": [r.configId for r in reaped],
+        "skipped": skipped,
+    }
+
+
+def _release(store: ResultsStore, record: Any) -> None:
+    """The execution did not start: give the claim back so the next scan retries."""
+    from dataclasses import replace
+
+    if record.testStatus != RUNNING:
+        return
+    back = replace(
+        record,
+        testStatus=record.previousStatus or "untested",
+        runId=None,
+        runStartedAt=None,
+        version=record.version + 1,
+    )
+    with contextlib.suppress(ConflictError):
+        store.replace(back, expect_version=record.version, expect_run_id=record.runId)
+
+
+def handler(
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    env: Mapping[str, str] | None = None,
+    session: Any = None,
+) -> dict[str, Any]:
+    """Lambda entry point."""
+    import boto3
+    from botocore.config import Config
+
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    env = os.environ if env is None else env
+    session = session or boto3.session.Session()
+    region = session.region_name or env.get("AWS_REGION", "us-east-1")
+    client = session.client(
+        "dynamodb", region_name=region, config=Config(retries={"total_max_attempts": 1})
+    )
+    store = DynamoStore(
+        client,
+        table=env.get("TABLE_NAME", TABLE_NAME),
+        runs_table=env.get("RUNS_TABLE_NAME", RUNS_TABLE_NAME),
+        region=region,
+    )
+    stepfunctions = session.client("stepfunctions", region_name=region)
+    result = scan(store, stepfunctions, env["STATE_MACHINE_ARN"], policy_from(env), clock.now())
+    _log("scan-done", started=len(result["executionArns"]), dynamodbRequests=store.requests)
+    return result

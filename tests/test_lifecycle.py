@@ -1,0 +1,258 @@
+"""The stage lifecycle with real subprocesses: failure rules, teardown, timeouts, signals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mlcc_ci import clock
+from mlcc_ci.catalog import load_valid_catalog, merge
+from mlcc_ci.lifecycle import Runner
+from mlcc_ci.profiles import load_profile
+from mlcc_ci.registration import from_entry
+from mlcc_ci.stores.base import claim
+from mlcc_ci.stores.sqlite import SqliteStore
+
+pytestmark = pytest.mark.functional
+CATALOG = load_valid_catalog()
+
+
+def claimed(store, name="http-flask"):
+    entry = CATALOG.get(name)
+    store.register(from_entry(entry), clock.iso(clock.now()))
+    record = claim(
+        store, store.get(entry.config_id), f"run-{name}", clock.iso(clock.now(), ms=True)
+    )
+    return record, entry
+
+
+def runner(store, tmp_path, env=None, profile="example", **overrides):
+    prof = load_profile(CATALOG, profile)
+    if overrides:
+        prof = replace(prof, stages=merge(prof.stages, overrides))
+    return Runner(store, prof, work_root=tmp_path / "work", env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "r.db")
+    yield s
+    s.close()
+
+
+def test_example_run_passes_and_records_every_stage(store, tmp_path):
+    record, entry = claimed(store, "transformers-vllm")
+    report = runner(store, tmp_path).run(record, entry)
+    assert report.status == "pass", report.outcome.stageResults
+    stored = store.get(record.configId)
+    assert stored.testStatus == "pass" and stored.profile == "example"
+    assert list(stored.stageResults) == [
+        "generate",
+        "validate",
+        "build",
+        "deploy_test",
+        "register",
+        "teardown",
+    ]
+    assert all(r.status == "pass" for r in stored.stageResults.values())
+    assert stored.provenImage == "vllm/vllm-openai:v0.10.1"
+    assert stored.generatorVersion == "mlcc-example-generator 1.0.0"
+    assert (
+        Path(stored.stageResults["deploy_test"].logPointer)
+        .read_text()
+        .count("smoke test passed: choices.0.message.content")
+        == 1
+    )
+    history = store.history(record.configId)
+    assert [h.status for h in history] == ["pass"] and history[0].runId == record.runId
+
+
+def test_first_failure_skips_the_rest_but_teardown_runs(store, tmp_path):
+    record, entry = claimed(store)
+    report = runner(store, tmp_path, {"MLCC_CI_FAULT": "http-flask:build:fail"}).run(record, entry)
+    results = store.get(record.configId).stageResults
+    assert report.status == "fail-build"
+    assert [
+        results[s].status
+        for s in ("generate", "validate", "build", "deploy_test", "register", "teardown")
+    ] == ["pass", "pass", "fail", "skip", "skip", "pass"]
+    assert results["build"].errorSummary == "exit code 1\nmlcc-ci: injected failure"
+    assert store.get(record.configId).errorMessage == "build failed: exit code 1"
+
+
+def test_hanging_stage_times_out_its_group_is_killed_teardown_runs(store, tmp_path):
+    record, entry = claimed(store)
+    run = runner(
+        store,
+        tmp_path,
+        {"MLCC_CI_FAULT": "http-flask:deploy_test:hang"},
+        deploy_test={"timeoutSeconds": 1},
+    )
+    run.executor.kill_grace = 0.5
+    started = time.monotonic()
+    report = run.run(record, entry)
+    assert time.monotonic() - started < 20
+    results = store.get(record.configId).stageResults
+    assert report.status == "fail-deploy_test"
+    assert results["deploy_test"].errorSummary.startswith(
+        "timed out after 1s; its process group was killed"
+    )
+    assert results["teardown"].status == "pass"
+    hung = subprocess.run(["pgrep", "-f", "injected hang"], capture_output=True)
+    assert hung.returncode == 1, hung.stdout  # nothing of the stage is left
+
+
+def test_exception_inside_the_harness_still_tears_down(store, tmp_path):
+    record, entry = claimed(store)
+    report = runner(store, tmp_path, {"MLCC_CI_FAULT": "http-flask:validate:crash"}).run(
+        record, entry
+    )
+    results = store.get(record.configId).stageResults
+    assert report.status == "fail-validate"
+    assert results["validate"].errorSummary == (
+        "internal error in the harness: RuntimeError: injected crash in validate"
+    )
+    assert results["teardown"].status == "pass"
+
+
+def test_secrets_are_redacted_from_error_summaries(store, tmp_path):
+    record, entry = claimed(store)
+    secret = "hf_SuperSecretTokenValue12345"
+    run = runner(
+        store,
+        tmp_path,
+        {"HF_TOKEN": secret},
+        build={
+            "command": {
+                "docker-in-docker": 'echo "token=$HF_TOKEN and AKIAABCDEFGHIJKLMNOP" >&2; exit 3'
+            }
+        },
+    )
+    report = run.run(record, entry)
+    summary = store.get(record.configId).stageResults["build"].errorSummary
+    assert report.status == "fail-build"
+    assert secret not in summary and "AKIAABCDEFGHIJKLMNOP" not in summary
+    assert summary == "exit code 3\ntoken=*** and ***"
+
+
+def test_preflight_names_what_is_missing(store, tmp_path):
+    record, entry = claimed(store)
+    report = runner(store, tmp_path, {"PATH": "/usr/bin:/bin"}, profile="default").run(
+        record, entry
+    )
+    summary = store.get(record.configId).stageResults["generate"].errorSummary
+    assert report.status == "fail-generate"
+    assert summary == (
+        "the generator 'ml-container-creator' is not on PATH: install the generator (npm install "
+        "-g @aws/ml-container-creator), or run with --profile example to exercise the harness "
+        "without it"
+    )
+    assert store.get(record.configId).stageResults["teardown"].status == "skip"
+
+
+def test_validate_really_checks_the_project(tmp_path):
+    from mlcc_ci.projectcheck import check_project
+
+    entry = CATALOG.get("http-flask")
+    config = entry.config
+    gen = CATALOG.defaults["profiles"]["example"]["stages"]["generate"]["command"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    env = {
+        **os.environ,
+        "MLCC_PYTHON": sys.executable,
+        "MLCC_CONFIG_FILE": str(tmp_path / "config.json"),
+        "MLCC_EXAMPLES": str(Path(__file__).parent.parent / "examples"),
+    }
+    subprocess.run(["bash", "-c", gen], cwd=tmp_path, env=env, check=True, capture_output=True)
+    project = tmp_path / config["projectName"]
+    assert check_project(project, config) == []
+    (project / "do" / "push").chmod(0o644)
+    (project / "do" / "deploy").write_text("#!/usr/bin/env bash\nif then fi\n")
+    (project / "Dockerfile").write_text("FROM python:3.11-slim\n")
+    (project / "code" / "serve.py").write_text("def broken(:\n")
+    (project / "do" / "test").unlink()
+    problems = check_project(project, {**config, "instanceType": "ml.m5.xlarge"})
+    assert problems[0] == "missing do/test"
+    assert problems[1] == "do/push is not executable"
+    assert problems[2].startswith("do/deploy does not parse: ")
+    assert (
+        problems[3]
+        == "Dockerfile FROM python:3.11-slim is not the catalog's baseImage python:3.12-slim"
+    )
+    assert problems[4].startswith("code/serve.py does not compile: ")
+    assert problems[5] == 'do/config INSTANCE_TYPE="ml.m5.large" but the config says ml.m5.xlarge'
+
+
+def _wait_for(path: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_sigterm_during_build_tears_down_and_records(tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    env = {**os.environ, "MLCC_CI_FAULT": "http-flask:build:hang", "MLCC_CI_STORE": url}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlcc_ci",
+            "run",
+            "http-flask",
+            "--profile",
+            "example",
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    work = tmp_path / "work"
+    _wait_for(work)
+    run_dir = None
+    deadline = time.monotonic() + 30
+    while (
+        run_dir is None
+        or not (run_dir / "logs" / "build.stderr.log").exists()
+        or "injected hang" not in (run_dir / "logs" / "build.stderr.log").read_text()
+    ):
+        assert time.monotonic() < deadline
+        run_dir = next(work.iterdir(), None)
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    from mlcc_ci.stores.open import open_store
+
+    store = open_store(url)
+    record = store.get(CATALOG.get("http-flask").config_id)
+    assert record.testStatus == "fail-build"
+    assert record.stageResults["build"].errorSummary.startswith(
+        "interrupted by SIGTERM; its process group was killed"
+    )
+    assert record.stageResults["teardown"].status == "pass"
+    assert [h.status for h in store.history(record.configId)] == ["fail-build"]
+    assert subprocess.run(["pgrep", "-f", "injected hang"], capture_output=True).returncode == 1
+
+
+def test_dynamodb_throttling_during_update_is_retried(tmp_path):
+    from tests.stores import dynamo_store
+    from tests.test_register import _throttle
+
+    with dynamo_store(sleep=lambda s: None) as store:
+        record, entry = claimed(store)
+        run = runner(store, tmp_path)
+        left = _throttle(store.client, 4)  # the finishing PutItem is throttled 4 times
+        report = run.run(record, entry)
+        assert left["n"] == 0 and report.notes == []
+        assert store.get(record.configId).testStatus == "pass"
+        assert [h.status for h in store.history(record.configId)] == ["pass"]

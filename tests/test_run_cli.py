@@ -1,0 +1,169 @@
+"""plan → run → plan, as a user would: the example profile runs the whole matrix locally."""
+
+import json
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from mlcc_ci import clock
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.stores.base import claim
+from mlcc_ci.stores.open import open_store
+
+pytestmark = pytest.mark.functional
+SUPPORTED = sorted(e.name for e in load_valid_catalog().entries if e.supported)
+
+
+@pytest.fixture
+def store_env(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/results.db"
+    monkeypatch.setenv("MLCC_CI_STORE", url)
+    return url
+
+
+def test_register_plan_run_plan(cli, store_env, tmp_path):
+    assert cli("register", "--from-catalog", "--all").exit_code == 0
+    plan = json.loads(cli("plan", "--json").output)
+    assert sorted(d["name"] for d in plan["due"]) == SUPPORTED
+    assert {d["reason"] for d in plan["due"]} == {"untested"}
+    assert {d["reason"] for d in plan["skipped"]} == {"unsupported"}
+
+    result = cli(
+        "run", "--due", "--profile", "example", "--jobs", "4", "--work-dir", str(tmp_path / "work")
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith(f"{len(SUPPORTED)} passed, 0 failed")
+    records = list(open_store(store_env).records())
+    assert sorted(r.deploymentConfig for r in records if r.testStatus == "pass") == SUPPORTED
+    assert {r.profile for r in records if r.tested} == {"example"}
+
+    assert json.loads(cli("plan", "--json").output)["due"] == []
+    later = clock.iso(clock.now() + timedelta(hours=25))
+    stale = json.loads(cli("plan", "--json", "--now", later).output)
+    assert sorted(d["name"] for d in stale["due"]) == SUPPORTED
+    assert {d["reason"] for d in stale["due"]} == {"stale"}
+
+    status = json.loads(cli("status", "--json").output)
+    assert status["passing"] == len(SUPPORTED) and status["running"] == 0
+    assert status["unsupported"] == 5 and status["untested"] == 0
+
+
+def test_example_profile_uses_its_own_store(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert cli("run", "http-flask", "--profile", "example").exit_code == 0
+    assert (tmp_path / "xdg" / "mlcc-ci" / "example-results.db").is_file()
+    assert not (tmp_path / "xdg" / "mlcc-ci" / "results.db").exists()
+    assert json.loads(cli("status", "--json", "--profile", "example").output)["passing"] == 1
+
+
+def test_failed_run_exits_non_zero_with_a_summary(cli, store_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCC_CI_FAULT", "triton-fil:deploy_test:fail")
+    result = cli(
+        "run",
+        "triton-fil",
+        "http-fastapi",
+        "--profile",
+        "example",
+        "--work-dir",
+        str(tmp_path / "w"),
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any(line.split()[:2] == ["triton-fil", "fail-deploy_test"] for line in lines)
+    assert any(line.split()[:2] == ["http-fastapi", "pass"] for line in lines)
+    assert lines[-1].startswith("1 passed, 1 failed")
+
+
+def test_dry_run_prints_the_commands_and_runs_nothing(cli, store_env):
+    result = cli("run", "http-flask", "--dry-run")
+    assert result.exit_code == 0
+    assert (
+        "  build        timeout 3600s  ./do/build && ./do/push [checks: aws-credentials, docker]"
+        in result.output
+    )
+    assert (
+        '  generate     timeout 600s   ml-container-creator --config "$MLCC_CONFIG_FILE" '
+        "--skip-prompts [checks: generator]" in result.output
+    )
+    assert list(open_store(store_env).records()) == []
+
+
+def test_orphaned_run_is_reaped_by_the_next_selection(cli, store_env, tmp_path):
+    cli("register", "--from-catalog", "http-flask")
+    store = open_store(store_env)
+    record = store.get(load_valid_catalog().get("http-flask").config_id)
+    three_hours_ago = clock.iso(clock.now() - timedelta(hours=3), ms=True)
+    claim(store, record, "dead-run", three_hours_ago)
+    plan = json.loads(cli("plan", "--json").output)
+    assert [d["reason"] for d in plan["reap"]] == ["orphaned"]
+    result = cli("run", "--due", "--profile", "example", "--work-dir", str(tmp_path / "w"))
+    assert "reaped http-flask: reaped: run dead-run started" in result.output
+    reaped = store.get(record.configId)
+    assert reaped.testStatus == "fail-build"
+    assert "longer than the build timeout plus grace (105 min)" in reaped.errorMessage
+    assert [(h.runId, h.status) for h in store.history(record.configId)] == [
+        ("dead-run", "fail-build")
+    ]
+
+
+def test_two_triggers_at_once_run_each_configuration_once(store_env, tmp_path):
+    from tests.conftest import REPO
+
+    subprocess.run(
+        [sys.executable, "-m", "mlcc_ci", "register", "--from-catalog", "--all"],
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "mlcc_ci", "trigger", "--profile", "example", "--jobs", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "XDG_DATA_HOME": str(tmp_path / f"t{i}")},
+        )
+        for i in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    store = open_store(store_env)
+    runs = {
+        r.deploymentConfig: len(store.history(r.configId)) for r in store.records() if r.supported
+    }
+    assert runs == {name: 1 for name in SUPPORTED}, outputs
+    assert all(r.testStatus == "pass" for r in store.records() if r.supported)
+
+
+def test_config_id_mode_runs_the_claim_it_was_given(cli, store_env, tmp_path):
+    cli("register", "--from-catalog", "triton-python")
+    store = open_store(store_env)
+    record = store.get(load_valid_catalog().get("triton-python").config_id)
+    claim(store, record, "sfn-run-1", clock.iso(clock.now(), ms=True))
+    wrong = cli("run", "--config-id", record.configId, "--run-id", "other", "--profile", "example")
+    assert wrong.exit_code == 2
+    assert "is not claimed by run other" in wrong.output
+    ok = cli(
+        "run",
+        "--config-id",
+        record.configId,
+        "--run-id",
+        "sfn-run-1",
+        "--profile",
+        "example",
+        "--work-dir",
+        str(tmp_path / "w"),
+    )
+    assert ok.exit_code == 0, ok.output
+    assert [h.runId for h in store.history(record.configId)] == ["sfn-run-1"]
+
+
+def test_usage_errors(cli, store_env):
+    assert cli("run").exit_code == 2
+    assert cli("run", "--due", "--all").exit_code == 2
+    bad = cli("plan", "--now", "yesterday")
+    assert bad.exit_code == 2 and bad.output == "Error: --now 'yesterday' is not an ISO-8601 time\n"
+    unknown = cli("run", "http-flask", "--profile", "nope")
+    assert unknown.output == "Error: no profile 'nope' (defined: default, example)\n"

@@ -1,0 +1,144 @@
+"""The scanner Lambda handler itself, over moto's DynamoDB and Step Functions."""
+
+import json
+from collections import Counter
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from mlcc_ci.aws.scanner import handler
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.registration import from_entry
+from tests.stores import dynamo_store
+
+pytestmark = pytest.mark.functional
+SUPPORTED = {e.config_id for e in load_valid_catalog().entries if e.supported}
+
+
+@pytest.fixture
+def aws():
+    with mock_aws(), dynamo_store() as store:
+        for entry in load_valid_catalog().entries:
+            store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="mlcc-ci-orchestrator",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+        )["stateMachineArn"]
+        yield store, sfn, arn
+
+
+def counting_session():
+    session = boto3.session.Session(region_name="us-east-1")
+    calls = Counter()
+    session.events.register("before-call.dynamodb", lambda model, **kw: calls.update([model.name]))
+    return session, calls
+
+
+def test_starts_one_execution_per_claim_up_to_max_concurrency(aws):
+    store, sfn, arn = aws
+    env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "3"}
+    session, calls = counting_session()
+    first = handler({}, None, env=env, session=session)
+    assert len(first["executionArns"]) == 3
+    assert calls["Scan"] == 0 and calls["Query"] >= 1
+    running = [r for r in store.records() if r.testStatus == "running"]
+    assert len(running) == 3
+    executions = sfn.list_executions(stateMachineArn=arn)["executions"]
+    inputs = [
+        json.loads(sfn.describe_execution(executionArn=e["executionArn"])["input"])
+        for e in executions
+    ]
+    assert {i["configId"] for i in inputs} == {r.configId for r in running}
+    for payload in inputs:
+        assert set(payload) == {"configId", "configJson", "buildStrategy", "runId"}
+        assert payload["runId"] == store.get(payload["configId"]).runId
+    # three are running, MaxConcurrency 3: nothing more starts
+    assert handler({}, None, env=env, session=session)["executionArns"] == []
+    more = handler({}, None, env={**env, "MAX_CONCURRENCY": "50"}, session=session)
+    assert len(more["executionArns"]) == len(SUPPORTED) - 3
+    started = {r.configId for r in store.records() if r.testStatus == "running"}
+    assert started == SUPPORTED  # unsupported entries never start
+
+
+def test_default_max_concurrency_is_one_and_unsupported_are_reported(aws):
+    _store, _sfn, arn = aws
+    result = handler({}, None, env={"STATE_MACHINE_ARN": arn})
+    assert len(result["executionArns"]) == 1
+    reasons = Counter(s["reason"] for s in result["skipped"])
+    assert reasons == {"unsupported": 5, "max-concurrency": len(SUPPORTED) - 1}
+
+
+def test_two_scanners_never_start_the_same_run(aws):
+    """The second scanner read the same due records, but its claims lose."""
+    from mlcc_ci import clock
+    from mlcc_ci.scheduling import claim_due, gather
+    from mlcc_ci.selection import Policy, select
+
+    store, _, _ = aws
+    now = clock.now()
+    plan_a = select(gather(store, now, Policy()), now, Policy())
+    plan_b = select(gather(store, now, Policy()), now, Policy())
+    won_a = claim_due(store, plan_a, now)
+    won_b = claim_due(store, plan_b, now)
+    assert len(won_a) == len(SUPPORTED) and won_b == []
+
+
+def test_orphans_are_reaped_by_the_scanner(aws):
+    from mlcc_ci.stores.base import claim
+
+    store, _, arn = aws
+    record = next(r for r in store.records() if r.configId in SUPPORTED)
+    claim(store, record, "lost", "2026-01-01T00:00:00.000Z")
+    result = handler({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "1"})
+    assert result["reaped"] == [record.configId]
+    reaped = store.get(record.configId)
+    assert reaped.testStatus == "fail-build" and reaped.errorMessage.startswith("reaped: run lost")
+    assert len(result["executionArns"]) == 1  # the orphan no longer holds the only slot
+
+
+def test_failed_start_gives_the_claim_back(aws):
+    store, _, _ = aws
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:nope"
+    result = handler({}, None, env={"STATE_MACHINE_ARN": missing})
+    assert result["executionArns"] == []
+    assert not [r for r in store.records() if r.testStatus == "running"]
+
+
+def _lambda_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("index.py", "def handler(event, context):\n    return {}\n")
+    return buf.getvalue()
+
+
+def test_trigger_with_dynamodb_invokes_the_scanner_and_prints_its_answer(cli):
+    from moto.awslambda_simple.models import lambda_simple_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        assert cli("store", "create-tables", "--table", "mlcc-ci-table").exit_code == 0
+        iam = boto3.client("iam", region_name="us-east-1")
+        role = iam.create_role(RoleName="scanner", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        boto3.client("lambda", region_name="us-east-1").create_function(
+            FunctionName="mlcc-ci-scanner",
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": _lambda_zip()},
+        )
+        answer = {"executionArns": ["arn:aws:states:us-east-1:123456789012:execution:x:y"]}
+        lambda_simple_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].lambda_simple_results_queue.append(
+            json.dumps(answer)
+        )
+        result = cli("trigger", "--table", "mlcc-ci-table")
+        assert result.exit_code == 0, result.output
+        assert result.output.startswith("Triggering CI scanner Lambda mlcc-ci-scanner\n")
+        assert json.loads(result.output.split("Response:\n", 1)[1]) == answer
+        gone = cli("trigger", "--table", "not-there")
+        assert gone.output.startswith("Error: CI infrastructure not provisioned: table not-there")

@@ -1,0 +1,138 @@
+"""Selection is pure: records in, a plan out."""
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlcc_ci import clock
+from mlcc_ci.constants import FAIL_STATUSES, STATUSES, TERMINAL_STATUSES
+from mlcc_ci.models import Record
+from mlcc_ci.selection import Policy, select
+
+NOW = datetime(2026, 6, 1, 12, 0, tzinfo=clock.now().tzinfo)
+
+
+def rec(n: int, status: str = "untested", tested: str | None = None, **kw) -> Record:
+    return Record(
+        configId=f"{n:016x}",
+        configJson="{}",
+        deploymentConfig=f"cfg-{n:02d}",
+        buildStrategy="codebuild-submit",
+        projectName=f"p{n}",
+        createdAt=f"2026-01-01T00:00:{n % 60:02d}Z",
+        source="catalog",
+        version=1,
+        testStatus=status,
+        lastTestTimestamp=tested or "1970-01-01T00:00:00Z",
+        **kw,
+    )
+
+
+def hours_ago(h: float) -> str:
+    return clock.iso(NOW - timedelta(hours=h))
+
+
+def test_every_finished_status_goes_stale():
+    """The old scanner forgot fail-deploy_test and friends; every finished status counts."""
+    records = [rec(i, s, hours_ago(25)) for i, s in enumerate(TERMINAL_STATUSES)]
+    plan = select(records, NOW, Policy())
+    assert sorted(d.record.testStatus for d in plan.due) == sorted(TERMINAL_STATUSES)
+    assert {d.reason for d in plan.due} == {"stale"}
+    fresh = select(
+        [rec(i, s, hours_ago(23)) for i, s in enumerate(TERMINAL_STATUSES)], NOW, Policy()
+    )
+    assert fresh.due == [] and {d.reason for d in fresh.skipped} == {"fresh"}
+
+
+def test_order_untested_then_regressed_then_oldest():
+    records = [
+        rec(1, "pass", hours_ago(30)),
+        rec(2, "fail-build", hours_ago(26), lastPassTimestamp=hours_ago(50)),
+        rec(3, "untested"),
+        rec(4, "fail-validate", hours_ago(40)),
+        rec(5, "pass", hours_ago(100)),
+    ]
+    plan = select(records, NOW, Policy())
+    assert [(d.record.configId[-1], d.reason) for d in plan.due] == [
+        ("3", "untested"),
+        ("2", "regressed"),
+        ("5", "stale"),
+        ("4", "stale"),
+        ("1", "stale"),
+    ]
+
+
+def test_running_is_never_due_and_orphans_are_reaped():
+    policy = Policy()
+    live = rec(1, "running", runStartedAt=clock.iso(NOW - timedelta(minutes=30)), runId="a")
+    dead = rec(2, "running", runStartedAt=clock.iso(NOW - timedelta(minutes=106)), runId="b")
+    plan = select([live, dead], NOW, policy)
+    assert plan.due == []
+    assert [d.record.runId for d in plan.reap] == ["b"]
+    assert [(d.record.runId, d.reason) for d in plan.skipped] == [("a", "running")]
+
+
+def test_max_concurrency_counts_what_is_running():
+    running = rec(0, "running", runStartedAt=hours_ago(0.1), runId="r")
+    records = [running, *(rec(i) for i in range(1, 6))]
+    plan = select(records, NOW, Policy(max_concurrency=3))
+    assert len(plan.due) == 2
+    assert sum(d.reason == "max-concurrency" for d in plan.skipped) == 3
+    assert select(records, NOW, Policy(max_concurrency=1)).due == []
+
+
+def test_unsupported_is_skipped_with_reason():
+    plan = select([rec(1, supportState="unsupported", supportReason="not accepted")], NOW, Policy())
+    assert plan.due == [] and plan.skipped[0].reason == "unsupported"
+    assert plan.skipped[0].detail == "not accepted"
+
+
+records_strategy = st.lists(
+    st.builds(
+        lambda n, status, age, started, supported, passed: rec(
+            n,
+            status,
+            hours_ago(age) if status != "untested" else None,
+            runStartedAt=hours_ago(started) if status == "running" else None,
+            runId="x" if status == "running" else None,
+            supportState="supported" if supported else "unsupported",
+            lastPassTimestamp=hours_ago(age + 1) if passed and status in FAIL_STATUSES else None,
+        ),
+        st.integers(0, 10**6),
+        st.sampled_from(STATUSES),
+        st.floats(0, 200),
+        st.floats(0, 5),
+        st.booleans(),
+        st.booleans(),
+    ),
+    max_size=30,
+    unique_by=lambda r: r.configId,
+)
+
+
+@given(records_strategy, st.one_of(st.none(), st.integers(1, 10)))
+def test_every_record_gets_exactly_one_decision(records, limit):
+    plan = select(records, NOW, Policy(max_concurrency=limit))
+    seen = [d.record.configId for d in (*plan.due, *plan.reap, *plan.skipped)]
+    assert sorted(seen) == sorted(r.configId for r in records)
+    assert all(d.record.testStatus != "running" for d in plan.due)
+    assert all(d.record.supported for d in plan.due)
+    if limit is not None:
+        running = sum(d.reason == "running" for d in plan.skipped)
+        assert len(plan.due) <= max(limit - running, 0)
+    ranks = [{"untested": 0, "regressed": 1, "stale": 2}[d.reason] for d in plan.due]
+    assert ranks == sorted(ranks)
+
+
+@given(records_strategy)
+def test_due_iff_untested_or_older_than_a_day(records):
+    plan = select(records, NOW, Policy())
+    due = {d.record.configId for d in plan.due}
+    for r in records:
+        expected = r.supported and (
+            r.testStatus == "untested"
+            or (r.testStatus in TERMINAL_STATUSES and r.lastTestTimestamp < hours_ago(24))
+        )
+        assert (r.configId in due) == expected, replace(r, configJson="")
