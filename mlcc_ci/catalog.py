@@ -16,6 +16,7 @@ from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
 DEFAULTS_FILE = "_defaults.yaml"
 GPU_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn")
+ARCHITECTURE_ORDER = ("transformers", "http", "triton", "diffusors")
 
 
 @dataclass(frozen=True)
@@ -264,6 +265,8 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
             out.add(path, _line_of(loaded, rule_path), f"{where}: {message}")
         catalog.entries.append(entry)
     catalog.problems = out.sorted()
+    rank = {a: i for i, a in enumerate(ARCHITECTURE_ORDER)}
+    catalog.entries.sort(key=lambda e: rank.get(e.data["architecture"], len(rank)))
     return catalog
 
 

@@ -1,1 +1,91 @@
-COMMANDS: list = []
+"""`mlcc-ci report` and `mlcc-ci dashboard`."""
+
+from pathlib import Path
+
+import click
+
+from mlcc_ci.cli.options import store_options
+from mlcc_ci.cli.run_cmd import open_for, profile_option
+
+
+@click.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown", "html"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to FILE instead of standard output.",
+)
+@click.option("--fail-on-regression", is_flag=True, help="Exit 1 when any configuration regressed.")
+@profile_option
+@store_options
+def report(
+    fmt: str,
+    as_json: bool,
+    output: Path | None,
+    fail_on_regression: bool,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Coverage across every catalog configuration, with history, regressions and flakiness."""
+    from mlcc_ci import clock
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.report import render
+    from mlcc_ci.report.data import load_report
+
+    catalog, _, store = open_for(profile_name, store_url, table)
+    result = load_report(store, catalog.entries, clock.now())
+    body = render.render(result, "json" if as_json else fmt)
+    if output:
+        try:
+            tmp = output.with_name(output.name + ".tmp")
+            tmp.write_text(body, encoding="utf-8")
+            tmp.replace(output)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+        click.echo(f"wrote {output} ({len(body.encode())} bytes)", err=True)
+    else:
+        click.echo(body, nl=False)
+    if fail_on_regression and result.regressions:
+        names = ", ".join(c.name for c in result.regressions)
+        click.echo(f"regression: {names}", err=True)
+        raise SystemExit(1)
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=3939, show_default=True)
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface to bind; loopback unless you say otherwise.",
+)
+@profile_option
+@store_options
+def dashboard(
+    port: int, host: str, profile_name: str | None, store_url: str | None, table: str | None
+) -> None:
+    """Serve the live dashboard (refreshes every 60 s) and /api/records as JSON."""
+    from mlcc_ci.dashboard import serve
+
+    catalog, _, store = open_for(profile_name, store_url, table)
+    server = serve(store, catalog.entries, host, port)
+    bound_host, bound_port = server.server_address[:2]
+    click.echo(f"mlcc-ci dashboard on http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+COMMANDS = [report, dashboard]

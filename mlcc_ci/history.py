@@ -1,0 +1,55 @@
+"""What a configuration's run history says: regression, fixed, flakiness, pass rate. Pure."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from mlcc_ci.constants import PASS
+from mlcc_ci.models import Run
+
+WINDOW = 10
+FLAKY_FLIPS = 3
+
+
+@dataclass(frozen=True)
+class Regression:
+    since: str  # when the first run of the current failing streak started
+    lastPass: str  # when the last passing run finished
+    lastPassRunId: str
+    failingRuns: int
+
+
+@dataclass(frozen=True)
+class Trend:
+    regression: Regression | None
+    fixed: bool  # passed now after failing before
+    flips: int  # pass/fail changes over the window
+    passRate: float | None  # over the window; the confidence score
+    runs: int
+
+    @property
+    def flaky(self) -> bool:
+        return self.flips >= FLAKY_FLIPS
+
+
+def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
+    """`runs` newest first."""
+    if not runs:
+        return Trend(None, False, 0, None, 0)
+    regression = None
+    if not runs[0].passed:
+        streak = 0
+        while streak < len(runs) and not runs[streak].passed:
+            streak += 1
+        if streak < len(runs):
+            last_pass = runs[streak]
+            regression = Regression(
+                since=runs[streak - 1].startedAt,
+                lastPass=last_pass.finishedAt,
+                lastPassRunId=last_pass.runId,
+                failingRuns=streak,
+            )
+    fixed = runs[0].passed and len(runs) > 1 and not runs[1].passed
+    recent = runs[:window]
+    flips = sum(1 for a, b in zip(recent, recent[1:], strict=False) if a.passed != b.passed)
+    rate = sum(r.status == PASS for r in recent) / len(recent)
+    return Trend(regression, fixed, flips, round(rate, 3), len(runs))

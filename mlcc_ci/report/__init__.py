@@ -1,0 +1,1 @@
+"""Coverage reports: a pure model and its renderers (text, JSON, Markdown, HTML)."""

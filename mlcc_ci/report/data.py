@@ -1,0 +1,21 @@
+"""Read what a report needs from a store: every record (paginated) and its recent history."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from mlcc_ci.catalog import Entry
+from mlcc_ci.report.model import Report, build_report
+from mlcc_ci.stores.base import ResultsStore
+
+HISTORY_DEPTH = 50
+
+
+def read(store: ResultsStore) -> tuple[list, dict]:
+    records = list(store.records())
+    history = {r.configId: store.history(r.configId, limit=HISTORY_DEPTH) for r in records}
+    return records, history
+
+
+def load_report(store: ResultsStore, entries: Iterable[Entry], now: datetime) -> Report:
+    records, history = read(store)
+    return build_report(entries, records, history, now)

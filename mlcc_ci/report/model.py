@@ -1,0 +1,216 @@
+"""The report model, built from records, their history and the catalog. Pure."""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from mlcc_ci import clock
+from mlcc_ci.catalog import Entry
+from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
+from mlcc_ci.history import Regression, analyse
+from mlcc_ci.models import Record, Run, StageResult
+
+REPORT_VERSION = 1
+HISTORY_STRIP = 20
+
+
+@dataclass(frozen=True)
+class ConfigReport:
+    name: str
+    status: str  # a record status, or "unsupported" / "unregistered"
+    project: str | None
+    configId: str | None
+    lastTest: str | None
+    duration: float | None
+    stageResults: Mapping[str, StageResult]
+    errorMessage: str | None
+    lastPass: str | None
+    regression: Regression | None
+    fixed: bool
+    flips: int
+    flaky: bool
+    passRate: float | None
+    runs: int
+    stale: bool
+    supportState: str
+    supportReason: str | None
+    profile: str | None
+    recordCount: int
+    history: Sequence[Run] = ()
+
+    @property
+    def tested(self) -> bool:
+        return self.lastTest is not None and self.status not in (UNTESTED, "unregistered")
+
+    @property
+    def passing(self) -> bool:
+        return self.status == PASS
+
+    @property
+    def failing(self) -> bool:
+        return self.status.startswith("fail-")
+
+
+@dataclass(frozen=True)
+class Summary:
+    total: int
+    tested: int
+    passing: int
+    failing: int
+    untested: int
+    running: int
+    unsupported: int
+
+    @property
+    def coverage_percent(self) -> float:
+        return round(100.0 * self.tested / self.total, 1) if self.total else 0.0
+
+    def line(self) -> str:
+        return (
+            f"Summary: {self.total} total | {self.tested} tested | {self.passing} passing | "
+            f"{self.failing} failing | {self.untested} untested | "
+            f"{self.coverage_percent:.1f}% coverage"
+        )
+
+
+@dataclass(frozen=True)
+class Report:
+    generatedAt: str
+    summary: Summary
+    configurations: Sequence[ConfigReport]
+    profiles: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def regressions(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.regression]
+
+    @property
+    def fixed(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.fixed]
+
+    @property
+    def flaky(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.flaky]
+
+    @property
+    def untested(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.status in (UNTESTED, "unregistered")]
+
+    @property
+    def example_only(self) -> bool:
+        return bool(self.profiles) and set(self.profiles) <= {"example"}
+
+
+def _primary(records: Sequence[Record]) -> Record:
+    """Of several records for one configuration, the one tested last."""
+    return max(records, key=lambda r: (r.lastTestTimestamp, r.createdAt))
+
+
+def _tested(record: Record) -> bool:
+    return record.lastTestTimestamp != NEVER_TESTED and record.testStatus not in (UNTESTED,)
+
+
+def _config(
+    name: str,
+    entry: Entry | None,
+    records: Sequence[Record],
+    runs: Sequence[Run],
+    now: datetime,
+    stale_after: timedelta,
+) -> ConfigReport:
+    supported = entry.supported if entry else all(r.supported for r in records)
+    reason = entry.support_reason if entry else None
+    if not records:
+        return ConfigReport(
+            name=name,
+            status="unsupported" if not supported else "unregistered",
+            project=None,
+            configId=entry.config_id if entry else None,
+            lastTest=None,
+            duration=None,
+            stageResults={},
+            errorMessage=None,
+            lastPass=None,
+            regression=None,
+            fixed=False,
+            flips=0,
+            flaky=False,
+            passRate=None,
+            runs=0,
+            stale=False,
+            supportState="supported" if supported else "unsupported",
+            supportReason=reason,
+            profile=None,
+            recordCount=0,
+        )
+    record = _primary(records)
+    trend = analyse(runs)
+    tested = _tested(record)
+    status = record.testStatus
+    if not supported and status == UNTESTED:
+        status = "unsupported"
+    last_pass = record.lastPassTimestamp or next((r.finishedAt for r in runs if r.passed), None)
+    stale = (
+        tested and status != RUNNING and (now - clock.parse(record.lastTestTimestamp) > stale_after)
+    )
+    return ConfigReport(
+        name=name,
+        status=status,
+        project=record.projectName,
+        configId=record.configId,
+        lastTest=record.lastTestTimestamp if tested else None,
+        duration=record.lastTestDuration if tested else None,
+        stageResults=record.stageResults,
+        errorMessage=record.errorMessage,
+        lastPass=last_pass,
+        regression=trend.regression,
+        fixed=trend.fixed,
+        flips=trend.flips,
+        flaky=trend.flaky,
+        passRate=trend.passRate,
+        runs=trend.runs,
+        stale=stale,
+        supportState="supported" if supported else "unsupported",
+        supportReason=reason or record.supportReason,
+        profile=record.profile,
+        recordCount=len(records),
+        history=tuple(runs[:HISTORY_STRIP]),
+    )
+
+
+def build_report(
+    entries: Iterable[Entry],
+    records: Iterable[Record],
+    history: Mapping[str, Sequence[Run]],
+    now: datetime,
+    stale_after: timedelta = timedelta(hours=DEFAULT_STALE_HOURS),
+) -> Report:
+    """Every catalog configuration appears, registered or not; custom ones follow."""
+    by_name: dict[str, list[Record]] = {}
+    for record in records:
+        by_name.setdefault(record.deploymentConfig, []).append(record)
+    catalog = {e.name: e for e in entries}
+    names = list(catalog) + sorted(n for n in by_name if n not in catalog)
+    configs = []
+    for name in names:
+        recs = by_name.get(name, [])
+        runs = sorted(
+            (run for r in recs for run in history.get(r.configId, ())),
+            key=lambda run: run.startedAt,
+            reverse=True,
+        )
+        configs.append(_config(name, catalog.get(name), recs, runs, now, stale_after))
+    profiles: dict[str, int] = {}
+    for c in configs:
+        if c.tested and c.profile:
+            profiles[c.profile] = profiles.get(c.profile, 0) + 1
+    summary = Summary(
+        total=len(configs),
+        tested=sum(c.tested and c.status != RUNNING for c in configs),
+        passing=sum(c.passing for c in configs),
+        failing=sum(c.failing for c in configs),
+        untested=sum(c.status in (UNTESTED, "unregistered") for c in configs),
+        running=sum(c.status == RUNNING for c in configs),
+        unsupported=sum(c.supportState == "unsupported" for c in configs),
+    )
+    return Report(clock.iso(now), summary, configs, profiles)

@@ -1,0 +1,246 @@
+"""Render a Report as text, JSON, Markdown or HTML. Everything from logs, configs or users
+is escaped: HTML through jinja2 autoescape, Markdown cells and fences by hand."""
+
+import json
+import re
+from typing import Any
+
+from mlcc_ci.constants import STAGES
+from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
+
+FORMATS = ("text", "json", "markdown", "html")
+EXAMPLE_NOTE = (
+    "Results from the example profile prove the harness on this machine, not the containers in AWS."
+)
+
+
+def _duration(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+
+
+def _status(c: ConfigReport) -> str:
+    return f"{c.status} ⚠️ REGRESSION" if c.regression else c.status
+
+
+# -- text ---------------------------------------------------------------------------------
+
+
+def text(report: Report) -> str:
+    from tabulate import tabulate
+
+    rows = [
+        [
+            c.name,
+            _status(c),
+            c.project or "-",
+            c.lastTest or "-",
+            _duration(c.duration),
+            c.profile or "-",
+        ]
+        for c in report.configurations
+    ]
+    lines = ["CI Coverage Report", ""]
+    lines.append(
+        tabulate(
+            rows,
+            headers=["Config", "Status", "Project", "Last Test", "Duration", "Profile"],
+            tablefmt="simple",
+        )
+    )
+    lines += ["", report.summary.line()]
+    unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
+    if unsupported:
+        lines.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
+    for c in report.regressions:
+        assert c.regression
+        lines.append(
+            f"REGRESSION {c.name}: failing since {c.regression.since}; "
+            f"last pass {c.regression.lastPass} (run {c.regression.lastPassRunId})"
+        )
+    for c in report.fixed:
+        lines.append(f"FIXED {c.name}: passed after failing")
+    for c in report.flaky:
+        lines.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
+    if report.profiles.get("example"):
+        lines.append(f"Note: {EXAMPLE_NOTE}")
+    return "\n".join(lines) + "\n"
+
+
+# -- JSON ---------------------------------------------------------------------------------
+
+
+def as_dict(report: Report) -> dict[str, Any]:
+    """The versioned JSON (schema/report.schema.json). Its legacy keys keep the shape that
+    scripts written for `do/ci report --json` parse."""
+    s = report.summary
+    configs: dict[str, Any] = {}
+    for c in report.configurations:
+        configs[c.name] = {
+            "status": c.status,
+            "project": c.project,
+            "lastTest": c.lastTest,
+            "duration": c.duration,
+            "recordCount": c.recordCount,
+            "configId": c.configId,
+            "supportState": c.supportState,
+            "supportReason": c.supportReason,
+            "profile": c.profile,
+            "lastPass": c.lastPass,
+            "regression": None
+            if not c.regression
+            else {
+                "since": c.regression.since,
+                "lastPass": c.regression.lastPass,
+                "lastPassRunId": c.regression.lastPassRunId,
+                "failingRuns": c.regression.failingRuns,
+            },
+            "fixed": c.fixed,
+            "flaky": c.flaky,
+            "statusChanges": c.flips,
+            "passRate": c.passRate,
+            "runs": c.runs,
+            "stale": c.stale,
+            "errorMessage": c.errorMessage,
+            "stageResults": {k: v.to_item() for k, v in c.stageResults.items()},
+            "history": [
+                {"startedAt": r.startedAt, "status": r.status, "runId": r.runId} for r in c.history
+            ],
+        }
+    return {
+        "schemaVersion": REPORT_VERSION,
+        "generatedAt": report.generatedAt,
+        "summary": {
+            "total": s.total,
+            "tested": s.tested,
+            "passing": s.passing,
+            "failing": s.failing,
+            "untested": s.untested,
+            "coveragePercent": s.coverage_percent,
+            "running": s.running,
+            "unsupported": s.unsupported,
+        },
+        "configurations": configs,
+        "regressions": [c.name for c in report.regressions],
+        "untestedConfigs": [c.name for c in report.untested],
+        "fixed": [c.name for c in report.fixed],
+        "flaky": [c.name for c in report.flaky],
+        "profiles": dict(report.profiles),
+    }
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(as_dict(report), indent=2) + "\n"
+
+
+# -- Markdown -----------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
+
+
+def md_cell(value: object) -> str:
+    """Safe inside a table cell: HTML-escaped, Markdown-escaped, one line."""
+    text = str(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return " ".join(text.split())
+
+
+def md_fence(body: str, info: str = "text") -> str:
+    """A fenced block no content can close: the fence is longer than any backtick run."""
+    longest = max((len(m) for m in re.findall(r"`+", body)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{info}\n{body}\n{fence}"
+
+
+def _html_escape(text: str) -> str:
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+_ICON = {"pass": "✅", "untested": "⚪", "running": "🔄", "unsupported": "➖", "unregistered": "⚪"}
+
+
+def markdown(report: Report) -> str:
+    out = ["## mlcc-ci coverage", ""]
+    if report.profiles.get("example"):
+        out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
+    out += [
+        "| Config | Status | Project | Last Test | Duration | Pass rate | Profile |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in report.configurations:
+        icon = _ICON.get(c.status, "❌")
+        status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
+        status += " (fixed)" if c.fixed else ""
+        status += " (flaky)" if c.flaky else ""
+        rate = "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, 10)}"
+        out.append(
+            f"| {md_cell(c.name)} | {icon} {status} | {md_cell(c.project or '-')} | "
+            f"{md_cell(c.lastTest or '-')} | {_duration(c.duration)} | {rate} | "
+            f"{md_cell(c.profile or '-')} |"
+        )
+    out += ["", f"**{report.summary.line()}**", ""]
+    if report.regressions:
+        out += ["### Regressions", ""]
+        for c in report.regressions:
+            assert c.regression
+            out.append(
+                f"- {md_cell(c.name)}: failing since {md_cell(c.regression.since)}; "
+                f"last pass {md_cell(c.regression.lastPass)} "
+                f"(run {md_cell(c.regression.lastPassRunId)})"
+            )
+        out.append("")
+    failing = [c for c in report.configurations if c.failing]
+    if failing:
+        out += ["### Failing stages", ""]
+        for c in failing:
+            for stage, result in c.stageResults.items():
+                if result.status != "fail":
+                    continue
+                out += [
+                    f"<details><summary>{_html_escape(c.name)} — {_html_escape(stage)}</summary>",
+                    "",
+                    md_fence(result.errorSummary or "(no error output)"),
+                    "",
+                    "</details>",
+                    "",
+                ]
+    unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
+    if unsupported:
+        out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
+    return "\n".join(out).rstrip() + "\n"
+
+
+# -- HTML ---------------------------------------------------------------------------------
+
+
+def html(report: Report, *, refresh: int | None = None) -> str:
+    import jinja2
+
+    from mlcc_ci.resources import data_path
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_path("reports"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    template = env.get_template("report.html.j2")
+    return template.render(
+        report=report,
+        summary=report.summary,
+        stages=STAGES[:-1],
+        refresh=refresh,
+        example_note=EXAMPLE_NOTE if report.profiles.get("example") else None,
+        duration=_duration,
+    )
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "text":
+        return text(report)
+    if fmt == "json":
+        return as_json(report)
+    if fmt == "markdown":
+        return markdown(report)
+    return html(report)

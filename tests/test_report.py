@@ -1,0 +1,170 @@
+"""Every format shows regressions and fixes, escapes what it did not write, and stays small."""
+
+import json
+import re
+
+import pytest
+
+from mlcc_ci import schema
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.report.render import md_cell, md_fence
+from tests.reporting import EVIL, play, scenario
+
+pytestmark = pytest.mark.functional
+
+
+@pytest.fixture
+def store_url(tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = SqliteStore(tmp_path / "r.db")
+    names = scenario(store)
+    store.close()
+    monkeypatch.setenv("MLCC_CI_STORE", url)
+    return names
+
+
+def test_text(cli, store_url):
+    regressed, fixed = store_url
+    out = cli("report").output
+    row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
+    assert "fail-build ⚠️ REGRESSION" in row
+    assert (
+        "Summary: 15 total | 10 tested | 9 passing | 1 failing | 0 untested | 66.7% coverage" in out
+    )
+    assert (
+        f"REGRESSION {regressed}: failing since 2026-02-03T00:00:00.000Z; last pass "
+        f"2026-02-02T01:00:00Z (run {regressed}-2)" in out
+    )
+    assert f"FIXED {fixed}: passed after failing" in out
+    assert "unsupported" in next(line for line in out.splitlines() if line.startswith("http-nginx"))
+
+
+def test_json_keeps_the_legacy_shape_and_validates(cli, store_url):
+    regressed, fixed = store_url
+    doc = json.loads(cli("report", "--format", "json").output)
+    assert schema.problems(doc, schema.REPORT_SCHEMA) == []
+    assert doc["summary"] == {
+        "total": 15,
+        "tested": 10,
+        "passing": 9,
+        "failing": 1,
+        "untested": 0,
+        "coveragePercent": 66.7,
+        "running": 0,
+        "unsupported": 5,
+    }
+    assert doc["regressions"] == [regressed] and doc["fixed"] == [fixed]
+    config = doc["configurations"][regressed]
+    assert {k: config[k] for k in ("status", "project", "recordCount")} == {
+        "status": "fail-build",
+        "project": f"ci-{regressed}",
+        "recordCount": 1,
+    }
+    assert config["regression"]["lastPassRunId"] == f"{regressed}-2"
+    assert config["passRate"] == pytest.approx(2 / 3, abs=0.001)
+    assert doc["untestedConfigs"] == []
+    assert cli("report", "--json").output == cli("report", "--format", "json").output
+
+
+def test_markdown_is_inert_small_and_flags(cli, store_url):
+    regressed, fixed = store_url
+    md = cli("report", "--format", "markdown").output
+    assert len(md.encode()) < 64 * 1024
+    assert "<script>" not in _outside_fences(md)
+    row = next(line for line in md.splitlines() if line.startswith(f"| {md_cell(regressed)} "))
+    assert "⚠️ **REGRESSION**" in row
+    assert "(fixed)" in next(
+        line for line in md.splitlines() if line.startswith(f"| {md_cell(fixed)} ")
+    )
+    assert (
+        "**Summary: 15 total | 10 tested | 9 passing | 1 failing | 0 untested | 66.7% coverage**"
+        in md
+    )
+    # the error summary sits in a fence longer than any backtick run inside it
+    block = md.split(f"<summary>{regressed} — build</summary>", 1)[1]
+    fence = re.search(r"^(`{3,})text$", block, re.M).group(1)
+    assert len(fence) == 5 and EVIL in block.split(fence + "text\n", 1)[1].split("\n" + fence)[0]
+
+
+def _outside_fences(md: str) -> str:
+    out, fence = [], None
+    for line in md.splitlines():
+        m = re.match(r"^(`{3,})", line)
+        if fence is None and m:
+            fence = m.group(1)
+        elif fence is not None and line == fence:
+            fence = None
+        elif fence is None:
+            out.append(line)
+    return "\n".join(out)
+
+
+def test_markdown_cells_escape_pipes_and_html():
+    assert md_cell("a|b <i>c</i> `d` *e* [f](g)") == (
+        "a\\|b &lt;i&gt;c&lt;/i&gt; \\`d\\` \\*e\\* \\[f\\](g)"
+    )
+    assert md_fence("x ````` y") == "``````text\nx ````` y\n``````"
+
+
+def test_html_is_self_contained_and_escaped(cli, store_url, tmp_path):
+    regressed, fixed = store_url
+    out = tmp_path / "report.html"
+    result = cli("report", "--format", "html", "--output", str(out))
+    assert result.exit_code == 0
+    page = out.read_text()
+    assert "<script" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert not re.search(r"""(src|href)=["']?https?:""", page)
+    assert "@import" not in page and "<link" not in page
+    row = page.split(f'data-config="{regressed}"', 1)[1].split("</tr>", 1)[0]
+    assert "REGRESSION" in row and 'class="badge fail"' in row
+    assert "fixed" in page.split(f'data-config="{fixed}"', 1)[1].split("</tr>", 1)[0]
+
+
+def test_fail_on_regression(cli, store_url):
+    assert cli("report", "--fail-on-regression").exit_code == 1
+    assert cli("report").exit_code == 0
+
+
+def test_no_regression_exits_zero(cli, tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "ok.db")
+    play(store, load_valid_catalog().get("http-flask"), ["fail-build", "pass"])
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/ok.db")
+    result = cli("report", "--fail-on-regression", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.output)
+    assert doc["summary"]["untested"] == 9  # the nine other supported entries were never registered
+    assert "http-fastapi" in doc["untestedConfigs"]
+    assert doc["configurations"]["http-fastapi"]["status"] == "unregistered"
+
+
+def test_full_report_with_maximal_errors_fits_a_pr_comment(cli, tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "big.db")
+    for entry in load_valid_catalog().entries:
+        play(
+            store,
+            entry,
+            [
+                "fail-generate",
+                "fail-validate",
+                "fail-build",
+                "fail-deploy_test",
+                "fail-register",
+                "fail-teardown",
+            ],
+            summary=("`|<x>" * 200)[:500],
+        )
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/big.db")
+    md = cli("report", "--format", "markdown").output
+    assert len(md.encode()) < 64 * 1024
+
+
+def test_output_to_unwritable_place(cli, store_url, tmp_path):
+    result = cli("report", "--output", str(tmp_path / "missing" / "r.md"))
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: cannot write {tmp_path}/missing/r.md")
