@@ -1,5 +1,6 @@
 """What a configuration's run history says: regression, fixed, flakiness, pass rate. Pure."""
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,6 @@ def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
             )
     fixed = runs[0].passed and len(runs) > 1 and not runs[1].passed
     recent = runs[:window]
-    flips = sum(1 for a, b in zip(recent, recent[1:], strict=False) if a.passed != b.passed)
+    flips = sum(1 for a, b in itertools.pairwise(recent) if a.passed != b.passed)
     rate = sum(r.status == PASS for r in recent) / len(recent)
     return Trend(regression, fixed, flips, round(rate, 3), len(runs))

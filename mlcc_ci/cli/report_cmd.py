@@ -78,7 +78,7 @@ def dashboard(
 
     catalog, _, store = open_for(profile_name, store_url, table)
     server = serve(store, catalog.entries, host, port)
-    bound_host, bound_port = server.server_address[:2]
+    bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"mlcc-ci dashboard on http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", err=True)
     try:
         server.serve_forever()
