@@ -17,7 +17,8 @@ venv: $(BIN)/.installed
 
 demo: $(BIN)/.installed
 	$(BIN)/mlcc-ci catalog validate
-	$(BIN)/mlcc-ci catalog list
+	$(BIN)/mlcc-ci run --all --profile example --jobs 4
+	$(BIN)/mlcc-ci report --profile example
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

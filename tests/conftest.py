@@ -10,6 +10,16 @@ REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.", "::1", "localhost")
 
 
+TIERS = {"functional", "browser", "cdk", "slow"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of another tier are marked so; the rest are unit tests."""
+    for item in items:
+        if not TIERS & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory

@@ -1,5 +1,6 @@
 """The drop-in do/register, run as a user would, against a DynamoDB endpoint on 127.0.0.1."""
 
+import json
 import os
 import subprocess
 import sys
@@ -20,7 +21,12 @@ def moto_server():
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
+    url = f"http://{host}:{port}"
+    import urllib.request
+
+    # moto's backends live in this process: start every test from an empty account
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+    yield url
     server.stop()
 
 
@@ -66,3 +72,29 @@ def test_install_then_register_ci(cli, tmp_path, moto_server):
     )
     assert missing.returncode == 1
     assert "CI infrastructure not provisioned: table other not found in us-east-1" in missing.stderr
+
+
+def test_do_ci_maps_onto_mlcc_ci_against_the_ci_table(cli, tmp_path, moto_server):
+    proj = project(tmp_path / "proj", CONFIG)
+    cli("project", "install-scripts", str(proj))
+    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server,
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    do_ci = str(proj / "do" / "ci")
+    missing = subprocess.run([do_ci, "report", "--json"], capture_output=True, text=True, env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith(
+        "Error: CI infrastructure not provisioned: table mlcc-ci-table not found in us-east-1")
+    cli("store", "create-tables", "--table", "mlcc-ci-table", env={"AWS_ENDPOINT_URL": moto_server})
+    subprocess.run([str(proj / "do" / "register"), "--ci"], check=True, env=env,
+                   capture_output=True)
+    report = subprocess.run([do_ci, "report", "--json"], capture_output=True, text=True, env=env)
+    assert report.returncode == 0, report.stderr
+    doc = json.loads(report.stdout)
+    assert set(doc["summary"]) >= {"total", "tested", "passing", "failing", "untested",
+                                   "coveragePercent"}
+    assert doc["configurations"]["transformers-vllm"]["status"] == "untested"
+    assert doc["configurations"]["transformers-vllm"]["recordCount"] == 1
+    status = subprocess.run([do_ci, "status"], capture_output=True, text=True, env=env)
+    assert "Total records:   1" in status.stdout and "Untested:        1" in status.stdout
+    bad = subprocess.run([do_ci, "frobnicate"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and "do/ci: unknown command 'frobnicate'" in bad.stderr

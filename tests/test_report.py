@@ -168,3 +168,22 @@ def test_output_to_unwritable_place(cli, store_url, tmp_path):
     result = cli("report", "--output", str(tmp_path / "missing" / "r.md"))
     assert result.exit_code == 2
     assert result.output.startswith(f"Error: cannot write {tmp_path}/missing/r.md")
+
+
+def test_html_cells_built_outside_the_template_are_escaped():
+    from datetime import UTC, datetime
+
+    from mlcc_ci.models import Record, Run, StageResult
+    from mlcc_ci.report.model import build_report
+    from mlcc_ci.report.render import html
+
+    evil = '"><img src=x onerror=alert(1)>'
+    record = Record(configId="0" * 16, configJson="{}", deploymentConfig="custom",
+                    buildStrategy="x", projectName=evil, createdAt="2026-01-01T00:00:00Z",
+                    source="project", version=2, testStatus="fail-build",
+                    lastTestTimestamp="2026-01-02T00:00:00Z",
+                    stageResults={"build": StageResult("fail", 1.0, errorSummary=evil)})
+    run = Run(configId="0" * 16, startedAt=evil, runId=evil, finishedAt="2026-01-02T00:00:00Z",
+              status=evil, durationSeconds=1.0, deploymentConfig="custom")
+    page = html(build_report([], [record], {record.configId: [run]}, datetime.now(UTC)))
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -3,6 +3,8 @@ is escaped: HTML through jinja2 autoescape, Markdown cells and fences by hand.""
 
 import json
 import re
+from functools import cache
+from html import escape
 from typing import Any
 
 from mlcc_ci.constants import STAGES
@@ -215,7 +217,8 @@ def markdown(report: Report) -> str:
 # -- HTML ---------------------------------------------------------------------------------
 
 
-def html(report: Report, *, refresh: int | None = None) -> str:
+@cache
+def _template(name: str) -> Any:
     import jinja2
 
     from mlcc_ci.resources import data_path
@@ -225,8 +228,36 @@ def html(report: Report, *, refresh: int | None = None) -> str:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    template = env.get_template("report.html.j2")
-    return template.render(
+    return env.get_template(name)
+
+
+def _stage_cells(c: ConfigReport) -> str:
+    """Per-stage progress: one small cell per stage. Built here, every value escaped,
+    because thousands of tiny template expressions dominate the render time."""
+    cells = []
+    for stage in STAGES[:-1]:
+        result = c.stageResults.get(stage)
+        status = result.status if result else ""
+        title = f"{stage}: {status or 'not run'}"
+        cells.append(f'<span class="{escape(status)}" title="{escape(title)}"></span>')
+    return "".join(cells)
+
+
+def _history_strip(c: ConfigReport) -> str:
+    """Oldest to newest, one bar per run."""
+    return "".join(
+        f'<span class="{"pass" if run.passed else "fail"}" '
+        f'title="{escape(run.startedAt)} {escape(run.status)}"></span>'
+        for run in reversed(c.history)
+    )
+
+
+def html(report: Report, *, refresh: int | None = None) -> str:
+    from markupsafe import Markup
+
+    return _template("report.html.j2").render(
+        stage_cells=lambda c: Markup(_stage_cells(c)),
+        history_strip=lambda c: Markup(_history_strip(c)),
         report=report,
         summary=report.summary,
         stages=STAGES[:-1],
