@@ -31,24 +31,45 @@ def populate(store: SqliteStore) -> None:
     for c in range(CONFIGS):
         cid = f"{c:016x}"
         status = "pass" if c % 7 else "fail-build"
-        stages = {"generate": StageResult("pass", 10.0, "/l/g.log"),
-                  "build": StageResult("pass" if c % 7 else "fail", 300.0, "/l/b.log",
-                                       "" if c % 7 else "error: " + "x" * 480)}
-        record = Record(configId=cid, configJson=json.dumps({"projectName": f"p{c}"}),
-                        deploymentConfig=f"config-{c:04d}", buildStrategy="codebuild-submit",
-                        projectName=f"p{c}", createdAt="2026-01-01T00:00:00Z", source="catalog",
-                        version=RUNS + 1, testStatus=status,
-                        lastTestTimestamp="2026-03-01T00:00:00Z", lastTestDuration=900.0,
-                        stageResults=stages, profile="default")
+        stages = {
+            "generate": StageResult("pass", 10.0, "/l/g.log"),
+            "build": StageResult(
+                "pass" if c % 7 else "fail",
+                300.0,
+                "/l/b.log",
+                "" if c % 7 else "error: " + "x" * 480,
+            ),
+        }
+        record = Record(
+            configId=cid,
+            configJson=json.dumps({"projectName": f"p{c}"}),
+            deploymentConfig=f"config-{c:04d}",
+            buildStrategy="codebuild-submit",
+            projectName=f"p{c}",
+            createdAt="2026-01-01T00:00:00Z",
+            source="catalog",
+            version=RUNS + 1,
+            testStatus=status,
+            lastTestTimestamp="2026-03-01T00:00:00Z",
+            lastTestDuration=900.0,
+            stageResults=stages,
+            profile="default",
+        )
         conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", store._row_values(record))
         for r in range(RUNS):
-            run = Run(configId=cid, startedAt=f"2026-01-01T00:{r // 60:02d}:{r % 60:02d}.000Z",
-                      runId=f"{c}-{r}", finishedAt="2026-01-02T00:00:00Z",
-                      status="pass" if (r + c) % 5 else "fail-deploy_test",
-                      durationSeconds=900.0, deploymentConfig=f"config-{c:04d}",
-                      stageResults=stages)
-            conn.execute("INSERT INTO runs VALUES (?, ?, ?)",
-                         (cid, run.startedAt, json.dumps(run.to_item())))
+            run = Run(
+                configId=cid,
+                startedAt=f"2026-01-01T00:{r // 60:02d}:{r % 60:02d}.000Z",
+                runId=f"{c}-{r}",
+                finishedAt="2026-01-02T00:00:00Z",
+                status="pass" if (r + c) % 5 else "fail-deploy_test",
+                durationSeconds=900.0,
+                deploymentConfig=f"config-{c:04d}",
+                stageResults=stages,
+            )
+            conn.execute(
+                "INSERT INTO runs VALUES (?, ?, ?)", (cid, run.startedAt, json.dumps(run.to_item()))
+            )
     conn.execute("COMMIT")
 
 
@@ -75,8 +96,10 @@ def main() -> None:
         for fmt in render.FORMATS:
             fmt_time, body = timed(lambda fmt=fmt: render.render(report, fmt))
             added = (model_time + fmt_time) / read_time * 100
-            print(f"render {fmt:<9}           {fmt_time * 1e3:8.1f} ms  model+render adds "
-                  f"{added:5.1f}% to the read (budget 20%)  {len(body.encode()) / 1024:7.0f} KiB")
+            print(
+                f"render {fmt:<9}           {fmt_time * 1e3:8.1f} ms  model+render adds "
+                f"{added:5.1f}% to the read (budget 20%)  {len(body.encode()) / 1024:7.0f} KiB"
+            )
         store.close()
 
 

@@ -77,21 +77,32 @@ def test_install_then_register_ci(cli, tmp_path, moto_server):
 def test_do_ci_maps_onto_mlcc_ci_against_the_ci_table(cli, tmp_path, moto_server):
     proj = project(tmp_path / "proj", CONFIG)
     cli("project", "install-scripts", str(proj))
-    env = {**os.environ, "AWS_ENDPOINT_URL": moto_server,
-           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env = {
+        **os.environ,
+        "AWS_ENDPOINT_URL": moto_server,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
     do_ci = str(proj / "do" / "ci")
     missing = subprocess.run([do_ci, "report", "--json"], capture_output=True, text=True, env=env)
     assert missing.returncode == 1
     assert missing.stderr.startswith(
-        "Error: CI infrastructure not provisioned: table mlcc-ci-table not found in us-east-1")
+        "Error: CI infrastructure not provisioned: table mlcc-ci-table not found in us-east-1"
+    )
     cli("store", "create-tables", "--table", "mlcc-ci-table", env={"AWS_ENDPOINT_URL": moto_server})
-    subprocess.run([str(proj / "do" / "register"), "--ci"], check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        [str(proj / "do" / "register"), "--ci"], check=True, env=env, capture_output=True
+    )
     report = subprocess.run([do_ci, "report", "--json"], capture_output=True, text=True, env=env)
     assert report.returncode == 0, report.stderr
     doc = json.loads(report.stdout)
-    assert set(doc["summary"]) >= {"total", "tested", "passing", "failing", "untested",
-                                   "coveragePercent"}
+    assert set(doc["summary"]) >= {
+        "total",
+        "tested",
+        "passing",
+        "failing",
+        "untested",
+        "coveragePercent",
+    }
     assert doc["configurations"]["transformers-vllm"]["status"] == "untested"
     assert doc["configurations"]["transformers-vllm"]["recordCount"] == 1
     status = subprocess.run([do_ci, "status"], capture_output=True, text=True, env=env)

@@ -178,12 +178,27 @@ def test_html_cells_built_outside_the_template_are_escaped():
     from mlcc_ci.report.render import html
 
     evil = '"><img src=x onerror=alert(1)>'
-    record = Record(configId="0" * 16, configJson="{}", deploymentConfig="custom",
-                    buildStrategy="x", projectName=evil, createdAt="2026-01-01T00:00:00Z",
-                    source="project", version=2, testStatus="fail-build",
-                    lastTestTimestamp="2026-01-02T00:00:00Z",
-                    stageResults={"build": StageResult("fail", 1.0, errorSummary=evil)})
-    run = Run(configId="0" * 16, startedAt=evil, runId=evil, finishedAt="2026-01-02T00:00:00Z",
-              status=evil, durationSeconds=1.0, deploymentConfig="custom")
+    record = Record(
+        configId="0" * 16,
+        configJson="{}",
+        deploymentConfig="custom",
+        buildStrategy="x",
+        projectName=evil,
+        createdAt="2026-01-01T00:00:00Z",
+        source="project",
+        version=2,
+        testStatus="fail-build",
+        lastTestTimestamp="2026-01-02T00:00:00Z",
+        stageResults={"build": StageResult("fail", 1.0, errorSummary=evil)},
+    )
+    run = Run(
+        configId="0" * 16,
+        startedAt=evil,
+        runId=evil,
+        finishedAt="2026-01-02T00:00:00Z",
+        status=evil,
+        durationSeconds=1.0,
+        deploymentConfig="custom",
+    )
     page = html(build_report([], [record], {record.configId: [run]}, datetime.now(UTC)))
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
