@@ -10,6 +10,7 @@ from typing import Any
 
 from mlcc_ci import schema
 from mlcc_ci.configid import config_id
+from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.errors import CatalogError, NotFound
 from mlcc_ci.resources import catalog_dir
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
@@ -96,7 +97,7 @@ def generator_config(data: Mapping[str, Any]) -> dict[str, Any]:
     """The configJson: what `ml-container-creator --config FILE` is handed, in its own keys."""
     name = data["name"]
     config: dict[str, Any] = {
-        "projectName": data.get("projectName") or f"ci-{name}",
+        "projectName": data.get("projectName") or f"{RESOURCE_PREFIX}-{name}",
         "deploymentConfig": data.get("generatorName") or name,
         "architecture": data.get("architecture"),
         "backend": data.get("backend"),

@@ -26,28 +26,36 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def fail_run(
+    store: ResultsStore, record: Record, now: datetime, message: str, stage: str = "build"
+) -> Record | None:
+    """Record that `record`'s run died without writing its result. None if it already did."""
+    started = clock.parse(record.runStartedAt or record.lastTestTimestamp)
+    outcome = Outcome(
+        status=f"fail-{stage}",
+        finishedAt=clock.iso(now),
+        durationSeconds=max((now - started).total_seconds(), 0.0),
+        stageResults={stage: StageResult("fail", errorSummary=message[:500])},
+        errorMessage=message,
+        profile=record.profile or "default",
+    )
+    try:
+        done = finish(store, record, outcome)
+    except ConflictError:
+        return None  # someone else reaped or finished it first
+    if record.runId and record.runStartedAt:
+        store.append_run(run_of(record, outcome))
+    return done
+
+
 def reap(store: ResultsStore, plan: Plan, now: datetime, policy: Policy) -> list[Record]:
     """Record each orphaned run as a failure that says why; keep it in the history."""
     reaped = []
     for decision in plan.reap:
-        record = decision.record
-        message = orphan_message(record, now, policy)
-        started = clock.parse(record.runStartedAt or record.lastTestTimestamp)
-        outcome = Outcome(
-            status="fail-build",
-            finishedAt=clock.iso(now),
-            durationSeconds=(now - started).total_seconds(),
-            stageResults={"build": StageResult("fail", errorSummary=message[:500])},
-            errorMessage=message,
-            profile=record.profile or "default",
-        )
-        try:
-            done = finish(store, record, outcome)
-        except ConflictError:
-            continue  # someone else reaped or finished it first
-        if record.runId and record.runStartedAt:
-            store.append_run(run_of(record, outcome))
-        reaped.append(done)
+        message = orphan_message(decision.record, now, policy)
+        done = fail_run(store, decision.record, now, message)
+        if done is not None:
+            reaped.append(done)
     return reaped
 
 

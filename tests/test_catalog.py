@@ -86,7 +86,7 @@ def test_show_json_gives_merged_entry_and_compact_config_json(cli):
     assert doc["entry"]["region"] == "us-east-1"
     assert " " not in doc["configJson"]
     config = json.loads(doc["configJson"])
-    assert config["projectName"] == "ci-triton-onnx"
+    assert config["projectName"] == "mlcc-ci-triton-onnx"
     assert config["awsRegion"] == "us-east-1"
     assert "modelName" not in config  # triton-onnx has no model
 

@@ -59,7 +59,7 @@ def test_json_keeps_the_legacy_shape_and_validates(cli, store_url):
     config = doc["configurations"][regressed]
     assert {k: config[k] for k in ("status", "project", "recordCount")} == {
         "status": "fail-build",
-        "project": f"ci-{regressed}",
+        "project": f"mlcc-ci-{regressed}",
         "recordCount": 1,
     }
     assert config["regression"]["lastPassRunId"] == f"{regressed}-2"

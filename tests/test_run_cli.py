@@ -167,3 +167,27 @@ def test_usage_errors(cli, store_env):
     assert bad.exit_code == 2 and bad.output == "Error: --now 'yesterday' is not an ISO-8601 time\n"
     unknown = cli("run", "http-flask", "--profile", "nope")
     assert unknown.output == "Error: no profile 'nope' (defined: default, example)\n"
+
+
+def test_record_failure_only_when_the_run_left_no_result(cli, store_env):
+    cli("register", "--from-catalog", "http-fastapi")
+    store = open_store(store_env)
+    record = store.get(load_valid_catalog().get("http-fastapi").config_id)
+    claim(store, record, "cb-1", clock.iso(clock.now(), ms=True))
+    args = [
+        "record-failure",
+        "--config-id",
+        record.configId,
+        "--run-id",
+        "cb-1",
+        "--message",
+        "build timed out after 90 minutes",
+    ]
+    first = cli(*args)
+    assert first.output == "recorded fail-build for http-fastapi run cb-1\n"
+    stored = store.get(record.configId)
+    assert stored.testStatus == "fail-build"
+    assert stored.errorMessage == "build timed out after 90 minutes"
+    assert [h.runId for h in store.history(record.configId)] == ["cb-1"]
+    again = cli(*args)
+    assert again.output == "run cb-1 already has its result (fail-build); nothing to do\n"

@@ -387,4 +387,42 @@ def _invoke_scanner(store: Any, function_name: str) -> None:
         click.echo(payload)
 
 
-COMMANDS = [plan, run, trigger]
+@click.command("record-failure")
+@click.option("--config-id", required=True, metavar="ID")
+@click.option("--run-id", required=True, metavar="ID")
+@click.option(
+    "--stage",
+    default="build",
+    show_default=True,
+    type=click.Choice(["generate", "validate", "build", "deploy_test", "register", "teardown"]),
+)
+@click.option("--message", required=True, help="What happened, e.g. the build timed out.")
+@store_options
+def record_failure(
+    config_id: str, run_id: str, stage: str, message: str, store_url: str | None, table: str | None
+) -> None:
+    """Record that a run died without writing its result (the executor's post_build step).
+
+    Does nothing when the run already wrote its result.
+    """
+    from mlcc_ci import clock
+    from mlcc_ci.constants import RUNNING
+    from mlcc_ci.errors import NotFound
+    from mlcc_ci.scheduling import fail_run
+    from mlcc_ci.stores.open import open_store
+
+    store = open_store(store_url, table=table)
+    store.check()
+    record = store.get(config_id)
+    if record is None:
+        raise NotFound(f"no record {config_id} in {store.description}")
+    if record.testStatus != RUNNING or record.runId != run_id:
+        click.echo(f"run {run_id} already has its result ({record.testStatus}); nothing to do")
+        return
+    if fail_run(store, record, clock.now(), message, stage) is None:
+        click.echo(f"run {run_id} wrote its result meanwhile; nothing to do")
+        return
+    click.echo(f"recorded fail-{stage} for {record.deploymentConfig} run {run_id}")
+
+
+COMMANDS = [plan, run, trigger, record_failure]
