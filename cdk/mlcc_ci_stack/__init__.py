@@ -1,0 +1,1 @@
+"""MlccCiHarnessStack: the AWS deployment of mlcc-ci."""

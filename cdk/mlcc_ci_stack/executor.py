@@ -1,0 +1,244 @@
+"""CodeBuild `mlcc-ci-executor`: runs `mlcc-ci run --config-id` for one claimed record.
+
+Two projects share one role and one buildspec: the default one is not privileged; the
+`-dind` one is, because only docker-in-docker builds need it.
+"""
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from mlcc_ci.constants import (
+    BUILD_TIMEOUT_MINUTES,
+    EXECUTOR_PROJECT,
+    RESOURCE_PREFIX,
+    SAGEMAKER_ROLE,
+)
+from mlcc_ci_stack.assets import source_asset
+from mlcc_ci_stack.tables import Tables
+
+# The runner gets SIGTERM this long before CodeBuild's own timeout, so it can tear down and
+# record the result itself.
+RUN_BUDGET_MINUTES = BUILD_TIMEOUT_MINUTES - 5
+STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
+
+
+def build_spec() -> codebuild.BuildSpec:
+    return codebuild.BuildSpec.from_object(
+        {
+            "version": "0.2",
+            "env": {"shell": "bash"},
+            "phases": {
+                "install": {
+                    "runtime-versions": {"python": "3.11", "nodejs": "20"},
+                    "commands": [
+                        "python -m pip install --quiet .",
+                        'npm install --global --no-audit --no-fund "$GENERATOR_PACKAGE"',
+                    ],
+                },
+                "build": {
+                    "commands": [
+                        'export MLCC_CI_LOG_STREAM="build/$CONFIG_ID/$RUN_ID"',
+                        f"timeout --signal=TERM {RUN_BUDGET_MINUTES}m "
+                        f'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
+                        f'--store "{STORE}" --work-dir "$CODEBUILD_SRC_DIR/../mlcc-ci-work"',
+                    ],
+                },
+                "post_build": {
+                    "commands": [
+                        'if [ "$CODEBUILD_BUILD_SUCCEEDING" != "1" ]; then '
+                        'mlcc-ci record-failure --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
+                        f'--store "{STORE}" --message "executor build $CODEBUILD_BUILD_ID '
+                        f"failed or timed out ({BUILD_TIMEOUT_MINUTES} min) before the run "
+                        'recorded its result" || true; fi',
+                    ],
+                },
+            },
+        }
+    )
+
+
+class Executor(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tables: Tables,
+        log_group: logs.ILogGroup,
+        generator_package: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        source = s3_assets.Asset(self, "Source", path=str(source_asset()))
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            description="mlcc-ci executor: runs one configuration's lifecycle",
+        )
+        self._grant(tables, log_group)
+        environment_variables = {
+            "TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.records.table_name),
+            "RUNS_TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.runs.table_name),
+            "ROLE_ARN": codebuild.BuildEnvironmentVariable(
+                value=f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{SAGEMAKER_ROLE}"
+            ),
+            "GENERATOR_PACKAGE": codebuild.BuildEnvironmentVariable(value=generator_package),
+        }
+        self.projects: dict[bool, codebuild.Project] = {}
+        for privileged in (False, True):
+            name = f"{EXECUTOR_PROJECT}-dind" if privileged else EXECUTOR_PROJECT
+            self.projects[privileged] = codebuild.Project(
+                self,
+                "DockerInDocker" if privileged else "Project",
+                project_name=name,
+                description="mlcc-ci lifecycle runner"
+                + (" (privileged: docker-in-docker builds)" if privileged else ""),
+                role=self.role,
+                source=codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
+                build_spec=build_spec(),
+                timeout=Duration.minutes(BUILD_TIMEOUT_MINUTES),
+                environment=codebuild.BuildEnvironment(
+                    build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
+                    compute_type=codebuild.ComputeType.MEDIUM,
+                    privileged=privileged,
+                ),
+                environment_variables=environment_variables,
+                logging=codebuild.LoggingOptions(
+                    cloud_watch=codebuild.CloudWatchLoggingOptions(
+                        log_group=log_group, prefix="build"
+                    )
+                ),
+            )
+
+    @property
+    def default(self) -> codebuild.Project:
+        return self.projects[False]
+
+    @property
+    def docker_in_docker(self) -> codebuild.Project:
+        return self.projects[True]
+
+    def _grant(self, tables: Tables, log_group: logs.ILogGroup) -> None:
+        region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
+        prefix = RESOURCE_PREFIX
+
+        def arn(service: str, resource: str) -> str:
+            return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+        statements = [
+            iam.PolicyStatement(
+                sid="Results",
+                actions=["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem"],
+                resources=[tables.records.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="History",
+                actions=["dynamodb:DescribeTable", "dynamodb:PutItem"],
+                resources=[tables.runs.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="Logs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"],
+            ),
+            iam.PolicyStatement(
+                sid="SageMakerRunResources",
+                actions=[
+                    "sagemaker:CreateModel",
+                    "sagemaker:DescribeModel",
+                    "sagemaker:DeleteModel",
+                    "sagemaker:CreateEndpointConfig",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:CreateEndpoint",
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:UpdateEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:InvokeEndpoint",
+                    "sagemaker:CreateInferenceComponent",
+                    "sagemaker:DescribeInferenceComponent",
+                    "sagemaker:DeleteInferenceComponent",
+                    "sagemaker:AddTags",
+                ],
+                resources=[
+                    arn("sagemaker", f"model/{prefix}-*"),
+                    arn("sagemaker", f"endpoint-config/{prefix}-*"),
+                    arn("sagemaker", f"endpoint/{prefix}-*"),
+                    arn("sagemaker", f"inference-component/{prefix}-*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="PassSageMakerRole",
+                actions=["iam:PassRole"],
+                resources=[f"arn:{partition}:iam::{account}:role/{SAGEMAKER_ROLE}"],
+                conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="EcrLogin",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],  # the action has no resource-level permissions
+            ),
+            iam.PolicyStatement(
+                sid="EcrRunRepositories",
+                actions=[
+                    "ecr:CreateRepository",
+                    "ecr:DescribeRepositories",
+                    "ecr:DeleteRepository",
+                    "ecr:BatchCheckLayerAvailability",
+                    "ecr:InitiateLayerUpload",
+                    "ecr:UploadLayerPart",
+                    "ecr:CompleteLayerUpload",
+                    "ecr:PutImage",
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                ],
+                resources=[arn("ecr", f"repository/{prefix}-*")],
+            ),
+            iam.PolicyStatement(
+                sid="PullDeepLearningContainers",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=[f"arn:{partition}:ecr:{region}:763104351884:repository/*"],
+            ),
+            iam.PolicyStatement(
+                sid="NestedBuilds",
+                actions=[
+                    "codebuild:CreateProject",
+                    "codebuild:UpdateProject",
+                    "codebuild:DeleteProject",
+                    "codebuild:BatchGetProjects",
+                    "codebuild:StartBuild",
+                    "codebuild:BatchGetBuilds",
+                ],
+                resources=[arn("codebuild", f"project/{prefix}-*")],
+            ),
+            iam.PolicyStatement(
+                sid="PassNestedBuildRole",
+                actions=["iam:PassRole"],
+                resources=[f"arn:{partition}:iam::{account}:role/{prefix}-*"],
+                conditions={"StringEquals": {"iam:PassedToService": "codebuild.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                sid="NestedBuildSources",
+                actions=[
+                    "s3:CreateBucket",
+                    "s3:ListBucket",
+                    "s3:PutObject",
+                    "s3:GetObject",
+                    "s3:DeleteObject",
+                ],
+                resources=[
+                    f"arn:{partition}:s3:::{prefix}-*",
+                    f"arn:{partition}:s3:::{prefix}-*/*",
+                ],
+            ),
+        ]
+        for statement in statements:
+            self.role.add_to_policy(statement)

@@ -1,0 +1,109 @@
+"""Every cdk-nag (AwsSolutions) finding the stack accepts, each with the reason it is accepted.
+
+Wildcards here are name prefixes for what a run creates (mlcc-ci-*), log streams inside our
+own log group, and the few actions AWS offers no resource-level permission for. No action
+is `*` and none is a service-wide wildcard.
+"""
+
+from typing import Any
+
+from aws_cdk import Acknowledgment, Stack, Token, Validations
+from constructs import IConstruct
+
+PREFIX_REASON = (
+    "A run creates and deletes resources it names with the mlcc-ci- prefix; the policy is "
+    "scoped to that prefix, the narrowest scope known before the run."
+)
+
+
+def _ack(construct: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(construct).acknowledge(Acknowledgment(id=f"AwsSolutions::{rule}", reason=reason))
+
+
+def _logical(construct: Any) -> str:
+    return Stack.of(construct).get_logical_id(construct.node.default_child)
+
+
+def acknowledge(stack: Any) -> None:
+    log_group = _logical(stack.log_group)
+    executor_policy = stack.executor.role.node.find_child("DefaultPolicy")
+    scanner_policy = stack.scanner.function.role.node.find_child("DefaultPolicy")
+    orchestrator_policy = stack.orchestrator.state_machine.role.node.find_child("DefaultPolicy")
+    region_account = "<AWS::Region>:<AWS::AccountId>"
+    # What the CDK constructs generate uses the stack's region and account, concrete when
+    # the app is given an environment (`cdk synth` with credentials or CDK_DEFAULT_*).
+    region = "<AWS::Region>" if Token.is_unresolved(stack.region) else stack.region
+    account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+    generated = f"{region}:{account}"
+
+    for policy in (executor_policy, scanner_policy):
+        _ack(
+            policy,
+            f"AwsSolutions-IAM5[Resource::<{log_group}.Arn>:log-stream:*]",
+            "Streams are created per build and per Lambda container inside our own log group.",
+        )
+    for kind in ("model", "endpoint-config", "endpoint", "inference-component"):
+        _ack(
+            executor_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{region_account}:"
+            f"{kind}/mlcc-ci-*]",
+            PREFIX_REASON,
+        )
+    for resource in (
+        f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*",
+        f"arn:<AWS::Partition>:codebuild:{region_account}:project/mlcc-ci-*",
+        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/mlcc-ci-*",
+        "arn:<AWS::Partition>:s3:::mlcc-ci-*",
+        "arn:<AWS::Partition>:s3:::mlcc-ci-*/*",
+    ):
+        _ack(executor_policy, f"AwsSolutions-IAM5[Resource::{resource}]", PREFIX_REASON)
+    _ack(
+        executor_policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:763104351884:"
+        "repository/*]",
+        "Read-only pulls of AWS Deep Learning Container base images (account 763104351884), "
+        "which the LMI/DJL configurations build on.",
+    )
+    _ack(
+        executor_policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "ecr:GetAuthorizationToken has no resource-level permissions.",
+    )
+    for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
+        _ack(
+            executor_policy,
+            f"AwsSolutions-IAM5[Action::{action}]",
+            "Read-only access to the CDK asset holding the executor's source, granted by "
+            "codebuild.Source.s3 on that one bucket.",
+        )
+    for project in stack.executor.projects.values():
+        name = _logical(project)
+        _ack(
+            executor_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{generated}:"
+            f"log-group:/aws/codebuild/<{name}>:*]",
+            "CodeBuild's default log group for this project, added by the CDK construct.",
+        )
+        _ack(
+            executor_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:{generated}:"
+            f"report-group/<{name}>-*]",
+            "Test report groups of this project only, added by the CDK construct.",
+        )
+        _ack(
+            project,
+            "AwsSolutions-CB4",
+            "The executor produces no build artifacts; logs go to CloudWatch. A customer "
+            "managed KMS key would add cost without protecting any stored output.",
+        )
+    _ack(
+        orchestrator_policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray tracing and CloudWatch Logs delivery actions have no resource-level permissions.",
+    )
+    _ack(
+        stack.scanner.function,
+        "AwsSolutions-L1",
+        "Python 3.11 matches the interpreter the scanner's bundled dependencies are built "
+        "for; raise both together.",
+    )

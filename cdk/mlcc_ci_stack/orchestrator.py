@@ -1,0 +1,198 @@
+"""Step Functions `mlcc-ci-orchestrator`: one execution runs one claimed configuration.
+
+It starts the executor build and waits for it (`codebuild:startBuild.sync`). When the build
+fails or times out without having written its result, the failure is written to the record
+(conditionally: only while the record is still `running` with this run's id) and to the
+history, through the DynamoDB service integration.
+"""
+
+from aws_cdk import Aws, Duration
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+from constructs import Construct
+
+from mlcc_ci.constants import BUILD_TIMEOUT_MINUTES, RUNNING, STATE_MACHINE
+from mlcc_ci_stack.executor import Executor
+from mlcc_ci_stack.tables import Tables
+
+FAILURE_MESSAGE = (
+    "executor build failed or timed out without writing its result ({}); "
+    "see the log stream build/{}/{}"
+)
+
+
+def _start_build(scope: Construct, name: str, project_name: str, log_group: str) -> sfn.CustomState:
+    stream = "States.Format('build/{}/{}', $.configId, $.runId)"
+    return sfn.CustomState(
+        scope,
+        name,
+        state_json={
+            "Type": "Task",
+            "Resource": f"arn:{Aws.PARTITION}:states:::codebuild:startBuild.sync",
+            "Parameters": {
+                "ProjectName": project_name,
+                "EnvironmentVariablesOverride": [
+                    {"Name": "CONFIG_ID", "Type": "PLAINTEXT", "Value.$": "$.configId"},
+                    {"Name": "RUN_ID", "Type": "PLAINTEXT", "Value.$": "$.runId"},
+                    {"Name": "BUILD_STRATEGY", "Type": "PLAINTEXT", "Value.$": "$.buildStrategy"},
+                ],
+                "LogsConfigOverride": {
+                    "CloudWatchLogs": {
+                        "Status": "ENABLED",
+                        "GroupName": log_group,
+                        "StreamName.$": stream,
+                    }
+                },
+            },
+            "ResultSelector": {"buildId.$": "$.Build.Id", "status.$": "$.Build.BuildStatus"},
+            "ResultPath": "$.build",
+            "TimeoutSeconds": (BUILD_TIMEOUT_MINUTES + 10) * 60,
+        },
+    )
+
+
+class Orchestrator(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tables: Tables,
+        executor: Executor,
+        log_group: logs.ILogGroup,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        S = tasks.DynamoAttributeValue.from_string
+        now = sfn.JsonPath.string_at("$$.State.EnteredTime")
+        message = sfn.JsonPath.format(
+            FAILURE_MESSAGE,
+            sfn.JsonPath.string_at("$.error.Error"),
+            sfn.JsonPath.string_at("$.configId"),
+            sfn.JsonPath.string_at("$.runId"),
+        )
+        record_failure = tasks.DynamoUpdateItem(
+            self,
+            "RecordFailure",
+            comment="Only while the record still belongs to this run: a run that wrote its "
+            "own result keeps it.",
+            table=tables.records,
+            key={"configId": S(sfn.JsonPath.string_at("$.configId"))},
+            update_expression=(
+                "SET #status = :failed, #error = :message, #tested = :now, "
+                "#stages = :stages, #version = #version + :one"
+            ),
+            condition_expression="#status = :running AND #run = :run",
+            expression_attribute_names={
+                "#status": "testStatus",
+                "#error": "errorMessage",
+                "#tested": "lastTestTimestamp",
+                "#stages": "stageResults",
+                "#version": "version",
+                "#run": "runId",
+            },
+            expression_attribute_values={
+                ":failed": S("fail-build"),
+                ":running": S(RUNNING),
+                ":message": S(message),
+                ":now": S(now),
+                ":one": tasks.DynamoAttributeValue.from_number(1),
+                ":stages": tasks.DynamoAttributeValue.from_map(
+                    {
+                        "build": tasks.DynamoAttributeValue.from_map(
+                            {
+                                "status": S("fail"),
+                                "durationSeconds": tasks.DynamoAttributeValue.from_number(0),
+                                "errorSummary": S(message),
+                            }
+                        )
+                    }
+                ),
+                ":run": S(sfn.JsonPath.string_at("$.runId")),
+            },
+            return_values=tasks.DynamoReturnValues.ALL_NEW,
+            result_selector={
+                "deploymentConfig.$": "$.Attributes.deploymentConfig.S",
+                "startedAt.$": "$.Attributes.runStartedAt.S",
+            },
+            result_path="$.record",
+        )
+        record_run = tasks.DynamoPutItem(
+            self,
+            "RecordRunInHistory",
+            table=tables.runs,
+            item={
+                "configId": S(sfn.JsonPath.string_at("$.configId")),
+                "startedAt": S(sfn.JsonPath.string_at("$.record.startedAt")),
+                "runId": S(sfn.JsonPath.string_at("$.runId")),
+                "finishedAt": S(now),
+                "status": S("fail-build"),
+                "durationSeconds": tasks.DynamoAttributeValue.from_number(0),
+                "deploymentConfig": S(sfn.JsonPath.string_at("$.record.deploymentConfig")),
+                "errorMessage": S(message),
+                "profile": S("default"),
+            },
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        executor_failed = sfn.Fail(
+            self,
+            "ExecutorFailed",
+            error="ExecutorFailed",
+            cause="The build ended without a result; the failure was recorded.",
+        )
+        run_failed = sfn.Fail(
+            self,
+            "RunFailed",
+            error="RunFailed",
+            cause="The run recorded its own failure; see the record's stageResults.",
+        )
+        record_failure.add_catch(
+            run_failed,
+            errors=["DynamoDB.ConditionalCheckFailedException"],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        record_failure.next(record_run).next(executor_failed)
+
+        done = sfn.Succeed(self, "RunPassed")
+        builds = []
+        for privileged, project in executor.projects.items():
+            name = "BuildDockerInDocker" if privileged else "Build"
+            build = _start_build(self, name, project.project_name, log_group.log_group_name)
+            build.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
+            build.next(done)
+            builds.append(build)
+        choose = (
+            sfn.Choice(self, "BuildStrategy")
+            .when(sfn.Condition.string_equals("$.buildStrategy", "docker-in-docker"), builds[1])
+            .otherwise(builds[0])
+        )
+        self.state_machine = sfn.StateMachine(
+            self,
+            "StateMachine",
+            state_machine_name=STATE_MACHINE,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(choose),
+            timeout=Duration.minutes(BUILD_TIMEOUT_MINUTES + 30),
+            tracing_enabled=True,
+            logs=sfn.LogOptions(
+                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
+        )
+        region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
+        for statement in (
+            iam.PolicyStatement(
+                sid="RunExecutorBuilds",
+                actions=["codebuild:StartBuild", "codebuild:StopBuild", "codebuild:BatchGetBuilds"],
+                resources=[p.project_arn for p in executor.projects.values()],
+            ),
+            iam.PolicyStatement(
+                sid="SyncBuildEvents",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    f"arn:{partition}:events:{region}:{account}:rule/"
+                    "StepFunctionsGetEventForCodeBuildStartBuildRule"
+                ],
+            ),
+        ):
+            self.state_machine.add_to_role_policy(statement)

@@ -1,0 +1,88 @@
+"""MlccCiHarnessStack: tables, scanner, orchestrator, executor and their log group."""
+
+from typing import Any
+
+from aws_cdk import CfnParameter, RemovalPolicy, Stack
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS, LOG_GROUP
+from mlcc_ci_stack.executor import Executor
+from mlcc_ci_stack.nag import acknowledge
+from mlcc_ci_stack.orchestrator import Orchestrator
+from mlcc_ci_stack.scanner import Scanner
+from mlcc_ci_stack.tables import Tables
+
+
+class MlccCiHarnessStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="mlcc-ci: integration-test matrix for ML serving containers",
+            **kwargs,
+        )
+        max_concurrency = CfnParameter(
+            self,
+            "MaxConcurrency",
+            type="Number",
+            default=DEFAULT_MAX_CONCURRENCY,
+            min_value=1,
+            description="At most this many configurations run at once (the scanner counts "
+            "running ones).",
+        )
+        schedule = CfnParameter(
+            self,
+            "ScannerSchedule",
+            type="String",
+            default="rate(1 hour)",
+            description="EventBridge schedule expression for the scanner.",
+        )
+        stale_hours = CfnParameter(
+            self,
+            "StaleHours",
+            type="Number",
+            default=DEFAULT_STALE_HOURS,
+            min_value=1,
+            description="A finished result older than this is tested again.",
+        )
+        generator = CfnParameter(
+            self,
+            "GeneratorPackage",
+            type="String",
+            default="ml-container-creator",
+            description="npm package of the container generator the executor installs.",
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=LOG_GROUP,
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.tables = Tables(self, "Tables")
+        self.executor = Executor(
+            self,
+            "Executor",
+            tables=self.tables,
+            log_group=self.log_group,
+            generator_package=generator.value_as_string,
+        )
+        self.orchestrator = Orchestrator(
+            self,
+            "Orchestrator",
+            tables=self.tables,
+            executor=self.executor,
+            log_group=self.log_group,
+        )
+        self.scanner = Scanner(
+            self,
+            "Scanner",
+            tables=self.tables,
+            state_machine=self.orchestrator.state_machine,
+            log_group=self.log_group,
+            max_concurrency=max_concurrency.value_as_string,
+            stale_hours=stale_hours.value_as_string,
+            schedule=schedule.value_as_string,
+        )
+        acknowledge(self)

@@ -1,0 +1,285 @@
+"""The real synthesized MlccCiHarnessStack: names, properties, least privilege, cdk-nag,
+cfn-lint, and the CDK CLI's own synth. All offline."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlcc_ci import constants
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.cdk
+CDK = REPO / "cdk"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory):
+    """Synthesize once with the AwsSolutions checks on; a finding fails the synth."""
+    sys.path.insert(0, str(CDK))
+    try:
+        from app import build_app
+    finally:
+        sys.path.remove(str(CDK))
+    from aws_cdk.assertions import Template
+
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = build_app(str(outdir))
+    assembly = app.synth()
+    stack = app.node.find_child(constants.STACK_NAME)
+    report = json.loads((outdir / "validation-report.json").read_text())
+    return {
+        "template": Template.from_stack(stack),
+        "outdir": outdir,
+        "assembly": assembly,
+        "report": report,
+        "json": json.loads((outdir / f"{constants.STACK_NAME}.template.json").read_text()),
+    }
+
+
+def resources(synth, kind):
+    return {k: v for k, v in synth["json"]["Resources"].items() if v["Type"] == kind}
+
+
+def test_cdk_nag_aws_solutions_pass_with_written_reasons(synth):
+    (plugin,) = synth["report"]["pluginReports"]
+    assert plugin["pluginName"] == "AwsSolutions"
+    assert plugin["conclusion"] == "success" and plugin["violations"] == []
+    assert plugin["suppressedViolations"]
+    for suppressed in plugin["suppressedViolations"]:
+        assert len(suppressed["reason"]) > 30, suppressed["ruleName"]
+    rules = {s["ruleName"].split("[")[0] for s in plugin["suppressedViolations"]}
+    assert rules == {"AwsSolutions-IAM5", "AwsSolutions-CB4", "AwsSolutions-L1"}
+
+
+def test_tables(synth):
+    t = synth["template"]
+    t.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": constants.TABLE_NAME,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "configId", "KeyType": "HASH"}],
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            "GlobalSecondaryIndexes": [
+                {
+                    "IndexName": constants.STATUS_INDEX,
+                    "KeySchema": [
+                        {"AttributeName": "testStatus", "KeyType": "HASH"},
+                        {"AttributeName": "lastTestTimestamp", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        },
+    )
+    t.has_resource_properties(
+        "AWS::DynamoDB::Table",
+        {
+            "TableName": constants.RUNS_TABLE_NAME,
+            "KeySchema": [
+                {"AttributeName": "configId", "KeyType": "HASH"},
+                {"AttributeName": "startedAt", "KeyType": "RANGE"},
+            ],
+            "TimeToLiveSpecification": {"AttributeName": "expiresAt", "Enabled": True},
+            "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        },
+    )
+    for table in resources(synth, "AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Retain"
+
+
+def test_scanner_lambda_and_schedule(synth):
+    t = synth["template"]
+    (function,) = resources(synth, "AWS::Lambda::Function").values()
+    props = function["Properties"]
+    assert props["FunctionName"] == constants.SCANNER_FUNCTION
+    assert props["Runtime"].startswith("python3.")
+    assert props["Handler"] == "mlcc_ci.aws.scanner.handler"
+    env = props["Environment"]["Variables"]
+    assert set(env) >= {
+        "TABLE_NAME",
+        "RUNS_TABLE_NAME",
+        "STATE_MACHINE_ARN",
+        "MAX_CONCURRENCY",
+        "STALE_HOURS",
+    }
+    assert env["MAX_CONCURRENCY"] == {"Ref": "MaxConcurrency"}
+    assert props["LoggingConfig"]["LogGroup"] == {
+        "Ref": next(iter(resources(synth, "AWS::Logs::LogGroup")))
+    }
+    t.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "Name": constants.SCHEDULE_RULE,
+            "ScheduleExpression": {"Ref": "ScannerSchedule"},
+            "State": "ENABLED",
+        },
+    )
+    params = synth["json"]["Parameters"]
+    assert params["MaxConcurrency"]["Default"] == 1 and params["MaxConcurrency"]["MinValue"] == 1
+    assert params["ScannerSchedule"]["Default"] == "rate(1 hour)"
+
+
+def test_log_group(synth):
+    synth["template"].has_resource_properties(
+        "AWS::Logs::LogGroup", {"LogGroupName": constants.LOG_GROUP, "RetentionInDays": 90}
+    )
+
+
+def test_executor_projects(synth):
+    projects = {
+        p["Properties"]["Name"]: p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+    }
+    assert set(projects) == {constants.EXECUTOR_PROJECT, f"{constants.EXECUTOR_PROJECT}-dind"}
+    for name, props in projects.items():
+        assert props["TimeoutInMinutes"] == 90
+        assert props["Environment"]["ComputeType"] == "BUILD_GENERAL1_MEDIUM"
+        assert props["Environment"]["PrivilegedMode"] == name.endswith("-dind")
+        phases = json.loads(props["Source"]["BuildSpec"])["phases"]
+        spec = "\n".join(c for phase in phases.values() for c in phase["commands"])
+        assert (
+            'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" --store "dynamodb://' in spec
+        )
+        assert "mlcc-ci record-failure" in "\n".join(phases["post_build"]["commands"])
+        assert "timeout --signal=TERM 85m" in spec
+        assert props["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {
+            "Ref": next(iter(resources(synth, "AWS::Logs::LogGroup")))
+        }
+
+
+def _definition(synth) -> str:
+    (machine,) = resources(synth, "AWS::StepFunctions::StateMachine").values()
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else "REF" for p in parts)
+
+
+def test_state_machine(synth):
+    (machine,) = resources(synth, "AWS::StepFunctions::StateMachine").values()
+    props = machine["Properties"]
+    assert props["StateMachineName"] == constants.STATE_MACHINE
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    definition = json.loads(_definition(synth))
+    states = definition["States"]
+    for build in ("Build", "BuildDockerInDocker"):
+        state = states[build]
+        assert state["Resource"].endswith(":states:::codebuild:startBuild.sync")
+        overrides = {
+            e["Name"]: e["Value.$"] for e in state["Parameters"]["EnvironmentVariablesOverride"]
+        }
+        assert overrides == {
+            "CONFIG_ID": "$.configId",
+            "RUN_ID": "$.runId",
+            "BUILD_STRATEGY": "$.buildStrategy",
+        }
+        assert state["Catch"] == [
+            {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
+        ]
+    failure = states["RecordFailure"]
+    assert failure["Resource"].endswith(":states:::dynamodb:updateItem")
+    assert failure["Parameters"]["ConditionExpression"] == "#status = :running AND #run = :run"
+    assert failure["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "fail-build"}
+    assert failure["Next"] == "RecordRunInHistory"
+    assert states["RecordRunInHistory"]["Resource"].endswith(":states:::dynamodb:putItem")
+    choice = states["BuildStrategy"]["Choices"][0]
+    assert choice == {
+        "Variable": "$.buildStrategy",
+        "StringEquals": "docker-in-docker",
+        "Next": "BuildDockerInDocker",
+    }
+
+
+def _statements(synth):
+    for kind in ("AWS::IAM::Policy", "AWS::IAM::Role"):
+        for resource in resources(synth, kind).values():
+            documents = [resource["Properties"].get("PolicyDocument")] + [
+                p["PolicyDocument"] for p in resource["Properties"].get("Policies", [])
+            ]
+            for document in filter(None, documents):
+                yield from document["Statement"]
+
+
+def test_no_wildcard_actions(synth):
+    for statement in _statements(synth):
+        actions = statement.get("Action", [])
+        for action in [actions] if isinstance(actions, str) else actions:
+            assert action != "*" and not action.endswith(":*"), statement
+        assert "NotAction" not in statement
+
+
+def test_pass_role_is_scoped_and_conditioned(synth):
+    passes = [
+        s
+        for s in _statements(synth)
+        if "iam:PassRole" in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    assert passes
+    for statement in passes:
+        assert statement["Resource"] != "*"
+        assert "iam:PassedToService" in statement["Condition"]["StringEquals"]
+
+
+def test_lambda_asset_contains_the_handler(synth):
+    (function,) = resources(synth, "AWS::Lambda::Function").values()
+    asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
+    asset = Path(synth["outdir"]) / f"asset.{asset_hash}"
+    assert (asset / "mlcc_ci" / "aws" / "scanner.py").is_file()
+    assert (asset / "mlcc_ci" / "_data" / "schema" / "ci-record.schema.json").is_file()
+    for dependency in ("jsonschema", "referencing", "rpds"):
+        assert (asset / dependency / "__init__.py").is_file()
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-I",
+            "-c",
+            "import sys; sys.path[:0] = [sys.argv[1]]; import mlcc_ci.aws.scanner as s; "
+            "import jsonschema; print(s.handler.__name__, jsonschema.__file__)",
+            str(asset),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split()[0] == "handler" and probe.stdout.split()[1].startswith(str(asset))
+
+
+def test_cfn_lint_reports_no_error(synth):
+    template = Path(synth["outdir"]) / f"{constants.STACK_NAME}.template.json"
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "cfn-lint"),
+            "--non-zero-exit-code",
+            "error",
+            str(template),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_cdk_cli_synth_offline(tmp_path):
+    cli = CDK / "node_modules" / ".bin" / "cdk"
+    assert cli.exists(), "run `make cdk-cli` (part of `make test`) to install the CDK CLI"
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "CDK_DISABLE_VERSION_CHECK": "1",
+    }
+    result = subprocess.run(
+        [str(cli), "synth", "-q", "--no-notices", "--output", str(tmp_path / "out")],
+        cwd=CDK,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / "out" / f"{constants.STACK_NAME}.template.json").is_file()
