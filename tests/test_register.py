@@ -221,3 +221,16 @@ def test_concurrent_sqlite_writers(tmp_path):
         t.join()
     assert errors == []
     assert len(list(SqliteStore(path).records())) == 200
+
+
+@pytest.mark.parametrize("command", [["status"], ["report"], ["plan"], ["trigger"]])
+def test_aws_commands_check_the_table_first(cli, command):
+    from moto import mock_aws
+
+    with mock_aws():
+        result = cli(*command, "--table", "absent")
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Error: CI infrastructure not provisioned: table absent not found in us-east-1. "
+        "Deploy the stack (cd cdk && npx cdk deploy"
+    )
