@@ -141,6 +141,11 @@ _ENTRY_FROM_DEFAULTS = (
 )
 
 
+def inherited(defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """What every entry takes from the defaults file."""
+    return {k: v for k, v in defaults.items() if k in _ENTRY_FROM_DEFAULTS}
+
+
 def display(path: Path) -> str:
     try:
         return os.path.relpath(path)
@@ -220,7 +225,7 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         out.schema_problems(defaults_path, loaded_defaults, "defaults", found)
         if not found:
             defaults = loaded_defaults.data
-    inherited = {k: v for k, v in defaults.items() if k in _ENTRY_FROM_DEFAULTS}
+    base = inherited(defaults)
 
     catalog = Catalog(defaults=defaults)
     seen: dict[str, tuple[Path, int]] = {}
@@ -233,7 +238,7 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         label = raw["name"] if isinstance(raw.get("name"), str) else path.stem
         found = schema.problems(raw, schema.ENTRY_SCHEMA)
         if not found:
-            merged = merge(inherited, raw)
+            merged = merge(base, raw)
             found = schema.problems(merged, schema.ENTRY_SCHEMA, "/$defs/resolvedEntry")
         if found:
             out.schema_problems(path, loaded, label, found)

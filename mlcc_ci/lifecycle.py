@@ -215,7 +215,8 @@ class Runner:
     def _log(self, work: Path, stage: str) -> Path:
         return work / "logs" / f"{stage}.log"
 
-    def _pointer(self, log: Path, record_id: str) -> str:
+    def _pointer(self, log: Path) -> str:
+        """In AWS the buildspec names the CloudWatch stream; locally it is the log file."""
         stream = self.env.get("MLCC_CI_LOG_STREAM")
         return f"cloudwatch:{stream}" if stream else str(log)
 
@@ -234,7 +235,7 @@ class Runner:
     ) -> StageResult:
         spec = specs.get(name) or StageSpec(name, None, 600.0)
         log = self._log(Path(env["MLCC_WORK_DIR"]), name)
-        pointer = self._pointer(log, env["MLCC_CONFIG_ID"])
+        pointer = self._pointer(log)
         problem = preflight(name, entry, specs, env)
         if problem:
             return StageResult("fail", errorSummary=summarize(problem, "", secrets))

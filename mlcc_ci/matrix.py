@@ -8,22 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlcc_ci import clock
-from mlcc_ci.catalog import Catalog, Entry, merge
-from mlcc_ci.errors import ConflictError, NotFound
+from mlcc_ci.catalog import Catalog, Entry, inherited, merge
+from mlcc_ci.errors import NotFound
 from mlcc_ci.lifecycle import Runner, RunReport
 from mlcc_ci.models import Record
-from mlcc_ci.scheduling import new_run_id
-from mlcc_ci.stores.base import ResultsStore, claim
-
-_INHERITED = (
-    "region",
-    "deploymentTarget",
-    "buildStrategy",
-    "buildTarget",
-    "smokeTest",
-    "stages",
-    "owner",
-)
+from mlcc_ci.scheduling import claim_each
+from mlcc_ci.stores.base import ResultsStore
 
 
 def entry_for(record: Record, catalog: Catalog) -> Entry:
@@ -32,10 +22,9 @@ def entry_for(record: Record, catalog: Catalog) -> Entry:
         return catalog.get(record.deploymentConfig)
     except NotFound:
         pass
-
     config = json.loads(record.configJson)
     data = merge(
-        {k: v for k, v in catalog.defaults.items() if k in _INHERITED},
+        inherited(catalog.defaults),
         {
             "name": record.deploymentConfig,
             "architecture": config.get("architecture", "http"),
@@ -50,28 +39,23 @@ def entry_for(record: Record, catalog: Catalog) -> Entry:
 
 
 @dataclass
-class Claimed:
+class Job:
+    """A claimed record and the catalog entry it runs with."""
+
     record: Record
     entry: Entry
 
 
 def claim_all(
     store: ResultsStore, records: Iterable[Record], catalog: Catalog
-) -> tuple[list[Claimed], list[tuple[Record, str]]]:
-    claimed, lost = [], []
-    for record in records:
-        try:
-            mine = claim(store, record, new_run_id(), clock.iso(clock.now(), ms=True))
-        except ConflictError:
-            lost.append((record, "claimed by another run first"))
-            continue
-        claimed.append(Claimed(mine, entry_for(mine, catalog)))
-    return claimed, lost
+) -> tuple[list[Job], list[Record]]:
+    ours, lost = claim_each(store, records, clock.now())
+    return [Job(record, entry_for(record, catalog)) for record in ours], lost
 
 
 def run_all(
     runner: Runner,
-    claimed: list[Claimed],
+    claimed: list[Job],
     jobs: int,
     on_done: Callable[[RunReport], None] = lambda report: None,
 ) -> list[RunReport]:

@@ -1,6 +1,7 @@
 """Selection over a store: gather candidates with status queries only, reap orphans, claim."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -65,16 +66,24 @@ class Claimed:
     reason: str
 
 
+def claim_each(
+    store: ResultsStore, records: Iterable[Record], now: datetime
+) -> tuple[list[Record], list[Record]]:
+    """Claim every record with a conditional write: (ours, lost to another claimant)."""
+    ours, lost = [], []
+    for record in records:
+        try:
+            ours.append(claim(store, record, new_run_id(), clock.iso(now, ms=True)))
+        except ConflictError:
+            lost.append(record)
+    return ours, lost
+
+
 def claim_due(store: ResultsStore, plan: Plan, now: datetime) -> list[Claimed]:
     """Claim every due record; one lost to another scanner is simply not ours to run."""
-    claimed = []
-    for decision in plan.due:
-        try:
-            record = claim(store, decision.record, new_run_id(), clock.iso(now, ms=True))
-        except ConflictError:
-            continue
-        claimed.append(Claimed(record, decision.reason))
-    return claimed
+    reasons = {d.record.configId: d.reason for d in plan.due}
+    ours, _ = claim_each(store, (d.record for d in plan.due), now)
+    return [Claimed(record, reasons[record.configId]) for record in ours]
 
 
 def schedule(

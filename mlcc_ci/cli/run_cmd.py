@@ -279,15 +279,15 @@ def _execute(
 
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.lifecycle import Runner
-    from mlcc_ci.matrix import Claimed, claim_all, entry_for, install_signal_handlers, run_all
+    from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
     from mlcc_ci.stores.open import data_dir
 
     if preclaimed:
-        claimed = [Claimed(r, entry_for(r, catalog)) for r in records]
+        claimed = [Job(r, entry_for(r, catalog)) for r in records]
     else:
         claimed, lost = claim_all(store, records, catalog)
-        for record, why in lost:
-            click.echo(f"skipped {record.deploymentConfig}: {why}", err=True)
+        for record in lost:
+            click.echo(f"skipped {record.deploymentConfig}: claimed by another run first", err=True)
     if not claimed:
         click.echo("nothing to run")
         return False

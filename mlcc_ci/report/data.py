@@ -4,13 +4,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from mlcc_ci.catalog import Entry
+from mlcc_ci.models import Record, Run
 from mlcc_ci.report.model import Report, build_report
 from mlcc_ci.stores.base import ResultsStore
 
 HISTORY_DEPTH = 50
 
 
-def read(store: ResultsStore) -> tuple[list, dict]:
+def read(store: ResultsStore) -> tuple[list[Record], dict[str, list[Run]]]:
     records = list(store.records())
     history = {r.configId: store.history(r.configId, limit=HISTORY_DEPTH) for r in records}
     return records, history

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Literal, Protocol
 
-from mlcc_ci.constants import UNTESTED
 from mlcc_ci.models import Outcome, Record, Registration, Run, claimed, finished
 
 RegisterOutcome = Literal["created", "changed", "unchanged"]
@@ -48,24 +47,18 @@ class ResultsStore(Protocol):
 
 
 def reregistered(old: Record, reg: Registration) -> Record:
-    """A changed configuration goes back to untested; history and createdAt stay."""
-    fresh = Record.registered(reg, old.createdAt)
+    """A changed configuration goes back to untested; its results, history and createdAt stay."""
     return replace(
-        old,
-        configJson=reg.configJson,
-        deploymentConfig=reg.deploymentConfig,
-        buildStrategy=reg.buildStrategy,
-        projectName=reg.projectName,
-        source=reg.source,
-        supportState=reg.supportState,
-        supportReason=fresh.supportReason,
-        baseImage=fresh.baseImage,
-        baseImageVersion=fresh.baseImageVersion,
-        testStatus=UNTESTED,
+        Record.registered(reg, old.createdAt, version=old.version + 1),
         previousStatus=old.testStatus,
-        runId=None,
-        runStartedAt=None,
-        version=old.version + 1,
+        lastTestTimestamp=old.lastTestTimestamp,
+        lastTestDuration=old.lastTestDuration,
+        stageResults=old.stageResults,
+        errorMessage=old.errorMessage,
+        lastPassTimestamp=old.lastPassTimestamp,
+        profile=old.profile,
+        generatorVersion=old.generatorVersion,
+        provenImage=old.provenImage,
     )
 
 
