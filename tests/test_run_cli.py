@@ -191,3 +191,65 @@ def test_record_failure_only_when_the_run_left_no_result(cli, store_env):
     assert [h.runId for h in store.history(record.configId)] == ["cb-1"]
     again = cli(*args)
     assert again.output == "run cb-1 already has its result (fail-build); nothing to do\n"
+
+
+def test_progress_view_redraws_live_and_prints_plain_lines():
+    import io
+    import time
+
+    from mlcc_ci.cli.progress import ProgressView
+    from mlcc_ci.lifecycle import Progress
+
+    live = io.StringIO()
+    with ProgressView(stream=live, live=True) as view:
+        view(Progress("http-flask", "build", "start"))
+        time.sleep(0.5)
+        view(Progress("http-flask", "build", "end", "pass", 0.42))
+    text = live.getvalue()
+    assert "\r\033[Khttp-flask: build 0s" in text  # the redrawn status line
+    assert "http-flask                 build" in text and "0.42s" in text
+    plain = io.StringIO()
+    with ProgressView(stream=plain, live=False) as view:
+        view(Progress("triton-fil", "deploy_test", "start"))
+        view(Progress("triton-fil", "deploy_test", "end", "fail", 1.5))
+    assert plain.getvalue() == (
+        "triton-fil                 deploy_test  fail                1.50s\n"
+    )
+
+
+def test_scanner_claim_then_executor_run_on_dynamodb(cli, tmp_path):
+    """The AWS path end to end, without AWS: the scanner claims, `run --config-id` runs."""
+    import boto3
+    from moto import mock_aws
+
+    from mlcc_ci.aws.scanner import handler
+
+    with mock_aws():
+        cli("store", "create-tables", "--table", "mlcc-ci-table")
+        cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="mlcc-ci-orchestrator",
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        )["stateMachineArn"]
+        (execution,) = handler({}, None, env={"STATE_MACHINE_ARN": arn})["executionArns"]
+        payload = json.loads(sfn.describe_execution(executionArn=execution)["input"])
+        result = cli(
+            "run",
+            "--config-id",
+            payload["configId"],
+            "--run-id",
+            payload["runId"],
+            "--store",
+            "dynamodb://mlcc-ci-table?region=us-east-1",
+            "--profile",
+            "example",
+            "--work-dir",
+            str(tmp_path / "w"),
+        )
+        assert result.exit_code == 0, result.output
+        store = open_store("dynamodb://mlcc-ci-table?region=us-east-1")
+        record = store.get(payload["configId"])
+        assert record.testStatus == "pass" and record.runId == payload["runId"]
+        assert [h.runId for h in store.history(record.configId)] == [payload["runId"]]

@@ -1,4 +1,7 @@
-"""Live progress on a terminal (one redrawn line), plain lines otherwise."""
+"""Live progress on a terminal (one redrawn line), plain lines otherwise.
+
+Lines go to standard output, so a non-interactive run (the AWS executor) logs there.
+"""
 
 import sys
 import threading
@@ -12,7 +15,7 @@ from mlcc_ci.lifecycle import Progress
 
 class ProgressView:
     def __init__(self, stream: TextIO | None = None, live: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
+        self.stream = stream or sys.stdout
         self.live = self.stream.isatty() if live is None else live
         self.active: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
