@@ -16,7 +16,10 @@ class CatalogError(MlccError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__(problems[0] if problems else "invalid catalog")
+        message = problems[0] if problems else "invalid catalog"
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more: run mlcc-ci catalog validate)"
+        super().__init__(message)
 
 
 class NotFound(MlccError):

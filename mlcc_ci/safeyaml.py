@@ -45,11 +45,17 @@ def _short(text: object, limit: int = 40) -> str:
 def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Line) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise YamlProblem(
+                    f"{line}: duplicate key {_short(key)!r} (first on line {seen[key]})"
+                )
+            seen[key] = line
             _walk(value_node, (*path, key), lines)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+            lines[(*path, key)] = line
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), lines)

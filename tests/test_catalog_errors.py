@@ -165,3 +165,22 @@ def test_missing_path(cli, tmp_path):
 def test_validate_finds_shipped_catalog_from_any_directory(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert cli("catalog", "validate").output == "catalog valid: 15 entries\n"
+
+
+def test_duplicate_keys(cli, folder):
+    p = write(folder, "dup.yaml", "name: http-flask\nowner: a\nowner: b\n")
+    check(cli, p, f"{rel(p)}:3: duplicate key 'owner' (first on line 2)")
+
+
+def test_commands_that_load_the_catalog_say_it_is_broken(cli, tmp_path, monkeypatch):
+    import mlcc_ci.catalog as catalog_module
+
+    broken = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), broken)
+    (broken / "http-flask.yaml").write_text(GOOD.replace("ml.m5.large", "m5"))
+    (broken / "triton-fil.yaml").write_text("- not a mapping\n")
+    monkeypatch.setattr(catalog_module, "catalog_dir", lambda: broken)
+    result = cli("catalog", "list")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: ")
+    assert result.output.rstrip().endswith("(and 1 more: run mlcc-ci catalog validate)")
