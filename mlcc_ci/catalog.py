@@ -85,9 +85,6 @@ class Catalog:
         known = ", ".join(e.name for e in self.entries)
         raise NotFound(f"no catalog entry named '{name}' (known: {known})")
 
-    def by_config_id(self) -> dict[str, Entry]:
-        return {e.config_id: e for e in self.entries}
-
 
 def compact_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

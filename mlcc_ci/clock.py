@@ -1,6 +1,6 @@
 """Timestamps as the store keeps them: ISO 8601, UTC, `Z`."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 
 def now() -> datetime:
@@ -18,7 +18,3 @@ def parse(text: str) -> datetime:
     """Parse what `iso` writes (and any ISO 8601 with an offset); naive means UTC."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def ago(moment: datetime, delta: timedelta) -> str:
-    return iso(moment - delta)

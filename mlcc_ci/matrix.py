@@ -57,7 +57,6 @@ def run_all(
     runner: Runner,
     claimed: list[Job],
     jobs: int,
-    on_done: Callable[[RunReport], None] = lambda report: None,
 ) -> list[RunReport]:
     """Run every claimed record; the calling thread stays free to take signals."""
     reports: list[RunReport] = []
@@ -70,9 +69,7 @@ def run_all(
         while pending:
             done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
             for future in done:
-                report = future.result()
-                reports.append(report)
-                on_done(report)
+                reports.append(future.result())
     order = {c.record.configId: i for i, c in enumerate(claimed)}
     reports.sort(key=lambda r: order[r.record.configId])
     return reports

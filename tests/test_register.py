@@ -195,32 +195,35 @@ def test_throttling_gives_up_with_a_clear_error():
 
 
 def test_concurrent_sqlite_writers(tmp_path):
-    """Several local runs at once: WAL and immediate transactions keep every write."""
+    """Several local runs at once, on a file none of them has created yet: every write lands.
+
+    The first connections race to switch the new file to WAL; that must wait, not fail."""
     import threading
 
     from mlcc_ci.stores.sqlite import SqliteStore
     from tests.stores import registration
 
-    path = tmp_path / "shared.db"
-    errors = []
+    for trial in range(25):
+        path = tmp_path / f"shared-{trial}.db"
+        errors = []
 
-    def worker(k):
-        store = SqliteStore(path)
-        try:
-            for n in range(k * 50, k * 50 + 50):
-                store.register(registration(n), "2026-01-01T00:00:00Z")
-        except Exception as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            store.close()
+        def worker(k, path=path, errors=errors):
+            store = SqliteStore(path)
+            try:
+                for n in range(k * 5, k * 5 + 5):
+                    store.register(registration(n), "2026-01-01T00:00:00Z")
+            except Exception as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                store.close()
 
-    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    assert len(list(SqliteStore(path).records())) == 200
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        assert len(list(SqliteStore(path).records())) == 30
 
 
 @pytest.mark.parametrize("command", [["status"], ["report"], ["plan"], ["trigger"]])

@@ -114,14 +114,6 @@ class Executor(Construct):
                 ),
             )
 
-    @property
-    def default(self) -> codebuild.Project:
-        return self.projects[False]
-
-    @property
-    def docker_in_docker(self) -> codebuild.Project:
-        return self.projects[True]
-
     def _grant(self, tables: Tables, log_group: logs.ILogGroup) -> None:
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
         prefix = RESOURCE_PREFIX

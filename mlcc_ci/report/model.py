@@ -96,10 +96,6 @@ class Report:
     def untested(self) -> list[ConfigReport]:
         return [c for c in self.configurations if c.status in (UNTESTED, "unregistered")]
 
-    @property
-    def example_only(self) -> bool:
-        return bool(self.profiles) and set(self.profiles) <= {"example"}
-
 
 def _primary(records: Sequence[Record]) -> Record:
     """Of several records for one configuration, the one tested last."""

@@ -1,8 +1,10 @@
 """The embedded store: one SQLite file, WAL mode, safe for several local runs at once."""
 
 import json
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +16,7 @@ from mlcc_ci.stores.base import RegisterOutcome, reregistered, unchanged
 from mlcc_ci.stores.validate import check_record
 
 PAGE = 500
+SETUP_WAIT_SECONDS = 30
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -53,15 +56,30 @@ class SqliteStore:
                 conn = sqlite3.connect(
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
+                self._set_up(conn)
             except (sqlite3.DatabaseError, OSError) as exc:
                 raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
             self._local.conn = conn
             with self._lock:
                 self._all.append(conn)
         return conn
+
+    @staticmethod
+    def _set_up(conn: sqlite3.Connection) -> None:
+        """WAL mode and the schema. Several processes may open a new file at once: switching
+        the journal mode takes an exclusive lock that SQLite's busy timeout does not wait
+        for, so wait here instead."""
+        deadline = time.monotonic() + SETUP_WAIT_SECONDS
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01 + random.random() * 0.05)
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -191,11 +209,6 @@ class SqliteStore:
             (config_id, -1 if limit is None else limit),
         )
         return [Run.from_item(json.loads(r[0])) for r in rows]
-
-    def all_history(self) -> Iterator[Run]:
-        """Every run of every configuration, grouped by configId, newest first in each."""
-        for row in self._read("SELECT item FROM runs ORDER BY configId, startedAt DESC"):
-            yield Run.from_item(json.loads(row[0]))
 
     def delete(self, config_id: str) -> None:
         with self._write() as conn:
