@@ -11,6 +11,7 @@ from typing import Any
 from mlcc_ci import schema
 from mlcc_ci.configid import config_id
 from mlcc_ci.constants import RESOURCE_PREFIX
+from mlcc_ci.doconfig import is_secret
 from mlcc_ci.errors import CatalogError, NotFound
 from mlcc_ci.resources import catalog_dir
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
@@ -292,6 +293,15 @@ def rule_problems(
                     ("stages", stage, "timeoutSeconds"),
                     (f"{timeout}s exceeds the defaults' maxStageTimeoutSeconds {limit}"),
                 )
+    for key in data.get("parameters", {}):
+        if is_secret(key):
+            yield (
+                ("parameters", key),
+                (
+                    f"{key} looks like a secret; secrets never go in the catalog (or the results "
+                    "store): give them to the executor's environment instead"
+                ),
+            )
     gpu = rules.get("gpuArchitectures", ())
     needs_gpu = entry.supported and data["architecture"] in gpu
     if needs_gpu and not data["instanceType"].startswith(GPU_FAMILIES):

@@ -184,3 +184,17 @@ def test_commands_that_load_the_catalog_say_it_is_broken(cli, tmp_path, monkeypa
     assert result.exit_code == 1
     assert result.output.startswith("Error: ")
     assert result.output.rstrip().endswith("(and 1 more: run mlcc-ci catalog validate)")
+
+
+def test_secrets_do_not_belong_in_the_catalog(cli, folder):
+    p = write(
+        folder, "http-flask.yaml", GOOD + "parameters:\n  HF_TOKEN: hf_abc\n  LOG_LEVEL: info\n"
+    )
+    result = check(
+        cli,
+        p,
+        f"{rel(p)}:16: http-flask $.parameters.HF_TOKEN: HF_TOKEN looks like a secret; secrets "
+        "never go in the catalog (or the results store): give them to the executor's environment "
+        "instead",
+    )
+    assert "hf_abc" not in result.output

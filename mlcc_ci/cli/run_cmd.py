@@ -42,7 +42,7 @@ def profile_option(func: F) -> F:
     )(func)
 
 
-def _policy(stale_hours: float, max_concurrency: int | None) -> Any:
+def policy_from_options(stale_hours: float, max_concurrency: int | None) -> Any:
     from mlcc_ci.selection import Policy
 
     return Policy(stale_after=timedelta(hours=stale_hours), max_concurrency=max_concurrency)
@@ -96,7 +96,7 @@ def plan(
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
     _, _, store = open_for(profile_name, store_url, table)
-    result = select(store.records(), now, _policy(stale_hours, max_concurrency))
+    result = select(store.records(), now, policy_from_options(stale_hours, max_concurrency))
     if as_json:
         doc = {
             "now": clock.iso(now),
@@ -162,38 +162,39 @@ def run(
     if run_id and not config_id:
         raise UsageError("--run-id goes with --config-id")
     catalog, profile, store = open_for(profile_name, store_url, table)
-    records = _targets(
+    records = select_targets(
         catalog,
         store,
-        names,
-        due,
-        all_entries,
-        config_id,
-        run_id,
-        dry_run,
-        _policy(stale_hours, max_concurrency),
+        policy_from_options(stale_hours, max_concurrency),
+        names=names,
+        due=due,
+        config_id=config_id,
+        run_id=run_id,
+        dry_run=dry_run,
     )
     if dry_run:
         _print_dry_run(catalog, profile, records)
         return
-    failed = _execute(
+    failed = execute_runs(
         catalog, profile, store, records, jobs, work_dir, preclaimed=bool(config_id and run_id)
     )
     if failed:
         raise SystemExit(1)
 
 
-def _targets(
+def select_targets(
     catalog: Any,
     store: Any,
-    names: tuple[str, ...],
-    due: bool,
-    all_entries: bool,
-    config_id: str | None,
-    run_id: str | None,
-    dry_run: bool,
     policy: Any,
+    *,
+    names: tuple[str, ...] = (),
+    due: bool = False,
+    config_id: str | None = None,
+    run_id: str | None = None,
+    dry_run: bool = False,
 ) -> list[Any]:
+    """The records to run: one claimed record, what is due, or the named (default: all
+    supported) catalog entries, registered first."""
     from mlcc_ci import clock
     from mlcc_ci.constants import RUNNING
     from mlcc_ci.errors import NotFound, UsageError
@@ -266,7 +267,7 @@ def _print_dry_run(catalog: Any, profile: Any, records: list[Any]) -> None:
         click.echo("nothing to run")
 
 
-def _execute(
+def execute_runs(
     catalog: Any,
     profile: Any,
     store: Any,
@@ -320,109 +321,4 @@ def _execute(
     return passed != len(reports)
 
 
-@click.command()
-@click.option(
-    "--function",
-    "function_name",
-    default="mlcc-ci-scanner",
-    show_default=True,
-    help="With a DynamoDB store: the scanner Lambda to invoke.",
-)
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="With the embedded store: runs at once.",
-)
-@policy_options
-@profile_option
-@store_options
-def trigger(
-    function_name: str,
-    jobs: int,
-    stale_hours: float,
-    max_concurrency: int | None,
-    profile_name: str | None,
-    store_url: str | None,
-    table: str | None,
-) -> None:
-    """Start due runs now: invoke the scanner (DynamoDB) or run them here (embedded store)."""
-    from mlcc_ci.stores.dynamodb import DynamoStore
-
-    catalog, profile, store = open_for(profile_name, store_url, table)
-    if isinstance(store, DynamoStore):
-        _invoke_scanner(store, function_name)
-        return
-    records = _targets(
-        catalog, store, (), True, False, None, None, False, _policy(stale_hours, max_concurrency)
-    )
-    if _execute(catalog, profile, store, records, jobs, None, preclaimed=False):
-        raise SystemExit(1)
-
-
-def _invoke_scanner(store: Any, function_name: str) -> None:
-    import boto3
-    from botocore.exceptions import ClientError
-
-    from mlcc_ci.errors import StoreError
-
-    client = boto3.client("lambda", region_name=store.region)
-    click.echo(f"Triggering CI scanner Lambda {function_name}")
-    try:
-        response = client.invoke(FunctionName=function_name, InvocationType="RequestResponse")
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        raise StoreError(
-            f"cannot invoke {function_name}: {error.get('Code')}: {error.get('Message')}"
-        ) from None
-    payload = response["Payload"].read().decode("utf-8", errors="replace")
-    if response.get("FunctionError"):
-        raise StoreError(f"scanner failed: {payload[:300]}")
-    click.echo("Scanner invoked. Response:")
-    try:
-        click.echo(json.dumps(json.loads(payload), indent=2))
-    except json.JSONDecodeError:
-        click.echo(payload)
-
-
-@click.command("record-failure")
-@click.option("--config-id", required=True, metavar="ID")
-@click.option("--run-id", required=True, metavar="ID")
-@click.option(
-    "--stage",
-    default="build",
-    show_default=True,
-    type=click.Choice(["generate", "validate", "build", "deploy_test", "register", "teardown"]),
-)
-@click.option("--message", required=True, help="What happened, e.g. the build timed out.")
-@store_options
-def record_failure(
-    config_id: str, run_id: str, stage: str, message: str, store_url: str | None, table: str | None
-) -> None:
-    """Record that a run died without writing its result (the executor's post_build step).
-
-    Does nothing when the run already wrote its result.
-    """
-    from mlcc_ci import clock
-    from mlcc_ci.constants import RUNNING
-    from mlcc_ci.errors import NotFound
-    from mlcc_ci.scheduling import fail_run
-    from mlcc_ci.stores.open import open_store
-
-    store = open_store(store_url, table=table)
-    store.check()
-    record = store.get(config_id)
-    if record is None:
-        raise NotFound(f"no record {config_id} in {store.description}")
-    if record.testStatus != RUNNING or record.runId != run_id:
-        click.echo(f"run {run_id} already has its result ({record.testStatus}); nothing to do")
-        return
-    if fail_run(store, record, clock.now(), message, stage) is None:
-        click.echo(f"run {run_id} wrote its result meanwhile; nothing to do")
-        return
-    click.echo(f"recorded fail-{stage} for {record.deploymentConfig} run {run_id}")
-
-
-COMMANDS = [plan, run, trigger, record_failure]
+COMMANDS = [plan, run]
