@@ -123,9 +123,7 @@ class Record:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> "Record":
-        known = {f.name for f in fields(cls)}
-        values = {k: _plain(v) for k, v in item.items() if k in known}
-        values["stageResults"] = _stages(values.get("stageResults", {}))
+        values = _values(cls, item)
         values["version"] = int(values["version"])
         values["schemaVersion"] = int(values.get("schemaVersion", SCHEMA_VERSION))
         return cls(**values)
@@ -174,9 +172,7 @@ class Run:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> "Run":
-        known = {f.name for f in fields(cls)}
-        values = {k: _plain(v) for k, v in item.items() if k in known}
-        values["stageResults"] = _stages(values.get("stageResults", {}))
+        values = _values(cls, item)
         values["durationSeconds"] = float(values["durationSeconds"])
         return cls(**values)
 
@@ -251,6 +247,15 @@ def image_tag(image: str | None) -> str:
     name = image.split("@", 1)[0]
     last = name.rsplit("/", 1)[-1]
     return last.split(":", 1)[1] if ":" in last else "latest"
+
+
+def _values(cls: type, item: Mapping[str, Any]) -> dict[str, Any]:
+    """The item's fields that `cls` knows, as plain Python, stage results as objects.
+    Unknown attributes (a newer writer's) are left out rather than refused."""
+    known = {f.name for f in fields(cls)}
+    values = {k: _plain(v) for k, v in item.items() if k in known}
+    values["stageResults"] = _stages(values.get("stageResults", {}))
+    return values
 
 
 def _stages(items: Mapping[str, Any]) -> dict[str, StageResult]:
