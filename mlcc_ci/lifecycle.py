@@ -26,6 +26,7 @@ from mlcc_ci.preflight import preflight
 from mlcc_ci.profiles import Profile, StageSpec
 from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
+from mlcc_ci.scheduling import fail_run
 from mlcc_ci.stores.base import ResultsStore, finish
 
 RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
@@ -103,7 +104,26 @@ class Runner:
         self.now = now
 
     def run(self, record: Record, entry: Entry) -> RunReport:
-        """Run the claimed `record` through every stage and write its result."""
+        """Run the claimed `record` through every stage and write its result.
+
+        Whatever goes wrong inside the harness, the claim is not left `running`."""
+        try:
+            return self._run(record, entry)
+        except Exception as exc:
+            message = f"internal error in the harness: {type(exc).__name__}: {exc}"[:500]
+            now = self.now()
+            fail_run(self.store, record, now, message, stage="generate")
+            outcome = Outcome(
+                status="fail-generate",
+                finishedAt=clock.iso(now),
+                durationSeconds=0.0,
+                stageResults={"generate": StageResult("fail", errorSummary=message)},
+                errorMessage=message,
+                profile=self.profile.name,
+            )
+            return RunReport(record, outcome, self.work_root, [message])
+
+    def _run(self, record: Record, entry: Entry) -> RunReport:
         started = time.perf_counter()
         work = self.work_root / f"{record.deploymentConfig}-{record.runId}"
         work.mkdir(parents=True, exist_ok=True)

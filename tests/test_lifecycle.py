@@ -256,3 +256,16 @@ def test_dynamodb_throttling_during_update_is_retried(tmp_path):
         assert left["n"] == 0 and report.notes == []
         assert store.get(record.configId).testStatus == "pass"
         assert [h.status for h in store.history(record.configId)] == ["pass"]
+
+
+def test_a_harness_error_before_any_stage_does_not_leave_the_claim_running(store, tmp_path):
+    record, entry = claimed(store)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the work folder should go")
+    run = Runner(store, load_profile(CATALOG, "example"), work_root=blocked)
+    report = run.run(record, entry)
+    assert report.status == "fail-generate"
+    stored = store.get(record.configId)
+    assert stored.testStatus == "fail-generate"
+    assert stored.errorMessage.startswith("internal error in the harness: NotADirectoryError")
+    assert [h.status for h in store.history(record.configId)] == ["fail-generate"]
