@@ -112,7 +112,7 @@ class Runner:
         except Exception as exc:
             message = f"internal error in the harness: {type(exc).__name__}: {exc}"[:500]
             now = self.now()
-            fail_run(self.store, record, now, message, stage="generate")
+            fail_run(self.store, record, now, message, "generate", self.profile.name)
             outcome = Outcome(
                 status="fail-generate",
                 finishedAt=clock.iso(now),

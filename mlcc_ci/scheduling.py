@@ -28,7 +28,12 @@ def new_run_id() -> str:
 
 
 def fail_run(
-    store: ResultsStore, record: Record, now: datetime, message: str, stage: str = "build"
+    store: ResultsStore,
+    record: Record,
+    now: datetime,
+    message: str,
+    stage: str = "build",
+    profile: str | None = None,
 ) -> Record | None:
     """Record that `record`'s run died without writing its result. None if it already did."""
     started = clock.parse(record.runStartedAt or record.lastTestTimestamp)
@@ -38,7 +43,7 @@ def fail_run(
         durationSeconds=max((now - started).total_seconds(), 0.0),
         stageResults={stage: StageResult("fail", errorSummary=message[:500])},
         errorMessage=message,
-        profile=record.profile or "default",
+        profile=profile or record.profile or "default",
     )
     try:
         done = finish(store, record, outcome)

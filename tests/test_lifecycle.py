@@ -266,6 +266,6 @@ def test_a_harness_error_before_any_stage_does_not_leave_the_claim_running(store
     report = run.run(record, entry)
     assert report.status == "fail-generate"
     stored = store.get(record.configId)
-    assert stored.testStatus == "fail-generate"
+    assert stored.testStatus == "fail-generate" and stored.profile == "example"
     assert stored.errorMessage.startswith("internal error in the harness: NotADirectoryError")
     assert [h.status for h in store.history(record.configId)] == ["fail-generate"]
