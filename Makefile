@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test lint typecheck bench clean cdk-cli synth
+.PHONY: demo test lint typecheck bench clean cdk-cli synth browser venv
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,7 +37,18 @@ cdk-cli: cdk/node_modules/.installed
 synth: $(BIN)/.installed cdk-cli
 	cd cdk && PATH="$(abspath $(BIN)):$$PATH" npx cdk synth -q --no-notices
 
-test: lint typecheck cdk-cli
+# The browser test drives Debian's chromium (never a downloaded browser).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium for the browser test"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "the browser test needs chromium: sudo apt-get install chromium" >&2; exit 1; \
+	  fi; }
+
+test: lint typecheck cdk-cli browser
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
