@@ -216,3 +216,36 @@ def test_ci_region_is_not_the_projects_region(cli, tmp_path, monkeypatch):
         )
         assert elsewhere.exit_code == 1
         assert "table mlcc-ci-table not found in ap-northeast-1" in elsewhere.output
+
+
+@pytest.mark.functional
+@pytest.mark.parametrize("name", ["transformers-vllm", "triton-onnx", "http-flask"])
+def test_generated_project_registers_the_catalog_record(tmp_path, name):
+    """Generate a real project from the catalog's configJson, then read it back: the same
+    configId and the same configJson as registering from the catalog."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    entry = load_valid_catalog().get(name)
+    (tmp_path / "config.json").write_text(entry.config_json)
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "examples/local-generator/mlcc-example-generator"),
+            "--config",
+            str(tmp_path / "config.json"),
+            "--skip-prompts",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    project = tmp_path / entry.config["projectName"]
+    result = from_project(project, load_valid_catalog(), {**os.environ, "HF_TOKEN": "hf_x" * 8})
+    assert result.registration.configId == entry.config_id
+    assert result.registration.configJson == entry.config_json
+    assert result.dropped_secrets == ["HF_TOKEN"]
+    assert result.warnings == []
