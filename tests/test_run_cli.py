@@ -205,9 +205,11 @@ def test_progress_view_redraws_live_and_prints_plain_lines():
         view(Progress("http-flask", "build", "start"))
         time.sleep(0.5)
         view(Progress("http-flask", "build", "end", "pass", 0.42))
+        view(Progress("http-flask", "update", "end", "fail-deploy_test"))
     text = live.getvalue()
     assert "\r\033[Khttp-flask: build 0s" in text  # the redrawn status line
-    assert "http-flask                 build" in text and "0.42s" in text
+    assert "0.42s" not in text  # stage lines are for logs, not the terminal
+    assert "http-flask                 update       " in text and "fail-deploy_test" in text
     plain = io.StringIO()
     with ProgressView(stream=plain, live=False) as view:
         view(Progress("triton-fil", "deploy_test", "start"))

@@ -41,6 +41,8 @@ class ProgressView:
                 return
             if event.stage == "update":
                 self.active.pop(event.name, None)
+            elif self.live:
+                return  # on a terminal the live line shows stages; print one line per run
             if self.live:
                 self._clear()
             status = event.status or "-"
