@@ -209,7 +209,7 @@ def test_progress_view_redraws_live_and_prints_plain_lines():
     text = live.getvalue()
     assert "\r\033[Khttp-flask: build 0s" in text  # the redrawn status line
     assert "0.42s" not in text  # stage lines are for logs, not the terminal
-    assert "http-flask                 update       " in text and "fail-deploy_test" in text
+    assert "http-flask                 finished     " in text and "fail-deploy_test" in text
     plain = io.StringIO()
     with ProgressView(stream=plain, live=False) as view:
         view(Progress("triton-fil", "deploy_test", "start"))

@@ -47,7 +47,8 @@ class ProgressView:
                 self._clear()
             status = event.status or "-"
             colour = "green" if status == "pass" else "yellow" if status == "skip" else "red"
-            line = f"{event.name:<26} {event.stage:<12} " + click.style(f"{status:<16}", fg=colour)
+            label = "finished" if event.stage == "update" else event.stage
+            line = f"{event.name:<26} {label:<12} " + click.style(f"{status:<16}", fg=colour)
             if event.stage != "update":
                 line += f" {event.elapsed:7.2f}s"
             click.echo(line, file=self.stream, color=self.live)
