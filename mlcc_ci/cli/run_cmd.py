@@ -86,9 +86,14 @@ def plan(
     store_url: str | None,
     table: str | None,
 ) -> None:
-    """Show what is due and why, and what is skipped and why."""
+    """Show what is due and why, and what is skipped and why.
+
+    Selection reads the status index only (as the scanner does), so configurations tested
+    within --stale-hours are not listed.
+    """
     from mlcc_ci import clock
     from mlcc_ci.errors import UsageError
+    from mlcc_ci.scheduling import gather
     from mlcc_ci.selection import select
 
     try:
@@ -96,7 +101,8 @@ def plan(
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
     _, _, store = open_for(profile_name, store_url, table)
-    result = select(store.records(), now, policy_from_options(stale_hours, max_concurrency))
+    policy = policy_from_options(stale_hours, max_concurrency)
+    result = select(gather(store, now, policy), now, policy)
     if as_json:
         doc = {
             "now": clock.iso(now),
@@ -199,7 +205,7 @@ def select_targets(
     from mlcc_ci.constants import RUNNING
     from mlcc_ci.errors import NotFound, UsageError
     from mlcc_ci.registration import from_entry
-    from mlcc_ci.scheduling import reap
+    from mlcc_ci.scheduling import gather, reap
     from mlcc_ci.selection import select
 
     if config_id:
@@ -214,7 +220,7 @@ def select_targets(
         return [record]
     if due:
         now = clock.now()
-        result = select(store.records(), now, policy)
+        result = select(gather(store, now, policy), now, policy)
         if not dry_run:
             for gone in reap(store, result, now, policy):
                 click.echo(f"reaped {gone.deploymentConfig}: {gone.errorMessage}", err=True)
