@@ -1,6 +1,7 @@
 """Load, merge and validate the catalog; build each entry's configId and configJson."""
 
 import copy
+import difflib
 import json
 import os
 from collections.abc import Iterable, Mapping
@@ -83,8 +84,10 @@ class Catalog:
         for entry in self.entries:
             if name in (entry.name, entry.data.get("generatorName")):
                 return entry
-        known = ", ".join(e.name for e in self.entries)
-        raise NotFound(f"no catalog entry named '{name}' (known: {known})")
+        names = [e.name for e in self.entries]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names)}"
+        raise NotFound(f"no catalog entry named '{name}' ({hint})")
 
 
 def compact_json(value: Any) -> str:

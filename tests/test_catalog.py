@@ -96,6 +96,8 @@ def test_show_text_and_unknown_name(cli):
     result = cli("catalog", "show", "nope")
     assert result.exit_code == 1
     assert result.output.startswith("Error: no catalog entry named 'nope' (known: ")
+    typo = cli("catalog", "show", "http-flsk")
+    assert typo.output == "Error: no catalog entry named 'http-flsk' (did you mean 'http-flask'?)\n"
 
 
 def test_every_command_has_help(cli):
