@@ -35,7 +35,8 @@ cdk/node_modules/.installed: cdk/package.json cdk/package-lock.json
 cdk-cli: cdk/node_modules/.installed
 
 synth: $(BIN)/.installed cdk-cli
-	cd cdk && PATH="$(abspath $(BIN)):$$PATH" npx cdk synth -q --no-notices
+	cd cdk && PATH="$(abspath $(BIN)):$$PATH" CDK_DISABLE_CLI_TELEMETRY=true \
+	  npx cdk synth -q --no-notices
 
 # The browser test drives Debian's chromium (never a downloaded browser).
 browser:
