@@ -26,7 +26,7 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
-	cd cdk && ../$(BIN)/mypy mlcc_ci_stack app.py
+	cd cdk && $(abspath $(BIN))/mypy mlcc_ci_stack app.py
 
 # The CDK CLI, from npm, for `cdk synth` / `cdk deploy` (the app itself is Python).
 cdk/node_modules/.installed: cdk/package.json cdk/package-lock.json
