@@ -29,6 +29,7 @@ class Entry:
     name: str
     data: Mapping[str, Any]
     path: Path
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, compare=False)
 
     @property
     def generator_name(self) -> str:
@@ -114,7 +115,32 @@ def generator_config(data: Mapping[str, Any]) -> dict[str, Any]:
     for optional in ("endpointConfig", "icConfig", "parameters"):
         if data.get(optional):
             config[optional] = data[optional]
+    for key, value in (data.get("generatorOptions") or {}).items():
+        config.setdefault(key, value)
     return {k: v for k, v in config.items() if v is not None}
+
+
+# Where each key of the generator config comes from in a catalog entry.
+_CONFIG_SOURCE = {"awsRegion": ("region",), "projectName": ("name",)}
+
+
+def entry_path(entry: Entry, config_path: tuple[str, ...]) -> tuple[str, ...]:
+    """The entry's own path for a path into its generator config (for line numbers)."""
+    head = config_path[0]
+    if head == "deploymentConfig":
+        return ("generatorName",) if entry.data.get("generatorName") else ("name",)
+    if head in _CONFIG_SOURCE:
+        return _CONFIG_SOURCE[head]
+    if head in (entry.data.get("generatorOptions") or {}) and head not in entry.data:
+        return ("generatorOptions", *config_path)
+    return config_path
+
+
+def line_of(lines: Mapping[tuple[str | int, ...], int], path: tuple[str | int, ...]) -> int:
+    """The line of `path`, or of the nearest enclosing key that has one."""
+    while path not in lines and path:
+        path = path[:-1]
+    return lines.get(path, 1)
 
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,6 +163,7 @@ _ENTRY_FROM_DEFAULTS = (
     "stages",
     "endpointConfig",
     "parameters",
+    "generatorOptions",
     "tags",
     "owner",
 )
@@ -165,17 +192,11 @@ class _Collector:
         self, path: Path, loaded: Loaded, label: str, found: Iterable[schema.Problem]
     ) -> None:
         for p in found:
-            line = _line_of(loaded, p.path)
+            line = line_of(loaded.lines, p.path)
             self.add(path, line, f"{label} {schema.json_path(p.path)}: {p.message}")
 
     def sorted(self) -> list[str]:
         return [f"{f}:{n}: {text}" if n else f"{f}: {text}" for f, n, text in self.problems]
-
-
-def _line_of(loaded: Loaded, path: tuple[str | int, ...]) -> int:
-    while path not in loaded.lines and path:
-        path = path[:-1]
-    return loaded.lines.get(path, 1)
 
 
 def _load_mapping(path: Path, out: _Collector) -> Loaded | None:
@@ -244,7 +265,7 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         if found:
             out.schema_problems(path, loaded, label, found)
             continue
-        entry = Entry(name=raw["name"], data=merged, path=path)
+        entry = Entry(name=raw["name"], data=merged, path=path, lines=loaded.lines)
         name_line = loaded.lines.get(("name",), 1)
         if entry.name in seen:
             other, other_line = seen[entry.name]
@@ -269,7 +290,7 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         ids[identity] = entry
         for rule_path, message in rule_problems(entry, defaults.get("rules", {})):
             where = f"{label} {schema.json_path(rule_path)}"
-            out.add(path, _line_of(loaded, rule_path), f"{where}: {message}")
+            out.add(path, line_of(loaded.lines, rule_path), f"{where}: {message}")
         catalog.entries.append(entry)
     catalog.problems = out.sorted()
     rank = {a: i for i, a in enumerate(ARCHITECTURE_ORDER)}

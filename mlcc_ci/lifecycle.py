@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci import clock, projectcheck
+from mlcc_ci import clock, generator, projectcheck, validate_env
 from mlcc_ci.catalog import Entry
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
@@ -66,6 +66,21 @@ class RunReport:
     @property
     def status(self) -> str:
         return self.outcome.status
+
+
+OUTPUT_LIMIT = 256 * 1024
+
+
+def _output(log: Path) -> str:
+    """What a stage printed (stdout, then stderr), at most OUTPUT_LIMIT bytes of each."""
+    text = []
+    for path in (log, log.with_suffix(".stderr.log")):
+        try:
+            with path.open("rb") as fh:
+                text.append(fh.read(OUTPUT_LIMIT).decode("utf-8", errors="replace"))
+        except OSError:
+            continue
+    return "\n".join(text)
 
 
 def summarize(note: str, tail: str, secrets: list[str]) -> str:
@@ -169,7 +184,9 @@ class Runner:
             if failed:
                 results[name] = StageResult("skip")
                 continue
-            if self.cancel.is_set():
+            if not self.profile.runs(name):
+                results[name] = StageResult("skip", note=self.profile.skip_reason)
+            elif self.cancel.is_set():
                 results[name] = StageResult(
                     "fail", errorSummary=f"interrupted by {self.cancel_reason} before {name} began"
                 )
@@ -178,7 +195,9 @@ class Runner:
             if results[name].status == "fail":
                 failed = name
 
-        if project.is_dir():
+        if not self.profile.runs("teardown"):
+            results["teardown"] = StageResult("skip", note=self.profile.skip_reason)
+        elif project.is_dir():
             results["teardown"] = stage("teardown", project)
         else:
             results["teardown"] = StageResult(
@@ -230,6 +249,9 @@ class Runner:
             MLCC_EXAMPLES=str(data_path("examples")),
             BUILD_STRATEGY=str(config.get("buildStrategy", "")),
         )
+        installed = generator.find(self.profile.generator, env)
+        if installed is not None:
+            env.update(installed.stage_env(env))
         return env
 
     def _log(self, work: Path, stage: str) -> Path:
@@ -256,7 +278,7 @@ class Runner:
         spec = specs.get(name) or StageSpec(name, None, 600.0)
         log = self._log(Path(env["MLCC_WORK_DIR"]), name)
         pointer = self._pointer(log)
-        problem = preflight(name, entry, specs, env)
+        problem = preflight(name, entry, self.profile, specs, env)
         if problem:
             return StageResult("fail", errorSummary=summarize(problem, "", secrets))
         if fault == "crash":
@@ -266,21 +288,63 @@ class Runner:
             problems = projectcheck.check_project(project, config)
             if problems:
                 return StageResult("fail", errorSummary=summarize("; ".join(problems), "", secrets))
-            return StageResult("pass")
+            return self._project_validate(project, env, spec, secrets)
         outcome: StageRun | None = None
         if command:
             outcome = self.executor.run(command, cwd=cwd, env=env, timeout=spec.timeout, log=log)
+            if name == "generate" and not fault and not (outcome.timed_out or outcome.cancelled):
+                said = generator.generation_problem(project, _output(log), outcome.returncode or 0)
+                if said:
+                    return StageResult(
+                        "fail", logPointer=pointer, errorSummary=summarize(said, "", secrets)
+                    )
             if not outcome.ok:
                 return StageResult(
                     "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
                 )
         if name == "register":
-            version = log.read_text(errors="replace").strip().splitlines() if command else []
-            proven["generatorVersion"] = version[-1][:100] if version else "unknown"
+            params = generator.generation_params(project) or {}
+            if not params.get("generatorVersion"):
+                note = (
+                    f"the project has no {generator.PARAMS_FILE} naming a generatorVersion: "
+                    "cannot tell which generator wrote it"
+                )
+                return StageResult("fail", errorSummary=note)
+            proven["generatorVersion"] = str(params["generatorVersion"])[:100]
             image = projectcheck.base_image(project / "Dockerfile")
             if image:
                 proven["image"] = image
         return StageResult("pass", logPointer=pointer if command else "")
+
+    def _project_validate(
+        self, project: Path, env: Mapping[str, str], spec: StageSpec, secrets: list[str]
+    ) -> StageResult:
+        """The project's own `do/validate`, in an environment the harness prepares."""
+        if not (project / "do" / "validate").is_file():
+            return StageResult("pass", note="static checks only: the project has no do/validate")
+        try:
+            prepared = validate_env.prepare(generator.home(env) / "validate-env", dict(env))
+        except (OSError, ImportError, ValueError) as exc:
+            note = f"do/validate not run: could not prepare its environment ({exc})"
+            return StageResult("pass", note=summarize(note, "", secrets))
+        log = self._log(Path(env["MLCC_WORK_DIR"]), "validate")
+        pointer = self._pointer(log)
+        outcome = self.executor.run(
+            "./do/validate", cwd=project, env=prepared, timeout=spec.timeout, log=log
+        )
+        if outcome.ok:
+            return StageResult("pass", logPointer=pointer)
+        said = generator.generator_message(_output(log)) or generator.strip_ansi(outcome.stderr_tail)
+        if outcome.returncode == 2:  # its own code for "could not run"
+            note = f"do/validate could not run: {said.strip() or 'no reason given'}"
+            return StageResult("pass", logPointer=pointer, note=summarize(note, "", secrets))
+        if outcome.returncode == 1:
+            found = [ln.strip() for ln in generator.strip_ansi(_output(log)).splitlines() if "✗" in ln]
+            note = "do/validate found errors: " + "; ".join(found or [said.strip()])
+            return StageResult("fail", logPointer=pointer, errorSummary=summarize(note, "", secrets))
+        return StageResult(
+            "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
+        )
 
     def _failure(self, outcome: StageRun, spec: StageSpec, secrets: list[str]) -> str:
         if outcome.timed_out:

@@ -29,6 +29,7 @@ class StageResult:
     durationSeconds: float = 0.0
     logPointer: str = ""
     errorSummary: str = ""
+    note: str = ""  # what a stage did not check, or why it was skipped
 
     def to_item(self) -> dict[str, Any]:
         item: dict[str, Any] = {"status": self.status, "durationSeconds": self.durationSeconds}
@@ -36,6 +37,8 @@ class StageResult:
             item["logPointer"] = self.logPointer
         if self.errorSummary:
             item["errorSummary"] = self.errorSummary
+        if self.note:
+            item["note"] = self.note
         return item
 
     @classmethod
@@ -45,6 +48,7 @@ class StageResult:
             durationSeconds=float(item.get("durationSeconds", 0)),
             logPointer=str(item.get("logPointer", "")),
             errorSummary=str(item.get("errorSummary", "")),
+            note=str(item.get("note", "")),
         )
 
 

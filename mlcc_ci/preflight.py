@@ -5,32 +5,31 @@ import shlex
 import shutil
 from collections.abc import Callable, Mapping
 
+from mlcc_ci import generator
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import SAGEMAKER_ROLE
-from mlcc_ci.profiles import StageSpec
-
-GENERATOR_HINT = "install the generator (npm install -g @aws/ml-container-creator)"
+from mlcc_ci.profiles import Profile, StageSpec
 
 
-def _generator(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]) -> str | None:
-    command = specs.get("generate")
+def _generator(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
+    command = profile.stage_specs(entry).get("generate")
     if not command or not command.command:
         return None
     try:
         program = shlex.split(command.command)[0]
     except (ValueError, IndexError):
         return f"cannot read the generate command: {command.command!r}"
+    if program == profile.generator.command:
+        problem = generator.problem_with(profile.generator, env)
+        return f"{problem} (or run with --profile example)" if problem else None
     if "$" in program or "/" in program:
         return None  # a path or a variable: the shell will say if it is wrong
     if shutil.which(program, path=env.get("PATH", os.defpath)) is None:
-        return (
-            f"the generator '{program}' is not on PATH: {GENERATOR_HINT}, "
-            "or run with --profile example to exercise the harness without it"
-        )
+        return f"'{program}' (the generate command) is not on PATH"
     return None
 
 
-def _docker(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]) -> str | None:
+def _docker(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
     if entry.data.get("buildStrategy") != "docker-in-docker":
         return None
     has_cli = shutil.which("docker", path=env.get("PATH", os.defpath)) is not None
@@ -44,7 +43,7 @@ def _docker(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]
     )
 
 
-def _role_arn(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]) -> str | None:
+def _role_arn(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
     if env.get("ROLE_ARN"):
         return None
     return (
@@ -53,9 +52,7 @@ def _role_arn(entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, st
     )
 
 
-def _aws_credentials(
-    entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]
-) -> str | None:
+def _aws_credentials(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
     import boto3
 
     if boto3.session.Session().get_credentials() is not None:
@@ -66,7 +63,7 @@ def _aws_credentials(
     )
 
 
-CHECKS: dict[str, Callable[[Entry, Mapping[str, StageSpec], Mapping[str, str]], str | None]] = {
+CHECKS: dict[str, Callable[[Entry, Profile, Mapping[str, str]], str | None]] = {
     "generator": _generator,
     "docker": _docker,
     "role-arn": _role_arn,
@@ -75,11 +72,15 @@ CHECKS: dict[str, Callable[[Entry, Mapping[str, StageSpec], Mapping[str, str]], 
 
 
 def preflight(
-    stage: str, entry: Entry, specs: Mapping[str, StageSpec], env: Mapping[str, str]
+    stage: str,
+    entry: Entry,
+    profile: Profile,
+    specs: Mapping[str, StageSpec],
+    env: Mapping[str, str],
 ) -> str | None:
     spec = specs.get(stage)
     for name in spec.checks if spec else ():
-        problem = CHECKS[name](entry, specs, env)
+        problem = CHECKS[name](entry, profile, env)
         if problem:
             return problem
     return None

@@ -10,8 +10,11 @@ from typing import Any
 
 from mlcc_ci.catalog import Catalog, Entry, merge
 from mlcc_ci.errors import UsageError
+from mlcc_ci.generator import Pin, pin_of
 
-BUILTIN_STAGES = ("validate",)
+# Stages the harness does itself: static checks (and the project's own do/validate), and
+# recording what was proven.
+BUILTIN_STAGES = ("validate", "register")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,12 @@ class Profile:
     stages: Mapping[str, Any] = field(default_factory=dict)
     checks: Mapping[str, list[str]] = field(default_factory=dict)
     store: str | None = None
+    generator: Pin = field(default_factory=lambda: pin_of({}))
+    only: tuple[str, ...] = ()  # empty: every stage
+    skip_reason: str = ""
+
+    def runs(self, stage: str) -> bool:
+        return not self.only or stage in self.only
 
     def stage_specs(self, entry: Entry) -> dict[str, StageSpec]:
         stages = merge(entry.data.get("stages", {}), self.stages)
@@ -61,6 +70,9 @@ def load_profile(catalog: Catalog, name: str | None) -> Profile:
         stages=spec.get("stages", {}),
         checks=spec.get("checks", {}),
         store=spec.get("store"),
+        generator=pin_of(catalog.defaults),
+        only=tuple(spec.get("only", ())),
+        skip_reason=" ".join(str(spec.get("skipReason", f"not run by profile {name}")).split()),
     )
 
 

@@ -68,13 +68,30 @@ def _is_shell(path: Path) -> bool:
     return first.startswith(_SHELL) or path.suffix == ".sh"
 
 
+_ARG = re.compile(r"^\s*ARG\s+([A-Za-z_][A-Za-z0-9_]*)(?:=(\S*))?", re.IGNORECASE)
+_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
 def base_image(dockerfile: Path) -> str | None:
-    """The image of the last FROM (the stage that ships)."""
+    """The image of the last FROM (the stage that ships), with `ARG` defaults declared
+    before it substituted, as `docker build` does without --build-arg."""
     try:
-        images = _FROM.findall(dockerfile.read_text(encoding="utf-8", errors="replace"))
+        text = dockerfile.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
-    return images[-1] if images else None
+    args: dict[str, str] = {}
+    image = None
+    for line in text.splitlines():
+        if arg := _ARG.match(line):
+            args.setdefault(arg.group(1), (arg.group(2) or "").strip("\"'"))
+        elif found := _FROM.match(line):
+
+            def value(ref: re.Match[str]) -> str:
+                name = ref.group(1) or ref.group(3)
+                return args.get(name) or ref.group(2) or ""
+
+            image = _REF.sub(value, found.group(1))
+    return image
 
 
 def _dockerfile(path: Path, expected: object) -> list[str]:

@@ -9,6 +9,7 @@ from mlcc_ci import doconfig
 from mlcc_ci.catalog import Catalog, Entry, compact_json
 from mlcc_ci.configid import config_id
 from mlcc_ci.errors import ConfigFileError, NotFound
+from mlcc_ci.generator import generation_params
 from mlcc_ci.models import Registration
 
 REQUIRED = ("PROJECT_NAME", "DEPLOYMENT_CONFIG", "INSTANCE_TYPE", "AWS_REGION")
@@ -51,7 +52,13 @@ class ProjectRegistration:
     dropped_secrets: list[str] = field(default_factory=list)
 
 
-def from_project(project: Path, catalog: Catalog, env: Mapping[str, str]) -> ProjectRegistration:
+def from_project(project: Path, catalog: Catalog) -> ProjectRegistration:
+    """The registration a generated project describes.
+
+    do/config is read as the project declares it, never resolved against the registering
+    shell's environment: `AWS_REGION=${AWS_REGION:-us-east-1}` means us-east-1 whatever
+    region the user's shell happens to have, so the same project always registers the
+    same deployment."""
     path = project / "do" / "config"
     if not path.is_file():
         raise ConfigFileError(f"{path}: no do/config here; is {project} a generated project?")
@@ -59,7 +66,7 @@ def from_project(project: Path, catalog: Catalog, env: Mapping[str, str]) -> Pro
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError(f"{path}: cannot read: {exc}") from None
-    values = doconfig.parse(text, env)
+    values = doconfig.parse(text, {})
     for key in REQUIRED:
         if key not in values:
             raise ConfigFileError(f"{path}: required key {key} is missing")
@@ -89,7 +96,7 @@ def from_project(project: Path, catalog: Catalog, env: Mapping[str, str]) -> Pro
         )
     name = entry.name if entry else generator_name
     known: Mapping[str, Any] = entry.data if entry else {}
-    target = get("DEPLOYMENT_TARGET") or known.get("deploymentTarget") or "managed-inference"
+    target = get("DEPLOYMENT_TARGET") or known.get("deploymentTarget") or "realtime-inference"
     config: dict[str, Any] = {
         "projectName": get("PROJECT_NAME"),
         "deploymentConfig": generator_name,
@@ -112,6 +119,11 @@ def from_project(project: Path, catalog: Catalog, env: Mapping[str, str]) -> Pro
     }
     if parameters:
         config["parameters"] = parameters
+    # What the generator was told beyond do/config (e.g. modelFormat), as it recorded it.
+    answers = (generation_params(project) or {}).get("answers") or {}
+    for key in known.get("generatorOptions", {}):
+        if isinstance(answers, dict) and answers.get(key) is not None:
+            config[key] = answers[key]
     config = {k: v for k, v in config.items() if v is not None}
     registration = Registration(
         configId=config_id(

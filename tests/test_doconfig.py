@@ -86,7 +86,7 @@ def test_single_quoted_values_round_trip(pairs):
 
 def test_project_registers_the_same_config_id_as_the_cli(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_REGION", "us-east-1")
-    reg = from_project(project(tmp_path), load_valid_catalog(), {}).registration
+    reg = from_project(project(tmp_path), load_valid_catalog()).registration
     expected = cli(
         "config-id",
         "--deployment-config",
@@ -125,7 +125,7 @@ def test_generator_name_maps_to_the_catalog_entry(tmp_path):
         .replace("openai/gpt-oss-20b", "")
         .replace("ml.g6.12xlarge", "ml.g5.xlarge")
     )
-    reg = from_project(project(tmp_path, text), load_valid_catalog(), {}).registration
+    reg = from_project(project(tmp_path, text), load_valid_catalog()).registration
     assert reg.deploymentConfig == "triton-onnx"
     assert reg.configId == load_valid_catalog().get("triton-onnx").config_id
 
@@ -176,7 +176,7 @@ def test_required_key_needing_a_command(tmp_path):
         "export AWS_REGION=$(aws configure get region)",
     )
     with pytest.raises(ConfigFileError) as info:
-        from_project(project(tmp_path, text), load_valid_catalog(), {})
+        from_project(project(tmp_path, text), load_valid_catalog())
     assert str(info.value) == (
         f"{tmp_path}/do/config:5: AWS_REGION needs a command substitution, which mlcc-ci never "
         "runs; set it literally or through the environment"
@@ -244,7 +244,7 @@ def test_generated_project_registers_the_catalog_record(tmp_path, name):
         capture_output=True,
     )
     project = tmp_path / entry.config["projectName"]
-    result = from_project(project, load_valid_catalog(), {**os.environ, "HF_TOKEN": "hf_x" * 8})
+    result = from_project(project, load_valid_catalog())
     assert result.registration.configId == entry.config_id
     assert result.registration.configJson == entry.config_json
     assert result.dropped_secrets == ["HF_TOKEN"]

@@ -19,11 +19,27 @@ def validate(paths: tuple[Path, ...]) -> None:
     """Check catalog files (default: the shipped catalog). PATH may be a folder or a file.
 
     Every problem is printed, one per line, as FILE:LINE: ENTRY JSON-PATH: MESSAGE.
-    Exit 0 when valid, 1 when not.
+    Supported entries are also checked against the parameters of the pinned generator
+    when it is installed (mlcc-ci generator install). Exit 0 when valid, 1 when not.
     """
+    import os
+
+    from mlcc_ci import generator
     from mlcc_ci.catalog import load_catalog
 
     result = load_catalog(paths or None)
+    if not result.problems:
+        pin = generator.pin_of(result.defaults)
+        installed = generator.find(pin, os.environ)
+        if installed is None or installed.version != pin.version:
+            click.echo(
+                f"note: not checked against the generator's parameters: {pin.spec} is not "
+                "installed (mlcc-ci generator install)",
+                err=True,
+            )
+        else:
+            params = generator.load_parameters(installed)
+            result.problems = generator.catalog_problems(result.entries, params)
     if result.problems:
         for line in result.problems:
             click.echo(line, err=True)
@@ -90,7 +106,7 @@ def show(name: str, as_json: bool) -> None:
 @click.option("--model", default="", help="Model name; omitted or empty means none.")
 @click.option("--instance-type", required=True, help="e.g. ml.g5.xlarge")
 @click.option("--region", required=True, help="e.g. us-east-1")
-@click.option("--target", "deployment_target", default="managed-inference", show_default=True)
+@click.option("--target", "deployment_target", default="realtime-inference", show_default=True)
 def config_id_cmd(
     deployment_config: str, model: str, instance_type: str, region: str, deployment_target: str
 ) -> None:

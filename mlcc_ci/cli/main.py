@@ -39,9 +39,25 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _register_commands() -> None:
-    from mlcc_ci.cli import catalog_cmd, ops_cmd, project_cmd, register_cmd, report_cmd, run_cmd
+    from mlcc_ci.cli import (
+        catalog_cmd,
+        generator_cmd,
+        ops_cmd,
+        project_cmd,
+        register_cmd,
+        report_cmd,
+        run_cmd,
+    )
 
-    for module in (catalog_cmd, register_cmd, project_cmd, run_cmd, ops_cmd, report_cmd):
+    for module in (
+        catalog_cmd,
+        generator_cmd,
+        register_cmd,
+        project_cmd,
+        run_cmd,
+        ops_cmd,
+        report_cmd,
+    ):
         for command in module.COMMANDS:
             cli.add_command(command)
 

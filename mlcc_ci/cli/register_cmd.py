@@ -146,7 +146,7 @@ def _from_project(
     from mlcc_ci.registration import from_project
     from mlcc_ci.stores.open import open_store
 
-    result = from_project(project, load_valid_catalog(), os.environ)
+    result = from_project(project, load_valid_catalog())
     for warning in result.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if result.dropped_secrets:

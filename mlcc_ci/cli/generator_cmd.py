@@ -1,0 +1,79 @@
+"""`mlcc-ci generator install|check|where`: the pinned container generator."""
+
+import os
+
+import click
+
+
+def _pin_and_catalog() -> tuple:  # type: ignore[type-arg]
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.generator import pin_of
+
+    catalog = load_valid_catalog()
+    return pin_of(catalog.defaults), catalog
+
+
+@click.group()
+def generator() -> None:
+    """Install and check the generator that the catalog pins."""
+
+
+@generator.command()
+@click.option("--force", is_flag=True, help="Install again even if it is already there.")
+def install(force: bool) -> None:
+    """Install the pinned generator with npm into mlcc-ci's data folder.
+
+    Nothing global is changed: stages find it there (set MLCC_CI_GENERATOR_HOME to use
+    another folder). Needs Node.js and npm.
+    """
+    from mlcc_ci import generator as gen
+
+    pin, _ = _pin_and_catalog()
+    click.echo(f"installing {pin.spec} into {gen.prefix(pin, os.environ)}", err=True)
+    installed = gen.install(pin, os.environ, force=force)
+    click.echo(f"{pin.package} {installed.version}: {installed.command}")
+
+
+@generator.command()
+def where() -> None:
+    """Show which generator the stages would run, and whether it is the pinned one."""
+    from mlcc_ci import generator as gen
+    from mlcc_ci.errors import MlccError
+
+    pin, _ = _pin_and_catalog()
+    installed = gen.require(pin, os.environ)
+    click.echo(f"{pin.package} {installed.version}: {installed.command}")
+    problem = gen.problem_with(pin, os.environ)
+    if problem:
+        raise MlccError(problem)
+
+
+@generator.command()
+def check() -> None:
+    """Compare the installed generator with the catalog: configurations it offers that the
+    catalog lacks, ones the catalog names that it dropped, and parameters of supported
+    entries that it would refuse or ignore. Exit 1 when the catalog would break."""
+    from mlcc_ci import generator as gen
+
+    pin, catalog = _pin_and_catalog()
+    installed = gen.require(pin, os.environ)
+    if installed.version != pin.version:
+        click.echo(f"note: checking generator {installed.version}; the catalog pins {pin.version}")
+    found = gen.drift(catalog.entries, gen.load_parameters(installed))
+    sections = (
+        ("configurations the catalog lacks", found.missing),
+        ("supported entries whose configuration the generator dropped", found.dropped),
+        ("unsupported entries the generator now offers", found.available),
+        ("parameters the generator would refuse or ignore", found.problems),
+    )
+    for title, items in sections:
+        click.echo(f"{title} ({len(items)}):")
+        for item in items:
+            click.echo(f"  {item}")
+    verdict = "breaks the catalog" if found.breaking else "fits the catalog"
+    click.echo(f"generator {installed.version} {verdict}")
+    if found.breaking:
+        raise SystemExit(1)
+
+
+COMMANDS = [generator]

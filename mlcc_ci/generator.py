@@ -1,0 +1,402 @@
+"""The pinned container generator (`@aws/ml-container-creator`): where it is installed,
+which parameters it reads from a config file, and what it says when generation fails.
+
+The pin (package, version, command) lives in the catalog defaults; nothing of the
+generator is copied into this repository: its parameter list is read from the installed
+package every time.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci.errors import MlccError
+
+PARAMETER_SCHEMA = "config/parameter-schema-v2.json"
+PARAMETER_MATRIX = "src/lib/generated/parameter-matrix.js"
+PARAMS_FILE = ".mlcc-generation-params.json"
+HOME_ENV = "MLCC_CI_GENERATOR_HOME"
+
+# The config-file loader reads these objects key by key (src/lib/config-loader.js).
+NESTED = {
+    "endpointConfig": {
+        "initialInstanceCount": "endpointInitialInstanceCount",
+        "dataCapturePercent": "endpointDataCapturePercent",
+        "variantName": "endpointVariantName",
+        "volumeSize": "endpointVolumeSize",
+    },
+    "icConfig": {
+        "cpuCount": "icCpuCount",
+        "memorySize": "icMemorySize",
+        "gpuCount": "icGpuCount",
+        "copyCount": "icCopyCount",
+        "modelWeight": "icModelWeight",
+    },
+}
+ENV_MAPS = ("modelEnvVars", "serverEnvVars", "icEnvVars")
+# Kept in the configJson for the record (the generator's own `do/register --ci` writes
+# them too); the generator derives them itself and ignores them in a config file.
+RECORD_KEYS = ("architecture", "backend", "buildStrategy", "parameters", "icList")
+
+
+class GeneratorError(MlccError):
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class Pin:
+    package: str
+    version: str
+    command: str
+
+    @property
+    def spec(self) -> str:
+        return f"{self.package}@{self.version}"
+
+    @property
+    def install_hint(self) -> str:
+        return f"run 'mlcc-ci generator install' (npm install of {self.spec})"
+
+
+def pin_of(defaults: Mapping[str, Any]) -> Pin:
+    spec = defaults.get("generator") or {}
+    return Pin(
+        package=str(spec.get("package", "@aws/ml-container-creator")),
+        version=str(spec.get("version", "")),
+        command=str(spec.get("command", "ml-container-creator")),
+    )
+
+
+def home(env: Mapping[str, str]) -> Path:
+    """Where `generator install` puts pinned generators (one npm prefix per version)."""
+    if env.get(HOME_ENV):
+        return Path(env[HOME_ENV]).expanduser()
+    from mlcc_ci.stores.open import data_dir
+
+    return data_dir(env) / "generator"
+
+
+def prefix(pin: Pin, env: Mapping[str, str]) -> Path:
+    return home(env) / f"{pin.package.lstrip('@').replace('/', '-')}-{pin.version}"
+
+
+@dataclass(frozen=True)
+class Installed:
+    root: Path  # the package folder, holding package.json
+    version: str
+    command: Path
+    prefix: Path | None  # the npm prefix when mlcc-ci installed it
+
+    def stage_env(self, env: Mapping[str, str]) -> dict[str, str]:
+        """PATH (and npm's global prefix, which the project's do/validate searches) so that
+        stages run this generator."""
+        out = {"PATH": f"{self.command.parent}{os.pathsep}{env.get('PATH', os.defpath)}"}
+        if self.prefix is not None:
+            out["NPM_CONFIG_PREFIX"] = str(self.prefix)
+        return out
+
+
+def _package_json(root: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((root / "package.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def find(pin: Pin, env: Mapping[str, str]) -> Installed | None:
+    """The pinned install if there is one, else the generator on PATH."""
+    base = prefix(pin, env)
+    root = base / "lib" / "node_modules" / pin.package
+    data = _package_json(root)
+    command = base / "bin" / pin.command
+    if data is not None and command.exists():
+        return Installed(root, str(data.get("version", "")), command, base)
+    found = shutil.which(pin.command, path=env.get("PATH", os.defpath))
+    if found is None:
+        return None
+    target = Path(found).resolve()
+    for parent in target.parents:
+        data = _package_json(parent)
+        if data is not None and data.get("name") == pin.package:
+            return Installed(parent, str(data.get("version", "")), Path(found), None)
+    return Installed(target.parent, "unknown", Path(found), None)
+
+
+def require(pin: Pin, env: Mapping[str, str]) -> Installed:
+    installed = find(pin, env)
+    if installed is None:
+        raise GeneratorError(f"the generator {pin.spec} is not installed: {pin.install_hint}")
+    return installed
+
+
+def problem_with(pin: Pin, env: Mapping[str, str]) -> str | None:
+    """Why stages could not run the pinned generator, or None."""
+    installed = find(pin, env)
+    if installed is None:
+        return f"the generator {pin.spec} is not installed: {pin.install_hint}"
+    if installed.version != pin.version:
+        return (
+            f"the generator at {installed.command} is version {installed.version}, but the "
+            f"catalog pins {pin.version}: {pin.install_hint}, or bump the pin in _defaults.yaml"
+        )
+    return None
+
+
+def install(pin: Pin, env: Mapping[str, str], *, force: bool = False) -> Installed:
+    """`npm install -g --prefix` into a private prefix: nothing global is touched."""
+    base = prefix(pin, env)
+    if not force:
+        existing = find(pin, {**env, "PATH": ""})
+        if existing is not None and existing.version == pin.version:
+            return existing
+    npm = shutil.which("npm", path=env.get("PATH", os.defpath))
+    if npm is None:
+        raise GeneratorError("npm is not on PATH: install Node.js (20 or newer) and npm first")
+    base.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [npm, "install", "-g", "--prefix", str(base), "--no-audit", "--no-fund",
+         "--loglevel=error", pin.spec],
+        env={**env, "npm_config_update_notifier": "false"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise GeneratorError(f"npm install {pin.spec} failed (exit {result.returncode}): {last}")
+    installed = find(pin, {**env, "PATH": ""})
+    if installed is None or installed.version != pin.version:
+        raise GeneratorError(f"npm install {pin.spec} did not leave the generator in {base}")
+    return installed
+
+
+# -- parameters ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    key: str  # as a config file spells it
+    type: str
+    rules: Mapping[str, Any]
+    deprecated: bool = False
+
+
+@dataclass(frozen=True)
+class Parameters:
+    version: str
+    by_key: Mapping[str, Parameter]
+
+    @property
+    def deployment_configs(self) -> tuple[str, ...]:
+        param = self.by_key.get("deploymentConfig")
+        return tuple(param.rules.get("enum", ())) if param else ()
+
+
+def _config_file_keys(installed: Installed) -> dict[str, bool]:
+    """The generator's own table of which parameters a config file may set.
+
+    It is JavaScript (generated from the parameter schema), so node reads it."""
+    matrix = installed.root / PARAMETER_MATRIX
+    node = shutil.which("node")
+    if node is None:
+        raise GeneratorError("node is not on PATH: the generator needs Node.js")
+    script = (
+        "const m = await import(process.argv[1]);"
+        "console.log(JSON.stringify(Object.fromEntries(Object.entries(m.parameterMatrix)"
+        ".map(([k, v]) => [k, v.configFile === true]))));"
+    )
+    result = subprocess.run(
+        [node, "--input-type=module", "-e", script, matrix.as_uri()],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise GeneratorError(f"cannot read {matrix}: {result.stderr.strip()[-200:]}")
+    keys: dict[str, bool] = json.loads(result.stdout)
+    return keys
+
+
+def load_parameters(installed: Installed) -> Parameters:
+    path = installed.root / PARAMETER_SCHEMA
+    try:
+        schema = json.loads(path.read_text(encoding="utf-8"))["parameters"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise GeneratorError(f"cannot read the generator's parameter list {path}: {exc}") from None
+    accepted = {k for k, ok in _config_file_keys(installed).items() if ok}
+    by_key: dict[str, Parameter] = {}
+    for name, spec in schema.items():
+        for key in (spec.get("templateVar"), spec.get("configKey"), name):
+            if key in accepted:
+                by_key[key] = Parameter(
+                    key=key,
+                    type=str(spec.get("type", "string")),
+                    rules=spec.get("validation") or {},
+                    deprecated=bool(spec.get("deprecated")),
+                )
+                break
+    for key in accepted - set(by_key):  # read from a config file, not described by the schema
+        by_key[key] = Parameter(key=key, type="any", rules={})
+    return Parameters(version=installed.version, by_key=by_key)
+
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "enum": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _value_problem(param: Parameter, value: Any) -> str | None:
+    want = _TYPES.get(param.type)
+    if want and (not isinstance(value, want) or (bool not in want and isinstance(value, bool))):
+        return f"must be {param.type}, not {json.dumps(value)}"
+    rules = param.rules
+    if "enum" in rules and value not in rules["enum"]:
+        return f"{json.dumps(value)} is not one of {', '.join(map(str, rules['enum']))}"
+    if isinstance(value, str):
+        if "pattern" in rules and not re.search(rules["pattern"], value):
+            return f"{json.dumps(value)} does not match {rules['pattern']}"
+        if len(value) < rules.get("minLength", 0):
+            return f"{json.dumps(value)} is shorter than {rules['minLength']}"
+        if "maxLength" in rules and len(value) > rules["maxLength"]:
+            return f"{json.dumps(value)} is longer than {rules['maxLength']}"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if "min" in rules and value < rules["min"]:
+            return f"{value} is below the minimum {rules['min']}"
+        if "max" in rules and value > rules["max"]:
+            return f"{value} is above the maximum {rules['max']}"
+    return None
+
+
+def _unknown(key: str, known: Iterable[str], version: str) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(known), n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"generator {version} does not read '{key}' from a config file; it would be ignored{hint}"
+
+
+def check_config(
+    config: Mapping[str, Any], params: Parameters
+) -> list[tuple[tuple[str, ...], str]]:
+    """Every problem the generator would have with `config`, as (config path, message)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+    for key, value in config.items():
+        if key in RECORD_KEYS or key in ENV_MAPS:
+            continue
+        if key in NESTED:
+            mapping = NESTED[key]
+            for sub, sub_value in (value or {}).items():
+                flat = mapping.get(sub)
+                param = params.by_key.get(flat or "")
+                if param is None:
+                    found.append(((key, sub), _unknown(sub, mapping, params.version)))
+                elif problem := _value_problem(param, sub_value):
+                    found.append(((key, sub), problem))
+            continue
+        param = params.by_key.get(key)
+        if param is None:
+            found.append(((key,), _unknown(key, params.by_key, params.version)))
+        elif problem := _value_problem(param, value):
+            found.append(((key,), problem))
+    return found
+
+
+# -- what generation left behind ------------------------------------------------------------
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# The generator prints its refusals on stdout and may still exit 0 ("⚠️  Unsupported build
+# target", "❌ Required Parameter Validation Failed", "⚠️  Model name is required ...").
+_REFUSAL = re.compile(r"^\s*(❌|⚠️\s*(Unsupported|.*\brequired\b|.*\bError\b|.*\bfailed\b))", re.I)
+_DETAIL = re.compile(r"^\s+•\s")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def generator_message(output: str) -> str:
+    """The generator's own words for why it stopped: its ❌/⚠️ lines and their bullets."""
+    lines = strip_ansi(output).splitlines()
+    picked: list[str] = []
+    for i, line in enumerate(lines):
+        if _REFUSAL.match(line):
+            picked.append(line.strip())
+            picked.extend(x.strip() for x in lines[i + 1 : i + 6] if _DETAIL.match(x))
+    return "\n".join(dict.fromkeys(picked))
+
+
+def generation_problem(project: Path, output: str, returncode: int) -> str | None:
+    """Why a generate stage failed even if its command did not say so, or None."""
+    message = generator_message(output)
+    if returncode != 0:
+        return f"the generator exited {returncode}: {message or 'no message'}"
+    if not (project / "do" / "config").is_file():
+        said = message or "it printed no reason"
+        return f"the generator wrote no project at {project}: {said}"
+    if message:
+        return f"the generator reported an error: {message}"
+    return None
+
+
+def generation_params(project: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads((project / PARAMS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# -- the catalog against the generator -------------------------------------------------------
+
+
+def catalog_problems(entries: Iterable[Any], params: Parameters) -> list[str]:
+    """Each supported entry's generator config checked against the generator's parameters,
+    as FILE:LINE: ENTRY JSON-PATH: MESSAGE lines."""
+    from mlcc_ci.catalog import display, entry_path, line_of
+    from mlcc_ci.schema import json_path
+
+    out = []
+    for entry in entries:
+        if not entry.supported:
+            continue
+        for path, message in check_config(entry.config, params):
+            where = entry_path(entry, path)
+            line = line_of(entry.lines, where)
+            out.append(f"{display(entry.path)}:{line}: {entry.name} {json_path(where)}: {message}")
+    return out
+
+
+@dataclass(frozen=True)
+class Drift:
+    """What a generator version has that the catalog does not say, and the reverse."""
+
+    missing: list[str]  # the generator's configurations no entry names
+    dropped: list[str]  # supported entries whose configuration the generator no longer has
+    available: list[str]  # unsupported entries whose configuration the generator now has
+    problems: list[str]  # supported entries' parameters the generator would refuse or ignore
+
+    @property
+    def breaking(self) -> bool:
+        return bool(self.dropped or self.problems)
+
+
+def drift(entries: list[Any], params: Parameters) -> Drift:
+    offered = params.deployment_configs
+    named = {e.generator_name for e in entries}
+    return Drift(
+        missing=[c for c in offered if c not in named],
+        dropped=[e.name for e in entries if e.supported and e.generator_name not in offered],
+        available=[e.name for e in entries if not e.supported and e.generator_name in offered],
+        problems=catalog_problems(entries, params),
+    )
