@@ -1,5 +1,6 @@
 """Guards every test: fake AWS credentials, no network but loopback, no writes to $HOME."""
 
+import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,9 +9,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.", "::1", "localhost")
+# `make generator` installs the pinned generator here (mlcc-ci generator install).
+GENERATOR_HOME = REPO / ".generator"
 
 
-TIERS = {"functional", "browser", "cdk", "slow"}
+TIERS = {"functional", "browser", "cdk", "slow", "generator"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -36,6 +39,7 @@ def _isolated_env(
         "AWS_SESSION_TOKEN",
         "ROLE_ARN",
         "HF_TOKEN",
+        "MLCC_CI_GENERATOR_HOME",
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -70,3 +74,18 @@ def cli():
         return runner.invoke(command, list(args), input=input, env=env, catch_exceptions=False)
 
     return invoke
+
+
+@pytest.fixture
+def pinned_generator(monkeypatch: pytest.MonkeyPatch):
+    """The pinned real generator from npm, as `make generator` installs it. Missing, the
+    test fails (never skips): CI installs it."""
+    from mlcc_ci import generator
+    from mlcc_ci.catalog import load_valid_catalog
+
+    monkeypatch.setenv(generator.HOME_ENV, str(GENERATOR_HOME))
+    pin = generator.pin_of(load_valid_catalog().defaults)
+    problem = generator.problem_with(pin, os.environ)
+    if problem:
+        pytest.fail(f"{problem} (make generator installs it into {GENERATOR_HOME})")
+    return generator.find(pin, os.environ)

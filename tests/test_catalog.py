@@ -20,19 +20,17 @@ ALL = [
     "diffusors-sglang",
     "diffusors-comfyui",
 ]
-UNSUPPORTED = {
-    "http-nginx",
-    "triton-tensorrt",
-    "diffusors-vllm",
-    "diffusors-sglang",
-    "diffusors-comfyui",
-}
+UNSUPPORTED = {"http-nginx", "diffusors-sglang", "diffusors-comfyui"}
 
 
-def test_shipped_catalog_validates(cli):
+def test_shipped_catalog_validates_and_says_what_it_could_not_check(cli):
     result = cli("catalog", "validate")
     assert result.exit_code == 0, result.output
-    assert result.output == "catalog valid: 15 entries\n"
+    assert result.output == (
+        "note: not checked against the generator's parameters: "
+        "@aws/ml-container-creator@1.6.0 is not installed (mlcc-ci generator install)\n"
+        "catalog valid: 15 entries\n"
+    )
 
 
 def test_list_json_has_all_fifteen_with_config_ids(cli):

@@ -63,8 +63,8 @@ def test_wrong_types(cli, folder):
         cli,
         p,
         f"{rel(p)}:9: http-flask $.instanceType: expected string, got an integer",
-        f"{rel(p)}:14: http-flask $.tags: expected array, got an integer",
-        f"{rel(p)}:15: http-flask $.x_tags: unknown key \"x_tags\" (did you mean 'tags'?)",
+        f"{rel(p)}:16: http-flask $.tags: expected array, got an integer",
+        f"{rel(p)}:17: http-flask $.x_tags: unknown key \"x_tags\" (did you mean 'tags'?)",
     )
 
 
@@ -164,7 +164,7 @@ def test_missing_path(cli, tmp_path):
 
 def test_validate_finds_shipped_catalog_from_any_directory(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert cli("catalog", "validate").output == "catalog valid: 15 entries\n"
+    assert cli("catalog", "validate").output.endswith("catalog valid: 15 entries\n")
 
 
 def test_duplicate_keys(cli, folder):
@@ -193,7 +193,7 @@ def test_secrets_do_not_belong_in_the_catalog(cli, folder):
     result = check(
         cli,
         p,
-        f"{rel(p)}:16: http-flask $.parameters.HF_TOKEN: HF_TOKEN looks like a secret; secrets "
+        f"{rel(p)}:18: http-flask $.parameters.HF_TOKEN: HF_TOKEN looks like a secret; secrets "
         "never go in the catalog (or the results store): give them to the executor's environment "
         "instead",
     )

@@ -46,7 +46,7 @@ def test_cli_without_model_is_none(cli):
     assert (
         omitted
         == empty
-        == config_id("http-flask", "none", "ml.m5.large", "us-east-1", "managed-inference")
+        == config_id("http-flask", "none", "ml.m5.large", "us-east-1", "realtime-inference")
     )
 
 

@@ -62,7 +62,7 @@ def test_example_run_passes_and_records_every_stage(store, tmp_path):
     ]
     assert all(r.status == "pass" for r in stored.stageResults.values())
     assert stored.provenImage == "vllm/vllm-openai:v0.10.1"
-    assert stored.generatorVersion == "mlcc-example-generator 1.0.0"
+    assert stored.generatorVersion == "1.0.0-example"
     assert (
         Path(stored.stageResults["deploy_test"].logPointer)
         .read_text()
@@ -149,9 +149,8 @@ def test_preflight_names_what_is_missing(store, tmp_path):
     summary = store.get(record.configId).stageResults["generate"].errorSummary
     assert report.status == "fail-generate"
     assert summary == (
-        "the generator 'ml-container-creator' is not on PATH: install the generator (npm install "
-        "-g @aws/ml-container-creator), or run with --profile example to exercise the harness "
-        "without it"
+        "the generator @aws/ml-container-creator@1.6.0 is not installed: run 'mlcc-ci generator "
+        "install' (npm install of @aws/ml-container-creator@1.6.0) (or run with --profile example)"
     )
     assert store.get(record.configId).stageResults["teardown"].status == "skip"
 

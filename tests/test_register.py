@@ -26,8 +26,6 @@ def test_fresh_sqlite_store_15_created_then_15_unchanged(cli, tmp_path):
     unsupported = {r.deploymentConfig for r in records if r.supportState == "unsupported"}
     assert unsupported == {
         "http-nginx",
-        "triton-tensorrt",
-        "diffusors-vllm",
         "diffusors-sglang",
         "diffusors-comfyui",
     }

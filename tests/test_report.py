@@ -31,7 +31,7 @@ def test_text(cli, store_url):
     row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
     assert "fail-build ⚠️ REGRESSION" in row
     assert (
-        "Summary: 15 total | 10 tested | 9 passing | 1 failing | 0 untested | 66.7% coverage" in out
+        "Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 80.0% coverage" in out
     )
     assert (
         f"REGRESSION {regressed}: failing since 2026-02-03T00:00:00.000Z; last pass "
@@ -47,13 +47,13 @@ def test_json_keeps_the_legacy_shape_and_validates(cli, store_url):
     assert schema.problems(doc, schema.REPORT_SCHEMA) == []
     assert doc["summary"] == {
         "total": 15,
-        "tested": 10,
-        "passing": 9,
+        "tested": 12,
+        "passing": 11,
         "failing": 1,
         "untested": 0,
-        "coveragePercent": 66.7,
+        "coveragePercent": 80.0,
         "running": 0,
-        "unsupported": 5,
+        "unsupported": 3,
     }
     assert doc["regressions"] == [regressed] and doc["fixed"] == [fixed]
     config = doc["configurations"][regressed]
@@ -83,7 +83,7 @@ def test_markdown_is_inert_small_and_flags(cli, store_url):
         line for line in md.splitlines() if line.startswith(f"| {md_cell(fixed)} ")
     )
     assert (
-        "**Summary: 15 total | 10 tested | 9 passing | 1 failing | 0 untested | 66.7% coverage**"
+        "**Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 80.0% coverage**"
         in md
     )
     # the error summary sits in a fence longer than any backtick run inside it
@@ -140,7 +140,7 @@ def test_no_regression_exits_zero(cli, tmp_path, monkeypatch):
     result = cli("report", "--fail-on-regression", "--format", "json")
     assert result.exit_code == 0
     doc = json.loads(result.output)
-    assert doc["summary"]["untested"] == 9  # the nine other supported entries were never registered
+    assert doc["summary"]["untested"] == 11  # the eleven other supported entries were never registered
     assert "http-fastapi" in doc["untestedConfigs"]
     assert doc["configurations"]["http-fastapi"]["status"] == "unregistered"
 

@@ -49,7 +49,7 @@ def test_register_plan_run_plan(cli, store_env, tmp_path):
 
     status = json.loads(cli("status", "--json").output)
     assert status["passing"] == len(SUPPORTED) and status["running"] == 0
-    assert status["unsupported"] == 5 and status["untested"] == 0
+    assert status["unsupported"] == 3 and status["untested"] == 0
 
 
 def test_example_profile_uses_its_own_store(cli, tmp_path, monkeypatch):
@@ -87,7 +87,8 @@ def test_dry_run_prints_the_commands_and_runs_nothing(cli, store_env):
     )
     assert (
         '  generate     timeout 600s   ml-container-creator --config "$MLCC_CONFIG_FILE" '
-        "--skip-prompts [checks: generator]" in result.output
+        '--skip-prompts --project-dir "$MLCC_PROJECT_DIR" --force [checks: generator]'
+        in result.output
     )
     assert list(open_store(store_env).records()) == []
 
@@ -167,7 +168,7 @@ def test_usage_errors(cli, store_env):
     bad = cli("plan", "--now", "yesterday")
     assert bad.exit_code == 2 and bad.output == "Error: --now 'yesterday' is not an ISO-8601 time\n"
     unknown = cli("run", "http-flask", "--profile", "nope")
-    assert unknown.output == "Error: no profile 'nope' (defined: default, example)\n"
+    assert unknown.output == "Error: no profile 'nope' (defined: default, example, static)\n"
 
 
 def test_record_failure_only_when_the_run_left_no_result(cli, store_env):

@@ -68,7 +68,7 @@ def test_default_max_concurrency_is_one_and_unsupported_are_reported(aws):
     result = handler({}, None, env={"STATE_MACHINE_ARN": arn})
     assert len(result["executionArns"]) == 1
     reasons = Counter(s["reason"] for s in result["skipped"])
-    assert reasons == {"unsupported": 5, "max-concurrency": len(SUPPORTED) - 1}
+    assert reasons == {"unsupported": 3, "max-concurrency": len(SUPPORTED) - 1}
 
 
 def test_two_scanners_never_start_the_same_run(aws):
