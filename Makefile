@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test lint typecheck bench clean cdk-cli synth browser venv
+.PHONY: demo test lint typecheck bench clean cdk-cli synth browser venv generator
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ synth: $(BIN)/.installed cdk-cli
 	cd cdk && PATH="$(abspath $(BIN)):$$PATH" CDK_DISABLE_CLI_TELEMETRY=true \
 	  npx cdk synth -q --no-notices
 
+# The pinned real generator (@aws/ml-container-creator, version in catalog/_defaults.yaml),
+# installed with npm into .generator/ for the generator test tier.
+generator: $(BIN)/.installed
+	MLCC_CI_GENERATOR_HOME=$(CURDIR)/.generator $(BIN)/mlcc-ci generator install
+
 # The browser test drives Debian's chromium (never a downloaded browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -50,11 +55,11 @@ browser:
 	    echo "the browser test needs chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
-test: lint typecheck cdk-cli browser
+test: lint typecheck cdk-cli browser generator
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
+	rm -rf $(VENV) .generator build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out

@@ -161,8 +161,17 @@ def install(pin: Pin, env: Mapping[str, str], *, force: bool = False) -> Install
         raise GeneratorError("npm is not on PATH: install Node.js (20 or newer) and npm first")
     base.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [npm, "install", "-g", "--prefix", str(base), "--no-audit", "--no-fund",
-         "--loglevel=error", pin.spec],
+        [
+            npm,
+            "install",
+            "-g",
+            "--prefix",
+            str(base),
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+            pin.spec,
+        ],
         env={**env, "npm_config_update_notifier": "false"},
         capture_output=True,
         text=True,
@@ -283,7 +292,9 @@ def _unknown(key: str, known: Iterable[str], version: str) -> str:
 
     close = difflib.get_close_matches(key, list(known), n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
-    return f"generator {version} does not read '{key}' from a config file; it would be ignored{hint}"
+    return (
+        f"generator {version} does not read '{key}' from a config file; it would be ignored{hint}"
+    )
 
 
 def check_config(
@@ -370,10 +381,12 @@ def catalog_problems(entries: Iterable[Any], params: Parameters) -> list[str]:
     for entry in entries:
         if not entry.supported:
             continue
+        found = []
         for path, message in check_config(entry.config, params):
             where = entry_path(entry, path)
-            line = line_of(entry.lines, where)
-            out.append(f"{display(entry.path)}:{line}: {entry.name} {json_path(where)}: {message}")
+            text = f"{entry.name} {json_path(where)}: {message}"
+            found.append((line_of(entry.lines, where), text))
+        out += [f"{display(entry.path)}:{line}: {text}" for line, text in sorted(found)]
     return out
 
 

@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -171,12 +171,7 @@ class Runner:
             except Exception as exc:  # a bug in the harness must not skip teardown
                 note = f"internal error in the harness: {type(exc).__name__}: {exc}"
                 result = StageResult("fail", errorSummary=summarize(note, "", secrets))
-            result = StageResult(
-                result.status,
-                round(time.perf_counter() - t0, 3),
-                result.logPointer,
-                result.errorSummary,
-            )
+            result = replace(result, durationSeconds=round(time.perf_counter() - t0, 3))
             self.progress(Progress(entry.name, name, "end", result.status, result.durationSeconds))
             return result
 
@@ -334,14 +329,16 @@ class Runner:
         )
         if outcome.ok:
             return StageResult("pass", logPointer=pointer)
-        said = generator.generator_message(_output(log)) or generator.strip_ansi(outcome.stderr_tail)
+        lines = [ln.strip() for ln in generator.strip_ansi(_output(log)).splitlines() if ln.strip()]
         if outcome.returncode == 2:  # its own code for "could not run"
-            note = f"do/validate could not run: {said.strip() or 'no reason given'}"
+            said = [ln for ln in lines if ln.startswith(("❌", "⚠️"))] or lines[-1:]
+            note = f"do/validate could not run: {'; '.join(said) or 'no reason given'}"
             return StageResult("pass", logPointer=pointer, note=summarize(note, "", secrets))
         if outcome.returncode == 1:
-            found = [ln.strip() for ln in generator.strip_ansi(_output(log)).splitlines() if "✗" in ln]
-            note = "do/validate found errors: " + "; ".join(found or [said.strip()])
-            return StageResult("fail", logPointer=pointer, errorSummary=summarize(note, "", secrets))
+            said = [ln for ln in lines if "✗" in ln] or lines[-1:]
+            note = f"do/validate found errors: {'; '.join(said)}"
+            summary = summarize(note, "", secrets)
+            return StageResult("fail", logPointer=pointer, errorSummary=summary)
         return StageResult(
             "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
         )

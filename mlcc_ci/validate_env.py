@@ -73,8 +73,11 @@ def _smithy_shape(namespace: str, shape: dict[str, Any]) -> dict[str, Any]:
     traits: dict[str, Any] = {}
     if "min" in shape or "max" in shape:
         bound = {k: shape[k] for k in ("min", "max") if k in shape}
-        traits["smithy.api#range" if kind in ("integer", "long", "double", "float") else
-               "smithy.api#length"] = bound
+        traits[
+            "smithy.api#range"
+            if kind in ("integer", "long", "double", "float")
+            else "smithy.api#length"
+        ] = bound
     if "pattern" in shape:
         traits["smithy.api#pattern"] = shape["pattern"]
     if kind == "string" and "enum" in shape:

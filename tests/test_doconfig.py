@@ -225,7 +225,6 @@ def test_ci_region_is_not_the_projects_region(cli, tmp_path, monkeypatch):
 def test_generated_project_registers_the_catalog_record(tmp_path, name):
     """Generate a real project from the catalog's configJson, then read it back: the same
     configId and the same configJson as registering from the catalog."""
-    import os
     import subprocess
     import sys
 

@@ -268,3 +268,78 @@ def test_a_harness_error_before_any_stage_does_not_leave_the_claim_running(store
     assert stored.testStatus == "fail-generate" and stored.profile == "example"
     assert stored.errorMessage.startswith("internal error in the harness: NotADirectoryError")
     assert [h.status for h in store.history(record.configId)] == ["fail-generate"]
+
+
+def _with_validate(script: str) -> dict:
+    """The example generator, then a do/validate of the given body in the project."""
+    body = script.replace("'", "'\\''")
+    return {
+        "generate": {
+            "command": '"$MLCC_PYTHON" "$MLCC_EXAMPLES/local-generator/mlcc-example-generator" '
+            '--config "$MLCC_CONFIG_FILE" --skip-prompts && '
+            f"printf '%s\\n' '#!/bin/bash' '{body}' > \"$MLCC_PROJECT_DIR/do/validate\" && "
+            'chmod +x "$MLCC_PROJECT_DIR/do/validate"'
+        }
+    }
+
+
+@pytest.mark.parametrize(
+    ("script", "status", "summary", "note"),
+    [
+        (
+            # what do/validate needs: an activated virtualenv with boto3, and the registry
+            'test -n "$VIRTUAL_ENV" && python3 -c "import sys, boto3; '
+            'assert sys.prefix != sys.base_prefix" && '
+            'python3 -c "import json,os; json.load(open(os.path.expanduser('
+            "'~/.ml-container-creator/schemas/sagemaker/service-2.json')))\" && "
+            'echo "✅ Validation passed"',
+            "pass",
+            "",
+            "",
+        ),
+        (
+            'printf "\\033[31m✗\\033[0m InstanceType: ml.x (not valid)\\n"; exit 1',
+            "fail",
+            "do/validate found errors: ✗ InstanceType: ml.x (not valid)",
+            "",
+        ),
+        (
+            'echo "⚠️ Schema registry not found."; echo "Run: sync-schemas"; exit 2',
+            "pass",
+            "",
+            "do/validate could not run: ⚠️ Schema registry not found.",
+        ),
+    ],
+    ids=["passes", "finds-errors", "cannot-run"],
+)
+def test_validate_runs_the_projects_own_do_validate(store, tmp_path, script, status, summary, note):
+    record, entry = claimed(store)
+    report = runner(store, tmp_path, **_with_validate(script)).run(record, entry)
+    result = store.get(record.configId).stageResults["validate"]
+    assert (result.status, result.errorSummary, result.note) == (status, summary, note)
+    assert report.status == ("pass" if status == "pass" else "fail-validate")
+
+
+def test_validate_says_when_the_project_has_no_do_validate(store, tmp_path):
+    record, entry = claimed(store)
+    runner(store, tmp_path).run(record, entry)
+    result = store.get(record.configId).stageResults["validate"]
+    assert (result.status, result.note) == (
+        "pass",
+        "static checks only: the project has no do/validate",
+    )
+
+
+def test_register_fails_without_the_generators_record_of_itself(store, tmp_path):
+    record, entry = claimed(store)
+    gen = (
+        '"$MLCC_PYTHON" "$MLCC_EXAMPLES/local-generator/mlcc-example-generator" '
+        '--config "$MLCC_CONFIG_FILE" --skip-prompts && '
+        'rm "$MLCC_PROJECT_DIR/.mlcc-generation-params.json"'
+    )
+    report = runner(store, tmp_path, generate={"command": gen}).run(record, entry)
+    assert report.status == "fail-register"
+    assert store.get(record.configId).stageResults["register"].errorSummary == (
+        "the project has no .mlcc-generation-params.json naming a generatorVersion: cannot tell "
+        "which generator wrote it"
+    )

@@ -31,7 +31,8 @@ def test_text(cli, store_url):
     row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
     assert "fail-build ⚠️ REGRESSION" in row
     assert (
-        "Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 80.0% coverage" in out
+        "Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 80.0% coverage"
+        in out
     )
     assert (
         f"REGRESSION {regressed}: failing since 2026-02-03T00:00:00.000Z; last pass "
@@ -140,7 +141,9 @@ def test_no_regression_exits_zero(cli, tmp_path, monkeypatch):
     result = cli("report", "--fail-on-regression", "--format", "json")
     assert result.exit_code == 0
     doc = json.loads(result.output)
-    assert doc["summary"]["untested"] == 11  # the eleven other supported entries were never registered
+    assert (
+        doc["summary"]["untested"] == 11
+    )  # the eleven other supported entries were never registered
     assert "http-fastapi" in doc["untestedConfigs"]
     assert doc["configurations"]["http-fastapi"]["status"] == "unregistered"
 

@@ -1,11 +1,16 @@
 """`mlcc-ci generator install|check|where`: the pinned container generator."""
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
+if TYPE_CHECKING:
+    from mlcc_ci.catalog import Catalog
+    from mlcc_ci.generator import Pin
 
-def _pin_and_catalog() -> tuple:  # type: ignore[type-arg]
+
+def _pin_and_catalog() -> "tuple[Pin, Catalog]":
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.generator import pin_of
 

@@ -1,0 +1,279 @@
+"""The pinned real generator (`@aws/ml-container-creator` from npm, installed by `make
+generator`): every supported entry generates and validates, a generated project registers
+as the same deployment as its catalog entry, refusals are failures quoting the generator,
+and the catalog is checked against the generator's own parameter list."""
+
+import json
+import os
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mlcc_ci import clock, generator
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.lifecycle import Runner
+from mlcc_ci.profiles import load_profile
+from mlcc_ci.registration import from_entry, from_project
+from mlcc_ci.resources import catalog_dir
+from mlcc_ci.stores.base import claim
+from mlcc_ci.stores.open import open_store
+from mlcc_ci.stores.sqlite import SqliteStore
+from tests.conftest import GENERATOR_HOME, REPO
+
+pytestmark = pytest.mark.generator
+CATALOG = load_valid_catalog()
+SUPPORTED = [e for e in CATALOG.entries if e.supported]
+NODE_GUARD = f"--require {REPO / 'tests' / 'guards' / 'loopback-only.cjs'}"
+SKIPPED_BY_STATIC = ("build", "deploy_test", "teardown")
+NO_CREDENTIALS = (
+    "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+    "or run 'aws configure'"
+)
+
+
+@pytest.fixture(autouse=True)
+def _offline_node(monkeypatch):
+    """Every node process the generator starts may reach loopback only."""
+    monkeypatch.setenv("NODE_OPTIONS", NODE_GUARD)
+
+
+@pytest.fixture(scope="module")
+def static_run(tmp_path_factory):
+    """`mlcc-ci run --all --profile static` once, as a user would; its work folder keeps
+    every generated project for the tests below."""
+    from click.testing import CliRunner
+
+    from mlcc_ci.cli.main import cli
+
+    base = tmp_path_factory.mktemp("static")
+    env = {
+        generator.HOME_ENV: str(GENERATOR_HOME),
+        "XDG_DATA_HOME": str(base / "xdg"),
+        "NODE_OPTIONS": NODE_GUARD,
+    }
+    pin = generator.pin_of(CATALOG.defaults)
+    problem = generator.problem_with(pin, {**os.environ, **env})
+    if problem:
+        pytest.fail(f"{problem} (make generator installs it into {GENERATOR_HOME})")
+    args = ["run", "--all", "--profile", "static", "--jobs", "2", "--work-dir", str(base / "work")]
+    result = CliRunner().invoke(cli, args, env=env, catch_exceptions=False)
+    store = open_store(f"sqlite:///{base}/xdg/mlcc-ci/static-results.db")
+    return result, {r.deploymentConfig: r for r in store.records()}, base / "work"
+
+
+def test_static_profile_passes_every_supported_entry(static_run):
+    result, records, _ = static_run
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1].startswith(f"{len(SUPPORTED)} passed, 0 failed")
+    for entry in SUPPORTED:
+        record = records[entry.name]
+        stages = record.stageResults
+        assert record.testStatus == "pass", (entry.name, record.errorMessage)
+        assert record.profile == "static" and record.generatorVersion == "1.6.0"
+        assert record.provenImage == entry.data["baseImage"]
+        assert stages["generate"].status == stages["validate"].status == "pass"
+        # the project's own do/validate ran (a sub-check that cannot run leaves a note)
+        assert stages["validate"].note == "", (entry.name, stages["validate"].note)
+        assert Path(stages["validate"].logPointer).read_text().count("Validation passed") == 1
+        for name in SKIPPED_BY_STATIC:
+            assert stages[name].status == "skip"
+            assert stages[name].note == "the static profile proves generation and validation only"
+
+
+def _project(work: Path, entry) -> Path:
+    (run,) = work.glob(f"{entry.name}-*")
+    return run / entry.config["projectName"]
+
+
+@pytest.mark.parametrize("entry", SUPPORTED, ids=lambda e: e.name)
+def test_generated_project_registers_as_its_catalog_entry(static_run, entry):
+    _, _, work = static_run
+    project = _project(work, entry)
+    ours = from_entry(entry)
+    theirs = from_project(project, CATALOG)
+    assert theirs.warnings == []
+    for field in ("configId", "deploymentConfig", "projectName", "buildStrategy", "baseImage"):
+        assert getattr(theirs.registration, field) == getattr(ours, field), field
+    answers = json.loads(theirs.registration.configJson)
+    for key, value in entry.data.get("generatorOptions", {}).items():
+        assert answers[key] == value
+
+
+def _claimed(store, entry, config_json: str):
+    reg = replace(from_entry(entry), configJson=config_json)
+    store.register(reg, clock.iso(clock.now()))
+    return claim(store, store.get(reg.configId), "run-1", clock.iso(clock.now(), ms=True))
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        (
+            {"buildTarget": "sagemaker"},  # the generator prints this, writes nothing, exits 0
+            "the generator wrote no project at {project}: ⚠️  Unsupported build target: "
+            "sagemaker. Supported targets: codebuild",
+        ),
+        (
+            {"modelFormat": None},  # it throws and exits 1
+            "the generator exited 1: ❌ Required Parameter Validation Failed:\n"
+            "• Required parameter 'modelFormat' is missing. This parameter is required for http "
+            "architecture.",
+        ),
+    ],
+)
+def test_a_refused_configuration_is_fail_generate_in_the_generators_words(
+    pinned_generator, tmp_path, change, said
+):
+    entry = CATALOG.get("http-flask")
+    config = {k: v for k, v in {**entry.config, **change}.items() if v is not None}
+    store = SqliteStore(tmp_path / "r.db")
+    record = _claimed(store, entry, json.dumps(config))
+    profile = load_profile(CATALOG, "static")
+    report = Runner(store, profile, work_root=tmp_path / "work", env=dict(os.environ)).run(
+        record, entry
+    )
+    project = report.work_dir / entry.config["projectName"]
+    stored = store.get(record.configId)
+    assert report.status == stored.testStatus == "fail-generate"
+    assert stored.stageResults["generate"].errorSummary == said.format(project=project)
+    assert stored.errorMessage.startswith("generate failed: the generator ")
+    assert stored.stageResults["validate"].status == "skip"
+
+
+def test_default_profile_generates_and_validates_then_stops_at_build_preflight(
+    cli, pinned_generator, tmp_path, monkeypatch
+):
+    """No Docker, no AWS credentials: generate and validate pass for every supported entry;
+    build's preflight says what is missing."""
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no docker CLI wherever the machine has one
+    url = f"sqlite:///{tmp_path}/r.db"
+    result = cli("run", "--all", "--jobs", "2", "--store", url, "--work-dir", str(tmp_path / "w"))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1].startswith(f"0 passed, {len(SUPPORTED)} failed")
+    records = {r.deploymentConfig: r for r in open_store(url).records()}
+    for entry in SUPPORTED:
+        record = records[entry.name]
+        stages = record.stageResults
+        assert record.testStatus == "fail-build", (entry.name, record.errorMessage)
+        assert stages["generate"].status == stages["validate"].status == "pass"
+        assert stages["build"].errorSummary == NO_CREDENTIALS
+        assert stages["deploy_test"].status == stages["register"].status == "skip"
+        # teardown is still tried, and its own preflight says why it could not run
+        assert (stages["teardown"].status, stages["teardown"].errorSummary) == (
+            "fail",
+            NO_CREDENTIALS,
+        )
+
+
+def test_catalog_validate_checks_the_generators_parameters(cli, pinned_generator, tmp_path):
+    assert cli("catalog", "validate").output == "catalog valid: 15 entries\n"
+
+    team = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), team)
+    flask = team / "http-flask.yaml"
+    text = flask.read_text().replace("modelFormat: pkl", "modelFromat: pkl")
+    flask.write_text(text + "buildTarget: sagemaker\n")
+    vllm = team / "transformers-vllm.yaml"
+    vllm.write_text(vllm.read_text() + "endpointConfig:\n  volumeSize: 20000\n")
+    result = cli("catalog", "validate", str(team))
+    rel = os.path.relpath
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{rel(vllm)}:16: transformers-vllm $.endpointConfig.volumeSize: 20000 is above the "
+        "maximum 16384",
+        f"{rel(flask)}:12: http-flask $.generatorOptions.modelFromat: generator 1.6.0 does not "
+        "read 'modelFromat' from a config file; it would be ignored (did you mean 'modelFormat'?)",
+        f'{rel(flask)}:17: http-flask $.buildTarget: "sagemaker" is not one of codebuild',
+        "3 problems found",
+    ]
+
+
+def test_generator_check_lists_what_the_catalog_lacks(cli, pinned_generator):
+    result = cli("generator", "check")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "configurations the catalog lacks (4):",
+        "  triton-tensorflow",
+        "  triton-pytorch",
+        "  triton-vllm",
+        "  marketplace",
+        "supported entries whose configuration the generator dropped (0):",
+        "unsupported entries the generator now offers (0):",
+        "parameters the generator would refuse or ignore (0):",
+        "generator 1.6.0 fits the catalog",
+    ]
+
+
+def test_generator_check_fails_when_the_catalog_names_what_the_generator_dropped(
+    cli, pinned_generator, tmp_path, monkeypatch
+):
+    import mlcc_ci.catalog as catalog_module
+
+    team = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), team)
+    onnx = team / "triton-onnx.yaml"
+    onnx.write_text(onnx.read_text().replace("generatorName: triton-onnxruntime", ""))
+    nginx = team / "http-nginx.yaml"
+    nginx.write_text(nginx.read_text().replace("name: http-nginx", "name: marketplace"))
+    monkeypatch.setattr(catalog_module, "catalog_dir", lambda: team)
+    result = cli("generator", "check")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[
+        lines.index("supported entries whose configuration the generator dropped (1):") + 1
+    ] == ("  triton-onnx")
+    assert lines[lines.index("unsupported entries the generator now offers (1):") + 1] == (
+        "  marketplace"
+    )
+    assert any('triton-onnx $.name: "triton-onnx" is not one of http-flask' in x for x in lines)
+    assert lines[-1] == "generator 1.6.0 breaks the catalog"
+
+
+def test_install_is_a_no_op_when_the_pin_is_there(cli, pinned_generator):
+    result = cli("generator", "install")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == (
+        f"@aws/ml-container-creator 1.6.0: {pinned_generator.command}"
+    )
+    assert cli("generator", "where").exit_code == 0
+
+
+def test_install_without_npm_says_so(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv(generator.HOME_ENV, str(tmp_path / "gen"))
+    monkeypatch.setenv("PATH", str(tmp_path))
+    result = cli("generator", "install")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[-1] == (
+        "Error: npm is not on PATH: install Node.js (20 or newer) and npm first"
+    )
+    assert not (tmp_path / "gen").exists()
+
+
+def test_where_says_a_wrong_version_is_not_the_pin(cli, pinned_generator, tmp_path, monkeypatch):
+    """A generator of another version on PATH is not the one the catalog pins."""
+    fake = tmp_path / "other" / "node_modules" / "@aws" / "ml-container-creator"
+    (fake / "bin").mkdir(parents=True)
+    (fake / "package.json").write_text(
+        json.dumps({"name": "@aws/ml-container-creator", "version": "1.7.0"})
+    )
+    (fake / "bin" / "cli.js").write_text("#!/usr/bin/env node\n")
+    (fake / "bin" / "cli.js").chmod(0o755)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ml-container-creator").symlink_to(fake / "bin" / "cli.js")
+    monkeypatch.setenv(generator.HOME_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    result = cli("generator", "where")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"@aws/ml-container-creator 1.7.0: {bin_dir / 'ml-container-creator'}",
+        f"Error: the generator at {bin_dir / 'ml-container-creator'} is version 1.7.0, but the "
+        "catalog pins 1.6.0: run 'mlcc-ci generator install' (npm install of "
+        "@aws/ml-container-creator@1.6.0), or bump the pin in _defaults.yaml",
+    ]
