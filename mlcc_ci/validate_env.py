@@ -126,10 +126,13 @@ def smithy_model(service: str, model: dict[str, Any]) -> dict[str, Any]:
 
 def schema_home(root: Path) -> Path:
     """A HOME holding `.ml-container-creator/schemas`, built from botocore's models."""
-    import botocore
-    import botocore.loaders
+    from importlib.metadata import version
+
+    botocore_version = version("botocore")  # botocore itself is imported only to build
 
     def build(tmp: Path) -> None:
+        import botocore.loaders
+
         registry = tmp / ".ml-container-creator" / "schemas"
         loader = botocore.loaders.create_loader()
         services = {}
@@ -142,11 +145,11 @@ def schema_home(root: Path) -> Path:
         manifest = {
             "lastSynced": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
             "services": services,
-            "source": f"botocore {botocore.__version__} (prepared offline by mlcc-ci)",
+            "source": f"botocore {botocore_version} (prepared offline by mlcc-ci)",
         }
         (registry / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
 
-    return _publish(root / f"home-botocore-{botocore.__version__}", build)
+    return _publish(root / f"home-botocore-{botocore_version}", build)
 
 
 def prepare(root: Path, env: dict[str, str]) -> dict[str, str]:
