@@ -3,8 +3,8 @@
 import json
 import re
 import subprocess
-from functools import lru_cache
 from collections.abc import Mapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
