@@ -45,8 +45,8 @@ def check_project(project: Path, config: Mapping[str, Any]) -> list[str]:
     problems.extend(_dockerfile(project / "Dockerfile", config.get("baseImage")))
     for source in sorted(project.rglob("*.py")):
         data = _read(source)
-        if data is not None and (error := _compile_error(data)):
-            problems.append(f"{source.relative_to(project)} does not compile: {error}")
+        if data is not None and (failure := _compile_error(data)):
+            problems.append(f"{source.relative_to(project)} does not compile: {failure}")
     problems.extend(_config_matches(project / "do" / "config", config))
     return problems
 
