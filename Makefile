@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo test lint typecheck bench clean cdk-cli synth browser venv generator
+.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,16 @@ $(BIN)/.installed: pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The real generator at work on every supported configuration: generate and validate.
 demo: $(BIN)/.installed
+	$(BIN)/mlcc-ci generator install
 	$(BIN)/mlcc-ci catalog validate
+	$(BIN)/mlcc-ci run --all --profile static --jobs 2
+	$(BIN)/mlcc-ci report --profile static
+
+# The whole lifecycle (build, deploy, smoke test, teardown) on 127.0.0.1, with the example
+# generator: proves the harness without AWS or Docker.
+example: $(BIN)/.installed
 	$(BIN)/mlcc-ci run --all --profile example --jobs 4
 	$(BIN)/mlcc-ci report --profile example
 
