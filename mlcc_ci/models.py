@@ -5,7 +5,6 @@ Transitions (claim, finish, reap) are pure functions from one record to the next
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
-from decimal import Decimal
 from typing import Any
 
 from mlcc_ci.constants import (
@@ -40,16 +39,6 @@ class StageResult:
         if self.note:
             item["note"] = self.note
         return item
-
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> "StageResult":
-        return cls(
-            status=str(item["status"]),
-            durationSeconds=float(item.get("durationSeconds", 0)),
-            logPointer=str(item.get("logPointer", "")),
-            errorSummary=str(item.get("errorSummary", "")),
-            note=str(item.get("note", "")),
-        )
 
 
 @dataclass(frozen=True)
@@ -123,13 +112,6 @@ class Record:
         return item
 
     @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> "Record":
-        values = _values(cls, item)
-        values["version"] = int(values["version"])
-        values["schemaVersion"] = int(values.get("schemaVersion", SCHEMA_VERSION))
-        return cls(**values)
-
-    @classmethod
     def registered(cls, reg: Registration, now: str, version: int = 1) -> "Record":
         return cls(
             configId=reg.configId,
@@ -171,12 +153,6 @@ class Run:
         item["stageResults"] = {k: v.to_item() for k, v in self.stageResults.items()}
         return item
 
-    @classmethod
-    def from_item(cls, item: Mapping[str, Any]) -> "Run":
-        values = _values(cls, item)
-        values["durationSeconds"] = float(values["durationSeconds"])
-        return cls(**values)
-
     @property
     def passed(self) -> bool:
         return self.status == PASS
@@ -213,7 +189,9 @@ def finished(record: Record, outcome: Outcome) -> Record:
         record,
         testStatus=outcome.status,
         lastTestTimestamp=outcome.finishedAt,
-        lastTestDuration=round(outcome.durationSeconds, 3),
+        # Whole seconds: the generator's own `do/ci report` reads it with int(); the history
+        # keeps the exact duration.
+        lastTestDuration=round(outcome.durationSeconds),
         stageResults=dict(outcome.stageResults),
         # A passing run clears the old error rather than writing a success text into it.
         errorMessage=None if passed else outcome.errorMessage[:ERROR_MESSAGE_CHARS] or None,
@@ -250,29 +228,6 @@ def image_tag(image: str | None) -> str:
     return last.split(":", 1)[1] if ":" in last else "latest"
 
 
-def _values(cls: type, item: Mapping[str, Any]) -> dict[str, Any]:
-    """The item's fields that `cls` knows, as plain Python, stage results as objects.
-    Unknown attributes (a newer writer's) are left out rather than refused."""
-    known = {f.name for f in fields(cls)}
-    values = {k: _plain(v) for k, v in item.items() if k in known}
-    values["stageResults"] = _stages(values.get("stageResults", {}))
-    return values
-
-
-def _stages(items: Mapping[str, Any]) -> dict[str, StageResult]:
-    """Stage results in lifecycle order, whatever order storage kept them in."""
-    order = {name: i for i, name in enumerate(STAGES)}
-    return {
-        k: StageResult.from_item(items[k]) for k in sorted(items, key=lambda k: order.get(k, 99))
-    }
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB gives numbers as Decimal; the model uses int and float."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+def stage_order(name: str) -> int:
+    """Lifecycle order; stages of other writers (adapter_test, ...) come after ours."""
+    return STAGES.index(name) if name in STAGES else len(STAGES)

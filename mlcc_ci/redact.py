@@ -19,6 +19,24 @@ _PATTERNS = [
 ]
 
 
+# Values that are credentials whatever their key is called.
+_CREDENTIALS = [
+    re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+    re.compile(r"\bhf_[A-Za-z0-9]{16,}\b"),
+    re.compile(r"\bnvapi-[A-Za-z0-9_-]{8,}"),
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9]{20,}\b"),
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),
+    re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+    re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@"),  # URL with a password
+]
+
+
+def looks_secret(value: str) -> bool:
+    """Whether `value` holds something shaped like a credential."""
+    return any(p.search(value) for p in _CREDENTIALS)
+
+
 def secret_values(env: Mapping[str, str]) -> list[str]:
     """Values of secret-named variables, longest first, so none is half-masked."""
     values = {v for k, v in env.items() if is_secret(k) and len(v) >= 4}

@@ -109,7 +109,7 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
         badge_colour = row.locator(".badge").evaluate("e => getComputedStyle(e).backgroundColor")
         assert badge_colour == "rgb(207, 34, 46)"
         assert page.locator(f'tr[data-config="{fixed}"] .good').inner_text() == "fixed"
-        assert page.locator('tr[data-status="pass"]').count() == 9
+        assert page.locator('tr[data-status="pass"]').count() == 11
         assert page.locator('tr[data-status="unsupported"]').count() == 3
         # the error summary is shown as text, never run
         row.locator("summary").first.click()

@@ -1,26 +1,32 @@
 """The results-store interface and the transitions every implementation shares."""
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Literal, Protocol
 
 from mlcc_ci.models import Outcome, Record, Registration, Run, claimed, finished
 
 RegisterOutcome = Literal["created", "changed", "unchanged"]
+# The attributes mlcc-ci writes. The table is shared: anything else on an item belongs to
+# another tool (the generator's do/register, people) and survives every write of ours.
+OWNED = frozenset(f.name for f in fields(Record))
 
 
 class ResultsStore(Protocol):
     """Where records and their run history live. Conflicts raise ConflictError."""
 
     description: str  # e.g. "sqlite:///path" — for messages
+    # configId -> why, for every item a read met and could not understand (reads skip them)
+    unreadable: dict[str, str]
 
     def check(self) -> None:
         """Raise NotProvisioned/StoreError when the store cannot be used."""
 
     def create_tables(self) -> None: ...
 
-    def register(self, reg: Registration, now: str) -> RegisterOutcome:
-        """Create, or reset to untested when the configuration changed; one write at most."""
+    def register(self, reg: Registration, now: str, *, retest: bool = False) -> RegisterOutcome:
+        """Create, or reset to untested when the configuration changed (or `retest`); one
+        write at most. Attributes mlcc-ci does not own are kept."""
         ...
 
     def get(self, config_id: str) -> Record | None: ...
@@ -34,7 +40,8 @@ class ResultsStore(Protocol):
         ...
 
     def replace(self, record: Record, *, expect_version: int, expect_run_id: str | None) -> None:
-        """Write `record` only if the stored one still has that version (and runId)."""
+        """Write the attributes mlcc-ci owns of `record`, only if the stored one still has
+        that version (0: none, as another tool wrote it) and runId."""
         ...
 
     def append_run(self, run: Run) -> None: ...

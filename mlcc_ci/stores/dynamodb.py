@@ -11,11 +11,11 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from mlcc_ci import clock
+from mlcc_ci import clock, decode
 from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUS_INDEX, UNTESTED
 from mlcc_ci.errors import ConflictError, NotProvisioned, StoreError
 from mlcc_ci.models import Record, Registration, Run
-from mlcc_ci.stores.base import RegisterOutcome
+from mlcc_ci.stores.base import OWNED, RegisterOutcome
 from mlcc_ci.stores.validate import check_record
 
 HISTORY_DAYS = 180
@@ -60,6 +60,7 @@ class DynamoStore:
         self.requests = 0
         self.page_size: int | None = None
         self.description = f"dynamodb://{table}?region={region}"
+        self.unreadable: dict[str, str] = {}
         self._ser = TypeSerializer()
         self._de = TypeDeserializer()
 
@@ -174,7 +175,19 @@ class DynamoStore:
             TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiresAt"},
         )
 
-    def register(self, reg: Registration, now: str) -> RegisterOutcome:
+    def _decode(self, item: dict[str, Any]) -> Record | None:
+        """The record, or None (and a note in `unreadable`) for an item no one can read."""
+        try:
+            return decode.record(self._plain(item))
+        except decode.Unreadable as exc:
+            self.unreadable[exc.config_id] = exc.reason
+            return None
+        except (TypeError, ValueError):  # not even DynamoDB's types
+            key = item.get("configId", {}).get("S", "?") if isinstance(item, dict) else "?"
+            self.unreadable[str(key)] = "not a DynamoDB item"
+            return None
+
+    def register(self, reg: Registration, now: str, *, retest: bool = False) -> RegisterOutcome:
         fresh = Record.registered(reg, now)
         check_record(fresh.to_item())
         values: dict[str, Any] = {
@@ -217,6 +230,12 @@ class DynamoStore:
         attr.update(
             {":now": now, ":untested": UNTESTED, ":epoch": NEVER_TESTED, ":zero": 0, ":one": 1}
         )
+        condition = (
+            None
+            if retest
+            else "attribute_not_exists(#configId) OR attribute_not_exists(#supportState) OR "
+            "#configJson <> :configJson OR #supportState <> :supportState"
+        )
         try:
             response = self._call(
                 "update_item",
@@ -226,8 +245,7 @@ class DynamoStore:
                 + ", ".join(sets)
                 + " REMOVE "
                 + ", ".join(f"#{k}" for k in remove),
-                ConditionExpression="attribute_not_exists(#configId) OR "
-                "#configJson <> :configJson OR #supportState <> :supportState",
+                **({"ConditionExpression": condition} if condition else {}),
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=self._item(attr),
                 ReturnValues="ALL_OLD",
@@ -243,11 +261,12 @@ class DynamoStore:
             Key=self._item({"configId": config_id}),
             ConsistentRead=True,
         )
-        return Record.from_item(self._plain(response["Item"])) if "Item" in response else None
+        return self._decode(response["Item"]) if "Item" in response else None
 
     def records(self) -> Iterator[Record]:
         for item in self._pages("scan", TableName=self.table):
-            yield Record.from_item(self._plain(item))
+            if (record := self._decode(item)) is not None:
+                yield record
 
     def by_status(self, status: str, before: str | None = None) -> Iterator[Record]:
         condition = "#s = :s" + (" AND #t < :before" if before else "")
@@ -264,21 +283,35 @@ class DynamoStore:
             ExpressionAttributeNames=names,
             ExpressionAttributeValues=self._item(values),
         ):
-            yield Record.from_item(self._plain(item))
+            if (record := self._decode(item)) is not None:
+                yield record
 
     def replace(self, record: Record, *, expect_version: int, expect_run_id: str | None) -> None:
-        condition = "#v = :v"
-        names = {"#v": "version"}
-        values: dict[str, Any] = {":v": expect_version}
+        """An UpdateItem of the attributes mlcc-ci owns: what other tools wrote stays."""
+        item = check_record(record.to_item())
+        item.pop("configId")
+        owned = sorted(OWNED - {"configId"})
+        names = {f"#a{i}": k for i, k in enumerate(owned)}
+        alias = {k: f"#a{i}" for i, k in enumerate(owned)}
+        values: dict[str, Any] = {f":a{i}": item[k] for i, k in enumerate(owned) if k in item}
+        sets = [f"{alias[k]} = :a{i}" for i, k in enumerate(owned) if k in item]
+        removes = [alias[k] for k in owned if k not in item]
+        names["#configId"] = "configId"
+        if expect_version == 0:  # written by another tool, never by mlcc-ci
+            condition = f"attribute_exists(#configId) AND attribute_not_exists({alias['version']})"
+        else:
+            condition = f"attribute_exists(#configId) AND {alias['version']} = :expect"
+            values[":expect"] = expect_version
         if expect_run_id:
-            condition += " AND #r = :r"
-            names["#r"] = "runId"
-            values[":r"] = expect_run_id
+            condition += f" AND {alias['runId']} = :run"
+            values[":run"] = expect_run_id
+        update = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
         try:
             self._call(
-                "put_item",
+                "update_item",
                 TableName=self.table,
-                Item=self._item(check_record(record.to_item())),
+                Key=self._item({"configId": record.configId}),
+                UpdateExpression=update,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=self._item(values),
@@ -306,7 +339,10 @@ class DynamoStore:
             kwargs["Limit"] = limit
         runs: list[Run] = []
         for item in self._pages("query", **kwargs):
-            runs.append(Run.from_item(self._plain(item)))
+            try:
+                runs.append(decode.run(self._plain(item)))
+            except decode.Unreadable:
+                continue  # a history item no one can read tells nothing
             if limit is not None and len(runs) >= limit:
                 break
         return runs

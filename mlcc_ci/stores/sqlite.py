@@ -10,9 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from mlcc_ci import decode
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Record, Registration, Run
-from mlcc_ci.stores.base import RegisterOutcome, reregistered, unchanged
+from mlcc_ci.stores.base import OWNED, RegisterOutcome, reregistered, unchanged
 from mlcc_ci.stores.validate import check_record
 
 PAGE = 500
@@ -45,6 +46,7 @@ class SqliteStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.page_size = PAGE
+        self.unreadable: dict[str, str] = {}
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -113,6 +115,34 @@ class SqliteStore:
             json.dumps(item, sort_keys=True),
         )
 
+    def _decode(self, text: str) -> Record | None:
+        """The record, or None (and a note in `unreadable`) for an item no one can read."""
+        try:
+            item = json.loads(text)
+            if not isinstance(item, dict):
+                raise decode.Unreadable("?", "the stored item is not a JSON object")
+            return decode.record(item)
+        except ValueError:
+            self.unreadable["?"] = "the stored item is not JSON"
+        except decode.Unreadable as exc:
+            self.unreadable[exc.config_id] = exc.reason
+        return None
+
+    @staticmethod
+    def _merged(conn: sqlite3.Connection, record: Record) -> tuple[Any, ...]:
+        """Row values for `record`, keeping what other tools added to the stored item."""
+        values = SqliteStore._row_values(record)
+        found = conn.execute("SELECT item FROM records WHERE configId = ?", (record.configId,))
+        row = found.fetchone()
+        try:
+            old = json.loads(row[0]) if row else {}
+        except ValueError:
+            old = {}
+        theirs = {k: v for k, v in old.items() if k not in OWNED} if isinstance(old, dict) else {}
+        if not theirs:
+            return values
+        return (*values[:-1], json.dumps({**theirs, **json.loads(values[-1])}, sort_keys=True))
+
     def close(self) -> None:
         with self._lock:
             for conn in self._all:
@@ -128,7 +158,7 @@ class SqliteStore:
     def create_tables(self) -> None:
         self._connect()
 
-    def register(self, reg: Registration, now: str) -> RegisterOutcome:
+    def register(self, reg: Registration, now: str, *, retest: bool = False) -> RegisterOutcome:
         with self._write() as conn:
             row = conn.execute("SELECT item FROM records WHERE configId = ?", (reg.configId,))
             found = row.fetchone()
@@ -136,20 +166,23 @@ class SqliteStore:
                 new = Record.registered(reg, now)
                 conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", self._row_values(new))
                 return "created"
-            old = Record.from_item(json.loads(found[0]))
-            if unchanged(old, reg):
+            old = self._decode(found[0])
+            if old is None:  # unreadable: registering describes it afresh
+                new = Record.registered(reg, now)
+            elif unchanged(old, reg) and not retest:
                 return "unchanged"
-            new = reregistered(old, reg)
+            else:
+                new = reregistered(old, reg)
             conn.execute(
                 "UPDATE records SET testStatus = ?, lastTestTimestamp = ?, version = ?, "
                 "runId = ?, item = ? WHERE configId = ?",
-                (*self._row_values(new)[1:], reg.configId),
+                (*self._merged(conn, new)[1:], reg.configId),
             )
             return "changed"
 
     def get(self, config_id: str) -> Record | None:
         rows = self._read("SELECT item FROM records WHERE configId = ?", (config_id,))
-        return Record.from_item(json.loads(rows[0][0])) if rows else None
+        return self._decode(rows[0][0]) if rows else None
 
     def records(self) -> Iterator[Record]:
         last = ""
@@ -159,7 +192,8 @@ class SqliteStore:
                 (last, self.page_size),
             )
             for row in rows:
-                yield Record.from_item(json.loads(row[1]))
+                if (record := self._decode(row[1])) is not None:
+                    yield record
             if len(rows) < self.page_size:
                 return
             last = rows[-1][0]
@@ -175,14 +209,15 @@ class SqliteStore:
                 (status, before or "\uffff", after[1], after[0], self.page_size),
             )
             for row in rows:
-                yield Record.from_item(json.loads(row[2]))
+                if (record := self._decode(row[2])) is not None:
+                    yield record
             if len(rows) < self.page_size:
                 return
             after = (rows[-1][0], rows[-1][1])
 
     def replace(self, record: Record, *, expect_version: int, expect_run_id: str | None) -> None:
-        values = self._row_values(record)
         with self._write() as conn:
+            values = self._merged(conn, record)
             cur = conn.execute(
                 "UPDATE records SET testStatus = ?, lastTestTimestamp = ?, version = ?, "
                 "runId = ?, item = ? WHERE configId = ? AND version = ? "
@@ -208,7 +243,13 @@ class SqliteStore:
             "SELECT item FROM runs WHERE configId = ? ORDER BY startedAt DESC LIMIT ?",
             (config_id, -1 if limit is None else limit),
         )
-        return [Run.from_item(json.loads(r[0])) for r in rows]
+        runs = []
+        for row in rows:
+            try:
+                runs.append(decode.run(json.loads(row[0])))
+            except (ValueError, decode.Unreadable):
+                continue  # a history item no one can read tells nothing
+        return runs
 
     def delete(self, config_id: str) -> None:
         with self._write() as conn:

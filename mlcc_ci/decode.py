@@ -1,0 +1,235 @@
+"""The one place where stored items become records, whoever wrote them.
+
+The table is shared: the generator's own `do/register --ci` writes records without a
+version or stage results, the original CodeBuild buildspec wrote stage results as a map of
+maps with stages this project does not have, and people edit items by hand. Everything
+behind this module sees well-formed records: missing optional attributes get defaults,
+numbers and strings are coerced where the meaning is clear, unknown stages are kept, and
+secrets in a configJson (by key or by the shape of the value) are masked before anyone can
+show them. An item that still cannot be understood raises `Unreadable`, naming why.
+"""
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import fields
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
+from mlcc_ci.doconfig import is_secret
+from mlcc_ci.models import Record, Run, StageResult, stage_order
+from mlcc_ci.redact import MASK, looks_secret
+
+CONFIG_ID = re.compile(r"^[0-9a-f]{16}$")
+_STATUS = re.compile(r"^(untested|running|pass|fail-[a-z_]{1,40})$")
+_RECORD_FIELDS = {f.name for f in fields(Record)}
+
+
+class Unreadable(Exception):
+    """An item no reader can make sense of."""
+
+    def __init__(self, config_id: str, reason: str) -> None:
+        super().__init__(f"{config_id}: {reason}")
+        self.config_id = config_id
+        self.reason = reason
+
+
+def plain(value: Any) -> Any:
+    """DynamoDB gives numbers as Decimal; the model uses int and float."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, Mapping):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str | Decimal):
+        try:
+            number = float(Decimal(str(value).strip()))
+        except (InvalidOperation, ValueError):
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return str(plain(value))
+    return None
+
+
+def stage(value: Any) -> StageResult | None:
+    """One stage's result: a map (ours, or the buildspec's map of strings and numbers) or a
+    bare status string."""
+    if isinstance(value, str):
+        return StageResult(value) if value else None
+    if not isinstance(value, Mapping) or not isinstance(value.get("status"), str):
+        return None
+    duration = _number(value.get("durationSeconds")) or 0.0
+    return StageResult(
+        status=value["status"],
+        durationSeconds=max(duration, 0.0),
+        logPointer=_text(value.get("logPointer")) or "",
+        errorSummary=_text(value.get("errorSummary")) or "",
+        note=_text(value.get("note")) or "",
+    )
+
+
+def stages(value: Any) -> dict[str, StageResult]:
+    """Stage results in lifecycle order (stages of other writers after ours), from a map or
+    a JSON string of one. Entries that say nothing are left out."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except ValueError:
+            raise ValueError("stageResults is a string but not JSON") from None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"stageResults is a {type(value).__name__}, not a map")
+    found = {str(k): r for k, v in value.items() if (r := stage(v)) is not None}
+    return {k: found[k] for k in sorted(found, key=stage_order)}
+
+
+def scrub(value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """`value` with every secret masked (a secret-named key, or a value shaped like a
+    credential), and the paths where one was found."""
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        out = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if is_secret(str(key)) and isinstance(item, str) and item and item != MASK:
+                out[key] = MASK
+                found.append(where)
+            else:
+                out[key], more = scrub(item, where)
+                found += more
+        return out, found
+    if isinstance(value, list):
+        items = [scrub(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return [i[0] for i in items], [p for i in items for p in i[1]]
+    if isinstance(value, str) and looks_secret(value):
+        return MASK, [path]
+    return value, found
+
+
+def config_json(value: Any) -> tuple[str, dict[str, Any], list[str]]:
+    """The compact configJson with secrets masked, its parsed form, and where secrets were."""
+    if isinstance(value, Mapping):
+        parsed: Any = plain(value)
+    elif isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            raise ValueError("configJson is not JSON") from None
+    else:
+        raise ValueError("configJson is missing")
+    if not isinstance(parsed, dict):
+        raise ValueError("configJson is not a JSON object")
+    clean, found = scrub(parsed)
+    return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean, found
+
+
+def record(item: Mapping[str, Any]) -> Record:
+    """A record from an item of any writer; raises Unreadable."""
+    config_id = item.get("configId")
+    if not isinstance(config_id, str) or not config_id:
+        raise Unreadable(str(config_id or "?"), "no configId")
+    try:
+        return _record(config_id, plain(item))
+    except (ValueError, TypeError) as exc:
+        raise Unreadable(config_id, str(exc)) from None
+
+
+def _record(config_id: str, item: dict[str, Any]) -> Record:
+    text, config, _ = config_json(item.get("configJson"))
+    status = item.get("testStatus", "untested")
+    if not isinstance(status, str) or not _STATUS.match(status):
+        raise ValueError(f"testStatus {status!r} is not a status")
+    name = _text(item.get("deploymentConfig")) or _text(config.get("deploymentConfig"))
+    if not name:
+        raise ValueError("no deploymentConfig")
+    version = _number(item.get("version"))
+    values: dict[str, Any] = {
+        "configId": config_id,
+        "configJson": text,
+        "deploymentConfig": name,
+        "buildStrategy": _text(item.get("buildStrategy"))
+        or _text(config.get("buildStrategy"))
+        or "",
+        "projectName": _text(item.get("projectName")) or _text(config.get("projectName")) or "",
+        "createdAt": _text(item.get("createdAt")) or NEVER_TESTED,
+        "source": item.get("source") if item.get("source") in ("catalog", "project") else "project",
+        # 0: written by another tool, never by mlcc-ci (the first write of ours makes it 1)
+        "version": int(version) if version is not None and version >= 0 else 0,
+        "testStatus": status,
+        "lastTestTimestamp": _text(item.get("lastTestTimestamp")) or NEVER_TESTED,
+        "schemaVersion": int(_number(item.get("schemaVersion")) or SCHEMA_VERSION),
+        "lastTestDuration": _number(item.get("lastTestDuration")),
+        "stageResults": stages(item.get("stageResults") or {}),
+    }
+    if item.get("supportState") in ("supported", "unsupported"):
+        values["supportState"] = item["supportState"]
+    for key in (
+        "baseImage",
+        "baseImageVersion",
+        "errorMessage",
+        "runId",
+        "runStartedAt",
+        "lastPassTimestamp",
+        "supportReason",
+        "profile",
+        "generatorVersion",
+        "provenImage",
+    ):
+        if (value := _text(item.get(key))) is not None:
+            values[key] = value
+    previous = item.get("previousStatus")
+    if isinstance(previous, str) and previous in STATUSES:
+        values["previousStatus"] = previous
+    return Record(**values)
+
+
+def foreign(item: Mapping[str, Any]) -> list[str]:
+    """How an item differs from what mlcc-ci writes (empty for its own)."""
+    shape = []
+    if "version" not in item:
+        shape.append("no version")
+    if isinstance(item.get("stageResults"), str):
+        shape.append("stageResults stored as a string")
+    others = sorted(set(item) - _RECORD_FIELDS)
+    if others:
+        shape.append(f"attributes of another tool: {', '.join(others)}")
+    return shape
+
+
+def run(item: Mapping[str, Any]) -> Run:
+    """A history item; raises Unreadable."""
+    values = plain(item)
+    config_id = str(values.get("configId", "?"))
+    try:
+        return Run(
+            configId=config_id,
+            startedAt=str(values["startedAt"]),
+            runId=str(values.get("runId", values["startedAt"])),
+            finishedAt=str(values.get("finishedAt", values["startedAt"])),
+            status=str(values.get("status", "")),
+            durationSeconds=_number(values.get("durationSeconds")) or 0.0,
+            deploymentConfig=str(values.get("deploymentConfig", "")),
+            stageResults=stages(values.get("stageResults") or {}),
+            errorMessage=str(values.get("errorMessage") or ""),
+            profile=str(values.get("profile") or "default"),
+        )
+    except (KeyError, ValueError, TypeError) as exc:
+        raise Unreadable(config_id, f"history item: {exc}") from None
