@@ -18,6 +18,11 @@ from mlcc_ci.stores.base import ResultsStore
 REFRESH_SECONDS = 60
 
 
+def _records(store: ResultsStore) -> list[dict[str, Any]]:
+    """Every readable record as stored (secrets in foreign configJson already masked)."""
+    return [r.to_item() for r in store.records()]
+
+
 def make_handler(store: ResultsStore, entries: Iterable[Entry]) -> type[BaseHTTPRequestHandler]:
     catalog = list(entries)
 
@@ -44,10 +49,7 @@ def make_handler(store: ResultsStore, entries: Iterable[Entry]) -> type[BaseHTTP
                     render.html(load_report(store, catalog, clock.now()), refresh=REFRESH_SECONDS),
                     "text/html; charset=utf-8",
                 ),
-                "/api/records": lambda: (
-                    json.dumps([r.to_item() for r in store.records()], indent=2, default=str),
-                    "application/json",
-                ),
+                "/api/records": lambda: (json.dumps(_records(store), indent=2), "application/json"),
                 "/api/report": lambda: (
                     render.as_json(load_report(store, catalog, clock.now())),
                     "application/json",

@@ -3,7 +3,8 @@
 Due: untested; any finished status (pass and every fail-*) not tested for `stale_after`.
 Running records are never due; one running longer than the build timeout plus a grace
 period has lost its executor and is reaped. MaxConcurrency counts what is running.
-Order: untested, then regressed, then oldest.
+Order: untested, then regressed, then oldest. Records that describe one deployment (written
+by different tools) never run twice in one scan, nor while one of them is running.
 """
 
 from collections.abc import Iterable
@@ -20,6 +21,7 @@ from mlcc_ci.constants import (
     TERMINAL_STATUSES,
     UNTESTED,
 )
+from mlcc_ci.identity import Deployment, deployment
 from mlcc_ci.models import Record
 
 ORPHAN_GRACE_MINUTES = 15
@@ -91,6 +93,7 @@ def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
             plan.skipped.append(
                 Decision(record, "fresh", f"{status}; due after {clock.iso(fresh_until)}")
             )
+    due = _one_per_deployment(due, plan)
     rank = {"untested": 0, "regressed": 1, "stale": 2}
     due.sort(
         key=lambda d: (
@@ -113,6 +116,25 @@ def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
         due = due[:slots]
     plan.due = due
     return plan
+
+
+def _one_per_deployment(due: list[Decision], plan: Plan) -> list[Decision]:
+    taken: dict[Deployment, str] = {
+        deployment(d.record): f"{d.record.configId} is running"
+        for d in plan.skipped
+        if d.reason == "running"
+    }
+    kept = []
+    # mlcc-ci's own record of a deployment runs rather than another tool's copy of it
+    for decision in sorted(due, key=lambda d: (d.record.version == 0, d.record.createdAt)):
+        key = deployment(decision.record)
+        if key in taken:
+            detail = f"same deployment as {taken[key]}"
+            plan.skipped.append(Decision(decision.record, "duplicate", detail))
+        else:
+            taken[key] = f"{decision.record.configId} ({decision.reason})"
+            kept.append(decision)
+    return kept
 
 
 def orphan_message(record: Record, now: datetime, policy: Policy) -> str:

@@ -23,14 +23,20 @@ from mlcc_ci.cli.run_cmd import (
 def status(
     as_json: bool, profile_name: str | None, store_url: str | None, table: str | None
 ) -> None:
-    """Aggregate counts: total, running, passing, failing, untested, last completed."""
+    """Aggregate counts per deployment: total, running, passing, failing, untested, last
+    completed. Records of one deployment written by different tools count once."""
     from mlcc_ci.constants import NEVER_TESTED, PASS, RUNNING, UNTESTED
+    from mlcc_ci.identity import groups
 
     _, _, store = open_for(profile_name, store_url, table)
-    records = list(store.records())
+    store.unreadable.clear()
+    every = list(store.records())
+    # a deployment's status is its most recently tested record's
+    records = [max(g, key=lambda r: (r.lastTestTimestamp, r.createdAt)) for g in groups(every)]
     finished = [r.lastTestTimestamp for r in records if r.tested and r.lastTestTimestamp]
     counts = {
         "total": len(records),
+        "records": len(every),
         "running": sum(r.testStatus == RUNNING for r in records),
         "passing": sum(r.testStatus == PASS for r in records),
         "failing": sum(r.failing for r in records),
@@ -38,13 +44,15 @@ def status(
         "unsupported": sum(not r.supported for r in records),
         "lastCompleted": max((t for t in finished if t != NEVER_TESTED), default=None),
         "store": store.description,
+        "unreadable": [{"configId": k, "reason": v} for k, v in store.unreadable.items()],
     }
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return
     click.echo("CI system status")
     labels = [
-        ("Total records", "total"),
+        ("Deployments", "total"),
+        ("Records", "records"),
         ("Running", "running"),
         ("Passing", "passing"),
         ("Failing", "failing"),
@@ -55,6 +63,8 @@ def status(
     ]
     for label, key in labels:
         click.echo(f"  {label + ':':<16} {counts[key] if counts[key] is not None else '-'}")
+    for config_id, reason in store.unreadable.items():
+        click.echo(f"  Unreadable:      {config_id}: {reason}")
 
 
 @click.command()

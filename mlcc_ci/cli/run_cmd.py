@@ -102,13 +102,16 @@ def plan(
         raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
     _, _, store = open_for(profile_name, store_url, table)
     policy = policy_from_options(stale_hours, max_concurrency)
+    store.unreadable.clear()
     result = select(gather(store, now, policy), now, policy)
+    unreadable = dict(store.unreadable)
     if as_json:
         doc = {
             "now": clock.iso(now),
             "due": [_decision_json(d) for d in result.due],
             "reap": [_decision_json(d) for d in result.reap],
             "skipped": [_decision_json(d) for d in result.skipped],
+            "unreadable": [{"configId": k, "reason": v} for k, v in unreadable.items()],
         }
         click.echo(json.dumps(doc, indent=2))
         return
@@ -120,6 +123,10 @@ def plan(
         click.echo(f"{title} ({len(items)}):")
         for d in items:
             click.echo(f"  {d.record.deploymentConfig:<28} {d.reason:<16} {d.detail}")
+    if unreadable:
+        click.echo(f"Unreadable ({len(unreadable)}):")
+        for config_id, reason in unreadable.items():
+            click.echo(f"  {config_id:<28} {reason}")
 
 
 @click.command()

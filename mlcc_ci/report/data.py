@@ -11,12 +11,14 @@ from mlcc_ci.stores.base import ResultsStore
 HISTORY_DEPTH = 50
 
 
-def read(store: ResultsStore) -> tuple[list[Record], dict[str, list[Run]]]:
+def read(store: ResultsStore) -> tuple[list[Record], dict[str, list[Run]], dict[str, str]]:
+    """Records, their history, and the items no one could read (configId -> why)."""
+    store.unreadable.clear()
     records = list(store.records())
     history = {r.configId: store.history(r.configId, limit=HISTORY_DEPTH) for r in records}
-    return records, history
+    return records, history, dict(store.unreadable)
 
 
 def load_report(store: ResultsStore, entries: Iterable[Entry], now: datetime) -> Report:
-    records, history = read(store)
-    return build_report(entries, records, history, now)
+    records, history, unreadable = read(store)
+    return build_report(entries, records, history, now, unreadable=unreadable)

@@ -79,6 +79,7 @@ class Report:
     summary: Summary
     configurations: Sequence[ConfigReport]
     profiles: Mapping[str, int] = field(default_factory=dict)
+    unreadable: Mapping[str, str] = field(default_factory=dict)  # configId -> why
 
     @property
     def regressions(self) -> list[ConfigReport]:
@@ -180,12 +181,16 @@ def build_report(
     history: Mapping[str, Sequence[Run]],
     now: datetime,
     stale_after: timedelta = timedelta(hours=DEFAULT_STALE_HOURS),
+    unreadable: Mapping[str, str] | None = None,
 ) -> Report:
     """Every catalog configuration appears, registered or not; custom ones follow."""
+    catalog = {e.name: e for e in entries}
+    # a record another tool wrote may name the configuration as the generator does
+    alias = {e.generator_name: e.name for e in catalog.values()}
     by_name: dict[str, list[Record]] = {}
     for record in records:
-        by_name.setdefault(record.deploymentConfig, []).append(record)
-    catalog = {e.name: e for e in entries}
+        name = alias.get(record.deploymentConfig, record.deploymentConfig)
+        by_name.setdefault(name, []).append(record)
     names = list(catalog) + sorted(n for n in by_name if n not in catalog)
     configs = []
     for name in names:
@@ -209,4 +214,4 @@ def build_report(
         running=sum(c.status == RUNNING for c in configs),
         unsupported=sum(c.supportState == "unsupported" for c in configs),
     )
-    return Report(clock.iso(now), summary, configs, profiles)
+    return Report(clock.iso(now), summary, configs, profiles, dict(unreadable or {}))

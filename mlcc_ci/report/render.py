@@ -53,6 +53,8 @@ def text(report: Report) -> str:
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         lines.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
+    for config_id, reason in report.unreadable.items():
+        lines.append(f"UNREADABLE record {config_id}: {reason}")
     for c in report.regressions:
         assert c.regression
         lines.append(
@@ -127,6 +129,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "fixed": [c.name for c in report.fixed],
         "flaky": [c.name for c in report.flaky],
         "profiles": dict(report.profiles),
+        "unreadable": [{"configId": k, "reason": v} for k, v in report.unreadable.items()],
     }
 
 
@@ -211,6 +214,8 @@ def markdown(report: Report) -> str:
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
+    for config_id, reason in report.unreadable.items():
+        out.append(f"\nUnreadable record `{md_cell(config_id)}`: {md_cell(reason)}")
     return "\n".join(out).rstrip() + "\n"
 
 
