@@ -29,6 +29,12 @@ _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": 
     help="Region of the CI table (default: $MLCC_CI_REGION, then the AWS default region; "
     "never the project's AWS_REGION).",
 )
+@click.option(
+    "--retest",
+    is_flag=True,
+    help="With --from-catalog: put the entries back to untested even when unchanged, so the "
+    "next run tests them (a project registration always does).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Delete records whose entry left the catalog.")
 @click.option("--yes", is_flag=True, help="With --prune: do not ask for confirmation.")
@@ -46,6 +52,7 @@ def register(
     from_project: Path | None,
     ci_table: str | None,
     ci_region: str | None,
+    retest: bool,
     dry_run: bool,
     prune: bool,
     yes: bool,
@@ -55,16 +62,17 @@ def register(
 ) -> None:
     """Register configurations into the results store so the matrix tests them.
 
-    Re-registering an unchanged configuration changes nothing; a changed one goes back to
-    untested and keeps its history.
+    From the catalog, re-registering an unchanged configuration changes nothing (unless
+    --retest); a changed one goes back to untested and keeps its history. Registering a
+    project always puts it back to untested: it is how a project asks for a retest.
     """
     from mlcc_ci.errors import UsageError
 
     if bool(from_catalog) == bool(from_project):
         raise UsageError("say where from: --from-catalog [NAME ... | --all] or --from-project DIR")
     if from_project:
-        if names or all_entries or prune:
-            raise UsageError("--from-project takes no NAMEs, --all or --prune")
+        if names or all_entries or prune or retest:
+            raise UsageError("--from-project takes no NAMEs, --all, --prune or --retest")
         _from_project(from_project, ci_table, ci_region, dry_run, store_url, table)
         return
     if ci_table:
@@ -78,11 +86,12 @@ def register(
         from mlcc_ci.profiles import load_profile, profile_store
 
         store_url = profile_store(load_profile(load_valid_catalog(), profile_name), store_url)
-    _from_catalog(names, dry_run, prune, yes, store_url, table)
+    _from_catalog(names, retest, dry_run, prune, yes, store_url, table)
 
 
 def _from_catalog(
     names: tuple[str, ...],
+    retest: bool,
     dry_run: bool,
     prune: bool,
     yes: bool,
@@ -106,10 +115,14 @@ def _from_catalog(
         if dry_run:
             old = store.get(reg.configId)
             outcome = (
-                "created" if old is None else "unchanged" if unchanged(old, reg) else "changed"
+                "created"
+                if old is None
+                else "unchanged"
+                if unchanged(old, reg) and not retest
+                else "changed"
             )
         else:
-            outcome = store.register(reg, now)
+            outcome = store.register(reg, now, retest=retest)
         counts[outcome] += 1
         note = "" if entry.supported else f"  (unsupported: {entry.support_reason})"
         prefix = "would be " if dry_run and outcome != "unchanged" else ""
@@ -162,7 +175,7 @@ def _from_project(
         click.echo(reg.configJson)
         return
     store.check()
-    outcome = store.register(reg, clock.iso(clock.now()))
+    outcome = store.register(reg, clock.iso(clock.now()), retest=True)
     click.echo(f"{_LABEL[outcome]:<20} {reg.deploymentConfig:<28} {reg.configId}")
 
 
@@ -180,6 +193,45 @@ def create_tables(store_url: str | None, table: str | None) -> None:
     target = open_store(store_url, table=table)
     target.create_tables()
     click.echo(f"tables ready in {target.description}")
+
+
+@store.command()
+@click.option("--fix", is_flag=True, help="Adopt what was found (asks first unless --yes).")
+@click.option("--yes", is_flag=True, help="With --fix: do not ask for confirmation.")
+@store_options
+def doctor(fix: bool, yes: bool, store_url: str | None, table: str | None) -> None:
+    """Find records other tools wrote that mlcc-ci would not: unreadable ones, another
+    tool's shape, secrets in configJson, several records of one deployment.
+
+    With --fix, adopt them: rewrite in mlcc-ci's shape with secrets masked (keeping what
+    other tools added), move a duplicate's history to the catalog's record and delete the
+    duplicate. Unreadable records are only listed. Exit 1 while anything is left.
+    """
+    from mlcc_ci import doctor as doc
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.stores.open import open_store
+
+    target = open_store(store_url, table=table)
+    target.check()
+    preferred = {e.config_id for e in load_valid_catalog().entries}
+    exam = doc.examine(target, preferred)
+    for f in exam.findings:
+        click.echo(f"{f.kind:<11} {f.config_id}  {f.detail}")
+    if not exam.findings:
+        click.echo(f"nothing to fix in {target.description}")
+        return
+    fixable = len(exam.adopt) + len(exam.merge)
+    click.echo(f"{len(exam.findings)} finding(s); {fixable} record(s) to adopt or merge")
+    if fix and fixable and (yes or click.confirm("Fix them?", default=False)):
+        for line in doc.fix(target, exam):
+            click.echo(line)
+        left = doc.examine(target, preferred).findings
+        if not left:
+            return
+        click.echo(f"{len(left)} finding(s) left (unreadable records are for you to delete)")
+    elif fix and fixable:
+        click.echo("nothing changed")
+    raise SystemExit(1)
 
 
 COMMANDS = [register, store]

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterator
 from dataclasses import fields, replace
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from mlcc_ci.models import Outcome, Record, Registration, Run, claimed, finished
 
@@ -33,6 +33,10 @@ class ResultsStore(Protocol):
 
     def records(self) -> Iterator[Record]:
         """Every record, read page by page."""
+        ...
+
+    def raw_items(self) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        """Every stored item as plain data, undecoded (None: not even an item), by configId."""
         ...
 
     def by_status(self, status: str, before: str | None = None) -> Iterator[Record]:

@@ -236,6 +236,8 @@ class DynamoStore:
             else "attribute_not_exists(#configId) OR attribute_not_exists(#supportState) OR "
             "#configJson <> :configJson OR #supportState <> :supportState"
         )
+        if condition is None:
+            del names["#configId"]
         try:
             response = self._call(
                 "update_item",
@@ -267,6 +269,14 @@ class DynamoStore:
         for item in self._pages("scan", TableName=self.table):
             if (record := self._decode(item)) is not None:
                 yield record
+
+    def raw_items(self) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        for item in self._pages("scan", TableName=self.table):
+            key = item.get("configId", {}).get("S", "?")
+            try:
+                yield key, decode.plain(self._plain(item))
+            except (TypeError, ValueError):
+                yield key, None
 
     def by_status(self, status: str, before: str | None = None) -> Iterator[Record]:
         condition = "#s = :s" + (" AND #t < :before" if before else "")

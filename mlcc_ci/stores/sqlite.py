@@ -184,19 +184,31 @@ class SqliteStore:
         rows = self._read("SELECT item FROM records WHERE configId = ?", (config_id,))
         return self._decode(rows[0][0]) if rows else None
 
-    def records(self) -> Iterator[Record]:
+    def _all_rows(self) -> Iterator[tuple[str, str]]:
+        """(configId, stored item text) for every record, page by page."""
         last = ""
         while True:
             rows = self._read(
                 "SELECT configId, item FROM records WHERE configId > ? ORDER BY configId LIMIT ?",
                 (last, self.page_size),
             )
-            for row in rows:
-                if (record := self._decode(row[1])) is not None:
-                    yield record
+            yield from ((row[0], row[1]) for row in rows)
             if len(rows) < self.page_size:
                 return
             last = rows[-1][0]
+
+    def records(self) -> Iterator[Record]:
+        for _, text in self._all_rows():
+            if (record := self._decode(text)) is not None:
+                yield record
+
+    def raw_items(self) -> Iterator[tuple[str, dict[str, Any] | None]]:
+        for config_id, text in self._all_rows():
+            try:
+                item = json.loads(text)
+            except ValueError:
+                item = None
+            yield config_id, item if isinstance(item, dict) else None
 
     def by_status(self, status: str, before: str | None = None) -> Iterator[Record]:
         after: tuple[str, str] = ("", "")
