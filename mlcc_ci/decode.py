@@ -10,6 +10,7 @@ show them. An item that still cannot be understood raises `Unreadable`, naming w
 """
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import fields
@@ -38,7 +39,9 @@ class Unreadable(Exception):
 def plain(value: Any) -> Any:
     """DynamoDB gives numbers as Decimal; the model uses int and float."""
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        if value.is_finite() and value == value.to_integral_value():
+            return int(value)
+        return float(value)
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -47,17 +50,14 @@ def plain(value: Any) -> Any:
 
 
 def _number(value: Any) -> float | None:
-    if isinstance(value, bool):
+    """A finite number from a number or numeric text; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str | Decimal):
-        try:
-            number = float(Decimal(str(value).strip()))
-        except (InvalidOperation, ValueError):
-            return None
-        return number if number == number and abs(number) != float("inf") else None
-    return None
+    try:
+        number = float(Decimal(value.strip()) if isinstance(value, str) else value)
+    except (InvalidOperation, ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _text(value: Any) -> str | None:

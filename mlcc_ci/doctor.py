@@ -66,6 +66,25 @@ def examine(store: ResultsStore, preferred: Collection[str] = ()) -> Examination
     return out
 
 
+def _with_result_of(canonical: Record, other: Record) -> Record:
+    return replace(
+        canonical,
+        testStatus=other.testStatus,
+        previousStatus=other.previousStatus,
+        lastTestTimestamp=other.lastTestTimestamp,
+        lastTestDuration=other.lastTestDuration,
+        stageResults=other.stageResults,
+        errorMessage=other.errorMessage,
+        lastPassTimestamp=max(
+            (t for t in (canonical.lastPassTimestamp, other.lastPassTimestamp) if t), default=None
+        ),
+        profile=other.profile,
+        generatorVersion=other.generatorVersion or canonical.generatorVersion,
+        provenImage=other.provenImage or canonical.provenImage,
+        version=canonical.version + 1,
+    )
+
+
 def fix(store: ResultsStore, exam: Examination) -> list[str]:
     """Adopt and merge; one line per thing done (or left, and why)."""
     done = []
@@ -86,9 +105,20 @@ def fix(store: ResultsStore, exam: Examination) -> list[str]:
         if duplicate.testStatus == RUNNING:
             done.append(f"left {duplicate.configId}: it is running; try again when it is done")
             continue
+        canonical = store.get(canonical.configId) or canonical  # adopted above, perhaps
         runs = store.history(duplicate.configId)
         for run in runs:
             store.append_run(replace(run, configId=canonical.configId))
+        if duplicate.tested and duplicate.lastTestTimestamp > canonical.lastTestTimestamp:
+            try:  # the newer result is the deployment's result
+                store.replace(
+                    _with_result_of(canonical, duplicate),
+                    expect_version=canonical.version,
+                    expect_run_id=None,
+                )
+            except ConflictError:
+                done.append(f"left {duplicate.configId}: {canonical.configId} changed meanwhile")
+                continue
         store.delete(duplicate.configId)
         done.append(
             f"merged {duplicate.configId} into {canonical.configId} "

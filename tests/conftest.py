@@ -89,3 +89,19 @@ def pinned_generator(monkeypatch: pytest.MonkeyPatch):
     if problem:
         pytest.fail(f"{problem} (make generator installs it into {GENERATOR_HOME})")
     return generator.find(pin, os.environ)
+
+
+@pytest.fixture
+def moto_server():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    import urllib.request
+
+    # moto's backends live in this process: start every test from an empty account
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
+    yield url
+    server.stop()

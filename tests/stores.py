@@ -49,3 +49,30 @@ def registration(n: int = 0, config_json: str | None = None, **kw) -> Registrati
     )
     values.update(kw)
     return Registration(**values)
+
+
+def add_foreign_attribute(store, config_id: str, name: str, value: str) -> None:
+    """Another tool writes an attribute of its own onto a stored record."""
+    import json
+
+    if hasattr(store, "client"):
+        store.client.update_item(
+            TableName=store.table,
+            Key={"configId": {"S": config_id}},
+            UpdateExpression="SET #n = :v",
+            ExpressionAttributeNames={"#n": name},
+            ExpressionAttributeValues={":v": {"S": value}},
+        )
+        return
+    with store._write() as conn:
+        (text,) = conn.execute(
+            "SELECT item FROM records WHERE configId = ?", (config_id,)
+        ).fetchone()
+        item = {**json.loads(text), name: value}
+        conn.execute(
+            "UPDATE records SET item = ? WHERE configId = ?", (json.dumps(item), config_id)
+        )
+
+
+def stored_item(store, config_id: str) -> dict:
+    return dict(next(item for cid, item in store.raw_items() if cid == config_id) or {})

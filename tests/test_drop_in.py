@@ -14,22 +14,6 @@ from tests.test_doconfig import CONFIG, project
 pytestmark = pytest.mark.functional
 
 
-@pytest.fixture
-def moto_server():
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    import urllib.request
-
-    # moto's backends live in this process: start every test from an empty account
-    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
-    yield url
-    server.stop()
-
-
 def test_install_then_register_ci(cli, tmp_path, moto_server):
     proj = project(tmp_path / "proj", CONFIG)
     (proj / "do" / "register").write_text('#!/bin/sh\necho project-register "$@"\n')

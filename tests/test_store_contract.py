@@ -151,3 +151,48 @@ def test_both_stores_write_identical_records(tmp_path):
 
     with sqlite_store(tmp_path) as a, dynamo_store() as b:
         assert scenario(a) == scenario(b)
+
+
+def test_what_other_tools_wrote_survives_every_write(store):
+    from tests.stores import add_foreign_attribute, stored_item
+
+    reg = registration(7)
+    store.register(reg, T0)
+    add_foreign_attribute(store, reg.configId, "ownerTeam", "inference")
+    running = claim(store, store.get(reg.configId), "run-7", "2026-01-01T00:30:00.000Z")
+    finish(store, running, outcome())
+    store.register(registration(7, config_json='{"projectName":"p7b"}'), T0)
+    store.register(reg, T0, retest=True)
+    item = stored_item(store, reg.configId)
+    assert item["ownerTeam"] == "inference"
+    assert item["testStatus"] == UNTESTED and item["lastTestDuration"] == 4  # whole seconds
+
+
+def test_retest_puts_an_unchanged_record_back_to_untested(store):
+    reg = registration(8)
+    store.register(reg, T0)
+    running = claim(store, store.get(reg.configId), "run-8", "2026-01-01T00:30:00.000Z")
+    finish(store, running, outcome())
+    assert store.register(reg, T0) == "unchanged"
+    assert store.register(reg, T0, retest=True) == "changed"
+    again = store.get(reg.configId)
+    assert again.testStatus == UNTESTED and again.previousStatus == "pass"
+    assert again.lastPassTimestamp == "2026-01-01T01:00:00Z"  # the history stays
+
+
+def test_unreadable_items_are_skipped_and_named(store):
+    reg = registration(9)
+    store.register(reg, T0)
+    if hasattr(store, "client"):
+        store.client.put_item(
+            TableName=store.table,
+            Item={"configId": {"S": "ffffffffffffffff"}, "configJson": {"S": "{"}},
+        )
+    else:
+        with store._write() as conn:
+            conn.execute(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                ("ffffffffffffffff", "untested", NEVER_TESTED, 1, None, '{"configId": 3}'),
+            )
+    assert [r.configId for r in store.records()] == [reg.configId]
+    assert list(store.unreadable) == ["ffffffffffffffff"]

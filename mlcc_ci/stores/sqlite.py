@@ -115,18 +115,20 @@ class SqliteStore:
             json.dumps(item, sort_keys=True),
         )
 
-    def _decode(self, text: str) -> Record | None:
+    def _decode(self, config_id: str, text: str) -> Record | None:
         """The record, or None (and a note in `unreadable`) for an item no one can read."""
         try:
             item = json.loads(text)
-            if not isinstance(item, dict):
-                raise decode.Unreadable("?", "the stored item is not a JSON object")
-            return decode.record(item)
         except ValueError:
-            self.unreadable["?"] = "the stored item is not JSON"
+            self.unreadable[config_id] = "the stored item is not JSON"
+            return None
+        try:
+            if not isinstance(item, dict) or item.get("configId") != config_id:
+                raise decode.Unreadable(config_id, "the stored item does not name its configId")
+            return decode.record(item)
         except decode.Unreadable as exc:
-            self.unreadable[exc.config_id] = exc.reason
-        return None
+            self.unreadable[config_id] = exc.reason
+            return None
 
     @staticmethod
     def _merged(conn: sqlite3.Connection, record: Record) -> tuple[Any, ...]:
@@ -166,7 +168,7 @@ class SqliteStore:
                 new = Record.registered(reg, now)
                 conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", self._row_values(new))
                 return "created"
-            old = self._decode(found[0])
+            old = self._decode(reg.configId, found[0])
             if old is None:  # unreadable: registering describes it afresh
                 new = Record.registered(reg, now)
             elif unchanged(old, reg) and not retest:
@@ -182,7 +184,7 @@ class SqliteStore:
 
     def get(self, config_id: str) -> Record | None:
         rows = self._read("SELECT item FROM records WHERE configId = ?", (config_id,))
-        return self._decode(rows[0][0]) if rows else None
+        return self._decode(config_id, rows[0][0]) if rows else None
 
     def _all_rows(self) -> Iterator[tuple[str, str]]:
         """(configId, stored item text) for every record, page by page."""
@@ -198,8 +200,8 @@ class SqliteStore:
             last = rows[-1][0]
 
     def records(self) -> Iterator[Record]:
-        for _, text in self._all_rows():
-            if (record := self._decode(text)) is not None:
+        for config_id, text in self._all_rows():
+            if (record := self._decode(config_id, text)) is not None:
                 yield record
 
     def raw_items(self) -> Iterator[tuple[str, dict[str, Any] | None]]:
@@ -221,7 +223,7 @@ class SqliteStore:
                 (status, before or "\uffff", after[1], after[0], self.page_size),
             )
             for row in rows:
-                if (record := self._decode(row[2])) is not None:
+                if (record := self._decode(row[0], row[2])) is not None:
                     yield record
             if len(rows) < self.page_size:
                 return

@@ -1,0 +1,158 @@
+"""The decoding layer: items of any writer become records, or are named unreadable."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mlcc_ci import decode
+from mlcc_ci.constants import NEVER_TESTED
+
+BASE = {
+    "configId": "0123456789abcdef",
+    "configJson": json.dumps({"deploymentConfig": "http-flask", "projectName": "p"}),
+    "testStatus": "pass",
+    "lastTestTimestamp": "2026-01-01T00:00:00Z",
+}
+
+
+def item(**changes):
+    out = {**BASE, **changes}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "expected"),
+    [
+        ({}, "version", 0),  # another tool's: never written by mlcc-ci
+        ({"version": "3"}, "version", 3),
+        ({"version": Decimal(4)}, "version", 4),
+        ({"version": "x"}, "version", 0),
+        ({"lastTestDuration": "0.074"}, "lastTestDuration", 0.074),
+        ({"lastTestDuration": Decimal("842")}, "lastTestDuration", 842),
+        ({"lastTestDuration": "soon"}, "lastTestDuration", None),
+        ({"lastTestDuration": "nan"}, "lastTestDuration", None),
+        ({"testStatus": None}, "testStatus", "untested"),
+        ({"testStatus": "fail-adapter_test"}, "testStatus", "fail-adapter_test"),
+        ({"lastTestTimestamp": None}, "lastTestTimestamp", NEVER_TESTED),
+        ({"createdAt": None}, "createdAt", NEVER_TESTED),
+        ({"source": "bulk-import"}, "source", "project"),
+        ({"deploymentConfig": None}, "deploymentConfig", "http-flask"),  # from the configJson
+        ({"projectName": 7}, "projectName", "7"),
+        ({"schemaVersion": "2"}, "schemaVersion", 2),
+        ({"supportState": "maybe"}, "supportState", "supported"),
+        ({"previousStatus": "weird"}, "previousStatus", None),
+        (
+            {"configJson": {"deploymentConfig": "http-flask", "b": Decimal("1.5")}},
+            "configJson",
+            '{"deploymentConfig":"http-flask","b":1.5}',
+        ),
+    ],
+)
+def test_tolerated(changes, field, expected):
+    assert getattr(decode.record(item(**changes)), field) == expected
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"configId": None}, "no configId"),
+        ({"configJson": None}, "configJson is missing"),
+        ({"configJson": "{nope"}, "configJson is not JSON"),
+        ({"configJson": "[1, 2]"}, "configJson is not a JSON object"),
+        ({"configJson": "{}"}, "no deploymentConfig"),
+        ({"testStatus": "bogus"}, "testStatus 'bogus' is not a status"),
+        ({"testStatus": 3}, "testStatus 3 is not a status"),
+        ({"stageResults": "{not json"}, "stageResults is a string but not JSON"),
+        ({"stageResults": [1]}, "stageResults is a list, not a map"),
+    ],
+)
+def test_unreadable(changes, reason):
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record(item(**changes))
+    assert caught.value.reason == reason
+
+
+def test_stage_results_of_every_shape():
+    stages = {
+        "update": {"status": "pass", "durationSeconds": Decimal("3")},
+        "adapter_test": "skip",
+        "build": {"status": "fail", "durationSeconds": "12", "errorSummary": "boom"},
+        "generate": {"status": "pass", "durationSeconds": -1},
+        "validate": {"no": "status"},
+    }
+    found = decode.record(item(stageResults=json.dumps(stages, default=str))).stageResults
+    assert list(found) == ["generate", "build", "update", "adapter_test"]
+    assert found["build"].durationSeconds == 12.0 and found["build"].errorSummary == "boom"
+    assert found["generate"].durationSeconds == 0.0
+    assert found["adapter_test"].status == "skip"
+
+
+def test_secrets_are_masked_by_key_and_by_value():
+    config = {
+        "deploymentConfig": "http-flask",
+        "parameters": {
+            "HF_TOKEN": "hf_" + "x" * 30,
+            "NOTE": "AKIAABCDEFGHIJKLMNOP",
+            "REPO": "https://user:pass1234@git.example.com/r.git",
+            "PAT": "github_pat_" + "A1" * 20,
+            "PLAIN": "https://git.example.com/r.git",
+        },
+        "list": ["ghp_" + "b" * 30],
+    }
+    record = decode.record(item(configJson=json.dumps(config)))
+    clean = json.loads(record.configJson)
+    assert clean["parameters"] == {
+        "HF_TOKEN": "***",
+        "NOTE": "***",
+        "REPO": "***",
+        "PAT": "***",
+        "PLAIN": "https://git.example.com/r.git",
+    }
+    assert clean["list"] == ["***"]
+    _, _, where = decode.config_json(json.dumps(config))
+    assert where == [
+        "parameters.HF_TOKEN",
+        "parameters.NOTE",
+        "parameters.REPO",
+        "parameters.PAT",
+        "list[0]",
+    ]
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.decimals(allow_nan=False),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+keys = st.sampled_from(
+    [
+        "configId",
+        "configJson",
+        "testStatus",
+        "version",
+        "stageResults",
+        "lastTestDuration",
+        "deploymentConfig",
+        "createdAt",
+        "source",
+        "runId",
+        "schemaVersion",
+        "other",
+    ]
+)
+
+
+@given(st.dictionaries(keys, values, max_size=8))
+def test_any_item_is_a_record_or_unreadable(raw):
+    try:
+        record = decode.record({**BASE, **raw})
+    except decode.Unreadable as exc:
+        assert exc.reason
+    else:
+        json.loads(record.configJson)
+        assert record.version >= 0

@@ -1,0 +1,278 @@
+"""A CI table shared with the generator's own tools: a project's unchanged `do/register --ci`
+(the real generator's, with the AWS CLI from PyPI) writes into it, the original buildspec's
+shape and an unreadable item sit beside mlcc-ci's records, and every reader copes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mlcc_ci import validate_env
+from mlcc_ci.aws.scanner import handler
+from mlcc_ci.catalog import load_valid_catalog
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.functional, pytest.mark.generator]
+CATALOG = load_valid_catalog()
+FLASK = CATALOG.get("http-flask")
+ONNX = CATALOG.get("triton-onnx")
+TABLE = "mlcc-ci-table"
+# Secrets that are secrets by the shape of their value, not by their name.
+LEAKS = {
+    "NOTE": "AKIAABCDEFGHIJKLMNOP",
+    "REPO_URL": "https://deploy:hunter2hunter2@git.example.com/team/models.git",
+    "GH": "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2",
+}
+FOREIGN_ID = "0123456789abcdef"  # the original buildspec's shape
+BROKEN_ID = "fedcba9876543210"  # nobody can read this one
+
+
+def _aws_env(url: str) -> dict[str, str]:
+    return {"AWS_ENDPOINT_URL": url, "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def _client(url: str):
+    return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")
+
+
+def _generate(project: Path, entry, guard: str) -> None:
+    config = project.parent / f"{entry.name}.json"
+    config.write_text(entry.config_json)
+    subprocess.run(
+        [
+            "ml-container-creator",
+            "--config",
+            str(config),
+            "--skip-prompts",
+            "--project-dir",
+            str(project),
+            "--force",
+            "--offline",
+        ],
+        env={**os.environ, "NODE_OPTIONS": guard},
+        check=True,
+        capture_output=True,
+    )
+
+
+def _project_env(tmp: Path, url: str) -> dict[str, str]:
+    """What the project's do-scripts want: an activated virtualenv and `aws` on PATH."""
+    venv = validate_env.python_env(tmp / "venvs")
+    path = f"{venv / 'bin'}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    return {**os.environ, **_aws_env(url), **LEAKS, "VIRTUAL_ENV": str(venv), "PATH": path}
+
+
+def _do(project: Path, env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [str(project / "do" / args[0]), *args[1:]], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    return result.stdout
+
+
+def _json_after_banner(stdout: str):
+    """do/ci prints do/config's summary before its JSON."""
+    return json.loads(stdout[stdout.index("\n{") + 1 :])
+
+
+@pytest.fixture
+def shared_table(cli, tmp_path, moto_server, pinned_generator, monkeypatch):
+    """Catalog records, the generator's own registration of http-flask and of triton-onnx
+    (as it names it: triton-onnxruntime), a buildspec-shaped item and an unreadable one."""
+    for key, value in _aws_env(moto_server).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("PATH", f"{pinned_generator.command.parent}:{os.environ['PATH']}")
+    guard = f"--require {REPO / 'tests' / 'guards' / 'loopback-only.cjs'}"
+    assert cli("store", "create-tables", "--table", TABLE).exit_code == 0
+    assert cli("register", "--from-catalog", "--all", "--table", TABLE).exit_code == 0
+    env = _project_env(tmp_path, moto_server)
+    projects = {}
+    for entry in (FLASK, ONNX):
+        project = tmp_path / entry.name
+        _generate(project, entry, guard)
+        out = _do(project, env, "register", "--ci")
+        assert "New CI record created" in out
+        projects[entry.name] = project
+    client = _client(moto_server)
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "configId": {"S": FOREIGN_ID},
+            "schemaVersion": {"N": "1"},
+            "configJson": {"S": json.dumps({"deploymentConfig": "my-custom", "awsRegion": "x"})},
+            "deploymentConfig": {"S": "my-custom"},
+            "projectName": {"S": "my-custom-project"},
+            "testStatus": {"S": "fail-deploy_test"},
+            "lastTestTimestamp": {"S": "2026-01-01T00:00:00Z"},
+            "lastTestDuration": {"N": "842"},
+            "errorMessage": {"S": "endpoint failed to start"},
+            "stageResults": {
+                "M": {
+                    stage: {
+                        "M": {
+                            "status": {"S": status},
+                            "durationSeconds": {"N": "12"},
+                            "logPointer": {"S": f"build/{FOREIGN_ID}/1"},
+                            "errorSummary": {"S": "boom" if status == "fail" else ""},
+                        }
+                    }
+                    for stage, status in (
+                        ("generate", "pass"),
+                        ("build", "pass"),
+                        ("deploy_test", "fail"),
+                        ("adapter_test", "skip"),
+                        ("update", "pass"),
+                    )
+                }
+            },
+            "ownerTeam": {"S": "inference-platform"},
+        },
+    )
+    client.put_item(
+        TableName=TABLE,
+        Item={
+            "configId": {"S": BROKEN_ID},
+            "configJson": {"S": "{not json"},
+            "testStatus": {"S": "untested"},
+            "lastTestTimestamp": {"S": "1970-01-01T00:00:00Z"},
+        },
+    )
+    return moto_server, projects, env
+
+
+def _no_leaks(text: str) -> None:
+    for value in LEAKS.values():
+        assert value not in text
+    assert "hunter2" not in text
+
+
+def test_every_reader_copes_with_a_shared_table(cli, shared_table):
+    url, _, _ = shared_table
+    text = cli("report", "--table", TABLE)
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert sum(line.startswith("http-flask ") for line in lines) == 1
+    assert sum(line.startswith("triton-onnx ") for line in lines) == 1
+    assert not any(line.startswith("triton-onnxruntime ") for line in lines)
+    assert f"UNREADABLE record {BROKEN_ID}: configJson is not JSON" in lines
+    assert any(line.startswith("my-custom ") and "fail-deploy_test" in line for line in lines)
+
+    doc = json.loads(cli("report", "--table", TABLE, "--format", "json").output)
+    assert doc["configurations"]["http-flask"]["recordCount"] == 2
+    assert doc["configurations"]["triton-onnx"]["recordCount"] == 2
+    assert doc["unreadable"] == [{"configId": BROKEN_ID, "reason": "configJson is not JSON"}]
+    foreign = doc["configurations"]["my-custom"]
+    assert foreign["stageResults"]["adapter_test"] == {
+        "status": "skip",
+        "durationSeconds": 12,
+        "logPointer": f"build/{FOREIGN_ID}/1",
+    }
+
+    status = json.loads(cli("status", "--table", TABLE, "--json").output)
+    assert status["records"] == 18 and status["total"] == 16  # two deployments recorded twice
+    assert status["unreadable"] == [{"configId": BROKEN_ID, "reason": "configJson is not JSON"}]
+
+    plan = json.loads(cli("plan", "--table", TABLE, "--json").output)
+    due = [d["name"] for d in plan["due"]]
+    assert due.count("http-flask") == 1 and "triton-onnxruntime" not in due
+    duplicates = [d for d in plan["skipped"] if d["reason"] == "duplicate"]
+    assert {d["name"] for d in duplicates} == {"http-flask", "triton-onnxruntime"}
+    assert plan["unreadable"] == [{"configId": BROKEN_ID, "reason": "configJson is not JSON"}]
+
+    sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1")
+    arn = sfn.create_state_machine(
+        name="mlcc-ci-orchestrator",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    started = handler({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "50"})
+    assert len(started["executionArns"]) == 13  # 12 supported deployments and my-custom
+
+    for output in (text.output, json.dumps(doc), json.dumps(status)):
+        _no_leaks(output)
+
+
+def test_the_dashboard_api_shows_no_secret(shared_table):
+    from mlcc_ci.dashboard import serve
+    from mlcc_ci.stores.open import open_store
+
+    store = open_store(None, table=TABLE)
+    server = serve(store, CATALOG.entries, "127.0.0.1", 0)
+    import threading
+    import urllib.request
+
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        records = urllib.request.urlopen(base + "/api/records", timeout=10).read().decode()
+        page = urllib.request.urlopen(base + "/", timeout=10).read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(json.loads(records)) == 18
+    assert BROKEN_ID in page and "configJson is not JSON" in page
+    _no_leaks(records + page)
+    raw = _client(shared_table[0]).scan(TableName=TABLE)["Items"]
+    stored = json.dumps(raw)
+    assert LEAKS["NOTE"] in stored  # the generator's do/register did store it
+
+
+def test_doctor_leaves_one_record_per_deployment_with_its_history(cli, shared_table):
+    url, _, _ = shared_table
+    flask_theirs = next(
+        r["configId"]["S"]
+        for r in _client(url).scan(TableName=TABLE)["Items"]
+        if r.get("deploymentConfig", {}).get("S") == "http-flask"
+        and r["configId"]["S"] != FLASK.config_id
+    )
+    found = cli("store", "doctor", "--table", TABLE)
+    assert found.exit_code == 1
+    lines = found.output.splitlines()
+    assert f"duplicate   {flask_theirs}  same deployment as {FLASK.config_id} (http-flask)" in lines
+    assert f"unreadable  {BROKEN_ID}  configJson is not JSON" in lines
+    assert f"foreign     {FOREIGN_ID}  no version" in lines
+    assert f"foreign     {flask_theirs}  no version" in lines
+    secrets = next(line for line in lines if line.startswith(f"secrets     {flask_theirs}"))
+    for key in LEAKS:
+        assert f"configJson.parameters.{key}" in secrets
+    _no_leaks(found.output)
+    # their record of http-flask is run once (by mlcc-ci, before anyone merges the twins)
+    ran = cli("run", "--config-id", flask_theirs, "--profile", "example", "--table", TABLE)
+    assert ran.exit_code == 0, ran.output
+
+    fixed = cli("store", "doctor", "--table", TABLE, "--fix", "--yes")
+    assert f"merged {flask_theirs} into {FLASK.config_id} (1 run of history moved), deleted it" in (
+        fixed.output
+    )
+    again = cli("store", "doctor", "--table", TABLE, "--fix", "--yes")
+    assert again.output.splitlines() == [
+        f"unreadable  {BROKEN_ID}  configJson is not JSON",
+        "1 finding(s); 0 record(s) to adopt or merge",
+    ]
+    doc = json.loads(cli("report", "--table", TABLE, "--format", "json").output)
+    flask = doc["configurations"]["http-flask"]
+    assert flask["recordCount"] == 1 and flask["status"] == "pass"
+    assert [h["status"] for h in flask["history"]] == ["pass"]
+    item = _client(url).get_item(TableName=TABLE, Key={"configId": {"S": FOREIGN_ID}})["Item"]
+    assert item["ownerTeam"] == {"S": "inference-platform"}  # what another tool wrote stays
+    assert item["version"] == {"N": "1"}
+    _no_leaks(json.dumps(_client(url).scan(TableName=TABLE)["Items"]))
+
+
+def test_the_generators_own_do_ci_shows_what_mlcc_ci_recorded(cli, shared_table, monkeypatch):
+    _, projects, env = shared_table
+    monkeypatch.setenv("MLCC_CI_FAULT", "triton-fil:build:fail")
+    run = cli("run", "http-flask", "triton-fil", "--profile", "example", "--table", TABLE)
+    assert run.exit_code == 1
+    report = _json_after_banner(_do(projects["http-flask"], env, "ci", "report", "--json"))
+    configurations = report["configurations"]
+    assert configurations["triton-fil"]["status"] == "fail-build"
+    # do/ci keeps one row per deploymentConfig: the record it shows is one of http-flask's two
+    assert configurations["http-flask"]["status"] in ("pass", "untested")
+    assert configurations["http-flask"]["recordCount"] == 2
+    status = _do(projects["http-flask"], env, "ci", "status")
+    assert "Passing:           1" in status and "Failing:           2" in status
