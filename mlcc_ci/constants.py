@@ -35,6 +35,9 @@ FAIL_STATUSES: Final = tuple(f"fail-{stage}" for stage in FAILABLE_STAGES)
 TERMINAL_STATUSES: Final = (PASS, *FAIL_STATUSES)
 STATUSES: Final = (UNTESTED, RUNNING, *TERMINAL_STATUSES)
 
+# How the executor builds the image (the catalog's buildStrategy).
+BUILD_STRATEGIES: Final = ("codebuild-submit", "docker-in-docker")
+
 BUILD_TIMEOUT_MINUTES: Final = 90
 DEFAULT_STALE_HOURS: Final = 24
 DEFAULT_MAX_CONCURRENCY: Final = 1

@@ -17,6 +17,7 @@ from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mlcc_ci import fields as field_shapes
 from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.models import Record, Run, StageResult, stage_order
@@ -161,6 +162,14 @@ def _record(config_id: str, item: dict[str, Any]) -> Record:
     if not name:
         raise ValueError("no deploymentConfig")
     version = _number(item.get("version"))
+    # These become folder names and command arguments: a bad one is never used.
+    checks = [("deploymentConfig", name), ("deploymentConfig", config.get("deploymentConfig"))]
+    checks += [("projectName", item.get("projectName")), ("projectName", config.get("projectName"))]
+    checks += [("runId", item.get("runId"))]
+    for field_name, value in checks:
+        shown = value if isinstance(value, str) else _text(value)
+        if value not in (None, "") and (why := field_shapes.problem(field_name, shown)):
+            raise ValueError(why)
     values: dict[str, Any] = {
         "configId": config_id,
         "configJson": text,

@@ -141,9 +141,12 @@ class Runner:
     def _run(self, record: Record, entry: Entry) -> RunReport:
         started = time.perf_counter()
         work = self.work_root / f"{record.deploymentConfig}-{record.runId}"
-        work.mkdir(parents=True, exist_ok=True)
         config = json.loads(record.configJson)
         project = work / str(config.get("projectName", "project"))
+        root = self.work_root.resolve()
+        if not (project.resolve().is_relative_to(root) and project.resolve() != root):
+            raise ValueError(f"the project folder {project} would be outside {root}")
+        work.mkdir(parents=True, exist_ok=True)
         env = self._stage_env(record, entry, config, work, project)
         secrets = secret_values(env)
         specs = self.profile.stage_specs(entry)
@@ -273,7 +276,7 @@ class Runner:
         spec = specs.get(name) or StageSpec(name, None, 600.0)
         log = self._log(Path(env["MLCC_WORK_DIR"]), name)
         pointer = self._pointer(log)
-        problem = preflight(name, entry, self.profile, specs, env)
+        problem = spec.problem or preflight(name, entry, self.profile, specs, env)
         if problem:
             return StageResult("fail", errorSummary=summarize(problem, "", secrets))
         if fault == "crash":

@@ -4,7 +4,7 @@ import json
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mlcc_ci import clock
@@ -17,11 +17,16 @@ from mlcc_ci.stores.base import ResultsStore
 
 
 def entry_for(record: Record, catalog: Catalog) -> Entry:
-    """The catalog entry a record runs with; a custom (project) config gets the defaults."""
+    """The catalog entry a record runs with; a custom (project) config gets the defaults.
+    The record's own build strategy wins: it is what was registered."""
     try:
-        return catalog.get(record.deploymentConfig)
+        entry = catalog.get(record.deploymentConfig)
     except NotFound:
         pass
+    else:
+        if record.buildStrategy and record.buildStrategy != entry.data.get("buildStrategy"):
+            return replace(entry, data={**entry.data, "buildStrategy": record.buildStrategy})
+        return entry
     config = json.loads(record.configJson)
     data = merge(
         inherited(catalog.defaults),

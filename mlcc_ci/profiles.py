@@ -23,6 +23,7 @@ class StageSpec:
     command: str | None  # None: the harness does the work itself
     timeout: float
     checks: tuple[str, ...] = ()
+    problem: str | None = None  # why the stage cannot run as configured
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,13 @@ class Profile:
         specs = {}
         for name, spec in stages.items():
             command = spec.get("command")
+            problem = None
             if isinstance(command, Mapping):
+                if strategy not in command:
+                    problem = (
+                        f"buildStrategy '{strategy}' has no {name} command "
+                        f"(known: {', '.join(sorted(command))})"
+                    )
                 command = command.get(strategy)
             if name in BUILTIN_STAGES:
                 command = None
@@ -54,6 +61,7 @@ class Profile:
                 command=" ".join(command.split()) if isinstance(command, str) else None,
                 timeout=float(spec.get("timeoutSeconds", 600)),
                 checks=tuple(self.checks.get(name, ())),
+                problem=problem,
             )
         return specs
 

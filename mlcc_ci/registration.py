@@ -5,12 +5,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci import doconfig
+from mlcc_ci import doconfig, fields
 from mlcc_ci.catalog import Catalog, Entry, compact_json
 from mlcc_ci.configid import config_id
+from mlcc_ci.constants import BUILD_STRATEGIES
 from mlcc_ci.errors import ConfigFileError, NotFound
 from mlcc_ci.generator import generation_params
 from mlcc_ci.models import Registration
+from mlcc_ci.redact import looks_secret
 
 REQUIRED = ("PROJECT_NAME", "DEPLOYMENT_CONFIG", "INSTANCE_TYPE", "AWS_REGION")
 # Keys the configJson takes by name, or that describe the account rather than the deployment.
@@ -83,6 +85,24 @@ def from_project(project: Path, catalog: Catalog) -> ProjectRegistration:
         found = values.get(key)
         return found.value or "" if found else ""
 
+    shapes = {
+        "PROJECT_NAME": "projectName",
+        "DEPLOYMENT_CONFIG": "deploymentConfig",
+        "INSTANCE_TYPE": "instanceType",
+        "AWS_REGION": "region",
+        "DEPLOYMENT_TARGET": "deploymentTarget",
+        "MODEL_NAME": "modelName",
+    }
+    for key, shape in shapes.items():
+        if get(key) and (why := fields.problem(shape, get(key))):
+            raise ConfigFileError(f"{path}:{values[key].line}: {key}: {why}")
+    strategy = get("BUILD_STRATEGY")
+    if strategy and strategy not in BUILD_STRATEGIES:
+        raise ConfigFileError(
+            f"{path}:{values['BUILD_STRATEGY'].line}: BUILD_STRATEGY '{strategy}' is not one of "
+            f"{', '.join(BUILD_STRATEGIES)}"
+        )
+
     warnings: list[str] = []
     generator_name = get("DEPLOYMENT_CONFIG")
     entry: Entry | None
@@ -111,7 +131,10 @@ def from_project(project: Path, catalog: Catalog) -> ProjectRegistration:
     }
     if get("MODEL_NAME"):
         config["modelName"] = get("MODEL_NAME")
-    secrets = sorted(k for k in values if doconfig.is_secret(k))
+    # secret by name, or by the shape of the value (AKIA..., a URL with a password, ...)
+    secrets = sorted(
+        k for k, v in values.items() if doconfig.is_secret(k) or looks_secret(v.value or "")
+    )
     parameters = {
         k: v.value
         for k, v in values.items()

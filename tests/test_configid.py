@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from mlcc_ci.configid import config_id
 
-text = st.text(min_size=1, max_size=40)
+text = st.text(min_size=1, max_size=40).filter(lambda s: ":" not in s)
 
 
 def test_documented_example(cli):
@@ -69,3 +69,22 @@ def test_a_different_model_is_a_different_record(dc, model, other, inst, region,
         assert config_id(dc, model, inst, region, target) != config_id(
             dc, other, inst, region, target
         )
+
+
+@given(text, text, text, text, text)
+def test_a_separator_inside_a_field_is_refused(a, b, inst, region, target):
+    """Otherwise `a:b` + `c` and `a` + `b:c` would name one deployment."""
+    import pytest
+
+    with pytest.raises(ValueError):
+        config_id(f"{a}:{b}", None, inst, region, target)
+    with pytest.raises(ValueError):
+        config_id(a, f"{b}:x", inst, region, target)
+
+
+def test_cli_refuses_a_separator(cli):
+    result = cli("config-id", "--deployment-config", "a:b", "--instance-type", "c", "--region", "r")
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: an identity field holds ':', the separator: 'a:b:none:c:r:realtime-inference'\n"
+    )

@@ -103,7 +103,9 @@ def shared_table(cli, tmp_path, moto_server, pinned_generator, monkeypatch):
         Item={
             "configId": {"S": FOREIGN_ID},
             "schemaVersion": {"N": "1"},
-            "configJson": {"S": json.dumps({"deploymentConfig": "my-custom", "awsRegion": "x"})},
+            "configJson": {
+                "S": json.dumps({"deploymentConfig": "my-custom", "awsRegion": "us-east-1"})
+            },
             "deploymentConfig": {"S": "my-custom"},
             "projectName": {"S": "my-custom-project"},
             "testStatus": {"S": "fail-deploy_test"},

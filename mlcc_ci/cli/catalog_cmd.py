@@ -112,8 +112,12 @@ def config_id_cmd(
 ) -> None:
     """Print the configId of a deployment (16 hex characters of a SHA-256)."""
     from mlcc_ci.configid import config_id
+    from mlcc_ci.errors import UsageError
 
-    click.echo(config_id(deployment_config, model, instance_type, region, deployment_target))
+    try:
+        click.echo(config_id(deployment_config, model, instance_type, region, deployment_target))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 COMMANDS = [catalog, config_id_cmd]
