@@ -22,6 +22,7 @@ from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.models import Record, Run, StageResult, stage_order
 from mlcc_ci.redact import MASK, looks_secret
+from mlcc_ci.safetext import printable
 
 CONFIG_ID = re.compile(r"^[0-9a-f]{16}$")
 _STATUS = re.compile(r"^(untested|running|pass|fail-[a-z_]{1,40})$")
@@ -62,10 +63,11 @@ def _number(value: Any) -> float | None:
 
 
 def _text(value: Any) -> str | None:
+    """Text another writer stored, made safe for a terminal; numbers as text."""
     if value is None:
         return None
     if isinstance(value, str):
-        return value
+        return printable(value)
     if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
         return str(plain(value))
     return None
@@ -75,12 +77,12 @@ def stage(value: Any) -> StageResult | None:
     """One stage's result: a map (ours, or the buildspec's map of strings and numbers) or a
     bare status string."""
     if isinstance(value, str):
-        return StageResult(value) if value else None
+        return StageResult(printable(value)) if value else None
     if not isinstance(value, Mapping) or not isinstance(value.get("status"), str):
         return None
     duration = _number(value.get("durationSeconds")) or 0.0
     return StageResult(
-        status=value["status"],
+        status=printable(value["status"]),
         durationSeconds=max(duration, 0.0),
         logPointer=_text(value.get("logPointer")) or "",
         errorSummary=_text(value.get("errorSummary")) or "",
@@ -227,18 +229,21 @@ def run(item: Mapping[str, Any]) -> Run:
     """A history item; raises Unreadable."""
     values = plain(item)
     config_id = str(values.get("configId", "?"))
+    started = _text(values.get("startedAt"))
+    if not started:
+        raise Unreadable(config_id, "history item: no startedAt")
     try:
         return Run(
             configId=config_id,
-            startedAt=str(values["startedAt"]),
-            runId=str(values.get("runId", values["startedAt"])),
-            finishedAt=str(values.get("finishedAt", values["startedAt"])),
-            status=str(values.get("status", "")),
+            startedAt=started,
+            runId=_text(values.get("runId")) or started,
+            finishedAt=_text(values.get("finishedAt")) or started,
+            status=_text(values.get("status")) or "",
             durationSeconds=_number(values.get("durationSeconds")) or 0.0,
-            deploymentConfig=str(values.get("deploymentConfig", "")),
+            deploymentConfig=_text(values.get("deploymentConfig")) or "",
             stageResults=stages(values.get("stageResults") or {}),
-            errorMessage=str(values.get("errorMessage") or ""),
-            profile=str(values.get("profile") or "default"),
+            errorMessage=_text(values.get("errorMessage")) or "",
+            profile=_text(values.get("profile")) or "default",
         )
-    except (KeyError, ValueError, TypeError) as exc:
+    except ValueError as exc:
         raise Unreadable(config_id, f"history item: {exc}") from None

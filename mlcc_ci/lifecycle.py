@@ -26,6 +26,7 @@ from mlcc_ci.preflight import preflight
 from mlcc_ci.profiles import Profile, StageSpec
 from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
+from mlcc_ci.safetext import printable
 from mlcc_ci.scheduling import fail_run
 from mlcc_ci.stores.base import ResultsStore, finish
 
@@ -85,8 +86,8 @@ def _output(log: Path) -> str:
 
 def summarize(note: str, tail: str, secrets: list[str]) -> str:
     """A stage's error summary: what happened, then the last of stderr, secrets masked."""
-    tail = redact(tail, secrets).strip()
-    note = redact(note, secrets).strip()
+    tail = printable(redact(tail, secrets)).strip()
+    note = printable(redact(note, secrets)).strip()
     if not note:
         return tail[-ERROR_SUMMARY_CHARS:]
     room = ERROR_SUMMARY_CHARS - len(note) - 1
@@ -308,7 +309,7 @@ class Runner:
                     "cannot tell which generator wrote it"
                 )
                 return StageResult("fail", errorSummary=note)
-            proven["generatorVersion"] = str(params["generatorVersion"])[:100]
+            proven["generatorVersion"] = redact(str(params["generatorVersion"]))[:100]
             image = projectcheck.base_image(project / "Dockerfile")
             if image:
                 proven["image"] = image

@@ -11,6 +11,7 @@ import click
 
 from mlcc_ci import __version__
 from mlcc_ci.errors import MlccError
+from mlcc_ci.safetext import printable
 
 
 class _Group(click.Group):
@@ -20,7 +21,7 @@ class _Group(click.Group):
         except MlccError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {printable(str(exc))}", err=True)
             ctx.exit(exc.exit_code)
 
 

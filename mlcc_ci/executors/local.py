@@ -13,6 +13,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 KILL_GRACE_SECONDS = 3.0
 TAIL_BYTES = 4096
@@ -51,6 +52,13 @@ def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _private(path: Path) -> BinaryIO:
+    """Open `path` for writing, readable by its owner only (never through a symlink)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
+    return os.fdopen(fd, "wb")
+
+
 def _tail(path: Path) -> str:
     try:
         with path.open("rb") as fh:
@@ -80,8 +88,9 @@ class LocalExecutor:
         """Run `command` with bash; stdout to `log`, stderr to `log`.stderr."""
         err_path = log.with_suffix(".stderr.log")
         log.parent.mkdir(parents=True, exist_ok=True)
+        log.parent.chmod(0o700)  # stage output may hold secrets: the owner's alone
         start = time.perf_counter()
-        with log.open("wb") as out, err_path.open("wb") as err:
+        with _private(log) as out, _private(err_path) as err:
             proc = subprocess.Popen(
                 ["bash", "-c", command],
                 cwd=cwd,
