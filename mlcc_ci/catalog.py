@@ -15,6 +15,7 @@ from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.errors import CatalogError, NotFound
 from mlcc_ci.resources import catalog_dir
+from mlcc_ci.safetext import printable
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
 DEFAULTS_FILE = "_defaults.yaml"
@@ -186,7 +187,7 @@ class _Collector:
         self.problems: list[tuple[str, int, str]] = []
 
     def add(self, path: Path, line: int, text: str) -> None:
-        self.problems.append((display(path), line, text))
+        self.problems.append((printable(display(path)), line, printable(text)))
 
     def schema_problems(
         self, path: Path, loaded: Loaded, label: str, found: Iterable[schema.Problem]

@@ -1,10 +1,14 @@
 """Safe, bounded YAML loading that remembers where every value came from.
 
 Refuses what a catalog file has no business containing: aliases (so an alias bomb is
-refused before anything is expanded), non-UTF-8 bytes, tabs in indentation, huge files.
+refused before anything is expanded), non-UTF-8 bytes, tabs in indentation, huge files,
+nesting deeper than any catalog needs, and anything that is not a regular file (a symlink
+to /dev/zero, a FIFO): it reads a bounded number of bytes and never blocks.
 Errors name the file and line and never echo a long value.
 """
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +16,7 @@ from typing import Any
 import yaml
 
 MAX_BYTES = 256 * 1024
+MAX_DEPTH = 32
 
 Line = dict[tuple[str | int, ...], int]
 
@@ -27,6 +32,8 @@ class YamlProblem(Exception):
 
 
 class _Loader(yaml.SafeLoader):
+    depth = 0
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
@@ -34,7 +41,14 @@ class _Loader(yaml.SafeLoader):
                 f"{event.start_mark.line + 1}: YAML aliases are not allowed "
                 f"(found *{_short(event.anchor)}); write the value out"
             )
-        return super().compose_node(parent, index)
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            line = self.peek_event().start_mark.line + 1
+            raise YamlProblem(f"{line}: nested more than {MAX_DEPTH} levels deep")
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _short(text: object, limit: int = 40) -> str:
@@ -90,12 +104,25 @@ def load_text(text: str) -> Loaded:
 def load_file(path: Path) -> Loaded:
     """Read and parse a file; problems come back as YamlProblem('<line>: message')."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise YamlProblem(f"1: file too large ({size} bytes; the limit is {MAX_BYTES})")
-        raw = path.read_bytes()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
         raise YamlProblem(f"1: cannot read file: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlProblem("1: not a regular file (a device, FIFO or socket); refusing to read")
+        if info.st_size > MAX_BYTES:
+            raise YamlProblem(f"1: file too large ({info.st_size} bytes; the limit is {MAX_BYTES})")
+        raw = os.read(fd, MAX_BYTES + 1)
+        while len(raw) <= MAX_BYTES and (more := os.read(fd, MAX_BYTES + 1 - len(raw))):
+            raw += more
+    except OSError as exc:
+        raise YamlProblem(f"1: cannot read file: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise YamlProblem(f"1: file too large (over {MAX_BYTES} bytes, the limit)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

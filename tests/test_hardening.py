@@ -151,3 +151,176 @@ def test_an_unknown_build_strategy_fails_the_build(cli, tmp_path):
         "buildStrategy 'make-it-so' has no build command (known: codebuild-submit, "
         "docker-in-docker)"
     )
+
+
+# -- 3 and 4. stage output: no secret and no escape sequence gets through ----------------------
+
+NASTY = (
+    "\x1b]0;pwned\x07\x1b[2J\x1b[31mred\x1b[0m "
+    "https://deploy:hunter2hunter2@git.example.com/x.git "
+    "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz "
+    "ghp_abcdefghijklmnopqrstuvwxyz0123 "
+    "postgres://app:s3cr3t-pw@db.internal:5432/app\x9b1m"
+)
+LEAKED = ("hunter2", "github_pat_11", "ghp_abc", "s3cr3t-pw", "\x1b", "\x9b", "\x07")
+
+
+def _runner(store, tmp_path, **stages):
+    import os
+    from dataclasses import replace
+
+    from mlcc_ci.catalog import merge
+    from mlcc_ci.lifecycle import Runner
+    from mlcc_ci.profiles import load_profile
+
+    profile = load_profile(CATALOG, "example")
+    profile = replace(profile, stages=merge(profile.stages, stages))
+    return Runner(store, profile, work_root=tmp_path / "work", env=dict(os.environ))
+
+
+def _claimed(store, name="http-flask"):
+    from mlcc_ci.registration import from_entry
+    from mlcc_ci.stores.base import claim
+
+    entry = CATALOG.get(name)
+    store.register(from_entry(entry), clock.iso(clock.now()))
+    record = claim(store, store.get(entry.config_id), "run-1", clock.iso(clock.now(), ms=True))
+    return record, entry
+
+
+def test_stage_output_is_redacted_and_inert_in_every_report(cli, tmp_path, monkeypatch):
+    import stat
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    record, entry = _claimed(store)
+    bad = NASTY.replace("'", "")
+    report = _runner(store, tmp_path, build={"command": f"printf '%s' '{bad}' >&2; exit 3"}).run(
+        record, entry
+    )
+    assert report.status == "fail-build"
+    stored = store.get(record.configId)
+    summary = stored.stageResults["build"].errorSummary
+    assert (
+        "https://***@git.example.com/x.git" in summary and "postgres://***@db.internal" in summary
+    )
+    for leak in LEAKED:
+        assert leak not in summary and leak not in stored.errorMessage
+    monkeypatch.setenv("MLCC_CI_STORE", url)
+    for fmt in ("text", "json", "markdown", "html"):
+        out = cli("report", "--format", fmt).output
+        for leak in LEAKED:
+            assert leak not in out, (fmt, leak)
+    logs = Path(stored.stageResults["build"].logPointer).parent
+    assert stat.S_IMODE(logs.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in logs.iterdir()} == {0o600}
+
+
+def test_the_generator_version_is_redacted(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    record, entry = _claimed(store)
+    gen = (
+        '"$MLCC_PYTHON" "$MLCC_EXAMPLES/local-generator/mlcc-example-generator" '
+        '--config "$MLCC_CONFIG_FILE" --skip-prompts && printf %s '
+        '\'{"generatorVersion": "1.0 ghp_abcdefghijklmnopqrstuvwxyz0123"}\' '
+        '> "$MLCC_PROJECT_DIR/.mlcc-generation-params.json"'
+    )
+    _runner(store, tmp_path, generate={"command": gen}).run(record, entry)
+    assert store.get(record.configId).generatorVersion == "1.0 ***"
+
+
+def test_items_of_other_writers_reach_no_terminal_raw(cli, tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    _raw_record(store, "00000000000000ab", errorMessage=NASTY, testStatus="fail-build")
+    _raw_record(store, "00000000000000ac", projectName="evil\x1b]0;x\x07")
+    for args in (("report",), ("report", "--format", "markdown"), ("plan",), ("status",)):
+        out = cli(*args, "--store", url).output
+        assert "\x1b" not in out and "\x07" not in out and "\x9b" not in out, args
+    plan = cli("plan", "--store", url).output
+    assert "00000000000000ac" in plan and "projectName 'evil\\x1b]0;x\\x07' is not valid" in plan
+
+
+def test_errors_reach_no_terminal_raw(cli, tmp_path):
+    result = cli("catalog", "validate", str(tmp_path / "\x1b]0;pwned\x07.yaml"))
+    assert result.exit_code == 1
+    assert "\x1b" not in result.output and "\x07" not in result.output
+    assert "]0;pwned?.yaml: no such file or folder" in result.output
+
+
+# -- 5. the Markdown report always fits a pull-request comment --------------------------------
+
+
+def test_markdown_fits_whatever_the_records(cli, tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    for i in range(400):
+        name = f"custom-{i:03d}-" + "x" * 50
+        _raw_record(
+            store,
+            f"{i:016x}",
+            deploymentConfig=name,
+            configJson=json.dumps({"deploymentConfig": name, "projectName": "p" * 120}),
+            projectName="p" * 120,
+            testStatus="fail-build",
+            lastTestTimestamp="2026-01-01T00:00:00Z",
+            errorMessage="e" * 2000,
+            stageResults={"build": {"status": "fail", "errorSummary": "`" * 300 + "y" * 9000}},
+        )
+    md = cli("report", "--format", "markdown", "--store", url).output
+    assert len(md.encode()) < 64 * 1024
+    assert md.rstrip().endswith(
+        "(cut to fit a pull-request comment: see the full report with `--format html`)"
+    )
+    assert md.count("<details>") == md.count("</details>")
+    assert "p" * 121 not in md and "…" in md
+
+
+def test_a_record_whose_name_spans_lines_is_unreadable_not_markdown(cli, tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    _raw_record(
+        store,
+        "00000000000000ad",
+        deploymentConfig="x\n\n</summary>\n# owned",
+        testStatus="fail-build",
+    )
+    md = cli("report", "--format", "markdown", "--store", url).output
+    assert not any(line.startswith("# owned") or line == "</summary>" for line in md.splitlines())
+    assert "Unreadable record 00000000000000ad" in md
+
+
+# -- 6. loading the catalog cannot be made to hang or exhaust memory --------------------------
+
+
+def test_catalog_files_that_are_not_files(tmp_path):
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from mlcc_ci.resources import catalog_dir
+
+    team = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), team)
+    (team / "zero.yaml").symlink_to("/dev/zero")
+    os.mkfifo(team / "fifo.yaml")
+    (team / "deep.yaml").write_text("name: deep\nx: " + "[" * 500 + "]" * 500 + "\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "mlcc_ci.cli.main", "catalog", "validate", str(team)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.splitlines() == [
+        "catalog/deep.yaml:2: nested more than 32 levels deep",
+        "catalog/fifo.yaml:1: not a regular file (a device, FIFO or socket); refusing to read",
+        "catalog/zero.yaml:1: not a regular file (a device, FIFO or socket); refusing to read",
+        "3 problems found",
+    ]

@@ -9,6 +9,7 @@ from typing import Any
 
 from mlcc_ci.constants import STAGES
 from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
+from mlcc_ci.safetext import capped
 
 FORMATS = ("text", "json", "markdown", "html")
 EXAMPLE_NOTE = (
@@ -142,9 +143,13 @@ def as_json(report: Report) -> str:
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
 
 
+MD_CELL_CHARS = 120
+MD_LIMIT_BYTES = 64 * 1024 - 2048  # a PR comment takes 65,536; keep room for a wrapper
+
+
 def md_cell(value: object) -> str:
-    """Safe inside a table cell: HTML-escaped, Markdown-escaped, one line."""
-    text = str(value)
+    """Safe inside a table cell: HTML-escaped, Markdown-escaped, one line, capped."""
+    text = capped(" ".join(str(value).split()), MD_CELL_CHARS)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return " ".join(text.split())
@@ -203,10 +208,11 @@ def markdown(report: Report) -> str:
             for stage, result in c.stageResults.items():
                 if result.status != "fail":
                     continue
+                name, stage_name = (_html_escape(capped(x, MD_CELL_CHARS)) for x in (c.name, stage))
                 out += [
-                    f"<details><summary>{_html_escape(c.name)} — {_html_escape(stage)}</summary>",
+                    f"<details><summary>{name} — {stage_name}</summary>",
                     "",
-                    md_fence(result.errorSummary or "(no error output)"),
+                    md_fence(capped(result.errorSummary, 600) or "(no error output)"),
                     "",
                     "</details>",
                     "",
@@ -215,8 +221,25 @@ def markdown(report: Report) -> str:
     if unsupported:
         out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
     for config_id, reason in report.unreadable.items():
-        out.append(f"\nUnreadable record `{md_cell(config_id)}`: {md_cell(reason)}")
-    return "\n".join(out).rstrip() + "\n"
+        out.append(f"\nUnreadable record {md_cell(config_id)}: {md_cell(reason)}")
+    return _fit("\n".join(out).rstrip() + "\n")
+
+
+def _fit(text: str) -> str:
+    """Under MD_LIMIT_BYTES whatever the inputs: cut at a line, and say so."""
+    if len(text.encode()) <= MD_LIMIT_BYTES:
+        return text
+    note = "\n\n… (cut to fit a pull-request comment: see the full report with `--format html`)\n"
+    room = MD_LIMIT_BYTES - len(note.encode())
+    kept = text.encode()[:room].decode("utf-8", errors="ignore")
+    kept = kept[: kept.rfind("\n")] if "\n" in kept else kept
+    # an open fence or <details> would swallow the note: close them
+    fences = re.findall(r"^(`{3,})", kept, re.M)
+    if len(fences) % 2:
+        kept += "\n" + fences[-1]
+    if kept.count("<details>") > kept.count("</details>"):
+        kept += "\n\n</details>"
+    return kept + note
 
 
 # -- HTML ---------------------------------------------------------------------------------
