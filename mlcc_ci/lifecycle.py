@@ -39,11 +39,12 @@ FAULT_COMMANDS = {
 
 
 def faults(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
-    """MLCC_CI_FAULT=NAME:STAGE:MODE[,...]; NAME may be '*'; MODE is fail, hang or crash."""
+    """MLCC_CI_FAULT=NAME:STAGE:MODE[,...]; NAME may be '*'; MODE is fail, hang, crash or
+    slow (three seconds, then the stage's own command)."""
     found = {}
     for item in env.get(FAULT_ENV, "").split(","):
         parts = item.strip().split(":")
-        if len(parts) == 3 and parts[2] in ("fail", "hang", "crash"):
+        if len(parts) == 3 and parts[2] in ("fail", "hang", "crash", "slow"):
             found[(parts[0], parts[1])] = parts[2]
     return found
 
@@ -116,6 +117,7 @@ class Runner:
         self.env = dict(os.environ if env is None else env)
         self.cancel = cancel or threading.Event()
         self.cancel_reason = "SIGTERM"
+        self.abandoned = threading.Event()  # a third interrupt: teardown was stopped too
         self.progress = progress or (lambda event: None)
         self.now = now
 
@@ -283,6 +285,9 @@ class Runner:
         if fault == "crash":
             raise RuntimeError(f"injected crash in {name}")
         command = FAULT_COMMANDS.get(fault or "", spec.command)
+        if fault == "slow":
+            command = f"sleep 3; {spec.command or 'true'}"
+            fault = None
         if name == "validate" and not fault:
             problems = projectcheck.check_project(project, config)
             if problems:
@@ -290,7 +295,14 @@ class Runner:
             return self._project_validate(project, env, spec, secrets)
         outcome: StageRun | None = None
         if command:
-            outcome = self.executor.run(command, cwd=cwd, env=env, timeout=spec.timeout, log=log)
+            outcome = self.executor.run(
+                command,
+                cwd=cwd,
+                env=env,
+                timeout=spec.timeout,
+                log=log,
+                protected=name == "teardown",
+            )
             if name == "generate" and not fault and not (outcome.timed_out or outcome.cancelled):
                 said = generator.generation_problem(project, _output(log), outcome.returncode or 0)
                 if said:
@@ -350,6 +362,11 @@ class Runner:
     def _failure(self, outcome: StageRun, spec: StageSpec, secrets: list[str]) -> str:
         if outcome.timed_out:
             note = f"timed out after {spec.timeout:g}s; its process group was killed"
+        elif outcome.cancelled and spec.name == "teardown" and self.abandoned.is_set():
+            note = (
+                "abandoned after a third interrupt: what it would have removed may still be "
+                "running (run the project's do/clean by hand)"
+            )
         elif outcome.cancelled:
             note = f"interrupted by {self.cancel_reason}; its process group was killed"
         else:

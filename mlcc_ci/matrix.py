@@ -83,14 +83,31 @@ def run_all(
 def install_signal_handlers(runner: Runner) -> Callable[[], None]:
     """SIGTERM/SIGINT: stop starting stages, kill the running ones; teardown still runs."""
     import signal
+    import sys
 
     if threading.current_thread() is not threading.main_thread():
         return lambda: None
 
+    received: list[str] = []
+
     def handler(signum: int, frame: object) -> None:
-        runner.cancel_reason = signal.Signals(signum).name
-        runner.cancel.set()
-        runner.executor.cancel_all()
+        name = signal.Signals(signum).name
+        received.append(name)
+        if len(received) == 1:
+            runner.cancel_reason = name
+            runner.cancel.set()
+            runner.executor.cancel_all()
+            say = f"{name}: stopping the running stages; teardown still runs"
+        elif len(received) == 2:
+            say = (
+                f"{name}: teardown is running so that nothing is left behind; "
+                "interrupt once more to abandon it"
+            )
+        else:
+            runner.abandoned.set()
+            runner.executor.cancel_all(protected=True)
+            say = f"{name}: teardown abandoned; what it would have removed may be left running"
+        sys.stderr.write(f"mlcc-ci: {say}\n")
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
 

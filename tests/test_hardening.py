@@ -311,7 +311,7 @@ def test_catalog_files_that_are_not_files(tmp_path):
     os.mkfifo(team / "fifo.yaml")
     (team / "deep.yaml").write_text("name: deep\nx: " + "[" * 500 + "]" * 500 + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "mlcc_ci.cli.main", "catalog", "validate", str(team)],
+        [sys.executable, "-m", "mlcc_ci", "catalog", "validate", str(team)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -324,3 +324,100 @@ def test_catalog_files_that_are_not_files(tmp_path):
         "catalog/zero.yaml:1: not a regular file (a device, FIFO or socket); refusing to read",
         "3 problems found",
     ]
+
+
+# -- 7. nothing a stage started outlives it; teardown survives a second Ctrl-C ---------------
+
+
+def test_background_children_of_a_stage_do_not_outlive_it(tmp_path):
+    import os
+    import time
+
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    record, entry = _claimed(store)
+    build = (
+        './do/build && (sleep 300 & echo $! > "$MLCC_WORK_DIR/bg.pid"; wait) & sleep 0.2; ./do/push'
+    )
+    report = _runner(store, tmp_path, build={"command": build}).run(record, entry)
+    assert report.status == "pass", report.outcome.errorMessage
+    pid = int((report.work_dir / "bg.pid").read_text())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"pid {pid} outlived its stage")
+
+
+def _interrupted_run(tmp_path, interrupts: int):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    env = {
+        **__import__("os").environ,
+        "MLCC_CI_FAULT": "http-flask:build:hang,http-flask:teardown:slow",
+        "MLCC_CI_STORE": url,
+    }
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlcc_ci",
+            "run",
+            "http-flask",
+            "--profile",
+            "example",
+            "--work-dir",
+            str(work),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def wait_for(name: str, text: str) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            logs = list(work.glob(f"*/logs/{name}"))
+            if logs and text in logs[0].read_text():
+                return
+            assert time.monotonic() < deadline, f"{name} never said {text!r}"
+            time.sleep(0.05)
+
+    wait_for("build.stderr.log", "injected hang")
+    proc.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while not list(work.glob("*/logs/teardown.log")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    for _ in range(interrupts - 1):
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    record = open_store(url).get(CATALOG.get("http-flask").config_id)
+    return proc.returncode, err, record
+
+
+def test_a_second_interrupt_lets_teardown_finish(tmp_path):
+    code, err, record = _interrupted_run(tmp_path, interrupts=2)
+    assert code == 1
+    assert "teardown is running so that nothing is left behind" in err
+    assert record.testStatus == "fail-build"
+    assert record.stageResults["teardown"].status == "pass"
+
+
+def test_a_third_interrupt_abandons_teardown_and_says_so(tmp_path):
+    code, err, record = _interrupted_run(tmp_path, interrupts=3)
+    assert code == 1
+    assert "teardown abandoned; what it would have removed may be left running" in err
+    teardown = record.stageResults["teardown"]
+    assert teardown.status == "fail"
+    assert teardown.errorSummary.startswith("abandoned after a third interrupt")

@@ -72,7 +72,3 @@ def main() -> None:
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         click.echo("Interrupted", err=True)
         sys.exit(130)
-
-
-if __name__ == "__main__":
-    main()

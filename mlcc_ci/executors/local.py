@@ -1,7 +1,10 @@
 """Run stage commands as local subprocesses, each in its own process group.
 
-A stage that outlives its timeout, or a run that is interrupted, has its whole process
-group killed: nothing it started is left behind.
+When a stage ends — it exits, outlives its timeout, or the run is interrupted — its whole
+process group is killed: nothing it started in the background is left running. (A program
+that leaves the group on purpose, with setsid, is the stage's to clean up, as an endpoint
+is teardown's.) Teardown is protected: an interrupt that stops the other stages lets it
+finish, and only `cancel_all(protected=True)` stops it.
 """
 
 import contextlib
@@ -73,6 +76,7 @@ class LocalExecutor:
     def __init__(self, kill_grace: float = KILL_GRACE_SECONDS) -> None:
         self.kill_grace = kill_grace
         self._active: dict[int, subprocess.Popen[bytes]] = {}
+        self._protected: set[int] = set()
         self._cancelled: set[int] = set()
         self._lock = threading.Lock()
 
@@ -84,6 +88,7 @@ class LocalExecutor:
         env: Mapping[str, str],
         timeout: float,
         log: Path,
+        protected: bool = False,
     ) -> StageRun:
         """Run `command` with bash; stdout to `log`, stderr to `log`.stderr."""
         err_path = log.with_suffix(".stderr.log")
@@ -102,6 +107,8 @@ class LocalExecutor:
             )
         with self._lock:
             self._active[proc.pid] = proc
+            if protected:
+                self._protected.add(proc.pid)
         timed_out = threading.Event()
 
         def expire() -> None:
@@ -117,10 +124,13 @@ class LocalExecutor:
             timer.cancel()
             with self._lock:
                 self._active.pop(proc.pid, None)
+                self._protected.discard(proc.pid)
                 cancelled = proc.pid in self._cancelled
                 self._cancelled.discard(proc.pid)
         if timed_out.is_set():
             timer.join()  # the group kill has finished
+        else:
+            _kill_group(proc, self.kill_grace)  # what it left running in the background
         return StageRun(
             returncode=returncode,
             duration=time.perf_counter() - start,
@@ -129,10 +139,11 @@ class LocalExecutor:
             cancelled=cancelled,
         )
 
-    def cancel_all(self) -> None:
-        """Kill every running stage's process group (on SIGTERM/SIGINT)."""
+    def cancel_all(self, *, protected: bool = False) -> None:
+        """Kill every running stage's process group (on SIGTERM/SIGINT); teardown's only
+        with `protected`."""
         with self._lock:
-            procs = list(self._active.values())
+            procs = [p for p in self._active.values() if protected or p.pid not in self._protected]
             self._cancelled.update(p.pid for p in procs)
         for proc in procs:
             threading.Thread(target=_kill_group, args=(proc, self.kill_grace), daemon=True).start()
