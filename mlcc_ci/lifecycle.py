@@ -64,6 +64,7 @@ class RunReport:
     outcome: Outcome
     work_dir: Path
     notes: list[str] = field(default_factory=list)
+    stored: bool = True  # False: the store refused the result; it is kept in the work folder
 
     @property
     def status(self) -> str:
@@ -386,6 +387,7 @@ class Runner:
             kept = report.work_dir / "result.json"
             kept.write_text(json.dumps(run_of(record, outcome).to_item(), indent=2))
             report.notes.append(f"could not write the result ({exc}); kept in {kept}")
+            report.stored = False
             return
         try:
             self.store.append_run(run_of(record, outcome))

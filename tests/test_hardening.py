@@ -421,3 +421,72 @@ def test_a_third_interrupt_abandons_teardown_and_says_so(tmp_path):
     teardown = record.stageResults["teardown"]
     assert teardown.status == "fail"
     assert teardown.errorSummary.startswith("abandoned after a third interrupt")
+
+
+# -- 8. a result that could not be stored is a failed run -------------------------------------
+
+
+def test_a_result_the_store_refuses_fails_the_run(cli, tmp_path, monkeypatch):
+    from mlcc_ci.errors import StoreError
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    real = SqliteStore.replace
+
+    def disk_full(self, record, **kw):
+        if record.testStatus != "running":  # claims go through; the result does not
+            raise StoreError(f"{self.path}: database or disk is full")
+        return real(self, record, **kw)
+
+    monkeypatch.setattr(SqliteStore, "replace", disk_full)
+    url = f"sqlite:///{tmp_path}/r.db"
+    result = cli(
+        "run",
+        "http-flask",
+        "--profile",
+        "example",
+        "--store",
+        url,
+        "--work-dir",
+        str(tmp_path / "w"),
+    )
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    kept = next(line for line in lines if line.startswith("note: http-flask: could not write"))
+    assert "database or disk is full" in kept and kept.endswith("result.json")
+    assert "0 passed, 1 failed" in result.output
+    assert "1 result(s) could not be stored; see the notes above" in lines
+
+
+def test_an_endpoint_that_is_not_dynamodb_is_refused(cli, tmp_path):
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = b"<html><body>welcome</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        url = f"dynamodb://mlcc-ci-table?region=us-east-1&endpoint_url={endpoint}"
+        for args in (
+            ("register", "--from-catalog", "http-flask"),
+            ("run", "http-flask", "--profile", "example"),
+        ):
+            result = cli(*args, "--store", url)
+            assert result.exit_code == 1
+            assert result.output.splitlines()[-1] == (
+                f"Error: {endpoint} answered describe_table with text/html, not DynamoDB's "
+                "reply: is the endpoint URL right?"
+            )
+    finally:
+        server.shutdown()

@@ -327,10 +327,14 @@ def execute_runs(
         for note in report.notes:
             click.echo(f"note: {report.record.deploymentConfig}: {note}", err=True)
     click.echo(tabulate(rows, headers=["Config", "Status", "Duration", "First failure"]))
-    passed = sum(r.status == "pass" for r in reports)
+    # a result the store refused is a failed run, whatever the stages said
+    passed = sum(r.status == "pass" and r.stored for r in reports)
     click.echo(
         f"{passed} passed, {len(reports) - passed} failed (profile {profile.name}; logs in {root})"
     )
+    lost = [r for r in reports if not r.stored]
+    if lost:
+        click.echo(f"{len(lost)} result(s) could not be stored; see the notes above", err=True)
     return passed != len(reports)
 
 

@@ -79,6 +79,7 @@ class DynamoStore:
             self.requests += 1
             try:
                 response: dict[str, Any] = getattr(self.client, operation)(**kwargs)
+                _from_dynamodb(response, operation, self.client)
                 return response
             except ClientError as exc:
                 code = exc.response.get("Error", {}).get("Code", "")
@@ -359,6 +360,22 @@ class DynamoStore:
 
     def delete(self, config_id: str) -> None:
         self._call("delete_item", TableName=self.table, Key=self._item({"configId": config_id}))
+
+
+def _from_dynamodb(response: dict[str, Any], operation: str, client: Any) -> None:
+    """An endpoint that answers 200 with a web page is not DynamoDB: botocore would read its
+    silence as success, and a result would be reported stored that went nowhere."""
+    headers = response.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+    if "x-amzn-requestid" in headers or headers.get("content-type", "").startswith(
+        "application/x-amz-json"
+    ):
+        return
+    endpoint = getattr(getattr(client, "meta", None), "endpoint_url", "the endpoint")
+    kind = headers.get("content-type", "no content type")
+    raise StoreError(
+        f"{endpoint} answered {operation} with {kind}, not DynamoDB's reply: "
+        "is the endpoint URL right?"
+    )
 
 
 def _decimals(value: Any) -> Any:
