@@ -23,13 +23,35 @@ def _records(store: ResultsStore) -> list[dict[str, Any]]:
     return [r.to_item() for r in store.records()]
 
 
-def make_handler(store: ResultsStore, entries: Iterable[Entry]) -> type[BaseHTTPRequestHandler]:
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+IDLE_SECONDS = 30
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
+def _host_name(header: str) -> str:
+    """The name in a Host header, without its port."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header.split("]", 1)[0] + "]"
+    return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
+
+
+def make_handler(
+    store: ResultsStore, entries: Iterable[Entry], *, any_host: bool = False
+) -> type[BaseHTTPRequestHandler]:
+    """`any_host`: answer whatever Host a request names (only when the user bound a
+    non-loopback address on purpose). Otherwise a request naming another host — a DNS
+    rebinding page in the user's browser — is refused."""
     catalog = list(entries)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "mlcc-ci-dashboard"
+        timeout = IDLE_SECONDS  # an idle or half-open connection does not hold a thread
 
-        def _send(self, code: int, body: str, content_type: str) -> None:
+        def _send(self, code: int, body: str, content_type: str, head: bool = False) -> None:
             data = body.encode("utf-8")
             self.send_response(code)
             self.send_header("Content-Type", content_type)
@@ -40,9 +62,18 @@ def make_handler(store: ResultsStore, entries: Iterable[Entry]) -> type[BaseHTTP
                 "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"
             )
             self.end_headers()
-            self.wfile.write(data)
+            if not head:
+                self.wfile.write(data)
 
-        def do_GET(self) -> None:
+        def do_HEAD(self) -> None:
+            self.do_GET(head=True)
+
+        def do_GET(self, head: bool = False) -> None:
+            host = _host_name(self.headers.get("Host", ""))
+            if not any_host and not is_loopback(host):
+                message = {"error": f"this dashboard answers to loopback names only, not {host!r}"}
+                self._send(421, json.dumps(message), "application/json", head)
+                return
             path = self.path.split("?", 1)[0]
             routes: dict[str, Callable[[], tuple[str, str]]] = {
                 "/": lambda: (
@@ -57,14 +88,15 @@ def make_handler(store: ResultsStore, entries: Iterable[Entry]) -> type[BaseHTTP
             }
             route = routes.get(path)
             if route is None:
-                self._send(404, json.dumps({"error": f"no such page: {path}"}), "application/json")
+                error = json.dumps({"error": f"no such page: {path}"})
+                self._send(404, error, "application/json", head)
                 return
             try:
                 body, content_type = route()
             except MlccError as exc:
-                self._send(503, json.dumps({"error": str(exc)}), "application/json")
+                self._send(503, json.dumps({"error": str(exc)}), "application/json", head)
                 return
-            self._send(200, body, content_type)
+            self._send(200, body, content_type, head)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -77,7 +109,8 @@ def serve(
 ) -> ThreadingHTTPServer:
     """Bind the dashboard; raise a one-line error when the port is taken."""
     try:
-        server = ThreadingHTTPServer((host, port), make_handler(store, entries))
+        handler = make_handler(store, entries, any_host=not is_loopback(host))
+        server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
             raise UsageError(

@@ -490,3 +490,169 @@ def test_an_endpoint_that_is_not_dynamodb_is_refused(cli, tmp_path):
             )
     finally:
         server.shutdown()
+
+
+# -- 10. the dashboard answers to loopback names only, supports HEAD, drops idle sockets ------
+
+
+@pytest.fixture
+def dashboard_url(tmp_path, monkeypatch):
+    import threading
+
+    from mlcc_ci import dashboard
+
+    monkeypatch.setattr(dashboard, "IDLE_SECONDS", 1)
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    store.create_tables()
+    server = dashboard.serve(store, CATALOG.entries, "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def _request(address: str, method: str, host: str):
+    import http.client
+
+    conn = http.client.HTTPConnection(address, timeout=10)
+    conn.request(method, "/api/records", headers={"Host": host})
+    response = conn.getresponse()
+    return response.status, response.getheader("Content-Length"), response.read()
+
+
+def test_dashboard_refuses_other_host_names(dashboard_url):
+    port = dashboard_url.split(":")[1]
+    assert _request(dashboard_url, "GET", f"localhost:{port}")[0] == 200
+    assert _request(dashboard_url, "GET", f"127.0.0.1:{port}")[0] == 200
+    status, _, body = _request(dashboard_url, "GET", f"attacker.example:{port}")
+    assert status == 421
+    assert json.loads(body) == {
+        "error": "this dashboard answers to loopback names only, not 'attacker.example'"
+    }
+
+
+def test_dashboard_answers_head(dashboard_url):
+    status, length, body = _request(dashboard_url, "HEAD", "localhost")
+    assert status == 200 and int(length) > 0 and body == b""
+
+
+def test_dashboard_drops_an_idle_connection(dashboard_url):
+    import socket
+    import time
+
+    host, port = dashboard_url.split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /api/records HTTP/1.1\r\n")  # and then nothing more
+        assert sock.recv(1024) == b""  # the server hung up
+    assert time.monotonic() - started < 8
+
+
+def test_dashboard_on_a_non_loopback_address_warns(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlcc_ci",
+            "dashboard",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "0",
+            "--store",
+            f"sqlite:///{tmp_path}/r.db",
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        first = proc.stderr.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert first.startswith("warning: serving on 0.0.0.0, not loopback: anyone who can reach")
+
+
+# -- 11. no file is written through a symlink -------------------------------------------------
+
+
+def test_report_output_does_not_follow_a_planted_symlink(cli, tmp_path):
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    out = tmp_path / "report.md"
+    (tmp_path / "report.md.tmp").symlink_to(victim)
+    store = f"sqlite:///{tmp_path}/r.db"
+    open_store(store).create_tables()
+    assert (
+        cli("report", "--format", "markdown", "--output", str(out), "--store", store).exit_code == 0
+    )
+    assert victim.read_text() == "precious\n"
+    assert out.read_text().startswith("## mlcc-ci coverage")
+    out.unlink()
+    out.symlink_to(victim)  # a link at the output itself is replaced, not written through
+    assert cli("report", "--output", str(out), "--store", store).exit_code == 0
+    assert victim.read_text() == "precious\n" and not out.is_symlink()
+
+
+def test_install_scripts_never_writes_through_a_symlink(cli, tmp_path):
+    proj = project(tmp_path / "p", CONFIG)
+    outside = tmp_path / "outside"
+    (proj / "do" / "ci").symlink_to(outside)  # dangling
+    result = cli("project", "install-scripts", str(proj))
+    assert result.exit_code == 0
+    assert not outside.exists()
+    assert (proj / "do" / "ci.project").is_symlink()
+    assert "drop-in from mlcc-ci" in (proj / "do" / "ci").read_text()
+    evil = project(tmp_path / "q", CONFIG)
+    (evil / "do" / "config").rename(tmp_path / "config")
+    (evil / "do").rmdir()
+    (tmp_path / "elsewhere").mkdir()
+    (evil / "do").symlink_to(tmp_path / "elsewhere")
+    refused = cli("project", "install-scripts", str(evil))
+    assert refused.exit_code == 2
+    assert "leads outside the project (a symlink); not writing there" in refused.output
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+# -- 12. a user's mistake is one line, never a traceback --------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ("plan", "--stale-hours", "inf"),
+            "Invalid value for '--stale-hours': inf is not in the range 0<=x<=87600.",
+        ),
+        (
+            ("plan", "--stale-hours", "1e308"),
+            "Invalid value for '--stale-hours': 1e+308 is not in the range 0<=x<=87600.",
+        ),
+        (("plan", "--stale-hours", "nan"), "Invalid value for '--stale-hours': not a number"),
+        (
+            ("plan", "--now", "0001-01-01T00:00:00Z"),
+            "Error: --now 0001-01-01T00:00:00Z is too early for --stale-hours 24",
+        ),
+        (
+            ("status", "--store", "dynamodb://t?region=us-east-1&endpoint_url=http//nope:x"),
+            "Error: cannot use the DynamoDB store 't': Invalid endpoint: http//nope:x",
+        ),
+        (
+            ("status", "--store", "dynamodb://t?region=not a region"),
+            "Error: cannot use the DynamoDB store 't': Provided region_name 'not a region' doesn't match a supported format.",
+        ),
+        (
+            ("status", "--store", "dynamodb://t?region=us-east-1&profile=nobody"),
+            "Error: cannot use the DynamoDB store 't': The config profile (nobody) could not be found",
+        ),
+    ],
+)
+def test_mistakes_are_one_line(cli, tmp_path, args, message):
+    result = cli(*args, env={"MLCC_CI_STORE": f"sqlite:///{tmp_path}/r.db"})
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].endswith(message), result.output

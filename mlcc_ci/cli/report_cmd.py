@@ -45,10 +45,10 @@ def report(
     result = load_report(store, catalog.entries, clock.now())
     body = render.render(result, "json" if as_json else fmt)
     if output:
+        from mlcc_ci.files import write_atomic
+
         try:
-            tmp = output.with_name(output.name + ".tmp")
-            tmp.write_text(body, encoding="utf-8")
-            tmp.replace(output)
+            write_atomic(output, body.encode("utf-8"))
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
         click.echo(f"wrote {output} ({len(body.encode())} bytes)", err=True)
@@ -74,9 +74,15 @@ def dashboard(
     port: int, host: str, profile_name: str | None, store_url: str | None, table: str | None
 ) -> None:
     """Serve the live dashboard (refreshes every 60 s) and /api/records as JSON."""
-    from mlcc_ci.dashboard import serve
+    from mlcc_ci.dashboard import is_loopback, serve
 
     catalog, _, store = open_for(profile_name, store_url, table)
+    if not is_loopback(host):
+        click.echo(
+            f"warning: serving on {host}, not loopback: anyone who can reach this machine on "
+            f"port {port} can read every record (the dashboard has no login)",
+            err=True,
+        )
     server = serve(store, catalog.entries, host, port)
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"mlcc-ci dashboard on http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", err=True)

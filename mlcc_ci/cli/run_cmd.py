@@ -14,10 +14,20 @@ from mlcc_ci.cli.options import json_option, store_options
 F = Callable[..., Any]
 
 
+MAX_STALE_HOURS = 24 * 365 * 10
+
+
+def _hours(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value != value:  # NaN passes every range check
+        raise click.BadParameter("not a number")
+    return value
+
+
 def policy_options(func: F) -> F:
     func = click.option(
         "--stale-hours",
-        type=click.FloatRange(min=0),
+        type=click.FloatRange(min=0, max=MAX_STALE_HOURS),
+        callback=_hours,
         envvar="MLCC_CI_STALE_HOURS",
         default=24.0,
         show_default=True,
@@ -103,7 +113,12 @@ def plan(
     _, _, store = open_for(profile_name, store_url, table)
     policy = policy_from_options(stale_hours, max_concurrency)
     store.unreadable.clear()
-    result = select(gather(store, now, policy), now, policy)
+    try:
+        result = select(gather(store, now, policy), now, policy)
+    except OverflowError:
+        raise UsageError(
+            f"--now {now_text} is too early for --stale-hours {stale_hours:g}"
+        ) from None
     unreadable = dict(store.unreadable)
     if as_json:
         doc = {
@@ -332,9 +347,9 @@ def execute_runs(
     click.echo(
         f"{passed} passed, {len(reports) - passed} failed (profile {profile.name}; logs in {root})"
     )
-    lost = [r for r in reports if not r.stored]
-    if lost:
-        click.echo(f"{len(lost)} result(s) could not be stored; see the notes above", err=True)
+    unstored = [r for r in reports if not r.stored]
+    if unstored:
+        click.echo(f"{len(unstored)} result(s) could not be stored; see the notes above", err=True)
     return passed != len(reports)
 
 

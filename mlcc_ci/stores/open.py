@@ -56,23 +56,27 @@ def _dynamo(
 ) -> ResultsStore:
     import boto3
     from botocore.config import Config
+    from botocore.exceptions import BotoCoreError
 
     from mlcc_ci.stores.dynamodb import DynamoStore
 
-    session = boto3.session.Session(profile_name=query.get("profile") or None)
-    region = query.get("region") or region or session.region_name
-    if not region:
-        raise UsageError(
-            "no AWS region for the results table: add ?region=R to the store URL, "
-            "or set AWS_REGION / AWS_DEFAULT_REGION"
+    try:
+        session = boto3.session.Session(profile_name=query.get("profile") or None)
+        region = query.get("region") or region or session.region_name
+        if not region:
+            raise UsageError(
+                "no AWS region for the results table: add ?region=R to the store URL, "
+                "or set AWS_REGION / AWS_DEFAULT_REGION"
+            )
+        endpoint = query.get("endpoint_url") or env.get("AWS_ENDPOINT_URL") or None
+        client = session.client(
+            "dynamodb",
+            region_name=region,
+            endpoint_url=endpoint,
+            config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
         )
-    endpoint = query.get("endpoint_url") or env.get("AWS_ENDPOINT_URL") or None
-    client = session.client(
-        "dynamodb",
-        region_name=region,
-        endpoint_url=endpoint,
-        config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
-    )
+    except (BotoCoreError, ValueError) as exc:  # unknown profile, bad region or endpoint URL
+        raise UsageError(f"cannot use the DynamoDB store {table!r}: {exc}") from None
     return DynamoStore(
         client, table=table, runs_table=query.get("runs_table", RUNS_TABLE_NAME), region=region
     )
