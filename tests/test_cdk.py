@@ -283,3 +283,123 @@ def test_cdk_cli_synth_offline(tmp_path):
     )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert (tmp_path / "out" / f"{constants.STACK_NAME}.template.json").is_file()
+
+
+def _dynamodb_calls(cli, tmp_path):
+    """Every DynamoDB call the shipped code makes on the AWS path, by the component making it:
+    the scanner handler, then the executor's `run --config-id` and `record-failure`."""
+    import boto3
+    from moto import mock_aws
+
+    from mlcc_ci.aws.scanner import handler
+
+    calls: dict[str, set[tuple[str, str]]] = {"scanner": set(), "executor": set()}
+    who = ["setup"]
+
+    def record(model, params, **kwargs):
+        if who[0] in calls:
+            target = params.get("IndexName") and "index" or params.get("TableName")
+            calls[who[0]].add((model.name, target))
+
+    original = boto3.session.Session.client
+
+    def client(self, *args, **kwargs):
+        made = original(self, *args, **kwargs)
+        made.meta.events.register("before-parameter-build.dynamodb", record)
+        return made
+
+    store = "dynamodb://mlcc-ci-table?region=us-east-1"
+    with mock_aws(), pytest.MonkeyPatch.context() as mp:
+        mp.setattr(boto3.session.Session, "client", client)
+        cli("store", "create-tables", "--table", "mlcc-ci-table")
+        cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        arn = sfn.create_state_machine(
+            name="mlcc-ci-orchestrator",
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        )["stateMachineArn"]
+        from mlcc_ci import clock
+        from mlcc_ci.stores.base import claim
+        from mlcc_ci.stores.open import open_store
+
+        orphan = next(open_store(store).records())  # its executor died three hours ago
+        long_ago = clock.iso(clock.now() - __import__("datetime").timedelta(hours=3), ms=True)
+        claim(open_store(store), orphan, "lost-run", long_ago)
+        who[0] = "scanner"
+        started = handler({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "3"})
+        assert started["reaped"], started
+        payloads = [
+            json.loads(sfn.describe_execution(executionArn=e)["input"])
+            for e in started["executionArns"]
+        ]
+        who[0] = "executor"
+        first, second = payloads[:2]
+        ran = cli(
+            "run",
+            "--config-id",
+            first["configId"],
+            "--run-id",
+            first["runId"],
+            "--store",
+            store,
+            "--profile",
+            "example",
+            "--work-dir",
+            str(tmp_path / "w"),
+        )
+        assert ran.exit_code == 0, ran.output
+        failed = cli(
+            "record-failure",
+            "--config-id",
+            second["configId"],
+            "--run-id",
+            second["runId"],
+            "--store",
+            store,
+            "--message",
+            "the build died",
+        )
+        assert failed.exit_code == 0, failed.output
+    return calls
+
+
+def test_every_dynamodb_call_of_the_aws_path_is_allowed_and_nothing_more(synth, cli, tmp_path):
+    """The roles' DynamoDB permissions are derived from what the code really calls."""
+    calls = _dynamodb_calls(cli, tmp_path)
+    res = synth["json"]["Resources"]
+    tables = {
+        v["Properties"]["TableName"]: k
+        for k, v in res.items()
+        if v["Type"] == "AWS::DynamoDB::Table"
+    }
+
+    def allowed(role_prefix: str) -> set[tuple[str, str]]:
+        out = set()
+        for policy in (v for v in res.values() if v["Type"] == "AWS::IAM::Policy"):
+            roles = [r["Ref"] for r in policy["Properties"]["Roles"]]
+            if not any(r.startswith(role_prefix) for r in roles):
+                continue
+            for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+                for action in actions:
+                    if not action.startswith("dynamodb:"):
+                        continue
+                    for r in resources:
+                        text = json.dumps(r)
+                        for name, logical in tables.items():
+                            if logical in text:
+                                target = "index" if "/index/" in text else name
+                                out.add((action.removeprefix("dynamodb:"), target))
+        return out
+
+    for component, prefix in (("scanner", "ScannerRole"), ("executor", "ExecutorRole")):
+        need = calls[component]
+        have = allowed(prefix)
+        assert need, component
+        assert need <= have, (component, sorted(need - have))
+        assert {a for a, _ in have} <= {a for a, _ in need} | {"DescribeTable"}, (
+            component,
+            sorted(have - need),
+        )

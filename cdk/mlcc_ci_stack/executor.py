@@ -124,7 +124,7 @@ class Executor(Construct):
         statements = [
             iam.PolicyStatement(
                 sid="Results",
-                actions=["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem"],
+                actions=["dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"],
                 resources=[tables.records.table_arn],
             ),
             iam.PolicyStatement(

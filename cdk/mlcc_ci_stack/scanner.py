@@ -44,7 +44,7 @@ class Scanner(Construct):
             ),
             iam.PolicyStatement(
                 sid="ClaimAndReap",
-                actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                actions=["dynamodb:UpdateItem"],
                 resources=[tables.records.table_arn],
             ),
             iam.PolicyStatement(
