@@ -298,7 +298,7 @@ def _dynamodb_calls(cli, tmp_path):
 
     def record(model, params, **kwargs):
         if who[0] in calls:
-            target = params.get("IndexName") and "index" or params.get("TableName")
+            target = "index" if params.get("IndexName") else params.get("TableName")
             calls[who[0]].add((model.name, target))
 
     original = boto3.session.Session.client
