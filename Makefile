@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator
+.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,9 +43,22 @@ cdk/node_modules/.installed: cdk/package.json cdk/package-lock.json
 
 cdk-cli: cdk/node_modules/.installed
 
-synth: $(BIN)/.installed cdk-cli
+synth: $(BIN)/.installed cdk-cli lambda-wheels
 	cd cdk && PATH="$(abspath $(BIN)):$$PATH" CDK_DISABLE_CLI_TELEMETRY=true \
 	  npx cdk synth -q --no-notices
+
+# The scanner Lambda's dependencies as wheels for its platform (and for this machine's
+# Python, so the tests can import the same recipe's asset); the synth installs offline.
+LAMBDA_PYTHONS := 3.12 $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+cdk/build/wheels/.downloaded: cdk/lambda-requirements.txt $(BIN)/.installed
+	for v in $(LAMBDA_PYTHONS); do \
+	  $(BIN)/python -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 \
+	    --implementation cp --python-version $$v -d cdk/build/wheels/py$$v \
+	    -r cdk/lambda-requirements.txt || exit 1; \
+	done
+	touch $@
+
+lambda-wheels: cdk/build/wheels/.downloaded
 
 # The pinned real generator (@aws/ml-container-creator, version in catalog/_defaults.yaml),
 # installed with npm into .generator/ for the generator test tier.
@@ -63,7 +76,7 @@ browser:
 	    echo "the browser test needs chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
-test: lint typecheck cdk-cli browser generator
+test: lint typecheck cdk-cli lambda-wheels browser generator
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed

@@ -226,28 +226,91 @@ def test_pass_role_is_scoped_and_conditioned(synth):
         assert "iam:PassedToService" in statement["Condition"]["StringEquals"]
 
 
-def test_lambda_asset_contains_the_handler(synth):
+def test_lambda_asset_is_built_for_the_lambda_runtime(synth):
     (function,) = resources(synth, "AWS::Lambda::Function").values()
+    assert function["Properties"]["Runtime"] == "python3.12"
     asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     asset = Path(synth["outdir"]) / f"asset.{asset_hash}"
     assert (asset / "mlcc_ci" / "aws" / "scanner.py").is_file()
     assert (asset / "mlcc_ci" / "_data" / "schema" / "ci-record.schema.json").is_file()
-    for dependency in ("jsonschema", "referencing", "rpds"):
+    for dependency in ("jsonschema", "referencing", "rpds", "attrs"):
         assert (asset / dependency / "__init__.py").is_file()
+    assert (asset / "typing_extensions.py").is_file()  # referencing needs it below 3.13
+    (binary,) = (asset / "rpds").glob("*.so")
+    assert ".cpython-312-x86_64-linux-gnu." in binary.name
+
+
+def _only_boto3(tmp_path: Path) -> Path:
+    """A folder holding boto3 and its own dependencies, and nothing else."""
+    import boto3
+    import botocore
+    import dateutil
+    import jmespath
+    import s3transfer
+    import six
+    import urllib3
+
+    folder = tmp_path / "boto3-only"
+    folder.mkdir()
+    for module in (boto3, botocore, dateutil, jmespath, s3transfer, urllib3):
+        (folder / Path(module.__file__).parent.name).symlink_to(Path(module.__file__).parent)
+    (folder / "six.py").symlink_to(six.__file__)
+    return folder
+
+
+def test_the_handler_runs_from_the_bare_asset(tmp_path, moto_server):
+    """The same recipe, built for this machine's Python: the handler imports and scans with
+    nothing on the path but the asset and boto3 (no site-packages at all)."""
+    sys.path.insert(0, str(CDK))
+    try:
+        from mlcc_ci_stack.assets import scanner_asset
+    finally:
+        sys.path.remove(str(CDK))
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    asset = scanner_asset(tmp_path / "asset", python_version=version)
+    import boto3
+
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.registration import from_entry
+    from mlcc_ci.stores.open import open_store
+
+    os.environ["AWS_ENDPOINT_URL"] = moto_server
+    try:
+        store = open_store("dynamodb://mlcc-ci-table?region=us-east-1")
+        store.create_tables()
+        for entry in load_valid_catalog().entries:
+            store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+        arn = boto3.client("stepfunctions", region_name="us-east-1").create_state_machine(
+            name="mlcc-ci-orchestrator",
+            roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+        )["stateMachineArn"]
+    finally:
+        del os.environ["AWS_ENDPOINT_URL"]
+    script = (
+        "import json, sys; sys.path[:0] = sys.argv[1:3]; "
+        "from mlcc_ci.aws.scanner import handler; import jsonschema; "
+        "out = handler({}, None); "
+        "print(json.dumps({'started': len(out['executionArns']), 'jsonschema': jsonschema.__file__}))"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "STATE_MACHINE_ARN": arn,
+        "MAX_CONCURRENCY": "2",
+    }
     probe = subprocess.run(
-        [
-            sys.executable,
-            "-I",
-            "-c",
-            "import sys; sys.path[:0] = [sys.argv[1]]; import mlcc_ci.aws.scanner as s; "
-            "import jsonschema; print(s.handler.__name__, jsonschema.__file__)",
-            str(asset),
-        ],
+        [sys.executable, "-I", "-S", "-c", script, str(asset), str(_only_boto3(tmp_path))],
         capture_output=True,
         text=True,
+        env=env,
     )
     assert probe.returncode == 0, probe.stderr
-    assert probe.stdout.split()[0] == "handler" and probe.stdout.split()[1].startswith(str(asset))
+    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    assert result["started"] == 2 and result["jsonschema"].startswith(str(asset))
 
 
 def test_cfn_lint_reports_no_error(synth):

@@ -1,24 +1,24 @@
-"""Stage the code the stack deploys, offline, from this checkout and its environment.
+"""Stage the code the stack deploys, offline, from this checkout.
 
-The scanner Lambda gets the mlcc_ci package, its schemas, and the pure-Python (plus
-manylinux) dependencies it needs beyond the Lambda runtime's boto3, copied from the
-environment running the synth — so synthesize on Linux x86_64 with Python 3.11, as CI does.
-The executor gets the package source to `pip install`.
+The scanner Lambda gets the mlcc_ci package, its schemas, and its dependencies installed
+for the Lambda platform (manylinux x86_64, the runtime's Python), never copied from the
+machine running the synth: `make lambda-wheels` downloads the wheels once, and the synth
+installs from them without a network. The executor gets the package source to
+`pip install`.
 """
 
 import shutil
-from importlib import metadata, util
+import subprocess
+import sys
+from importlib import util
 from pathlib import Path
 
 CDK_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = CDK_DIR / "build"
-LAMBDA_DEPENDENCIES = (
-    "jsonschema",
-    "jsonschema-specifications",
-    "referencing",
-    "rpds-py",
-    "attrs",
-)
+WHEELS_DIR = BUILD_DIR / "wheels"
+REQUIREMENTS = CDK_DIR / "lambda-requirements.txt"
+LAMBDA_PYTHON = "3.12"  # the scanner's runtime: supported by Lambda into 2028
+LAMBDA_PLATFORM = "manylinux2014_x86_64"
 SOURCE_PARTS = (
     "pyproject.toml",
     "README.md",
@@ -50,21 +50,50 @@ def _fresh(path: Path) -> Path:
     return path
 
 
-def scanner_asset() -> Path:
-    out = _fresh(BUILD_DIR / "scanner")
+def install_dependencies(out: Path, python_version: str = LAMBDA_PYTHON) -> None:
+    """The Lambda's dependencies, for its platform and Python, from the downloaded wheels."""
+    wheels = WHEELS_DIR / f"py{python_version}"
+    if not wheels.is_dir():
+        raise RuntimeError(f"no Lambda wheels in {wheels}: run `make lambda-wheels` first")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(wheels),
+            "--target",
+            str(out),
+            "--no-compile",
+            "--only-binary=:all:",
+            "--platform",
+            LAMBDA_PLATFORM,
+            "--implementation",
+            "cp",
+            "--python-version",
+            python_version,
+            "-r",
+            str(REQUIREMENTS),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"installing the Lambda dependencies failed: {result.stderr[-500:]}")
+    for info in out.glob("*.dist-info"):
+        shutil.rmtree(info)
+
+
+def scanner_asset(out: Path | None = None, python_version: str = LAMBDA_PYTHON) -> Path:
+    out = _fresh(out or BUILD_DIR / "scanner")
     package = _package_dir()
     shutil.copytree(package, out / "mlcc_ci", ignore=_SKIP)
     shutil.copytree(_data_dir(package, "schema"), out / "mlcc_ci" / "_data" / "schema")
-    for name in LAMBDA_DEPENDENCIES:
-        dist = metadata.distribution(name)
-        for file in dist.files or ():
-            source = Path(str(dist.locate_file(file)))
-            if ".dist-info" in file.parts[0] or "__pycache__" in file.parts:
-                continue
-            if source.is_file() and not str(file).startswith(".."):
-                target = out / file
-                target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(source, target)
+    install_dependencies(out, python_version)
     return out
 
 

@@ -104,6 +104,6 @@ def acknowledge(stack: Any) -> None:
     _ack(
         stack.scanner.function,
         "AwsSolutions-L1",
-        "Python 3.11 matches the interpreter the scanner's bundled dependencies are built "
-        "for; raise both together.",
+        "Python 3.12 (supported by Lambda into 2028) is the runtime the scanner's "
+        "dependencies are installed for (assets.LAMBDA_PYTHON); raise both together.",
     )

@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlcc_ci.constants import BUILD_TIMEOUT_MINUTES, SCANNER_FUNCTION, SCHEDULE_RULE
-from mlcc_ci_stack.assets import scanner_asset
+from mlcc_ci_stack.assets import LAMBDA_PYTHON, scanner_asset
 from mlcc_ci_stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.scanner.handler"
@@ -69,7 +69,7 @@ class Scanner(Construct):
             "Function",
             function_name=SCANNER_FUNCTION,
             description="mlcc-ci: claims due configurations and starts one execution each",
-            runtime=lambda_.Runtime.PYTHON_3_11,
+            runtime=lambda_.Runtime(f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON),
             handler=HANDLER,
             code=lambda_.Code.from_asset(str(scanner_asset())),
             role=role,
