@@ -153,6 +153,28 @@ def test_executor_projects(synth):
         }
 
 
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in text.split("."))
+
+
+def test_executor_installs_the_pinned_generator_on_a_node_it_accepts(synth, pinned_generator):
+    """One source of truth: the catalog's pin, through `mlcc-ci generator install`, on the
+    Node version the installed generator's own `engines` field asks for."""
+    (props,) = (
+        p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+        if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
+    )
+    install = json.loads(props["Source"]["BuildSpec"])["phases"]["install"]["commands"]
+    assert "mlcc-ci generator install" in install
+    assert not any("npm install" in c and "container-creator" in c for c in install)
+    (node,) = [c.split()[1] for c in install if c.startswith("n ")]
+    engines = json.loads((pinned_generator.root / "package.json").read_text())["engines"]["node"]
+    assert engines.startswith(">=")
+    assert _version(node) >= _version(engines.removeprefix(">="))
+    assert "GeneratorPackage" not in synth["json"].get("Parameters", {})
+
+
 def _definition(synth) -> str:
     (machine,) = resources(synth, "AWS::StepFunctions::StateMachine").values()
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]

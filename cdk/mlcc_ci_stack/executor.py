@@ -20,6 +20,9 @@ from mlcc_ci.constants import (
 from mlcc_ci_stack.assets import source_asset
 from mlcc_ci_stack.tables import Tables
 
+# The Node.js the executor runs the generator with: it must satisfy the pinned generator's
+# `engines.node` (a cdk test checks it against the installed package).
+GENERATOR_NODE = "24.11.1"
 # The runner gets SIGTERM this long before CodeBuild's own timeout, so it can tear down and
 # record the result itself.
 RUN_BUDGET_MINUTES = BUILD_TIMEOUT_MINUTES - 5
@@ -33,10 +36,14 @@ def build_spec() -> codebuild.BuildSpec:
             "env": {"shell": "bash"},
             "phases": {
                 "install": {
-                    "runtime-versions": {"python": "3.11", "nodejs": "20"},
+                    "runtime-versions": {"python": "3.12", "nodejs": "22"},
                     "commands": [
                         "python -m pip install --quiet .",
-                        'npm install --global --no-audit --no-fund "$GENERATOR_PACKAGE"',
+                        # the Node the pinned generator asks for (its engines field)
+                        "npm install --global --no-audit --no-fund n",
+                        f"n {GENERATOR_NODE} && hash -r && node --version",
+                        # the package and version the catalog pins: one source of truth
+                        "mlcc-ci generator install",
                     ],
                 },
                 "build": {
@@ -69,7 +76,6 @@ class Executor(Construct):
         *,
         tables: Tables,
         log_group: logs.ILogGroup,
-        generator_package: str,
     ) -> None:
         super().__init__(scope, construct_id)
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
@@ -86,7 +92,6 @@ class Executor(Construct):
             "ROLE_ARN": codebuild.BuildEnvironmentVariable(
                 value=f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{SAGEMAKER_ROLE}"
             ),
-            "GENERATOR_PACKAGE": codebuild.BuildEnvironmentVariable(value=generator_package),
         }
         self.projects: dict[bool, codebuild.Project] = {}
         for privileged in (False, True):

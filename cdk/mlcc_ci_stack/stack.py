@@ -46,13 +46,6 @@ class MlccCiHarnessStack(Stack):
             min_value=1,
             description="A finished result older than this is tested again.",
         )
-        generator = CfnParameter(
-            self,
-            "GeneratorPackage",
-            type="String",
-            default="ml-container-creator",
-            description="npm package of the container generator the executor installs.",
-        )
         self.log_group = logs.LogGroup(
             self,
             "Logs",
@@ -66,7 +59,6 @@ class MlccCiHarnessStack(Stack):
             "Executor",
             tables=self.tables,
             log_group=self.log_group,
-            generator_package=generator.value_as_string,
         )
         self.orchestrator = Orchestrator(
             self,
