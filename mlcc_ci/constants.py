@@ -39,5 +39,6 @@ STATUSES: Final = (UNTESTED, RUNNING, *TERMINAL_STATUSES)
 BUILD_STRATEGIES: Final = ("codebuild-submit", "docker-in-docker")
 
 BUILD_TIMEOUT_MINUTES: Final = 90
+HISTORY_DAYS: Final = 180  # run history items expire (DynamoDB TTL) this long after a run
 DEFAULT_STALE_HOURS: Final = 24
 DEFAULT_MAX_CONCURRENCY: Final = 1

@@ -125,6 +125,11 @@ def test_scanner_lambda_and_schedule(synth):
     assert params["ScannerSchedule"]["Default"] == "rate(1 hour)"
 
 
+def test_scanner_runs_one_at_a_time(synth):
+    (function,) = resources(synth, "AWS::Lambda::Function").values()
+    assert function["Properties"]["ReservedConcurrentExecutions"] == 1
+
+
 def test_log_group(synth):
     synth["template"].has_resource_properties(
         "AWS::Logs::LogGroup", {"LogGroupName": constants.LOG_GROUP, "RetentionInDays": 90}
@@ -210,6 +215,8 @@ def test_state_machine(synth):
     assert failure["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "fail-build"}
     assert failure["Next"] == "RecordRunInHistory"
     assert states["RecordRunInHistory"]["Resource"].endswith(":states:::dynamodb:putItem")
+    item = states["RecordRunInHistory"]["Parameters"]["Item"]
+    assert item["expiresAt"] == {"N.$": "$.expiresAt"}
     choice = states["BuildStrategy"]["Choices"][0]
     assert choice == {
         "Variable": "$.buildStrategy",

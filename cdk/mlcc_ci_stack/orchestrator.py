@@ -132,6 +132,9 @@ class Orchestrator(Construct):
                 "deploymentConfig": S(sfn.JsonPath.string_at("$.record.deploymentConfig")),
                 "errorMessage": S(message),
                 "profile": S("default"),
+                "expiresAt": tasks.DynamoAttributeValue.number_from_string(
+                    sfn.JsonPath.string_at("$.expiresAt")
+                ),
             },
             result_path=sfn.JsonPath.DISCARD,
         )

@@ -74,6 +74,9 @@ class Scanner(Construct):
             code=lambda_.Code.from_asset(str(scanner_asset())),
             role=role,
             memory_size=256,
+            # one scan at a time: a manual trigger overlapping the schedule cannot start
+            # more than MaxConcurrency between them
+            reserved_concurrent_executions=1,
             timeout=Duration.minutes(5),
             log_group=log_group,
             environment={

@@ -17,6 +17,7 @@ from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     DEFAULT_MAX_CONCURRENCY,
     DEFAULT_STALE_HOURS,
+    HISTORY_DAYS,
     RUNNING,
     RUNS_TABLE_NAME,
     TABLE_NAME,
@@ -60,6 +61,9 @@ def scan(
             "configJson": record.configJson,
             "buildStrategy": record.buildStrategy,
             "runId": record.runId,
+            # for the history item the state machine writes if the build dies: it expires
+            # like every other one
+            "expiresAt": str(int((now + timedelta(days=HISTORY_DAYS)).timestamp())),
         }
         try:
             response = stepfunctions.start_execution(

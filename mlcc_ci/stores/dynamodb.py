@@ -12,13 +12,18 @@ from decimal import Decimal
 from typing import Any
 
 from mlcc_ci import clock, decode
-from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUS_INDEX, UNTESTED
+from mlcc_ci.constants import (
+    HISTORY_DAYS,
+    NEVER_TESTED,
+    SCHEMA_VERSION,
+    STATUS_INDEX,
+    UNTESTED,
+)
 from mlcc_ci.errors import ConflictError, NotProvisioned, StoreError
 from mlcc_ci.models import Record, Registration, Run
 from mlcc_ci.stores.base import OWNED, RegisterOutcome
 from mlcc_ci.stores.validate import check_record
 
-HISTORY_DAYS = 180
 RETRYABLE = {
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
