@@ -54,3 +54,14 @@ def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
     flips = sum(1 for a, b in itertools.pairwise(recent) if a.passed != b.passed)
     rate = sum(r.status == PASS for r in recent) / len(recent)
     return Trend(regression, fixed, flips, round(rate, 3), len(runs))
+
+
+def transition(previous_status: str | None, status: str) -> str | None:
+    """What a finished run changed: 'regressed' (it passed before and fails now), 'fixed'
+    (it failed before and passes now), or None (nothing worth telling anyone)."""
+    before = previous_status or ""
+    if before == PASS and status.startswith("fail-"):
+        return "regressed"
+    if before.startswith("fail-") and status == PASS:
+        return "fixed"
+    return None

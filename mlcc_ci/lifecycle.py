@@ -21,6 +21,7 @@ from mlcc_ci import clock, generator, projectcheck, validate_env
 from mlcc_ci.catalog import Entry
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
+from mlcc_ci.history import transition
 from mlcc_ci.models import ERROR_SUMMARY_CHARS, Outcome, Record, StageResult, run_of
 from mlcc_ci.preflight import preflight
 from mlcc_ci.profiles import Profile, StageSpec
@@ -110,6 +111,7 @@ class Runner:
         cancel: threading.Event | None = None,
         progress: Callable[[Progress], None] | None = None,
         now: Callable[[], datetime] = clock.now,
+        notify: Callable[[str, str], None] | None = None,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -121,6 +123,7 @@ class Runner:
         self.abandoned = threading.Event()  # a third interrupt: teardown was stopped too
         self.progress = progress or (lambda event: None)
         self.now = now
+        self.notify = notify  # (subject, message) when a run regresses or is fixed
 
     def run(self, record: Record, entry: Entry) -> RunReport:
         """Run the claimed `record` through every stage and write its result.
@@ -393,3 +396,22 @@ class Runner:
             self.store.append_run(run_of(record, outcome))
         except StoreError as exc:
             report.notes.append(f"could not append the run to the history: {exc}")
+        self._tell(report)
+
+    def _tell(self, report: RunReport) -> None:
+        change = transition(report.record.previousStatus, report.outcome.status)
+        if change is None or self.notify is None:
+            return
+        record, outcome = report.record, report.outcome
+        subject = f"mlcc-ci: {record.deploymentConfig} {change} ({outcome.status})"
+        lines = [
+            f"{record.deploymentConfig} ({record.configId}) {change}: now {outcome.status}, "
+            f"before {record.previousStatus}.",
+            f"Run {record.runId}, finished {outcome.finishedAt}, profile {outcome.profile}.",
+        ]
+        if outcome.errorMessage:
+            lines.append(f"First failure: {outcome.errorMessage}")
+        try:
+            self.notify(subject, "\n".join(lines))
+        except Exception as exc:  # a notification must never lose a result
+            report.notes.append(f"could not send the notification: {type(exc).__name__}: {exc}")

@@ -111,6 +111,24 @@ def _release(store: ResultsStore, record: Any) -> None:
         store.replace(back, expect_version=record.version, expect_run_id=record.runId)
 
 
+def open_dynamo_store(env: Mapping[str, str], session: Any) -> Any:
+    """The results store a Lambda of the stack works on (TABLE_NAME, RUNS_TABLE_NAME)."""
+    from botocore.config import Config
+
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    region = session.region_name or env.get("AWS_REGION", "us-east-1")
+    client = session.client(
+        "dynamodb", region_name=region, config=Config(retries={"total_max_attempts": 1})
+    )
+    return DynamoStore(
+        client,
+        table=env.get("TABLE_NAME", TABLE_NAME),
+        runs_table=env.get("RUNS_TABLE_NAME", RUNS_TABLE_NAME),
+        region=region,
+    )
+
+
 def handler(
     event: Mapping[str, Any],
     context: Any,
@@ -120,23 +138,11 @@ def handler(
 ) -> dict[str, Any]:
     """Lambda entry point."""
     import boto3
-    from botocore.config import Config
-
-    from mlcc_ci.stores.dynamodb import DynamoStore
 
     env = os.environ if env is None else env
     session = session or boto3.session.Session()
-    region = session.region_name or env.get("AWS_REGION", "us-east-1")
-    client = session.client(
-        "dynamodb", region_name=region, config=Config(retries={"total_max_attempts": 1})
-    )
-    store = DynamoStore(
-        client,
-        table=env.get("TABLE_NAME", TABLE_NAME),
-        runs_table=env.get("RUNS_TABLE_NAME", RUNS_TABLE_NAME),
-        region=region,
-    )
-    stepfunctions = session.client("stepfunctions", region_name=region)
+    store = open_dynamo_store(env, session)
+    stepfunctions = session.client("stepfunctions", region_name=store.region)
     result = scan(store, stepfunctions, env["STATE_MACHINE_ARN"], policy_from(env), clock.now())
     _log("scan-done", started=len(result["executionArns"]), dynamodbRequests=store.requests)
     return result

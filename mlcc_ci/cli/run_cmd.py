@@ -306,6 +306,7 @@ def execute_runs(
 ) -> bool:
     from tabulate import tabulate
 
+    from mlcc_ci.aws.notify import publisher
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
@@ -322,7 +323,7 @@ def execute_runs(
         return False
     root = work_dir or data_dir(os.environ) / "work"
     with ProgressView() as view:
-        runner = Runner(store, profile, work_root=root, progress=view)
+        runner = Runner(store, profile, work_root=root, progress=view, notify=publisher(os.environ))
         restore = install_signal_handlers(runner)
         try:
             reports = run_all(runner, claimed, jobs)
