@@ -45,6 +45,15 @@ def resources(synth, kind):
     return {k: v for k, v in synth["json"]["Resources"].items() if v["Type"] == kind}
 
 
+def lambda_named(synth, name):
+    (function,) = (
+        f
+        for f in resources(synth, "AWS::Lambda::Function").values()
+        if f["Properties"].get("FunctionName") == name
+    )
+    return function
+
+
 def test_cdk_nag_aws_solutions_pass_with_written_reasons(synth):
     (plugin,) = synth["report"]["pluginReports"]
     assert plugin["pluginName"] == "AwsSolutions"
@@ -95,7 +104,7 @@ def test_tables(synth):
 
 def test_scanner_lambda_and_schedule(synth):
     t = synth["template"]
-    (function,) = resources(synth, "AWS::Lambda::Function").values()
+    function = lambda_named(synth, constants.SCANNER_FUNCTION)
     props = function["Properties"]
     assert props["FunctionName"] == constants.SCANNER_FUNCTION
     assert props["Runtime"].startswith("python3.")
@@ -126,7 +135,7 @@ def test_scanner_lambda_and_schedule(synth):
 
 
 def test_scanner_runs_one_at_a_time(synth):
-    (function,) = resources(synth, "AWS::Lambda::Function").values()
+    function = lambda_named(synth, constants.SCANNER_FUNCTION)
     assert function["Properties"]["ReservedConcurrentExecutions"] == 1
 
 
@@ -256,7 +265,7 @@ def test_pass_role_is_scoped_and_conditioned(synth):
 
 
 def test_lambda_asset_is_built_for_the_lambda_runtime(synth):
-    (function,) = resources(synth, "AWS::Lambda::Function").values()
+    function = lambda_named(synth, constants.SCANNER_FUNCTION)
     assert function["Properties"]["Runtime"] == "python3.12"
     asset_hash = function["Properties"]["Code"]["S3Key"].removesuffix(".zip")
     asset = Path(synth["outdir"]) / f"asset.{asset_hash}"
@@ -379,13 +388,13 @@ def test_cdk_cli_synth_offline(tmp_path):
 
 def _dynamodb_calls(cli, tmp_path):
     """Every DynamoDB call the shipped code makes on the AWS path, by the component making it:
-    the scanner handler, then the executor's `run --config-id` and `record-failure`."""
+    the scanner handler, the executor's `run --config-id` and `record-failure`, the sweeper."""
     import boto3
     from moto import mock_aws
 
     from mlcc_ci.aws.scanner import handler
 
-    calls: dict[str, set[tuple[str, str]]] = {"scanner": set(), "executor": set()}
+    calls: dict[str, set[tuple[str, str]]] = {"scanner": set(), "executor": set(), "sweeper": set()}
     who = ["setup"]
 
     def record(model, params, **kwargs):
@@ -453,6 +462,10 @@ def _dynamodb_calls(cli, tmp_path):
             "the build died",
         )
         assert failed.exit_code == 0, failed.output
+        from mlcc_ci.aws.sweeper import handler as sweeper
+
+        who[0] = "sweeper"
+        sweeper({}, None, env={})
     return calls
 
 
@@ -486,7 +499,11 @@ def test_every_dynamodb_call_of_the_aws_path_is_allowed_and_nothing_more(synth, 
                                 out.add((action.removeprefix("dynamodb:"), target))
         return out
 
-    for component, prefix in (("scanner", "ScannerRole"), ("executor", "ExecutorRole")):
+    for component, prefix in (
+        ("scanner", "ScannerRole"),
+        ("executor", "ExecutorRole"),
+        ("sweeper", "SweeperRole"),
+    ):
         need = calls[component]
         have = allowed(prefix)
         assert need, component
@@ -495,3 +512,40 @@ def test_every_dynamodb_call_of_the_aws_path_is_allowed_and_nothing_more(synth, 
             component,
             sorted(have - need),
         )
+
+
+def test_sweeper_and_notifications(synth):
+    sweeper = lambda_named(synth, constants.SWEEPER_FUNCTION)["Properties"]
+    assert sweeper["Handler"] == "mlcc_ci.aws.sweeper.handler"
+    assert sweeper["ReservedConcurrentExecutions"] == 1
+    assert set(sweeper["Environment"]["Variables"]) >= {"TABLE_NAME", "TOPIC_ARN"}
+    synth["template"].has_resource_properties(
+        "AWS::Events::Rule", {"Name": constants.SWEEPER_RULE, "ScheduleExpression": "rate(1 hour)"}
+    )
+    (topic_id, topic) = next(iter(resources(synth, "AWS::SNS::Topic").items()))
+    assert topic["Properties"]["TopicName"] == constants.NOTIFICATION_TOPIC
+    (subscription,) = resources(synth, "AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Condition"]  # only when NotificationEmail is given
+    assert synth["json"]["Parameters"]["NotificationEmail"]["Default"] == ""
+    publishers = set()
+    for policy in resources(synth, "AWS::IAM::Policy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            if "sns:Publish" in actions:
+                assert st["Resource"] == {"Ref": topic_id}
+                publishers.update(r["Ref"] for r in policy["Properties"]["Roles"])
+            for action in actions:
+                if action.startswith("sagemaker:Delete"):
+                    for r in st["Resource"]:
+                        assert json.dumps(r).endswith(
+                            '/mlcc-ci-*"]]}'
+                        ) or "mlcc-ci-*" in json.dumps(r)
+    assert {p.split("Role")[0] for p in publishers} == {"Executor", "Sweeper"}
+    (executor,) = (
+        p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+        if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
+    )
+    names = {v["Name"] for v in executor["Environment"]["EnvironmentVariables"]}
+    assert "MLCC_CI_TOPIC_ARN" in names

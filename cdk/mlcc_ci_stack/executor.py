@@ -9,6 +9,7 @@ from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlcc_ci.constants import (
@@ -76,6 +77,7 @@ class Executor(Construct):
         *,
         tables: Tables,
         log_group: logs.ILogGroup,
+        topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
@@ -86,7 +88,11 @@ class Executor(Construct):
             description="mlcc-ci executor: runs one configuration's lifecycle",
         )
         self._grant(tables, log_group)
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn])
+        )
         environment_variables = {
+            "MLCC_CI_TOPIC_ARN": codebuild.BuildEnvironmentVariable(value=topic.topic_arn),
             "TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.records.table_name),
             "RUNS_TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.runs.table_name),
             "ROLE_ARN": codebuild.BuildEnvironmentVariable(

@@ -36,7 +36,8 @@ def acknowledge(stack: Any) -> None:
     account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
     generated = f"{region}:{account}"
 
-    for policy in (executor_policy, scanner_policy):
+    sweeper_policy = stack.sweeper.function.role.node.find_child("DefaultPolicy")
+    for policy in (executor_policy, scanner_policy, sweeper_policy):
         _ack(
             policy,
             f"AwsSolutions-IAM5[Resource::<{log_group}.Arn>:log-stream:*]",
@@ -49,6 +50,19 @@ def acknowledge(stack: Any) -> None:
             f"{kind}/mlcc-ci-*]",
             PREFIX_REASON,
         )
+    for kind in ("model", "endpoint-config", "endpoint", "inference-component"):
+        _ack(
+            sweeper_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{region_account}:"
+            f"{kind}/mlcc-ci-*]",
+            "The sweeper deletes only what runs create, which carry the mlcc-ci- prefix.",
+        )
+    _ack(
+        sweeper_policy,
+        "AwsSolutions-IAM5[Resource::*]",
+        "sagemaker:ListEndpoints and ListInferenceComponents have no resource-level "
+        "permissions; every delete is scoped to the mlcc-ci- prefix.",
+    )
     for resource in (
         f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*",
         f"arn:<AWS::Partition>:codebuild:{region_account}:project/mlcc-ci-*",
@@ -101,9 +115,10 @@ def acknowledge(stack: Any) -> None:
         "AwsSolutions-IAM5[Resource::*]",
         "X-Ray tracing and CloudWatch Logs delivery actions have no resource-level permissions.",
     )
-    _ack(
-        stack.scanner.function,
-        "AwsSolutions-L1",
-        "Python 3.12 (supported by Lambda into 2028) is the runtime the scanner's "
-        "dependencies are installed for (assets.LAMBDA_PYTHON); raise both together.",
-    )
+    for function in (stack.scanner.function, stack.sweeper.function):
+        _ack(
+            function,
+            "AwsSolutions-L1",
+            "Python 3.12 (supported by Lambda into 2028) is the runtime the Lambdas' "
+            "dependencies are installed for (assets.LAMBDA_PYTHON); raise both together.",
+        )

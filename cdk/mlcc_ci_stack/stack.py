@@ -11,6 +11,7 @@ from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.orchestrator import Orchestrator
 from mlcc_ci_stack.scanner import Scanner
+from mlcc_ci_stack.sweeper import Notifications, Sweeper
 from mlcc_ci_stack.tables import Tables
 
 
@@ -53,12 +54,22 @@ class MlccCiHarnessStack(Stack):
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.RETAIN,
         )
+        email = CfnParameter(
+            self,
+            "NotificationEmail",
+            type="String",
+            default="",
+            description="Email address told of regressions, fixes and swept endpoints "
+            "(empty: no subscription; subscribe anything else to the topic yourself).",
+        )
         self.tables = Tables(self, "Tables")
+        self.notifications = Notifications(self, "Notifications", email=email.value_as_string)
         self.executor = Executor(
             self,
             "Executor",
             tables=self.tables,
             log_group=self.log_group,
+            topic=self.notifications.topic,
         )
         self.orchestrator = Orchestrator(
             self,
@@ -76,5 +87,13 @@ class MlccCiHarnessStack(Stack):
             max_concurrency=max_concurrency.value_as_string,
             stale_hours=stale_hours.value_as_string,
             schedule=schedule.value_as_string,
+        )
+        self.sweeper = Sweeper(
+            self,
+            "Sweeper",
+            tables=self.tables,
+            topic=self.notifications.topic,
+            log_group=self.log_group,
+            schedule="rate(1 hour)",
         )
         acknowledge(self)

@@ -1,0 +1,134 @@
+"""Lambda `mlcc-ci-sweeper` on a schedule, and the SNS topic `mlcc-ci-notifications`."""
+
+from aws_cdk import Aws, CfnCondition, Duration, Fn
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from constructs import Construct
+
+from mlcc_ci.constants import (
+    BUILD_TIMEOUT_MINUTES,
+    NOTIFICATION_TOPIC,
+    RESOURCE_PREFIX,
+    SWEEPER_FUNCTION,
+    SWEEPER_RULE,
+)
+from mlcc_ci_stack.assets import LAMBDA_PYTHON, scanner_asset
+from mlcc_ci_stack.tables import Tables
+
+HANDLER = "mlcc_ci.aws.sweeper.handler"
+
+
+class Notifications(Construct):
+    """Regressions, fixes and sweeps are published here; nothing while all stays green."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, email: str) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(
+            self,
+            "Topic",
+            topic_name=NOTIFICATION_TOPIC,
+            enforce_ssl=True,
+            display_name="mlcc-ci notifications",
+        )
+        # subscribed only when an address was given (the parameter defaults to none)
+        has_email = CfnCondition(
+            self, "HasEmail", expression=Fn.condition_not(Fn.condition_equals(email, ""))
+        )
+        subscription = sns.CfnSubscription(
+            self, "Email", topic_arn=self.topic.topic_arn, protocol="email", endpoint=email
+        )
+        subscription.cfn_options.condition = has_email
+
+
+class Sweeper(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        tables: Tables,
+        topic: sns.ITopic,
+        log_group: logs.ILogGroup,
+        schedule: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
+
+        def arn(resource: str) -> str:
+            return f"arn:{partition}:sagemaker:{region}:{account}:{resource}/{RESOURCE_PREFIX}-*"
+
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="mlcc-ci sweeper: deletes endpoints no running run owns",
+        )
+        for statement in (
+            iam.PolicyStatement(
+                sid="FindEndpoints",
+                actions=["sagemaker:ListEndpoints", "sagemaker:ListInferenceComponents"],
+                resources=["*"],  # list actions take no resource; deletes are scoped below
+            ),
+            iam.PolicyStatement(
+                sid="DeleteLeaked",
+                actions=[
+                    "sagemaker:DescribeEndpoint",
+                    "sagemaker:DeleteEndpoint",
+                    "sagemaker:DescribeEndpointConfig",
+                    "sagemaker:DeleteEndpointConfig",
+                    "sagemaker:DescribeInferenceComponent",
+                    "sagemaker:DeleteInferenceComponent",
+                    "sagemaker:DeleteModel",
+                ],
+                resources=[
+                    arn("endpoint"),
+                    arn("endpoint-config"),
+                    arn("inference-component"),
+                    arn("model"),
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="RunningRuns",
+                actions=["dynamodb:Query"],
+                resources=[tables.status_index_arn],
+            ),
+            iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn]),
+            iam.PolicyStatement(
+                sid="Logs",
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"],
+            ),
+        ):
+            role.add_to_policy(statement)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=SWEEPER_FUNCTION,
+            description="mlcc-ci: deletes SageMaker endpoints no running run owns",
+            runtime=lambda_.Runtime(f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON),
+            handler=HANDLER,
+            code=lambda_.Code.from_asset(str(scanner_asset())),
+            role=role,
+            memory_size=256,
+            timeout=Duration.minutes(10),
+            reserved_concurrent_executions=1,
+            log_group=log_group,
+            environment={
+                "TABLE_NAME": tables.records.table_name,
+                "RUNS_TABLE_NAME": tables.runs.table_name,
+                "TOPIC_ARN": topic.topic_arn,
+                "BUILD_TIMEOUT_MINUTES": str(BUILD_TIMEOUT_MINUTES),
+            },
+        )
+        events.Rule(
+            self,
+            "Schedule",
+            rule_name=SWEEPER_RULE,
+            description="Runs the mlcc-ci sweeper",
+            schedule=events.Schedule.expression(schedule),
+            targets=[targets.LambdaFunction(self.function)],
+        )
