@@ -253,6 +253,7 @@ class Runner:
             MLCC_PYTHON=sys.executable,
             MLCC_EXAMPLES=str(data_path("examples")),
             BUILD_STRATEGY=str(config.get("buildStrategy", "")),
+            MLCC_DEPLOY_REGION=str(config.get("awsRegion", "")),
         )
         installed = generator.find(self.profile.generator, env)
         if installed is not None:

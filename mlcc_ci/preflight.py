@@ -63,11 +63,23 @@ def _aws_credentials(entry: Entry, profile: Profile, env: Mapping[str, str]) -> 
     )
 
 
+def _stack_region(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
+    stack = env.get("MLCC_CI_STACK_REGION")
+    wanted = env.get("MLCC_DEPLOY_REGION")
+    if not stack or not wanted or stack == wanted:
+        return None
+    return (
+        f"the configuration deploys to {wanted}, but this CI stack (and the IAM it grants) is "
+        f"in {stack}: register it with a stack deployed in {wanted}, or change its region"
+    )
+
+
 CHECKS: dict[str, Callable[[Entry, Profile, Mapping[str, str]], str | None]] = {
     "generator": _generator,
     "docker": _docker,
     "role-arn": _role_arn,
     "aws-credentials": _aws_credentials,
+    "stack-region": _stack_region,
 }
 
 

@@ -549,3 +549,24 @@ def test_sweeper_and_notifications(synth):
     )
     names = {v["Name"] for v in executor["Environment"]["EnvironmentVariables"]}
     assert "MLCC_CI_TOPIC_ARN" in names
+
+
+def test_the_sagemaker_role_is_created_or_given_and_passed_only_to_sagemaker(synth):
+    params = synth["json"]["Parameters"]["SageMakerRoleArn"]
+    assert params["Default"] == "" and params["AllowedPattern"].startswith("^$|^arn:aws")
+    roles = resources(synth, "AWS::IAM::Role")
+    (created_id,) = [
+        k for k, v in roles.items() if v["Properties"].get("RoleName") == constants.SAGEMAKER_ROLE
+    ]
+    trust = roles[created_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    (executor,) = (
+        p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+        if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
+    )
+    env = {v["Name"]: v["Value"] for v in executor["Environment"]["EnvironmentVariables"]}
+    chosen = env["ROLE_ARN"]["Fn::If"]
+    assert chosen[1] == {"Ref": "SageMakerRoleArn"}
+    assert chosen[2] == {"Fn::GetAtt": [created_id, "Arn"]}
+    assert env["MLCC_CI_STACK_REGION"] == {"Ref": "AWS::Region"}

@@ -343,3 +343,22 @@ def test_register_fails_without_the_generators_record_of_itself(store, tmp_path)
         "the project has no .mlcc-generation-params.json naming a generatorVersion: cannot tell "
         "which generator wrote it"
     )
+
+
+def test_a_configuration_for_another_region_than_the_stack_fails_validation(store, tmp_path):
+    record, entry = claimed(store)
+    prof = load_profile(CATALOG, "default")
+    example = load_profile(CATALOG, "example")
+    profile = replace(example, checks={**example.checks, "validate": prof.checks["validate"]})
+    env = {**os.environ, "MLCC_CI_STACK_REGION": "eu-west-1"}
+    report = Runner(store, profile, work_root=tmp_path / "w", env=env).run(record, entry)
+    assert report.status == "fail-validate"
+    assert store.get(record.configId).stageResults["validate"].errorSummary == (
+        "the configuration deploys to us-east-1, but this CI stack (and the IAM it grants) is in "
+        "eu-west-1: register it with a stack deployed in us-east-1, or change its region"
+    )
+    same = Runner(
+        store, profile, work_root=tmp_path / "v", env={**env, "MLCC_CI_STACK_REGION": "us-east-1"}
+    )
+    record, entry = claimed(store, "triton-fil")
+    assert same.run(record, entry).status == "pass"

@@ -16,7 +16,6 @@ from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     EXECUTOR_PROJECT,
     RESOURCE_PREFIX,
-    SAGEMAKER_ROLE,
 )
 from mlcc_ci_stack.assets import source_asset
 from mlcc_ci_stack.tables import Tables
@@ -78,6 +77,7 @@ class Executor(Construct):
         tables: Tables,
         log_group: logs.ILogGroup,
         topic: sns.ITopic,
+        sagemaker_role_arn: str,
     ) -> None:
         super().__init__(scope, construct_id)
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
@@ -87,7 +87,7 @@ class Executor(Construct):
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description="mlcc-ci executor: runs one configuration's lifecycle",
         )
-        self._grant(tables, log_group)
+        self._grant(tables, log_group, sagemaker_role_arn)
         self.role.add_to_policy(
             iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn])
         )
@@ -95,9 +95,10 @@ class Executor(Construct):
             "MLCC_CI_TOPIC_ARN": codebuild.BuildEnvironmentVariable(value=topic.topic_arn),
             "TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.records.table_name),
             "RUNS_TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.runs.table_name),
-            "ROLE_ARN": codebuild.BuildEnvironmentVariable(
-                value=f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role/{SAGEMAKER_ROLE}"
-            ),
+            "ROLE_ARN": codebuild.BuildEnvironmentVariable(value=sagemaker_role_arn),
+            # a configuration for another region would deploy where this stack's IAM does
+            # not reach: the validate stage refuses it
+            "MLCC_CI_STACK_REGION": codebuild.BuildEnvironmentVariable(value=Aws.REGION),
         }
         self.projects: dict[bool, codebuild.Project] = {}
         for privileged in (False, True):
@@ -125,7 +126,7 @@ class Executor(Construct):
                 ),
             )
 
-    def _grant(self, tables: Tables, log_group: logs.ILogGroup) -> None:
+    def _grant(self, tables: Tables, log_group: logs.ILogGroup, sagemaker_role_arn: str) -> None:
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
         prefix = RESOURCE_PREFIX
 
@@ -177,7 +178,7 @@ class Executor(Construct):
             iam.PolicyStatement(
                 sid="PassSageMakerRole",
                 actions=["iam:PassRole"],
-                resources=[f"arn:{partition}:iam::{account}:role/{SAGEMAKER_ROLE}"],
+                resources=[sagemaker_role_arn],
                 conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
             iam.PolicyStatement(

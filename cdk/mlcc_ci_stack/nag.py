@@ -37,6 +37,20 @@ def acknowledge(stack: Any) -> None:
     generated = f"{region}:{account}"
 
     sweeper_policy = stack.sweeper.function.role.node.find_child("DefaultPolicy")
+    endpoint_policy = stack.sagemaker_role.created.node.find_child("DefaultPolicy")
+    for resource, reason in (
+        (f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*", PREFIX_REASON),
+        (
+            "*",
+            "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited to SageMaker's "
+            "namespace by a condition) have no resource-level permissions.",
+        ),
+        (
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/sagemaker/*",
+            "SageMaker names an endpoint's log group /aws/sagemaker/Endpoints/<endpoint>.",
+        ),
+    ):
+        _ack(endpoint_policy, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
     for policy in (executor_policy, scanner_policy, sweeper_policy):
         _ack(
             policy,

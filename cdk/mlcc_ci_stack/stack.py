@@ -10,6 +10,7 @@ from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS, LOG_
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.orchestrator import Orchestrator
+from mlcc_ci_stack.roles import SageMakerRole
 from mlcc_ci_stack.scanner import Scanner
 from mlcc_ci_stack.sweeper import Notifications, Sweeper
 from mlcc_ci_stack.tables import Tables
@@ -64,12 +65,14 @@ class MlccCiHarnessStack(Stack):
         )
         self.tables = Tables(self, "Tables")
         self.notifications = Notifications(self, "Notifications", email=email.value_as_string)
+        self.sagemaker_role = SageMakerRole(self, "SageMaker")
         self.executor = Executor(
             self,
             "Executor",
             tables=self.tables,
             log_group=self.log_group,
             topic=self.notifications.topic,
+            sagemaker_role_arn=self.sagemaker_role.arn,
         )
         self.orchestrator = Orchestrator(
             self,

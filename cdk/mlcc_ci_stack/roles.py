@@ -1,0 +1,70 @@
+"""The SageMaker execution role the deployed endpoints run as: created by the stack, unless
+the `SageMakerRoleArn` parameter names one that already exists."""
+
+from aws_cdk import Aws, CfnCondition, CfnParameter, Fn
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from mlcc_ci.constants import RESOURCE_PREFIX, SAGEMAKER_ROLE
+
+# The generated do-scripts push to the generator profile's repository (ml-container-creator
+# unless the profile names another) or to ours.
+REPOSITORIES = ("ml-container-creator", f"{RESOURCE_PREFIX}-*")
+
+
+class SageMakerRole(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        given = CfnParameter(
+            scope,
+            "SageMakerRoleArn",
+            type="String",
+            default="",
+            allowed_pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$",
+            constraint_description="empty, or the ARN of an IAM role",
+            description="An existing SageMaker execution role for the endpoints; empty: the "
+            f"stack creates {SAGEMAKER_ROLE}.",
+        )
+        use_given = CfnCondition(
+            self, "UseGiven", expression=Fn.condition_not(Fn.condition_equals(given, ""))
+        )
+        region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
+        self.created = iam.Role(
+            self,
+            "Role",
+            role_name=SAGEMAKER_ROLE,
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            description="mlcc-ci: what a CI endpoint may do (pull its image, write its logs)",
+        )
+        for statement in (
+            iam.PolicyStatement(
+                sid="PullImage",
+                actions=[
+                    "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer",
+                    "ecr:BatchCheckLayerAvailability",
+                ],
+                resources=[
+                    f"arn:{partition}:ecr:{region}:{account}:repository/{repo}"
+                    for repo in REPOSITORIES
+                ],
+            ),
+            iam.PolicyStatement(
+                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
+            ),
+            iam.PolicyStatement(
+                sid="EndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*"],
+            ),
+            iam.PolicyStatement(
+                sid="Metrics",
+                actions=["cloudwatch:PutMetricData"],
+                resources=["*"],
+                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
+            ),
+        ):
+            self.created.add_to_policy(statement)
+        self.arn = Fn.condition_if(
+            use_given.logical_id, given.value_as_string, self.created.role_arn
+        ).to_string()
