@@ -68,6 +68,7 @@ def test_binds_loopback_and_reports_a_busy_port(tmp_path):
 
 
 def test_cli_dashboard_port_in_use(cli, tmp_path):
+    assert cli("store", "create-tables", "--store", f"sqlite:///{tmp_path}/r.db").exit_code == 0
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()

@@ -552,6 +552,7 @@ def test_dashboard_on_a_non_loopback_address_warns(tmp_path):
     import subprocess
     import sys
 
+    open_store(f"sqlite:///{tmp_path}/r.db").create_tables()
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -652,7 +653,20 @@ def test_install_scripts_never_writes_through_a_symlink(cli, tmp_path):
     ],
 )
 def test_mistakes_are_one_line(cli, tmp_path, args, message):
+    open_store(f"sqlite:///{tmp_path}/r.db").create_tables()
     result = cli(*args, env={"MLCC_CI_STORE": f"sqlite:///{tmp_path}/r.db"})
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].endswith(message), result.output
+
+
+# -- (issue 13) a command that only reads never creates a store --------------------------------
+
+
+@pytest.mark.parametrize("command", ["report", "status", "plan", "dashboard"])
+def test_a_mistyped_store_path_is_an_error_and_creates_nothing(cli, tmp_path, command):
+    url = f"sqlite:///{tmp_path}/nonexistent/dir/typo.db"
+    result = cli(command, "--store", url)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: no store at {tmp_path}/nonexistent/dir/typo.db: ")
+    assert not (tmp_path / "nonexistent").exists()

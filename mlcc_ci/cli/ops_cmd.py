@@ -98,7 +98,7 @@ def trigger(
     """Start due runs now: invoke the scanner (DynamoDB) or run them here (embedded store)."""
     from mlcc_ci.stores.dynamodb import DynamoStore
 
-    catalog, profile, store = open_for(profile_name, store_url, table)
+    catalog, profile, store = open_for(profile_name, store_url, table, create=True)
     if isinstance(store, DynamoStore):
         _invoke_scanner(store, function_name)
         return

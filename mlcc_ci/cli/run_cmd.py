@@ -58,15 +58,20 @@ def policy_from_options(stale_hours: float, max_concurrency: int | None) -> Any:
     return Policy(stale_after=timedelta(hours=stale_hours), max_concurrency=max_concurrency)
 
 
-def open_for(profile_name: str | None, store_url: str | None, table: str | None) -> Any:
-    """The catalog, the profile and the store it implies."""
+def open_for(
+    profile_name: str | None, store_url: str | None, table: str | None, *, create: bool = False
+) -> Any:
+    """The catalog, the profile and the store it implies. Only commands that write results
+    (`create`) make a new SQLite store; the others say there is none."""
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.profiles import load_profile, profile_store
     from mlcc_ci.stores.open import open_store
 
     catalog = load_valid_catalog()
     profile = load_profile(catalog, profile_name)
-    store = open_store(None if table else profile_store(profile, store_url), table=table)
+    store = open_store(
+        None if table else profile_store(profile, store_url), table=table, create=create
+    )
     store.check()
     return catalog, profile, store
 
@@ -189,7 +194,7 @@ def run(
         raise UsageError("choose what to run: NAME ..., --due, --all or --config-id ID")
     if run_id and not config_id:
         raise UsageError("--run-id goes with --config-id")
-    catalog, profile, store = open_for(profile_name, store_url, table)
+    catalog, profile, store = open_for(profile_name, store_url, table, create=True)
     records = select_targets(
         catalog,
         store,

@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from mlcc_ci.constants import RUNS_TABLE_NAME, TABLE_NAME
-from mlcc_ci.errors import UsageError
+from mlcc_ci.errors import NotFound, UsageError
 from mlcc_ci.stores.base import ResultsStore
 
 
@@ -26,8 +26,10 @@ def open_store(
     table: str | None = None,
     region: str | None = None,
     env: Mapping[str, str] = os.environ,
+    create: bool = True,
 ) -> ResultsStore:
-    """Open `url`; `table` is a shortcut for dynamodb://TABLE. Nothing given: SQLite."""
+    """Open `url`; `table` is a shortcut for dynamodb://TABLE. Nothing given: SQLite.
+    Without `create`, a SQLite file that does not exist is an error, not a new store."""
     if table and url:
         raise UsageError("give either --store or --table, not both")
     if table:
@@ -43,7 +45,13 @@ def open_store(
         path = parsed.netloc + parsed.path if parsed.netloc else "/" + parsed.path.lstrip("/")
         if not path or path == "/":
             raise UsageError(f"store URL {url!r} names no file: use sqlite:///path/to/file.db")
-        return SqliteStore(Path(path).expanduser())
+        file = Path(path).expanduser()
+        if not create and not file.exists():
+            raise NotFound(
+                f"no store at {file}: nothing was registered there. Check the path, or create "
+                f"it with `mlcc-ci register --from-catalog --all --store sqlite:///{file}`"
+            )
+        return SqliteStore(file)
     if parsed.scheme == "dynamodb":
         return _dynamo(parsed.netloc or TABLE_NAME, query, region, env)
     raise UsageError(
