@@ -18,8 +18,17 @@ def data_path(name: str) -> Path:
     return _PACKAGE.parent / name
 
 
+_catalog: Path | None = None  # a team's own catalog (--catalog, MLCC_CI_CATALOG)
+
+
+def use_catalog(path: Path | None) -> None:
+    global _catalog
+    _catalog = path
+
+
 def catalog_dir() -> Path:
-    return data_path("catalog")
+    """The catalog commands read: a team's own if one was named, else the shipped one."""
+    return _catalog or data_path("catalog")
 
 
 @cache

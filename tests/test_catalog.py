@@ -109,3 +109,34 @@ def test_every_command_has_help(cli):
     for path, command in walk(group, []):
         assert command.help, f"mlcc-ci {' '.join(path)} has no help text"
         assert cli(*path, "--help").exit_code == 0
+
+
+def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
+    team = tmp_path / "my-catalog"
+    made = cli("catalog", "init", str(team))
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith(f"created {team} with 15 entries and _defaults.yaml")
+    flask = (team / "http-flask.yaml").read_text()
+    from mlcc_ci.resources import data_path
+
+    assert flask.splitlines()[0] == (
+        f"# yaml-language-server: $schema={data_path('schema').resolve().as_uri()}"
+        "/catalog-entry.schema.json"
+    )
+    (team / "http-flask.yaml").write_text(
+        flask.replace("name: http-flask", "name: http-flask-team")
+    )
+    (team / "http-nginx.yaml").unlink()
+    listed = cli("--catalog", str(team), "list", "--json")
+    names = {row["name"] for row in json.loads(listed.output)}
+    assert "http-flask-team" in names and "http-flask" not in names and "http-nginx" not in names
+    monkeypatch.setenv("MLCC_CI_CATALOG", str(team))
+    assert "http-flask-team" in cli("catalog", "list").output
+    assert cli("catalog", "validate").output.endswith("catalog valid: 14 entries\n")
+    again = cli("catalog", "init", str(team))
+    assert (
+        again.exit_code == 2
+        and again.output == f"Error: {team} is not empty; choose a new folder\n"
+    )
+    monkeypatch.delenv("MLCC_CI_CATALOG")
+    assert "http-flask-team" not in cli("catalog", "list").output  # the shipped one again

@@ -31,7 +31,7 @@ def test_text(cli, store_url):
     row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
     assert "fail-build ⚠️ REGRESSION" in row
     assert (
-        "Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 80.0% coverage"
+        "Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 3 unsupported | 80.0% coverage"
         in out
     )
     assert (
@@ -84,7 +84,7 @@ def test_markdown_is_inert_small_and_flags(cli, store_url):
         line for line in md.splitlines() if line.startswith(f"| {md_cell(fixed)} ")
     )
     assert (
-        "**Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 80.0% coverage**"
+        "**Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 3 unsupported | 80.0% coverage**"
         in md
     )
     # the error summary sits in a fence longer than any backtick run inside it
@@ -209,3 +209,26 @@ def test_html_cells_built_outside_the_template_are_escaped():
     )
     page = html(build_report([], [record], {record.configId: [run]}, datetime.now(UTC)))
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_the_summary_line_adds_up(cli, tmp_path, monkeypatch):
+    import re
+
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "sum.db")
+    play(store, load_valid_catalog().get("http-flask"), ["pass"])
+    play(store, load_valid_catalog().get("triton-fil"), ["fail-build"])
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/sum.db")
+    for fmt in ("text", "markdown"):
+        out = cli("report", "--format", fmt).output
+        line = next(x for x in out.splitlines() if "Summary:" in x)
+        n = {
+            k: int(v)
+            for v, k in re.findall(
+                r"(\d+) (total|tested|passing|failing|untested|running|unsupported)", line
+            )
+        }
+        assert n["total"] == n["tested"] + n["untested"] + n.get("running", 0) + n["unsupported"]
+        assert n["tested"] == n["passing"] + n["failing"]
+        assert (n["total"], n["tested"], n["unsupported"]) == (15, 2, 3)

@@ -50,6 +50,35 @@ def validate(paths: tuple[Path, ...]) -> None:
     click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
 
 
+@catalog.command()
+@click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
+def init(directory: Path) -> None:
+    """Start a team catalog in DIRECTORY from the shipped one.
+
+    Each file's schema comment points at the installed schemas, so editors check entries as
+    you type. Use it with `mlcc-ci --catalog DIRECTORY ...` or MLCC_CI_CATALOG=DIRECTORY.
+    """
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.files import write_atomic
+    from mlcc_ci.resources import data_path
+
+    if directory.exists() and any(directory.iterdir()):
+        raise UsageError(f"{directory} is not empty; choose a new folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    schemas = data_path("schema").resolve()
+    count = 0
+    for source in sorted(data_path("catalog").glob("*.yaml")):
+        text = source.read_text(encoding="utf-8").replace(
+            "$schema=../schema/", f"$schema={schemas.as_uri()}/"
+        )
+        write_atomic(directory / source.name, text.encode("utf-8"))
+        count += source.name != "_defaults.yaml"
+    click.echo(
+        f"created {directory} with {count} entries and _defaults.yaml; use it with "
+        f"`mlcc-ci --catalog {directory} ...` or MLCC_CI_CATALOG={directory}"
+    )
+
+
 @catalog.command("list")
 @json_option
 def list_entries(as_json: bool) -> None:

@@ -5,12 +5,14 @@ Heavy libraries (boto3, jinja2) are imported inside the commands that need them 
 """
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
 from mlcc_ci import __version__
 from mlcc_ci.errors import MlccError
+from mlcc_ci.resources import use_catalog
 from mlcc_ci.safetext import printable
 
 
@@ -28,8 +30,16 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mlcc-ci")
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option(
+    "--catalog",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar="MLCC_CI_CATALOG",
+    metavar="DIR",
+    help="Use the catalog in DIR instead of the shipped one (or set MLCC_CI_CATALOG); "
+    "`mlcc-ci catalog init DIR` starts one.",
+)
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, catalog: Path | None) -> None:
     """Integration-test matrix for ML serving containers.
 
     The catalog names every deployment configuration; register them into a results
@@ -37,6 +47,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    use_catalog(catalog.resolve() if catalog else None)
 
 
 def _register_commands() -> None:
@@ -61,6 +72,7 @@ def _register_commands() -> None:
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
+    cli.add_command(catalog_cmd.list_entries, "list")  # a shortcut for `catalog list`
 
 
 _register_commands()

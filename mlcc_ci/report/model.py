@@ -66,10 +66,13 @@ class Summary:
         return round(100.0 * self.tested / self.total, 1) if self.total else 0.0
 
     def line(self) -> str:
+        """The seed layout, made to add up: total = tested + untested + unsupported (+ running);
+        tested = passing + failing."""
+        running = f"{self.running} running | " if self.running else ""
         return (
             f"Summary: {self.total} total | {self.tested} tested | {self.passing} passing | "
-            f"{self.failing} failing | {self.untested} untested | "
-            f"{self.coverage_percent:.1f}% coverage"
+            f"{self.failing} failing | {self.untested} untested | {running}"
+            f"{self.unsupported} unsupported | {self.coverage_percent:.1f}% coverage"
         )
 
 
