@@ -37,6 +37,9 @@ PASS: Final = "pass"
 FAIL_STATUSES: Final = tuple(f"fail-{stage}" for stage in FAILABLE_STAGES)
 TERMINAL_STATUSES: Final = (PASS, *FAIL_STATUSES)
 STATUSES: Final = (UNTESTED, RUNNING, *TERMINAL_STATUSES)
+# A run the user stopped (Ctrl-C): kept in the history as such; the record goes back to
+# the status it had, so the configuration is due again as it was.
+INTERRUPTED: Final = "interrupted"
 
 # How the executor builds the image (the catalog's buildStrategy).
 BUILD_STRATEGIES: Final = ("codebuild-submit", "docker-in-docker")

@@ -4,7 +4,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlcc_ci.constants import PASS
+from mlcc_ci.constants import INTERRUPTED, PASS
 from mlcc_ci.models import Run
 
 WINDOW = 10
@@ -33,7 +33,9 @@ class Trend:
 
 
 def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
-    """`runs` newest first."""
+    """`runs` newest first. A run the user interrupted proved nothing about the product:
+    it counts toward no regression, fix, flakiness or pass rate."""
+    runs = [r for r in runs if r.status != INTERRUPTED]
     if not runs:
         return Trend(None, False, 0, None, 0)
     regression = None

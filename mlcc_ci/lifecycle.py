@@ -19,6 +19,7 @@ from typing import Any
 
 from mlcc_ci import clock, generator, projectcheck, validate_env
 from mlcc_ci.catalog import Entry
+from mlcc_ci.constants import INTERRUPTED
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
 from mlcc_ci.history import transition
@@ -29,7 +30,7 @@ from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
 from mlcc_ci.safetext import printable
 from mlcc_ci.scheduling import fail_run
-from mlcc_ci.stores.base import ResultsStore, finish
+from mlcc_ci.stores.base import ResultsStore, finish, release
 
 RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
 FAULT_ENV = "MLCC_CI_FAULT"
@@ -39,14 +40,27 @@ FAULT_COMMANDS = {
 }
 
 
+FAULT_MODES = ("fail", "hang", "crash", "slow")
+
+
 def faults(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
     """MLCC_CI_FAULT=NAME:STAGE:MODE[,...]; NAME may be '*'; MODE is fail, hang, crash or
-    slow (three seconds, then the stage's own command)."""
+    slow (three seconds, then the stage's own command). A misspelled item is a ValueError:
+    a fault test that silently injects nothing would pass for the wrong reason."""
     found = {}
-    for item in env.get(FAULT_ENV, "").split(","):
-        parts = item.strip().split(":")
-        if len(parts) == 3 and parts[2] in ("fail", "hang", "crash", "slow"):
-            found[(parts[0], parts[1])] = parts[2]
+    for item in filter(None, (i.strip() for i in env.get(FAULT_ENV, "").split(","))):
+        parts = item.split(":")
+        if len(parts) != 3:
+            raise ValueError(f"{FAULT_ENV} item {item!r} is not NAME:STAGE:MODE")
+        name, stage, mode = parts
+        if stage not in (*RUN_STAGES, "teardown"):
+            known = ", ".join((*RUN_STAGES, "teardown"))
+            raise ValueError(f"{FAULT_ENV} item {item!r}: no stage {stage!r} (stages: {known})")
+        if mode not in FAULT_MODES:
+            raise ValueError(
+                f"{FAULT_ENV} item {item!r}: no mode {mode!r} (modes: {', '.join(FAULT_MODES)})"
+            )
+        found[(name, stage)] = mode
     return found
 
 
@@ -212,6 +226,8 @@ class Runner:
             failed = "teardown"
 
         status = f"fail-{failed}" if failed else "pass"
+        if self.cancel.is_set() and self.cancel_reason == "SIGINT":
+            status = INTERRUPTED  # the user stopped it: it says nothing about the product
         message = ""
         if failed:
             summary = results[failed].errorSummary.strip().splitlines()
@@ -381,7 +397,10 @@ class Runner:
     def _update(self, report: RunReport) -> None:
         record, outcome = report.record, report.outcome
         try:
-            report.record = finish(self.store, record, outcome)
+            if outcome.status == INTERRUPTED:
+                report.record = release(self.store, record)
+            else:
+                report.record = finish(self.store, record, outcome)
         except ConflictError:
             report.notes.append(
                 "the record changed during the run (re-registered or reaped): "

@@ -402,23 +402,24 @@ def _interrupted_run(tmp_path, interrupts: int):
         time.sleep(0.3)
         proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
-    record = open_store(url).get(CATALOG.get("http-flask").config_id)
-    return proc.returncode, err, record
+    store = open_store(url)
+    (run,) = store.history(CATALOG.get("http-flask").config_id)
+    return proc.returncode, err, run
 
 
 def test_a_second_interrupt_lets_teardown_finish(tmp_path):
-    code, err, record = _interrupted_run(tmp_path, interrupts=2)
+    code, err, run = _interrupted_run(tmp_path, interrupts=2)
     assert code == 1
     assert "teardown is running so that nothing is left behind" in err
-    assert record.testStatus == "fail-build"
-    assert record.stageResults["teardown"].status == "pass"
+    assert run.status == "interrupted"
+    assert run.stageResults["teardown"].status == "pass"
 
 
 def test_a_third_interrupt_abandons_teardown_and_says_so(tmp_path):
-    code, err, record = _interrupted_run(tmp_path, interrupts=3)
+    code, err, run = _interrupted_run(tmp_path, interrupts=3)
     assert code == 1
     assert "teardown abandoned; what it would have removed may be left running" in err
-    teardown = record.stageResults["teardown"]
+    teardown = run.stageResults["teardown"]
     assert teardown.status == "fail"
     assert teardown.errorSummary.startswith("abandoned after a third interrupt")
 
@@ -670,3 +671,85 @@ def test_a_mistyped_store_path_is_an_error_and_creates_nothing(cli, tmp_path, co
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: no store at {tmp_path}/nonexistent/dir/typo.db: ")
     assert not (tmp_path / "nonexistent").exists()
+
+
+# -- (issue 13) a user's Ctrl-C is not a product failure; a misspelled fault is an error --------
+
+
+def test_a_run_the_user_interrupts_is_recorded_as_interrupted(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    env = {
+        **__import__("os").environ,
+        "MLCC_CI_FAULT": "http-flask:build:hang",
+        "MLCC_CI_STORE": url,
+    }
+    work = tmp_path / "work"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlcc_ci",
+            "run",
+            "http-flask",
+            "--profile",
+            "example",
+            "--work-dir",
+            str(work),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while not any("injected hang" in p.read_text() for p in work.glob("*/logs/build.stderr.log")):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    store = open_store(url)
+    record = store.get(CATALOG.get("http-flask").config_id)
+    assert record.testStatus == "untested" and record.runId is None  # due again, as it was
+    (run,) = store.history(record.configId)
+    assert run.status == "interrupted"
+    doc = json.loads(
+        __import__("subprocess")
+        .run(
+            [sys.executable, "-m", "mlcc_ci", "report", "--json", "--store", url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout
+    )
+    flask = doc["configurations"]["http-flask"]
+    assert flask["passRate"] is None and flask["regression"] is None and not flask["flaky"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (
+            "http-flask:biuld:fail",
+            "Error: MLCC_CI_FAULT item 'http-flask:biuld:fail': no stage 'biuld'",
+        ),
+        (
+            "http-flask:build:fial",
+            "Error: MLCC_CI_FAULT item 'http-flask:build:fial': no mode 'fial' (modes: fail, hang, crash, slow)",
+        ),
+        ("http-flask:build", "Error: MLCC_CI_FAULT item 'http-flask:build' is not NAME:STAGE:MODE"),
+    ],
+)
+def test_a_misspelled_fault_is_an_error(cli, tmp_path, monkeypatch, spec, message):
+    monkeypatch.setenv("MLCC_CI_FAULT", spec)
+    result = cli(
+        "run", "http-flask", "--profile", "example", "--store", f"sqlite:///{tmp_path}/r.db"
+    )
+    assert result.exit_code == 2
+    assert result.output.startswith(message)

@@ -25,7 +25,7 @@ from mlcc_ci.constants import (
 from mlcc_ci.errors import ConflictError
 from mlcc_ci.scheduling import schedule
 from mlcc_ci.selection import ORPHAN_GRACE_MINUTES, Policy
-from mlcc_ci.stores.base import ResultsStore
+from mlcc_ci.stores.base import ResultsStore, release
 
 
 def policy_from(env: Mapping[str, str]) -> Policy:
@@ -96,19 +96,10 @@ def scan(
 
 def _release(store: ResultsStore, record: Any) -> None:
     """The execution did not start: give the claim back so the next scan retries."""
-    from dataclasses import replace
-
     if record.testStatus != RUNNING:
         return
-    back = replace(
-        record,
-        testStatus=record.previousStatus or "untested",
-        runId=None,
-        runStartedAt=None,
-        version=record.version + 1,
-    )
     with contextlib.suppress(ConflictError):
-        store.replace(back, expect_version=record.version, expect_run_id=record.runId)
+        release(store, record)
 
 
 def open_dynamo_store(env: Mapping[str, str], session: Any) -> Any:

@@ -188,7 +188,12 @@ def run(
     Exit status 1 when any run failed.
     """
     from mlcc_ci.errors import UsageError
+    from mlcc_ci.lifecycle import faults
 
+    try:
+        faults(os.environ)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     chosen = sum(bool(x) for x in (names, due, all_entries, config_id))
     if chosen != 1:
         raise UsageError("choose what to run: NAME ..., --due, --all or --config-id ID")

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from dataclasses import fields, replace
 from typing import Any, Literal, Protocol
 
+from mlcc_ci.constants import UNTESTED
 from mlcc_ci.models import Outcome, Record, Registration, Run, claimed, finished
 
 RegisterOutcome = Literal["created", "changed", "unchanged"]
@@ -82,6 +83,19 @@ def claim(store: ResultsStore, record: Record, run_id: str, now: str) -> Record:
     new = claimed(record, run_id, now)
     store.replace(new, expect_version=record.version, expect_run_id=None)
     return new
+
+
+def release(store: ResultsStore, running: Record) -> Record:
+    """Give a claim back untouched: the record returns to the status it had before."""
+    back = replace(
+        running,
+        testStatus=running.previousStatus or UNTESTED,
+        runId=None,
+        runStartedAt=None,
+        version=running.version + 1,
+    )
+    store.replace(back, expect_version=running.version, expect_run_id=running.runId)
+    return back
 
 
 def finish(store: ResultsStore, running: Record, outcome: Outcome) -> Record:
