@@ -7,16 +7,22 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels
 
-$(BIN)/.installed: pyproject.toml
+# What running mlcc-ci needs (make demo, make example) ...
+$(BIN)/.core: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+# ... and what developing it needs: test, lint and CDK tools (make test).
+$(BIN)/.installed: $(BIN)/.core
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
 venv: $(BIN)/.installed
 
 # The real generator at work on every supported configuration: generate and validate.
-demo: $(BIN)/.installed
+demo: $(BIN)/.core
 	$(BIN)/mlcc-ci generator install
 	$(BIN)/mlcc-ci catalog validate
 	$(BIN)/mlcc-ci run --all --profile static --jobs 2
@@ -24,7 +30,7 @@ demo: $(BIN)/.installed
 
 # The whole lifecycle (build, deploy, smoke test, teardown) on 127.0.0.1, with the example
 # generator: proves the harness without AWS or Docker.
-example: $(BIN)/.installed
+example: $(BIN)/.core
 	$(BIN)/mlcc-ci run --all --profile example --jobs 4
 	$(BIN)/mlcc-ci report --profile example
 
