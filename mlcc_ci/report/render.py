@@ -171,8 +171,12 @@ def _html_escape(text: str) -> str:
 _ICON = {"pass": "✅", "untested": "⚪", "running": "🔄", "unsupported": "➖", "unregistered": "⚪"}
 
 
+# Starts every Markdown report, so a workflow can find its one sticky comment and update it.
+MD_MARKER = "<!-- mlcc-ci-report -->"
+
+
 def markdown(report: Report) -> str:
-    out = ["## mlcc-ci coverage", ""]
+    out = [MD_MARKER, "## mlcc-ci coverage", ""]
     if report.profiles.get("example"):
         out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
     out += [
