@@ -217,7 +217,57 @@ def test_progress_view_redraws_live_and_prints_plain_lines():
         view(Progress("triton-fil", "deploy_test", "start"))
         view(Progress("triton-fil", "deploy_test", "end", "fail", 1.5))
     assert plain.getvalue() == (
+        "triton-fil                 deploy_test  started\n"
         "triton-fil                 deploy_test  fail                1.50s\n"
+    )
+
+
+def test_progress_follows_the_terminal_conventions(cli, tmp_path, monkeypatch):
+    import io
+    import shutil
+
+    from mlcc_ci.cli.progress import ProgressView
+    from mlcc_ci.lifecycle import Progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr(
+        shutil, "get_terminal_size", lambda fallback=None: os.terminal_size((40, 24))
+    )
+    out = Tty()
+    with ProgressView(stream=out, color=True) as view:
+        view(Progress("transformers-tensorrt-llm", "deploy_test", "start"))
+        view(Progress("triton-tensorrt", "build", "start"))
+        __import__("time").sleep(0.5)
+        view(Progress("triton-tensorrt", "update", "end", "pass"))
+    redraws = [x for x in out.getvalue().split("\r\033[K") if x and "finished" not in x]
+    assert redraws and all(len(x) <= 39 for x in redraws)  # fits an 80... here 40-column terminal
+    assert "\033[32m" in out.getvalue()  # colour on a terminal
+    plain = Tty()
+    with ProgressView(stream=plain, color=False) as view:  # NO_COLOR / --no-color
+        view(Progress("http-flask", "update", "end", "pass"))
+    assert "\033[3" not in plain.getvalue()
+    quiet = Tty()
+    with ProgressView(stream=quiet, verbosity=0) as view:
+        view(Progress("http-flask", "build", "start"))
+        view(Progress("http-flask", "update", "end", "pass"))
+    assert quiet.getvalue() == ""
+    loud = Tty()
+    with ProgressView(stream=loud, verbosity=2, color=False) as view:
+        view(Progress("http-flask", "build", "start"))
+        view(Progress("http-flask", "build", "end", "pass", 0.1))
+    assert "http-flask                 build        started\n" in loud.getvalue()
+    assert "http-flask                 build        pass                0.10s\n" in loud.getvalue()
+    url = f"sqlite:///{tmp_path}/r.db"
+    ran = cli("run", "http-flask", "--profile", "example", "--store", url, "-q")
+    assert ran.exit_code == 0 and "started" not in ran.output and "1 passed, 0 failed" in ran.output
+    monkeypatch.setenv("NO_COLOR", "1")
+    ran = cli("run", "http-flask", "--profile", "example", "--store", url)
+    assert (
+        "\033[" not in ran.output
+        and "http-flask                 generate     started" in ran.output
     )
 
 

@@ -4,6 +4,7 @@ Heavy libraries (boto3, jinja2) are imported inside the commands that need them 
 `mlcc-ci --help` and `mlcc-ci catalog validate` start fast.
 """
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,9 @@ class _Group(click.Group):
     help="Use the catalog in DIR instead of the shipped one (or set MLCC_CI_CATALOG); "
     "`mlcc-ci catalog init DIR` starts one.",
 )
+@click.option("--no-color", is_flag=True, help="No colour in the output (NO_COLOR does the same).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, catalog: Path | None) -> None:
+def cli(ctx: click.Context, debug: bool, catalog: Path | None, no_color: bool) -> None:
     """Integration-test matrix for ML serving containers.
 
     The catalog names every deployment configuration; register them into a results
@@ -47,6 +49,7 @@ def cli(ctx: click.Context, debug: bool, catalog: Path | None) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["color"] = not (no_color or os.environ.get("NO_COLOR"))
     use_catalog(catalog.resolve() if catalog else None)
 
 

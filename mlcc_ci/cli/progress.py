@@ -1,8 +1,12 @@
-"""Live progress on a terminal (one redrawn line), plain lines otherwise.
+"""Live progress on a terminal (one redrawn line that fits its width), plain lines otherwise.
 
-Lines go to standard output, so a non-interactive run (the AWS executor) logs there.
+Lines go to standard output, so a non-interactive run (the AWS executor) logs there: one
+line when a stage starts and one when it ends, so a long build is never silent. Colour only
+on a terminal, and never with NO_COLOR or --no-color. Verbosity: 0 (-q) prints nothing but
+the summary, 1 the default, 2 (-v) every stage line on a terminal too.
 """
 
+import shutil
 import sys
 import threading
 import time
@@ -14,9 +18,19 @@ from mlcc_ci.lifecycle import Progress
 
 
 class ProgressView:
-    def __init__(self, stream: TextIO | None = None, live: bool | None = None) -> None:
+    def __init__(
+        self,
+        stream: TextIO | None = None,
+        live: bool | None = None,
+        *,
+        color: bool = True,
+        verbosity: int = 1,
+    ) -> None:
         self.stream = stream or sys.stdout
-        self.live = self.stream.isatty() if live is None else live
+        tty = self.stream.isatty() if live is None else live
+        self.live = tty and verbosity > 0
+        self.color = color and tty
+        self.verbosity = verbosity
         self.active: dict[str, tuple[str, float]] = {}
         self.lock = threading.Lock()
         self._stop = threading.Event()
@@ -38,20 +52,30 @@ class ProgressView:
         with self.lock:
             if event.state == "start":
                 self.active[event.name] = (event.stage, time.monotonic())
+                if self._stage_lines():
+                    self._line(f"{event.name:<26} {event.stage:<12} started")
                 return
             if event.stage == "update":
                 self.active.pop(event.name, None)
-            elif self.live:
-                return  # on a terminal the live line shows stages; print one line per run
-            if self.live:
-                self._clear()
+            elif not self._stage_lines():
+                return  # on a terminal the live line shows stages; one line per run
+            if self.verbosity < 1:
+                return
             status = event.status or "-"
             colour = "green" if status == "pass" else "yellow" if status == "skip" else "red"
             label = "finished" if event.stage == "update" else event.stage
             line = f"{event.name:<26} {label:<12} " + click.style(f"{status:<16}", fg=colour)
             if event.stage != "update":
                 line += f" {event.elapsed:7.2f}s"
-            click.echo(line, file=self.stream, color=self.live)
+            self._line(line)
+
+    def _stage_lines(self) -> bool:
+        return (not self.live and self.verbosity >= 1) or self.verbosity >= 2
+
+    def _line(self, text: str) -> None:
+        if self.live:
+            self._clear()
+        click.echo(text, file=self.stream, color=self.color)
 
     def _clear(self) -> None:
         self.stream.write("\r\033[K")
@@ -59,9 +83,13 @@ class ProgressView:
 
     def _redraw_loop(self) -> None:
         while not self._stop.wait(0.2):
+            width = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
             with self.lock:
                 now = time.monotonic()
                 parts = [f"{n}: {s} {now - t:.0f}s" for n, (s, t) in sorted(self.active.items())]
                 if parts:
-                    self.stream.write("\r\033[K" + " | ".join(parts)[:200])
+                    line = " | ".join(parts)
+                    if len(line) > width:
+                        line = line[: width - 1] + "…"
+                    self.stream.write("\r\033[K" + line)
                     self.stream.flush()

@@ -164,6 +164,10 @@ def plan(
     type=click.Path(path_type=Path, file_okay=False),
     help="Where each run gets its folder (default: DATA_DIR/work).",
 )
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines; the summary only.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="A line for every stage start and end, terminal too."
+)
 @policy_options
 @profile_option
 @store_options
@@ -176,6 +180,8 @@ def run(
     jobs: int,
     dry_run: bool,
     work_dir: Path | None,
+    quiet: bool,
+    verbose: bool,
     stale_hours: float,
     max_concurrency: int | None,
     profile_name: str | None,
@@ -213,8 +219,17 @@ def run(
     if dry_run:
         _print_dry_run(catalog, profile, records)
         return
+    if quiet and verbose:
+        raise UsageError("choose -q or -v, not both")
     failed = execute_runs(
-        catalog, profile, store, records, jobs, work_dir, preclaimed=bool(config_id and run_id)
+        catalog,
+        profile,
+        store,
+        records,
+        jobs,
+        work_dir,
+        preclaimed=bool(config_id and run_id),
+        verbosity=0 if quiet else 2 if verbose else 1,
     )
     if failed:
         raise SystemExit(1)
@@ -313,6 +328,7 @@ def execute_runs(
     jobs: int,
     work_dir: Path | None,
     preclaimed: bool,
+    verbosity: int = 1,
 ) -> bool:
     from tabulate import tabulate
 
@@ -332,7 +348,9 @@ def execute_runs(
         click.echo("nothing to run")
         return False
     root = work_dir or data_dir(os.environ) / "work"
-    with ProgressView() as view:
+    ctx = click.get_current_context(silent=True)
+    color = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("color", True))
+    with ProgressView(color=color, verbosity=verbosity) as view:
         runner = Runner(store, profile, work_root=root, progress=view, notify=publisher(os.environ))
         restore = install_signal_handlers(runner)
         try:
