@@ -76,3 +76,14 @@ def add_foreign_attribute(store, config_id: str, name: str, value: str) -> None:
 
 def stored_item(store, config_id: str) -> dict:
     return dict(next(item for cid, item in store.raw_items() if cid == config_id) or {})
+
+
+def pass_state_machine(sfn) -> str:
+    """A stand-in orchestrator (one Pass state) in moto: the scanner only starts executions."""
+    import json
+
+    return sfn.create_state_machine(
+        name="mlcc-ci-orchestrator",
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+    )["stateMachineArn"]

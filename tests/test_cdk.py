@@ -11,6 +11,7 @@ import pytest
 
 from mlcc_ci import constants
 from tests.conftest import REPO
+from tests.stores import pass_state_machine
 
 pytestmark = pytest.mark.cdk
 CDK = REPO / "cdk"
@@ -415,11 +416,7 @@ def _dynamodb_calls(cli, tmp_path):
         cli("store", "create-tables", "--table", "mlcc-ci-table")
         cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="mlcc-ci-orchestrator",
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-        )["stateMachineArn"]
+        arn = pass_state_machine(sfn)
         from mlcc_ci import clock
         from mlcc_ci.stores.base import claim
         from mlcc_ci.stores.open import open_store

@@ -9,6 +9,7 @@ from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.models import Registration
 from mlcc_ci.stores.open import open_store
 from tests.test_doconfig import CONFIG, project
+from tests.test_lifecycle import claimed
 
 pytestmark = pytest.mark.functional
 CATALOG = load_valid_catalog()
@@ -178,23 +179,13 @@ def _runner(store, tmp_path, **stages):
     return Runner(store, profile, work_root=tmp_path / "work", env=dict(os.environ))
 
 
-def _claimed(store, name="http-flask"):
-    from mlcc_ci.registration import from_entry
-    from mlcc_ci.stores.base import claim
-
-    entry = CATALOG.get(name)
-    store.register(from_entry(entry), clock.iso(clock.now()))
-    record = claim(store, store.get(entry.config_id), "run-1", clock.iso(clock.now(), ms=True))
-    return record, entry
-
-
 def test_stage_output_is_redacted_and_inert_in_every_report(cli, tmp_path, monkeypatch):
     import stat
     from pathlib import Path
 
     url = f"sqlite:///{tmp_path}/r.db"
     store = open_store(url)
-    record, entry = _claimed(store)
+    record, entry = claimed(store)
     bad = NASTY.replace("'", "")
     report = _runner(store, tmp_path, build={"command": f"printf '%s' '{bad}' >&2; exit 3"}).run(
         record, entry
@@ -219,7 +210,7 @@ def test_stage_output_is_redacted_and_inert_in_every_report(cli, tmp_path, monke
 
 def test_the_generator_version_is_redacted(tmp_path):
     store = open_store(f"sqlite:///{tmp_path}/r.db")
-    record, entry = _claimed(store)
+    record, entry = claimed(store)
     gen = (
         '"$MLCC_PYTHON" "$MLCC_EXAMPLES/local-generator/mlcc-example-generator" '
         '--config "$MLCC_CONFIG_FILE" --skip-prompts && printf %s '
@@ -334,7 +325,7 @@ def test_background_children_of_a_stage_do_not_outlive_it(tmp_path):
     import time
 
     store = open_store(f"sqlite:///{tmp_path}/r.db")
-    record, entry = _claimed(store)
+    record, entry = claimed(store)
     build = (
         './do/build && (sleep 300 & echo $! > "$MLCC_WORK_DIR/bg.pid"; wait) & sleep 0.2; ./do/push'
     )
@@ -404,11 +395,11 @@ def _interrupted_run(tmp_path, interrupts: int):
     _, err = proc.communicate(timeout=60)
     store = open_store(url)
     (run,) = store.history(CATALOG.get("http-flask").config_id)
-    return proc.returncode, err, run
+    return proc.returncode, err, run, store
 
 
 def test_a_second_interrupt_lets_teardown_finish(tmp_path):
-    code, err, run = _interrupted_run(tmp_path, interrupts=2)
+    code, err, run, _ = _interrupted_run(tmp_path, interrupts=2)
     assert code == 1
     assert "teardown is running so that nothing is left behind" in err
     assert run.status == "interrupted"
@@ -416,7 +407,7 @@ def test_a_second_interrupt_lets_teardown_finish(tmp_path):
 
 
 def test_a_third_interrupt_abandons_teardown_and_says_so(tmp_path):
-    code, err, run = _interrupted_run(tmp_path, interrupts=3)
+    code, err, run, _ = _interrupted_run(tmp_path, interrupts=3)
     assert code == 1
     assert "teardown abandoned; what it would have removed may be left running" in err
     teardown = run.stageResults["teardown"]
@@ -677,56 +668,21 @@ def test_a_mistyped_store_path_is_an_error_and_creates_nothing(cli, tmp_path, co
 
 
 def test_a_run_the_user_interrupts_is_recorded_as_interrupted(tmp_path):
-    import signal
     import subprocess
     import sys
-    import time
 
-    url = f"sqlite:///{tmp_path}/r.db"
-    env = {
-        **__import__("os").environ,
-        "MLCC_CI_FAULT": "http-flask:build:hang",
-        "MLCC_CI_STORE": url,
-    }
-    work = tmp_path / "work"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlcc_ci",
-            "run",
-            "http-flask",
-            "--profile",
-            "example",
-            "--work-dir",
-            str(work),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not any("injected hang" in p.read_text() for p in work.glob("*/logs/build.stderr.log")):
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1, err
-    store = open_store(url)
+    code, err, run, store = _interrupted_run(tmp_path, interrupts=1)
+    assert code == 1, err
     record = store.get(CATALOG.get("http-flask").config_id)
     assert record.testStatus == "untested" and record.runId is None  # due again, as it was
-    (run,) = store.history(record.configId)
     assert run.status == "interrupted"
     doc = json.loads(
-        __import__("subprocess")
-        .run(
-            [sys.executable, "-m", "mlcc_ci", "report", "--json", "--store", url],
+        subprocess.run(
+            [sys.executable, "-m", "mlcc_ci", "report", "--json", "--store", store.description],
             capture_output=True,
             text=True,
             check=True,
-        )
-        .stdout
+        ).stdout
     )
     flask = doc["configurations"]["http-flask"]
     assert flask["passRate"] is None and flask["regression"] is None and not flask["flaky"]

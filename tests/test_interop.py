@@ -15,6 +15,7 @@ from mlcc_ci import validate_env
 from mlcc_ci.aws.scanner import handler
 from mlcc_ci.catalog import load_valid_catalog
 from tests.conftest import REPO
+from tests.stores import pass_state_machine
 
 pytestmark = [pytest.mark.functional, pytest.mark.generator]
 CATALOG = load_valid_catalog()
@@ -186,11 +187,7 @@ def test_every_reader_copes_with_a_shared_table(cli, shared_table):
     assert plan["unreadable"] == [{"configId": BROKEN_ID, "reason": "configJson is not JSON"}]
 
     sfn = boto3.client("stepfunctions", endpoint_url=url, region_name="us-east-1")
-    arn = sfn.create_state_machine(
-        name="mlcc-ci-orchestrator",
-        definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-        roleArn="arn:aws:iam::123456789012:role/sfn",
-    )["stateMachineArn"]
+    arn = pass_state_machine(sfn)
     started = handler({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "50"})
     assert len(started["executionArns"]) == 13  # 12 supported deployments and my-custom
 

@@ -13,6 +13,7 @@ from mlcc_ci import clock
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.stores.base import claim
 from mlcc_ci.stores.open import open_store
+from tests.stores import pass_state_machine
 
 pytestmark = pytest.mark.functional
 SUPPORTED = sorted(e.name for e in load_valid_catalog().entries if e.supported)
@@ -282,11 +283,7 @@ def test_scanner_claim_then_executor_run_on_dynamodb(cli, tmp_path):
         cli("store", "create-tables", "--table", "mlcc-ci-table")
         cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="mlcc-ci-orchestrator",
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-        )["stateMachineArn"]
+        arn = pass_state_machine(sfn)
         (execution,) = handler({}, None, env={"STATE_MACHINE_ARN": arn})["executionArns"]
         payload = json.loads(sfn.describe_execution(executionArn=execution)["input"])
         result = cli(

@@ -10,7 +10,7 @@ from moto import mock_aws
 from mlcc_ci.aws.scanner import handler
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.registration import from_entry
-from tests.stores import dynamo_store
+from tests.stores import dynamo_store, pass_state_machine
 
 pytestmark = pytest.mark.functional
 SUPPORTED = {e.config_id for e in load_valid_catalog().entries if e.supported}
@@ -22,11 +22,7 @@ def aws():
         for entry in load_valid_catalog().entries:
             store.register(from_entry(entry), "2026-01-01T00:00:00Z")
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
-        arn = sfn.create_state_machine(
-            name="mlcc-ci-orchestrator",
-            definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
-            roleArn="arn:aws:iam::123456789012:role/sfn",
-        )["stateMachineArn"]
+        arn = pass_state_machine(sfn)
         yield store, sfn, arn
 
 

@@ -1,10 +1,7 @@
 """Lambda `mlcc-ci-sweeper` on a schedule, and the SNS topic `mlcc-ci-notifications`."""
 
 from aws_cdk import Aws, CfnCondition, Duration, Fn
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -16,7 +13,7 @@ from mlcc_ci.constants import (
     SWEEPER_FUNCTION,
     SWEEPER_RULE,
 )
-from mlcc_ci_stack.assets import LAMBDA_PYTHON, scanner_asset
+from mlcc_ci_stack.functions import schedule_rule, stack_function
 from mlcc_ci_stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.sweeper.handler"
@@ -61,62 +58,47 @@ class Sweeper(Construct):
         def arn(resource: str) -> str:
             return f"arn:{partition}:sagemaker:{region}:{account}:{resource}/{RESOURCE_PREFIX}-*"
 
-        role = iam.Role(
+        self.function = stack_function(
             self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="mlcc-ci sweeper: deletes endpoints no running run owns",
-        )
-        for statement in (
-            iam.PolicyStatement(
-                sid="FindEndpoints",
-                actions=["sagemaker:ListEndpoints", "sagemaker:ListInferenceComponents"],
-                resources=["*"],  # list actions take no resource; deletes are scoped below
-            ),
-            iam.PolicyStatement(
-                sid="DeleteLeaked",
-                actions=[
-                    "sagemaker:DescribeEndpoint",
-                    "sagemaker:DeleteEndpoint",
-                    "sagemaker:DescribeEndpointConfig",
-                    "sagemaker:DeleteEndpointConfig",
-                    "sagemaker:DescribeInferenceComponent",
-                    "sagemaker:DeleteInferenceComponent",
-                    "sagemaker:DeleteModel",
-                ],
-                resources=[
-                    arn("endpoint"),
-                    arn("endpoint-config"),
-                    arn("inference-component"),
-                    arn("model"),
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="RunningRuns",
-                actions=["dynamodb:Query"],
-                resources=[tables.status_index_arn],
-            ),
-            iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn]),
-            iam.PolicyStatement(
-                sid="Logs",
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_group.log_group_arn, f"{log_group.log_group_arn}:log-stream:*"],
-            ),
-        ):
-            role.add_to_policy(statement)
-        self.function = lambda_.Function(
-            self,
-            "Function",
-            function_name=SWEEPER_FUNCTION,
-            description="mlcc-ci: deletes SageMaker endpoints no running run owns",
-            runtime=lambda_.Runtime(f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON),
+            name=SWEEPER_FUNCTION,
             handler=HANDLER,
-            code=lambda_.Code.from_asset(str(scanner_asset())),
-            role=role,
-            memory_size=256,
-            timeout=Duration.minutes(10),
-            reserved_concurrent_executions=1,
+            description="mlcc-ci: deletes SageMaker endpoints no running run owns",
+            role_description="mlcc-ci sweeper: deletes endpoints no running run owns",
+            statements=[
+                iam.PolicyStatement(
+                    sid="FindEndpoints",
+                    actions=["sagemaker:ListEndpoints", "sagemaker:ListInferenceComponents"],
+                    resources=["*"],  # list actions take no resource; deletes are scoped below
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteLeaked",
+                    actions=[
+                        "sagemaker:DescribeEndpoint",
+                        "sagemaker:DeleteEndpoint",
+                        "sagemaker:DescribeEndpointConfig",
+                        "sagemaker:DeleteEndpointConfig",
+                        "sagemaker:DescribeInferenceComponent",
+                        "sagemaker:DeleteInferenceComponent",
+                        "sagemaker:DeleteModel",
+                    ],
+                    resources=[
+                        arn("endpoint"),
+                        arn("endpoint-config"),
+                        arn("inference-component"),
+                        arn("model"),
+                    ],
+                ),
+                iam.PolicyStatement(
+                    sid="RunningRuns",
+                    actions=["dynamodb:Query"],
+                    resources=[tables.status_index_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn]
+                ),
+            ],
             log_group=log_group,
+            timeout=Duration.minutes(10),
             environment={
                 "TABLE_NAME": tables.records.table_name,
                 "RUNS_TABLE_NAME": tables.runs.table_name,
@@ -124,11 +106,10 @@ class Sweeper(Construct):
                 "BUILD_TIMEOUT_MINUTES": str(BUILD_TIMEOUT_MINUTES),
             },
         )
-        events.Rule(
+        schedule_rule(
             self,
-            "Schedule",
-            rule_name=SWEEPER_RULE,
+            name=SWEEPER_RULE,
             description="Runs the mlcc-ci sweeper",
-            schedule=events.Schedule.expression(schedule),
-            targets=[targets.LambdaFunction(self.function)],
+            schedule=schedule,
+            function=self.function,
         )
