@@ -87,7 +87,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = SqliteStore(Path(tmp) / "bench.db")
         populate(store)
-        read_time, (records, history) = timed(lambda: read(store))
+        read_time, (records, history, _) = timed(lambda: read(store))
         now = clock.now()
         model_time, report = timed(lambda: build_report(entries, records, history, now))
         print(f"{CONFIGS} configurations x {RUNS} runs")
