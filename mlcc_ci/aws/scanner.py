@@ -102,22 +102,29 @@ def _release(store: ResultsStore, record: Any) -> None:
         release(store, record)
 
 
-def open_dynamo_store(env: Mapping[str, str], session: Any) -> Any:
-    """The results store a Lambda of the stack works on (TABLE_NAME, RUNS_TABLE_NAME)."""
+def lambda_context(
+    env: Mapping[str, str] | None, session: Any
+) -> tuple[Mapping[str, str], Any, Any]:
+    """What a Lambda of the stack works with: its environment, a boto3 session, and the
+    results store (TABLE_NAME, RUNS_TABLE_NAME)."""
+    import boto3
     from botocore.config import Config
 
     from mlcc_ci.stores.dynamodb import DynamoStore
 
+    env = os.environ if env is None else env
+    session = session or boto3.session.Session()
     region = session.region_name or env.get("AWS_REGION", "us-east-1")
     client = session.client(
         "dynamodb", region_name=region, config=Config(retries={"total_max_attempts": 1})
     )
-    return DynamoStore(
+    store = DynamoStore(
         client,
         table=env.get("TABLE_NAME", TABLE_NAME),
         runs_table=env.get("RUNS_TABLE_NAME", RUNS_TABLE_NAME),
         region=region,
     )
+    return env, session, store
 
 
 def handler(
@@ -128,11 +135,7 @@ def handler(
     session: Any = None,
 ) -> dict[str, Any]:
     """Lambda entry point."""
-    import boto3
-
-    env = os.environ if env is None else env
-    session = session or boto3.session.Session()
-    store = open_dynamo_store(env, session)
+    env, session, store = lambda_context(env, session)
     stepfunctions = session.client("stepfunctions", region_name=store.region)
     result = scan(store, stepfunctions, env["STATE_MACHINE_ARN"], policy_from(env), clock.now())
     _log("scan-done", started=len(result["executionArns"]), dynamodbRequests=store.requests)

@@ -10,7 +10,6 @@ components, endpoint config and models. DRY_RUN=true only lists what it would de
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -123,14 +122,10 @@ def handler(
     session: Any = None,
 ) -> dict[str, Any]:
     """Lambda entry point (the scanner's environment: TABLE_NAME, RUNS_TABLE_NAME, ...)."""
-    import boto3
-
     from mlcc_ci.aws.notify import publisher
-    from mlcc_ci.aws.scanner import open_dynamo_store, policy_from
+    from mlcc_ci.aws.scanner import lambda_context, policy_from
 
-    env = os.environ if env is None else env
-    session = session or boto3.session.Session()
-    store = open_dynamo_store(env, session)
+    env, session, store = lambda_context(env, session)
     dry_run = str(event.get("dryRun", env.get("DRY_RUN", "false"))).lower() == "true"
     return sweep(
         store,
