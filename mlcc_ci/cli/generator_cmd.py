@@ -34,7 +34,9 @@ def install(force: bool) -> None:
     from mlcc_ci import generator as gen
 
     pin, _ = _pin_and_catalog()
-    click.echo(f"installing {pin.spec} into {gen.prefix(pin, os.environ)}", err=True)
+    present = gen.find(pin, {**os.environ, "PATH": ""})
+    if force or present is None or present.version != pin.version:
+        click.echo(f"installing {pin.spec} into {gen.prefix(pin, os.environ)}", err=True)
     installed = gen.install(pin, os.environ, force=force)
     click.echo(f"{pin.package} {installed.version}: {installed.command}")
 
