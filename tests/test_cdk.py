@@ -63,7 +63,7 @@ def test_cdk_nag_aws_solutions_pass_with_written_reasons(synth):
     for suppressed in plugin["suppressedViolations"]:
         assert len(suppressed["reason"]) > 30, suppressed["ruleName"]
     rules = {s["ruleName"].split("[")[0] for s in plugin["suppressedViolations"]}
-    assert rules == {"AwsSolutions-IAM5", "AwsSolutions-CB4", "AwsSolutions-L1"}
+    assert rules == {"AwsSolutions-IAM5", "AwsSolutions-CB4", "AwsSolutions-L1", "AwsSolutions-S1"}
 
 
 def test_tables(synth):
@@ -567,3 +567,28 @@ def test_the_sagemaker_role_is_created_or_given_and_passed_only_to_sagemaker(syn
     assert chosen[1] == {"Ref": "SageMakerRoleArn"}
     assert chosen[2] == {"Fn::GetAtt": [created_id, "Arn"]}
     assert env["MLCC_CI_STACK_REGION"] == {"Ref": "AWS::Region"}
+
+
+def test_the_executor_gives_the_do_scripts_what_their_profile_would(synth):
+    """do/submit takes its source bucket and ECR repository from the generator's local
+    profile, which CodeBuild has not: the stack provides both, under grants that fit."""
+    (executor,) = (
+        p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+        if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
+    )
+    env = {v["Name"]: v["Value"] for v in executor["Environment"]["EnvironmentVariables"]}
+    assert env["ECR_REPOSITORY_NAME"] == "mlcc-ci-images"  # inside the role's repository/mlcc-ci-*
+    bucket = env["CODEBUILD_SOURCE_S3_BUCKET"]["Ref"]
+    props = synth["json"]["Resources"][bucket]["Properties"]
+    assert props["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
+    assert props["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7
+    statements = [
+        st
+        for policy in resources(synth, "AWS::IAM::Policy").values()
+        if any(r["Ref"].startswith("ExecutorRole") for r in policy["Properties"]["Roles"])
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    (sources,) = [st for st in statements if st.get("Sid") == "NestedBuildSources"]
+    assert "s3:PutObject" in sources["Action"] and "s3:CreateBucket" not in sources["Action"]
+    assert all(bucket in json.dumps(r) for r in sources["Resource"])

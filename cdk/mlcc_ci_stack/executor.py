@@ -4,10 +4,11 @@ Two projects share one role and one buildspec: the default one is not privileged
 `-dind` one is, because only docker-in-docker builds need it.
 """
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
@@ -23,6 +24,8 @@ from mlcc_ci_stack.tables import Tables
 # The Node.js the executor runs the generator with: it must satisfy the pinned generator's
 # `engines.node` (a cdk test checks it against the installed package).
 GENERATOR_NODE = "24.11.1"
+# The repository the generated do-scripts push to (they create it when missing).
+IMAGE_REPOSITORY = f"{RESOURCE_PREFIX}-images"
 # The runner gets SIGTERM this long before CodeBuild's own timeout, so it can tear down and
 # record the result itself.
 RUN_BUDGET_MINUTES = BUILD_TIMEOUT_MINUTES - 5
@@ -91,7 +94,30 @@ class Executor(Construct):
         self.role.add_to_policy(
             iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn])
         )
+        # What the generated do/submit would take from the generator's local profile, which
+        # CodeBuild has not: a bucket for the nested build's sources, and a repository name
+        # under the prefix the role may push to.
+        self.sources = s3.Bucket(
+            self,
+            "Sources",
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(7))],
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="NestedBuildSources",
+                actions=["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                resources=[self.sources.bucket_arn, self.sources.arn_for_objects("*")],
+            )
+        )
         environment_variables = {
+            "CODEBUILD_SOURCE_S3_BUCKET": codebuild.BuildEnvironmentVariable(
+                value=self.sources.bucket_name
+            ),
+            "ECR_REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=IMAGE_REPOSITORY),
             "MLCC_CI_TOPIC_ARN": codebuild.BuildEnvironmentVariable(value=topic.topic_arn),
             "TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.records.table_name),
             "RUNS_TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.runs.table_name),
@@ -228,20 +254,6 @@ class Executor(Construct):
                 actions=["iam:PassRole"],
                 resources=[f"arn:{partition}:iam::{account}:role/{prefix}-*"],
                 conditions={"StringEquals": {"iam:PassedToService": "codebuild.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                sid="NestedBuildSources",
-                actions=[
-                    "s3:CreateBucket",
-                    "s3:ListBucket",
-                    "s3:PutObject",
-                    "s3:GetObject",
-                    "s3:DeleteObject",
-                ],
-                resources=[
-                    f"arn:{partition}:s3:::{prefix}-*",
-                    f"arn:{partition}:s3:::{prefix}-*/*",
-                ],
             ),
         ]
         for statement in statements:

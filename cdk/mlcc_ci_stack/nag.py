@@ -81,8 +81,6 @@ def acknowledge(stack: Any) -> None:
         f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*",
         f"arn:<AWS::Partition>:codebuild:{region_account}:project/mlcc-ci-*",
         "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/mlcc-ci-*",
-        "arn:<AWS::Partition>:s3:::mlcc-ci-*",
-        "arn:<AWS::Partition>:s3:::mlcc-ci-*/*",
     ):
         _ack(executor_policy, f"AwsSolutions-IAM5[Resource::{resource}]", PREFIX_REASON)
     _ack(
@@ -124,6 +122,18 @@ def acknowledge(stack: Any) -> None:
             "The executor produces no build artifacts; logs go to CloudWatch. A customer "
             "managed KMS key would add cost without protecting any stored output.",
         )
+    sources = _logical(stack.executor.sources)
+    _ack(
+        executor_policy,
+        f"AwsSolutions-IAM5[Resource::<{sources}.Arn>/*]",
+        "The objects of the stack's own bucket for the nested builds' sources.",
+    )
+    _ack(
+        stack.executor.sources,
+        "AwsSolutions-S1",
+        "Short-lived build inputs that expire after 7 days; their uploads are already in the "
+        "build logs. Server access logs would cost more than they tell.",
+    )
     _ack(
         orchestrator_policy,
         "AwsSolutions-IAM5[Resource::*]",
