@@ -3,6 +3,7 @@ cfn-lint, and the CDK CLI's own synth. All offline."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -592,3 +593,186 @@ def test_the_executor_gives_the_do_scripts_what_their_profile_would(synth):
     (sources,) = [st for st in statements if st.get("Sid") == "NestedBuildSources"]
     assert "s3:PutObject" in sources["Action"] and "s3:CreateBucket" not in sources["Action"]
     assert all(bucket in json.dumps(r) for r in sources["Resource"])
+
+
+# -- the executor role against every AWS call of the generated do-scripts -------------------
+
+STAGE_SCRIPTS = ("submit", "build", "push", "deploy", "test", "clean")
+TARGET = "realtime-inference"
+_REFERENCE = re.compile(r"(lib/[\w.-]+\.(?:sh|py))|((?:deploy|clean)\.d/" + TARGET + ")")
+_CLI = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?")
+_CLIENT = re.compile(r"(\w+)\s*=\s*\w+\.client\(\s*['\"]([a-z0-9-]+)['\"]")
+# CLI commands whose IAM action is not their PascalCase name.
+_SPECIAL = {
+    ("ecr", "get-login-password"): "ecr:GetAuthorizationToken",
+    ("s3", "ls"): "s3:ListBucket",
+    ("s3", "cp"): "s3:PutObject",
+    ("s3", "rm"): "s3:DeleteObject",
+    ("s3api", "head-bucket"): "s3:ListBucket",
+    ("sagemaker-runtime", "invoke-endpoint"): "sagemaker:InvokeEndpoint",
+    ("sagemaker", "wait"): None,  # waiter: resolved by its name below
+    ("sts", "get-caller-identity"): None,  # needs no permission
+}
+_WAITERS = {
+    "endpoint-in-service": "sagemaker:DescribeEndpoint",
+    "endpoint-deleted": "sagemaker:DescribeEndpoint",
+    "inference-component-deleted": "sagemaker:DescribeInferenceComponent",
+    "inference-component-in-service": "sagemaker:DescribeInferenceComponent",
+}
+# Where the scripts' resources live, by service: the names they use (PROJECT_NAME is
+# mlcc-ci-<name>, the nested role and project derive from it, the repository and bucket come
+# from the executor's environment); list actions AWS scopes to no resource.
+_RESOURCE = {
+    "sagemaker": "mlcc-ci-*",
+    "ecr": "repository/mlcc-ci-*",
+    "iam": "role/mlcc-ci-*",
+    "codebuild": "project/mlcc-ci-*",
+    "logs": "log-group:/aws/codebuild/mlcc-ci-*",
+    "secretsmanager": "secret:mlcc-ci-*",
+}
+_NO_RESOURCE = {
+    "ecr:GetAuthorizationToken",
+    "codebuild:ListProjects",
+    "sagemaker:ListInferenceComponents",
+    "sagemaker:ListAiBenchmarkJobs",
+    "secretsmanager:ListSecrets",
+}
+
+
+def _pascal(op: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", op))
+
+
+def _reachable(project: Path) -> set[Path]:
+    do = project / "do"
+    todo = [do / s for s in STAGE_SCRIPTS]
+    seen: set[Path] = set()
+    while todo:
+        f = todo.pop()
+        if f in seen or not f.is_file():
+            continue
+        seen.add(f)
+        for m in _REFERENCE.finditer(f.read_text(errors="replace")):
+            todo.append(do / (m.group(1) or m.group(2)))
+    return seen
+
+
+def _actions(path: Path) -> set[str]:
+    """The IAM action of every AWS call in one script: `aws` commands, and boto3 clients in
+    the Python it runs inline."""
+    found = set()
+    text = path.read_text(errors="replace")
+    for line in text.splitlines():
+        s = line.strip()
+        # echoed hints and the nested build's own buildspec (its role, not ours)
+        if s.startswith(("#", "echo", "printf")) or '"buildspec"' in s:
+            continue
+        for m in _CLI.finditer(s):
+            service, op, arg = m.groups()
+            if (service, op) in _SPECIAL:
+                action = _SPECIAL[(service, op)] or _WAITERS.get(arg or "")
+                if action is None and (service, op) == ("sagemaker", "wait"):
+                    raise AssertionError(f"{path}: unknown waiter {arg}")
+            else:
+                action = f"{service}:{_pascal(op)}"
+            if action:
+                found.add(action)
+    for var, service in _CLIENT.findall(text):
+        for method in re.findall(rf"\b{var}\.(\w+)\(", text):
+            found.add(f"{service}:{_pascal(method)}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def script_actions(tmp_path_factory):
+    from mlcc_ci import generator
+    from mlcc_ci.catalog import load_valid_catalog
+    from tests.conftest import GENERATOR_HOME
+
+    catalog = load_valid_catalog()
+    pin = generator.pin_of(catalog.defaults)
+    env = {**os.environ, generator.HOME_ENV: str(GENERATOR_HOME)}
+    installed = generator.find(pin, env)
+    if installed is None or installed.version != pin.version:
+        pytest.fail(f"{generator.problem_with(pin, env)} (make generator installs it)")
+    base = tmp_path_factory.mktemp("projects")
+    guard = f"--require {REPO / 'tests' / 'guards' / 'loopback-only.cjs'}"
+    actions: dict[str, set[str]] = {}
+    for entry in (e for e in catalog.entries if e.supported):
+        config = base / f"{entry.name}.json"
+        config.write_text(entry.config_json)
+        project = base / entry.name
+        subprocess.run(
+            [
+                str(installed.command),
+                "--config",
+                str(config),
+                "--skip-prompts",
+                "--project-dir",
+                str(project),
+                "--force",
+                "--offline",
+            ],
+            env={**env, "NODE_OPTIONS": guard},
+            check=True,
+            capture_output=True,
+        )
+        for path in _reachable(project):
+            for action in _actions(path):
+                actions.setdefault(action, set()).add(
+                    f"{entry.name}: do/{path.relative_to(project / 'do')}"
+                )
+    return actions
+
+
+def _executor_statements(synth) -> list[dict]:
+    return [
+        st
+        for policy in resources(synth, "AWS::IAM::Policy").values()
+        if any(r["Ref"].startswith("ExecutorRole") for r in policy["Properties"]["Roles"])
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def _allows(statement: dict, action: str) -> bool:
+    import fnmatch
+
+    actions = (
+        statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    )
+    return any(fnmatch.fnmatch(action.lower(), a.lower()) for a in actions)
+
+
+@pytest.mark.generator
+def test_the_executor_role_allows_every_aws_call_of_the_generated_do_scripts(synth, script_actions):
+    assert len(script_actions) > 30  # the scripts were really read
+    statements = _executor_statements(synth)
+    sources = next(st for st in statements if st.get("Sid") == "NestedBuildSources")["Resource"]
+    gaps = []
+    for action, where in sorted(script_actions.items()):
+        service = action.split(":")[0]
+        fitting = []
+        for st in statements:
+            if not _allows(st, action):
+                continue
+            resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            text = json.dumps(resources_)
+            if action in _NO_RESOURCE:
+                fitting.append(resources_ == ["*"])
+            elif service == "s3":
+                fitting.append(resources_ == sources or resources_ == list(reversed(sources)))
+            else:
+                fitting.append(_RESOURCE[service] in text)
+        if not any(fitting):
+            gaps.append(f"{action} (used by {sorted(where)[0]} and {len(where) - 1} more)")
+    assert gaps == [], "\n".join(gaps)
+
+
+def test_the_executor_cannot_touch_its_own_projects(synth):
+    """Its grants on project/mlcc-ci-* (the nested builds) would match mlcc-ci-executor too."""
+    (deny,) = [st for st in _executor_statements(synth) if st.get("Effect") == "Deny"]
+    assert set(deny["Action"]) >= {"codebuild:StartBuild", "codebuild:UpdateProject"}
+    assert "project/mlcc-ci-executor*" in json.dumps(deny["Resource"])
+    for st in _executor_statements(synth):
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        assert all(a != "*" and not a.endswith(":*") for a in actions), st

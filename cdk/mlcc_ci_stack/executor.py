@@ -193,12 +193,21 @@ class Executor(Construct):
                     "sagemaker:DescribeInferenceComponent",
                     "sagemaker:DeleteInferenceComponent",
                     "sagemaker:AddTags",
+                    # do/test's batch path and do/clean's benchmark clean-up
+                    "sagemaker:CreateTransformJob",
+                    "sagemaker:DescribeTransformJob",
+                    "sagemaker:DescribeAiWorkloadConfig",
+                    "sagemaker:DeleteAiWorkloadConfig",
+                    "sagemaker:DeleteAiBenchmarkJob",
                 ],
                 resources=[
                     arn("sagemaker", f"model/{prefix}-*"),
                     arn("sagemaker", f"endpoint-config/{prefix}-*"),
                     arn("sagemaker", f"endpoint/{prefix}-*"),
                     arn("sagemaker", f"inference-component/{prefix}-*"),
+                    arn("sagemaker", f"transform-job/{prefix}-*"),
+                    arn("sagemaker", f"ai-benchmark-job/{prefix}-*"),
+                    arn("sagemaker", f"ai-workload-config/{prefix}-*"),
                 ],
             ),
             iam.PolicyStatement(
@@ -225,6 +234,10 @@ class Executor(Construct):
                     "ecr:PutImage",
                     "ecr:BatchGetImage",
                     "ecr:GetDownloadUrlForLayer",
+                    # do/deploy checks the image is there; do/clean deletes it
+                    "ecr:DescribeImages",
+                    "ecr:ListImages",
+                    "ecr:BatchDeleteImage",
                 ],
                 resources=[arn("ecr", f"repository/{prefix}-*")],
             ),
@@ -254,6 +267,56 @@ class Executor(Construct):
                 actions=["iam:PassRole"],
                 resources=[f"arn:{partition}:iam::{account}:role/{prefix}-*"],
                 conditions={"StringEquals": {"iam:PassedToService": "codebuild.amazonaws.com"}},
+            ),
+            iam.PolicyStatement(
+                # do/submit makes `<project>-build-<date>-service-role` for its nested build
+                # and do/clean removes it
+                sid="NestedBuildRole",
+                actions=[
+                    "iam:GetRole",
+                    "iam:CreateRole",
+                    "iam:PutRolePolicy",
+                    "iam:ListRolePolicies",
+                    "iam:DeleteRolePolicy",
+                    "iam:DeleteRole",
+                ],
+                resources=[f"arn:{partition}:iam::{account}:role/{prefix}-*"],
+            ),
+            iam.PolicyStatement(
+                sid="NestedBuildLogs",
+                actions=["logs:DescribeLogStreams", "logs:GetLogEvents"],
+                resources=[
+                    arn("logs", f"log-group:/aws/codebuild/{prefix}-*"),
+                    arn("logs", f"log-group:/aws/codebuild/{prefix}-*:log-stream:*"),
+                ],
+            ),
+            iam.PolicyStatement(
+                # tokens for gated models (HF_TOKEN, NGC) stored under the run prefix
+                sid="ModelTokens",
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[arn("secretsmanager", f"secret:{prefix}-*")],
+            ),
+            iam.PolicyStatement(
+                sid="ListOnly",
+                actions=[
+                    "codebuild:ListProjects",
+                    "sagemaker:ListInferenceComponents",
+                    "sagemaker:ListAiBenchmarkJobs",
+                    "secretsmanager:ListSecrets",
+                ],
+                resources=["*"],  # list actions AWS scopes to no resource
+            ),
+            iam.PolicyStatement(
+                # the run prefix also matches the executor's own projects: never touch them
+                sid="NotOurselves",
+                effect=iam.Effect.DENY,
+                actions=[
+                    "codebuild:CreateProject",
+                    "codebuild:UpdateProject",
+                    "codebuild:DeleteProject",
+                    "codebuild:StartBuild",
+                ],
+                resources=[arn("codebuild", f"project/{EXECUTOR_PROJECT}*")],
             ),
         ]
         for statement in statements:

@@ -57,6 +57,29 @@ def acknowledge(stack: Any) -> None:
             f"AwsSolutions-IAM5[Resource::<{log_group}.Arn>:log-stream:*]",
             "Streams are created per build and per Lambda container inside our own log group.",
         )
+    for resource, reason in (
+        (
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/mlcc-ci-*",
+            "The nested builds' own log groups, which do/submit reads to report a failure.",
+        ),
+        (
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/mlcc-ci-*"
+            ":log-stream:*",
+            "The streams inside those log groups.",
+        ),
+        (
+            f"arn:<AWS::Partition>:secretsmanager:{region_account}:secret:mlcc-ci-*",
+            "Model tokens (Hugging Face, NGC) the account stores under the run prefix.",
+        ),
+    ):
+        _ack(executor_policy, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+    for kind in ("transform-job", "ai-benchmark-job", "ai-workload-config"):
+        _ack(
+            executor_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{region_account}:"
+            f"{kind}/mlcc-ci-*]",
+            PREFIX_REASON,
+        )
     for kind in ("model", "endpoint-config", "endpoint", "inference-component"):
         _ack(
             executor_policy,
@@ -93,7 +116,9 @@ def acknowledge(stack: Any) -> None:
     _ack(
         executor_policy,
         "AwsSolutions-IAM5[Resource::*]",
-        "ecr:GetAuthorizationToken has no resource-level permissions.",
+        "ecr:GetAuthorizationToken and the list actions the do-scripts call "
+        "(codebuild:ListProjects, sagemaker:ListInferenceComponents and ListAiBenchmarkJobs, "
+        "secretsmanager:ListSecrets) have no resource-level permissions.",
     )
     for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
         _ack(
