@@ -105,3 +105,30 @@ def moto_server():
     urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"))
     yield url
     server.stop()
+
+
+NODE_GUARD = f"--require {REPO / 'tests' / 'guards' / 'loopback-only.cjs'}"
+
+
+def generate(command: Path | str, entry, project: Path, env: dict | None = None) -> Path:
+    """Generate `entry`'s project with the real generator, offline, reaching loopback only."""
+    import subprocess
+
+    config = project.parent / f"{entry.name}.json"
+    config.write_text(entry.config_json)
+    subprocess.run(
+        [
+            str(command),
+            "--config",
+            str(config),
+            "--skip-prompts",
+            "--project-dir",
+            str(project),
+            "--force",
+            "--offline",
+        ],
+        env={**(env or os.environ), "NODE_OPTIONS": NODE_GUARD},
+        check=True,
+        capture_output=True,
+    )
+    return project

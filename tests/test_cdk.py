@@ -687,7 +687,7 @@ def _actions(path: Path) -> set[str]:
 def script_actions(tmp_path_factory):
     from mlcc_ci import generator
     from mlcc_ci.catalog import load_valid_catalog
-    from tests.conftest import GENERATOR_HOME
+    from tests.conftest import GENERATOR_HOME, generate
 
     catalog = load_valid_catalog()
     pin = generator.pin_of(catalog.defaults)
@@ -696,27 +696,9 @@ def script_actions(tmp_path_factory):
     if installed is None or installed.version != pin.version:
         pytest.fail(f"{generator.problem_with(pin, env)} (make generator installs it)")
     base = tmp_path_factory.mktemp("projects")
-    guard = f"--require {REPO / 'tests' / 'guards' / 'loopback-only.cjs'}"
     actions: dict[str, set[str]] = {}
     for entry in (e for e in catalog.entries if e.supported):
-        config = base / f"{entry.name}.json"
-        config.write_text(entry.config_json)
-        project = base / entry.name
-        subprocess.run(
-            [
-                str(installed.command),
-                "--config",
-                str(config),
-                "--skip-prompts",
-                "--project-dir",
-                str(project),
-                "--force",
-                "--offline",
-            ],
-            env={**env, "NODE_OPTIONS": guard},
-            check=True,
-            capture_output=True,
-        )
+        project = generate(installed.command, entry, base / entry.name, env)
         for path in _reachable(project):
             for action in _actions(path):
                 actions.setdefault(action, set()).add(

@@ -14,7 +14,7 @@ import pytest
 from mlcc_ci import validate_env
 from mlcc_ci.aws.scanner import handler
 from mlcc_ci.catalog import load_valid_catalog
-from tests.conftest import REPO
+from tests.conftest import generate
 from tests.stores import pass_state_machine
 
 pytestmark = [pytest.mark.functional, pytest.mark.generator]
@@ -38,26 +38,6 @@ def _aws_env(url: str) -> dict[str, str]:
 
 def _client(url: str):
     return boto3.client("dynamodb", endpoint_url=url, region_name="us-east-1")
-
-
-def _generate(project: Path, entry, guard: str) -> None:
-    config = project.parent / f"{entry.name}.json"
-    config.write_text(entry.config_json)
-    subprocess.run(
-        [
-            "ml-container-creator",
-            "--config",
-            str(config),
-            "--skip-prompts",
-            "--project-dir",
-            str(project),
-            "--force",
-            "--offline",
-        ],
-        env={**os.environ, "NODE_OPTIONS": guard},
-        check=True,
-        capture_output=True,
-    )
 
 
 def _project_env(tmp: Path, url: str) -> dict[str, str]:
@@ -87,14 +67,13 @@ def shared_table(cli, tmp_path, moto_server, pinned_generator, monkeypatch):
     for key, value in _aws_env(moto_server).items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PATH", f"{pinned_generator.command.parent}:{os.environ['PATH']}")
-    guard = f"--require {REPO / 'tests' / 'guards' / 'loopback-only.cjs'}"
     assert cli("store", "create-tables", "--table", TABLE).exit_code == 0
     assert cli("register", "--from-catalog", "--all", "--table", TABLE).exit_code == 0
     env = _project_env(tmp_path, moto_server)
     projects = {}
     for entry in (FLASK, ONNX):
         project = tmp_path / entry.name
-        _generate(project, entry, guard)
+        generate("ml-container-creator", entry, project)
         out = _do(project, env, "register", "--ci")
         assert "New CI record created" in out
         projects[entry.name] = project
