@@ -1,6 +1,7 @@
 """What a configuration's run history says: regression, fixed, flakiness, pass rate. Pure."""
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,3 +68,21 @@ def transition(previous_status: str | None, status: str) -> str | None:
     if before.startswith("fail-") and status == PASS:
         return "fixed"
     return None
+
+
+_VOLATILE = (
+    (re.compile(r"\d{4}-\d{2}-\d{2}[T ][0-9:.]+Z?"), "<time>"),
+    (re.compile(r"(?:/[\w.@+~-]+){2,}/?"), "<path>"),
+    (re.compile(r"\b(?=[0-9a-f]*\d)[0-9a-f]{8,}\b"), "<id>"),
+    (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
+)
+
+
+def signature(text: str, names: Sequence[str] = ()) -> str:
+    """An error summary with what differs from run to run taken out (the configuration's own
+    names, paths, ids, times, numbers), so failures of one cause read the same."""
+    for name in sorted((n for n in names if n), key=len, reverse=True):
+        text = text.replace(name, "<config>")
+    for pattern, mark in _VOLATILE:
+        text = pattern.sub(mark, text)
+    return " ".join(text.split())

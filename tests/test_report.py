@@ -88,7 +88,7 @@ def test_markdown_is_inert_small_and_flags(cli, store_url):
         in md
     )
     # the error summary sits in a fence longer than any backtick run inside it
-    block = md.split(f"<summary>{regressed} — build</summary>", 1)[1]
+    block = md.split(f"<summary>build ×1: {regressed}</summary>", 1)[1]
     fence = re.search(r"^(`{3,})text$", block, re.M).group(1)
     assert len(fence) == 5 and EVIL in block.split(fence + "text\n", 1)[1].split("\n" + fence)[0]
 
@@ -232,3 +232,76 @@ def test_the_summary_line_adds_up(cli, tmp_path, monkeypatch):
         assert n["total"] == n["tested"] + n["untested"] + n.get("running", 0) + n["unsupported"]
         assert n["tested"] == n["passing"] + n["failing"]
         assert (n["total"], n["tested"], n["unsupported"]) == (15, 2, 3)
+
+
+def test_markdown_puts_the_summary_first_and_lists_unsupported_once(cli, store_url):
+    md = cli("report", "--format", "markdown").output
+    lines = md.splitlines()
+    assert lines[0] == "<!-- mlcc-ci-report -->" and lines[3].startswith("**Summary: ")
+    order = [
+        md.index(h)
+        for h in ("**Summary:", "### Regressions", "### Failures by cause", "| Config |")
+    ]
+    assert order == sorted(order)
+    assert md.count("http-nginx") == 1  # in the unsupported line, not the table too
+
+
+def test_failures_sharing_a_cause_are_one_group_in_every_format(cli, tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "g.db")
+    cause = "exit code 1\nconnection refused to {name} at /tmp/work/{name}-{n}/logs on 2026-02-0{n}T01:00:00Z"
+    for n, name in enumerate(("http-flask", "triton-fil", "triton-python"), start=1):
+        play(
+            store,
+            load_valid_catalog().get(name),
+            ["fail-build"],
+            summary=cause.format(name=name, n=n),
+        )
+    play(store, load_valid_catalog().get("http-fastapi"), ["fail-build"], summary="out of memory")
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/g.db")
+    doc = json.loads(cli("report", "--json").output)
+    assert schema.problems(doc, schema.REPORT_SCHEMA) == []
+    (big, small) = doc["failureGroups"]
+    assert big["configurations"] == ["http-flask", "triton-fil", "triton-python"]
+    assert (
+        big["stage"] == "build" and "<config>" in big["signature"] and "<path>" in big["signature"]
+    )
+    assert small["configurations"] == ["http-fastapi"]
+    text = cli("report").output
+    assert "FAILURE in build ×3 (http-flask, triton-fil, triton-python): exit code 1" in text
+    md = cli("report", "--format", "markdown").output
+    assert "<summary>build ×3: http-flask, triton-fil, triton-python</summary>" in md
+    html = cli("report", "--format", "html").output
+    assert "build ×3: http-flask, triton-fil, triton-python" in html
+
+
+def test_markdown_with_a_baseline_lists_what_newly_failed(cli, tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "b.db")
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/b.db")
+    play(store, load_valid_catalog().get("http-flask"), ["pass"])
+    play(store, load_valid_catalog().get("triton-fil"), ["fail-build"])
+    saved = tmp_path / "before.json"
+    saved.write_text(cli("report", "--json").output)
+    play(store, load_valid_catalog().get("http-flask"), ["fail-deploy_test"], day0=5)
+    play(store, load_valid_catalog().get("triton-fil"), ["pass"], day0=5)
+    play(store, load_valid_catalog().get("triton-python"), ["pass"], day0=5)
+    md = cli("report", "--format", "markdown", "--baseline", str(saved)).output
+    assert "- newly failing: http-flask" in md
+    assert "- newly passing: triton-fil" in md
+    assert "- new configurations: none" in md  # every catalog entry was in the baseline
+    doc = json.loads(cli("report", "--json", "--baseline", str(saved)).output)
+    assert doc["changes"] == {
+        "newlyFailing": ["http-flask"],
+        "newlyPassing": ["triton-fil"],
+        "new": [],
+    }
+    bad = tmp_path / "nope.json"
+    bad.write_text("{}")
+    refused = cli("report", "--baseline", str(bad))
+    assert (
+        refused.exit_code == 2
+        and refused.output == f"Error: {bad}: not a saved `mlcc-ci report --json`\n"
+    )

@@ -24,6 +24,12 @@ from mlcc_ci.cli.run_cmd import open_for, profile_option
     help="Write to FILE instead of standard output.",
 )
 @click.option("--fail-on-regression", is_flag=True, help="Exit 1 when any configuration regressed.")
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    metavar="REPORT.json",
+    help="A saved `report --json`: also show what newly fails, newly passes, and is new.",
+)
 @profile_option
 @store_options
 def report(
@@ -31,6 +37,7 @@ def report(
     as_json: bool,
     output: Path | None,
     fail_on_regression: bool,
+    baseline: Path | None,
     profile_name: str | None,
     store_url: str | None,
     table: str | None,
@@ -43,6 +50,12 @@ def report(
 
     catalog, _, store = open_for(profile_name, store_url, table)
     result = load_report(store, catalog.entries, clock.now())
+    if baseline:
+        from dataclasses import replace
+
+        from mlcc_ci.report.model import changes
+
+        result = replace(result, changes=changes(result, _baseline_statuses(baseline)))
     body = render.render(result, "json" if as_json else fmt)
     if output:
         from mlcc_ci.files import write_atomic
@@ -58,6 +71,19 @@ def report(
         names = ", ".join(c.name for c in result.regressions)
         click.echo(f"regression: {names}", err=True)
         raise SystemExit(1)
+
+
+def _baseline_statuses(path: Path) -> dict[str, str]:
+    """Configuration -> status from a saved JSON report; a file that is not one is an error."""
+    import json
+
+    from mlcc_ci.errors import UsageError
+
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return {str(k): str(v["status"]) for k, v in doc["configurations"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        raise UsageError(f"{path}: not a saved `mlcc-ci report --json`") from None
 
 
 @click.command()

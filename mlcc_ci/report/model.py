@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from mlcc_ci import clock
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
-from mlcc_ci.history import Regression, analyse
+from mlcc_ci.history import Regression, analyse, signature
 from mlcc_ci.models import Record, Run, StageResult
 
 REPORT_VERSION = 1
@@ -52,6 +52,16 @@ class ConfigReport:
 
 
 @dataclass(frozen=True)
+class FailureGroup:
+    """Failing stages whose error summaries share one signature: one cause."""
+
+    stage: str
+    signature: str
+    sample: str  # one of the summaries, as it was
+    configurations: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Summary:
     total: int
     tested: int
@@ -83,6 +93,7 @@ class Report:
     configurations: Sequence[ConfigReport]
     profiles: Mapping[str, int] = field(default_factory=dict)
     unreadable: Mapping[str, str] = field(default_factory=dict)  # configId -> why
+    changes: "Changes | None" = None  # against a baseline report, when one was given
 
     @property
     def regressions(self) -> list[ConfigReport]:
@@ -99,6 +110,23 @@ class Report:
     @property
     def untested(self) -> list[ConfigReport]:
         return [c for c in self.configurations if c.status in (UNTESTED, "unregistered")]
+
+    @property
+    def failure_groups(self) -> list[FailureGroup]:
+        """The failing stages grouped by cause, the most widespread first."""
+        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for c in self.configurations:
+            if not c.failing:
+                continue
+            for stage, result in c.stageResults.items():
+                if result.status == "fail":
+                    key = (stage, signature(result.errorSummary, (c.name, c.project or "")))
+                    found.setdefault(key, []).append((c.name, result.errorSummary))
+        groups = [
+            FailureGroup(stage, sig, hits[0][1], tuple(name for name, _ in hits))
+            for (stage, sig), hits in found.items()
+        ]
+        return sorted(groups, key=lambda g: (-len(g.configurations), g.stage, g.signature))
 
 
 def _primary(records: Sequence[Record]) -> Record:
@@ -218,3 +246,28 @@ def build_report(
         unsupported=sum(c.supportState == "unsupported" for c in configs),
     )
     return Report(clock.iso(now), summary, configs, profiles, dict(unreadable or {}))
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What changed against a saved report (`report --baseline REPORT.json`)."""
+
+    newly_failing: tuple[str, ...]
+    newly_passing: tuple[str, ...]
+    new: tuple[str, ...]
+
+
+def changes(report: Report, baseline: Mapping[str, str]) -> Changes:
+    """`baseline`: configuration name -> status, as a saved JSON report has them."""
+    now = {c.name: c.status for c in report.configurations}
+    return Changes(
+        newly_failing=tuple(
+            n
+            for n, s in now.items()
+            if s.startswith("fail-") and n in baseline and not baseline[n].startswith("fail-")
+        ),
+        newly_passing=tuple(
+            n for n, s in now.items() if s == PASS and baseline.get(n, "").startswith("fail-")
+        ),
+        new=tuple(n for n in now if n not in baseline),
+    )

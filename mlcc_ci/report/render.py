@@ -54,6 +54,11 @@ def text(report: Report) -> str:
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         lines.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
+    for g in report.failure_groups:
+        first = (g.sample.strip().splitlines() or ["no error output"])[0]
+        names = ", ".join(g.configurations)
+        lines.append(f"FAILURE in {g.stage} ×{len(g.configurations)} ({names}): {first}")
+    lines += _change_lines(report)
     for config_id, reason in report.unreadable.items():
         lines.append(f"UNREADABLE record {config_id}: {reason}")
     for c in report.regressions:
@@ -131,6 +136,26 @@ def as_dict(report: Report) -> dict[str, Any]:
         "flaky": [c.name for c in report.flaky],
         "profiles": dict(report.profiles),
         "unreadable": [{"configId": k, "reason": v} for k, v in report.unreadable.items()],
+        "failureGroups": [
+            {
+                "stage": g.stage,
+                "signature": g.signature,
+                "sample": g.sample,
+                "configurations": list(g.configurations),
+            }
+            for g in report.failure_groups
+        ],
+        **(
+            {
+                "changes": {
+                    "newlyFailing": list(report.changes.newly_failing),
+                    "newlyPassing": list(report.changes.newly_passing),
+                    "new": list(report.changes.new),
+                }
+            }
+            if report.changes
+            else {}
+        ),
     }
 
 
@@ -176,25 +201,21 @@ MD_MARKER = "<!-- mlcc-ci-report -->"
 
 
 def markdown(report: Report) -> str:
-    out = [MD_MARKER, "## mlcc-ci coverage", ""]
+    """For a pull request: the summary first, then what changed, the regressions, the
+    failures grouped by cause, and a compact table of what can run; unsupported ones once."""
+    out = [MD_MARKER, "## mlcc-ci coverage", "", f"**{report.summary.line()}**", ""]
     if report.profiles.get("example"):
         out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
-    out += [
-        "| Config | Status | Project | Last Test | Duration | Pass rate | Profile |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for c in report.configurations:
-        icon = _ICON.get(c.status, "❌")
-        status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
-        status += " (fixed)" if c.fixed else ""
-        status += " (flaky)" if c.flaky else ""
-        rate = "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, 10)}"
-        out.append(
-            f"| {md_cell(c.name)} | {icon} {status} | {md_cell(c.project or '-')} | "
-            f"{md_cell(c.lastTest or '-')} | {_duration(c.duration)} | {rate} | "
-            f"{md_cell(c.profile or '-')} |"
-        )
-    out += ["", f"**{report.summary.line()}**", ""]
+    if report.changes:
+        out += ["### Since the baseline", ""]
+        for label, listed in (
+            ("newly failing", report.changes.newly_failing),
+            ("newly passing", report.changes.newly_passing),
+            ("new configurations", report.changes.new),
+        ):
+            shown = ", ".join(md_cell(n) for n in listed) or "none"
+            out.append(f"- {label}: {shown}")
+        out.append("")
     if report.regressions:
         out += ["### Regressions", ""]
         for c in report.regressions:
@@ -205,28 +226,55 @@ def markdown(report: Report) -> str:
                 f"(run {md_cell(c.regression.lastPassRunId)})"
             )
         out.append("")
-    failing = [c for c in report.configurations if c.failing]
-    if failing:
-        out += ["### Failing stages", ""]
-        for c in failing:
-            for stage, result in c.stageResults.items():
-                if result.status != "fail":
-                    continue
-                name, stage_name = (_html_escape(capped(x, MD_CELL_CHARS)) for x in (c.name, stage))
-                out += [
-                    f"<details><summary>{name} — {stage_name}</summary>",
-                    "",
-                    md_fence(capped(result.errorSummary, 600) or "(no error output)"),
-                    "",
-                    "</details>",
-                    "",
-                ]
+    groups = report.failure_groups
+    if groups:
+        out += ["### Failures by cause", ""]
+        for g in groups:
+            names = ", ".join(capped(n, MD_CELL_CHARS) for n in g.configurations)
+            summary = _html_escape(f"{g.stage} ×{len(g.configurations)}: {capped(names, 300)}")
+            out += [
+                f"<details><summary>{summary}</summary>",
+                "",
+                md_fence(capped(g.sample, 600) or "(no error output)"),
+                "",
+                "</details>",
+                "",
+            ]
+    out += [
+        "| Config | Status | Project | Last Test | Duration | Pass rate | Profile |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in report.configurations:
+        if c.supportState == "unsupported":
+            continue
+        icon = _ICON.get(c.status, "❌")
+        status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
+        status += " (fixed)" if c.fixed else ""
+        status += " (flaky)" if c.flaky else ""
+        rate = "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, 10)}"
+        out.append(
+            f"| {md_cell(c.name)} | {icon} {status} | {md_cell(c.project or '-')} | "
+            f"{md_cell(c.lastTest or '-')} | {_duration(c.duration)} | {rate} | "
+            f"{md_cell(c.profile or '-')} |"
+        )
+    out.append("")
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
     for config_id, reason in report.unreadable.items():
         out.append(f"\nUnreadable record {md_cell(config_id)}: {md_cell(reason)}")
     return _fit("\n".join(out).rstrip() + "\n")
+
+
+def _change_lines(report: Report) -> list[str]:
+    if not report.changes:
+        return []
+    c = report.changes
+    return [
+        f"SINCE THE BASELINE: newly failing {', '.join(c.newly_failing) or 'none'}; "
+        f"newly passing {', '.join(c.newly_passing) or 'none'}; "
+        f"new {', '.join(c.new) or 'none'}"
+    ]
 
 
 def _fit(text: str) -> str:
