@@ -15,7 +15,7 @@ from mlcc_ci import decode
 from mlcc_ci.constants import RUNNING
 from mlcc_ci.errors import ConflictError
 from mlcc_ci.identity import groups
-from mlcc_ci.models import Record
+from mlcc_ci.models import Record, carrying_result
 from mlcc_ci.stores.base import ResultsStore
 
 
@@ -67,18 +67,14 @@ def examine(store: ResultsStore, preferred: Collection[str] = ()) -> Examination
 
 
 def _with_result_of(canonical: Record, other: Record) -> Record:
-    return replace(
+    return carrying_result(
         canonical,
+        other,
         testStatus=other.testStatus,
         previousStatus=other.previousStatus,
-        lastTestTimestamp=other.lastTestTimestamp,
-        lastTestDuration=other.lastTestDuration,
-        stageResults=other.stageResults,
-        errorMessage=other.errorMessage,
         lastPassTimestamp=max(
             (t for t in (canonical.lastPassTimestamp, other.lastPassTimestamp) if t), default=None
         ),
-        profile=other.profile,
         generatorVersion=other.generatorVersion or canonical.generatorVersion,
         provenImage=other.provenImage or canonical.provenImage,
         version=canonical.version + 1,

@@ -172,6 +172,24 @@ class Outcome:
     provenImage: str | None = None
 
 
+# What a finished run leaves on a record, beyond its status.
+RESULT_FIELDS = (
+    "lastTestTimestamp",
+    "lastTestDuration",
+    "stageResults",
+    "errorMessage",
+    "lastPassTimestamp",
+    "profile",
+    "generatorVersion",
+    "provenImage",
+)
+
+
+def carrying_result(target: Record, source: Record, **changes: Any) -> Record:
+    """`target` with `source`'s last result (RESULT_FIELDS), then `changes`."""
+    return replace(target, **{**{f: getattr(source, f) for f in RESULT_FIELDS}, **changes})
+
+
 def claimed(record: Record, run_id: str, now: str) -> Record:
     return replace(
         record,

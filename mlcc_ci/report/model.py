@@ -3,6 +3,7 @@
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from mlcc_ci import clock
 from mlcc_ci.catalog import Entry
@@ -111,7 +112,7 @@ class Report:
     def untested(self) -> list[ConfigReport]:
         return [c for c in self.configurations if c.status in (UNTESTED, "unregistered")]
 
-    @property
+    @cached_property  # every renderer asks, the HTML template twice
     def failure_groups(self) -> list[FailureGroup]:
         """The failing stages grouped by cause, the most widespread first."""
         found: dict[tuple[str, str], list[tuple[str, str]]] = {}

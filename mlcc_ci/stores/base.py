@@ -5,7 +5,15 @@ from dataclasses import fields, replace
 from typing import Any, Literal, Protocol
 
 from mlcc_ci.constants import UNTESTED
-from mlcc_ci.models import Outcome, Record, Registration, Run, claimed, finished
+from mlcc_ci.models import (
+    Outcome,
+    Record,
+    Registration,
+    Run,
+    carrying_result,
+    claimed,
+    finished,
+)
 
 RegisterOutcome = Literal["created", "changed", "unchanged"]
 # The attributes mlcc-ci writes. The table is shared: anything else on an item belongs to
@@ -60,17 +68,10 @@ class ResultsStore(Protocol):
 
 def reregistered(old: Record, reg: Registration) -> Record:
     """A changed configuration goes back to untested; its results, history and createdAt stay."""
-    return replace(
+    return carrying_result(
         Record.registered(reg, old.createdAt, version=old.version + 1),
+        old,
         previousStatus=old.testStatus,
-        lastTestTimestamp=old.lastTestTimestamp,
-        lastTestDuration=old.lastTestDuration,
-        stageResults=old.stageResults,
-        errorMessage=old.errorMessage,
-        lastPassTimestamp=old.lastPassTimestamp,
-        profile=old.profile,
-        generatorVersion=old.generatorVersion,
-        provenImage=old.provenImage,
     )
 
 
