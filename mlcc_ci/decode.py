@@ -20,7 +20,7 @@ from typing import Any
 from mlcc_ci import fields as field_shapes
 from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
-from mlcc_ci.models import Record, Run, StageResult, stage_order
+from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult, stage_order
 from mlcc_ci.redact import MASK, looks_secret
 from mlcc_ci.safetext import printable
 
@@ -209,7 +209,39 @@ def _record(config_id: str, item: dict[str, Any]) -> Record:
     previous = item.get("previousStatus")
     if isinstance(previous, str) and previous in STATUSES:
         values["previousStatus"] = previous
+    values["estimatedCost"] = cost(item.get("estimatedCost"))
+    values["recentRuns"] = recent_runs(config_id, name, item.get("recentRuns"))
+    if status == "running":  # progress of a finished run says nothing
+        for key in ("currentStage", "currentStageStartedAt"):
+            if (value := _text(item.get(key))) is not None:
+                values[key] = value
+        if isinstance(item.get("runStages"), Mapping):
+            values["runStages"] = stages(item["runStages"])
     return Record(**values)
+
+
+def cost(value: Any) -> Cost | None:
+    """An estimated cost as stored; None when there is none (or it makes no sense)."""
+    if not isinstance(value, Mapping) or "usd" not in value:
+        return None
+    usd = None if value["usd"] is None else _number(value["usd"])
+    if usd is not None and usd < 0:
+        return None
+    return Cost(usd, _text(value.get("basis")) or "")
+
+
+def recent_runs(config_id: str, name: str, value: Any) -> tuple[Run, ...]:
+    """The run summaries a record carries, newest first; ones no one can read are left out."""
+    if not isinstance(value, list):
+        return ()
+    runs = []
+    for item in value[:RECENT_RUNS]:
+        if isinstance(item, Mapping):
+            try:
+                runs.append(run({**item, "configId": config_id, "deploymentConfig": name}))
+            except Unreadable:
+                continue
+    return tuple(runs)
 
 
 def foreign(item: Mapping[str, Any]) -> list[str]:
@@ -244,6 +276,7 @@ def run(item: Mapping[str, Any]) -> Run:
             stageResults=stages(values.get("stageResults") or {}),
             errorMessage=_text(values.get("errorMessage")) or "",
             profile=_text(values.get("profile")) or "default",
+            estimatedCost=cost(values.get("estimatedCost")),
         )
     except ValueError as exc:
         raise Unreadable(config_id, f"history item: {exc}") from None

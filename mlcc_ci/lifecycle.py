@@ -20,10 +20,18 @@ from typing import Any
 from mlcc_ci import clock, generator, projectcheck, validate_env
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import INTERRUPTED
+from mlcc_ci.cost import estimate
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
 from mlcc_ci.history import transition
-from mlcc_ci.models import ERROR_SUMMARY_CHARS, Outcome, Record, StageResult, run_of
+from mlcc_ci.models import (
+    ERROR_SUMMARY_CHARS,
+    Outcome,
+    Record,
+    StageResult,
+    progressed,
+    run_of,
+)
 from mlcc_ci.preflight import preflight
 from mlcc_ci.profiles import Profile, StageSpec
 from mlcc_ci.redact import redact, secret_values
@@ -113,6 +121,13 @@ def summarize(note: str, tail: str, secrets: list[str]) -> str:
     return f"{note}\n{tail[-room:]}"
 
 
+@dataclass
+class _Claim:
+    """One run's claimed record as last written (each stage's progress moves its version)."""
+
+    record: Record
+
+
 class Runner:
     def __init__(
         self,
@@ -143,12 +158,13 @@ class Runner:
         """Run the claimed `record` through every stage and write its result.
 
         Whatever goes wrong inside the harness, the claim is not left `running`."""
+        claim = _Claim(record)
         try:
-            return self._run(record, entry)
+            return self._run(claim, entry)
         except Exception as exc:
             message = f"internal error in the harness: {type(exc).__name__}: {exc}"[:500]
             now = self.now()
-            fail_run(self.store, record, now, message, "generate", self.profile.name)
+            fail_run(self.store, claim.record, now, message, "generate", self.profile.name)
             outcome = Outcome(
                 status="fail-generate",
                 finishedAt=clock.iso(now),
@@ -159,8 +175,22 @@ class Runner:
             )
             return RunReport(record, outcome, self.work_root, [message])
 
-    def _run(self, record: Record, entry: Entry) -> RunReport:
+    def _record_progress(
+        self, claim: "_Claim", stage: str, done: Mapping[str, StageResult]
+    ) -> None:
+        """Tell the store which stage the run is in, so a dashboard can show it. Best
+        effort: a run never fails because its progress could not be written."""
+        current = claim.record
+        moved = progressed(current, stage, clock.iso(self.now(), ms=True), done)
+        try:
+            self.store.replace(moved, expect_version=current.version, expect_run_id=current.runId)
+        except (ConflictError, StoreError):
+            return  # re-registered or reaped meanwhile: the final write will say so
+        claim.record = moved
+
+    def _run(self, claim: "_Claim", entry: Entry) -> RunReport:
         started = time.perf_counter()
+        record = claim.record
         work = self.work_root / f"{record.deploymentConfig}-{record.runId}"
         config = json.loads(record.configJson)
         project = work / str(config.get("projectName", "project"))
@@ -178,6 +208,7 @@ class Runner:
 
         def stage(name: str, cwd: Path) -> StageResult:
             self.progress(Progress(entry.name, name, "start"))
+            self._record_progress(claim, name, results)
             t0 = time.perf_counter()
             try:
                 result = self._stage(
@@ -232,17 +263,26 @@ class Runner:
         if failed:
             summary = results[failed].errorSummary.strip().splitlines()
             message = f"{failed} failed: {summary[0] if summary else 'no error output'}"
+        seconds = time.perf_counter() - started
         outcome = Outcome(
             status=status,
             finishedAt=clock.iso(self.now()),
-            durationSeconds=time.perf_counter() - started,
+            durationSeconds=seconds,
             stageResults=results,
             errorMessage=message,
             profile=self.profile.name,
             generatorVersion=proven.get("generatorVersion"),
             provenImage=proven.get("image"),
+            estimatedCost=estimate(
+                self.profile.prices,
+                config,
+                results,
+                profile=self.profile.name,
+                run_seconds=seconds,
+                in_executor=bool(self.env.get("CODEBUILD_BUILD_ID")),
+            ),
         )
-        report = RunReport(record, outcome, work)
+        report = RunReport(claim.record, outcome, work)
         self.progress(Progress(entry.name, "update", "start"))
         self._update(report)
         self.progress(Progress(entry.name, "update", "end", outcome.status))

@@ -20,6 +20,21 @@ from mlcc_ci.constants import (
 
 ERROR_SUMMARY_CHARS = 500
 ERROR_MESSAGE_CHARS = 2000
+# How many runs a record carries in `recentRuns`: all a report shows, so a report reads the
+# records and nothing else (one page of records, not one history query per record).
+RECENT_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a run cost, estimated from the catalog's price table: `usd` None is unknown
+    (a price the table does not have), never 0; `basis` says how it was reached."""
+
+    usd: float | None
+    basis: str = ""
+
+    def to_item(self) -> dict[str, Any]:
+        return {"usd": self.usd, "basis": self.basis}
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,12 @@ class Record:
     profile: str | None = None
     generatorVersion: str | None = None
     provenImage: str | None = None
+    estimatedCost: Cost | None = None  # of the last run
+    recentRuns: tuple["Run", ...] = ()  # newest first, at most RECENT_RUNS, stage timings only
+    # While a run is under way: the stage it is in, since when, and the stages it finished
+    currentStage: str | None = None
+    currentStageStartedAt: str | None = None
+    runStages: Mapping[str, StageResult] = field(default_factory=dict)
 
     @property
     def supported(self) -> bool:
@@ -106,8 +127,14 @@ class Record:
             value = getattr(self, f.name)
             if value is None or (value == "" and f.name in _OPTIONAL_TEXT):
                 continue
-            if f.name == "stageResults":
+            if f.name in _OPTIONAL_LISTS and not value:
+                continue
+            if f.name in ("stageResults", "runStages"):
                 value = {k: v.to_item() for k, v in value.items()}
+            elif f.name == "recentRuns":
+                value = [run.summary_item() for run in value]
+            elif f.name == "estimatedCost":
+                value = value.to_item()
             item[f.name] = value
         return item
 
@@ -131,6 +158,7 @@ class Record:
 
 
 _OPTIONAL_TEXT = {"supportReason", "baseImage", "baseImageVersion", "errorMessage"}
+_OPTIONAL_LISTS = {"recentRuns", "runStages"}
 
 
 @dataclass(frozen=True)
@@ -147,10 +175,43 @@ class Run:
     stageResults: Mapping[str, StageResult] = field(default_factory=dict)
     errorMessage: str = ""
     profile: str = "default"
+    estimatedCost: Cost | None = None
 
     def to_item(self) -> dict[str, Any]:
         item = asdict(self)
         item["stageResults"] = {k: v.to_item() for k, v in self.stageResults.items()}
+        if self.estimatedCost is None:
+            del item["estimatedCost"]
+        else:
+            item["estimatedCost"] = self.estimatedCost.to_item()
+        return item
+
+    def summary(self) -> "Run":
+        """The run as a record's `recentRuns` keeps it: no logs, no error texts."""
+        return replace(
+            self,
+            errorMessage="",
+            stageResults={
+                k: StageResult(v.status, v.durationSeconds) for k, v in self.stageResults.items()
+            },
+        )
+
+    def summary_item(self) -> dict[str, Any]:
+        """What a record keeps of it in `recentRuns`: times, status, stage timings, cost."""
+        item: dict[str, Any] = {
+            "runId": self.runId,
+            "startedAt": self.startedAt,
+            "finishedAt": self.finishedAt,
+            "status": self.status,
+            "durationSeconds": self.durationSeconds,
+            "profile": self.profile,
+            "stageResults": {
+                k: {"status": v.status, "durationSeconds": v.durationSeconds}
+                for k, v in self.stageResults.items()
+            },
+        }
+        if self.estimatedCost is not None:
+            item["estimatedCost"] = self.estimatedCost.to_item()
         return item
 
     @property
@@ -170,6 +231,7 @@ class Outcome:
     profile: str = "default"
     generatorVersion: str | None = None
     provenImage: str | None = None
+    estimatedCost: Cost | None = None
 
 
 # What a finished run leaves on a record, beyond its status.
@@ -182,6 +244,8 @@ RESULT_FIELDS = (
     "profile",
     "generatorVersion",
     "provenImage",
+    "estimatedCost",
+    "recentRuns",
 )
 
 
@@ -198,13 +262,39 @@ def claimed(record: Record, run_id: str, now: str) -> Record:
         runId=run_id,
         runStartedAt=now,  # ms precision: it is the history sort key
         version=record.version + 1,
+        **_NOT_UNDER_WAY,
+    )
+
+
+# A record no run is working on says nothing about a current stage.
+_NOT_UNDER_WAY: dict[str, Any] = {
+    "currentStage": None,
+    "currentStageStartedAt": None,
+    "runStages": {},
+}
+
+
+def progressed(record: Record, stage: str, now: str, done: Mapping[str, StageResult]) -> Record:
+    """The running `record` entering `stage` at `now`, having finished `done` (timings only:
+    the full results are written when the run ends)."""
+    return replace(
+        record,
+        currentStage=stage,
+        currentStageStartedAt=now,
+        runStages={k: StageResult(v.status, v.durationSeconds) for k, v in done.items()},
+        version=record.version + 1,
     )
 
 
 def finished(record: Record, outcome: Outcome) -> Record:
     passed = outcome.status == PASS
+    run = run_of(record, outcome) if record.runId and record.runStartedAt else None
+    recent = (run.summary(), *record.recentRuns) if run else record.recentRuns
     return replace(
         record,
+        **_NOT_UNDER_WAY,
+        recentRuns=recent[:RECENT_RUNS],
+        estimatedCost=outcome.estimatedCost,
         testStatus=outcome.status,
         lastTestTimestamp=outcome.finishedAt,
         # Whole seconds: the generator's own `do/ci report` reads it with int(); the history
@@ -235,6 +325,7 @@ def run_of(record: Record, outcome: Outcome) -> Run:
         stageResults=dict(outcome.stageResults),
         errorMessage="" if outcome.status == PASS else outcome.errorMessage[:ERROR_MESSAGE_CHARS],
         profile=outcome.profile,
+        estimatedCost=outcome.estimatedCost,
     )
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlcc_ci.catalog import Catalog, Entry, merge
+from mlcc_ci.cost import NO_PRICES, Prices, prices_of
 from mlcc_ci.errors import UsageError
 from mlcc_ci.generator import Pin, pin_of
 
@@ -36,6 +37,7 @@ class Profile:
     generator: Pin = field(default_factory=lambda: pin_of({}))
     only: tuple[str, ...] = ()  # empty: every stage
     skip_reason: str = ""
+    prices: Prices = NO_PRICES  # the catalog's price table, for each run's estimated cost
 
     def runs(self, stage: str) -> bool:
         return not self.only or stage in self.only
@@ -81,6 +83,7 @@ def load_profile(catalog: Catalog, name: str | None) -> Profile:
         generator=pin_of(catalog.defaults),
         only=tuple(spec.get("only", ())),
         skip_reason=" ".join(str(spec.get("skipReason", f"not run by profile {name}")).split()),
+        prices=prices_of(catalog.defaults),
     )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from mlcc_ci import clock
 from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.errors import ConflictError
-from mlcc_ci.models import Outcome, Record, StageResult, run_of
+from mlcc_ci.models import Cost, Outcome, Record, StageResult, run_of
 from mlcc_ci.selection import Plan, Policy, orphan_message, select
 from mlcc_ci.stores.base import ResultsStore, claim, finish
 
@@ -44,6 +44,7 @@ def fail_run(
         stageResults={stage: StageResult("fail", errorSummary=message[:500])},
         errorMessage=message,
         profile=profile or record.profile or "default",
+        estimatedCost=Cost(None, "the run died before it could time its stages"),
     )
     try:
         done = finish(store, record, outcome)

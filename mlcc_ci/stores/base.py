@@ -93,6 +93,9 @@ def release(store: ResultsStore, running: Record) -> Record:
         testStatus=running.previousStatus or UNTESTED,
         runId=None,
         runStartedAt=None,
+        currentStage=None,
+        currentStageStartedAt=None,
+        runStages={},
         version=running.version + 1,
     )
     store.replace(back, expect_version=running.version, expect_run_id=running.runId)
