@@ -18,3 +18,13 @@ def parse(text: str) -> datetime:
     """Parse what `iso` writes (and any ISO 8601 with an offset); naive means UTC."""
     value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def display(text: str | None) -> str:
+    """The one way reports show a moment to people: `2026-03-01 14:05 UTC` ("-" for none)."""
+    if not text:
+        return "-"
+    try:
+        return parse(text).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return text  # another writer's text: shown as it is (it is escaped where it goes)

@@ -1,21 +1,82 @@
-"""The live dashboard: the HTML report (refreshing itself) and the records as JSON.
+"""The live dashboard: the HTML report, the report and the records as JSON, and what is
+running right now (`/api/live`, which the page polls to move running stages along).
 
-Binds to loopback unless told otherwise; reads the store once per request.
+Binds to loopback unless told otherwise. Every answer comes from one cache, rebuilt when
+the store changed (SQLite: its files' sizes and times; a store that cannot tell cheaply:
+at most every TTL seconds), so twenty browsers cost one read of the store, not twenty.
 """
 
 import json
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from mlcc_ci import clock
-from mlcc_ci.catalog import Entry
+from mlcc_ci.catalog import Catalog
 from mlcc_ci.errors import MlccError, UsageError
 from mlcc_ci.report import render
 from mlcc_ci.report.data import load_report
+from mlcc_ci.report.model import Report
 from mlcc_ci.stores.base import ResultsStore
 
-REFRESH_SECONDS = 60
+TTL_SECONDS = 5.0  # for stores with no cheap change token (DynamoDB)
+
+
+class ReportCache:
+    """The report and its rendered answers, rebuilt only when the store changed. One
+    thread rebuilds; the others wait for it rather than reading the store themselves."""
+
+    def __init__(self, store: ResultsStore, catalog: Catalog, ttl: float = TTL_SECONDS) -> None:
+        self.store = store
+        self.catalog = catalog
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._token: object = None
+        self._built_at = 0.0
+        self._report: Report | None = None
+        self._bodies: dict[str, str] = {}
+        self.builds = 0  # how often the store was read: for tests and the benchmark
+
+    def _fresh(self) -> bool:
+        if self._report is None:
+            return False
+        token = self.store.change_token()
+        if token is None:
+            return time.monotonic() - self._built_at < self.ttl
+        return token == self._token
+
+    def answer(self, name: str, make: Callable[[Report], str]) -> str:
+        with self._lock:
+            if not self._fresh():
+                token = self.store.change_token()  # taken before the read: never misses one
+                self._report = load_report(self.store, self.catalog, clock.now())
+                self._token, self._built_at = token, time.monotonic()
+                self._bodies = {}
+                self.builds += 1
+            if name not in self._bodies:
+                assert self._report is not None
+                self._bodies[name] = make(self._report)
+            return self._bodies[name]
+
+
+def live(report: Report) -> dict[str, Any]:
+    """What the page needs to follow running configurations: every status (a change means
+    a run began or ended), and per running one its stage, since when, and its timeline."""
+    return {
+        "generatedAt": report.generatedAt,
+        "statuses": {c.name: c.status for c in report.configurations},
+        "running": {
+            c.name: {
+                "stage": c.currentStage or "starting",
+                "since": c.currentStageStartedAt or c.runStartedAt,
+                "runStartedAt": c.runStartedAt,
+                "timeline": render.live_timeline(c),
+            }
+            for c in report.running
+        },
+    }
 
 
 def _records(store: ResultsStore) -> list[dict[str, Any]]:
@@ -40,12 +101,16 @@ def _host_name(header: str) -> str:
 
 
 def make_handler(
-    store: ResultsStore, entries: Iterable[Entry], *, any_host: bool = False
+    store: ResultsStore, catalog: Catalog, *, any_host: bool = False
 ) -> type[BaseHTTPRequestHandler]:
     """`any_host`: answer whatever Host a request names (only when the user bound a
     non-loopback address on purpose). Otherwise a request naming another host — a DNS
     rebinding page in the user's browser — is refused."""
-    catalog = list(entries)
+    cache = ReportCache(store, catalog)
+    policy = (
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        f"script-src '{render.script_hash()}'; connect-src 'self'"
+    )
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "mlcc-ci-dashboard"
@@ -58,9 +123,7 @@ def make_handler(
             self.send_header("Content-Length", str(len(data)))
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
-            self.send_header(
-                "Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'"
-            )
+            self.send_header("Content-Security-Policy", policy)
             self.end_headers()
             if not head:
                 self.wfile.write(data)
@@ -77,12 +140,13 @@ def make_handler(
             path = self.path.split("?", 1)[0]
             routes: dict[str, Callable[[], tuple[str, str]]] = {
                 "/": lambda: (
-                    render.html(load_report(store, catalog, clock.now()), refresh=REFRESH_SECONDS),
+                    cache.answer("html", lambda r: render.html(r, live=True)),
                     "text/html; charset=utf-8",
                 ),
                 "/api/records": lambda: (json.dumps(_records(store), indent=2), "application/json"),
-                "/api/report": lambda: (
-                    render.as_json(load_report(store, catalog, clock.now())),
+                "/api/report": lambda: (cache.answer("json", render.as_json), "application/json"),
+                "/api/live": lambda: (
+                    cache.answer("live", lambda r: json.dumps(live(r))),
                     "application/json",
                 ),
             }
@@ -104,12 +168,10 @@ def make_handler(
     return Handler
 
 
-def serve(
-    store: ResultsStore, entries: Iterable[Entry], host: str, port: int
-) -> ThreadingHTTPServer:
+def serve(store: ResultsStore, catalog: Catalog, host: str, port: int) -> ThreadingHTTPServer:
     """Bind the dashboard; raise a one-line error when the port is taken."""
     try:
-        handler = make_handler(store, entries, any_host=not is_loopback(host))
+        handler = make_handler(store, catalog, any_host=not is_loopback(host))
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS

@@ -22,7 +22,7 @@ CHROMIUM = "/usr/bin/chromium"
 def dashboard(tmp_path):
     store = SqliteStore(tmp_path / "r.db")
     names = scenario(store)
-    server = serve(store, load_valid_catalog().entries, "127.0.0.1", 0)
+    server = serve(store, load_valid_catalog(), "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
@@ -44,7 +44,7 @@ def test_api_records_and_page(dashboard):
     assert status == 200 and headers["Content-Type"] == "application/json"
     assert len(records) == 12 and {r["testStatus"] for r in records} == {"pass", "fail-build"}
     status, headers, page = get(base + "/")
-    assert '<meta http-equiv="refresh" content="60">' in page
+    assert '<body data-live="yes">' in page  # the page follows running stages itself
     assert f'data-config="{regressed}"' in page
     assert "default-src 'none'" in headers["Content-Security-Policy"]
     report = json.loads(get(base + "/api/report")[2])
@@ -61,7 +61,7 @@ def test_binds_loopback_and_reports_a_busy_port(tmp_path):
         busy.listen()
         port = busy.getsockname()[1]
         with pytest.raises(UsageError) as info:
-            serve(store, [], "127.0.0.1", port)
+            serve(store, load_valid_catalog(), "127.0.0.1", port)
     assert str(info.value) == (
         f"port {port} on 127.0.0.1 is already in use; choose another with --port"
     )
@@ -102,7 +102,7 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(base + "/")
-        rows = page.locator("#configs tbody tr")
+        rows = page.locator("#configs > tbody > tr")
         assert rows.count() == 15
         row = page.locator(f'tr[data-config="{regressed}"]')
         assert row.locator(".badge").inner_text() == "fail-build"

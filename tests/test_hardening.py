@@ -248,7 +248,7 @@ def test_markdown_fits_whatever_the_records(cli, tmp_path):
     url = f"sqlite:///{tmp_path}/r.db"
     store = open_store(url)
     store.create_tables()
-    for i in range(400):
+    for i in range(1000):  # their table alone is over 64 KB
         name = f"custom-{i:03d}-" + "x" * 50
         _raw_record(
             store,
@@ -496,7 +496,7 @@ def dashboard_url(tmp_path, monkeypatch):
     monkeypatch.setattr(dashboard, "IDLE_SECONDS", 1)
     store = open_store(f"sqlite:///{tmp_path}/r.db")
     store.create_tables()
-    server = dashboard.serve(store, CATALOG.entries, "127.0.0.1", 0)
+    server = dashboard.serve(store, CATALOG, "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()

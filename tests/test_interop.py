@@ -179,7 +179,7 @@ def test_the_dashboard_api_shows_no_secret(shared_table):
     from mlcc_ci.stores.open import open_store
 
     store = open_store(None, table=TABLE)
-    server = serve(store, CATALOG.entries, "127.0.0.1", 0)
+    server = serve(store, CATALOG, "127.0.0.1", 0)
     import threading
     import urllib.request
 

@@ -49,7 +49,7 @@ def report(
     from mlcc_ci.report.data import load_report
 
     catalog, _, store = open_for(profile_name, store_url, table)
-    result = load_report(store, catalog.entries, clock.now())
+    result = load_report(store, catalog, clock.now())
     if baseline:
         from dataclasses import replace
 
@@ -109,7 +109,7 @@ def dashboard(
             f"port {port} can read every record (the dashboard has no login)",
             err=True,
         )
-    server = serve(store, catalog.entries, host, port)
+    server = serve(store, catalog, host, port)
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"mlcc-ci dashboard on http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", err=True)
     try:

@@ -1,24 +1,42 @@
-"""Read what a report needs from a store: every record (paginated) and its recent history."""
+"""Read what a report needs from a store: every record (paginated), which carries its own
+recent runs. Only records that carry none (written by another tool, or before records kept
+them) have their history read, in batches."""
 
-from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from mlcc_ci.catalog import Entry
+from mlcc_ci.catalog import Catalog
+from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED
+from mlcc_ci.cost import prices_of
 from mlcc_ci.models import Record, Run
-from mlcc_ci.report.model import Report, build_report
+from mlcc_ci.report.model import HISTORY_STRIP, Report, build_report
 from mlcc_ci.stores.base import ResultsStore
-
-HISTORY_DEPTH = 50
 
 
 def read(store: ResultsStore) -> tuple[list[Record], dict[str, list[Run]], dict[str, str]]:
-    """Records, their history, and the items no one could read (configId -> why)."""
+    """Records, the history of those that carry no recent runs, and the items no one could
+    read (configId -> why)."""
     store.unreadable.clear()
     records = list(store.records())
-    history = {r.configId: store.history(r.configId, limit=HISTORY_DEPTH) for r in records}
+    missing = [
+        r.configId for r in records if not r.recentRuns and r.lastTestTimestamp != NEVER_TESTED
+    ]
+    history = store.histories(missing, limit=HISTORY_STRIP) if missing else {}
     return records, history, dict(store.unreadable)
 
 
-def load_report(store: ResultsStore, entries: Iterable[Entry], now: datetime) -> Report:
+def load_report(
+    store: ResultsStore, catalog: Catalog, now: datetime, *, stale_hours: float | None = None
+) -> Report:
+    """`stale_hours`: how often a configuration is due (the schedule the monthly cost
+    projects); the scanner's default unless given."""
     records, history, unreadable = read(store)
-    return build_report(entries, records, history, now, unreadable=unreadable)
+    hours = stale_hours or DEFAULT_STALE_HOURS
+    return build_report(
+        catalog.entries,
+        records,
+        history,
+        now,
+        stale_after=timedelta(hours=hours),
+        unreadable=unreadable,
+        prices=prices_of(catalog.defaults),
+    )

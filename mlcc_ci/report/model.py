@@ -1,18 +1,22 @@
 """The report model, built from records, their history and the catalog. Pure."""
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import cached_property
+from typing import TypedDict
 
 from mlcc_ci import clock
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
+from mlcc_ci.cost import NO_PRICES, Prices, Total, estimate, monthly, total
 from mlcc_ci.history import Regression, analyse, signature
-from mlcc_ci.models import Record, Run, StageResult
+from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult
 
 REPORT_VERSION = 1
-HISTORY_STRIP = 20
+HISTORY_STRIP = RECENT_RUNS  # the runs a report shows per configuration: all it reads
+COST_DAYS = 14  # the days the cost-per-day table shows
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,22 @@ class ConfigReport:
     supportReason: str | None
     profile: str | None
     recordCount: int
-    history: Sequence[Run] = ()
+    history: Sequence[Run] = ()  # newest first, at most HISTORY_STRIP
+    owner: str = "-"
+    architecture: str = "-"
+    region: str = "-"
+    instanceType: str = "-"
+    lastCost: Cost | None = None  # of the last run
+    runCosts: Sequence[Cost] = ()  # one per run in `history`
+    monthlyCost: float | None = None  # at the current schedule; None: unknown or not scheduled
+    runStartedAt: str | None = None  # while running
+    currentStage: str | None = None
+    currentStageStartedAt: str | None = None
+    runStages: Mapping[str, StageResult] = field(default_factory=dict)
+
+    @property
+    def cost_total(self) -> Total:
+        return total(self.runCosts)
 
     @property
     def tested(self) -> bool:
@@ -95,6 +114,32 @@ class Report:
     profiles: Mapping[str, int] = field(default_factory=dict)
     unreadable: Mapping[str, str] = field(default_factory=dict)  # configId -> why
     changes: "Changes | None" = None  # against a baseline report, when one was given
+    prices: str = "-"  # the price table the costs come from
+    scheduleHours: float = DEFAULT_STALE_HOURS  # how often a configuration is due
+
+    @property
+    def running(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.status == RUNNING]
+
+    @cached_property
+    def cost_by_day(self) -> list[tuple[str, Total]]:
+        """The runs shown, by the UTC day they finished: the last COST_DAYS days with runs."""
+        days: dict[str, list[Cost]] = {}
+        for c in self.configurations:
+            for run, cost in zip(c.history, c.runCosts, strict=True):
+                days.setdefault(run.finishedAt[:10], []).append(cost)
+        return [(day, total(days[day])) for day in sorted(days, reverse=True)[:COST_DAYS]]
+
+    @cached_property
+    def cost_shown(self) -> Total:
+        return total(cost for c in self.configurations for cost in c.runCosts)
+
+    @cached_property
+    def monthly(self) -> Total:
+        """The month at the current schedule: every supported configuration that has run,
+        at the cost of its last run; ones whose cost is unknown are counted as such."""
+        scheduled = [c for c in self.configurations if c.supportState == "supported" and c.history]
+        return total(Cost(c.monthlyCost) if c.monthlyCost is not None else None for c in scheduled)
 
     @property
     def regressions(self) -> list[ConfigReport]:
@@ -139,6 +184,32 @@ def _tested(record: Record) -> bool:
     return record.lastTestTimestamp != NEVER_TESTED and record.testStatus not in (UNTESTED,)
 
 
+class _Facts(TypedDict):
+    owner: str
+    architecture: str
+    region: str
+    instanceType: str
+
+
+def _facts(entry: Entry | None, config: Mapping[str, object]) -> _Facts:
+    """Owner, architecture, region and instance type, from the catalog or the configJson."""
+    data: Mapping[str, object] = entry.data if entry else {}
+    return {
+        "owner": str(data.get("owner") or config.get("owner") or "-"),
+        "architecture": str(data.get("architecture") or config.get("architecture") or "-"),
+        "region": str(data.get("region") or config.get("awsRegion") or "-"),
+        "instanceType": str(data.get("instanceType") or config.get("instanceType") or "-"),
+    }
+
+
+def _config_json(record: Record) -> dict[str, object]:
+    try:
+        value = json.loads(record.configJson)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _config(
     name: str,
     entry: Entry | None,
@@ -146,6 +217,7 @@ def _config(
     runs: Sequence[Run],
     now: datetime,
     stale_after: timedelta,
+    prices: Prices,
 ) -> ConfigReport:
     supported = entry.supported if entry else all(r.supported for r in records)
     reason = entry.support_reason if entry else None
@@ -171,8 +243,10 @@ def _config(
             supportReason=reason,
             profile=None,
             recordCount=0,
+            **_facts(entry, entry.config if entry else {}),
         )
     record = _primary(records)
+    config = _config_json(record)
     trend = analyse(runs)
     tested = _tested(record)
     status = record.testStatus
@@ -182,6 +256,14 @@ def _config(
     stale = (
         tested and status != RUNNING and (now - clock.parse(record.lastTestTimestamp) > stale_after)
     )
+    shown = tuple(runs[:HISTORY_STRIP])
+    # A run another writer recorded, or one from before costs were kept, is estimated now.
+    costs = tuple(
+        run.estimatedCost or estimate(prices, config, run.stageResults, profile=run.profile)
+        for run in shown
+    )
+    last_cost = record.estimatedCost or (costs[0] if costs else None)
+    running = status == RUNNING
     return ConfigReport(
         name=name,
         status=status,
@@ -203,7 +285,15 @@ def _config(
         supportReason=reason or record.supportReason,
         profile=record.profile,
         recordCount=len(records),
-        history=tuple(runs[:HISTORY_STRIP]),
+        history=shown,
+        **_facts(entry, config),
+        lastCost=last_cost if tested or shown else None,
+        runCosts=costs,
+        monthlyCost=monthly(last_cost.usd, stale_after) if last_cost and supported else None,
+        runStartedAt=record.runStartedAt if running else None,
+        currentStage=record.currentStage if running else None,
+        currentStageStartedAt=record.currentStageStartedAt if running else None,
+        runStages=record.runStages if running else {},
     )
 
 
@@ -214,8 +304,10 @@ def build_report(
     now: datetime,
     stale_after: timedelta = timedelta(hours=DEFAULT_STALE_HOURS),
     unreadable: Mapping[str, str] | None = None,
+    prices: Prices = NO_PRICES,
 ) -> Report:
-    """Every catalog configuration appears, registered or not; custom ones follow."""
+    """Every catalog configuration appears, registered or not; custom ones follow.
+    `history`: configId -> runs, newest first, for records that carry no recentRuns."""
     catalog = {e.name: e for e in entries}
     # a record another tool wrote may name the configuration as the generator does
     alias = {e.generator_name: e.name for e in catalog.values()}
@@ -227,12 +319,15 @@ def build_report(
     configs = []
     for name in names:
         recs = by_name.get(name, [])
-        runs = sorted(
-            (run for r in recs for run in history.get(r.configId, ())),
-            key=lambda run: run.startedAt,
-            reverse=True,
-        )
-        configs.append(_config(name, catalog.get(name), recs, runs, now, stale_after))
+        if len(recs) == 1:  # the common case: already newest first
+            runs = list(recs[0].recentRuns or history.get(recs[0].configId, ()))
+        else:
+            runs = sorted(
+                (run for r in recs for run in (r.recentRuns or history.get(r.configId, ()))),
+                key=lambda run: run.startedAt,
+                reverse=True,
+            )
+        configs.append(_config(name, catalog.get(name), recs, runs, now, stale_after, prices))
     profiles: dict[str, int] = {}
     for c in configs:
         if c.tested and c.profile:
@@ -246,7 +341,15 @@ def build_report(
         running=sum(c.status == RUNNING for c in configs),
         unsupported=sum(c.supportState == "unsupported" for c in configs),
     )
-    return Report(clock.iso(now), summary, configs, profiles, dict(unreadable or {}))
+    return Report(
+        clock.iso(now),
+        summary,
+        configs,
+        profiles,
+        dict(unreadable or {}),
+        prices=prices.label if prices.version else "no price table",
+        scheduleHours=stale_after.total_seconds() / 3600,
+    )
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,17 @@ import json
 import re
 from functools import cache
 from html import escape
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from mlcc_ci.constants import STAGES
+from mlcc_ci import clock
+from mlcc_ci.constants import LOG_GROUP, RUNNING
+from mlcc_ci.cost import Total, money
+from mlcc_ci.history import WINDOW
+from mlcc_ci.models import Cost
+from mlcc_ci.report import charts
+from mlcc_ci.report.charts import seconds
 from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
 from mlcc_ci.safetext import capped
 
@@ -17,12 +25,72 @@ EXAMPLE_NOTE = (
 )
 
 
-def _duration(seconds: float | None) -> str:
-    return "-" if seconds is None else f"{seconds:.0f}s" if seconds >= 10 else f"{seconds:.1f}s"
+def _duration(value: float | None) -> str:
+    return "-" if value is None else seconds(value)
 
 
 def _status(c: ConfigReport) -> str:
     return f"{c.status} ⚠️ REGRESSION" if c.regression else c.status
+
+
+# -- shared -------------------------------------------------------------------------------
+
+
+def _cost(c: ConfigReport) -> str:
+    """The last run's cost, or '-' for a configuration that never ran."""
+    return money(c.lastCost.usd) if c.lastCost else "-"
+
+
+def _rate(c: ConfigReport) -> str:
+    return "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, WINDOW)}"
+
+
+def _elapsed(since: str | None, now: str) -> str:
+    if not since:
+        return "-"
+    try:
+        return seconds(max((clock.parse(now) - clock.parse(since)).total_seconds(), 0.0))
+    except ValueError:
+        return "-"
+
+
+def _running_line(c: ConfigReport, now: str) -> str:
+    stage = c.currentStage or "starting"
+    return (
+        f"{c.name}: {stage} for {_elapsed(c.currentStageStartedAt, now)} "
+        f"(run started {clock.display(c.runStartedAt)}, {_elapsed(c.runStartedAt, now)} ago)"
+    )
+
+
+def _cost_lines(report: Report) -> list[str]:
+    """Cost shown, per day, and the month at the current schedule, in one wording."""
+    every = f"{report.scheduleHours:g} h"
+    days = "; ".join(f"{day} {t.text}" for day, t in report.cost_by_day[:7]) or "none"
+    return [
+        f"Cost of the runs shown: {report.cost_shown.text} ({report.prices})",
+        f"Cost per day: {days}",
+        f"Month at the current schedule (each configuration every {every}): {report.monthly.text}",
+    ]
+
+
+def log_link(pointer: str, region: str) -> str | None:
+    """Where a stage's log can be read: the CloudWatch console for a `cloudwatch:STREAM`
+    pointer, the file itself for a local path; None for anything else."""
+    if pointer.startswith("cloudwatch:"):
+        stream = pointer.removeprefix("cloudwatch:")
+        if not stream or not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region):
+            return None
+
+        def part(text: str) -> str:  # the console's own escaping of a name in its URL
+            return quote(quote(text, safe=""), safe="").replace("%", "$")
+
+        return (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#logsV2:log-groups/log-group/{part(LOG_GROUP)}/log-events/{part(stream)}"
+        )
+    if pointer.startswith("/"):
+        return Path(pointer).as_uri()
+    return None
 
 
 # -- text ---------------------------------------------------------------------------------
@@ -36,8 +104,11 @@ def text(report: Report) -> str:
             c.name,
             _status(c),
             c.project or "-",
-            c.lastTest or "-",
+            clock.display(c.lastTest),
             _duration(c.duration),
+            _rate(c),
+            _cost(c),
+            c.owner,
             c.profile or "-",
         ]
         for c in report.configurations
@@ -46,31 +117,44 @@ def text(report: Report) -> str:
     lines.append(
         tabulate(
             rows,
-            headers=["Config", "Status", "Project", "Last Test", "Duration", "Profile"],
+            headers=[
+                "Config",
+                "Status",
+                "Project",
+                "Last Test",
+                "Duration",
+                "Pass rate",
+                "Cost",
+                "Owner",
+                "Profile",
+            ],
             tablefmt="simple",
+            disable_numparse=True,
         )
     )
-    lines += ["", report.summary.line()]
+    lines += ["", report.summary.line(), *_cost_lines(report)]
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         lines.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
-    for g in report.failure_groups:
-        first = (g.sample.strip().splitlines() or ["no error output"])[0]
-        names = ", ".join(g.configurations)
-        lines.append(f"FAILURE in {g.stage} ×{len(g.configurations)} ({names}): {first}")
+    for c in report.running:
+        lines.append(f"RUNNING {_running_line(c, report.generatedAt)}")
     lines += _change_lines(report)
-    for config_id, reason in report.unreadable.items():
-        lines.append(f"UNREADABLE record {config_id}: {reason}")
     for c in report.regressions:
         assert c.regression
         lines.append(
-            f"REGRESSION {c.name}: failing since {c.regression.since}; "
-            f"last pass {c.regression.lastPass} (run {c.regression.lastPassRunId})"
+            f"REGRESSION {c.name}: failing since {clock.display(c.regression.since)}; "
+            f"last pass {clock.display(c.regression.lastPass)} (run {c.regression.lastPassRunId})"
         )
     for c in report.fixed:
         lines.append(f"FIXED {c.name}: passed after failing")
     for c in report.flaky:
         lines.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
+    for g in report.failure_groups:
+        first = (g.sample.strip().splitlines() or ["no error output"])[0]
+        names = ", ".join(g.configurations)
+        lines.append(f"FAILURE in {g.stage} ×{len(g.configurations)} ({names}): {first}")
+    for config_id, reason in report.unreadable.items():
+        lines.append(f"UNREADABLE record {config_id}: {reason}")
     if report.profiles.get("example"):
         lines.append(f"Note: {EXAMPLE_NOTE}")
     return "\n".join(lines) + "\n"
@@ -79,9 +163,18 @@ def text(report: Report) -> str:
 # -- JSON ---------------------------------------------------------------------------------
 
 
+def _cost_item(cost: Cost | None) -> dict[str, Any] | None:
+    return None if cost is None else cost.to_item()
+
+
+def _total_item(t: Total) -> dict[str, Any]:
+    return {"usd": t.usd if t.counted or not t.unknown else None, "unknown": t.unknown}
+
+
 def as_dict(report: Report) -> dict[str, Any]:
     """The versioned JSON (schema/report.schema.json). Its legacy keys keep the shape that
-    scripts written for `do/ci report --json` parse."""
+    scripts written for `do/ci report --json` parse. Times are ISO 8601 UTC here; the
+    formats people read show them one way (`clock.display`)."""
     s = report.summary
     configs: dict[str, Any] = {}
     for c in report.configurations:
@@ -95,6 +188,10 @@ def as_dict(report: Report) -> dict[str, Any]:
             "supportState": c.supportState,
             "supportReason": c.supportReason,
             "profile": c.profile,
+            "owner": c.owner,
+            "architecture": c.architecture,
+            "region": c.region,
+            "instanceType": c.instanceType,
             "lastPass": c.lastPass,
             "regression": None
             if not c.regression
@@ -112,8 +209,30 @@ def as_dict(report: Report) -> dict[str, Any]:
             "stale": c.stale,
             "errorMessage": c.errorMessage,
             "stageResults": {k: v.to_item() for k, v in c.stageResults.items()},
+            "cost": {
+                "lastRun": _cost_item(c.lastCost),
+                "runsShown": _total_item(c.cost_total),
+                "monthly": c.monthlyCost,
+            },
+            "running": None
+            if c.status != RUNNING
+            else {
+                "runStartedAt": c.runStartedAt,
+                "stage": c.currentStage,
+                "stageStartedAt": c.currentStageStartedAt,
+                "stagesDone": {k: v.to_item() for k, v in c.runStages.items()},
+            },
             "history": [
-                {"startedAt": r.startedAt, "status": r.status, "runId": r.runId} for r in c.history
+                {
+                    "startedAt": r.startedAt,
+                    "finishedAt": r.finishedAt,
+                    "status": r.status,
+                    "runId": r.runId,
+                    "durationSeconds": r.durationSeconds,
+                    "stageSeconds": {k: v.durationSeconds for k, v in r.stageResults.items()},
+                    "cost": _cost_item(cost),
+                }
+                for r, cost in zip(c.history, c.runCosts, strict=True)
             ],
         }
     return {
@@ -134,7 +253,17 @@ def as_dict(report: Report) -> dict[str, Any]:
         "untestedConfigs": [c.name for c in report.untested],
         "fixed": [c.name for c in report.fixed],
         "flaky": [c.name for c in report.flaky],
+        "running": [c.name for c in report.running],
         "profiles": dict(report.profiles),
+        "cost": {
+            "priceTable": report.prices,
+            "runsShown": _total_item(report.cost_shown),
+            "byDay": [{"day": day, **_total_item(t)} for day, t in report.cost_by_day],
+            "monthlyProjection": {
+                **_total_item(report.monthly),
+                "scheduleHours": report.scheduleHours,
+            },
+        },
         "unreadable": [{"configId": k, "reason": v} for k, v in report.unreadable.items()],
         "failureGroups": [
             {
@@ -204,6 +333,7 @@ def markdown(report: Report) -> str:
     """For a pull request: the summary first, then what changed, the regressions, the
     failures grouped by cause, and a compact table of what can run; unsupported ones once."""
     out = [MD_MARKER, "## mlcc-ci coverage", "", f"**{report.summary.line()}**", ""]
+    out += [f"- {md_cell(line)}" for line in _cost_lines(report)] + [""]
     if report.profiles.get("example"):
         out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
     if report.changes:
@@ -221,8 +351,8 @@ def markdown(report: Report) -> str:
         for c in report.regressions:
             assert c.regression
             out.append(
-                f"- {md_cell(c.name)}: failing since {md_cell(c.regression.since)}; "
-                f"last pass {md_cell(c.regression.lastPass)} "
+                f"- {md_cell(c.name)}: failing since {clock.display(c.regression.since)}; "
+                f"last pass {clock.display(c.regression.lastPass)} "
                 f"(run {md_cell(c.regression.lastPassRunId)})"
             )
         out.append("")
@@ -240,9 +370,18 @@ def markdown(report: Report) -> str:
                 "</details>",
                 "",
             ]
+    for title, configs, say in (
+        ("Fixed", report.fixed, lambda c: "passed after failing"),
+        ("Flaky", report.flaky, lambda c: f"{c.flips} status changes in its last runs"),
+        ("Running", report.running, lambda c: _running_line(c, report.generatedAt)),
+    ):
+        if configs:
+            out += [f"### {title}", ""]
+            out += [f"- {md_cell(c.name)}: {md_cell(say(c))}" for c in configs]
+            out.append("")
     out += [
-        "| Config | Status | Project | Last Test | Duration | Pass rate | Profile |",
-        "|---|---|---|---|---|---|---|",
+        "| Config | Status | Last Test | Duration | Pass rate | Cost | Owner | Profile |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in report.configurations:
         if c.supportState == "unsupported":
@@ -251,11 +390,10 @@ def markdown(report: Report) -> str:
         status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
         status += " (fixed)" if c.fixed else ""
         status += " (flaky)" if c.flaky else ""
-        rate = "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, 10)}"
         out.append(
-            f"| {md_cell(c.name)} | {icon} {status} | {md_cell(c.project or '-')} | "
-            f"{md_cell(c.lastTest or '-')} | {_duration(c.duration)} | {rate} | "
-            f"{md_cell(c.profile or '-')} |"
+            f"| {md_cell(c.name)} | {icon} {status} | {clock.display(c.lastTest)} | "
+            f"{_duration(c.duration)} | {_rate(c)} | {md_cell(_cost(c))} | "
+            f"{md_cell(c.owner)} | {md_cell(c.profile or '-')} |"
         )
     out.append("")
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
@@ -311,39 +449,148 @@ def _template(name: str) -> Any:
     return env.get_template(name)
 
 
-def _stage_cells(c: ConfigReport) -> str:
-    """Per-stage progress: one small cell per stage. Built here, every value escaped,
-    because thousands of tiny template expressions dominate the render time."""
-    cells = []
-    for stage in STAGES[:-1]:
-        result = c.stageResults.get(stage)
-        status = result.status if result else ""
-        title = f"{stage}: {status or 'not run'}"
-        cells.append(f'<span class="{escape(status)}" title="{escape(title)}"></span>')
-    return "".join(cells)
+def _group(c: ConfigReport) -> str:
+    """What the status filter calls a row."""
+    if c.status == RUNNING:
+        return "running"
+    if c.failing:
+        return "failing"
+    if c.passing:
+        return "pass"
+    return "unsupported" if c.supportState == "unsupported" else "untested"
 
 
-def _history_strip(c: ConfigReport) -> str:
-    """Oldest to newest, one bar per run."""
-    return "".join(
-        f'<span class="{"pass" if run.passed else "fail"}" '
-        f'title="{escape(run.startedAt)} {escape(run.status)}"></span>'
-        for run in reversed(c.history)
+def live_timeline(c: ConfigReport) -> str:
+    """A running configuration's stages so far, the current one drawn as running."""
+    return charts.timeline(c.runStages, c.currentStage)
+
+
+def _live_cell(c: ConfigReport) -> str:
+    if c.status != RUNNING:
+        return ""
+    since = escape(c.currentStageStartedAt or c.runStartedAt or "")
+    return (
+        f'<div class="live" data-since="{since}">'
+        f'<span class="stage">{escape(c.currentStage or "starting")}</span> · '
+        f'<span class="elapsed">-</span></div>'
     )
 
 
-def html(report: Report, *, refresh: int | None = None) -> str:
+def _stage_list(c: ConfigReport) -> str:
+    """Every stage of the last run: status, time, note, and a link to its log."""
+    if not c.stageResults:
+        return ""
+    rows = []
+    for stage, r in c.stageResults.items():
+        link = log_link(r.logPointer, c.region) if r.logPointer else None
+        log = (
+            f'<a href="{escape(link)}" title="{escape(r.logPointer)}">log</a>'
+            if link
+            else escape(r.logPointer)
+        )
+        note = escape(r.note or (r.errorSummary.strip().splitlines() or [""])[-1])
+        rows.append(
+            f'<tr><td>{escape(stage)}</td><td class="s-{escape(r.status)}">{escape(r.status)}'
+            f"</td><td>{seconds(r.durationSeconds)}</td><td>{log}</td><td>{note}</td></tr>"
+        )
+    return (
+        '<details class="stagelist"><summary>stages</summary><table>'
+        "<tr><th>stage</th><th>status</th><th>time</th><th>log</th><th>note</th></tr>"
+        f"{''.join(rows)}</table></details>"
+    )
+
+
+def _row(c: ConfigReport) -> str:
+    """One configuration's table row. Built here, every value escaped, because thousands
+    of tiny template expressions would dominate the render time."""
+    name = escape(c.name)
+    status = escape(c.status)
+    flags = ""
+    if c.regression:
+        since = escape(
+            f"failing since {clock.display(c.regression.since)}; "
+            f"last pass {clock.display(c.regression.lastPass)}"
+        )
+        flags += f'<span class="flag" title="{since}">REGRESSION</span>'
+    if c.fixed:
+        flags += '<span class="good">fixed</span>'
+    if c.flaky:
+        flags += f'<span class="flag" title="{c.flips} status changes">flaky</span>'
+    extra = ""
+    if c.supportReason and c.supportState == "unsupported":
+        extra += f'<div class="muted">{escape(c.supportReason)}</div>'
+    for stage, result in c.stageResults.items():
+        if result.status == "fail":
+            extra += (
+                f"<details><summary>{escape(stage)} failed</summary>"
+                f"<pre>{escape(result.errorSummary)}</pre></details>"
+            )
+    badge = "fail" if c.failing else status
+    timeline = live_timeline(c) if c.status == RUNNING else charts.timeline(c.stageResults)
+    last = escape(c.lastTest or "")
+    stale = ' <span class="muted">(stale)</span>' if c.stale else ""
+    cost = c.lastCost
+    cost_title = escape(cost.basis) if cost else ""
+    cost_value = "" if cost is None or cost.usd is None else f"{cost.usd:.4f}"
+    rate = "" if c.passRate is None else f"{c.passRate:.3f}"
+    return (
+        f'<tr data-config="{name}" data-status="{status}" data-group="{_group(c)}" '
+        f'data-arch="{escape(c.architecture)}" data-owner="{escape(c.owner)}" '
+        f'data-last="{last}" data-duration="{c.duration if c.duration is not None else ""}" '
+        f'data-cost="{cost_value}" data-rate="{rate}">'
+        f'<td class="name">{name}<div class="muted">{escape(c.project or "")}</div></td>'
+        f'<td class="status"><span class="badge {badge}">{status}</span>{flags}'
+        f"{_live_cell(c)}{extra}</td>"
+        f"<td>{escape(c.architecture)}</td><td>{escape(c.owner)}</td>"
+        f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
+        f"<td>{_duration(c.duration)}</td>"
+        f'<td class="tl">{timeline}{_stage_list(c)}</td>'
+        f'<td class="trend">{charts.trend(c.history)}<div>{_rate(c)}</div></td>'
+        f"<td>{charts.durations(c.history)}</td>"
+        f'<td title="{cost_title}">{_cost(c)}'
+        f'<div class="muted">{c.cost_total.text} in {len(c.history)} runs</div></td>'
+        f"<td>{escape(c.profile or '-')}</td></tr>"
+    )
+
+
+@cache
+def script() -> str:
+    """The page's one script (sorting, filtering, live updates), inlined; its hash goes
+    into the dashboard's Content-Security-Policy."""
+    from mlcc_ci.resources import data_path
+
+    return (data_path("reports") / "report.js").read_text(encoding="utf-8")
+
+
+@cache
+def script_hash() -> str:
+    import base64
+    import hashlib
+
+    digest = hashlib.sha256(script().encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode()
+
+
+def html(report: Report, *, live: bool = False) -> str:
+    """The report as one self-contained page. `live`: served by the dashboard, which the
+    page polls (api/live) to show running stages without reloading."""
     from markupsafe import Markup
 
+    rows = Markup("\n".join(_row(c) for c in report.configurations))
     return _template("report.html.j2").render(
-        stage_cells=lambda c: Markup(_stage_cells(c)),
-        history_strip=lambda c: Markup(_history_strip(c)),
+        rows=rows,
         report=report,
         summary=report.summary,
-        stages=STAGES[:-1],
-        refresh=refresh,
         example_note=EXAMPLE_NOTE if report.profiles.get("example") else None,
-        duration=_duration,
+        live=live,
+        display=clock.display,
+        script=Markup(script()),
+        status_colours=charts.STATUS_COLOURS,
+        stage_colours=charts.STAGE_COLOURS,
+        cost_lines=_cost_lines(report),
+        running_line=lambda c: _running_line(c, report.generatedAt),
+        architectures=sorted({c.architecture for c in report.configurations}),
+        owners=sorted({c.owner for c in report.configurations}),
     )
 
 

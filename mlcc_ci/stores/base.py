@@ -1,6 +1,6 @@
 """The results-store interface and the transitions every implementation shares."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import fields, replace
 from typing import Any, Literal, Protocol
 
@@ -63,7 +63,16 @@ class ResultsStore(Protocol):
         """Finished runs, newest first."""
         ...
 
+    def histories(self, config_ids: Sequence[str], limit: int) -> dict[str, list[Run]]:
+        """The last `limit` runs of each configuration, newest first, read in batches."""
+        ...
+
     def delete(self, config_id: str) -> None: ...
+
+    def change_token(self) -> object:
+        """Something that differs after any write, by anyone, and is cheap to get; None
+        when the store cannot tell cheaply (readers then refresh on a timer)."""
+        ...
 
 
 def reregistered(old: Record, reg: Registration) -> Record:

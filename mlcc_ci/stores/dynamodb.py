@@ -6,7 +6,7 @@ domain errors. Throttling is retried a bounded number of times with backoff.
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -362,6 +362,15 @@ class DynamoStore:
             if limit is not None and len(runs) >= limit:
                 break
         return runs
+
+    def change_token(self) -> object:
+        return None  # no cheap way to know: a reader refreshes on a timer
+
+    def histories(self, config_ids: Sequence[str], limit: int) -> dict[str, list[Run]]:
+        """DynamoDB has no query across partitions: one Query (of `limit` items) per
+        configuration. Reports ask only for records that carry no recentRuns of their own:
+        ones another tool wrote, or written before records kept them."""
+        return {c: self.history(c, limit=limit) for c in config_ids}
 
     def delete(self, config_id: str) -> None:
         self._call("delete_item", TableName=self.table, Key=self._item({"configId": config_id}))

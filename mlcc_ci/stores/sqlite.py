@@ -5,7 +5,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from mlcc_ci.stores.base import OWNED, RegisterOutcome, reregistered, unchanged
 from mlcc_ci.stores.validate import check_record
 
 PAGE = 500
+HISTORY_BATCH = 500  # configurations per history query (SQLite allows 32,766 parameters)
 SETUP_WAIT_SECONDS = 30
 
 _SCHEMA = """
@@ -47,6 +48,7 @@ class SqliteStore:
         self._lock = threading.Lock()
         self.page_size = PAGE
         self.unreadable: dict[str, str] = {}
+        self._watch: sqlite3.Connection | None = None  # for change_token only
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -150,6 +152,7 @@ class SqliteStore:
             for conn in self._all:
                 conn.close()
             self._all.clear()
+            self._watch = None
         self._local = threading.local()
 
     # -- the interface ------------------------------------------------------------------
@@ -264,6 +267,40 @@ class SqliteStore:
             except (ValueError, decode.Unreadable):
                 continue  # a history item no one can read tells nothing
         return runs
+
+    def change_token(self) -> object:
+        """SQLite's own count of commits by other connections (`PRAGMA data_version`), on a
+        connection of its own that never writes: exact, and a few microseconds."""
+        if not self.path.exists():
+            return "missing"
+        with self._lock:
+            if self._watch is None:
+                self._watch = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+                self._all.append(self._watch)
+            try:
+                return self._watch.execute("PRAGMA data_version").fetchone()[0]
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(f"{self.path}: {exc}") from None
+
+    def histories(self, config_ids: Sequence[str], limit: int) -> dict[str, list[Run]]:
+        """One query per HISTORY_BATCH configurations: the last `limit` runs of each,
+        through the (configId, startedAt) key, newest first."""
+        found: dict[str, list[Run]] = {c: [] for c in config_ids}
+        for start in range(0, len(config_ids), HISTORY_BATCH):
+            batch = list(config_ids[start : start + HISTORY_BATCH])
+            marks = ",".join("?" * len(batch))
+            rows = self._read(
+                "SELECT configId, item FROM (SELECT configId, item, ROW_NUMBER() OVER "
+                "(PARTITION BY configId ORDER BY startedAt DESC) AS n FROM runs "
+                f"WHERE configId IN ({marks})) WHERE n <= ? ORDER BY configId, n",
+                (*batch, limit),
+            )
+            for config_id, text in rows:
+                try:
+                    found[config_id].append(decode.run(json.loads(text)))
+                except (ValueError, decode.Unreadable):
+                    continue  # a history item no one can read tells nothing
+        return found
 
     def delete(self, config_id: str) -> None:
         with self._write() as conn:

@@ -1,0 +1,140 @@
+"""Small inline SVG charts for the HTML report: no script, no external file, no library.
+
+Built as strings because a report of 10,000 configurations draws 30,000 of them; every
+text that came from a store goes through `escape`. Numbers are formatted, never escaped.
+"""
+
+from collections.abc import Mapping, Sequence
+from html import escape
+
+from mlcc_ci.models import Run, StageResult
+
+# Colours, shared with the legend and the stylesheet (reports/report.html.j2).
+STATUS_COLOURS = {
+    "pass": "#1a7f37",
+    "fail": "#cf222e",
+    "skip": "#d4a72c",
+    "running": "#0969da",
+    "none": "#d0d7de",
+}
+STAGE_COLOURS = {
+    "generate": "#6639ba",
+    "validate": "#9a6700",
+    "build": "#0550ae",
+    "deploy_test": "#bc4c00",
+    "register": "#1b7c83",
+    "teardown": "#57606a",
+}
+TREND_WINDOW = 5  # the pass rate at each run is over this many runs ending there
+
+
+def seconds(value: float) -> str:
+    """One way to show a duration: 4.2s, 42s, 7m 05s, 2h 03m."""
+    if value < 10:
+        return f"{value:.1f}s"
+    whole = round(value)
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"
+
+
+def trend(runs: Sequence[Run]) -> str:
+    """Pass rate over time (oldest left), each run a dot in its status colour. `runs`
+    newest first, as the report keeps them."""
+    ordered = [r for r in reversed(runs) if r.status != "interrupted"]
+    if not ordered:
+        return '<svg class="trend empty" width="0" height="0" aria-hidden="true"></svg>'
+    step = 6
+    width, height = max(step * len(ordered), 12), 24
+    rates: list[float] = []
+    points: list[str] = []
+    passed: list[str] = []
+    failed: list[str] = []
+    for i, run in enumerate(ordered):
+        window = ordered[max(0, i - TREND_WINDOW + 1) : i + 1]
+        rate = sum(r.passed for r in window) / len(window)
+        rates.append(rate)
+        x, y = 3 + i * step, 3 + (1 - rate) * (height - 6)
+        points.append(f"{x},{y:.1f}")
+        (passed if run.passed else failed).append(f"M{x - 2},{y - 2:.1f}h4v4h-4z")
+    label = (
+        f"pass rate over the last {len(ordered)} runs: "
+        f"{rates[0] * 100:.0f}% at first, {rates[-1] * 100:.0f}% now"
+    )
+    return (
+        f'<svg class="trend" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+        f'role="img" aria-label="{label}"><title>{label}</title>'
+        f'<polyline points="{" ".join(points)}" fill="none" stroke="#8c959f" stroke-width="1"/>'
+        f'<path d="{"".join(passed)}" fill="{STATUS_COLOURS["pass"]}"/>'
+        f'<path d="{"".join(failed)}" fill="{STATUS_COLOURS["fail"]}"/></svg>'
+    )
+
+
+def durations(runs: Sequence[Run]) -> str:
+    """Each run a bar (oldest left), stacked by stage in the stage colours, scaled to the
+    longest run shown."""
+    ordered = list(reversed(runs))
+    totals = [sum(s.durationSeconds for s in r.stageResults.values()) for r in ordered]
+    longest = max(totals, default=0.0)
+    if longest <= 0:
+        return '<svg class="durations empty" width="0" height="0" aria-hidden="true"></svg>'
+    step, height = 6, 30
+    width = max(step * len(ordered), 12)
+    paths: dict[str, list[str]] = {stage: [] for stage in STAGE_COLOURS}
+    spent: dict[str, float] = dict.fromkeys(STAGE_COLOURS, 0.0)
+    for i, run in enumerate(ordered):
+        y = float(height)
+        for stage in STAGE_COLOURS:
+            result = run.stageResults.get(stage)
+            if result is None or result.durationSeconds <= 0:
+                continue
+            h = result.durationSeconds / longest * height
+            y -= h
+            paths[stage].append(f"M{i * step},{y:.1f}h{step - 1}v{h:.1f}h-{step - 1}z")
+            spent[stage] += result.durationSeconds
+    mean = ", ".join(
+        f"{stage} {seconds(total / len(ordered))}" for stage, total in spent.items() if total
+    )
+    label = (
+        f"stage durations of the last {len(ordered)} runs (longest {seconds(longest)}); mean {mean}"
+    )
+    drawn = "".join(
+        f'<path d="{"".join(d)}" fill="{STAGE_COLOURS[stage]}"/>' for stage, d in paths.items() if d
+    )
+    return (
+        f'<svg class="durations" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}">'
+        f"<title>{escape(label)}</title>{drawn}</svg>"
+    )
+
+
+def timeline(
+    stages: Mapping[str, StageResult], current: str | None = None, width: int = 180
+) -> str:
+    """The stages of one run in order, each as wide as it took (at least 3 px), coloured by
+    its status; `current` is the stage under way (drawn as running)."""
+    shown = [(name, r) for name, r in stages.items() if r.status != "skip" or r.durationSeconds]
+    if current and current not in stages:
+        shown.append((current, StageResult("running")))
+    if not shown:
+        return '<svg class="timeline empty" width="0" height="0" aria-hidden="true"></svg>'
+    spent = sum(r.durationSeconds for _, r in shown) or 1.0
+    room = width - 3 * len(shown)
+    x, parts = 0.0, []
+    for name, result in shown:
+        w = 3 + result.durationSeconds / spent * room
+        colour = STATUS_COLOURS.get(result.status, STATUS_COLOURS["none"])
+        text = escape(f"{name}: {result.status} {seconds(result.durationSeconds)}")
+        parts.append(
+            f'<rect x="{x:.1f}" y="0" width="{max(w - 1, 2):.1f}" height="12" '
+            f'fill="{colour}" data-stage="{escape(name)}"><title>{text}</title></rect>'
+        )
+        x += w
+    return (
+        f'<svg class="timeline" width="{width}" height="12" viewBox="0 0 {width} 12" '
+        f'role="img" aria-label="stage timeline">{"".join(parts)}</svg>'
+    )
