@@ -72,7 +72,7 @@ def live(report: Report) -> dict[str, Any]:
                 "stage": c.currentStage or "starting",
                 "since": c.currentStageStartedAt or c.runStartedAt,
                 "runStartedAt": c.runStartedAt,
-                "timeline": render.live_timeline(c),
+                "timeline": render.live_timeline(c, report.generatedAt),
             }
             for c in report.running
         },

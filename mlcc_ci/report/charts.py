@@ -48,8 +48,8 @@ def trend(runs: Sequence[Run]) -> str:
     ordered = [r for r in reversed(runs) if r.status != "interrupted"]
     if not ordered:
         return '<svg class="trend empty" width="0" height="0" aria-hidden="true"></svg>'
-    step = 6
-    width, height = max(step * len(ordered), 12), 24
+    step = 8
+    width, height = max(step * len(ordered), 48), 24
     rates: list[float] = []
     points: list[str] = []
     passed: list[str] = []
@@ -82,8 +82,8 @@ def durations(runs: Sequence[Run]) -> str:
     longest = max(totals, default=0.0)
     if longest <= 0:
         return '<svg class="durations empty" width="0" height="0" aria-hidden="true"></svg>'
-    step, height = 6, 30
-    width = max(step * len(ordered), 12)
+    step, height = 8, 30
+    width = max(step * len(ordered), 48)
     paths: dict[str, list[str]] = {stage: [] for stage in STAGE_COLOURS}
     spent: dict[str, float] = dict.fromkeys(STAGE_COLOURS, 0.0)
     for i, run in enumerate(ordered):
@@ -113,13 +113,16 @@ def durations(runs: Sequence[Run]) -> str:
 
 
 def timeline(
-    stages: Mapping[str, StageResult], current: str | None = None, width: int = 180
+    stages: Mapping[str, StageResult],
+    current: str | None = None,
+    current_seconds: float = 0.0,
+    width: int = 180,
 ) -> str:
     """The stages of one run in order, each as wide as it took (at least 3 px), coloured by
-    its status; `current` is the stage under way (drawn as running)."""
+    its status; `current` is the stage under way for `current_seconds` (drawn as running)."""
     shown = [(name, r) for name, r in stages.items() if r.status != "skip" or r.durationSeconds]
     if current and current not in stages:
-        shown.append((current, StageResult("running")))
+        shown.append((current, StageResult("running", max(current_seconds, 0.0))))
     if not shown:
         return '<svg class="timeline empty" width="0" height="0" aria-hidden="true"></svg>'
     spent = sum(r.durationSeconds for _, r in shown) or 1.0

@@ -460,9 +460,16 @@ def _group(c: ConfigReport) -> str:
     return "unsupported" if c.supportState == "unsupported" else "untested"
 
 
-def live_timeline(c: ConfigReport) -> str:
-    """A running configuration's stages so far, the current one drawn as running."""
-    return charts.timeline(c.runStages, c.currentStage)
+def live_timeline(c: ConfigReport, now: str) -> str:
+    """A running configuration's stages so far, the current one drawn as running, as long
+    as it has taken until `now`."""
+    spent = 0.0
+    if c.currentStageStartedAt:
+        try:
+            spent = (clock.parse(now) - clock.parse(c.currentStageStartedAt)).total_seconds()
+        except ValueError:
+            spent = 0.0
+    return charts.timeline(c.runStages, c.currentStage, spent)
 
 
 def _live_cell(c: ConfigReport) -> str:
@@ -500,7 +507,7 @@ def _stage_list(c: ConfigReport) -> str:
     )
 
 
-def _row(c: ConfigReport) -> str:
+def _row(c: ConfigReport, now: str) -> str:
     """One configuration's table row. Built here, every value escaped, because thousands
     of tiny template expressions would dominate the render time."""
     name = escape(c.name)
@@ -526,13 +533,18 @@ def _row(c: ConfigReport) -> str:
                 f"<pre>{escape(result.errorSummary)}</pre></details>"
             )
     badge = "fail" if c.failing else status
-    timeline = live_timeline(c) if c.status == RUNNING else charts.timeline(c.stageResults)
+    timeline = live_timeline(c, now) if c.status == RUNNING else charts.timeline(c.stageResults)
     last = escape(c.lastTest or "")
     stale = ' <span class="muted">(stale)</span>' if c.stale else ""
     cost = c.lastCost
     cost_title = escape(cost.basis) if cost else ""
     cost_value = "" if cost is None or cost.usd is None else f"{cost.usd:.4f}"
     rate = "" if c.passRate is None else f"{c.passRate:.3f}"
+    shown_cost = (
+        f'<div class="muted">{c.cost_total.text} in {len(c.history)} runs</div>'
+        if c.history
+        else ""
+    )
     return (
         f'<tr data-config="{name}" data-status="{status}" data-group="{_group(c)}" '
         f'data-arch="{escape(c.architecture)}" data-owner="{escape(c.owner)}" '
@@ -547,8 +559,7 @@ def _row(c: ConfigReport) -> str:
         f'<td class="tl">{timeline}{_stage_list(c)}</td>'
         f'<td class="trend">{charts.trend(c.history)}<div>{_rate(c)}</div></td>'
         f"<td>{charts.durations(c.history)}</td>"
-        f'<td title="{cost_title}">{_cost(c)}'
-        f'<div class="muted">{c.cost_total.text} in {len(c.history)} runs</div></td>'
+        f'<td title="{cost_title}">{_cost(c)}{shown_cost}</td>'
         f"<td>{escape(c.profile or '-')}</td></tr>"
     )
 
@@ -576,7 +587,7 @@ def html(report: Report, *, live: bool = False) -> str:
     page polls (api/live) to show running stages without reloading."""
     from markupsafe import Markup
 
-    rows = Markup("\n".join(_row(c) for c in report.configurations))
+    rows = Markup("\n".join(_row(c, report.generatedAt) for c in report.configurations))
     return _template("report.html.j2").render(
         rows=rows,
         report=report,
