@@ -7,13 +7,14 @@ CodeBuild executor — for the executor's minutes. A price the table lacks makes
 unknown (None), never 0: a report that adds an unknown as 0 lies by omission.
 """
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from mlcc_ci.models import Cost, StageResult
+from mlcc_ci.models import Cost, Record, StageResult
 
 # The generator's default for codebuildComputeType (its parameter-matrix.js, 1.6.0).
 GENERATOR_COMPUTE_TYPE = "BUILD_GENERAL1_LARGE"
@@ -162,3 +163,32 @@ def monthly(per_run: float | None, every: timedelta) -> float | None:
         return None
     runs = HOURS_PER_MONTH * 3600 / every.total_seconds()
     return round(per_run * runs, 2)
+
+
+def expected(
+    record: Record, prices: Prices, profile: str, timeouts: Mapping[str, float]
+) -> tuple[Cost, str]:
+    """What the next run of `record` should cost, and how that was reached: the mean of its
+    recent runs' costs, or for one that never ran, at most what its stages may take
+    (`timeouts`: stage -> seconds)."""
+    known = [
+        r.estimatedCost.usd
+        for r in record.recentRuns
+        if r.estimatedCost and r.estimatedCost.usd is not None
+    ]
+    if profile in prices.unbilled:
+        return Cost(0.0, f"profile {profile} runs nothing in AWS"), "unbilled"
+    if known:
+        mean = round(sum(known) / len(known), 4)
+        return Cost(mean, f"mean of its last {len(known)} runs"), "mean"
+    try:
+        config = json.loads(record.configJson)
+    except ValueError:
+        config = {}
+    bound = {
+        stage: StageResult("pass", float(seconds))
+        for stage, seconds in timeouts.items()
+        if stage in ("build", "deploy_test")
+    }
+    cost = estimate(prices, config if isinstance(config, dict) else {}, bound, profile=profile)
+    return cost, "at most"

@@ -25,6 +25,7 @@ def status(
 ) -> None:
     """Aggregate counts per deployment: total, running, passing, failing, untested, last
     completed. Records of one deployment written by different tools count once."""
+    from mlcc_ci import clock
     from mlcc_ci.constants import NEVER_TESTED, PASS, RUNNING, UNTESTED
     from mlcc_ci.identity import groups
 
@@ -61,8 +62,9 @@ def status(
         ("Last completed", "lastCompleted"),
         ("Store", "store"),
     ]
+    shown = {**counts, "lastCompleted": clock.display(counts["lastCompleted"])}
     for label, key in labels:
-        click.echo(f"  {label + ':':<16} {counts[key] if counts[key] is not None else '-'}")
+        click.echo(f"  {label + ':':<16} {shown[key] if shown[key] is not None else '-'}")
     for config_id, reason in store.unreadable.items():
         click.echo(f"  Unreadable:      {config_id}: {reason}")
 

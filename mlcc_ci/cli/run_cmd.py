@@ -76,6 +76,16 @@ def open_for(
     return catalog, profile, store
 
 
+def _due_cost(record: Any, catalog: Any, profile: Any) -> Any:
+    """What the next run of `record` should cost, and how that was reached."""
+    from mlcc_ci.cost import expected
+    from mlcc_ci.matrix import entry_for
+
+    stages = entry_for(record, catalog).data.get("stages", {})
+    timeouts = {k: v.get("timeoutSeconds", 0) for k, v in stages.items()}
+    return expected(record, profile.prices, profile.name, timeouts)
+
+
 def _decision_json(d: Any) -> dict[str, Any]:
     return {
         "name": d.record.deploymentConfig,
@@ -107,6 +117,7 @@ def plan(
     within --stale-hours are not listed.
     """
     from mlcc_ci import clock
+    from mlcc_ci.cost import money, total
     from mlcc_ci.errors import UsageError
     from mlcc_ci.scheduling import gather
     from mlcc_ci.selection import select
@@ -115,7 +126,7 @@ def plan(
         now = clock.parse(now_text) if now_text else clock.now()
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
-    _, _, store = open_for(profile_name, store_url, table)
+    catalog, profile, store = open_for(profile_name, store_url, table)
     policy = policy_from_options(stale_hours, max_concurrency)
     store.unreadable.clear()
     try:
@@ -125,10 +136,26 @@ def plan(
             f"--now {now_text} is too early for --stale-hours {stale_hours:g}"
         ) from None
     unreadable = dict(store.unreadable)
+    costs = {d.record.configId: _due_cost(d.record, catalog, profile) for d in result.due}
+    due_total = total(cost for cost, _ in costs.values())
+    bounded = sum(how == "at most" for _, how in costs.values())
     if as_json:
         doc = {
             "now": clock.iso(now),
-            "due": [_decision_json(d) for d in result.due],
+            "due": [
+                {
+                    **_decision_json(d),
+                    "estimatedCost": costs[d.record.configId][0].to_item(),
+                    "costFrom": costs[d.record.configId][1],
+                }
+                for d in result.due
+            ],
+            "estimatedCost": {
+                "usd": due_total.usd if due_total.counted else None,
+                "unknown": due_total.unknown,
+                "atMost": bounded,
+                "priceTable": profile.prices.label,
+            },
             "reap": [_decision_json(d) for d in result.reap],
             "skipped": [_decision_json(d) for d in result.skipped],
             "unreadable": [{"configId": k, "reason": v} for k, v in unreadable.items()],
@@ -142,7 +169,16 @@ def plan(
     ):
         click.echo(f"{title} ({len(items)}):")
         for d in items:
-            click.echo(f"  {d.record.deploymentConfig:<28} {d.reason:<16} {d.detail}")
+            line = f"  {d.record.deploymentConfig:<28} {d.reason:<16} {d.detail}"
+            if d.record.configId in costs:
+                cost, how = costs[d.record.configId]
+                line += f"  ~{'≤' if how == 'at most' else ''}{money(cost.usd)}"
+            click.echo(line)
+        if title == "Due" and items:
+            note = f", {bounded} never run: at most, by stage timeouts" if bounded else ""
+            click.echo(
+                f"  Estimated cost of what is due: {due_total.text} ({profile.prices.label}{note})"
+            )
     if unreadable:
         click.echo(f"Unreadable ({len(unreadable)}):")
         for config_id, reason in unreadable.items():
