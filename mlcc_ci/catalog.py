@@ -243,11 +243,12 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
     files, defaults_path = _files(list(paths) if paths else [catalog_dir()], out)
     defaults: dict[str, Any] = {}
     loaded_defaults = _load_mapping(defaults_path, out)
+    defaults_ok = loaded_defaults is None  # no defaults file: entries must say everything
     if loaded_defaults is not None:
         found = schema.problems(loaded_defaults.data, schema.DEFAULTS_SCHEMA)
         out.schema_problems(defaults_path, loaded_defaults, "defaults", found)
         if not found:
-            defaults = loaded_defaults.data
+            defaults, defaults_ok = loaded_defaults.data, True
     base = inherited(defaults)
 
     catalog = Catalog(defaults=defaults)
@@ -260,6 +261,8 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         raw = loaded.data
         label = raw["name"] if isinstance(raw.get("name"), str) else path.stem
         found = schema.problems(raw, schema.ENTRY_SCHEMA)
+        if not found and not defaults_ok:
+            continue  # what it would inherit is broken: that problem is the one to show
         if not found:
             merged = merge(base, raw)
             found = schema.problems(merged, schema.ENTRY_SCHEMA, "/$defs/resolvedEntry")

@@ -362,3 +362,39 @@ def test_a_configuration_for_another_region_than_the_stack_fails_validation(stor
     )
     record, entry = claimed(store, "triton-fil")
     assert same.run(record, entry).status == "pass"
+
+
+def test_a_run_shows_its_stage_while_it_runs_and_records_its_cost(store, tmp_path):
+    from mlcc_ci.lifecycle import Progress
+
+    record, entry = claimed(store, "transformers-vllm")
+    seen = {}
+
+    def watch(event: Progress) -> None:  # what a dashboard would read as each stage ends
+        if event.state == "end" and event.stage != "update":
+            now = store.get(record.configId)
+            seen[event.stage] = (now.testStatus, now.currentStage, list(now.runStages))
+
+    prof = load_profile(CATALOG, "example")
+    billed = replace(prof, prices=replace(prof.prices, unbilled=frozenset()))
+    run = Runner(store, billed, work_root=tmp_path / "work", progress=watch)
+    report = run.run(record, entry)
+    assert report.status == "pass", report.outcome.stageResults
+    assert seen["validate"] == ("running", "validate", ["generate"])
+    assert seen["deploy_test"] == ("running", "deploy_test", ["generate", "validate", "build"])
+    stored = store.get(record.configId)
+    assert stored.currentStage is None and stored.runStages == {}
+    assert [r.runId for r in stored.recentRuns] == [record.runId]
+    cost = stored.estimatedCost
+    # the example's do/submit and do/deploy ran: one started CodeBuild minute at the
+    # generator's default compute type, and the endpoint's seconds of ml.g6.12xlarge
+    assert "1 min BUILD_GENERAL1_LARGE" in cost.basis and "h ml.g6.12xlarge" in cost.basis
+    assert 0.02 < cost.usd < 0.05 and "price table v1 of 2026-11-01" in cost.basis
+    assert store.history(record.configId)[0].estimatedCost == cost
+
+
+def test_the_example_profile_costs_nothing_and_says_why(store, tmp_path):
+    record, entry = claimed(store, "http-flask")
+    assert runner(store, tmp_path).run(record, entry).status == "pass"
+    cost = store.get(record.configId).estimatedCost
+    assert cost.usd == 0.0 and cost.basis == "profile example runs nothing in AWS"

@@ -196,3 +196,55 @@ def test_unreadable_items_are_skipped_and_named(store):
             )
     assert [r.configId for r in store.records()] == [reg.configId]
     assert list(store.unreadable) == ["ffffffffffffffff"]
+
+
+def test_finish_keeps_the_last_runs_on_the_record_and_clears_progress(store):
+    from mlcc_ci.models import RECENT_RUNS, Cost, progressed
+
+    store.register(registration(7), T0)
+    record = store.get(registration(7).configId)
+    for n in range(RECENT_RUNS + 2):
+        running = claim(store, record, f"run-{n}", f"2026-01-01T00:{n:02d}:00.000Z")
+        moved = progressed(
+            running,
+            "build",
+            f"2026-01-01T00:{n:02d}:30.000Z",
+            {"generate": StageResult("pass", 1.0, "/logs/g.log", "")},
+        )
+        store.replace(moved, expect_version=running.version, expect_run_id=running.runId)
+        seen = store.get(record.configId)
+        assert seen.currentStage == "build" and list(seen.runStages) == ["generate"]
+        assert seen.runStages["generate"] == StageResult("pass", 1.0)  # timings only
+        cost = Cost(0.5 if n % 2 else None, "test")
+        record = finish(
+            store, moved, outcome("pass", at=f"2026-01-01T01:{n:02d}:00Z", estimatedCost=cost)
+        )
+    stored = store.get(record.configId)
+    assert stored == record
+    assert stored.currentStage is None and stored.runStages == {}
+    assert [r.runId for r in stored.recentRuns] == [
+        f"run-{n}" for n in range(RECENT_RUNS + 1, 1, -1)
+    ]
+    newest = stored.recentRuns[0]
+    assert (
+        newest.estimatedCost == Cost(0.5, "test") and stored.estimatedCost == newest.estimatedCost
+    )
+    assert stored.recentRuns[1].estimatedCost == Cost(None, "test")  # unknown stays unknown
+    assert newest.stageResults["generate"].logPointer == ""  # the history keeps the logs
+
+
+def test_histories_reads_the_last_runs_of_many_configurations(store):
+    ids = []
+    for n in (11, 12, 13):
+        store.register(registration(n), T0)
+        record = store.get(registration(n).configId)
+        ids.append(record.configId)
+        for day in range(1, 5):
+            running = claim(store, record, f"r{n}-{day}", f"2026-01-0{day}T00:00:00.000Z")
+            store.append_run(run_of(running, outcome(at=f"2026-01-0{day}T01:00:00Z")))
+            record = finish(store, running, outcome(at=f"2026-01-0{day}T01:00:00Z"))
+    found = store.histories(ids[:2], limit=3)
+    assert set(found) == set(ids[:2])
+    for n, config_id in zip((11, 12), ids[:2], strict=True):
+        assert [r.runId for r in found[config_id]] == [f"r{n}-4", f"r{n}-3", f"r{n}-2"]
+    assert store.histories([], limit=3) == {}

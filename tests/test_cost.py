@@ -1,0 +1,149 @@
+"""Estimated costs: from the catalog's price table, unknown never 0, summed honestly."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.cost import estimate, expected, money, monthly, prices_of, total
+from mlcc_ci.models import Cost, Record, Run, StageResult
+
+CATALOG = load_valid_catalog()
+PRICES = prices_of(CATALOG.defaults)
+VLLM = json.loads(CATALOG.get("transformers-vllm").config_json)  # ml.g6.12xlarge, us-east-1
+
+
+def stages(**seconds: float) -> dict[str, StageResult]:
+    return {name: StageResult("pass", s) for name, s in seconds.items()}
+
+
+def test_the_catalog_price_table_is_versioned_and_dated():
+    assert PRICES.version == 1 and PRICES.date == "2026-11-01" and PRICES.currency == "USD"
+    assert PRICES.unbilled == {"static", "example"}
+    # every supported catalog entry has a price in its region: none of them is unknown
+    for entry in CATALOG.entries:
+        region = entry.data["region"]
+        assert region in PRICES.instances[entry.data["instanceType"]], entry.name
+
+
+def test_build_minutes_and_endpoint_hours():
+    cost = estimate(
+        PRICES, VLLM, stages(generate=30, build=601, deploy_test=1800), profile="default"
+    )
+    large = PRICES.codebuild["BUILD_GENERAL1_LARGE"]["us-east-1"]
+    hourly = PRICES.instances["ml.g6.12xlarge"]["us-east-1"]
+    assert cost.usd == round(11 * large + 0.5 * hourly, 4)  # CodeBuild bills started minutes
+    assert cost.basis == (
+        "11 min BUILD_GENERAL1_LARGE, 0.50 h ml.g6.12xlarge (price table v1 of 2026-11-01)"
+    )
+
+
+def test_instance_count_compute_type_executor_and_skipped_stages():
+    config = {
+        **VLLM,
+        "codebuildComputeType": "BUILD_GENERAL1_SMALL",
+        "endpointConfig": {"initialInstanceCount": 2},
+    }
+    ran = {**stages(build=60, deploy_test=3600), "teardown": StageResult("skip")}
+    cost = estimate(PRICES, config, ran, profile="default", run_seconds=3700, in_executor=True)
+    small = PRICES.codebuild["BUILD_GENERAL1_SMALL"]["us-east-1"]
+    medium = PRICES.codebuild["BUILD_GENERAL1_MEDIUM"]["us-east-1"]
+    hourly = PRICES.instances["ml.g6.12xlarge"]["us-east-1"]
+    assert cost.usd == round(small + 2 * hourly + 62 * medium, 4)
+    assert "2.00 h ml.g6.12xlarge ×2" in cost.basis and "62 min executor" in cost.basis
+    skipped = {"build": StageResult("skip"), "deploy_test": StageResult("skip")}
+    assert estimate(PRICES, VLLM, skipped, profile="default").usd == 0.0
+    docker = {**VLLM, "buildStrategy": "docker-in-docker"}  # built inside the executor
+    assert estimate(PRICES, docker, stages(build=600), profile="default").usd == 0.0
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"instanceType": "ml.p5.48xlarge"}, "no ml.p5.48xlarge price for us-east-1"),
+        ({"awsRegion": "eu-west-1"}, "no BUILD_GENERAL1_LARGE price for eu-west-1"),
+        ({"codebuildComputeType": "BUILD_GENERAL2_LARGE"}, "no BUILD_GENERAL2_LARGE price"),
+    ],
+)
+def test_a_price_the_table_lacks_is_unknown_never_zero(change, why):
+    cost = estimate(PRICES, {**VLLM, **change}, stages(build=60, deploy_test=60), profile="default")
+    assert cost.usd is None and why in cost.basis and "price table v1 of 2026-11-01" in cost.basis
+    assert money(cost.usd) == "unknown"
+
+
+def test_unbilled_profiles_cost_nothing():
+    cost = estimate(PRICES, VLLM, stages(build=600, deploy_test=600), profile="static")
+    assert cost == Cost(0.0, "profile static runs nothing in AWS")
+
+
+def test_totals_keep_unknowns_apart_and_money_reads_one_way():
+    t = total([Cost(1.25), None, Cost(None, "x"), Cost(0.5)])
+    assert (t.usd, t.unknown, t.counted) == (1.75, 2, 2)
+    assert t.text == "$1.75 (+2 unknown)"
+    assert total([None]).text == "unknown" and total([]).text == "$0.00"
+    assert [money(v) for v in (0.0, 0.004, 0.005, 1234.5)] == [
+        "$0.00",
+        "<$0.01",
+        "$0.01",
+        "$1,234.50",
+    ]
+    assert monthly(2.0, timedelta(hours=24)) == pytest.approx(2.0 * 730 / 24, abs=0.01)
+    assert monthly(None, timedelta(hours=24)) is None
+
+
+def record(runs=(), config=VLLM):
+    return Record(
+        configId="0" * 16,
+        configJson=json.dumps(config),
+        deploymentConfig="transformers-vllm",
+        buildStrategy="codebuild-submit",
+        projectName="p",
+        createdAt="2026-01-01T00:00:00Z",
+        source="catalog",
+        version=1,
+        recentRuns=tuple(runs),
+    )
+
+
+def test_what_the_next_run_should_cost():
+    def run(usd):
+        return Run(
+            "0" * 16,
+            "2026-01-01T00:00:00Z",
+            "r",
+            "2026-01-01T01:00:00Z",
+            "pass",
+            1.0,
+            "transformers-vllm",
+            estimatedCost=Cost(usd, "x"),
+        )
+
+    timeouts = {"generate": 600, "build": 3600, "deploy_test": 1800}
+    cost, how = expected(record([run(1.0), run(None), run(2.0)]), PRICES, "default", timeouts)
+    assert (cost.usd, how, cost.basis) == (1.5, "mean", "mean of its last 2 runs")
+    cost, how = expected(record(), PRICES, "default", timeouts)
+    assert how == "at most"
+    assert cost == estimate(PRICES, VLLM, stages(build=3600, deploy_test=1800), profile="default")
+    assert expected(record(), PRICES, "example", timeouts)[0].usd == 0.0
+
+
+def test_a_bad_price_table_is_a_catalog_error(tmp_path):
+    import shutil
+
+    from mlcc_ci.catalog import load_catalog
+    from mlcc_ci.resources import data_path
+
+    folder = tmp_path / "catalog"
+    shutil.copytree(data_path("catalog"), folder)
+    defaults = folder / "_defaults.yaml"
+    text = defaults.read_text().replace(
+        "ml.m5.large: {us-east-1: 0.115", "ml.m5.large: {us-east-1: -1"
+    )
+    defaults.write_text(text)
+    line = next(n for n, row in enumerate(text.splitlines(), 1) if "ml.m5.large:" in row)
+    problems = load_catalog([folder]).problems
+    assert len(problems) == 1, problems  # the entries inheriting it are not blamed too
+    first = problems[0]
+    assert first.split(": ", 1)[0].endswith(f"catalog/_defaults.yaml:{line}"), first
+    assert "$.prices.instancePerHour.ml.m5.large.us-east-1" in first and "-1" in first
