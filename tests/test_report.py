@@ -309,3 +309,74 @@ def test_markdown_with_a_baseline_lists_what_newly_failed(cli, tmp_path, monkeyp
         refused.exit_code == 2
         and refused.output == f"Error: {bad}: not a saved `mlcc-ci report --json`\n"
     )
+
+
+@pytest.fixture
+def rich(tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+    from tests.reporting import rich_scenario
+
+    store = SqliteStore(tmp_path / "rich.db")
+    roles = rich_scenario(store)
+    store.close()
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/rich.db")
+    return roles
+
+
+def test_every_format_tells_the_same_facts(cli, rich):
+    """Regression (since when, last pass), fixed, flaky, running (stage), one cause for two
+    failures, pass rates and costs: in text, JSON, Markdown and HTML alike."""
+    from html import unescape
+
+    doc = json.loads(cli("report", "--format", "json").output)
+    assert schema.problems(doc, schema.REPORT_SCHEMA) == []
+    configs = doc["configurations"]
+    regressed, fixed, flaky, running = (rich[k] for k in ("regressed", "fixed", "flaky", "running"))
+    shared = list(rich["shared"])
+    assert doc["regressions"] == [regressed, *shared]
+    assert doc["fixed"] == [fixed, flaky] and doc["flaky"] == [flaky]
+    assert doc["running"] == [running]
+    assert configs[running]["running"]["stage"] == "deploy_test"
+    assert list(configs[running]["running"]["stagesDone"]) == ["generate", "validate", "build"]
+    assert [h["status"] for h in configs[fixed]["history"]] == ["pass", "fail-deploy_test", "pass"]
+    assert configs[flaky]["passRate"] == 0.6
+    group = next(g for g in doc["failureGroups"] if len(g["configurations"]) == 2)
+    assert group["configurations"] == shared and group["stage"] == "build"
+    # every run shown has an estimated cost, and the totals add up what is known
+    runs = [h for c in configs.values() for h in c["history"]]
+    assert len(runs) == 3 + 3 + 5 + 1 + 2 + 2 + 6 and all(
+        h["cost"]["usd"] is not None for h in runs
+    )
+    shown = round(sum(h["cost"]["usd"] for h in runs), 2)
+    assert round(doc["cost"]["runsShown"]["usd"], 2) == shown
+    assert doc["cost"]["monthlyProjection"]["usd"] > 0
+    assert doc["cost"]["priceTable"] == "price table v1 of 2026-11-01"
+    regression = configs[regressed]["regression"]
+    since, last_pass = "2026-02-03 00:00 UTC", "2026-02-02 01:00 UTC"
+    assert (regression["since"], regression["lastPass"]) == (
+        "2026-02-03T00:00:00.000Z",
+        "2026-02-02T01:00:00Z",
+    )
+    money = f"${configs[fixed]['cost']['lastRun']['usd']:.2f}"
+
+    text = cli("report").output
+    md = cli("report", "--format", "markdown").output
+    page = cli("report", "--format", "html").output
+    html_text = unescape(re.sub(r"<[^>]+>", " ", page))
+    for name, out in (("text", text), ("markdown", md), ("html", html_text)):
+        flat = " ".join(out.replace("\\", "").split())
+        assert f"{regressed}" in flat and f"failing since {since}; last pass {last_pass}" in flat, (
+            name
+        )
+        assert fixed in flat and "passed after failing" in flat, name
+        assert f"{flaky}: 4 status changes in its last runs" in flat, name
+        assert f"{running}: deploy_test for" in flat, name
+        assert ", ".join(shared) in flat and "failed to push" in flat, name
+        assert "60% of 5" in flat, name
+        assert money in flat, name
+        assert f"Cost of the runs shown: ${shown:,.2f}" in flat, name
+        assert "Month at the current schedule (each configuration every 24 h): $" in flat, name
+        assert "Summary: 15 total | 11 tested | 8 passing | 3 failing" in flat, name
+    # the people's formats show times one way only
+    for out in (text, md):
+        assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", out)
