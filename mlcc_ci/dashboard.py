@@ -114,6 +114,7 @@ def make_handler(
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "mlcc-ci-dashboard"
+        report_cache = cache
         timeout = IDLE_SECONDS  # an idle or half-open connection does not hold a thread
 
         def _send(self, code: int, body: str, content_type: str, head: bool = False) -> None:

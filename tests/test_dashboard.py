@@ -121,3 +121,158 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
         assert shot.stat().st_size > 10_000
         browser.close()
     assert errors == []
+
+
+@pytest.fixture
+def live_dashboard(tmp_path):
+    from tests.reporting import rich_scenario
+
+    store = SqliteStore(tmp_path / "r.db")
+    roles = rich_scenario(store)
+    server = serve(store, load_valid_catalog(), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server_address[:2]
+    yield f"http://{host}:{port}", roles, store, server.RequestHandlerClass.report_cache
+    server.shutdown()
+    server.server_close()
+    store.close()
+
+
+def advance(store, name, stage):
+    """Another process's runner moving `name`'s run on to `stage` (its own connection)."""
+    from mlcc_ci.models import StageResult, progressed
+
+    writer = SqliteStore(store.path)
+    record = next(r for r in writer.records() if r.deploymentConfig == name)
+    done = {**record.runStages, record.currentStage: StageResult("pass", 300.0)}
+    now = "2026-03-01T00:30:00.000Z"
+    writer.replace(
+        progressed(record, stage, now, done),
+        expect_version=record.version,
+        expect_run_id=record.runId,
+    )
+    writer.close()
+    return record
+
+
+def test_answers_come_from_a_cache_refreshed_when_the_store_changes(live_dashboard):
+    base, roles, store, cache = live_dashboard
+    bodies = {get(base + "/api/report")[2] for _ in range(5)}
+    live = json.loads(get(base + "/api/live")[2])
+    get(base + "/")
+    assert len(bodies) == 1 and cache.builds == 1  # seven answers, one read of the store
+    running = live["running"][roles["running"]]
+    assert running["stage"] == "deploy_test" and running["since"] == "2026-03-01T00:10:25.000Z"
+    assert 'data-stage="build"' in running["timeline"]
+    assert live["statuses"][roles["regressed"]] == "fail-build"
+
+    advance(store, roles["running"], "register")
+    live = json.loads(get(base + "/api/live")[2])
+    assert cache.builds == 2
+    running = live["running"][roles["running"]]
+    assert running["stage"] == "register" and 'data-stage="deploy_test"' in running["timeline"]
+    report = json.loads(get(base + "/api/report")[2])
+    assert report["configurations"][roles["running"]]["running"]["stage"] == "register"
+    assert cache.builds == 2
+
+
+def test_head_and_the_script_policy(live_dashboard):
+    from mlcc_ci.report.render import script_hash
+
+    base = live_dashboard[0]
+    request = urllib.request.Request(base + "/api/live", method="HEAD")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200 and response.read() == b""
+        assert int(response.headers["Content-Length"]) > 0
+    headers = get(base + "/")[1]
+    policy = headers["Content-Security-Policy"]
+    assert f"script-src '{script_hash()}'" in policy and "connect-src 'self'" in policy
+
+
+def colours(png: bytes) -> set[tuple[int, int, int]]:
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    return {colour for _, colour in image.getcolors(maxcolors=image.width * image.height)}
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    return tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+@pytest.mark.browser
+def test_live_dashboard_in_chromium(live_dashboard, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from mlcc_ci.report.charts import STAGE_COLOURS, STATUS_COLOURS
+
+    base, roles, store, _ = live_dashboard
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required (.ci/run installs it)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1500, "height": 1000})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.goto(base + "/")
+        rows = page.locator("#configs > tbody > tr")
+        assert rows.count() == 15
+
+        # a legend for every colour the charts use
+        legend = page.locator("#legend").inner_text()
+        for name in [*STAGE_COLOURS, "pass", "fail", "skip", "running", "not run"]:
+            assert name in legend
+
+        # the charts are drawn: trend dots in both statuses, duration bars by stage
+        flaky = page.locator(f'tr[data-config="{roles["flaky"]}"]')
+        seen = colours(flaky.locator("svg.trend").screenshot())
+        assert hex_rgb(STATUS_COLOURS["pass"]) in seen and hex_rgb(STATUS_COLOURS["fail"]) in seen
+        seen = colours(flaky.locator("svg.durations").screenshot())
+        assert {hex_rgb(STAGE_COLOURS[s]) for s in ("build", "deploy_test")} <= seen
+        seen = colours(
+            page.locator(f'tr[data-config="{roles["regressed"]}"] svg.timeline').screenshot()
+        )
+        assert hex_rgb(STATUS_COLOURS["fail"]) in seen and hex_rgb(STATUS_COLOURS["pass"]) in seen
+        page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+
+        # log links: a local log is its file
+        link = flaky.locator(".stagelist a").first
+        assert link.get_attribute("href").startswith("file:///work/")
+
+        # filtering and sorting
+        page.select_option("#f-arch", "triton")
+        assert page.locator("#configs > tbody > tr:not([hidden])").count() == 4
+        page.select_option("#f-arch", "")
+        page.select_option("#f-status", "failing")
+        visible = page.locator("#configs > tbody > tr:not([hidden])")
+        assert sorted(visible.evaluate_all("rows => rows.map(r => r.dataset.config)")) == sorted(
+            [roles["regressed"], *roles["shared"]]
+        )
+        assert page.locator("#shown").inner_text() == "3 of 15 shown"
+        page.select_option("#f-status", "")
+        page.click("th button[data-sort=cost]")
+        page.click("th button[data-sort=cost]")  # descending
+        costs = rows.evaluate_all("rows => rows.map(r => parseFloat(r.dataset.cost || '-1'))")
+        assert costs == sorted(costs, reverse=True) and costs[0] > 0
+
+        # live: the running stage moves on in the store; the page follows without reloading
+        page.evaluate("window.__sameDocument = true")
+        running = page.locator(f'tr[data-config="{roles["running"]}"]')
+        assert running.locator(".live .stage").inner_text() == "deploy_test"
+        advance(store, roles["running"], "register")
+        page.wait_for_function(
+            "name => document.querySelector(`tr[data-config='${name}'] .live .stage`)"
+            ".textContent === 'register'",
+            arg=roles["running"],
+            timeout=15_000,
+        )
+        assert page.evaluate("window.__sameDocument === true")
+        assert running.locator('svg.timeline rect[data-stage="deploy_test"]').count() == 1
+        assert running.locator(".live .elapsed").inner_text().endswith(("s", "m", "h"))
+        browser.close()
+    assert errors == []
