@@ -1,11 +1,23 @@
-"""A store of 1,000 configurations × 50 runs: time to read it, and what each format adds.
+"""Reports at scale: CONFIGS configurations x RUNS runs of history, on SQLite and DynamoDB.
 
-Read = every record (paginated) and each one's last 50 runs from SQLite.
-Render = building the report model from that data plus writing the format.
-Run: .venv/bin/python benchmarks/bench_report.py [CONFIGS] [RUNS]
+A record carries its last 20 runs (stage timings and cost), so a report reads the records
+and nothing else. Printed, SQLite:
+  raw rows      SELECT of the stored items, not decoded (what the disk gives)
+  bare read     the records as the store gives them (decoded): the rows the report shows
+  report FMT    read + model + render, per format; the ratio to the bare read (budget for
+                HTML: 1.5x)
+  legacy        records that carry no runs (written before, or by another tool): their
+                history read in batches, against one query per record as before
+DynamoDB (moto, in-process): the same report's requests per configuration, and the legacy
+path's (one Query per record: DynamoDB has no query across partitions).
+
+Run: .venv/bin/python benchmarks/bench_report.py [--configs 10000] [--runs 50]
+     [--moto-configs 10000] [--moto-runs 50]
 """
 
+import argparse
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -14,93 +26,210 @@ from pathlib import Path
 
 from mlcc_ci import clock
 from mlcc_ci.catalog import load_valid_catalog
-from mlcc_ci.models import Record, Run, StageResult
+from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult
 from mlcc_ci.report import render
-from mlcc_ci.report.data import read
-from mlcc_ci.report.model import build_report
+from mlcc_ci.report.data import load_report, read
+from mlcc_ci.report.model import HISTORY_STRIP
 from mlcc_ci.stores.sqlite import SqliteStore
 
-CONFIGS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 50
 REPEAT = 3
+TIMINGS = {"generate": 20.0, "validate": 5.0, "build": 600.0, "deploy_test": 900.0,
+           "register": 1.0, "teardown": 120.0}  # fmt: skip
 
 
-def populate(store: SqliteStore) -> None:
-    conn = store._connect()
-    conn.execute("BEGIN")
-    for c in range(CONFIGS):
-        cid = f"{c:016x}"
-        status = "pass" if c % 7 else "fail-build"
-        stages = {
-            "generate": StageResult("pass", 10.0, "/l/g.log"),
-            "build": StageResult(
-                "pass" if c % 7 else "fail",
-                300.0,
-                "/l/b.log",
-                "" if c % 7 else "error: " + "x" * 480,
-            ),
-        }
-        record = Record(
-            configId=cid,
-            configJson=json.dumps({"projectName": f"p{c}"}),
-            deploymentConfig=f"config-{c:04d}",
-            buildStrategy="codebuild-submit",
-            projectName=f"p{c}",
-            createdAt="2026-01-01T00:00:00Z",
-            source="catalog",
-            version=RUNS + 1,
-            testStatus=status,
-            lastTestTimestamp="2026-03-01T00:00:00Z",
-            lastTestDuration=900.0,
-            stageResults=stages,
-            profile="default",
-        )
-        conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", store._row_values(record))
-        for r in range(RUNS):
-            run = Run(
-                configId=cid,
-                startedAt=f"2026-01-01T00:{r // 60:02d}:{r % 60:02d}.000Z",
-                runId=f"{c}-{r}",
-                finishedAt="2026-01-02T00:00:00Z",
-                status="pass" if (r + c) % 5 else "fail-deploy_test",
-                durationSeconds=900.0,
-                deploymentConfig=f"config-{c:04d}",
-                stageResults=stages,
-            )
-            conn.execute(
-                "INSERT INTO runs VALUES (?, ?, ?)", (cid, run.startedAt, json.dumps(run.to_item()))
-            )
-    conn.execute("COMMIT")
-
-
-def timed(fn):  # median of REPEAT
+def timed(fn, repeat=REPEAT):
+    """Median seconds of `repeat` calls, and the last result."""
     samples, result = [], None
-    for _ in range(REPEAT):
+    for _ in range(repeat):
         start = time.perf_counter()
         result = fn()
         samples.append(time.perf_counter() - start)
     return statistics.median(samples), result
 
 
-def main() -> None:
-    entries = load_valid_catalog().entries
-    with tempfile.TemporaryDirectory() as tmp:
-        store = SqliteStore(Path(tmp) / "bench.db")
-        populate(store)
-        read_time, (records, history, _) = timed(lambda: read(store))
-        now = clock.now()
-        model_time, report = timed(lambda: build_report(entries, records, history, now))
-        print(f"{CONFIGS} configurations x {RUNS} runs")
-        print(f"read (records + history)   {read_time * 1e3:8.1f} ms")
-        print(f"build report model         {model_time * 1e3:8.1f} ms")
-        for fmt in render.FORMATS:
-            fmt_time, body = timed(lambda fmt=fmt: render.render(report, fmt))
-            added = (model_time + fmt_time) / read_time * 100
-            print(
-                f"render {fmt:<9}           {fmt_time * 1e3:8.1f} ms  model+render adds "
-                f"{added:5.1f}% to the read (budget 20%)  {len(body.encode()) / 1024:7.0f} KiB"
+def items(c: int, runs: int) -> tuple[dict, list[dict]]:
+    """One configuration's record item (carrying its last runs) and its history items."""
+    cid = f"{c:016x}"
+    name = f"config-{c:05d}"
+    history = []
+    for r in range(runs):
+        failed = (r + c) % 5 == 0
+        stages = {
+            k: StageResult("fail" if failed and k == "deploy_test" else "pass", v,
+                           f"/work/{name}/{k}.log",
+                           "endpoint never InService after " + "x" * 400 if failed and k == "deploy_test" else "")
+            for k, v in TIMINGS.items()
+        }  # fmt: skip
+        history.append(
+            Run(
+                configId=cid,
+                startedAt=f"2026-01-{1 + r // 24:02d}T{r % 24:02d}:00:00.000Z",
+                runId=f"{c}-{r}",
+                finishedAt=f"2026-01-{1 + r // 24:02d}T{r % 24:02d}:30:00Z",
+                status="fail-deploy_test" if failed else "pass",
+                durationSeconds=1646.0,
+                deploymentConfig=name,
+                stageResults=stages,
+                errorMessage="deploy_test failed" if failed else "",
+                estimatedCost=Cost(1.97, "30 min BUILD_GENERAL1_LARGE, 0.25 h ml.g6.12xlarge"),
             )
+        )
+    newest = history[::-1]
+    last = newest[0]
+    record = Record(
+        configId=cid,
+        configJson=json.dumps({"projectName": f"p{c}", "deploymentConfig": name,
+                               "architecture": ("transformers", "triton", "http")[c % 3],
+                               "instanceType": "ml.g6.12xlarge", "awsRegion": "us-east-1"}),  # fmt: skip
+        deploymentConfig=name,
+        buildStrategy="codebuild-submit",
+        projectName=f"p{c}",
+        createdAt="2025-12-01T00:00:00Z",
+        source="catalog",
+        version=runs * 2 + 1,
+        testStatus=last.status,
+        lastTestTimestamp=last.finishedAt,
+        lastTestDuration=1646,
+        stageResults=last.stageResults,
+        errorMessage=last.errorMessage or None,
+        lastPassTimestamp=next((r.finishedAt for r in newest if r.passed), None),
+        previousStatus=newest[1].status if runs > 1 else "untested",
+        profile="default",
+        estimatedCost=last.estimatedCost,
+        recentRuns=tuple(r.summary() for r in newest[:RECENT_RUNS]),
+    )
+    return record.to_item(), [r.to_item() for r in history]
+
+
+def populate_sqlite(path: Path, configs: int, runs: int) -> None:
+    store = SqliteStore(path)
+    store.create_tables()
+    conn = store._connect()
+    conn.execute("BEGIN")
+    for c in range(configs):
+        record, history = items(c, runs)
+        conn.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            (record["configId"], record["testStatus"], record["lastTestTimestamp"],
+             record["version"], None, json.dumps(record, sort_keys=True)),
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO runs VALUES (?, ?, ?)",
+            [(h["configId"], h["startedAt"], json.dumps(h)) for h in history],
+        )
+    conn.execute("COMMIT")
+    store.close()
+
+
+def sqlite_figures(configs: int, runs: int) -> None:
+    catalog = load_valid_catalog()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.db"
+        t0 = time.perf_counter()
+        populate_sqlite(path, configs, runs)
+        print(f"SQLite: {configs:,} configurations x {runs} runs "
+              f"(populated in {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+        store = SqliteStore(path)
+        conn = store._connect()
+        raw, rows = timed(lambda: conn.execute("SELECT item FROM records").fetchall())
+        bare, records = timed(lambda: list(store.records()))
+        shown = sum(len(r.recentRuns) for r in records)
+        print(f"  raw rows         {raw * 1e3:8.0f} ms  {len(rows):,} records")
+        print(f"  bare read        {bare * 1e3:8.0f} ms  {len(records):,} records carrying "
+              f"{shown:,} runs")  # fmt: skip
+        for fmt in ("html", "json", "markdown", "text"):
+            spent, body = timed(
+                lambda fmt=fmt: render.render(load_report(store, catalog, clock.now()), fmt)
+            )
+            budget = "  (budget 1.5x)" if fmt == "html" else ""
+            print(f"  report {fmt:<9} {spent * 1e3:8.0f} ms  {spent / bare:5.2f}x the bare read"
+                  f"{budget}  {spent / raw:5.2f}x the raw rows  "
+                  f"{len(body.encode()) / 2**20:6.1f} MiB")  # fmt: skip
         store.close()
+
+        # the legacy path: the same store, records stripped of the runs they carry
+        legacy_path = Path(tmp) / "legacy.db"
+        shutil.copy(path, legacy_path)
+        legacy = SqliteStore(legacy_path)
+        with legacy._write() as c:
+            c.execute("UPDATE records SET item = json_remove(item, '$.recentRuns')")
+        batched, (_, history, _) = timed(lambda: read(legacy), repeat=1)
+        ids = list(history)
+
+        def one_by_one():
+            return {i: legacy.history(i, limit=HISTORY_STRIP) for i in ids}
+
+        per_record, _ = timed(one_by_one, repeat=1)
+        print(f"  legacy read      {batched * 1e3:8.0f} ms  records + history in batches of "
+              f"500; one query per record: {per_record * 1e3:.0f} ms "
+              f"({per_record / batched:.2f}x)")  # fmt: skip
+        legacy.close()
+
+
+def moto_figures(configs: int, runs: int) -> None:
+    import boto3
+    from boto3.dynamodb.types import TypeSerializer
+    from moto import mock_aws
+
+    from mlcc_ci.report.data import read as read_report_data
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    serialize = TypeSerializer().serialize
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        store = DynamoStore(client, table="mlcc-ci-table", runs_table="mlcc-ci-runs",
+                            region="us-east-1")  # fmt: skip
+        store.create_tables()
+        t0 = time.perf_counter()
+        batches: dict[str, list] = {store.table: [], store.runs_table: []}
+
+        def put(table: str, item: dict) -> None:
+            plain = json.loads(json.dumps(item), parse_float=__import__("decimal").Decimal)
+            batches[table].append({"PutRequest": {"Item": {k: serialize(v) for k, v in plain.items()}}})
+            if len(batches[table]) == 25:  # DynamoDB's limit (moto would take 26)
+                client.batch_write_item(RequestItems={table: batches[table]})
+                batches[table] = []
+
+        for c in range(configs):
+            record, history = items(c, runs)
+            put(store.table, record)
+            for h in history:
+                put(store.runs_table, h)
+        for table, left in batches.items():
+            if left:
+                client.batch_write_item(RequestItems={table: left})
+        print(f"DynamoDB (moto, in-process): {configs:,} configurations x {runs} runs "
+              f"(populated in {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+        catalog = load_valid_catalog()
+        store.requests = 0
+        spent, body = timed(lambda: render.html(load_report(store, catalog, clock.now())), 1)
+        print(f"  report html      {spent * 1e3:8.0f} ms  {store.requests} requests: "
+              f"{store.requests / configs:.4f} per configuration")  # fmt: skip
+        # the legacy path: records without their runs make one Query each
+        stripped = 0
+        for page in client.get_paginator("scan").paginate(TableName=store.table):
+            for item in page["Items"]:
+                client.update_item(TableName=store.table, Key={"configId": item["configId"]},
+                                   UpdateExpression="REMOVE recentRuns")  # fmt: skip
+                stripped += 1
+        store.requests = 0
+        spent, _ = timed(lambda: read_report_data(store), 1)
+        print(f"  legacy read      {spent * 1e3:8.0f} ms  {store.requests} requests: "
+              f"{store.requests / configs:.4f} per configuration ({stripped:,} records "
+              f"without runs)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--configs", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--moto-configs", type=int, default=10_000)
+    parser.add_argument("--moto-runs", type=int, default=50)
+    args = parser.parse_args()
+    sqlite_figures(args.configs, args.runs)
+    sys.stdout.flush()
+    if args.moto_configs:
+        moto_figures(args.moto_configs, args.moto_runs)
 
 
 if __name__ == "__main__":

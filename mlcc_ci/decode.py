@@ -40,6 +40,13 @@ class Unreadable(Exception):
 
 def plain(value: Any) -> Any:
     """DynamoDB gives numbers as Decimal; the model uses int and float."""
+    kind = type(value)  # exact types first: this runs on every value of every item read
+    if kind is str or kind is int or kind is float or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return {k: plain(v) for k, v in value.items()}
+    if kind is list:
+        return [plain(v) for v in value]
     if isinstance(value, Decimal):
         if value.is_finite() and value == value.to_integral_value():
             return int(value)
@@ -53,6 +60,8 @@ def plain(value: Any) -> Any:
 
 def _number(value: Any) -> float | None:
     """A finite number from a number or numeric text; None for anything else."""
+    if type(value) is float:  # the common case, quickly
+        return value if math.isfinite(value) else None
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         return None
     try:
@@ -73,9 +82,17 @@ def _text(value: Any) -> str | None:
     return None
 
 
+_STAGE_STATUSES = frozenset({"pass", "fail", "skip"})
+
+
 def stage(value: Any) -> StageResult | None:
     """One stage's result: a map (ours, or the buildspec's map of strings and numbers) or a
     bare status string."""
+    if type(value) is dict and value.get("status") in _STAGE_STATUSES and len(value) == 2:
+        # the shape a record's recentRuns keeps (status and time only): a quick path
+        seconds = value.get("durationSeconds")
+        if (type(seconds) is float or type(seconds) is int) and 0 <= seconds < math.inf:
+            return StageResult(value["status"], float(seconds))
     if isinstance(value, str):
         return StageResult(printable(value)) if value else None
     if not isinstance(value, Mapping) or not isinstance(value.get("status"), str):
@@ -144,13 +161,14 @@ def config_json(value: Any) -> tuple[str, dict[str, Any], list[str]]:
     return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean, found
 
 
-def record(item: Mapping[str, Any]) -> Record:
-    """A record from an item of any writer; raises Unreadable."""
+def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
+    """A record from an item of any writer; raises Unreadable. `from_json`: the item came
+    from json.loads, so it holds no Decimal to make plain."""
     config_id = item.get("configId")
     if not isinstance(config_id, str) or not config_id:
         raise Unreadable(str(config_id or "?"), "no configId")
     try:
-        return _record(config_id, plain(item))
+        return _record(config_id, dict(item) if from_json else plain(item))
     except (ValueError, TypeError) as exc:
         raise Unreadable(config_id, str(exc)) from None
 
@@ -238,7 +256,8 @@ def recent_runs(config_id: str, name: str, value: Any) -> tuple[Run, ...]:
     for item in value[:RECENT_RUNS]:
         if isinstance(item, Mapping):
             try:
-                runs.append(run({**item, "configId": config_id, "deploymentConfig": name}))
+                item = {**item, "configId": config_id, "deploymentConfig": name}
+                runs.append(_run(item))  # the record was made plain already
             except Unreadable:
                 continue
     return tuple(runs)
@@ -259,7 +278,10 @@ def foreign(item: Mapping[str, Any]) -> list[str]:
 
 def run(item: Mapping[str, Any]) -> Run:
     """A history item; raises Unreadable."""
-    values = plain(item)
+    return _run(plain(item))
+
+
+def _run(values: Mapping[str, Any]) -> Run:
     config_id = str(values.get("configId", "?"))
     started = _text(values.get("startedAt"))
     if not started:

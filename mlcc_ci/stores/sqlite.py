@@ -127,7 +127,7 @@ class SqliteStore:
         try:
             if not isinstance(item, dict) or item.get("configId") != config_id:
                 raise decode.Unreadable(config_id, "the stored item does not name its configId")
-            return decode.record(item)
+            return decode.record(item, from_json=True)
         except decode.Unreadable as exc:
             self.unreadable[config_id] = exc.reason
             return None
