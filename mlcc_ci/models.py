@@ -25,7 +25,7 @@ ERROR_MESSAGE_CHARS = 2000
 RECENT_RUNS = 20
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Cost:
     """What a run cost, estimated from the catalog's price table: `usd` None is unknown
     (a price the table does not have), never 0; `basis` says how it was reached."""
@@ -37,7 +37,7 @@ class Cost:
         return {"usd": self.usd, "basis": self.basis}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StageResult:
     status: str  # pass | fail | skip
     durationSeconds: float = 0.0
@@ -161,7 +161,7 @@ _OPTIONAL_TEXT = {"supportReason", "baseImage", "baseImageVersion", "errorMessag
 _OPTIONAL_LISTS = {"recentRuns", "runStages"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Run:
     """One finished run, kept in the history."""
 

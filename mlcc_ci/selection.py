@@ -76,14 +76,18 @@ def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
         if status == RUNNING:
             started = record.runStartedAt or record.lastTestTimestamp
             if now - clock.parse(started) > policy.orphan_after:
-                plan.reap.append(Decision(record, "orphaned", f"running since {clock.display(started)}"))
+                plan.reap.append(
+                    Decision(record, "orphaned", f"running since {clock.display(started)}")
+                )
             else:
                 running += 1
                 plan.skipped.append(Decision(record, "running", f"since {clock.display(started)}"))
         elif not record.supported:
             plan.skipped.append(Decision(record, "unsupported", record.supportReason or ""))
         elif status == UNTESTED:
-            due.append(Decision(record, "untested", f"registered {clock.display(record.createdAt)}"))
+            due.append(
+                Decision(record, "untested", f"registered {clock.display(record.createdAt)}")
+            )
         elif status in TERMINAL_STATUSES and record.lastTestTimestamp < cutoff:
             reason = "regressed" if regressed(record) else "stale"
             detail = f"{status}, last tested {_age(now, record.lastTestTimestamp)}"

@@ -5,7 +5,6 @@ import json
 import re
 from functools import cache
 from html import escape
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -89,7 +88,7 @@ def log_link(pointer: str, region: str) -> str | None:
             f"#logsV2:log-groups/log-group/{part(LOG_GROUP)}/log-events/{part(stream)}"
         )
     if pointer.startswith("/"):
-        return Path(pointer).as_uri()
+        return "file://" + quote(pointer)
     return None
 
 
