@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_report import populate_sqlite  # noqa: E402
+from bench_report import populate_sqlite
 
-from mlcc_ci.catalog import load_valid_catalog  # noqa: E402
-from mlcc_ci.dashboard import serve  # noqa: E402
-from mlcc_ci.models import StageResult, claimed, progressed  # noqa: E402
-from mlcc_ci.stores.sqlite import SqliteStore  # noqa: E402
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.dashboard import serve
+from mlcc_ci.models import StageResult, claimed, progressed
+from mlcc_ci.stores.sqlite import SqliteStore
 
 
 def load(base: str, clients: int, requests: int) -> list[float]:
@@ -76,7 +76,7 @@ def main() -> None:
         store = SqliteStore(path)
         server = serve(store, load_valid_catalog(), "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = "http://127.0.0.1:%d" % server.server_address[1]
+        base = f"http://127.0.0.1:{server.server_address[1]}"
         cache = server.RequestHandlerClass.report_cache  # type: ignore[attr-defined]
         t0 = time.perf_counter()
         with urllib.request.urlopen(base + "/api/report", timeout=60) as response:

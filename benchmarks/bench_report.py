@@ -3,7 +3,8 @@
 A record carries its last 20 runs (stage timings and cost), so a report reads the records
 and nothing else. Printed, SQLite:
   raw rows      SELECT of the stored items, not decoded (what the disk gives)
-  bare read     the records as the store gives them (decoded): the rows the report shows
+  bare read     the rows the report shows, read as the report reads them (report.data.read:
+                the records, decoded; the cyclic collector paused, as there)
   report FMT    read + model + render, per format; the ratio to the bare read (budget for
                 HTML: 1.5x)
   legacy        records that carry no runs (written before, or by another tool): their
@@ -28,7 +29,7 @@ from mlcc_ci import clock
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult
 from mlcc_ci.report import render
-from mlcc_ci.report.data import load_report, read
+from mlcc_ci.report.data import collector_paused, load_report, read
 from mlcc_ci.report.model import HISTORY_STRIP
 from mlcc_ci.stores.sqlite import SqliteStore
 
@@ -78,9 +79,15 @@ def items(c: int, runs: int) -> tuple[dict, list[dict]]:
     last = newest[0]
     record = Record(
         configId=cid,
-        configJson=json.dumps({"projectName": f"p{c}", "deploymentConfig": name,
-                               "architecture": ("transformers", "triton", "http")[c % 3],
-                               "instanceType": "ml.g6.12xlarge", "awsRegion": "us-east-1"}),  # fmt: skip
+        configJson=json.dumps(
+            {
+                "projectName": f"p{c}",
+                "deploymentConfig": name,
+                "architecture": ("transformers", "triton", "http")[c % 3],
+                "instanceType": "ml.g6.12xlarge",
+                "awsRegion": "us-east-1",
+            }
+        ),  # fmt: skip
         deploymentConfig=name,
         buildStrategy="codebuild-submit",
         projectName=f"p{c}",
@@ -99,6 +106,13 @@ def items(c: int, runs: int) -> tuple[dict, list[dict]]:
         recentRuns=tuple(r.summary() for r in newest[:RECENT_RUNS]),
     )
     return record.to_item(), [r.to_item() for r in history]
+
+
+def report(store, catalog, fmt: str) -> str:
+    """What `mlcc-ci report --format FMT` does once the store is open."""
+    result = load_report(store, catalog, clock.now())
+    with collector_paused():
+        return render.render(result, fmt)
 
 
 def populate_sqlite(path: Path, configs: int, runs: int) -> None:
@@ -132,15 +146,13 @@ def sqlite_figures(configs: int, runs: int) -> None:
         store = SqliteStore(path)
         conn = store._connect()
         raw, rows = timed(lambda: conn.execute("SELECT item FROM records").fetchall())
-        bare, records = timed(lambda: list(store.records()))
+        bare, (records, _, _) = timed(lambda: read(store))
         shown = sum(len(r.recentRuns) for r in records)
         print(f"  raw rows         {raw * 1e3:8.0f} ms  {len(rows):,} records")
         print(f"  bare read        {bare * 1e3:8.0f} ms  {len(records):,} records carrying "
               f"{shown:,} runs")  # fmt: skip
         for fmt in ("html", "json", "markdown", "text"):
-            spent, body = timed(
-                lambda fmt=fmt: render.render(load_report(store, catalog, clock.now()), fmt)
-            )
+            spent, body = timed(lambda fmt=fmt: report(store, catalog, fmt))
             budget = "  (budget 1.5x)" if fmt == "html" else ""
             print(f"  report {fmt:<9} {spent * 1e3:8.0f} ms  {spent / bare:5.2f}x the bare read"
                   f"{budget}  {spent / raw:5.2f}x the raw rows  "
@@ -185,7 +197,9 @@ def moto_figures(configs: int, runs: int) -> None:
 
         def put(table: str, item: dict) -> None:
             plain = json.loads(json.dumps(item), parse_float=__import__("decimal").Decimal)
-            batches[table].append({"PutRequest": {"Item": {k: serialize(v) for k, v in plain.items()}}})
+            batches[table].append(
+                {"PutRequest": {"Item": {k: serialize(v) for k, v in plain.items()}}}
+            )
             if len(batches[table]) == 25:  # DynamoDB's limit (moto would take 26)
                 client.batch_write_item(RequestItems={table: batches[table]})
                 batches[table] = []

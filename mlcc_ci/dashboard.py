@@ -17,7 +17,7 @@ from mlcc_ci import clock
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.errors import MlccError, UsageError
 from mlcc_ci.report import render
-from mlcc_ci.report.data import load_report
+from mlcc_ci.report.data import collector_paused, load_report
 from mlcc_ci.report.model import Report
 from mlcc_ci.stores.base import ResultsStore
 
@@ -57,7 +57,8 @@ class ReportCache:
                 self.builds += 1
             if name not in self._bodies:
                 assert self._report is not None
-                self._bodies[name] = make(self._report)
+                with collector_paused():
+                    self._bodies[name] = make(self._report)
             return self._bodies[name]
 
 

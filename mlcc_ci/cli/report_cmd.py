@@ -46,7 +46,7 @@ def report(
     from mlcc_ci import clock
     from mlcc_ci.errors import UsageError
     from mlcc_ci.report import render
-    from mlcc_ci.report.data import load_report
+    from mlcc_ci.report.data import collector_paused, load_report
 
     catalog, _, store = open_for(profile_name, store_url, table)
     result = load_report(store, catalog, clock.now())
@@ -56,7 +56,8 @@ def report(
         from mlcc_ci.report.model import changes
 
         result = replace(result, changes=changes(result, _baseline_statuses(baseline)))
-    body = render.render(result, "json" if as_json else fmt)
+    with collector_paused():
+        body = render.render(result, "json" if as_json else fmt)
     if output:
         from mlcc_ci.files import write_atomic
 

@@ -14,7 +14,7 @@ from mlcc_ci.cost import Total, money
 from mlcc_ci.history import WINDOW
 from mlcc_ci.models import Cost
 from mlcc_ci.report import charts
-from mlcc_ci.report.charts import seconds
+from mlcc_ci.report.charts import seconds, word
 from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
 from mlcc_ci.safetext import capped
 
@@ -490,13 +490,14 @@ def _stage_list(c: ConfigReport) -> str:
     for stage, r in c.stageResults.items():
         link = log_link(r.logPointer, c.region) if r.logPointer else None
         log = (
-            f'<a href="{escape(link)}" title="{escape(r.logPointer)}">log</a>'
+            f'<a href="{link}">log</a>'  # quoted when built: nothing in it needs escaping
             if link
             else escape(r.logPointer)
         )
-        note = escape(r.note or (r.errorSummary.strip().splitlines() or [""])[-1])
+        said = r.note or r.errorSummary
+        note = escape(said.strip().splitlines()[-1]) if said.strip() else ""
         rows.append(
-            f'<tr><td>{escape(stage)}</td><td class="s-{escape(r.status)}">{escape(r.status)}'
+            f'<tr><td>{word(stage)}</td><td class="s-{word(r.status)}">{word(r.status)}'
             f"</td><td>{seconds(r.durationSeconds)}</td><td>{log}</td><td>{note}</td></tr>"
         )
     return (
@@ -510,7 +511,7 @@ def _row(c: ConfigReport, now: str) -> str:
     """One configuration's table row. Built here, every value escaped, because thousands
     of tiny template expressions would dominate the render time."""
     name = escape(c.name)
-    status = escape(c.status)
+    status = word(c.status)
     flags = ""
     if c.regression:
         since = escape(
@@ -528,7 +529,7 @@ def _row(c: ConfigReport, now: str) -> str:
     for stage, result in c.stageResults.items():
         if result.status == "fail":
             extra += (
-                f"<details><summary>{escape(stage)} failed</summary>"
+                f"<details><summary>{word(stage)} failed</summary>"
                 f"<pre>{escape(result.errorSummary)}</pre></details>"
             )
     badge = "fail" if c.failing else status
@@ -546,20 +547,20 @@ def _row(c: ConfigReport, now: str) -> str:
     )
     return (
         f'<tr data-config="{name}" data-status="{status}" data-group="{_group(c)}" '
-        f'data-arch="{escape(c.architecture)}" data-owner="{escape(c.owner)}" '
+        f'data-arch="{word(c.architecture)}" data-owner="{word(c.owner)}" '
         f'data-last="{last}" data-duration="{c.duration if c.duration is not None else ""}" '
         f'data-cost="{cost_value}" data-rate="{rate}">'
         f'<td class="name">{name}<div class="muted">{escape(c.project or "")}</div></td>'
         f'<td class="status"><span class="badge {badge}">{status}</span>{flags}'
         f"{_live_cell(c)}{extra}</td>"
-        f"<td>{escape(c.architecture)}</td><td>{escape(c.owner)}</td>"
+        f"<td>{word(c.architecture)}</td><td>{word(c.owner)}</td>"
         f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
         f"<td>{_duration(c.duration)}</td>"
         f'<td class="tl">{timeline}{_stage_list(c)}</td>'
         f'<td class="trend">{charts.trend(c.history)}<div>{_rate(c)}</div></td>'
         f"<td>{charts.durations(c.history)}</td>"
         f'<td title="{cost_title}">{_cost(c)}{shown_cost}</td>'
-        f"<td>{escape(c.profile or '-')}</td></tr>"
+        f"<td>{word(c.profile or '-')}</td></tr>"
     )
 
 
