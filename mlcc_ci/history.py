@@ -39,11 +39,10 @@ def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
     runs = [r for r in runs if r.status != INTERRUPTED]
     if not runs:
         return Trend(None, False, 0, None, 0)
+    passed = [r.status == PASS for r in runs]
     regression = None
-    if not runs[0].passed:
-        streak = 0
-        while streak < len(runs) and not runs[streak].passed:
-            streak += 1
+    if not passed[0]:
+        streak = passed.index(True) if True in passed else len(runs)
         if streak < len(runs):
             last_pass = runs[streak]
             regression = Regression(
@@ -52,10 +51,10 @@ def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
                 lastPassRunId=last_pass.runId,
                 failingRuns=streak,
             )
-    fixed = runs[0].passed and len(runs) > 1 and not runs[1].passed
-    recent = runs[:window]
-    flips = sum(1 for a, b in itertools.pairwise(recent) if a.passed != b.passed)
-    rate = sum(r.status == PASS for r in recent) / len(recent)
+    fixed = passed[0] and len(runs) > 1 and not passed[1]
+    recent = passed[:window]
+    flips = sum(a != b for a, b in itertools.pairwise(recent))
+    rate = sum(recent) / len(recent)
     return Trend(regression, fixed, flips, round(rate, 3), len(runs))
 
 

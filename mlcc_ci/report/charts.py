@@ -7,6 +7,7 @@ text that came from a store goes through `escape`. Numbers are formatted, never 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from html import escape
+from operator import sub
 
 from mlcc_ci.models import Run, StageResult
 
@@ -40,11 +41,23 @@ def word(text: str) -> str:
 _MOVES = [f"M{35 + i * 80} " for i in range(64)]
 
 
+_SECONDS: dict[int, str] = {}  # whole seconds -> how they read: a report asks thousands of times
+
+
 def seconds(value: float) -> str:
     """One way to show a duration: 4.2s, 42s, 7m 05s, 2h 03m."""
     if value < 10:
         return f"{value:.1f}s"
     whole = round(value)
+    shown = _SECONDS.get(whole)
+    if shown is None:
+        shown = _whole_seconds(whole)
+        if whole < 100_000:
+            _SECONDS[whole] = shown
+    return shown
+
+
+def _whole_seconds(whole: int) -> str:
     if whole < 60:
         return f"{whole}s"
     minutes, secs = divmod(whole, 60)
@@ -93,45 +106,39 @@ def durations(runs: Sequence[Run]) -> str:
     """Each run a bar (oldest left), stacked by stage in the stage colours, scaled to the
     longest run shown. Drawn in tenths of a pixel, as whole numbers (quick to write)."""
     ordered = runs[::-1]
-    stages = tuple(STAGE_COLOURS)
-    table = [
-        [(r.durationSeconds if (r := run.stageResults.get(s)) else 0.0) for s in stages]
-        for run in ordered
-    ]
-    longest = max((sum(row) for row in table), default=0.0)
+    results = [run.stageResults for run in ordered]
+    columns = {  # stage -> its seconds in each run, oldest first
+        stage: [(r.durationSeconds if (r := sr.get(stage)) else 0.0) for sr in results]
+        for stage in STAGE_COLOURS
+    }
+    longest = max(map(sum, zip(*columns.values(), strict=True)), default=0.0)
     if longest <= 0:
         return '<svg class="durations empty" width="0" height="0" aria-hidden="true"></svg>'
     step, height = 8, 30
     width = max(step * len(ordered), 48)
     scale = height * 10 / longest
     tops = [height * 10] * len(ordered)  # where the next stage's segment ends, per run
-    paths: list[str] = []
-    spent: list[float] = []
-    for k in range(len(stages)):  # one path per stage, built a column at a time
-        column = [row[k] for row in table]
+    moves = _MOVES[: len(ordered)]
+    drawn: list[str] = []
+    spent: dict[str, float] = {}
+    for stage, column in columns.items():  # one path per stage
+        total = sum(column)
+        if total <= 0:
+            continue
+        spent[stage] = total
         heights = [int(v * scale) for v in column]
-        tops = [t - h for t, h in zip(tops, heights, strict=True)]
+        tops = list(map(sub, tops, heights))
         # each segment a vertical stroke 7 px wide: `M x y v h`, x from a table of strings
-        bars = zip(_MOVES[: len(tops)], tops, heights, strict=True)
-        paths.append("".join([f"{m}{y}v{h}" for m, y, h in bars if h > 0]))
-        spent.append(sum(column))
-    mean = ", ".join(
-        f"{stage} {seconds(total / len(ordered))}"
-        for stage, total in zip(stages, spent, strict=True)
-        if total
-    )
+        d = "".join([f"{m}{y}v{h}" for m, y, h in zip(moves, tops, heights, strict=True) if h])
+        drawn.append(f'<path d="{d}" stroke="{STAGE_COLOURS[stage]}" stroke-width="70"/>')
+    mean = ", ".join(f"{stage} {seconds(t / len(ordered))}" for stage, t in spent.items())
     # numbers and our own stage names only: nothing to escape
     label = f"stage durations of the last {len(ordered)} runs (longest {seconds(longest)}); "
     label += f"mean {mean}"
-    drawn = "".join(
-        f'<path d="{d}" stroke="{STAGE_COLOURS[stage]}" stroke-width="70"/>'
-        for stage, d in zip(stages, paths, strict=True)
-        if d
-    )
     return (
         f'<svg class="durations" width="{width}" height="{height}" '
         f'viewBox="0 0 {width * 10} {height * 10}" role="img">'
-        f"<title>{label}</title>{drawn}</svg>"
+        f"<title>{label}</title>{''.join(drawn)}</svg>"
     )
 
 
@@ -149,18 +156,19 @@ def timeline(
     if not shown:
         return '<svg class="timeline empty" width="0" height="0" aria-hidden="true"></svg>'
     spent = sum(r.durationSeconds for _, r in shown) or 1.0
-    room = width - 3 * len(shown)
-    x, parts = 0.0, []
+    room = (width - 3 * len(shown)) * 10  # in tenths of a pixel, as whole numbers
+    x, parts = 0, []
     for name, result in shown:
-        w = 3 + result.durationSeconds / spent * room
+        w = 30 + int(result.durationSeconds / spent * room)
         colour = STATUS_COLOURS.get(result.status, STATUS_COLOURS["none"])
-        text = f"{word(name)}: {word(result.status)} {seconds(result.durationSeconds)}"
+        stage = word(name)
         parts.append(
-            f'<rect x="{x:.1f}" y="0" width="{max(w - 1, 2):.1f}" height="12" '
-            f'fill="{colour}" data-stage="{word(name)}"><title>{text}</title></rect>'
+            f'<rect x="{x}" y="0" width="{max(w - 10, 20)}" height="120" fill="{colour}" '
+            f'data-stage="{stage}"><title>{stage}: {word(result.status)} '
+            f"{seconds(result.durationSeconds)}</title></rect>"
         )
         x += w
     return (
-        f'<svg class="timeline" width="{width}" height="12" viewBox="0 0 {width} 12" '
+        f'<svg class="timeline" width="{width}" height="12" viewBox="0 0 {width * 10} 120" '
         f'role="img" aria-label="stage timeline">{"".join(parts)}</svg>'
     )

@@ -246,7 +246,9 @@ def _config(
             **_facts(entry, entry.config if entry else {}),
         )
     record = _primary(records)
-    config = _config_json(record)
+    # the configJson is parsed only when the catalog cannot say, or a run has no cost
+    needs_config = entry is None or any(run.estimatedCost is None for run in runs)
+    config = _config_json(record) if needs_config else {}
     trend = analyse(runs)
     tested = _tested(record)
     status = record.testStatus
