@@ -243,8 +243,9 @@ def main() -> None:
     parser.add_argument("--moto-configs", type=int, default=10_000)
     parser.add_argument("--moto-runs", type=int, default=50)
     args = parser.parse_args()
-    sqlite_figures(args.configs, args.runs)
-    sys.stdout.flush()
+    if args.configs:
+        sqlite_figures(args.configs, args.runs)
+        sys.stdout.flush()
     if args.moto_configs:
         moto_figures(args.moto_configs, args.moto_runs)
 

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,42 +25,90 @@ from mlcc_ci.stores.base import ResultsStore
 TTL_SECONDS = 5.0  # for stores with no cheap change token (DynamoDB)
 
 
+@dataclass
+class _Built:
+    token: object
+    at: float  # time.monotonic() when the read began
+    report: Report
+    bodies: dict[str, str]  # answer name -> body
+
+
 class ReportCache:
-    """The report and its rendered answers, rebuilt only when the store changed. One
-    thread rebuilds; the others wait for it rather than reading the store themselves."""
+    """The report and its rendered answers. Requests never wait for the store once there is
+    an answer: when the store changed, one background thread reads it again (at most one
+    read at a time, at least GAP seconds apart) and swaps the new answers in; until then
+    the last ones are served."""
+
+    GAP_SECONDS = 1.0
 
     def __init__(self, store: ResultsStore, catalog: Catalog, ttl: float = TTL_SECONDS) -> None:
         self.store = store
         self.catalog = catalog
         self.ttl = ttl
-        self._lock = threading.Lock()
-        self._token: object = None
-        self._built_at = 0.0
-        self._report: Report | None = None
-        self._bodies: dict[str, str] = {}
+        self._lock = threading.Lock()  # guards the fields below
+        self._reading = threading.Lock()  # one read of the store at a time
+        self._built: _Built | None = None
+        self._asked: dict[str, Callable[[Report], str]] = {}  # what to render after a read
+        self._refreshing = False
         self.builds = 0  # how often the store was read: for tests and the benchmark
-
-    def _fresh(self) -> bool:
-        if self._report is None:
-            return False
-        token = self.store.change_token()
-        if token is None:
-            return time.monotonic() - self._built_at < self.ttl
-        return token == self._token
+        remember = getattr(store, "remember_decoded", None)
+        if remember is not None:  # decode again only what changed between reads
+            remember()
 
     def answer(self, name: str, make: Callable[[Report], str]) -> str:
         with self._lock:
-            if not self._fresh():
-                token = self.store.change_token()  # taken before the read: never misses one
-                self._report = load_report(self.store, self.catalog, clock.now())
-                self._token, self._built_at = token, time.monotonic()
-                self._bodies = {}
-                self.builds += 1
-            if name not in self._bodies:
-                assert self._report is not None
-                with collector_paused():
-                    self._bodies[name] = make(self._report)
-            return self._bodies[name]
+            self._asked.setdefault(name, make)
+            built = self._built
+        if built is None:  # the first request waits for the first read
+            with self._reading:
+                if self._built is None:
+                    self._build()
+            built = self._built
+            assert built is not None
+        elif not self._fresh(built):
+            self._refresh_later()
+        body = built.bodies.get(name)
+        if body is None:
+            with collector_paused():
+                body = built.bodies[name] = make(built.report)
+        return body
+
+    def _fresh(self, built: _Built) -> bool:
+        token = self.store.change_token()
+        if token is None:
+            return time.monotonic() - built.at < self.ttl
+        return bool(token == built.token)
+
+    def _refresh_later(self) -> None:
+        with self._lock:
+            if self._refreshing:
+                return
+            self._refreshing = True
+        threading.Thread(target=self._refresh, name="dashboard-refresh", daemon=True).start()
+
+    def _refresh(self) -> None:
+        try:
+            built = self._built
+            if built is not None:  # not more often than every GAP_SECONDS
+                time.sleep(max(0.0, built.at + self.GAP_SECONDS - time.monotonic()))
+            with self._reading:
+                self._build()
+        except MlccError:
+            pass  # the store cannot be read now: keep serving what was read; retry on change
+        finally:
+            with self._lock:
+                self._refreshing = False
+
+    def _build(self) -> None:
+        at = time.monotonic()
+        token = self.store.change_token()  # taken before the read: never misses a write
+        report = load_report(self.store, self.catalog, clock.now())
+        with self._lock:
+            asked = dict(self._asked)
+        with collector_paused():
+            bodies = {name: make(report) for name, make in asked.items()}
+        self._built = _Built(token, at, report, bodies)
+        self.builds += 1
 
 
 def live(report: Report) -> dict[str, Any]:
@@ -146,7 +195,10 @@ def make_handler(
                     "text/html; charset=utf-8",
                 ),
                 "/api/records": lambda: (json.dumps(_records(store), indent=2), "application/json"),
-                "/api/report": lambda: (cache.answer("json", render.as_json), "application/json"),
+                "/api/report": lambda: (
+                    cache.answer("json", lambda r: json.dumps(render.as_dict(r))),
+                    "application/json",
+                ),
                 "/api/live": lambda: (
                     cache.answer("live", lambda r: json.dumps(live(r))),
                     "application/json",

@@ -49,6 +49,7 @@ class SqliteStore:
         self.page_size = PAGE
         self.unreadable: dict[str, str] = {}
         self._watch: sqlite3.Connection | None = None  # for change_token only
+        self._remembered: dict[str, tuple[str, Record]] | None = None  # remember_decoded()
 
     # -- plumbing -----------------------------------------------------------------------
 
@@ -203,9 +204,24 @@ class SqliteStore:
             last = rows[-1][0]
 
     def records(self) -> Iterator[Record]:
+        remembered = self._remembered
         for config_id, text in self._all_rows():
+            if remembered is not None:
+                known = remembered.get(config_id)
+                if known is not None and known[0] == text:  # unchanged since the last read
+                    yield known[1]
+                    continue
             if (record := self._decode(config_id, text)) is not None:
+                if remembered is not None:
+                    remembered[config_id] = (text, record)
                 yield record
+
+    def remember_decoded(self) -> None:
+        """For a long-lived reader (the dashboard): keep each decoded record with the text it
+        came from, and decode again only the records whose stored text changed. Records
+        are immutable, so the same one can be handed out again."""
+        if self._remembered is None:
+            self._remembered = {}
 
     def raw_items(self) -> Iterator[tuple[str, dict[str, Any] | None]]:
         for config_id, text in self._all_rows():
