@@ -81,14 +81,20 @@ def main() -> None:
         t0 = time.perf_counter()
         with urllib.request.urlopen(base + "/api/report", timeout=60) as response:
             size = len(response.read())
-        print(f"{args.configs:,} configurations; /api/report is {size / 2**20:.1f} MiB; "
-              f"first answer (reads the store) {(time.perf_counter() - t0) * 1e3:.0f} ms")  # fmt: skip
+        print(
+            f"{args.configs:,} configurations; /api/report is {size / 2**20:.1f} MiB; "
+            f"first answer (reads the store) {(time.perf_counter() - t0) * 1e3:.0f} ms"
+        )
 
         before = cache.builds
         t0 = time.perf_counter()
         latencies = load(base, args.clients, args.requests)
-        show(f"{args.clients} clients, store unchanged", latencies, cache.builds - before,
-             time.perf_counter() - t0)  # fmt: skip
+        show(
+            f"{args.clients} clients, store unchanged",
+            latencies,
+            cache.builds - before,
+            time.perf_counter() - t0,
+        )
 
         # a run moving through its stages meanwhile, written by another connection
         writer = SqliteStore(path)
@@ -115,8 +121,12 @@ def main() -> None:
         latencies = load(base, args.clients, args.requests)
         stop.set()
         thread.join()
-        show(f"{args.clients} clients, a write every 0.5 s", latencies, cache.builds - before,
-             time.perf_counter() - t0)  # fmt: skip
+        show(
+            f"{args.clients} clients, a write every 0.5 s",
+            latencies,
+            cache.builds - before,
+            time.perf_counter() - t0,
+        )
         live = json.loads(urllib.request.urlopen(base + "/api/live", timeout=30).read())
         print(f"/api/live after the writes: {len(live['running'])} running")
         server.shutdown()
