@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlcc_ci import constants
+from mlcc_ci.cost import EXECUTOR_COMPUTE_TYPE
 from tests.conftest import REPO
 from tests.stores import pass_state_machine
 
@@ -155,7 +156,10 @@ def test_executor_projects(synth):
     assert set(projects) == {constants.EXECUTOR_PROJECT, f"{constants.EXECUTOR_PROJECT}-dind"}
     for name, props in projects.items():
         assert props["TimeoutInMinutes"] == 90
-        assert props["Environment"]["ComputeType"] == "BUILD_GENERAL1_MEDIUM"
+        # what cost estimates count for a run in the executor
+        assert (
+            props["Environment"]["ComputeType"] == EXECUTOR_COMPUTE_TYPE == "BUILD_GENERAL1_MEDIUM"
+        )
         assert props["Environment"]["PrivilegedMode"] == name.endswith("-dind")
         phases = json.loads(props["Source"]["BuildSpec"])["phases"]
         spec = "\n".join(c for phase in phases.values() for c in phase["commands"])
@@ -164,9 +168,11 @@ def test_executor_projects(synth):
         )
         assert "mlcc-ci record-failure" in "\n".join(phases["post_build"]["commands"])
         assert "timeout --signal=TERM 85m" in spec
-        assert props["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {
-            "Ref": next(iter(resources(synth, "AWS::Logs::LogGroup")))
-        }
+        logs = props["LogsConfig"]["CloudWatchLogs"]
+        assert logs["GroupName"] == {"Ref": next(iter(resources(synth, "AWS::Logs::LogGroup")))}
+        # stage log pointers name the stream CodeBuild writes: <prefix>/<build UUID>
+        assert logs["StreamName"] == "build"
+        assert 'export MLCC_CI_LOG_STREAM="build/${CODEBUILD_BUILD_ID#*:}"' in spec
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -380,3 +380,23 @@ def test_every_format_tells_the_same_facts(cli, rich):
     # the people's formats show times one way only
     for out in (text, md):
         assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", out)
+
+
+def test_log_links_open_the_console_or_the_file():
+    from mlcc_ci.report.render import log_link
+
+    url = log_link("cloudwatch:build/0f1e2d3c-aaaa-bbbb-cccc-123456789abc", "eu-west-1")
+    assert url == (
+        "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
+        "#logsV2:log-groups/log-group/ml-container-creator-ci/log-events/"
+        "build$252F0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
+    )
+    assert (
+        log_link('/work/a b/"<x>"&.log', "us-east-1") == "file:///work/a%20b/%22%3Cx%3E%22%26.log"
+    )
+    # a region that is not one, or a pointer that is neither, gets no link
+    assert log_link("cloudwatch:build/x", "us-east-1.evil.example/") is None
+    assert (
+        log_link("s3://bucket/key", "us-east-1") is None
+        and log_link("cloudwatch:", "us-east-1") is None
+    )

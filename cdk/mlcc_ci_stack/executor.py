@@ -30,6 +30,7 @@ IMAGE_REPOSITORY = f"{RESOURCE_PREFIX}-images"
 # record the result itself.
 RUN_BUDGET_MINUTES = BUILD_TIMEOUT_MINUTES - 5
 STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
+LOG_PREFIX = "build"  # CodeBuild names each build's stream <prefix>/<build UUID>
 
 
 def build_spec() -> codebuild.BuildSpec:
@@ -51,7 +52,9 @@ def build_spec() -> codebuild.BuildSpec:
                 },
                 "build": {
                     "commands": [
-                        'export MLCC_CI_LOG_STREAM="build/$CONFIG_ID/$RUN_ID"',
+                        # the stream CodeBuild writes this build's log to: the logging
+                        # prefix, then the build id's UUID; reports link it in the console
+                        f'export MLCC_CI_LOG_STREAM="{LOG_PREFIX}/${{CODEBUILD_BUILD_ID#*:}}"',
                         f"timeout --signal=TERM {RUN_BUDGET_MINUTES}m "
                         f'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
                         f'--store "{STORE}" --work-dir "$CODEBUILD_SRC_DIR/../mlcc-ci-work"',
@@ -147,7 +150,7 @@ class Executor(Construct):
                 environment_variables=environment_variables,
                 logging=codebuild.LoggingOptions(
                     cloud_watch=codebuild.CloudWatchLoggingOptions(
-                        log_group=log_group, prefix="build"
+                        log_group=log_group, prefix=LOG_PREFIX
                     )
                 ),
             )
