@@ -377,9 +377,17 @@ def test_every_format_tells_the_same_facts(cli, rich):
         assert f"Cost of the runs shown: ${shown:,.2f}" in flat, name
         assert "Month at the current schedule (each configuration every 24 h): $" in flat, name
         assert "Summary: 15 total | 11 tested | 8 passing | 3 failing" in flat, name
-    # the people's formats show times one way only
+    # the people's formats show times one way only; stage marks: the running run's own
     for out in (text, md):
         assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", out)
+        assert "✓✓✓▶--" in next(
+            line for line in out.splitlines() if running in line and "▶" in line
+        )
+        assert "✓✓✗··✓" in next(
+            line for line in out.splitlines() if line.lstrip("| ").startswith(regressed)
+        )
+    running_row = page.split(f'data-config="{running}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-stage="deploy_test"' in running_row and 'fill="#0969da"' in running_row
 
 
 def test_log_links_open_the_console_or_the_file():

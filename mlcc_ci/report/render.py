@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mlcc_ci import clock
-from mlcc_ci.constants import LOG_GROUP, RUNNING
+from mlcc_ci.constants import LOG_GROUP, RUNNING, STAGES
 from mlcc_ci.cost import Total, money
 from mlcc_ci.history import WINDOW
 from mlcc_ci.models import Cost
@@ -40,6 +40,32 @@ def _cost(c: ConfigReport) -> str:
     return money(c.lastCost.usd) if c.lastCost else "-"
 
 
+_MARK = {"pass": "✓", "fail": "✗", "skip": "·"}
+STAGE_KEY = (
+    "stages: generate validate build deploy_test register teardown "
+    "(✓ pass ✗ fail · skip ▶ running - not run)"
+)
+
+
+def _stages(c: ConfigReport) -> str:
+    """The stages in lifecycle order, one mark each: of the run under way for a running
+    configuration (never the previous run's), else of the last run."""
+    if c.status == RUNNING:
+        return "".join(
+            "▶"
+            if s == c.currentStage
+            else _MARK.get(r.status, "?")
+            if (r := c.runStages.get(s))
+            else "-"
+            for s in STAGES[:-1]
+        )
+    if not c.stageResults:
+        return "-"
+    return "".join(
+        _MARK.get(r.status, "?") if (r := c.stageResults.get(s)) else "-" for s in STAGES[:-1]
+    )
+
+
 def _rate(c: ConfigReport) -> str:
     return "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, WINDOW)}"
 
@@ -53,10 +79,11 @@ def _elapsed(since: str | None, now: str) -> str:
         return "-"
 
 
-def _running_line(c: ConfigReport, now: str) -> str:
+def _running_state(c: ConfigReport, now: str) -> str:
+    """`STAGE for ELAPSED (run started WHEN, ELAPSED ago)`."""
     stage = c.currentStage or "starting"
     return (
-        f"{c.name}: {stage} for {_elapsed(c.currentStageStartedAt, now)} "
+        f"{stage} for {_elapsed(c.currentStageStartedAt, now)} "
         f"(run started {clock.display(c.runStartedAt)}, {_elapsed(c.runStartedAt, now)} ago)"
     )
 
@@ -105,6 +132,7 @@ def text(report: Report) -> str:
             c.project or "-",
             clock.display(c.lastTest),
             _duration(c.duration),
+            _stages(c),
             _rate(c),
             _cost(c),
             c.owner,
@@ -122,6 +150,7 @@ def text(report: Report) -> str:
                 "Project",
                 "Last Test",
                 "Duration",
+                "Stages",
                 "Pass rate",
                 "Cost",
                 "Owner",
@@ -131,12 +160,12 @@ def text(report: Report) -> str:
             disable_numparse=True,
         )
     )
-    lines += ["", report.summary.line(), *_cost_lines(report)]
+    lines += ["", report.summary.line(), STAGE_KEY.capitalize(), *_cost_lines(report)]
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         lines.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
     for c in report.running:
-        lines.append(f"RUNNING {_running_line(c, report.generatedAt)}")
+        lines.append(f"RUNNING {c.name}: {_running_state(c, report.generatedAt)}")
     lines += _change_lines(report)
     for c in report.regressions:
         assert c.regression
@@ -372,15 +401,15 @@ def markdown(report: Report) -> str:
     for title, configs, say in (
         ("Fixed", report.fixed, lambda c: "passed after failing"),
         ("Flaky", report.flaky, lambda c: f"{c.flips} status changes in its last runs"),
-        ("Running", report.running, lambda c: _running_line(c, report.generatedAt)),
+        ("Running", report.running, lambda c: _running_state(c, report.generatedAt)),
     ):
         if configs:
             out += [f"### {title}", ""]
             out += [f"- {md_cell(c.name)}: {md_cell(say(c))}" for c in configs]
             out.append("")
     out += [
-        "| Config | Status | Last Test | Duration | Pass rate | Cost | Owner | Profile |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Config | Status | Last Test | Duration | Stages | Pass rate | Cost | Owner | Profile |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for c in report.configurations:
         if c.supportState == "unsupported":
@@ -391,10 +420,10 @@ def markdown(report: Report) -> str:
         status += " (flaky)" if c.flaky else ""
         out.append(
             f"| {md_cell(c.name)} | {icon} {status} | {clock.display(c.lastTest)} | "
-            f"{_duration(c.duration)} | {_rate(c)} | {md_cell(_cost(c))} | "
+            f"{_duration(c.duration)} | {_stages(c)} | {_rate(c)} | {md_cell(_cost(c))} | "
             f"{md_cell(c.owner)} | {md_cell(c.profile or '-')} |"
         )
-    out.append("")
+    out += ["", md_cell(STAGE_KEY.capitalize()), ""]
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
@@ -599,7 +628,7 @@ def html(report: Report, *, live: bool = False) -> str:
         status_colours=charts.STATUS_COLOURS,
         stage_colours=charts.STAGE_COLOURS,
         cost_lines=_cost_lines(report),
-        running_line=lambda c: _running_line(c, report.generatedAt),
+        running_state=lambda c: _running_state(c, report.generatedAt),
         architectures=sorted({c.architecture for c in report.configurations}),
         owners=sorted({c.owner for c in report.configurations}),
     )
