@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -19,18 +20,26 @@ pytestmark = pytest.mark.functional
 CHROMIUM = "/usr/bin/chromium"
 
 
+@contextmanager
+def serving(store):
+    """The dashboard over `store` on a free port of 127.0.0.1: its URL and its cache."""
+    server = serve(store, load_valid_catalog(), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host, port = server.server_address[:2]
+    try:
+        yield f"http://{host}:{port}", server.RequestHandlerClass.report_cache
+    finally:
+        server.shutdown()
+        server.server_close()
+        store.close()
+
+
 @pytest.fixture
 def dashboard(tmp_path):
     store = SqliteStore(tmp_path / "r.db")
     names = scenario(store)
-    server = serve(store, load_valid_catalog(), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}", names
-    server.shutdown()
-    server.server_close()
-    store.close()
+    with serving(store) as (url, _):
+        yield url, names
 
 
 def get(url: str):
@@ -130,14 +139,8 @@ def live_dashboard(tmp_path):
 
     store = SqliteStore(tmp_path / "r.db")
     roles = rich_scenario(store)
-    server = serve(store, load_valid_catalog(), "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server_address[:2]
-    yield f"http://{host}:{port}", roles, store, server.RequestHandlerClass.report_cache
-    server.shutdown()
-    server.server_close()
-    store.close()
+    with serving(store) as (url, cache):
+        yield url, roles, store, cache
 
 
 def advance(store, name, stage):
