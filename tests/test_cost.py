@@ -147,3 +147,39 @@ def test_a_bad_price_table_is_a_catalog_error(tmp_path):
     first = problems[0]
     assert first.split(": ", 1)[0].endswith(f"catalog/_defaults.yaml:{line}"), first
     assert "$.prices.instancePerHour.ml.m5.large.us-east-1" in first and "-1" in first
+
+
+def test_plan_shows_what_the_due_runs_should_cost(cli, tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert cli("register", "--from-catalog", "--all", "--store", url).exit_code == 0
+    out = cli("plan", "--store", url).output
+    bounds = [  # each supported entry at most: its build and deploy_test timeouts
+        estimate(
+            PRICES,
+            json.loads(e.config_json),
+            stages(
+                build=e.data["stages"]["build"]["timeoutSeconds"],
+                deploy_test=e.data["stages"]["deploy_test"]["timeoutSeconds"],
+            ),
+            profile="default",
+        ).usd
+        for e in CATALOG.entries
+        if e.supported
+    ]
+    assert (
+        f"Estimated cost of what is due: {money(sum(bounds))} (price table v1 of 2026-11-01, "
+        "12 never run: at most, by stage timeouts)"
+    ) in out
+    vllm = next(line for line in out.splitlines() if line.strip().startswith("transformers-vllm"))
+    # at most: its build timeout in LARGE minutes and its deploy timeout in instance-hours
+    bound = estimate(PRICES, VLLM, stages(build=3600, deploy_test=1800), profile="default")
+    assert vllm.endswith(f"~≤{money(bound.usd)}")
+    doc = json.loads(cli("plan", "--json", "--store", url).output)
+    due = [d["estimatedCost"]["usd"] for d in doc["due"]]
+    assert (
+        doc["estimatedCost"]["usd"] == pytest.approx(sum(due))
+        and doc["estimatedCost"]["atMost"] == 12
+    )
+    assert {d["costFrom"] for d in doc["due"]} == {"at most"}
+    example = json.loads(cli("plan", "--json", "--profile", "example", "--store", url).output)
+    assert example["estimatedCost"]["usd"] == 0.0
