@@ -196,7 +196,7 @@ def make_handler(
                 ),
                 "/api/records": lambda: (json.dumps(_records(store), indent=2), "application/json"),
                 "/api/report": lambda: (
-                    cache.answer("json", lambda r: json.dumps(render.as_dict(r))),
+                    cache.answer("json", render.as_json),
                     "application/json",
                 ),
                 "/api/live": lambda: (
