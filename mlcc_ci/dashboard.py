@@ -1,9 +1,10 @@
 """The live dashboard: the HTML report, the report and the records as JSON, and what is
 running right now (`/api/live`, which the page polls to move running stages along).
 
-Binds to loopback unless told otherwise. Every answer comes from one cache, rebuilt when
-the store changed (SQLite: its files' sizes and times; a store that cannot tell cheaply:
-at most every TTL seconds), so twenty browsers cost one read of the store, not twenty.
+Binds to loopback unless told otherwise. Every answer comes from one cache, read again in
+the background when the store changed (SQLite: its commit counter; a store that cannot
+tell cheaply: every TTL seconds), so twenty browsers cost one read of the store, not
+twenty, and none of them waits for it.
 """
 
 import json
