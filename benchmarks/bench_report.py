@@ -124,9 +124,8 @@ def items(c: int, runs: int) -> tuple[dict, list[dict]]:
 
 def report(store, catalog, fmt: str) -> str:
     """What `mlcc-ci report --format FMT` does once the store is open."""
-    result = load_report(store, catalog, clock.now())
     with collector_paused():
-        return render.render(result, fmt)
+        return render.render(load_report(store, catalog, clock.now()), fmt)
 
 
 def populate_sqlite(path: Path, configs: int, runs: int) -> None:

@@ -103,10 +103,10 @@ class ReportCache:
     def _build(self) -> None:
         at = time.monotonic()
         token = self.store.change_token()  # taken before the read: never misses a write
-        report = load_report(self.store, self.catalog, clock.now())
         with self._lock:
             asked = dict(self._asked)
-        with collector_paused():
+        with collector_paused():  # one pause for the read and the renders
+            report = load_report(self.store, self.catalog, clock.now())
             bodies = {name: make(report) for name, make in asked.items()}
         self._built = _Built(token, at, report, bodies)
         self.builds += 1

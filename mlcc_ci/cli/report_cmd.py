@@ -49,14 +49,17 @@ def report(
     from mlcc_ci.report.data import collector_paused, load_report
 
     catalog, _, store = open_for(profile_name, store_url, table)
-    result = load_report(store, catalog, clock.now())
-    if baseline:
-        from dataclasses import replace
-
-        from mlcc_ci.report.model import changes
-
-        result = replace(result, changes=changes(result, _baseline_statuses(baseline)))
+    statuses = _baseline_statuses(baseline) if baseline else None
+    # one pause of the cyclic collector for the read and the render: turned back on in
+    # between, it would walk everything the read built (see collector_paused)
     with collector_paused():
+        result = load_report(store, catalog, clock.now())
+        if statuses is not None:
+            from dataclasses import replace
+
+            from mlcc_ci.report.model import changes
+
+            result = replace(result, changes=changes(result, statuses))
         body = render.render(result, "json" if as_json else fmt)
     if output:
         from mlcc_ci.files import write_atomic
