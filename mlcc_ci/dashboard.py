@@ -7,11 +7,12 @@ tell cheaply: every TTL seconds), so twenty browsers cost one read of the store,
 twenty, and none of them waits for it.
 """
 
+import gzip
 import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -31,7 +32,8 @@ class _Built:
     token: object
     at: float  # time.monotonic() when the read began
     report: Report
-    bodies: dict[str, str]  # answer name -> body
+    bodies: dict[str, bytes]  # answer name -> body, UTF-8
+    gzipped: dict[str, bytes] = field(default_factory=dict)  # answer name -> body, gzip
 
 
 class ReportCache:
@@ -56,7 +58,8 @@ class ReportCache:
         if remember is not None:  # decode again only what changed between reads
             remember()
 
-    def answer(self, name: str, make: Callable[[Report], str]) -> str:
+    def answer(self, name: str, make: Callable[[Report], str], *, gzipped: bool = False) -> bytes:
+        """The answer `name` (UTF-8, or gzip-compressed), rendered once per read."""
         with self._lock:
             self._asked.setdefault(name, make)
             built = self._built
@@ -71,8 +74,13 @@ class ReportCache:
         body = built.bodies.get(name)
         if body is None:
             with collector_paused():
-                body = built.bodies[name] = make(built.report)
-        return body
+                body = built.bodies[name] = make(built.report).encode("utf-8")
+        if not gzipped:
+            return body
+        packed = built.gzipped.get(name)
+        if packed is None:  # compressed once, on the first request that accepts it
+            packed = built.gzipped[name] = gzip.compress(body, compresslevel=5, mtime=0)
+        return packed
 
     def _fresh(self, built: _Built) -> bool:
         token = self.store.change_token()
@@ -107,7 +115,7 @@ class ReportCache:
             asked = dict(self._asked)
         with collector_paused():  # one pause for the read and the renders
             report = load_report(self.store, self.catalog, clock.now())
-            bodies = {name: make(report) for name, make in asked.items()}
+            bodies = {name: make(report).encode("utf-8") for name, make in asked.items()}
         self._built = _Built(token, at, report, bodies)
         self.builds += 1
 
@@ -151,6 +159,24 @@ def _host_name(header: str) -> str:
     return header.rsplit(":", 1)[0] if header.count(":") == 1 else header
 
 
+def accepts_gzip(header: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip (named, or `*`, and not with q=0)."""
+    for part in header.split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        if coding.lower() not in ("gzip", "*"):
+            continue
+        weight = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        return weight > 0
+    return False
+
+
 def make_handler(
     store: ResultsStore, catalog: Catalog, *, any_host: bool = False
 ) -> type[BaseHTTPRequestHandler]:
@@ -158,6 +184,12 @@ def make_handler(
     non-loopback address on purpose). Otherwise a request naming another host — a DNS
     rebinding page in the user's browser — is refused."""
     cache = ReportCache(store, catalog)
+    # path -> (cache name, how to render it, content type): the answers built from a report
+    answers: dict[str, tuple[str, Callable[[Report], str], str]] = {
+        "/": ("html", lambda r: render.html(r, live=True), "text/html; charset=utf-8"),
+        "/api/report": ("json", render.as_json, "application/json"),
+        "/api/live": ("live", lambda r: json.dumps(live(r)), "application/json"),
+    }
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; "
         f"script-src '{render.script_hash()}'; connect-src 'self'"
@@ -168,11 +200,21 @@ def make_handler(
         report_cache = cache
         timeout = IDLE_SECONDS  # an idle or half-open connection does not hold a thread
 
-        def _send(self, code: int, body: str, content_type: str, head: bool = False) -> None:
-            data = body.encode("utf-8")
+        def _send(
+            self,
+            code: int,
+            body: str | bytes,
+            content_type: str,
+            head: bool = False,
+            gzipped: bool = False,
+        ) -> None:
+            data = body.encode("utf-8") if isinstance(body, str) else body
             self.send_response(code)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
+            self.send_header("Vary", "Accept-Encoding")
+            if gzipped:
+                self.send_header("Content-Encoding", "gzip")
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Content-Security-Policy", policy)
@@ -190,32 +232,20 @@ def make_handler(
                 self._send(421, json.dumps(message), "application/json", head)
                 return
             path = self.path.split("?", 1)[0]
-            routes: dict[str, Callable[[], tuple[str, str]]] = {
-                "/": lambda: (
-                    cache.answer("html", lambda r: render.html(r, live=True)),
-                    "text/html; charset=utf-8",
-                ),
-                "/api/records": lambda: (json.dumps(_records(store), indent=2), "application/json"),
-                "/api/report": lambda: (
-                    cache.answer("json", render.as_json),
-                    "application/json",
-                ),
-                "/api/live": lambda: (
-                    cache.answer("live", lambda r: json.dumps(live(r))),
-                    "application/json",
-                ),
-            }
-            route = routes.get(path)
-            if route is None:
-                error = json.dumps({"error": f"no such page: {path}"})
-                self._send(404, error, "application/json", head)
-                return
             try:
-                body, content_type = route()
+                if path in answers:
+                    name, make, content_type = answers[path]
+                    packed = accepts_gzip(self.headers.get("Accept-Encoding", ""))
+                    body = cache.answer(name, make, gzipped=packed)
+                    self._send(200, body, content_type, head, gzipped=packed)
+                elif path == "/api/records":
+                    records = json.dumps(_records(store), indent=2)
+                    self._send(200, records, "application/json", head)
+                else:
+                    error = json.dumps({"error": f"no such page: {path}"})
+                    self._send(404, error, "application/json", head)
             except MlccError as exc:
                 self._send(503, json.dumps({"error": str(exc)}), "application/json", head)
-                return
-            self._send(200, body, content_type, head)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -223,11 +253,18 @@ def make_handler(
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # Browsers and pollers open many connections at once: the default backlog of 5 makes
+    # the rest wait a second for a SYN retry.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 def serve(store: ResultsStore, catalog: Catalog, host: str, port: int) -> ThreadingHTTPServer:
     """Bind the dashboard; raise a one-line error when the port is taken."""
     try:
         handler = make_handler(store, catalog, any_host=not is_loopback(host))
-        server = ThreadingHTTPServer((host, port), handler)
+        server = _Server((host, port), handler)
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS
             raise UsageError(

@@ -286,3 +286,28 @@ def test_live_dashboard_in_chromium(live_dashboard, tmp_path):
         assert running.locator(".live .elapsed").inner_text().endswith(("s", "m", "h"))
         browser.close()
     assert errors == []
+
+
+def test_answers_are_compressed_for_clients_that_take_gzip(live_dashboard):
+    import gzip
+
+    from mlcc_ci.dashboard import accepts_gzip
+
+    base = live_dashboard[0]
+    plain = get(base + "/api/report")
+    assert plain[1]["Content-Encoding"] is None and plain[1]["Vary"] == "Accept-Encoding"
+    request = urllib.request.Request(base + "/api/report", headers={"Accept-Encoding": "gzip, br"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["Content-Encoding"] == "gzip"
+        packed = response.read()
+    assert gzip.decompress(packed).decode() == plain[2] and len(packed) < len(plain[2]) / 4
+    assert [
+        accepts_gzip(h) for h in ("gzip", "deflate, gzip;q=0.5", "*", "gzip;q=0", "br", "")
+    ] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]

@@ -345,9 +345,9 @@ def test_every_format_tells_the_same_facts(cli, rich):
     # every run shown has an estimated cost, and the totals add up what is known
     runs = [h for c in configs.values() for h in c["history"]]
     assert len(runs) == 3 + 3 + 5 + 1 + 2 + 2 + 6 and all(
-        h["cost"]["usd"] is not None for h in runs
+        h["costUsd"] is not None for h in runs
     )
-    shown = round(sum(h["cost"]["usd"] for h in runs), 2)
+    shown = round(sum(h["costUsd"] for h in runs), 2)
     assert round(doc["cost"]["runsShown"]["usd"], 2) == shown
     assert doc["cost"]["monthlyProjection"]["usd"] > 0
     assert doc["cost"]["priceTable"] == "price table v1 of 2026-11-01"

@@ -258,7 +258,7 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "runId": r.runId,
                     "durationSeconds": r.durationSeconds,
                     "stageSeconds": {k: v.durationSeconds for k, v in r.stageResults.items()},
-                    "cost": _cost_item(cost),
+                    "costUsd": cost.usd,  # how it was reached: cost.lastRun.basis
                 }
                 for r, cost in zip(c.history, c.runCosts, strict=True)
             ],
