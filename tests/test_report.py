@@ -344,9 +344,7 @@ def test_every_format_tells_the_same_facts(cli, rich):
     assert group["configurations"] == shared and group["stage"] == "build"
     # every run shown has an estimated cost, and the totals add up what is known
     runs = [h for c in configs.values() for h in c["history"]]
-    assert len(runs) == 3 + 3 + 5 + 1 + 2 + 2 + 6 and all(
-        h["costUsd"] is not None for h in runs
-    )
+    assert len(runs) == 3 + 3 + 5 + 1 + 2 + 2 + 6 and all(h["costUsd"] is not None for h in runs)
     shown = round(sum(h["costUsd"] for h in runs), 2)
     assert round(doc["cost"]["runsShown"]["usd"], 2) == shown
     assert doc["cost"]["monthlyProjection"]["usd"] > 0
