@@ -168,12 +168,12 @@ def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
     if not isinstance(config_id, str) or not config_id:
         raise Unreadable(str(config_id or "?"), "no configId")
     try:
-        return _record(config_id, dict(item) if from_json else plain(item))
+        return _record(config_id, item if from_json else plain(item))
     except (ValueError, TypeError) as exc:
         raise Unreadable(config_id, str(exc)) from None
 
 
-def _record(config_id: str, item: dict[str, Any]) -> Record:
+def _record(config_id: str, item: Mapping[str, Any]) -> Record:
     text, config, _ = config_json(item.get("configJson"))
     status = item.get("testStatus", "untested")
     if not isinstance(status, str) or not _STATUS.match(status):

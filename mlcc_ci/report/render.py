@@ -50,19 +50,14 @@ STAGE_KEY = (
 def _stages(c: ConfigReport) -> str:
     """The stages in lifecycle order, one mark each: of the run under way for a running
     configuration (never the previous run's), else of the last run."""
-    if c.status == RUNNING:
-        return "".join(
-            "▶"
-            if s == c.currentStage
-            else _MARK.get(r.status, "?")
-            if (r := c.runStages.get(s))
-            else "-"
-            for s in STAGES[:-1]
-        )
-    if not c.stageResults:
+    running = c.status == RUNNING
+    results = c.runStages if running else c.stageResults
+    if not running and not results:
         return "-"
+    current = c.currentStage if running else None
     return "".join(
-        _MARK.get(r.status, "?") if (r := c.stageResults.get(s)) else "-" for s in STAGES[:-1]
+        "▶" if s == current else _MARK.get(r.status, "?") if (r := results.get(s)) else "-"
+        for s in STAGES[:-1]
     )
 
 
@@ -70,13 +65,19 @@ def _rate(c: ConfigReport) -> str:
     return "-" if c.passRate is None else f"{c.passRate * 100:.0f}% of {min(c.runs, WINDOW)}"
 
 
-def _elapsed(since: str | None, now: str) -> str:
+def _seconds_since(since: str | None, now: str) -> float | None:
+    """Seconds from `since` to `now` (never below 0); None when `since` is none or no time."""
     if not since:
-        return "-"
+        return None
     try:
-        return seconds(max((clock.parse(now) - clock.parse(since)).total_seconds(), 0.0))
+        return max((clock.parse(now) - clock.parse(since)).total_seconds(), 0.0)
     except ValueError:
-        return "-"
+        return None
+
+
+def _elapsed(since: str | None, now: str) -> str:
+    spent = _seconds_since(since, now)
+    return "-" if spent is None else seconds(spent)
 
 
 def _running_state(c: ConfigReport, now: str) -> str:
@@ -492,12 +493,7 @@ def _group(c: ConfigReport) -> str:
 def live_timeline(c: ConfigReport, now: str) -> str:
     """A running configuration's stages so far, the current one drawn as running, as long
     as it has taken until `now`."""
-    spent = 0.0
-    if c.currentStageStartedAt:
-        try:
-            spent = (clock.parse(now) - clock.parse(c.currentStageStartedAt)).total_seconds()
-        except ValueError:
-            spent = 0.0
+    spent = _seconds_since(c.currentStageStartedAt, now) or 0.0
     return charts.timeline(c.runStages, c.currentStage, spent)
 
 
