@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci import clock, generator, projectcheck, validate_env
+from mlcc_ci import clock, endpoint, generator, naming, projectcheck, projectsetup, validate_env
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import INTERRUPTED
 from mlcc_ci.cost import estimate
@@ -193,6 +193,8 @@ class Runner:
         record = claim.record
         work = self.work_root / f"{record.deploymentConfig}-{record.runId}"
         config = json.loads(record.configJson)
+        notes: list[str] = []
+        refused = self._rename(config, notes)
         project = work / str(config.get("projectName", "project"))
         root = self.work_root.resolve()
         if not (project.resolve().is_relative_to(root) and project.resolve() != root):
@@ -234,7 +236,9 @@ class Runner:
             if failed:
                 results[name] = StageResult("skip")
                 continue
-            if not self.profile.runs(name):
+            if name == "generate" and refused:
+                results[name] = StageResult("fail", errorSummary=summarize(refused, "", secrets))
+            elif not self.profile.runs(name):
                 results[name] = StageResult("skip", note=self.profile.skip_reason)
             elif self.cancel.is_set():
                 results[name] = StageResult(
@@ -242,6 +246,8 @@ class Runner:
                 )
             else:
                 results[name] = stage(name, work if name == "generate" else project)
+                if name == "generate" and results[name].status == "pass":
+                    results[name] = self._settle(project, str(config["projectName"]), results[name])
             if results[name].status == "fail":
                 failed = name
 
@@ -282,13 +288,38 @@ class Runner:
                 in_executor=bool(self.env.get("CODEBUILD_BUILD_ID")),
             ),
         )
-        report = RunReport(claim.record, outcome, work)
+        report = RunReport(claim.record, outcome, work, notes)
         self.progress(Progress(entry.name, "update", "start"))
         self._update(report)
         self.progress(Progress(entry.name, "update", "end", outcome.status))
         return report
 
     # -- pieces ---------------------------------------------------------------------------
+
+    def _rename(self, config: dict[str, Any], notes: list[str]) -> str | None:
+        """Run under the name the stack may manage (see naming); why not, if it cannot."""
+        prefix = self.env.get(naming.PREFIX_ENV)
+        if not prefix:
+            return None
+        registered = str(config.get("projectName") or "")
+        try:
+            config["projectName"] = naming.run_project_name(config, prefix)
+        except ValueError as exc:
+            return str(exc)
+        if config["projectName"] != registered:
+            notes.append(
+                f"runs as {config['projectName']}: AWS runs keep every name under {prefix}-"
+            )
+        return None
+
+    def _settle(self, project: Path, project_name: str, result: StageResult) -> StageResult:
+        """Write the profile's settings into the generated do/config (see projectsetup)."""
+        try:
+            projectsetup.apply(project, self.profile.project_config, project_name)
+        except (OSError, ValueError) as exc:
+            note = f"could not write the run's settings into do/config: {exc}"
+            return replace(result, status="fail", errorSummary=note)
+        return result
 
     def _stage_env(
         self, record: Record, entry: Entry, config: Mapping[str, Any], work: Path, project: Path
@@ -310,10 +341,14 @@ class Runner:
             MLCC_EXAMPLES=str(data_path("examples")),
             BUILD_STRATEGY=str(config.get("buildStrategy", "")),
             MLCC_DEPLOY_REGION=str(config.get("awsRegion", "")),
+            MLCC_DEPLOYMENT_TARGET=str(config.get("deploymentTarget", "")),
         )
         installed = generator.find(self.profile.generator, env)
         if installed is not None:
             env.update(installed.stage_env(env))
+        # The generated do-scripts refuse to run outside a Python virtual environment, and
+        # a CI image has none: every stage runs in one that sees the harness's boto3.
+        env.update(validate_env.activation(generator.home(env) / "validate-env", env))
         return env
 
     def _log(self, work: Path, stage: str) -> Path:
@@ -371,9 +406,15 @@ class Runner:
                         "fail", logPointer=pointer, errorSummary=summarize(said, "", secrets)
                     )
             if not outcome.ok:
-                return StageResult(
-                    "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
-                )
+                summary = self._failure(outcome, spec, secrets)
+                if name == "deploy_test" and self.profile.endpoint_checks and not fault:
+                    summary = self._with_reasons(project, env, summary, secrets)
+                return StageResult("fail", logPointer=pointer, errorSummary=summary)
+            if name == "deploy_test" and self.profile.endpoint_checks and not fault:
+                problem = self._smoke_test(project, entry, env)
+                if problem:
+                    summary = summarize(problem, "", secrets)
+                    return StageResult("fail", logPointer=pointer, errorSummary=summary)
         if name == "register":
             params = generator.generation_params(project) or {}
             if not params.get("generatorVersion"):
@@ -419,6 +460,26 @@ class Runner:
         return StageResult(
             "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
         )
+
+    def _smoke_test(self, project: Path, entry: Entry, env: Mapping[str, str]) -> str | None:
+        """The entry's smoke test against the endpoint the project deployed."""
+        where = endpoint.deployed(project, env)
+        if where is None:
+            return "smoke test: do/config names no ENDPOINT_NAME after do/deploy"
+        runtime = endpoint.client("sagemaker-runtime", where.region, env)
+        return endpoint.smoke_test(where, entry.data.get("smokeTest", {}), runtime)
+
+    def _with_reasons(
+        self, project: Path, env: Mapping[str, str], summary: str, secrets: list[str]
+    ) -> str:
+        """A failed deploy's summary, led by why SageMaker says the endpoint failed."""
+        where = endpoint.deployed(project, env)
+        if where is None:
+            return summary
+        reasons = endpoint.failure_reasons(where, endpoint.client("sagemaker", where.region, env))
+        if not reasons:
+            return summary
+        return summarize("; ".join(reasons), summary, secrets)
 
     def _failure(self, outcome: StageRun, spec: StageSpec, secrets: list[str]) -> str:
         if outcome.timed_out:

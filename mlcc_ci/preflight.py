@@ -74,12 +74,23 @@ def _stack_region(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str
     )
 
 
+def _model_token(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
+    if entry.data.get("modelAccess") != "gated" or env.get("HF_TOKEN_ARN") or env.get("HF_TOKEN"):
+        return None
+    return (
+        f"{entry.model_name} is a gated model and no Hugging Face token is given: deploy the "
+        "stack with HuggingFaceAccess naming a Secrets Manager secret (mlcc-ci-...) that holds "
+        "one, or set HF_TOKEN_ARN (HF_TOKEN locally)"
+    )
+
+
 CHECKS: dict[str, Callable[[Entry, Profile, Mapping[str, str]], str | None]] = {
     "generator": _generator,
     "docker": _docker,
     "role-arn": _role_arn,
     "aws-credentials": _aws_credentials,
     "stack-region": _stack_region,
+    "model-token": _model_token,
 }
 
 

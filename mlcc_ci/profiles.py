@@ -38,6 +38,10 @@ class Profile:
     only: tuple[str, ...] = ()  # empty: every stage
     skip_reason: str = ""
     prices: Prices = NO_PRICES  # the catalog's price table, for each run's estimated cost
+    # written into the generated do/config before it builds (see projectsetup)
+    project_config: Mapping[str, str] = field(default_factory=dict)
+    # after deploy_test: smoke-test the SageMaker endpoint; name why it failed if it did
+    endpoint_checks: bool = False
 
     def runs(self, stage: str) -> bool:
         return not self.only or stage in self.only
@@ -84,6 +88,8 @@ def load_profile(catalog: Catalog, name: str | None) -> Profile:
         only=tuple(spec.get("only", ())),
         skip_reason=" ".join(str(spec.get("skipReason", f"not run by profile {name}")).split()),
         prices=prices_of(catalog.defaults),
+        project_config={str(k): str(v) for k, v in spec.get("projectConfig", {}).items()},
+        endpoint_checks=bool(spec.get("endpointChecks", False)),
     )
 
 

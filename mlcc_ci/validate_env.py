@@ -16,7 +16,7 @@ import site
 import sys
 import tempfile
 import venv
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -152,13 +152,18 @@ def schema_home(root: Path) -> Path:
     return _publish(root / f"home-botocore-{botocore_version}", build)
 
 
+def activation(root: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """What activating the virtualenv changes: VIRTUAL_ENV, and its bin first on PATH."""
+    python = python_env(root)
+    path = [p for p in env.get("PATH", os.defpath).split(os.pathsep) if p != str(python / "bin")]
+    return {"VIRTUAL_ENV": str(python), "PATH": os.pathsep.join([str(python / "bin"), *path])}
+
+
 def prepare(root: Path, env: dict[str, str]) -> dict[str, str]:
     """The environment for `./do/validate`: `env` with the virtualenv activated and HOME set."""
-    python = python_env(root)
     return {
         **env,
+        **activation(root, env),
         "HOME": str(schema_home(root)),
-        "VIRTUAL_ENV": str(python),
-        "PATH": f"{python / 'bin'}{os.pathsep}{env.get('PATH', os.defpath)}",
         "MCC_NO_STALE_WARNING": "true",
     }

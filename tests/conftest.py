@@ -91,6 +91,22 @@ def pinned_generator(monkeypatch: pytest.MonkeyPatch):
     return generator.find(pin, os.environ)
 
 
+@pytest.fixture(scope="session")
+def _twin_server():
+    from tests.twin.server import Twin
+
+    twin = Twin(settle_seconds=0.2).start()
+    yield twin
+    twin.stop()
+
+
+@pytest.fixture
+def twin(_twin_server, monkeypatch):
+    """The simulated account (tests/twin), empty, with AWS_ENDPOINT_URL pointing at it."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", _twin_server.url)
+    return _twin_server.reset()
+
+
 @pytest.fixture
 def moto_server():
     from moto.server import ThreadedMotoServer

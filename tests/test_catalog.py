@@ -73,7 +73,11 @@ def test_design_facts_are_in_the_catalog():
     assert flask["smokeTest"]["payload"] == {"instances": [[1.0, 2.0, 3.0, 4.0]]}
     # inherited from the defaults
     assert flask["smokeTest"]["healthPath"] == "/ping"
-    assert flask["stages"]["teardown"]["command"] == "./do/clean all --force"
+    assert flask["stages"]["teardown"]["command"] == (
+        'bash ./do/clean.d/"$MLCC_DEPLOYMENT_TARGET" all --force'
+    )
+    # generator 1.6.0's do/test rejects the http framework: the smoke test stands in
+    assert flask["stages"]["deploy_test"] == {"command": "./do/deploy", "timeoutSeconds": 3600}
     assert catalog.get("diffusors-comfyui").support_reason
 
 

@@ -147,7 +147,7 @@ def test_cross_file_problems(cli, folder):
         "one the defaults allow (us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1, "
         "ap-northeast-1)",
         f"{f}/transformers-vllm.yaml:18: transformers-vllm $.stages.build.timeoutSeconds: "
-        "9000s exceeds the defaults' maxStageTimeoutSeconds 5400",
+        "9000s exceeds the defaults' maxStageTimeoutSeconds 7200",
         f"{f}/transformers-vllm.yaml:9: transformers-vllm $.instanceType: transformers entries "
         "need a GPU instance (ml.g*, ml.p*, ml.inf*, ml.trn*), not 'ml.m5.large'",
         f"{f}/twin.yaml:2: http-flask-two $: deploys the same thing as 'http-flask' "
@@ -193,7 +193,7 @@ def test_secrets_do_not_belong_in_the_catalog(cli, folder):
     result = check(
         cli,
         p,
-        f"{rel(p)}:18: http-flask $.parameters.HF_TOKEN: HF_TOKEN looks like a secret; secrets "
+        f"{rel(p)}:{GOOD.count(chr(10)) + 2}: http-flask $.parameters.HF_TOKEN: HF_TOKEN looks like a secret; secrets "
         "never go in the catalog (or the results store): give them to the executor's environment "
         "instead",
     )

@@ -155,7 +155,12 @@ def test_executor_projects(synth):
     }
     assert set(projects) == {constants.EXECUTOR_PROJECT, f"{constants.EXECUTOR_PROJECT}-dind"}
     for name, props in projects.items():
-        assert props["TimeoutInMinutes"] == 90
+        # from the catalog's stage timeouts: generate 600 + validate 120 + build 3600 +
+        # deploy_test 3600 + register 60 + teardown 900 + 120 to record = 9000 s until
+        # SIGTERM; then 600 to install before, another teardown and record after, and 120
+        # for post_build: 10680 s, 178 min -> 179
+        assert props["TimeoutInMinutes"] == 179
+        assert props["QueuedTimeoutInMinutes"] == 60
         # what cost estimates count for a run in the executor
         assert (
             props["Environment"]["ComputeType"] == EXECUTOR_COMPUTE_TYPE == "BUILD_GENERAL1_MEDIUM"
@@ -167,12 +172,23 @@ def test_executor_projects(synth):
             'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" --store "dynamodb://' in spec
         )
         assert "mlcc-ci record-failure" in "\n".join(phases["post_build"]["commands"])
-        assert "timeout --signal=TERM 85m" in spec
+        budget = int(re.search(r"timeout --signal=TERM (\d+)s mlcc-ci run", spec).group(1))
+        assert budget == 9000
+        # after SIGTERM at the budget, teardown still has its whole timeout, and the
+        # result its minutes, before CodeBuild stops the build
+        teardown = 900
+        assert props["TimeoutInMinutes"] * 60 - 600 - budget >= teardown + 120 + 120
         logs = props["LogsConfig"]["CloudWatchLogs"]
         assert logs["GroupName"] == {"Ref": next(iter(resources(synth, "AWS::Logs::LogGroup")))}
-        # stage log pointers name the stream CodeBuild writes: <prefix>/<build UUID>
         assert logs["StreamName"] == "build"
-        assert 'export MLCC_CI_LOG_STREAM="build/${CODEBUILD_BUILD_ID#*:}"' in spec
+        # the orchestrator names the stream prefix build/<configId>/<runId>, to which
+        # CodeBuild appends the build's UUID: that is what stage log pointers name
+        assert (
+            'export MLCC_CI_LOG_STREAM="build/$CONFIG_ID/$RUN_ID/${CODEBUILD_BUILD_ID#*:}"' in spec
+        )
+        # CodeBuild reserves the CODEBUILD_ prefix for its own variables
+        names = [v["Name"] for v in props["Environment"]["EnvironmentVariables"]]
+        assert not [n for n in names if n.startswith("CODEBUILD_")], names
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -211,6 +227,7 @@ def test_state_machine(synth):
     assert props["LoggingConfiguration"]["Level"] == "ALL"
     assert props["TracingConfiguration"] == {"Enabled": True}
     definition = json.loads(_definition(synth))
+    assert definition["TimeoutSeconds"] == (60 + 179 + 15) * 60
     states = definition["States"]
     for build in ("Build", "BuildDockerInDocker"):
         state = states[build]
@@ -226,6 +243,10 @@ def test_state_machine(synth):
         assert state["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
         ]
+        # it waits as long as the build may queue (60 min) and run (179), and a little more
+        assert state["TimeoutSeconds"] == (60 + 179 + 5) * 60
+        stream = state["Parameters"]["LogsConfigOverride"]["CloudWatchLogs"]["StreamName.$"]
+        assert stream == "States.Format('build/{}/{}', $.configId, $.runId)"
     failure = states["RecordFailure"]
     assert failure["Resource"].endswith(":states:::dynamodb:updateItem")
     assert failure["Parameters"]["ConditionExpression"] == "#status = :running AND #run = :run"
@@ -586,7 +607,7 @@ def test_the_executor_gives_the_do_scripts_what_their_profile_would(synth):
     )
     env = {v["Name"]: v["Value"] for v in executor["Environment"]["EnvironmentVariables"]}
     assert env["ECR_REPOSITORY_NAME"] == "mlcc-ci-images"  # inside the role's repository/mlcc-ci-*
-    bucket = env["CODEBUILD_SOURCE_S3_BUCKET"]["Ref"]
+    bucket = env["MLCC_CI_SOURCES_BUCKET"]["Ref"]
     props = synth["json"]["Resources"][bucket]["Properties"]
     assert props["PublicAccessBlockConfiguration"]["BlockPublicAcls"] is True
     assert props["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 7

@@ -172,7 +172,7 @@ def test_plan_shows_what_the_due_runs_should_cost(cli, tmp_path):
     ) in out
     vllm = next(line for line in out.splitlines() if line.strip().startswith("transformers-vllm"))
     # at most: its build timeout in LARGE minutes and its deploy timeout in instance-hours
-    bound = estimate(PRICES, VLLM, stages(build=3600, deploy_test=1800), profile="default")
+    bound = estimate(PRICES, VLLM, stages(build=3600, deploy_test=3600), profile="default")
     assert vllm.endswith(f"~≤{money(bound.usd)}")
     doc = json.loads(cli("plan", "--json", "--store", url).output)
     due = [d["estimatedCost"]["usd"] for d in doc["due"]]

@@ -1,5 +1,7 @@
-"""The sweeper deletes endpoints no running run owns; notifications tell of regressions,
-fixes and sweeps, and stay silent while everything is green. All against moto."""
+"""The sweeper deletes endpoints no running run owns: inference components first, the
+endpoint once they are gone, one leak's failure never stopping the others. Notifications
+tell of regressions, fixes and sweeps, and stay silent while everything is green. Against
+the simulated account (tests/twin), whose SageMaker has inference components."""
 
 import json
 from datetime import timedelta
@@ -13,41 +15,45 @@ from mlcc_ci.aws.sweeper import handler
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.registration import from_entry
 from mlcc_ci.stores.base import claim
-from tests.stores import dynamo_store
 
 pytestmark = pytest.mark.functional
 CATALOG = load_valid_catalog()
 FLASK, VLLM, FIL = (CATALOG.get(n) for n in ("http-flask", "transformers-vllm", "triton-fil"))
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlcc-ci-images:{}-latest"
 
 
-def _deploy(sm, project: str, suffix: str) -> str:
-    """What the generated do/deploy leaves behind: model, endpoint config, endpoint."""
-    model, config, endpoint = (
-        f"{project}-{kind}-{suffix}" for kind in ("model", "config", "endpoint")
+def _deploy(twin, sm, project: str, suffix: str, *, model: bool = False) -> str:
+    """What the generated do/deploy leaves behind: an endpoint config, an endpoint and an
+    inference component on it (or, with `model`, a model behind the variant)."""
+    config, endpoint, component = (
+        f"{project}-{kind}-{suffix}" for kind in ("epc", "endpoint", "default")
     )
-    sm.create_model(
-        ModelName=model,
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/mlcc-sagemaker-execution-role",
-        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName=config,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": model,
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.g4dn.xlarge",
-            }
-        ],
-    )
+    variant = {"VariantName": "AllTraffic", "InitialInstanceCount": 1, "InstanceType": "ml.g5.xlarge"}
+    if model:
+        sm.create_model(
+            ModelName=f"{project}-model-{suffix}",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/mlcc-sagemaker-execution-role",
+            PrimaryContainer={"Image": IMAGE.format(project)},
+        )
+        variant["ModelName"] = f"{project}-model-{suffix}"
+    sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant])
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig={"Delay": 1})
+    if not model:
+        twin.push_image("us-east-1", "mlcc-ci-images", project, "", [f"{project}-latest"])
+        sm.create_inference_component(
+            InferenceComponentName=component,
+            EndpointName=endpoint,
+            VariantName="AllTraffic",
+            Specification={"Container": {"Image": IMAGE.format(project)}},
+            RuntimeConfig={"CopyCount": 1},
+        )
     return endpoint
 
 
-def _queue(session_region="us-east-1"):
-    sns = boto3.client("sns", region_name=session_region)
-    sqs = boto3.client("sqs", region_name=session_region)
+def _queue():
+    sns = boto3.client("sns", region_name="us-east-1")
+    sqs = boto3.client("sqs", region_name="us-east-1")
     topic = sns.create_topic(Name="mlcc-ci-notifications")["TopicArn"]
     url = sqs.create_queue(QueueName="inbox")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
@@ -63,49 +69,86 @@ def _queue(session_region="us-east-1"):
 
 
 @pytest.fixture
-def aws():
-    with mock_aws(), dynamo_store() as store:
-        for entry in (FLASK, VLLM, FIL):
-            store.register(from_entry(entry), "2026-01-01T00:00:00Z")
-        yield store, boto3.client("sagemaker", region_name="us-east-1")
+def aws(twin, cli):
+    assert cli("store", "create-tables", "--table", "mlcc-ci-table").exit_code == 0
+    from mlcc_ci.stores.open import open_store
+
+    store = open_store(None, table="mlcc-ci-table")
+    for entry in (FLASK, VLLM, FIL):
+        store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+    boto3.client("ecr", region_name="us-east-1").create_repository(repositoryName="mlcc-ci-images")
+    return store, boto3.client("sagemaker", region_name="us-east-1")
 
 
-def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(aws):
+SWEEP_ENV = {"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "5"}
+
+
+def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     store, sm = aws
     now = clock.now()
-    claim(
-        store,
-        store.get(VLLM.config_id),
-        "live-run",
-        clock.iso(now - timedelta(minutes=20), ms=True),
-    )
-    claim(store, store.get(FIL.config_id), "dead-run", clock.iso(now - timedelta(hours=3), ms=True))
-    live = _deploy(sm, VLLM.config["projectName"], "1")
-    leaked = _deploy(sm, FLASK.config["projectName"], "2")  # its run finished; teardown failed
-    orphan = _deploy(sm, FIL.config["projectName"], "3")  # its run is past its deadline
-    theirs = _deploy(sm, "someone-else", "4")  # not ours to touch
+    claim(store, store.get(VLLM.config_id), "live-run", clock.iso(now - timedelta(minutes=20), ms=True))
+    claim(store, store.get(FIL.config_id), "dead-run", clock.iso(now - timedelta(hours=9), ms=True))
+    live = _deploy(twin, sm, VLLM.config["projectName"], "1")
+    leaked = _deploy(twin, sm, FLASK.config["projectName"], "2")  # its run finished; teardown failed
+    orphan = _deploy(twin, sm, FIL.config["projectName"], "3", model=True)  # past its deadline
+    theirs = _deploy(twin, sm, "someone-else", "4")  # not ours to touch
     topic, messages = _queue()
+    env = {**SWEEP_ENV, "TOPIC_ARN": topic}
 
-    dry = handler({"dryRun": True}, None, env={"TOPIC_ARN": topic})
+    dry = handler({"dryRun": True}, None, env=env)
     assert {x["endpoint"] for x in dry["leaked"]} == {leaked, orphan} and dry["deleted"] == []
     assert len(sm.list_endpoints()["Endpoints"]) == 4 and messages() == []
 
-    result = handler({}, None, env={"TOPIC_ARN": topic})
-    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(
-        [live, theirs]
-    )
-    assert (
-        f"endpoint {leaked}" in result["deleted"]
-        and f"model {FLASK.config['projectName']}-model-2" in result["deleted"]
-    )
-    assert {m["ModelName"] for m in sm.list_models()["Models"]} == {
-        f"{VLLM.config['projectName']}-model-1",
-        "someone-else-model-4",
-    }
+    result = handler({}, None, env=env)
+    project = FLASK.config["projectName"]
+    assert result["deleted"] == [
+        f"inference component {project}-default-2",
+        f"endpoint {leaked}",
+        f"endpoint config {project}-epc-2",
+        f"endpoint {orphan}",
+        f"endpoint config {FIL.config['projectName']}-epc-3",
+        f"model {FIL.config['projectName']}-model-3",
+    ] and result["errors"] == []
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=leaked, WaiterConfig={"Delay": 1})
+    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted([live, theirs])
+    # the endpoint was deleted only once its inference component was gone
+    calls = [(c.action, c.status) for c in twin.calls if c.service == "sagemaker"]
+    delete_endpoint = calls.index(("DeleteEndpoint", 200))
+    assert ("DescribeInferenceComponent", 400) in calls[:delete_endpoint]
+    assert ("DeleteEndpoint", 400) not in calls
     (note,) = messages()
     assert note["Subject"] == "mlcc-ci sweeper deleted 2 leaked endpoint(s)"
     assert leaked in note["Message"] and orphan in note["Message"]
-    assert handler({}, None, env={"TOPIC_ARN": topic})["deleted"] == []  # nothing more to do
+    assert handler({}, None, env=env)["deleted"] == []  # nothing more to do
+
+
+def test_one_leak_that_resists_never_keeps_the_others(twin, aws):
+    _store, sm = aws
+    stuck = _deploy(twin, sm, FLASK.config["projectName"], "1")
+    other = _deploy(twin, sm, VLLM.config["projectName"], "2")
+    twin.faults.add("throttle:DeleteInferenceComponent", FLASK.config["projectName"])
+    topic, messages = _queue()
+
+    result = handler({}, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
+    assert [e["endpoint"] for e in result["errors"]] == [stuck]
+    assert "ThrottlingException" in result["errors"][0]["error"]
+    assert f"endpoint {other}" in result["deleted"]
+    (note,) = messages()
+    assert note["Subject"] == "mlcc-ci sweeper deleted 1 leaked endpoint(s), 1 could not be deleted"
+    assert f"NOT deleted {stuck}" in note["Message"]
+    twin.faults.clear()
+    assert f"endpoint {stuck}" in handler({}, None, env=SWEEP_ENV)["deleted"]  # the next sweep
+
+
+def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, aws):
+    _store, sm = aws
+    slow = _deploy(twin, sm, FLASK.config["projectName"], "1")
+    twin.hosting.settle_seconds = 30  # deleting takes longer than the sweep waits
+    result = handler({}, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "0.5"})
+    assert result["deleted"] == [f"inference component {FLASK.config['projectName']}-default-1"]
+    (error,) = result["errors"]
+    assert error["endpoint"] == slow and "still deleting after 0.5s" in error["error"]
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [slow]
 
 
 def test_a_regression_publishes_one_message_and_a_green_run_none(cli, tmp_path, monkeypatch):

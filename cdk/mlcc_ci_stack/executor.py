@@ -1,11 +1,13 @@
 """CodeBuild `mlcc-ci-executor`: runs `mlcc-ci run --config-id` for one claimed record.
 
 Two projects share one role and one buildspec: the default one is not privileged; the
-`-dind` one is, because only docker-in-docker builds need it.
+`-dind` one is, because only docker-in-docker builds need it. Every time limit comes from
+the catalog's stage timeouts (mlcc_ci/budget.py).
 """
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_codebuild as codebuild
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
@@ -13,27 +15,27 @@ from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from mlcc_ci.constants import (
-    BUILD_TIMEOUT_MINUTES,
-    EXECUTOR_PROJECT,
-    RESOURCE_PREFIX,
-)
+from mlcc_ci.budget import Budget
+from mlcc_ci.constants import EXECUTOR_PROJECT, RESOURCE_PREFIX
+from mlcc_ci.naming import PREFIX_ENV
 from mlcc_ci_stack.assets import source_asset
 from mlcc_ci_stack.tables import Tables
 
 # The Node.js the executor runs the generator with: it must satisfy the pinned generator's
-# `engines.node` (a cdk test checks it against the installed package).
+# `engines.node` (a cdk test checks it against the installed package). CodeBuild's images
+# carry `n`, which switches to it.
 GENERATOR_NODE = "24.11.1"
-# The repository the generated do-scripts push to (they create it when missing).
+# The repository the generated do-scripts push to; the stack keeps it, with a lifecycle.
 IMAGE_REPOSITORY = f"{RESOURCE_PREFIX}-images"
-# The runner gets SIGTERM this long before CodeBuild's own timeout, so it can tear down and
-# record the result itself.
-RUN_BUDGET_MINUTES = BUILD_TIMEOUT_MINUTES - 5
+IMAGE_DAYS = 14  # an image nothing pushed again for this long is expired
 STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
-LOG_PREFIX = "build"  # CodeBuild names each build's stream <prefix>/<build UUID>
+# The orchestrator names each build's log stream prefix build/<configId>/<runId>;
+# CodeBuild appends the build's UUID to it: that is the stream the run's stages point at.
+LOG_STREAM_PREFIX = "build/{configId}/{runId}"
+LOG_STREAM = "build/$CONFIG_ID/$RUN_ID/${CODEBUILD_BUILD_ID#*:}"
 
 
-def build_spec() -> codebuild.BuildSpec:
+def build_spec(budget: Budget) -> codebuild.BuildSpec:
     return codebuild.BuildSpec.from_object(
         {
             "version": "0.2",
@@ -44,7 +46,6 @@ def build_spec() -> codebuild.BuildSpec:
                     "commands": [
                         "python -m pip install --quiet .",
                         # the Node the pinned generator asks for (its engines field)
-                        "npm install --global --no-audit --no-fund n",
                         f"n {GENERATOR_NODE} && hash -r && node --version",
                         # the package and version the catalog pins: one source of truth
                         "mlcc-ci generator install",
@@ -52,10 +53,13 @@ def build_spec() -> codebuild.BuildSpec:
                 },
                 "build": {
                     "commands": [
-                        # the stream CodeBuild writes this build's log to: the logging
-                        # prefix, then the build id's UUID; reports link it in the console
-                        f'export MLCC_CI_LOG_STREAM="{LOG_PREFIX}/${{CODEBUILD_BUILD_ID#*:}}"',
-                        f"timeout --signal=TERM {RUN_BUDGET_MINUTES}m "
+                        f'export MLCC_CI_LOG_STREAM="{LOG_STREAM}"',
+                        # do/submit's source bucket: CodeBuild reserves the CODEBUILD_ prefix
+                        # for project variables, so it is named here, in the shell
+                        'export CODEBUILD_SOURCE_S3_BUCKET="$MLCC_CI_SOURCES_BUCKET"',
+                        # SIGTERM when the stages and teardown could have used all their
+                        # time; the runner then tears down (CodeBuild's timeout leaves room)
+                        f"timeout --signal=TERM {budget.run_seconds}s "
                         f'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
                         f'--store "{STORE}" --work-dir "$CODEBUILD_SRC_DIR/../mlcc-ci-work"',
                     ],
@@ -65,7 +69,7 @@ def build_spec() -> codebuild.BuildSpec:
                         'if [ "$CODEBUILD_BUILD_SUCCEEDING" != "1" ]; then '
                         'mlcc-ci record-failure --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
                         f'--store "{STORE}" --message "executor build $CODEBUILD_BUILD_ID '
-                        f"failed or timed out ({BUILD_TIMEOUT_MINUTES} min) before the run "
+                        f"failed or timed out ({budget.build_minutes} min) before the run "
                         'recorded its result" || true; fi',
                     ],
                 },
@@ -84,6 +88,8 @@ class Executor(Construct):
         log_group: logs.ILogGroup,
         topic: sns.ITopic,
         sagemaker_role_arn: str,
+        budget: Budget,
+        hf_token_secret: str,
     ) -> None:
         super().__init__(scope, construct_id)
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
@@ -116,8 +122,23 @@ class Executor(Construct):
                 resources=[self.sources.bucket_arn, self.sources.arn_for_objects("*")],
             )
         )
+        self.images = ecr.Repository(
+            self,
+            "Images",
+            repository_name=IMAGE_REPOSITORY,
+            image_scan_on_push=True,
+            lifecycle_rules=[
+                ecr.LifecycleRule(
+                    description=f"images not pushed again for {IMAGE_DAYS} days",
+                    tag_status=ecr.TagStatus.ANY,
+                    max_image_age=Duration.days(IMAGE_DAYS),
+                )
+            ],
+            removal_policy=RemovalPolicy.DESTROY,
+            empty_on_delete=True,
+        )
         environment_variables = {
-            "CODEBUILD_SOURCE_S3_BUCKET": codebuild.BuildEnvironmentVariable(
+            "MLCC_CI_SOURCES_BUCKET": codebuild.BuildEnvironmentVariable(
                 value=self.sources.bucket_name
             ),
             "ECR_REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=IMAGE_REPOSITORY),
@@ -128,6 +149,11 @@ class Executor(Construct):
             # a configuration for another region would deploy where this stack's IAM does
             # not reach: the validate stage refuses it
             "MLCC_CI_STACK_REGION": codebuild.BuildEnvironmentVariable(value=Aws.REGION),
+            # every name a run creates stays under the prefix this role may manage
+            PREFIX_ENV: codebuild.BuildEnvironmentVariable(value=RESOURCE_PREFIX),
+            # gated models: the name of a Secrets Manager secret holding a Hugging Face
+            # token; do/deploy reads it (empty: none given)
+            "HF_TOKEN_ARN": codebuild.BuildEnvironmentVariable(value=hf_token_secret),
         }
         self.projects: dict[bool, codebuild.Project] = {}
         for privileged in (False, True):
@@ -140,8 +166,9 @@ class Executor(Construct):
                 + (" (privileged: docker-in-docker builds)" if privileged else ""),
                 role=self.role,
                 source=codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
-                build_spec=build_spec(),
-                timeout=Duration.minutes(BUILD_TIMEOUT_MINUTES),
+                build_spec=build_spec(budget),
+                timeout=Duration.minutes(budget.build_minutes),
+                queued_timeout=Duration.minutes(budget.queued_minutes),
                 environment=codebuild.BuildEnvironment(
                     build_image=codebuild.LinuxBuildImage.STANDARD_7_0,
                     compute_type=codebuild.ComputeType.MEDIUM,
@@ -150,7 +177,7 @@ class Executor(Construct):
                 environment_variables=environment_variables,
                 logging=codebuild.LoggingOptions(
                     cloud_watch=codebuild.CloudWatchLoggingOptions(
-                        log_group=log_group, prefix=LOG_PREFIX
+                        log_group=log_group, prefix="build"
                     )
                 ),
             )

@@ -13,18 +13,23 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from mlcc_ci.constants import BUILD_TIMEOUT_MINUTES, RUNNING, STATE_MACHINE
-from mlcc_ci_stack.executor import Executor
+from mlcc_ci.budget import Budget
+from mlcc_ci.constants import RUNNING, STATE_MACHINE
+from mlcc_ci_stack.executor import LOG_STREAM_PREFIX, Executor
 from mlcc_ci_stack.tables import Tables
 
 FAILURE_MESSAGE = (
     "executor build failed or timed out without writing its result ({}); "
-    "see the log stream build/{}/{}"
+    "see its log stream under build/{}/{}/"
 )
 
 
-def _start_build(scope: Construct, name: str, project_name: str, log_group: str) -> sfn.CustomState:
-    stream = "States.Format('build/{}/{}', $.configId, $.runId)"
+def _start_build(
+    scope: Construct, name: str, project_name: str, log_group: str, timeout_seconds: int
+) -> sfn.CustomState:
+    # CodeBuild takes the stream name as a prefix and appends the build's UUID
+    pattern = LOG_STREAM_PREFIX.format(configId="{}", runId="{}")
+    stream = f"States.Format('{pattern}', $.configId, $.runId)"
     return sfn.CustomState(
         scope,
         name,
@@ -48,7 +53,7 @@ def _start_build(scope: Construct, name: str, project_name: str, log_group: str)
             },
             "ResultSelector": {"buildId.$": "$.Build.Id", "status.$": "$.Build.BuildStatus"},
             "ResultPath": "$.build",
-            "TimeoutSeconds": (BUILD_TIMEOUT_MINUTES + 10) * 60,
+            "TimeoutSeconds": timeout_seconds,
         },
     )
 
@@ -62,6 +67,7 @@ class Orchestrator(Construct):
         tables: Tables,
         executor: Executor,
         log_group: logs.ILogGroup,
+        budget: Budget,
     ) -> None:
         super().__init__(scope, construct_id)
         S = tasks.DynamoAttributeValue.from_string
@@ -161,7 +167,9 @@ class Orchestrator(Construct):
         builds = []
         for privileged, project in executor.projects.items():
             name = "BuildDockerInDocker" if privileged else "Build"
-            build = _start_build(self, name, project.project_name, log_group.log_group_name)
+            build = _start_build(
+                self, name, project.project_name, log_group.log_group_name, budget.task_seconds
+            )
             build.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             build.next(done)
             builds.append(build)
@@ -176,7 +184,7 @@ class Orchestrator(Construct):
             state_machine_name=STATE_MACHINE,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(choose),
-            timeout=Duration.minutes(BUILD_TIMEOUT_MINUTES + 30),
+            timeout=Duration.minutes(budget.state_machine_minutes),
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True

@@ -6,7 +6,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from mlcc_ci.constants import BUILD_TIMEOUT_MINUTES, SCANNER_FUNCTION, SCHEDULE_RULE
+from mlcc_ci.budget import Budget
+from mlcc_ci.constants import SCANNER_FUNCTION, SCHEDULE_RULE
 from mlcc_ci_stack.functions import schedule_rule, stack_function
 from mlcc_ci_stack.tables import Tables
 
@@ -25,6 +26,7 @@ class Scanner(Construct):
         max_concurrency: str,
         stale_hours: str,
         schedule: str,
+        budget: Budget,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = stack_function(
@@ -61,7 +63,8 @@ class Scanner(Construct):
                 "STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 "MAX_CONCURRENCY": max_concurrency,
                 "STALE_HOURS": stale_hours,
-                "BUILD_TIMEOUT_MINUTES": str(BUILD_TIMEOUT_MINUTES),
+                # a run may rightly stay `running` this long: queued, then built
+                "BUILD_TIMEOUT_MINUTES": str(budget.running_minutes),
             },
         )
         self.rule = schedule_rule(

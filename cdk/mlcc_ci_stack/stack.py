@@ -6,7 +6,14 @@ from aws_cdk import CfnParameter, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS, LOG_GROUP
+from mlcc_ci.budget import for_catalog
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.constants import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_STALE_HOURS,
+    LOG_GROUP,
+    RESOURCE_PREFIX,
+)
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.orchestrator import Orchestrator
@@ -63,6 +70,20 @@ class MlccCiHarnessStack(Stack):
             description="Email address told of regressions, fixes and swept endpoints "
             "(empty: no subscription; subscribe anything else to the topic yourself).",
         )
+        hf_token = CfnParameter(
+            self,
+            "HuggingFaceAccess",
+            type="String",
+            default="",
+            allowed_pattern=rf"^$|^{RESOURCE_PREFIX}-[A-Za-z0-9/_+=.@-]+$",
+            constraint_description=f"empty, or a secret name starting {RESOURCE_PREFIX}-",
+            description="A Secrets Manager secret holding a Hugging Face token, for gated "
+            f"models (empty: none). Its name must start {RESOURCE_PREFIX}-.",
+        )
+        # Every time limit of a run, from the catalog's stage timeouts.
+        self.budget = for_catalog(load_valid_catalog())
+        if self.budget.problems():
+            raise ValueError("; ".join(self.budget.problems()))
         self.tables = Tables(self, "Tables")
         self.notifications = Notifications(self, "Notifications", email=email.value_as_string)
         self.sagemaker_role = SageMakerRole(self, "SageMaker")
@@ -73,6 +94,8 @@ class MlccCiHarnessStack(Stack):
             log_group=self.log_group,
             topic=self.notifications.topic,
             sagemaker_role_arn=self.sagemaker_role.arn,
+            budget=self.budget,
+            hf_token_secret=hf_token.value_as_string,
         )
         self.orchestrator = Orchestrator(
             self,
@@ -80,6 +103,7 @@ class MlccCiHarnessStack(Stack):
             tables=self.tables,
             executor=self.executor,
             log_group=self.log_group,
+            budget=self.budget,
         )
         self.scanner = Scanner(
             self,
@@ -90,6 +114,7 @@ class MlccCiHarnessStack(Stack):
             max_concurrency=max_concurrency.value_as_string,
             stale_hours=stale_hours.value_as_string,
             schedule=schedule.value_as_string,
+            budget=self.budget,
         )
         self.sweeper = Sweeper(
             self,
@@ -98,5 +123,6 @@ class MlccCiHarnessStack(Stack):
             topic=self.notifications.topic,
             log_group=self.log_group,
             schedule="rate(1 hour)",
+            budget=self.budget,
         )
         acknowledge(self)

@@ -6,8 +6,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from mlcc_ci.budget import Budget
 from mlcc_ci.constants import (
-    BUILD_TIMEOUT_MINUTES,
     NOTIFICATION_TOPIC,
     RESOURCE_PREFIX,
     SWEEPER_FUNCTION,
@@ -51,6 +51,7 @@ class Sweeper(Construct):
         topic: sns.ITopic,
         log_group: logs.ILogGroup,
         schedule: str,
+        budget: Budget,
     ) -> None:
         super().__init__(scope, construct_id)
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
@@ -103,7 +104,8 @@ class Sweeper(Construct):
                 "TABLE_NAME": tables.records.table_name,
                 "RUNS_TABLE_NAME": tables.runs.table_name,
                 "TOPIC_ARN": topic.topic_arn,
-                "BUILD_TIMEOUT_MINUTES": str(BUILD_TIMEOUT_MINUTES),
+                # a run may rightly stay `running` this long: queued, then built
+                "BUILD_TIMEOUT_MINUTES": str(budget.running_minutes),
             },
         )
         schedule_rule(

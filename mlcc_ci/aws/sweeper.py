@@ -2,23 +2,30 @@
 
 If teardown fails, or CodeBuild kills a build at its hard timeout, the endpoint a run
 deployed keeps running (a GPU instance at several dollars an hour) until someone notices.
-Every endpoint whose name starts with a registered project's name (the generated do-scripts
-name them `<projectName>-endpoint-<time>`) belongs to that project's run: it is kept while
-that run is `running` and within its deadline, and deleted otherwise — with its inference
-components, endpoint config and models. DRY_RUN=true only lists what it would delete.
+Every endpoint whose name starts with a run's project name (the generated do-scripts name
+them `<projectName>-endpoint-<time>`) belongs to that project's run: it is kept while that
+run is `running` and within its deadline, and deleted otherwise. As SageMaker asks, its
+inference components go first, and the endpoint only once they are gone; then its endpoint
+config and models. One leak that cannot be deleted never stops the others: each says what
+went wrong. DRY_RUN=true only lists what it would delete.
 """
 
-import contextlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mlcc_ci import clock
+from mlcc_ci import clock, naming
 from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING
 from mlcc_ci.selection import Policy
 from mlcc_ci.stores.base import ResultsStore
+
+# How long one sweep waits for an endpoint's inference components to be deleted; what is
+# still deleting then is finished by the next sweep.
+COMPONENT_PATIENCE_SECONDS = 300.0
+POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -27,13 +34,19 @@ class Leak:
     reason: str
 
 
-def owners(store: ResultsStore, now: datetime, policy: Policy) -> dict[str, str]:
-    """projectName -> runId of every run that may still own an endpoint (status index)."""
+def owners(store: ResultsStore, now: datetime, policy: Policy, prefix: str) -> dict[str, str]:
+    """Project name a run deploys under -> runId, for every run that may still own an
+    endpoint (status index)."""
     live = {}
     for record in store.by_status(RUNNING):
         started = record.runStartedAt or record.lastTestTimestamp
-        if now - clock.parse(started) <= policy.orphan_after:
-            live[record.projectName] = record.runId or ""
+        if now - clock.parse(started) > policy.orphan_after:
+            continue
+        try:
+            name = naming.run_project_name({"projectName": record.projectName}, prefix)
+        except ValueError:
+            continue  # it cannot run under the prefix, so it owns nothing there
+        live[name] = record.runId or ""
     return live
 
 
@@ -49,35 +62,86 @@ def leaks(endpoints: list[str], live: Mapping[str, str], prefix: str) -> list[Le
     return found
 
 
-def _delete(sagemaker: Any, endpoint: str) -> list[str]:
-    """Delete the endpoint and what it was made of; the names deleted."""
-    gone = []
-    described = sagemaker.describe_endpoint(EndpointName=endpoint)
-    config_name = described.get("EndpointConfigName")
-    models: list[str] = []
-    with contextlib.suppress(Exception):  # not every API (or moto) has inference components
-        pages = sagemaker.get_paginator("list_inference_components").paginate(
+def _missing(exc: Exception) -> bool:
+    """SageMaker's way of saying a resource does not exist (a ValidationException)."""
+    return "Could not find" in str(exc) or "does not exist" in str(exc)
+
+
+class Sweeper:
+    def __init__(
+        self,
+        sagemaker: Any,
+        *,
+        patience: float = COMPONENT_PATIENCE_SECONDS,
+        poll: float = POLL_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sagemaker = sagemaker
+        self.patience, self.poll = patience, poll
+        self.sleep, self.monotonic = sleep, monotonic
+
+    def components(self, endpoint: str) -> list[str]:
+        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
             EndpointNameEquals=endpoint
         )
-        for page in pages:
-            for component in page.get("InferenceComponents", []):
-                name = component["InferenceComponentName"]
-                spec = sagemaker.describe_inference_component(InferenceComponentName=name)
-                models.append(spec.get("Specification", {}).get("ModelName", ""))
-                sagemaker.delete_inference_component(InferenceComponentName=name)
-                gone.append(f"inference component {name}")
-    if config_name:
-        config = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-        models += [v.get("ModelName", "") for v in config.get("ProductionVariants", [])]
-    sagemaker.delete_endpoint(EndpointName=endpoint)
-    gone.append(f"endpoint {endpoint}")
-    if config_name:
-        sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
-        gone.append(f"endpoint config {config_name}")
-    for model in dict.fromkeys(m for m in models if m):
-        sagemaker.delete_model(ModelName=model)
-        gone.append(f"model {model}")
-    return gone
+        return [c["InferenceComponentName"] for p in pages for c in p["InferenceComponents"]]
+
+    def _gone(self, names: list[str]) -> list[str]:
+        """Wait until the named inference components no longer exist; those that still do."""
+        deadline = self.monotonic() + self.patience
+        left = list(names)
+        while left:
+            still = []
+            for name in left:
+                try:
+                    self.sagemaker.describe_inference_component(InferenceComponentName=name)
+                except Exception as exc:
+                    if not _missing(exc):
+                        raise
+                    continue
+                still.append(name)
+            left = still
+            if not left or self.monotonic() >= deadline:
+                break
+            self.sleep(self.poll)
+        return left
+
+    def delete(self, endpoint: str, gone: list[str]) -> None:
+        """Delete the endpoint and what it was made of, adding each to `gone` as it goes.
+        An exception says what could not be deleted."""
+        described = self.sagemaker.describe_endpoint(EndpointName=endpoint)
+        config_name = described.get("EndpointConfigName")
+        models: list[str] = []
+        components = self.components(endpoint)
+        for name in components:
+            spec = self.sagemaker.describe_inference_component(InferenceComponentName=name)
+            models.append(spec.get("Specification", {}).get("ModelName", ""))
+            self.sagemaker.delete_inference_component(InferenceComponentName=name)
+            gone.append(f"inference component {name}")
+        left = self._gone(components)
+        if left:
+            raise RuntimeError(
+                f"inference components still deleting after {self.patience:g}s: "
+                f"{', '.join(left)}; the endpoint waits for the next sweep"
+            )
+        if config_name:
+            try:
+                config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            except Exception as exc:
+                if not _missing(exc):
+                    raise
+                config_name = None
+            else:
+                models += [v.get("ModelName", "") for v in config.get("ProductionVariants", [])]
+        self.sagemaker.delete_endpoint(EndpointName=endpoint)
+        gone.append(f"endpoint {endpoint}")
+        if config_name:
+            self.sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
+            gone.append(f"endpoint config {config_name}")
+        for model in dict.fromkeys(m for m in models if m):
+            self.sagemaker.delete_model(ModelName=model)
+            gone.append(f"model {model}")
 
 
 def sweep(
@@ -89,25 +153,37 @@ def sweep(
     prefix: str = RESOURCE_PREFIX,
     dry_run: bool = False,
     publish: Callable[[str, str], None] = lambda subject, message: None,
+    sweeper: Sweeper | None = None,
 ) -> dict[str, Any]:
+    sweeper = sweeper or Sweeper(sagemaker)
     endpoints = [
         e["EndpointName"]
         for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=prefix)
         for e in page.get("Endpoints", [])
     ]
-    found = leaks(endpoints, owners(store, now, policy), prefix)
+    found = leaks(endpoints, owners(store, now, policy, prefix), prefix)
     deleted: list[str] = []
+    errors: list[dict[str, str]] = []
     for leak in found:
-        if not dry_run:
-            deleted += _delete(sagemaker, leak.endpoint)
-    if deleted:
+        if dry_run:
+            continue
+        try:
+            sweeper.delete(leak.endpoint, deleted)
+        except Exception as exc:  # one leak that resists never keeps the others alive
+            errors.append({"endpoint": leak.endpoint, "error": f"{type(exc).__name__}: {exc}"})
+    if deleted or errors:
+        lines = [f"- {d}" for d in deleted] + [
+            f"- NOT deleted {e['endpoint']}: {e['error']}" for e in errors
+        ]
         publish(
-            f"mlcc-ci sweeper deleted {len(found)} leaked endpoint(s)",
-            "Deleted because no running run owns them:\n" + "\n".join(f"- {d}" for d in deleted),
+            f"mlcc-ci sweeper deleted {len(found) - len(errors)} leaked endpoint(s)"
+            + (f", {len(errors)} could not be deleted" if errors else ""),
+            "Endpoints no running run owns:\n" + "\n".join(lines),
         )
     result = {
         "leaked": [{"endpoint": x.endpoint, "reason": x.reason} for x in found],
         "deleted": deleted,
+        "errors": errors,
         "dryRun": dry_run,
     }
     print(json.dumps({"event": "swept", **result}), flush=True)
@@ -121,17 +197,26 @@ def handler(
     env: Mapping[str, str] | None = None,
     session: Any = None,
 ) -> dict[str, Any]:
-    """Lambda entry point (the scanner's environment: TABLE_NAME, RUNS_TABLE_NAME, ...)."""
+    """Lambda entry point (the scanner's environment: TABLE_NAME, RUNS_TABLE_NAME, ...;
+    PATIENCE_SECONDS and POLL_SECONDS: how long and how often to wait for inference
+    components to be deleted)."""
     from mlcc_ci.aws.notify import publisher
     from mlcc_ci.aws.scanner import lambda_context, policy_from
 
     env, session, store = lambda_context(env, session)
     dry_run = str(event.get("dryRun", env.get("DRY_RUN", "false"))).lower() == "true"
+    sagemaker = session.client("sagemaker")
+    sweeper = Sweeper(
+        sagemaker,
+        patience=float(env.get("PATIENCE_SECONDS", COMPONENT_PATIENCE_SECONDS)),
+        poll=float(env.get("POLL_SECONDS", POLL_SECONDS)),
+    )
     return sweep(
         store,
-        session.client("sagemaker"),
+        sagemaker,
         clock.now(),
         policy_from(env),
         dry_run=dry_run,
         publish=publisher(env, session),
+        sweeper=sweeper,
     )

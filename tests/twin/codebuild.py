@@ -1,0 +1,310 @@
+"""The executor project, run as CodeBuild runs it: its buildspec taken from the synthesized
+template, its phases in one bash shell (buildspec 0.2), in the environment CodeBuild gives.
+
+Each build gets what a fresh build container has: the source asset the stack ships, a
+HOME of its own, a /tmp of its own (a private mount: the generated do/submit writes fixed
+/tmp paths), stdin closed, no VIRTUAL_ENV, and a PATH of the image only — never the test's
+virtualenv. The image is simulated where this machine cannot be CodeBuild's: its Python
+is a fresh interpreter environment whose pip installs from a local wheel folder, its npm
+installs offline from a local cache, `n` cannot download another Node.js (it says so and
+keeps this one), `aws` is the PyPI CLI, and `docker` is the stand-in in image/docker.py
+(only privileged projects get an engine). AWS_ENDPOINT_URL points at the simulated
+account. When the build ends, its output goes to the log stream CodeBuild would write.
+"""
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+import venv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.twin.hosting import ACCOUNT
+from tests.twin.template import REGION, Template
+
+IMAGE_DIR = Path(__file__).resolve().parent / "image"
+# The keys the executor's builds sign with: calls made with them are the executor role's.
+EXECUTOR_KEY = "AKIATWINEXECUTOR0001"
+SERVICE_KEY = "AKIATWINCODEBUILD001"  # CodeBuild itself (writing logs)
+PHASES = ("install", "pre_build", "build", "post_build")
+
+
+@dataclass
+class Image:
+    """The simulated aws/codebuild/standard image: tools under `bin/`."""
+
+    root: Path
+    wheels: Path
+    npm_cache: Path
+
+    def __post_init__(self) -> None:
+        bin_dir = self.root / "bin"
+        bin_dir.mkdir(parents=True, exist_ok=True)
+        python = sys.executable
+        scripts = {
+            # AWS CLI v2 carries its own Python; here the PyPI CLI runs with its own
+            "aws": f'#!/bin/sh\nexec "{python}" -I -m awscli "$@"\n',
+            "docker": f'#!/bin/sh\nexec "{python}" -I "{IMAGE_DIR / "docker.py"}" "$@"\n',
+            "n": (
+                "#!/bin/bash\n"
+                "# CodeBuild's images switch Node.js with n, which downloads the version asked\n"
+                "# for; the simulated image has no network and keeps the one it has.\n"
+                '[[ "${1:-}" =~ ^[0-9]+\\.[0-9]+\\.[0-9]+$ ]] || '
+                '{ echo "n: invalid version: ${1:-}" >&2; exit 1; }\n'
+                'echo "n: the simulated image cannot download Node.js $1; keeping $(node --version)"\n'
+            ),
+        }
+        for name, text in scripts.items():
+            path = bin_dir / name
+            path.write_text(text)
+            path.chmod(0o755)
+
+    def path(self, python_bin: Path) -> str:
+        node_dir = Path(shutil.which("node") or "/usr/bin/node").parent
+        parts = [
+            str(python_bin),
+            str(self.root / "bin"),
+            str(node_dir),
+            "/usr/local/bin",
+            "/usr/bin",
+            "/bin",
+        ]
+        return os.pathsep.join(dict.fromkeys(parts))
+
+
+@dataclass
+class Build:
+    id: str
+    project: str
+    stream: str
+    log: Path
+    work: Path
+    proc: subprocess.Popen[bytes] | None = None
+    status: str = "IN_PROGRESS"
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def uuid(self) -> str:
+        return self.id.split(":", 1)[1]
+
+    def wait(self, timeout: float | None = None) -> str:
+        if not self.done.wait(timeout):
+            raise TimeoutError(f"build {self.id} still running after {timeout}s")
+        return self.status
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def kill(self) -> None:
+        """Stop it outright, as CodeBuild's hard timeout does: the container is gone, with
+        everything in it; nothing more runs."""
+        self.status = "TIMED_OUT"
+        for pid, _ in self.processes():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+    def processes(self) -> list[tuple[int, str]]:
+        """(pid, command line) of every process in the build's container now."""
+        assert self.proc is not None
+        parents: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        inside, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop()
+            inside.append(pid)
+            todo += [child for child, parent in parents.items() if parent == pid]
+        found = []
+        for pid in inside:
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+            except OSError:
+                continue
+            found.append((pid, cmdline.decode(errors="replace").strip()))
+        return found
+
+
+def script(spec: dict[str, Any]) -> str:
+    """buildspec 0.2 as one bash script: each phase's commands in order in one shell; a
+    failing command ends its phase; a failed install or pre_build ends the build; post_build
+    runs after build whatever happened, with CODEBUILD_BUILD_SUCCEEDING=0 after a failure."""
+    lines = [
+        "#!/bin/bash",
+        "__failed=''",
+        "export CODEBUILD_BUILD_SUCCEEDING=1",
+    ]
+    for phase in PHASES:
+        body = (spec.get("phases") or {}).get(phase) or {}
+        lines.append(f"echo '[Container] Entering phase {phase.upper()}'")
+        versions = body.get("runtime-versions")
+        if versions:
+            asked = ", ".join(f"{k} {v}" for k, v in versions.items())
+            lines.append(
+                f"echo '[Container] runtime-versions {asked}: the simulated image has its own'"
+            )
+        for command in body.get("commands") or []:
+            quoted = shlex.quote(command)
+            guard = '[ -z "$__failed" ]' if phase != "post_build" else "true"
+            lines += [
+                f"if {guard}; then",
+                f"printf '[Container] Running command %s\\n' {quoted}",
+                command,
+                "__rc=$?",
+                "if [ $__rc -ne 0 ]; then",
+                f"  printf '[Container] Command did not exit successfully %s exit status %d\\n' {quoted} $__rc",
+                f"  __failed={phase}",
+                "fi",
+                "fi",
+            ]
+        if phase in ("install", "pre_build"):
+            lines.append(
+                f'[ -z "$__failed" ] || {{ echo "[Container] Phase {phase.upper()} FAILED"; exit 1; }}'
+            )
+        if phase == "build":
+            lines.append('[ -z "$__failed" ] || export CODEBUILD_BUILD_SUCCEEDING=0')
+    lines.append('[ -z "$__failed" ]')
+    return "\n".join(lines) + "\n"
+
+
+class CodeBuild:
+    def __init__(self, template: Template, image: Image, endpoint: str, workspace: Path) -> None:
+        self.template = template
+        self.image = image
+        self.endpoint = endpoint
+        self.workspace = workspace
+        self.builds: list[Build] = []
+
+    def environment(
+        self, props: dict[str, Any], build: Build, overrides: dict[str, str]
+    ) -> dict[str, str]:
+        home = build.work / "home"
+        home.mkdir()
+        python_bin = build.work / "image-python" / "bin"
+        env = {
+            "PATH": self.image.path(python_bin),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": EXECUTOR_KEY,
+            "AWS_SECRET_ACCESS_KEY": "twin-executor-secret",
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "CODEBUILD_BUILD_ID": build.id,
+            "CODEBUILD_BUILD_ARN": f"arn:aws:codebuild:{REGION}:{ACCOUNT}:build/{build.id}",
+            "CODEBUILD_BUILD_NUMBER": "1",
+            "CODEBUILD_BUILD_IMAGE": props["Environment"]["Image"],
+            "CODEBUILD_INITIATOR": "states/mlcc-ci-orchestrator",
+            "CODEBUILD_LOG_PATH": build.uuid,
+            "CODEBUILD_SRC_DIR": str(build.work / "src"),
+            "CODEBUILD_START_TIME": str(int(time.time() * 1000)),
+            # the image's pip and npm reach their registries; here, local mirrors of them
+            "PIP_NO_INDEX": "1",
+            "PIP_FIND_LINKS": str(self.image.wheels),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            "npm_config_cache": str(self.image.npm_cache),
+            "npm_config_offline": "true",
+            "npm_config_update_notifier": "false",
+        }
+        if props["Environment"].get("PrivilegedMode"):
+            engine = build.work / "docker"
+            engine.mkdir()
+            env["DOCKER_HOST"] = f"unix://{engine / 'docker.sock'}"
+        for variable in props["Environment"].get("EnvironmentVariables", []):
+            assert variable.get("Type", "PLAINTEXT") == "PLAINTEXT", variable
+            env[variable["Name"]] = str(variable["Value"])
+        env.update(overrides)
+        return env
+
+    def start(
+        self,
+        project: str,
+        overrides: dict[str, str],
+        stream_prefix: str | None = None,
+    ) -> Build:
+        """Start one build of `project` (its name), as StartBuild with these overrides."""
+        _, props = self.template.project(project)
+        build_id = f"{project}:{uuid.uuid4()}"
+        # like CodeBuild's /codebuild/output/src<digits>: no UUID in paths (npm masks
+        # UUID-shaped strings in what it prints, taking them for tokens)
+        work = self.workspace / f"src{len(self.builds) + 1:03d}{os.getpid()}"
+        work.mkdir(parents=True)
+        logs = props.get("LogsConfig", {}).get("CloudWatchLogs", {})
+        prefix = stream_prefix or logs.get("StreamName", "")
+        build = Build(
+            build_id, project, f"{prefix}/{build_id.split(':')[1]}", work / "build.log", work
+        )
+        shutil.copytree(self.template.asset_dir(props["Source"]["Location"]), work / "src")
+        (work / "tmp").mkdir()
+        venv.create(work / "image-python", with_pip=True, symlinks=True)
+        env = self.environment(props, build, overrides)
+        spec = yaml.safe_load(props["Source"]["BuildSpec"])
+        (work / "buildspec.sh").write_text(script(spec))
+        with build.log.open("wb") as out:
+            build.proc = subprocess.Popen(
+                [
+                    "unshare",
+                    "--map-root-user",
+                    "--mount",
+                    "bash",
+                    "-c",
+                    'mount --bind "$1" /tmp && cd "$2" && exec bash "$3"',
+                    "buildspec",
+                    str(work / "tmp"),
+                    str(work / "src"),
+                    str(work / "buildspec.sh"),
+                ],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        threading.Thread(
+            target=self._finish, args=(build, logs.get("GroupName")), daemon=True
+        ).start()
+        self.builds.append(build)
+        return build
+
+    def _finish(self, build: Build, group: str | None) -> None:
+        assert build.proc is not None
+        code = build.proc.wait()
+        if build.status == "IN_PROGRESS":
+            build.status = "SUCCEEDED" if code == 0 else "FAILED"
+        if group:
+            self._ship_log(build, group)
+        build.done.set()
+
+    def _ship_log(self, build: Build, group: str) -> None:
+        import boto3
+
+        logs = boto3.client(
+            "logs",
+            region_name=REGION,
+            endpoint_url=self.endpoint,
+            aws_access_key_id=SERVICE_KEY,
+            aws_secret_access_key="twin-codebuild-secret",
+        )
+        logs.create_log_stream(logGroupName=group, logStreamName=build.stream)
+        lines = build.output().splitlines() or ["(no output)"]
+        now = int(time.time() * 1000)
+        for start in range(0, len(lines), 1000):
+            events = [
+                {"timestamp": now, "message": line or " "} for line in lines[start : start + 1000]
+            ]
+            logs.put_log_events(logGroupName=group, logStreamName=build.stream, logEvents=events)
