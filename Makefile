@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels
+.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -71,6 +71,27 @@ lambda-wheels: cdk/build/wheels/.downloaded
 generator: $(BIN)/.installed
 	MLCC_CI_GENERATOR_HOME=$(CURDIR)/.generator $(BIN)/mlcc-ci generator install
 
+# The simulated account's CodeBuild image installs mlcc-ci and the pinned generator the way
+# the buildspec says, from local mirrors of PyPI and npm filled here (tests reach only
+# 127.0.0.1): the package's wheels, and npm's cache after installing the pinned generator.
+.twin/wheels/.downloaded: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip download --quiet --dest .twin/wheels . hatchling
+	touch $@
+
+.twin/npm-cache/.filled: catalog/_defaults.yaml $(BIN)/.installed
+	rm -rf .twin/prime
+	MLCC_CI_GENERATOR_HOME=$(CURDIR)/.twin/prime npm_config_cache=$(CURDIR)/.twin/npm-cache \
+	  $(BIN)/mlcc-ci generator install
+	rm -rf .twin/prime
+	touch $@
+
+twin-cache: .twin/wheels/.downloaded .twin/npm-cache/.filled
+
+# The AWS loop against the simulated account, alone: every supported configuration through
+# the synthesized buildspec and the generator's own do-scripts, then the fault paths.
+twin: lambda-wheels generator twin-cache
+	$(BIN)/python -m pytest -q -m twin
+
 # The browser test drives Debian's chromium (never a downloaded browser).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -82,11 +103,11 @@ browser:
 	    echo "the browser test needs chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
-test: lint typecheck cdk-cli lambda-wheels browser generator
+test: lint typecheck cdk-cli lambda-wheels browser generator twin-cache
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) .generator build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
+	rm -rf $(VENV) .generator .twin build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out

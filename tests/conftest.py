@@ -13,7 +13,7 @@ LOOPBACK = ("127.", "::1", "localhost")
 GENERATOR_HOME = REPO / ".generator"
 
 
-TIERS = {"functional", "browser", "cdk", "slow", "generator"}
+TIERS = {"functional", "browser", "cdk", "slow", "generator", "twin"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -28,7 +28,11 @@ def _deploy(twin, sm, project: str, suffix: str, *, model: bool = False) -> str:
     config, endpoint, component = (
         f"{project}-{kind}-{suffix}" for kind in ("epc", "endpoint", "default")
     )
-    variant = {"VariantName": "AllTraffic", "InitialInstanceCount": 1, "InstanceType": "ml.g5.xlarge"}
+    variant = {
+        "VariantName": "AllTraffic",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.g5.xlarge",
+    }
     if model:
         sm.create_model(
             ModelName=f"{project}-model-{suffix}",
@@ -86,10 +90,17 @@ SWEEP_ENV = {"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "5"}
 def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     store, sm = aws
     now = clock.now()
-    claim(store, store.get(VLLM.config_id), "live-run", clock.iso(now - timedelta(minutes=20), ms=True))
+    claim(
+        store,
+        store.get(VLLM.config_id),
+        "live-run",
+        clock.iso(now - timedelta(minutes=20), ms=True),
+    )
     claim(store, store.get(FIL.config_id), "dead-run", clock.iso(now - timedelta(hours=9), ms=True))
     live = _deploy(twin, sm, VLLM.config["projectName"], "1")
-    leaked = _deploy(twin, sm, FLASK.config["projectName"], "2")  # its run finished; teardown failed
+    leaked = _deploy(
+        twin, sm, FLASK.config["projectName"], "2"
+    )  # its run finished; teardown failed
     orphan = _deploy(twin, sm, FIL.config["projectName"], "3", model=True)  # past its deadline
     theirs = _deploy(twin, sm, "someone-else", "4")  # not ours to touch
     topic, messages = _queue()
@@ -101,16 +112,22 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
 
     result = handler({}, None, env=env)
     project = FLASK.config["projectName"]
-    assert result["deleted"] == [
-        f"inference component {project}-default-2",
-        f"endpoint {leaked}",
-        f"endpoint config {project}-epc-2",
-        f"endpoint {orphan}",
-        f"endpoint config {FIL.config['projectName']}-epc-3",
-        f"model {FIL.config['projectName']}-model-3",
-    ] and result["errors"] == []
+    assert (
+        result["deleted"]
+        == [
+            f"inference component {project}-default-2",
+            f"endpoint {leaked}",
+            f"endpoint config {project}-epc-2",
+            f"endpoint {orphan}",
+            f"endpoint config {FIL.config['projectName']}-epc-3",
+            f"model {FIL.config['projectName']}-model-3",
+        ]
+        and result["errors"] == []
+    )
     sm.get_waiter("endpoint_deleted").wait(EndpointName=leaked, WaiterConfig={"Delay": 1})
-    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted([live, theirs])
+    assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(
+        [live, theirs]
+    )
     # the endpoint was deleted only once its inference component was gone
     calls = [(c.action, c.status) for c in twin.calls if c.service == "sagemaker"]
     delete_endpoint = calls.index(("DeleteEndpoint", 200))

@@ -13,6 +13,7 @@ account. When the build ends, its output goes to the log stream CodeBuild would 
 """
 
 import contextlib
+import itertools
 import os
 import shlex
 import shutil
@@ -181,13 +182,30 @@ def script(spec: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def private_tmp() -> list[str]:
+    """The command prefix that gives a build a /tmp of its own: a mount namespace (as root),
+    else one inside a user namespace; [] when this machine allows neither."""
+    for prefix in (["unshare", "--mount"], ["unshare", "--map-root-user", "--mount"]):
+        probe = subprocess.run(
+            [*prefix, "bash", "-c", "mount -t tmpfs none /tmp"], capture_output=True, check=False
+        )
+        if probe.returncode == 0:
+            return prefix
+    return []
+
+
 class CodeBuild:
     def __init__(self, template: Template, image: Image, endpoint: str, workspace: Path) -> None:
         self.template = template
         self.image = image
         self.endpoint = endpoint
         self.workspace = workspace
+        self.isolation = private_tmp()
+        # without a /tmp of their own, builds share this machine's: one at a time then
+        self._slots = threading.Semaphore(64 if self.isolation else 1)
         self.builds: list[Build] = []
+        self._numbers = itertools.count(1)
+        self._lock = threading.Lock()
 
     def environment(
         self, props: dict[str, Any], build: Build, overrides: dict[str, str]
@@ -242,7 +260,9 @@ class CodeBuild:
         build_id = f"{project}:{uuid.uuid4()}"
         # like CodeBuild's /codebuild/output/src<digits>: no UUID in paths (npm masks
         # UUID-shaped strings in what it prints, taking them for tokens)
-        work = self.workspace / f"src{len(self.builds) + 1:03d}{os.getpid()}"
+        with self._lock:
+            number = next(self._numbers)
+        work = self.workspace / f"src{number:03d}{os.getpid()}"
         work.mkdir(parents=True)
         logs = props.get("LogsConfig", {}).get("CloudWatchLogs", {})
         prefix = stream_prefix or logs.get("StreamName", "")
@@ -255,20 +275,17 @@ class CodeBuild:
         env = self.environment(props, build, overrides)
         spec = yaml.safe_load(props["Source"]["BuildSpec"])
         (work / "buildspec.sh").write_text(script(spec))
+        mount = 'mount --bind "$1" /tmp && ' if self.isolation else ""
+        script_args = [
+            "buildspec",
+            str(work / "tmp"),
+            str(work / "src"),
+            str(work / "buildspec.sh"),
+        ]
+        self._slots.acquire()
         with build.log.open("wb") as out:
             build.proc = subprocess.Popen(
-                [
-                    "unshare",
-                    "--map-root-user",
-                    "--mount",
-                    "bash",
-                    "-c",
-                    'mount --bind "$1" /tmp && cd "$2" && exec bash "$3"',
-                    "buildspec",
-                    str(work / "tmp"),
-                    str(work / "src"),
-                    str(work / "buildspec.sh"),
-                ],
+                [*self.isolation, "bash", "-c", mount + 'cd "$2" && exec bash "$3"', *script_args],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -278,12 +295,14 @@ class CodeBuild:
         threading.Thread(
             target=self._finish, args=(build, logs.get("GroupName")), daemon=True
         ).start()
-        self.builds.append(build)
+        with self._lock:
+            self.builds.append(build)
         return build
 
     def _finish(self, build: Build, group: str | None) -> None:
         assert build.proc is not None
         code = build.proc.wait()
+        self._slots.release()
         if build.status == "IN_PROGRESS":
             build.status = "SUCCEEDED" if code == 0 else "FAILED"
         if group:

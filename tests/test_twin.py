@@ -1,0 +1,387 @@
+"""The AWS loop, end to end, against a simulated account (tests/twin): the scanner claims every
+supported configuration, the orchestrator's definition from the synthesized template starts
+the executor build, which runs the template's own buildspec as CodeBuild would, and the
+pinned generator's unchanged do-scripts generate, validate, submit, deploy, test and clean up
+against the simulation. Then the fault paths: a capacity failure, an unhealthy inference
+component, throttling, SIGTERM at the run budget, a build killed outright (the orchestrator's
+failure path, then the sweeper), and a failed nested build. Every call the executor made is
+then checked against its synthesized role.
+
+What this cannot prove — quotas, GPU capacity, real image builds, real model loads — only a
+real account can (README, "What the simulated account proves").
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import boto3
+import pytest
+
+from mlcc_ci.catalog import load_valid_catalog
+from tests.conftest import REPO
+from tests.twin import iam
+from tests.twin.codebuild import EXECUTOR_KEY, Build, CodeBuild, Image
+from tests.twin.loop import Loop
+from tests.twin.template import Template
+
+pytestmark = [pytest.mark.twin]
+CATALOG = load_valid_catalog()
+SUPPORTED = [e for e in CATALOG.entries if e.supported]
+TWIN_CACHE = REPO / ".twin"
+TABLE = "mlcc-ci-table"
+# the fault paths, one configuration each
+CAPACITY, UNHEALTHY, THROTTLED = "transformers-vllm", "triton-fil", "http-fastapi"
+TERMINATED, KILLED, NESTED_FAILS = "transformers-lmi", "transformers-djl", "triton-python"
+# The one call the executor makes that its role denies, by design: do/clean probes the
+# generator's own bootstrap bucket (codebuild-source-<account>-<region>), which this stack
+# neither creates nor needs; AWS refuses, and the script takes it as absent.
+HF_SECRET, HF_TOKEN = "mlcc-ci-hf-token", "hf_" + "TwinTokenNeverShown0123456789"
+GATED = "transformers-tensorrt-llm"
+DENIED_BY_DESIGN = {("s3:ListBucket", "arn:aws:s3:::codebuild-source-123456789012-us-east-1")}
+
+
+def _synth(outdir: Path) -> Path:
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    sys.path.insert(0, str(REPO / "cdk"))
+    try:
+        from app import build_app
+    finally:
+        sys.path.remove(str(REPO / "cdk"))
+    build_app(str(outdir), nag=False).synth()
+    return outdir
+
+
+def _cli(*args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "mlcc_ci", *args], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def _when_component_hangs(twin, project: str, act):
+    """A watcher: once `project`'s inference component is Creating for good, `act(build)`."""
+
+    def watch(build: Build) -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and not build.done.is_set():
+            creating = [
+                c
+                for c in twin.hosting.components.values()
+                if c.name.startswith(project) and c.status == "Creating"
+            ]
+            if creating:
+                time.sleep(1)  # do/deploy is in its wait_ic loop
+                act(build)
+                return
+            time.sleep(0.2)
+
+    return watch
+
+
+def _budget_expires(build: Build) -> None:
+    """What `timeout` does at the run budget: SIGTERM to the runner (sent to timeout itself,
+    which passes it on as it does its own)."""
+    (pid,) = [pid for pid, cmd in build.processes() if cmd.startswith("timeout --signal=TERM")]
+    os.kill(pid, signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def loop(_twin_server, tmp_path_factory):
+    """Run the whole loop once: the matrix, the fault paths, the sweeper, a rerun."""
+    for cache in (TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache"):
+        if not cache.is_dir():
+            pytest.fail(f"{cache} is missing: `make twin-cache` prepares the simulated image")
+    twin = _twin_server.reset()
+    home = tmp_path_factory.mktemp("twin-home")
+    workspace = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-", dir="/var/tmp"))  # not under /tmp:
+    # each build mounts a /tmp of its own
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in {
+            "AWS_ENDPOINT_URL": twin.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "HOME": str(home),
+            "XDG_DATA_HOME": str(home / "share"),
+        }.items():
+            env.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MLCC_CI_STORE", "VIRTUAL_ENV"):
+            env.delenv(key, raising=False)
+        template = Template.load(
+            _synth(tmp_path_factory.mktemp("cdk.out")),
+            MaxConcurrency=str(len(SUPPORTED)),
+            HuggingFaceAccess=HF_SECRET,
+        )
+        clients = {
+            s: boto3.client(s, region_name="us-east-1")
+            for s in (
+                "dynamodb",
+                "s3",
+                "ecr",
+                "sns",
+                "logs",
+                "iam",
+                "stepfunctions",
+                "secretsmanager",
+            )
+        }
+        template.provision(clients)
+        # the account's Hugging Face token, for the gated model, as an operator stores it
+        clients["secretsmanager"].create_secret(Name=HF_SECRET, SecretString=HF_TOKEN)
+        twin.mark_baseline()
+        image = Image(workspace / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache")
+        codebuild = CodeBuild(template, image, twin.url, workspace / "builds")
+        the_loop = Loop(twin, template, codebuild)
+        from mlcc_ci.stores.open import open_store
+
+        store = open_store(None, table=TABLE)
+        out: dict = {"template": template, "store": store, "twin": twin, "clients": clients}
+
+        # 1. the matrix: every supported configuration, all at once
+        _cli("register", "--from-catalog", "--all", "--table", TABLE)
+        started = time.monotonic()
+        scan = the_loop.scan()
+        out["matrix"] = the_loop.execute_all(scan["executionArns"])
+        out["matrix_seconds"] = time.monotonic() - started
+        out["matrix_records"] = {e.name: store.get(e.config_id) for e in SUPPORTED}
+        out["matrix_alive"] = twin.alive()
+        out["matrix_calls"] = list(twin.calls)
+        out["gated_component_env"] = [
+            c.params.get("Specification", {}).get("Container", {}).get("Environment", {})
+            for c in twin.calls
+            if c.action == "CreateInferenceComponent"
+            and GATED in c.params["InferenceComponentName"]
+        ]
+
+        # 2. the fault paths, again all at once
+        twin.faults.add("capacity", f"mlcc-ci-{CAPACITY}-")
+        twin.faults.add("ic-unhealthy", f"mlcc-ci-{UNHEALTHY}-")
+        twin.faults.add("throttle:CreateEndpoint", f"mlcc-ci-{THROTTLED}-", times=2)
+        twin.faults.add("ic-hang", f"mlcc-ci-{TERMINATED}-")
+        twin.faults.add("ic-hang", f"mlcc-ci-{KILLED}-")
+        twin.faults.add("nested-build-fails", f"mlcc-ci-{NESTED_FAILS}-")
+        faulty = (CAPACITY, UNHEALTHY, THROTTLED, TERMINATED, KILLED, NESTED_FAILS)
+        _cli("register", "--from-catalog", "--retest", *faulty, "--table", TABLE)
+        terminate = _when_component_hangs(twin, f"mlcc-ci-{TERMINATED}-", _budget_expires)
+        kill = _when_component_hangs(twin, f"mlcc-ci-{KILLED}-", Build.kill)
+        watchers = {
+            CATALOG.get(TERMINATED).config_id: terminate,
+            CATALOG.get(KILLED).config_id: kill,
+        }
+        out["faults"] = the_loop.execute_all(the_loop.scan()["executionArns"], watchers)
+        out["fault_records"] = {n: store.get(CATALOG.get(n).config_id) for n in faulty}
+        out["fault_alive"] = twin.alive()
+        twin.faults.clear()
+
+        # 3. the sweeper finds what the killed run left; then that configuration runs again
+        out["sweep"] = the_loop.sweep(POLL_SECONDS="0.2", PATIENCE_SECONDS="30")
+        out["swept_alive"] = twin.alive()
+        _cli("register", "--from-catalog", "--retest", KILLED, "--table", TABLE)
+        out["rerun"] = the_loop.execute_all(the_loop.scan()["executionArns"])
+        out["rerun_record"] = store.get(CATALOG.get(KILLED).config_id)
+        out["final_alive"] = twin.alive()
+        out["builds"] = codebuild.builds
+        out["calls"] = list(twin.calls)
+        yield out
+    if not os.environ.get("MLCC_TWIN_KEEP"):
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+LEAKS = (
+    "endpoint",
+    "endpoint-config",
+    "model",
+    "inference-component",
+    "codebuild-project",
+    "iam-role",
+)
+
+
+def _leaks(alive: dict, project: str | None = None) -> dict:
+    return {
+        kind: [n for n in names if project is None or n.startswith(project)]
+        for kind, names in alive.items()
+        if kind in LEAKS and [n for n in names if project is None or n.startswith(project)]
+    }
+
+
+def test_every_supported_configuration_passes_the_whole_loop(loop):
+    records = loop["matrix_records"]
+    assert {name: r.testStatus for name, r in records.items()} == {
+        e.name: "pass" for e in SUPPORTED
+    }
+    for name, record in records.items():
+        assert {s: r.status for s, r in record.stageResults.items()} == {
+            stage: "pass"
+            for stage in ("generate", "validate", "build", "deploy_test", "register", "teardown")
+        }, name
+        assert record.generatorVersion == "1.6.0" and record.errorMessage in ("", None)
+        history = loop["store"].history(record.configId)
+        assert "pass" in [h.status for h in history], name
+    assert len(loop["matrix"]) == len(SUPPORTED)
+    for run in loop["matrix"].values():
+        assert run.execution.status == "SUCCEEDED"
+        assert run.execution.visited[-1] == "RunPassed"
+        (build,) = run.builds
+        assert build.status == "SUCCEEDED"
+    print(f"\nmatrix: {len(SUPPORTED)} configurations in {loop['matrix_seconds']:.0f} s")
+
+
+def test_a_gated_model_deploys_with_the_token_the_stack_names_and_never_shows_it(loop):
+    record = loop["matrix_records"][GATED]
+    assert record.testStatus == "pass"
+    reads = [
+        c
+        for c in loop["calls"]
+        if c.action == "GetSecretValue" and c.params["SecretId"] == HF_SECRET
+    ]
+    assert reads and all(c.key == EXECUTOR_KEY and c.status == 200 for c in reads)
+    # do/deploy handed it to the container, never to the record or the logs
+    (run,) = [r for r in loop["matrix"].values() if r.config_id == record.configId]
+    assert HF_TOKEN not in run.builds[0].output()
+    assert HF_TOKEN not in json.dumps(record.to_item())
+    assert HF_TOKEN in json.dumps(loop["gated_component_env"])
+
+
+def test_nothing_a_run_created_is_left_alive(loop):
+    assert _leaks(loop["matrix_alive"]) == {}
+    assert _leaks(loop["final_alive"]) == {}
+    # images stay in the stack's repository, which expires them by its lifecycle rule
+    ecr = loop["clients"]["ecr"]
+    (rule,) = json.loads(
+        ecr.get_lifecycle_policy(repositoryName="mlcc-ci-images")["lifecyclePolicyText"]
+    )["rules"]
+    assert rule["selection"]["tagStatus"] == "any"
+    assert (
+        rule["selection"]["countType"] == "sinceImagePushed" and rule["action"]["type"] == "expire"
+    )
+
+
+def test_the_executor_ran_as_codebuild_runs_it(loop):
+    template = loop["template"]
+    for build in loop["builds"]:
+        _, props = template.project(build.project)
+        assert (build.work / "buildspec.sh").read_text().count("\n") > 20
+        env = json.loads(json.dumps(props["Environment"]))
+        assert env["Image"].startswith("aws/codebuild/standard")
+    build = next(b for b in loop["builds"] if b.status == "SUCCEEDED")
+    log = build.output()
+    phases = [line.split()[-1] for line in log.splitlines() if "Entering phase" in line]
+    assert phases == ["INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"]
+    # the do-scripts ran in the virtualenv the harness prepared, not the developer's
+    assert "Python virtual environment required" not in log
+    assert "User force closed the prompt" not in log
+    assert str(Path(sys.executable).parent) not in (build.work / "buildspec.sh").read_text()
+
+
+def test_stage_log_pointers_name_the_stream_codebuild_wrote(loop):
+    logs = loop["clients"]["logs"]
+    for record in loop["matrix_records"].values():
+        pointer = record.stageResults["deploy_test"].logPointer
+        assert pointer.startswith("cloudwatch:build/")
+        stream = pointer.removeprefix("cloudwatch:")
+        events = logs.get_log_events(logGroupName="ml-container-creator-ci", logStreamName=stream)
+        text = "\n".join(e["message"] for e in events["events"])
+        assert re.search(rf"^{record.deploymentConfig} +deploy_test +pass", text, re.M), text
+
+
+def test_a_failed_deploy_is_recorded_with_aws_s_reason_and_torn_down(loop):
+    record = loop["fault_records"][CAPACITY]
+    assert record.testStatus == "fail-deploy_test"
+    summary = record.stageResults["deploy_test"].errorSummary
+    assert "Failed: Unable to provision requested ML compute capacity for ml.g6.12xlarge" in summary
+    assert record.stageResults["teardown"].status == "pass"
+    unhealthy = loop["fault_records"][UNHEALTHY]
+    assert unhealthy.testStatus == "fail-deploy_test"
+    assert (
+        "did not pass the ping health check" in unhealthy.stageResults["deploy_test"].errorSummary
+    )
+    assert unhealthy.stageResults["teardown"].status == "pass"
+    for name in (CAPACITY, UNHEALTHY):
+        assert _leaks(loop["fault_alive"], f"mlcc-ci-{name}") == {}
+
+
+def test_throttling_is_retried(loop):
+    assert loop["fault_records"][THROTTLED].testStatus == "pass"
+    creates = [
+        c.error or "ok"
+        for c in loop["calls"]
+        if c.action == "CreateEndpoint"
+        and c.params["EndpointName"].startswith(f"mlcc-ci-{THROTTLED}-")
+    ]
+    assert creates[-3:] == ["ThrottlingException", "ThrottlingException", "ok"]
+
+
+def test_sigterm_at_the_run_budget_leaves_time_for_teardown(loop):
+    record = loop["fault_records"][TERMINATED]
+    assert record.testStatus == "fail-deploy_test"
+    assert "interrupted by SIGTERM" in record.stageResults["deploy_test"].errorSummary
+    assert record.stageResults["teardown"].status == "pass"
+    assert _leaks(loop["fault_alive"], f"mlcc-ci-{TERMINATED}") == {}
+    (build,) = loop["faults"][CATALOG.get(TERMINATED).config_id].builds
+    assert "Entering phase POST_BUILD" in build.output()
+
+
+def test_a_run_killed_outright_is_recorded_by_the_orchestrator_and_swept(loop):
+    run = loop["faults"][CATALOG.get(KILLED).config_id]
+    assert run.execution.visited[-3:] == ["RecordFailure", "RecordRunInHistory", "ExecutorFailed"]
+    record = loop["fault_records"][KILLED]
+    assert record.testStatus == "fail-build"
+    assert record.errorMessage.startswith(
+        "executor build failed or timed out without writing its result (States.TaskFailed)"
+    )
+    history = loop["store"].history(record.configId)
+    assert history[0].status == "fail-build"
+    # its endpoint was left running; the sweeper deleted it, components first
+    project = f"mlcc-ci-{KILLED}"
+    assert _leaks(loop["fault_alive"], project)["endpoint"]
+    deleted = loop["sweep"]["deleted"]
+    assert deleted[0].startswith(f"inference component {project}-default-")
+    assert deleted[1].startswith(f"endpoint {project}-endpoint-")
+    assert loop["sweep"]["errors"] == []
+    leftover = _leaks(loop["swept_alive"], project)
+    # what the nested build made keeps its stable name: the next run reuses and removes it
+    assert leftover == {
+        "codebuild-project": [f"{project}-build"],
+        "iam-role": [f"{project}-build-service-role"],
+    }
+    assert loop["rerun_record"].testStatus == "pass"
+    assert _leaks(loop["final_alive"], project) == {}
+
+
+def test_a_failed_nested_build_fails_the_build_stage_and_is_cleaned_up(loop):
+    record = loop["fault_records"][NESTED_FAILS]
+    assert record.testStatus == "fail-build"
+    assert "exit code 1" in record.stageResults["build"].errorSummary
+    assert record.stageResults["teardown"].status == "pass"
+    assert _leaks(loop["fault_alive"], f"mlcc-ci-{NESTED_FAILS}") == {}
+
+
+def test_every_call_the_executor_made_is_allowed_by_its_role(loop):
+    template = loop["template"]
+    (role,) = [
+        logical
+        for logical, resource in template.of_type("AWS::IAM::Role").items()
+        if "codebuild.amazonaws.com"
+        in json.dumps(resource["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    statements = template.policies_of(role)
+    calls = [c for c in loop["calls"] if c.key == EXECUTOR_KEY]
+    per_config = len([c for c in loop["matrix_calls"] if c.key == EXECUTOR_KEY]) / len(SUPPORTED)
+    print(f"\nexecutor: {len(calls)} AWS calls in all, {per_config:.0f} per configuration")
+    assert per_config > 30  # the scripts really ran against the account
+    denied = set()
+    for call in calls:
+        for need in iam.needs(call):
+            if not iam.allowed(statements, need):
+                denied |= {(need.action, r) for r in need.resources}
+    assert denied == DENIED_BY_DESIGN

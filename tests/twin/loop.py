@@ -1,0 +1,103 @@
+"""The AWS loop against the simulated account, each part as the stack deploys it: the
+scanner Lambda's handler with the environment the template gives it, the orchestrator's
+definition from the template (stepfunctions.py), the executor builds (codebuild.py), and the
+sweeper Lambda's handler. Each part signs its calls with a key of its own, so the calls of
+the executor role can be told from the rest."""
+
+import json
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from tests.twin.codebuild import Build, CodeBuild
+from tests.twin.server import Twin
+from tests.twin.stepfunctions import Execution, StateMachine
+from tests.twin.template import REGION, Template
+
+KEYS = {
+    "scanner": "AKIATWINSCANNER00001",
+    "sweeper": "AKIATWINSWEEPER00001",
+    "orchestrator": "AKIATWINSTATES000001",
+}
+
+
+def session(who: str) -> boto3.session.Session:
+    return boto3.session.Session(
+        aws_access_key_id=KEYS[who], aws_secret_access_key=f"twin-{who}", region_name=REGION
+    )
+
+
+@dataclass
+class Run:
+    config_id: str
+    execution: Execution
+    builds: list[Build] = field(default_factory=list)
+
+
+class Loop:
+    def __init__(self, twin: Twin, template: Template, codebuild: CodeBuild) -> None:
+        self.twin = twin
+        self.template = template
+        self.codebuild = codebuild
+        self.states = session("orchestrator").client("stepfunctions", endpoint_url=twin.url)
+        self.definition = self._definition()
+
+    def _definition(self) -> dict[str, Any]:
+        (logical,) = self.template.of_type("AWS::StepFunctions::StateMachine")
+        return dict(json.loads(self.template.properties(logical)["DefinitionString"]))
+
+    def function_env(self, name: str) -> dict[str, str]:
+        for logical in self.template.of_type("AWS::Lambda::Function"):
+            if self.template.name(logical) == name:
+                variables = self.template.properties(logical)["Environment"]["Variables"]
+                return {k: str(v) for k, v in variables.items()}
+        raise KeyError(name)
+
+    def scan(self) -> dict[str, Any]:
+        from mlcc_ci.aws.scanner import handler
+
+        env = self.function_env("mlcc-ci-scanner")
+        return dict(handler({}, None, env=env, session=session("scanner")))
+
+    def sweep(self, **knobs: str) -> dict[str, Any]:
+        from mlcc_ci.aws.sweeper import handler
+
+        env = {**self.function_env("mlcc-ci-sweeper"), **knobs}
+        return dict(handler({}, None, env=env, session=session("sweeper")))
+
+    def execution_input(self, arn: str) -> dict[str, Any]:
+        return dict(json.loads(self.states.describe_execution(executionArn=arn)["input"]))
+
+    def execute(self, arn: str, watch: Callable[[Build], None] | None = None) -> Run:
+        """Run one execution the scanner started, as Step Functions would."""
+        data = self.execution_input(arn)
+        dynamodb = session("orchestrator").client("dynamodb", endpoint_url=self.twin.url)
+
+        def start_build(params: dict[str, Any]) -> Build:
+            overrides = {v["Name"]: v["Value"] for v in params["EnvironmentVariablesOverride"]}
+            stream = params["LogsConfigOverride"]["CloudWatchLogs"]["StreamName"]
+            build = self.codebuild.start(params["ProjectName"], overrides, stream_prefix=stream)
+            if watch is not None:
+                threading.Thread(target=watch, args=(build,), daemon=True).start()
+            return build
+
+        machine = StateMachine(self.definition, start_build, dynamodb)
+        execution = machine.run(data)
+        return Run(data["configId"], execution, machine.builds)
+
+    def execute_all(
+        self, arns: list[str], watchers: dict[str, Callable[[Build], None]] | None = None
+    ) -> dict[str, Run]:
+        """Every execution at once, as far as the machine allows."""
+        watchers = watchers or {}
+        with ThreadPoolExecutor(max_workers=max(len(arns), 1)) as pool:
+            futures = [
+                pool.submit(self.execute, arn, watchers.get(self.execution_input(arn)["configId"]))
+                for arn in arns
+            ]
+            runs = [f.result() for f in futures]
+        return {run.config_id: run for run in runs}
