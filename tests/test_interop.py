@@ -254,3 +254,40 @@ def test_the_generators_own_do_ci_shows_what_mlcc_ci_recorded(cli, shared_table,
     assert configurations["http-flask"]["recordCount"] == 2
     status = _do(projects["http-flask"], env, "ci", "status")
     assert "Passing:           1" in status and "Failing:           2" in status
+
+
+def test_the_pinned_generators_do_test_still_knows_no_http_or_triton(
+    twin, tmp_path, pinned_generator
+):
+    """Why the http and triton entries' deploy_test runs do/deploy and the harness's smoke
+    test, not do/test: generator 1.6.0's do/test exits 3 for their frameworks. The day a
+    generator bump fixes it, this fails: drop those entries' deploy_test overrides then."""
+    from mlcc_ci import projectsetup
+
+    boto3.client("ecr", region_name="us-east-1").create_repository(repositoryName="mlcc-ci-images")
+    env = {
+        **_project_env(tmp_path, twin.url),
+        "ECR_REPOSITORY_NAME": "mlcc-ci-images",
+        "ROLE_ARN": "arn:aws:iam::123456789012:role/mlcc-sagemaker-execution-role",
+    }
+    for entry in (FLASK, CATALOG.get("triton-fil")):
+        project = generate(pinned_generator.command, entry, tmp_path / entry.name)
+        name = entry.config["projectName"]
+        projectsetup.apply(project, {"ENDPOINT_NAME": "{projectName}-endpoint"}, name)
+        config = (project / "do" / "config").read_text()
+        twin.push_image("us-east-1", "mlcc-ci-images", name, config, [f"{name}-latest"])
+        for script in ("deploy", "test"):
+            result = subprocess.run(
+                [f"./do/{script}"],
+                cwd=project,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+            )
+            if script == "deploy":
+                assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-1500:]
+        assert result.returncode == 3, result.stdout[-1500:]
+        assert f"❌ Unknown framework: {entry.data['architecture']}" in result.stdout
+        assert "✅ Endpoint is InService" in result.stdout  # it got as far as the framework
+        assert entry.data["stages"]["deploy_test"]["command"] == "./do/deploy"
