@@ -57,7 +57,8 @@ def client(service: str, region: str, env: Mapping[str, str]) -> Any:
         aws_session_token=env.get("AWS_SESSION_TOKEN"),
         region_name=region,
     )
-    return session.client(service, endpoint_url=env.get("AWS_ENDPOINT_URL") or None)
+    make: Any = session.client  # the service name is data here, not a literal
+    return make(service, endpoint_url=env.get("AWS_ENDPOINT_URL") or None)
 
 
 def _walk(body: Any, path: str) -> Any:

@@ -189,7 +189,8 @@ def test_catalog_validate_checks_the_generators_parameters(cli, pinned_generator
         "maximum 16384",
         f"{rel(flask)}:12: http-flask $.generatorOptions.modelFromat: generator 1.6.0 does not "
         "read 'modelFromat' from a config file; it would be ignored (did you mean 'modelFormat'?)",
-        f'{rel(flask)}:17: http-flask $.buildTarget: "sagemaker" is not one of codebuild',
+        f"{rel(flask)}:{text.count(chr(10)) + 1}: http-flask $.buildTarget: "
+        '"sagemaker" is not one of codebuild',
         "3 problems found",
     ]
 

@@ -105,6 +105,9 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     theirs = _deploy(twin, sm, "someone-else", "4")  # not ours to touch
     topic, messages = _queue()
     env = {**SWEEP_ENV, "TOPIC_ARN": topic}
+    logs = boto3.client("logs", region_name="us-east-1")
+    for group in ("/aws/codebuild/mlcc-ci-http-flask-build", "/aws/codebuild/someone-else-build"):
+        logs.create_log_group(logGroupName=group)
 
     dry = handler({"dryRun": True}, None, env=env)
     assert {x["endpoint"] for x in dry["leaked"]} == {leaked, orphan} and dry["deleted"] == []
@@ -136,7 +139,17 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     (note,) = messages()
     assert note["Subject"] == "mlcc-ci sweeper deleted 2 leaked endpoint(s)"
     assert leaked in note["Message"] and orphan in note["Message"]
-    assert handler({}, None, env=env)["deleted"] == []  # nothing more to do
+    # the nested builds' log groups get a retention; nobody else's
+    assert result["logRetention"] == ["/aws/codebuild/mlcc-ci-http-flask-build"]
+    retention = {
+        g["logGroupName"]: g.get("retentionInDays") for g in logs.describe_log_groups()["logGroups"]
+    }
+    assert retention == {
+        "/aws/codebuild/mlcc-ci-http-flask-build": 30,
+        "/aws/codebuild/someone-else-build": None,
+    }
+    again = handler({}, None, env=env)
+    assert again["deleted"] == [] and again["logRetention"] == []  # nothing more to do
 
 
 def test_one_leak_that_resists_never_keeps_the_others(twin, aws):

@@ -268,19 +268,86 @@ def test_nothing_a_run_created_is_left_alive(loop):
 
 def test_the_executor_ran_as_codebuild_runs_it(loop):
     template = loop["template"]
+    test_venv = str(Path(sys.executable).parent)
     for build in loop["builds"]:
         _, props = template.project(build.project)
-        assert (build.work / "buildspec.sh").read_text().count("\n") > 20
-        env = json.loads(json.dumps(props["Environment"]))
-        assert env["Image"].startswith("aws/codebuild/standard")
+        # the project's own variables, as the template sets them
+        for variable in props["Environment"]["EnvironmentVariables"]:
+            assert build.env[variable["Name"]] == str(variable["Value"]), variable["Name"]
+        assert build.env["HF_TOKEN_ARN"] == HF_SECRET
+        assert build.env["MLCC_CI_RESOURCE_PREFIX"] == "mlcc-ci"
+        # what a fresh container has, and nothing the test process has
+        assert "VIRTUAL_ENV" not in build.env
+        assert test_venv not in build.env["PATH"].split(os.pathsep)
+        assert Path(build.env["HOME"]).parent == build.work
+        assert build.env["AWS_ENDPOINT_URL"] == loop["twin"].url
+        assert ("DOCKER_HOST" in build.env) == props["Environment"]["PrivilegedMode"]
     build = next(b for b in loop["builds"] if b.status == "SUCCEEDED")
     log = build.output()
     phases = [line.split()[-1] for line in log.splitlines() if "Entering phase" in line]
     assert phases == ["INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"]
-    # the do-scripts ran in the virtualenv the harness prepared, not the developer's
-    assert "Python virtual environment required" not in log
-    assert "User force closed the prompt" not in log
-    assert str(Path(sys.executable).parent) not in (build.work / "buildspec.sh").read_text()
+    assert "[Container] Running command python -m pip install --quiet ." in log
+    # the do-scripts ran in the virtualenv the harness prepared, and never prompted
+    work = build.work / "mlcc-ci-work"
+    (deploy_log,) = work.glob("*/logs/deploy_test.log")
+    deploy = deploy_log.read_text() + deploy_log.with_suffix(".stderr.log").read_text()
+    assert "Deployment complete!" in deploy
+    assert (
+        "Python virtual environment required" not in deploy and "? Endpoint strategy" not in deploy
+    )
+
+
+def test_the_stand_in_docker_fails_as_docker_does_without_the_repository(twin, tmp_path):
+    image = Image(tmp_path / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache")
+    (tmp_path / "ctx" / "do").mkdir(parents=True)
+    (tmp_path / "ctx" / "Dockerfile").write_text("FROM python:3.12-slim\n")
+    (tmp_path / "ctx" / "do" / "config").write_text(
+        'export PROJECT_NAME="p"\nexport FRAMEWORK="http"\n'
+    )
+    env = {
+        **os.environ,
+        "DOCKER_HOST": f"unix://{tmp_path / 'docker.sock'}",
+        "AWS_ENDPOINT_URL": twin.url,
+    }
+    registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+
+    def docker(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(image.root / "bin" / "docker"), *args],
+            env=env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+        )
+
+    assert docker("build", "-t", "p:latest", str(tmp_path / "ctx")).returncode == 0
+    assert docker("tag", "p:latest", f"{registry}/mlcc-ci-images:p-latest").returncode == 0
+    unauthorized = docker("push", f"{registry}/mlcc-ci-images:p-latest")
+    assert (unauthorized.returncode, unauthorized.stderr) == (1, "no basic auth credentials\n")
+    assert (
+        docker("login", "--username", "AWS", "--password-stdin", registry, stdin="token").returncode
+        == 0
+    )
+    missing = docker("push", f"{registry}/mlcc-ci-images:p-latest")
+    assert missing.returncode == 1
+    assert missing.stderr == (
+        "name unknown: The repository with name 'mlcc-ci-images' does not exist in the registry "
+        "with id '123456789012'\n"
+    )
+    boto3.client("ecr", region_name="us-east-1").create_repository(repositoryName="mlcc-ci-images")
+    assert docker("push", f"{registry}/mlcc-ci-images:p-latest").returncode == 0
+    assert twin._image_labels("us-east-1", f"{registry}/mlcc-ci-images:p-latest") == {
+        "framework": "http",
+        "server": "",
+        "project": "p",
+    }
+    no_engine = subprocess.run(
+        [str(image.root / "bin" / "docker"), "images"],
+        env={k: v for k, v in env.items() if k != "DOCKER_HOST"},
+        capture_output=True,
+        text=True,
+    )
+    assert no_engine.returncode == 1 and "Is the docker daemon running?" in no_engine.stderr
 
 
 def test_stage_log_pointers_name_the_stream_codebuild_wrote(loop):
@@ -348,6 +415,10 @@ def test_a_run_killed_outright_is_recorded_by_the_orchestrator_and_swept(loop):
     assert deleted[0].startswith(f"inference component {project}-default-")
     assert deleted[1].startswith(f"endpoint {project}-endpoint-")
     assert loop["sweep"]["errors"] == []
+    # and it gave every nested build's log group a retention (CodeBuild sets none)
+    assert sorted(loop["sweep"]["logRetention"]) == sorted(
+        f"/aws/codebuild/mlcc-ci-{e.name}-build" for e in SUPPORTED
+    )
     leftover = _leaks(loop["swept_alive"], project)
     # what the nested build made keeps its stable name: the next run reuses and removes it
     assert leftover == {

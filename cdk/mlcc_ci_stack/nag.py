@@ -94,6 +94,18 @@ def acknowledge(stack: Any) -> None:
             f"{kind}/mlcc-ci-*]",
             "The sweeper deletes only what runs create, which carry the mlcc-ci- prefix.",
         )
+    for resource, reason in (
+        (
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:*",
+            "logs:DescribeLogGroups is authorized on the account's log groups as a whole; "
+            "the sweeper lists only the nested builds' (a name prefix).",
+        ),
+        (
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/mlcc-ci-*",
+            "The nested builds' log groups, which the sweeper gives a retention.",
+        ),
+    ):
+        _ack(sweeper_policy, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
     _ack(
         sweeper_policy,
         "AwsSolutions-IAM5[Resource::*]",

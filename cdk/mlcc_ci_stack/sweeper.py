@@ -90,6 +90,19 @@ class Sweeper(Construct):
                     ],
                 ),
                 iam.PolicyStatement(
+                    sid="FindNestedBuildLogs",
+                    actions=["logs:DescribeLogGroups"],
+                    resources=[f"arn:{partition}:logs:{region}:{account}:log-group:*"],
+                ),
+                iam.PolicyStatement(
+                    sid="BoundNestedBuildLogs",
+                    actions=["logs:PutRetentionPolicy"],
+                    resources=[
+                        f"arn:{partition}:logs:{region}:{account}:log-group:"
+                        f"/aws/codebuild/{RESOURCE_PREFIX}-*"
+                    ],
+                ),
+                iam.PolicyStatement(
                     sid="RunningRuns",
                     actions=["dynamodb:Query"],
                     resources=[tables.status_index_arn],

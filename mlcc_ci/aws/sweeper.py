@@ -22,6 +22,9 @@ from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING
 from mlcc_ci.selection import Policy
 from mlcc_ci.stores.base import ResultsStore
 
+# CodeBuild makes each nested build's log group (/aws/codebuild/<project>) with no expiry;
+# the sweeper gives those of runs this retention.
+NESTED_LOG_DAYS = 30
 # How long one sweep waits for an endpoint's inference components to be deleted; what is
 # still deleting then is finished by the next sweep.
 COMPONENT_PATIENCE_SECONDS = 300.0
@@ -144,6 +147,19 @@ class Sweeper:
             gone.append(f"model {model}")
 
 
+def bound_nested_logs(logs: Any, prefix: str, days: int = NESTED_LOG_DAYS) -> list[str]:
+    """Give every nested build's log group under the prefix a retention; those changed."""
+    changed = []
+    pages = logs.get_paginator("describe_log_groups").paginate(
+        logGroupNamePrefix=f"/aws/codebuild/{prefix}-"
+    )
+    for group in (g for page in pages for g in page.get("logGroups", [])):
+        if "retentionInDays" not in group:
+            logs.put_retention_policy(logGroupName=group["logGroupName"], retentionInDays=days)
+            changed.append(group["logGroupName"])
+    return changed
+
+
 def sweep(
     store: ResultsStore,
     sagemaker: Any,
@@ -154,6 +170,7 @@ def sweep(
     dry_run: bool = False,
     publish: Callable[[str, str], None] = lambda subject, message: None,
     sweeper: Sweeper | None = None,
+    logs: Any = None,
 ) -> dict[str, Any]:
     sweeper = sweeper or Sweeper(sagemaker)
     endpoints = [
@@ -171,19 +188,29 @@ def sweep(
             sweeper.delete(leak.endpoint, deleted)
         except Exception as exc:  # one leak that resists never keeps the others alive
             errors.append({"endpoint": leak.endpoint, "error": f"{type(exc).__name__}: {exc}"})
-    if deleted or errors:
+    retention: list[str] = []
+    if logs is not None and not dry_run:
+        try:
+            retention = bound_nested_logs(logs, prefix)
+        except Exception as exc:  # the endpoints matter more; say it and go on
+            errors.append(
+                {"logs": f"/aws/codebuild/{prefix}-*", "error": f"{type(exc).__name__}: {exc}"}
+            )
+    failed = [e for e in errors if "endpoint" in e]
+    if deleted or failed:
         lines = [f"- {d}" for d in deleted] + [
             f"- NOT deleted {e['endpoint']}: {e['error']}" for e in errors
         ]
         publish(
-            f"mlcc-ci sweeper deleted {len(found) - len(errors)} leaked endpoint(s)"
-            + (f", {len(errors)} could not be deleted" if errors else ""),
+            f"mlcc-ci sweeper deleted {len(found) - len(failed)} leaked endpoint(s)"
+            + (f", {len(failed)} could not be deleted" if failed else ""),
             "Endpoints no running run owns:\n" + "\n".join(lines),
         )
     result = {
         "leaked": [{"endpoint": x.endpoint, "reason": x.reason} for x in found],
         "deleted": deleted,
         "errors": errors,
+        "logRetention": retention,
         "dryRun": dry_run,
     }
     print(json.dumps({"event": "swept", **result}), flush=True)
@@ -219,4 +246,5 @@ def handler(
         dry_run=dry_run,
         publish=publisher(env, session),
         sweeper=sweeper,
+        logs=session.client("logs"),
     )

@@ -91,6 +91,7 @@ class Build:
     log: Path
     work: Path
     proc: subprocess.Popen[bytes] | None = None
+    env: dict[str, str] = field(default_factory=dict)
     status: str = "IN_PROGRESS"
     done: threading.Event = field(default_factory=threading.Event)
 
@@ -272,7 +273,7 @@ class CodeBuild:
         shutil.copytree(self.template.asset_dir(props["Source"]["Location"]), work / "src")
         (work / "tmp").mkdir()
         venv.create(work / "image-python", with_pip=True, symlinks=True)
-        env = self.environment(props, build, overrides)
+        env = build.env = self.environment(props, build, overrides)
         spec = yaml.safe_load(props["Source"]["BuildSpec"])
         (work / "buildspec.sh").write_text(script(spec))
         mount = 'mount --bind "$1" /tmp && ' if self.isolation else ""

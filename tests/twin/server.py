@@ -246,10 +246,24 @@ class Twin:
                 )
         except ApiError as exc:
             return _error(exc.code, exc.message, exc.status)
+        if service == "ecr" and action == "PutImage" and not self._repository(region, params):
+            # moto 5.2 answers 500 here; ECR says which repository is missing
+            name = params.get("repositoryName", "")
+            return _error(
+                "RepositoryNotFoundException",
+                f"The repository with name '{name}' does not exist in the registry with id "
+                f"'{ACCOUNT}'",
+            )
         status, headers, payload = self._pass(environ)
         if service == "codebuild" and status == 200:
             payload = self._nested_build(action, region, params, payload)
         return status, headers, payload
+
+    @staticmethod
+    def _repository(region: str, params: dict[str, Any]) -> bool:
+        from moto.ecr.models import ecr_backends
+
+        return params.get("repositoryName") in ecr_backends[ACCOUNT][region].repositories
 
     def _pass(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
         captured: dict[str, Any] = {}
@@ -275,6 +289,7 @@ class Twin:
         if action == "StartBuild":
             build = json.loads(payload)["build"]
             project = codebuild_backends[ACCOUNT][region].codebuild_projects[params["projectName"]]
+            self._nested_log_group(region, params["projectName"])
             if self.faults.take("nested-build-fails", params["projectName"]):
                 self._failed_builds.add(build["id"])
             else:
@@ -308,6 +323,16 @@ class Twin:
         self.push_image(
             region, repository, name, config, [f"{name}-{stamp}", f"{name}-latest", "latest"]
         )
+
+    def _nested_log_group(self, region: str, project: str) -> None:
+        """CodeBuild writes a build's log to /aws/codebuild/<project>, made on first use with
+        no retention."""
+        from moto.logs.models import logs_backends
+
+        backend = logs_backends[ACCOUNT][region]
+        group = f"/aws/codebuild/{project}"
+        if group not in backend.groups:
+            backend.create_log_group(group, {})
 
     # -- ECR images ---------------------------------------------------------------------
 
