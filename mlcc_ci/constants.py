@@ -44,6 +44,8 @@ INTERRUPTED: Final = "interrupted"
 # How the executor builds the image (the catalog's buildStrategy).
 BUILD_STRATEGIES: Final = ("codebuild-submit", "docker-in-docker")
 
+# Only a fallback: the stack and the CLI derive how long a run may take from the catalog's
+# stage timeouts (budget.py).
 BUILD_TIMEOUT_MINUTES: Final = 90
 HISTORY_DAYS: Final = 180  # run history items expire (DynamoDB TTL) this long after a run
 DEFAULT_STALE_HOURS: Final = 24

@@ -3,17 +3,24 @@
 After deploy_test's commands pass, the entry's smoke test (`smokeTest:` in the catalog: a
 payload and the path its answer must hold) is sent to the endpoint, through the inference
 component the project deployed. When deploy_test fails, the endpoint's and components'
-FailureReason — which the CLI's waiters never print — is added to the stage's error.
-Where the project deployed is read from its do/config and do/ic/*.conf (parsed, never run).
+FailureReason — which the CLI's waiters never print — is added to the stage's error. After
+teardown, what the project deployed must be gone: the generated do/clean waits a fixed 15 s
+for inference components it deletes when the CLI has no waiter for them, and SageMaker
+refuses to delete an endpoint that still has some; what it leaves, the harness deletes
+(`Remover`, which the sweeper uses too). Where the project deployed is read from its
+do/config and do/ic/*.conf (parsed, never run).
 """
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mlcc_ci import doconfig
+
+POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -132,3 +139,107 @@ def failure_reasons(where: Deployed, sagemaker: Any) -> list[str]:
         if described.get("FailureReason"):
             reasons.append(f"{kind} {name} {described.get(status)}: {described['FailureReason']}")
     return reasons
+
+
+def _missing(exc: Exception) -> bool:
+    """SageMaker's way of saying a resource does not exist (a ValidationException)."""
+    return "Could not find" in str(exc) or "does not exist" in str(exc)
+
+
+class Remover:
+    """Deletes an endpoint the way SageMaker asks: its inference components first, the
+    endpoint once they are gone, then its endpoint config and models."""
+
+    def __init__(
+        self,
+        sagemaker: Any,
+        *,
+        patience: float,
+        poll: float = POLL_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sagemaker = sagemaker
+        self.patience, self.poll = patience, poll
+        self.sleep, self.monotonic = sleep, monotonic
+
+    def exists(self, endpoint: str) -> bool:
+        """True while the endpoint exists and is not already being deleted."""
+        try:
+            described = self.sagemaker.describe_endpoint(EndpointName=endpoint)
+        except Exception as exc:
+            if _missing(exc):
+                return False
+            raise
+        return bool(described.get("EndpointStatus") != "Deleting")
+
+    def components(self, endpoint: str) -> list[str]:
+        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
+            EndpointNameEquals=endpoint
+        )
+        return [c["InferenceComponentName"] for p in pages for c in p["InferenceComponents"]]
+
+    def _gone(self, names: list[str]) -> list[str]:
+        """Wait until the named inference components no longer exist; those that still do."""
+        deadline = self.monotonic() + self.patience
+        left = list(names)
+        while left:
+            still = []
+            for name in left:
+                try:
+                    self.sagemaker.describe_inference_component(InferenceComponentName=name)
+                except Exception as exc:
+                    if not _missing(exc):
+                        raise
+                    continue
+                still.append(name)
+            left = still
+            if not left or self.monotonic() >= deadline:
+                break
+            self.sleep(self.poll)
+        return left
+
+    def delete(self, endpoint: str, gone: list[str]) -> None:
+        """Delete the endpoint and what it was made of, adding each to `gone` as it goes.
+        An exception says what could not be deleted."""
+        described = self.sagemaker.describe_endpoint(EndpointName=endpoint)
+        config_name = described.get("EndpointConfigName")
+        models: list[str] = []
+        components = self.components(endpoint)
+        for name in components:
+            spec = self.sagemaker.describe_inference_component(InferenceComponentName=name)
+            models.append(spec.get("Specification", {}).get("ModelName", ""))
+            if spec.get("InferenceComponentStatus") != "Deleting":
+                self.sagemaker.delete_inference_component(InferenceComponentName=name)
+            gone.append(f"inference component {name}")
+        left = self._gone(components)
+        if left:
+            raise RuntimeError(
+                f"inference components still deleting after {self.patience:g}s: "
+                f"{', '.join(left)}; the endpoint stays until they are gone"
+            )
+        if config_name:
+            try:
+                config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+            except Exception as exc:
+                if not _missing(exc):
+                    raise
+                config_name = None
+            else:
+                models += [v.get("ModelName", "") for v in config.get("ProductionVariants", [])]
+        self.sagemaker.delete_endpoint(EndpointName=endpoint)
+        gone.append(f"endpoint {endpoint}")
+        if config_name:
+            self.sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
+            gone.append(f"endpoint config {config_name}")
+        for model in dict.fromkeys(m for m in models if m):
+            self.sagemaker.delete_model(ModelName=model)
+            gone.append(f"model {model}")
+
+
+def sweep_up(where: Deployed, remover: Remover) -> list[str]:
+    """After teardown: delete what is left of what the project deployed; what was deleted."""
+    gone: list[str] = []
+    if remover.exists(where.endpoint):
+        remover.delete(where.endpoint, gone)
+    return gone

@@ -390,6 +390,9 @@ class Runner:
                 return StageResult("fail", errorSummary=summarize("; ".join(problems), "", secrets))
             return self._project_validate(project, env, spec, secrets)
         outcome: StageRun | None = None
+        deployed = None
+        if name == "teardown" and self.profile.endpoint_checks and not fault:
+            deployed = endpoint.deployed(project, env)  # do/clean forgets it as it goes
         if command:
             outcome = self.executor.run(
                 command,
@@ -405,6 +408,8 @@ class Runner:
                     return StageResult(
                         "fail", logPointer=pointer, errorSummary=summarize(said, "", secrets)
                     )
+            if deployed is not None and not self.abandoned.is_set():
+                return self._swept_up(deployed, env, outcome, spec, pointer, secrets)
             if not outcome.ok:
                 summary = self._failure(outcome, spec, secrets)
                 if name == "deploy_test" and self.profile.endpoint_checks and not fault:
@@ -468,6 +473,37 @@ class Runner:
             return "smoke test: do/config names no ENDPOINT_NAME after do/deploy"
         runtime = endpoint.client("sagemaker-runtime", where.region, env)
         return endpoint.smoke_test(where, entry.data.get("smokeTest", {}), runtime)
+
+    def _swept_up(
+        self,
+        deployed: endpoint.Deployed,
+        env: Mapping[str, str],
+        outcome: StageRun,
+        spec: StageSpec,
+        pointer: str,
+        secrets: list[str],
+    ) -> StageResult:
+        """Teardown's result once what the project deployed is sure to be gone: the harness
+        deletes what the project's own cleanup left, and says so."""
+        sagemaker = endpoint.client("sagemaker", deployed.region, env)
+        remover = endpoint.Remover(sagemaker, patience=max(spec.timeout / 2, 1.0))
+        try:
+            left = endpoint.sweep_up(deployed, remover)
+        except Exception as exc:  # what is left now is the sweeper's
+            note = f"endpoint {deployed.endpoint} is still up after teardown: {exc}"
+            tail = self._failure(outcome, spec, secrets) if not outcome.ok else ""
+            return StageResult(
+                "fail", logPointer=pointer, errorSummary=summarize(note, tail, secrets)
+            )
+        if not outcome.ok:
+            summary = self._failure(outcome, spec, secrets)
+            return StageResult("fail", logPointer=pointer, errorSummary=summary)
+        note = (
+            f"the project's cleanup left {', '.join(left)}: deleted by the harness" if left else ""
+        )
+        return StageResult(
+            "pass", logPointer=pointer, note=summarize(note, "", secrets) if note else ""
+        )
 
     def _with_reasons(
         self, project: Path, env: Mapping[str, str], summary: str, secrets: list[str]

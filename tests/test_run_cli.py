@@ -94,19 +94,32 @@ def test_dry_run_prints_the_commands_and_runs_nothing(cli, store_env):
     assert list(open_store(store_env).records()) == []
 
 
+def test_a_long_run_within_the_catalogs_time_limits_is_not_an_orphan(cli, store_env):
+    cli("register", "--from-catalog", "http-flask")
+    store = open_store(store_env)
+    record = store.get(load_valid_catalog().get("http-flask").config_id)
+    # three hours: more than the 90-minute build of old, less than this catalog's stages allow
+    claim(store, record, "long-run", clock.iso(clock.now() - timedelta(hours=3), ms=True))
+    plan = json.loads(cli("plan", "--json").output)
+    assert plan["reap"] == []
+    assert [(d["reason"], d["configId"]) for d in plan["skipped"]] == [("running", record.configId)]
+
+
 def test_orphaned_run_is_reaped_by_the_next_selection(cli, store_env, tmp_path):
     cli("register", "--from-catalog", "http-flask")
     store = open_store(store_env)
     record = store.get(load_valid_catalog().get("http-flask").config_id)
-    three_hours_ago = clock.iso(clock.now() - timedelta(hours=3), ms=True)
-    claim(store, record, "dead-run", three_hours_ago)
+    # longer than a run of this catalog could take: 60 min queued, a 179-minute build, and
+    # 15 of grace
+    five_hours_ago = clock.iso(clock.now() - timedelta(hours=5), ms=True)
+    claim(store, record, "dead-run", five_hours_ago)
     plan = json.loads(cli("plan", "--json").output)
     assert [d["reason"] for d in plan["reap"]] == ["orphaned"]
     result = cli("run", "--due", "--profile", "example", "--work-dir", str(tmp_path / "w"))
     assert "reaped http-flask: reaped: run dead-run started" in result.output
     reaped = store.get(record.configId)
     assert reaped.testStatus == "fail-build"
-    assert "longer than the build timeout plus grace (105 min)" in reaped.errorMessage
+    assert "longer than the build timeout plus grace (254 min)" in reaped.errorMessage
     assert [(h.runId, h.status) for h in store.history(record.configId)] == [
         ("dead-run", "fail-build")
     ]

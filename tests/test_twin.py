@@ -40,6 +40,7 @@ TABLE = "mlcc-ci-table"
 # the fault paths, one configuration each
 CAPACITY, UNHEALTHY, THROTTLED = "transformers-vllm", "triton-fil", "http-fastapi"
 TERMINATED, KILLED, NESTED_FAILS = "transformers-lmi", "transformers-djl", "triton-python"
+SLOW_DELETE = "diffusors-vllm"
 # The one call the executor makes that its role denies, by design: do/clean probes the
 # generator's own bootstrap bucket (codebuild-source-<account>-<region>), which this stack
 # neither creates nor needs; AWS refuses, and the script takes it as absent.
@@ -169,7 +170,8 @@ def loop(_twin_server, tmp_path_factory):
         twin.faults.add("ic-hang", f"mlcc-ci-{TERMINATED}-")
         twin.faults.add("ic-hang", f"mlcc-ci-{KILLED}-")
         twin.faults.add("nested-build-fails", f"mlcc-ci-{NESTED_FAILS}-")
-        faulty = (CAPACITY, UNHEALTHY, THROTTLED, TERMINATED, KILLED, NESTED_FAILS)
+        twin.faults.add("slow-delete", f"mlcc-ci-{SLOW_DELETE}-")
+        faulty = (CAPACITY, UNHEALTHY, THROTTLED, TERMINATED, KILLED, NESTED_FAILS, SLOW_DELETE)
         _cli("register", "--from-catalog", "--retest", *faulty, "--table", TABLE)
         terminate = _when_component_hangs(twin, f"mlcc-ci-{TERMINATED}-", _budget_expires)
         kill = _when_component_hangs(twin, f"mlcc-ci-{KILLED}-", Build.kill)
@@ -297,59 +299,6 @@ def test_the_executor_ran_as_codebuild_runs_it(loop):
     )
 
 
-def test_the_stand_in_docker_fails_as_docker_does_without_the_repository(twin, tmp_path):
-    image = Image(tmp_path / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache")
-    (tmp_path / "ctx" / "do").mkdir(parents=True)
-    (tmp_path / "ctx" / "Dockerfile").write_text("FROM python:3.12-slim\n")
-    (tmp_path / "ctx" / "do" / "config").write_text(
-        'export PROJECT_NAME="p"\nexport FRAMEWORK="http"\n'
-    )
-    env = {
-        **os.environ,
-        "DOCKER_HOST": f"unix://{tmp_path / 'docker.sock'}",
-        "AWS_ENDPOINT_URL": twin.url,
-    }
-    registry = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
-
-    def docker(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [str(image.root / "bin" / "docker"), *args],
-            env=env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-        )
-
-    assert docker("build", "-t", "p:latest", str(tmp_path / "ctx")).returncode == 0
-    assert docker("tag", "p:latest", f"{registry}/mlcc-ci-images:p-latest").returncode == 0
-    unauthorized = docker("push", f"{registry}/mlcc-ci-images:p-latest")
-    assert (unauthorized.returncode, unauthorized.stderr) == (1, "no basic auth credentials\n")
-    assert (
-        docker("login", "--username", "AWS", "--password-stdin", registry, stdin="token").returncode
-        == 0
-    )
-    missing = docker("push", f"{registry}/mlcc-ci-images:p-latest")
-    assert missing.returncode == 1
-    assert missing.stderr == (
-        "name unknown: The repository with name 'mlcc-ci-images' does not exist in the registry "
-        "with id '123456789012'\n"
-    )
-    boto3.client("ecr", region_name="us-east-1").create_repository(repositoryName="mlcc-ci-images")
-    assert docker("push", f"{registry}/mlcc-ci-images:p-latest").returncode == 0
-    assert twin._image_labels("us-east-1", f"{registry}/mlcc-ci-images:p-latest") == {
-        "framework": "http",
-        "server": "",
-        "project": "p",
-    }
-    no_engine = subprocess.run(
-        [str(image.root / "bin" / "docker"), "images"],
-        env={k: v for k, v in env.items() if k != "DOCKER_HOST"},
-        capture_output=True,
-        text=True,
-    )
-    assert no_engine.returncode == 1 and "Is the docker daemon running?" in no_engine.stderr
-
-
 def test_stage_log_pointers_name_the_stream_codebuild_wrote(loop):
     logs = loop["clients"]["logs"]
     for record in loop["matrix_records"].values():
@@ -417,7 +366,9 @@ def test_a_run_killed_outright_is_recorded_by_the_orchestrator_and_swept(loop):
     assert loop["sweep"]["errors"] == []
     # and it gave every nested build's log group a retention (CodeBuild sets none)
     assert sorted(loop["sweep"]["logRetention"]) == sorted(
-        f"/aws/codebuild/mlcc-ci-{e.name}-build" for e in SUPPORTED
+        f"/aws/codebuild/mlcc-ci-{e.name}-build"
+        for e in SUPPORTED
+        if e.data["buildStrategy"] == "codebuild-submit"  # docker-in-docker has no nested build
     )
     leftover = _leaks(loop["swept_alive"], project)
     # what the nested build made keeps its stable name: the next run reuses and removes it
@@ -435,6 +386,28 @@ def test_a_failed_nested_build_fails_the_build_stage_and_is_cleaned_up(loop):
     assert "exit code 1" in record.stageResults["build"].errorSummary
     assert record.stageResults["teardown"].status == "pass"
     assert _leaks(loop["fault_alive"], f"mlcc-ci-{NESTED_FAILS}") == {}
+
+
+def test_what_the_projects_cleanup_leaves_the_harness_deletes(loop):
+    """do/clean deletes the inference component, sleeps 15 s (the CLI has no waiter for it),
+    then asks to delete the endpoint, which SageMaker refuses while the component is still
+    deleting; the endpoint would stay up. The harness finds it after teardown and deletes it."""
+    record = loop["fault_records"][SLOW_DELETE]
+    assert record.testStatus == "pass"
+    teardown = record.stageResults["teardown"]
+    assert teardown.status == "pass"
+    assert re.fullmatch(
+        rf"the project's cleanup left endpoint mlcc-ci-{SLOW_DELETE}-endpoint-\d+: deleted by the harness",
+        teardown.note,
+    ), teardown.note
+    assert _leaks(loop["fault_alive"], f"mlcc-ci-{SLOW_DELETE}") == {}
+    refused = [
+        c
+        for c in loop["calls"]
+        if c.action == "DeleteEndpoint"
+        and c.params["EndpointName"].startswith(f"mlcc-ci-{SLOW_DELETE}-")
+    ]
+    assert [c.status for c in refused][-2:] == [400, 200]  # do/clean's, then the harness's
 
 
 def test_every_call_the_executor_made_is_allowed_by_its_role(loop):

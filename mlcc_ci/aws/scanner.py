@@ -1,7 +1,8 @@
 """The scanner Lambda: select due configurations, claim each, start one execution per claim.
 
 Environment: TABLE_NAME, RUNS_TABLE_NAME, STATE_MACHINE_ARN, MAX_CONCURRENCY (default 1),
-STALE_HOURS (default 24), BUILD_TIMEOUT_MINUTES (default 90), ORPHAN_GRACE_MINUTES (15).
+STALE_HOURS (default 24), BUILD_TIMEOUT_MINUTES (how long a claimed run may take, queued
+then built: the stack derives it from the catalog; default 90), ORPHAN_GRACE_MINUTES (15).
 The same selection code as `mlcc-ci plan`; status-index queries only, never a Scan.
 """
 

@@ -11,7 +11,6 @@ went wrong. DRY_RUN=true only lists what it would delete.
 """
 
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +18,7 @@ from typing import Any
 
 from mlcc_ci import clock, naming
 from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING
+from mlcc_ci.endpoint import POLL_SECONDS, Remover
 from mlcc_ci.selection import Policy
 from mlcc_ci.stores.base import ResultsStore
 
@@ -28,7 +28,6 @@ NESTED_LOG_DAYS = 30
 # How long one sweep waits for an endpoint's inference components to be deleted; what is
 # still deleting then is finished by the next sweep.
 COMPONENT_PATIENCE_SECONDS = 300.0
-POLL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -65,88 +64,6 @@ def leaks(endpoints: list[str], live: Mapping[str, str], prefix: str) -> list[Le
     return found
 
 
-def _missing(exc: Exception) -> bool:
-    """SageMaker's way of saying a resource does not exist (a ValidationException)."""
-    return "Could not find" in str(exc) or "does not exist" in str(exc)
-
-
-class Sweeper:
-    def __init__(
-        self,
-        sagemaker: Any,
-        *,
-        patience: float = COMPONENT_PATIENCE_SECONDS,
-        poll: float = POLL_SECONDS,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.sagemaker = sagemaker
-        self.patience, self.poll = patience, poll
-        self.sleep, self.monotonic = sleep, monotonic
-
-    def components(self, endpoint: str) -> list[str]:
-        pages = self.sagemaker.get_paginator("list_inference_components").paginate(
-            EndpointNameEquals=endpoint
-        )
-        return [c["InferenceComponentName"] for p in pages for c in p["InferenceComponents"]]
-
-    def _gone(self, names: list[str]) -> list[str]:
-        """Wait until the named inference components no longer exist; those that still do."""
-        deadline = self.monotonic() + self.patience
-        left = list(names)
-        while left:
-            still = []
-            for name in left:
-                try:
-                    self.sagemaker.describe_inference_component(InferenceComponentName=name)
-                except Exception as exc:
-                    if not _missing(exc):
-                        raise
-                    continue
-                still.append(name)
-            left = still
-            if not left or self.monotonic() >= deadline:
-                break
-            self.sleep(self.poll)
-        return left
-
-    def delete(self, endpoint: str, gone: list[str]) -> None:
-        """Delete the endpoint and what it was made of, adding each to `gone` as it goes.
-        An exception says what could not be deleted."""
-        described = self.sagemaker.describe_endpoint(EndpointName=endpoint)
-        config_name = described.get("EndpointConfigName")
-        models: list[str] = []
-        components = self.components(endpoint)
-        for name in components:
-            spec = self.sagemaker.describe_inference_component(InferenceComponentName=name)
-            models.append(spec.get("Specification", {}).get("ModelName", ""))
-            self.sagemaker.delete_inference_component(InferenceComponentName=name)
-            gone.append(f"inference component {name}")
-        left = self._gone(components)
-        if left:
-            raise RuntimeError(
-                f"inference components still deleting after {self.patience:g}s: "
-                f"{', '.join(left)}; the endpoint waits for the next sweep"
-            )
-        if config_name:
-            try:
-                config = self.sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
-            except Exception as exc:
-                if not _missing(exc):
-                    raise
-                config_name = None
-            else:
-                models += [v.get("ModelName", "") for v in config.get("ProductionVariants", [])]
-        self.sagemaker.delete_endpoint(EndpointName=endpoint)
-        gone.append(f"endpoint {endpoint}")
-        if config_name:
-            self.sagemaker.delete_endpoint_config(EndpointConfigName=config_name)
-            gone.append(f"endpoint config {config_name}")
-        for model in dict.fromkeys(m for m in models if m):
-            self.sagemaker.delete_model(ModelName=model)
-            gone.append(f"model {model}")
-
-
 def bound_nested_logs(logs: Any, prefix: str, days: int = NESTED_LOG_DAYS) -> list[str]:
     """Give every nested build's log group under the prefix a retention; those changed."""
     changed = []
@@ -169,10 +86,10 @@ def sweep(
     prefix: str = RESOURCE_PREFIX,
     dry_run: bool = False,
     publish: Callable[[str, str], None] = lambda subject, message: None,
-    sweeper: Sweeper | None = None,
+    sweeper: Remover | None = None,
     logs: Any = None,
 ) -> dict[str, Any]:
-    sweeper = sweeper or Sweeper(sagemaker)
+    sweeper = sweeper or Remover(sagemaker, patience=COMPONENT_PATIENCE_SECONDS)
     endpoints = [
         e["EndpointName"]
         for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=prefix)
@@ -233,7 +150,7 @@ def handler(
     env, session, store = lambda_context(env, session)
     dry_run = str(event.get("dryRun", env.get("DRY_RUN", "false"))).lower() == "true"
     sagemaker = session.client("sagemaker")
-    sweeper = Sweeper(
+    sweeper = Remover(
         sagemaker,
         patience=float(env.get("PATIENCE_SECONDS", COMPONENT_PATIENCE_SECONDS)),
         poll=float(env.get("POLL_SECONDS", POLL_SECONDS)),

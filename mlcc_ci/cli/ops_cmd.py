@@ -105,7 +105,7 @@ def trigger(
         _invoke_scanner(store, function_name)
         return
     records = select_targets(
-        catalog, store, policy_from_options(stale_hours, max_concurrency), due=True
+        catalog, store, policy_from_options(stale_hours, max_concurrency, catalog), due=True
     )
     if execute_runs(catalog, profile, store, records, jobs, None, preclaimed=False):
         raise SystemExit(1)

@@ -52,10 +52,17 @@ def profile_option(func: F) -> F:
     )(func)
 
 
-def policy_from_options(stale_hours: float, max_concurrency: int | None) -> Any:
+def policy_from_options(stale_hours: float, max_concurrency: int | None, catalog: Any) -> Any:
+    """The selection policy; a run counts as orphaned only once the catalog's stage timeouts
+    could not explain it any more (budget.py), as in AWS."""
+    from mlcc_ci.budget import for_catalog
     from mlcc_ci.selection import Policy
 
-    return Policy(stale_after=timedelta(hours=stale_hours), max_concurrency=max_concurrency)
+    return Policy(
+        stale_after=timedelta(hours=stale_hours),
+        max_concurrency=max_concurrency,
+        build_timeout=timedelta(minutes=for_catalog(catalog).running_minutes),
+    )
 
 
 def open_for(
@@ -127,7 +134,7 @@ def plan(
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
     catalog, profile, store = open_for(profile_name, store_url, table)
-    policy = policy_from_options(stale_hours, max_concurrency)
+    policy = policy_from_options(stale_hours, max_concurrency, catalog)
     store.unreadable.clear()
     try:
         result = select(gather(store, now, policy), now, policy)
@@ -245,7 +252,7 @@ def run(
     records = select_targets(
         catalog,
         store,
-        policy_from_options(stale_hours, max_concurrency),
+        policy_from_options(stale_hours, max_concurrency, catalog),
         names=names,
         due=due,
         config_id=config_id,

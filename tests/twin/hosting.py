@@ -25,6 +25,8 @@ CAPACITY = (
     "Unable to provision requested ML compute capacity for {instance}. Please retry using "
     "a different ML instance type or after some time."
 )
+# longer than the 15 s the generated do/clean sleeps when the CLI has no waiter for it
+SLOW_DELETE_SECONDS = 25.0
 UNHEALTHY = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
@@ -84,13 +86,16 @@ class Hosting:
     # -- what is left -------------------------------------------------------------------
 
     def alive(self) -> dict[str, list[str]]:
+        """What exists and is not on its way out (Deleting)."""
         with self.lock:
             self._tick()
             return {
-                "endpoint": sorted(self.endpoints),
+                "endpoint": sorted(n for n, r in self.endpoints.items() if r.status != "Deleting"),
                 "endpoint-config": sorted(self.configs),
                 "model": sorted(self.models),
-                "inference-component": sorted(self.components),
+                "inference-component": sorted(
+                    n for n, r in self.components.items() if r.status != "Deleting"
+                ),
             }
 
     def _tick(self) -> None:
@@ -365,6 +370,8 @@ class Hosting:
         if res.status != "Deleting":
             res.status = "Deleting"
             self._settle(res, "")
+            if self.faults.take("slow-delete", res.name):
+                res.settle_at = time.time() + SLOW_DELETE_SECONDS
         return {}
 
     def _ListInferenceComponents(self, p: dict[str, Any], region: str) -> dict[str, Any]:

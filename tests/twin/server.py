@@ -50,8 +50,9 @@ class Rule:
 class Faults:
     """What the account does wrong, on request. Kinds: capacity (an endpoint fails to
     provision), ic-unhealthy (an inference component fails its health check), ic-hang (one
-    stays Creating), nested-build-fails (a nested CodeBuild build ends FAILED), and
-    throttle:<Action> (the call is refused with ThrottlingException)."""
+    stays Creating), slow-delete (deleting an inference component takes SLOW_DELETE_SECONDS,
+    as on SageMaker, where it takes minutes), nested-build-fails (a nested CodeBuild build
+    ends FAILED), and throttle:<Action> (the call is refused with ThrottlingException)."""
 
     rules: list[Rule] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -159,6 +160,7 @@ class Twin:
         self.calls: list[Call] = []
         self._lock = threading.Lock()
         self._failed_builds: set[str] = set()
+        self.settle_seconds = settle_seconds
         self.hosting = Hosting(self.faults, self._image_labels, settle_seconds=settle_seconds)
         self._moto = DomainDispatcherApplication(create_backend_app)
 
@@ -184,9 +186,7 @@ class Twin:
         self._failed_builds.clear()
         with self._lock:
             self.calls.clear()
-        self.hosting = Hosting(
-            self.faults, self._image_labels, settle_seconds=self.hosting.settle_seconds
-        )
+        self.hosting = Hosting(self.faults, self._image_labels, settle_seconds=self.settle_seconds)
         self.baseline = {}
         return self
 
