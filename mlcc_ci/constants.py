@@ -14,7 +14,8 @@ SWEEPER_RULE: Final = "mlcc-ci-sweeper-schedule"
 NOTIFICATION_TOPIC: Final = "mlcc-ci-notifications"
 LOG_GROUP: Final = "ml-container-creator-ci"
 STACK_NAME: Final = "MlccCiHarnessStack"
-SAGEMAKER_ROLE: Final = "mlcc-sagemaker-execution-role"
+# The role the generator's own `bootstrap` creates: the stack never takes this name.
+GENERATOR_BOOTSTRAP_ROLE: Final = "mlcc-sagemaker-execution-role"
 RESOURCE_PREFIX: Final = "mlcc-ci"
 
 # Attribute names of the record (the spec's names are kept).

@@ -36,3 +36,36 @@ def run_project_name(config: Mapping[str, Any], prefix: str | None) -> str:
             "shorter PROJECT_NAME"
         )
     return name
+
+
+# do/submit names its nested CodeBuild project's role `<project>-service-role`.
+NESTED_ROLE_SUFFIX = "-service-role"
+
+
+def nested_build_role(project_name: str, project_config: Mapping[str, str]) -> str | None:
+    """The IAM role do/submit looks for before it builds `project_name`'s image, given the
+    profile's projectConfig (CODEBUILD_PROJECT_NAME); None when the profile names none."""
+    template = project_config.get("CODEBUILD_PROJECT_NAME")
+    if not template:
+        return None
+    return template.replace("{projectName}", project_name) + NESTED_ROLE_SUFFIX
+
+
+def nested_builds(
+    catalog: Any, prefix: str, profile_name: str = "default"
+) -> list[tuple[str, str]]:
+    """(nested CodeBuild project, its role) of every supported entry that builds with
+    codebuild-submit, as `profile_name` runs it in AWS."""
+    from mlcc_ci.profiles import load_profile
+
+    settings = load_profile(catalog, profile_name).project_config
+    template = settings.get("CODEBUILD_PROJECT_NAME")
+    found = set()
+    for entry in catalog.entries:
+        if not entry.supported or entry.data.get("buildStrategy") != "codebuild-submit":
+            continue
+        name = run_project_name(entry.config, prefix)
+        role = nested_build_role(name, settings)
+        if template and role:
+            found.add((template.replace("{projectName}", name), role))
+    return sorted(found)

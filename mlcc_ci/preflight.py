@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 
 from mlcc_ci import generator
 from mlcc_ci.catalog import Entry
-from mlcc_ci.constants import SAGEMAKER_ROLE
 from mlcc_ci.profiles import Profile, StageSpec
 
 
@@ -47,8 +46,8 @@ def _role_arn(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | N
     if env.get("ROLE_ARN"):
         return None
     return (
-        "ROLE_ARN is not set: deploy needs the SageMaker execution role; the CI stack expects "
-        f"arn:aws:iam::<account>:role/{SAGEMAKER_ROLE} (created by bootstrap) — export ROLE_ARN"
+        "ROLE_ARN is not set: deploy needs a SageMaker execution role (in AWS the stack gives "
+        "the executor its own, or the one SageMakerRoleArn names) — export ROLE_ARN"
     )
 
 
@@ -84,6 +83,34 @@ def _model_token(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str 
     )
 
 
+def _nested_build_role(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
+    """In AWS the stack, not do/submit, makes the nested build's role: one per catalog entry
+    it was deployed with. A configuration it does not know cannot build there."""
+    from mlcc_ci import naming
+    from mlcc_ci.endpoint import client
+
+    prefix = env.get(naming.PREFIX_ENV)
+    if not prefix or entry.data.get("buildStrategy") != "codebuild-submit":
+        return None
+    try:
+        project = naming.run_project_name(entry.config, prefix)
+    except ValueError as exc:
+        return str(exc)
+    role = naming.nested_build_role(project, profile.project_config)
+    if role is None:
+        return None
+    iam = client("iam", env.get("AWS_REGION", "us-east-1"), env)
+    try:
+        iam.get_role(RoleName=role)
+    except iam.exceptions.NoSuchEntityException:
+        return (
+            f"the stack has no nested build role {role}: it makes one for each configuration "
+            "of the catalog it was deployed with; add this configuration to that catalog and "
+            "deploy the stack again"
+        )
+    return None
+
+
 CHECKS: dict[str, Callable[[Entry, Profile, Mapping[str, str]], str | None]] = {
     "generator": _generator,
     "docker": _docker,
@@ -91,6 +118,7 @@ CHECKS: dict[str, Callable[[Entry, Profile, Mapping[str, str]], str | None]] = {
     "aws-credentials": _aws_credentials,
     "stack-region": _stack_region,
     "model-token": _model_token,
+    "nested-build-role": _nested_build_role,
 }
 
 

@@ -137,9 +137,17 @@ def test_scanner_lambda_and_schedule(synth):
     assert params["ScannerSchedule"]["Default"] == "rate(1 hour)"
 
 
-def test_scanner_runs_one_at_a_time(synth):
-    function = lambda_named(synth, constants.SCANNER_FUNCTION)
-    assert function["Properties"]["ReservedConcurrentExecutions"] == 1
+def test_reserved_concurrency_is_a_parameter_off_by_default(synth):
+    """Reserving any concurrency fails CreateFunction on accounts whose quota is 10."""
+    param = synth["json"]["Parameters"]["LambdaReservedConcurrency"]
+    assert (param["Default"], param["MinValue"], param["MaxValue"]) == (0, 0, 1)
+    condition = synth["json"]["Conditions"]["Reserving"]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "LambdaReservedConcurrency"}, 0]}]}
+    for name in (constants.SCANNER_FUNCTION, constants.SWEEPER_FUNCTION):
+        reserved = lambda_named(synth, name)["Properties"]["ReservedConcurrentExecutions"]
+        assert reserved == {
+            "Fn::If": ["Reserving", {"Ref": "LambdaReservedConcurrency"}, {"Ref": "AWS::NoValue"}]
+        }
 
 
 def test_log_group(synth):
@@ -191,25 +199,22 @@ def test_executor_projects(synth):
         assert not [n for n in names if n.startswith("CODEBUILD_")], names
 
 
-def _version(text: str) -> tuple[int, ...]:
-    return tuple(int(x) for x in text.split("."))
-
-
 def test_executor_installs_the_pinned_generator_on_a_node_it_accepts(synth, pinned_generator):
     """One source of truth: the catalog's pin, through `mlcc-ci generator install`, on the
-    Node version the installed generator's own `engines` field asks for."""
+    image's own Node.js runtime, whose major is the one the generator's `engines` asks for;
+    nothing is fetched from outside AWS (no `n`, no nodejs.org)."""
     (props,) = (
         p["Properties"]
         for p in resources(synth, "AWS::CodeBuild::Project").values()
         if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
     )
-    install = json.loads(props["Source"]["BuildSpec"])["phases"]["install"]["commands"]
-    assert "mlcc-ci generator install" in install
-    assert not any("npm install" in c and "container-creator" in c for c in install)
-    (node,) = [c.split()[1] for c in install if c.startswith("n ")]
+    install = json.loads(props["Source"]["BuildSpec"])["phases"]["install"]
+    assert "mlcc-ci generator install" in install["commands"]
+    assert not any("npm install" in c and "container-creator" in c for c in install["commands"])
+    assert not any(c.startswith("n ") or "nodejs.org" in c for c in install["commands"])
     engines = json.loads((pinned_generator.root / "package.json").read_text())["engines"]["node"]
     assert engines.startswith(">=")
-    assert _version(node) >= _version(engines.removeprefix(">="))
+    assert install["runtime-versions"]["nodejs"] == engines.removeprefix(">=").split(".")[0]
     assert "GeneratorPackage" not in synth["json"].get("Parameters", {})
 
 
@@ -225,6 +230,7 @@ def test_state_machine(synth):
     assert props["StateMachineName"] == constants.STATE_MACHINE
     assert props["StateMachineType"] == "STANDARD"
     assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is False
     assert props["TracingConfiguration"] == {"Enabled": True}
     definition = json.loads(_definition(synth))
     assert definition["TimeoutSeconds"] == (60 + 179 + 15) * 60
@@ -542,7 +548,6 @@ def test_every_dynamodb_call_of_the_aws_path_is_allowed_and_nothing_more(synth, 
 def test_sweeper_and_notifications(synth):
     sweeper = lambda_named(synth, constants.SWEEPER_FUNCTION)["Properties"]
     assert sweeper["Handler"] == "mlcc_ci.aws.sweeper.handler"
-    assert sweeper["ReservedConcurrentExecutions"] == 1
     assert set(sweeper["Environment"]["Variables"]) >= {"TABLE_NAME", "TOPIC_ARN"}
     synth["template"].has_resource_properties(
         "AWS::Events::Rule", {"Name": constants.SWEEPER_RULE, "ScheduleExpression": "rate(1 hour)"}
@@ -581,8 +586,24 @@ def test_the_sagemaker_role_is_created_or_given_and_passed_only_to_sagemaker(syn
     assert params["Default"] == "" and params["AllowedPattern"].startswith("^$|^arn:aws")
     roles = resources(synth, "AWS::IAM::Role")
     (created_id,) = [
-        k for k, v in roles.items() if v["Properties"].get("RoleName") == constants.SAGEMAKER_ROLE
+        k
+        for k, v in roles.items()
+        if "sagemaker.amazonaws.com" in json.dumps(v["Properties"]["AssumeRolePolicyDocument"])
     ]
+    # no role takes the name the generator's bootstrap gives its own: no collision
+    assert constants.GENERATOR_BOOTSTRAP_ROLE not in json.dumps(synth["json"]["Resources"])
+    assert "RoleName" not in roles[created_id]["Properties"]
+    # a given role means none is created: the role and its policy exist only on the condition
+    condition = roles[created_id]["Condition"]
+    assert synth["json"]["Conditions"][condition] == {
+        "Fn::Equals": [{"Ref": "SageMakerRoleArn"}, ""]
+    }
+    (policy,) = [
+        p
+        for p in resources(synth, "AWS::IAM::Policy").values()
+        if p["Properties"]["Roles"] == [{"Ref": created_id}]
+    ]
+    assert policy["Condition"] == condition
     trust = roles[created_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
     (executor,) = (
@@ -737,10 +758,17 @@ def script_actions(tmp_path_factory):
 def _executor_statements(synth) -> list[dict]:
     return [
         st
-        for policy in resources(synth, "AWS::IAM::Policy").values()
-        if any(r["Ref"].startswith("ExecutorRole") for r in policy["Properties"]["Roles"])
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy")
+        for policy in resources(synth, kind).values()
+        if any(r["Ref"].startswith("ExecutorRole") for r in policy["Properties"].get("Roles", []))
         for st in policy["Properties"]["PolicyDocument"]["Statement"]
     ]
+
+
+# What do/submit and do/clean would do to the nested build's role, which the stack owns: the
+# executor may not (do/submit finds the role and skips creating it; do/clean's deletes are
+# refused, and it goes on).
+_STACK_OWNS = {"iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy"}
 
 
 def _allows(statement: dict, action: str) -> bool:
@@ -758,7 +786,14 @@ def test_the_executor_role_allows_every_aws_call_of_the_generated_do_scripts(syn
     statements = _executor_statements(synth)
     sources = next(st for st in statements if st.get("Sid") == "NestedBuildSources")["Resource"]
     gaps = []
+    assert _STACK_OWNS <= set(script_actions)
+    for action in _STACK_OWNS:
+        assert not [st for st in statements if st["Effect"] == "Allow" and _allows(st, action)], (
+            action
+        )
     for action, where in sorted(script_actions.items()):
+        if action in _STACK_OWNS:
+            continue
         service = action.split(":")[0]
         fitting = []
         for st in statements:
@@ -785,3 +820,120 @@ def test_the_executor_cannot_touch_its_own_projects(synth):
     for st in _executor_statements(synth):
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         assert all(a != "*" and not a.endswith(":*") for a in actions), st
+
+
+# Ways an identity makes itself (or another) more powerful than it was given.
+_ESCALATIONS = [
+    "iam:CreateRole",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+    "iam:CreatePolicy",
+    "iam:CreatePolicyVersion",
+    "iam:SetDefaultPolicyVersion",
+    "iam:CreateUser",
+    "iam:PutUserPolicy",
+    "iam:AttachUserPolicy",
+    "iam:CreateAccessKey",
+    "iam:CreateLoginProfile",
+    "iam:AddUserToGroup",
+    "iam:PutGroupPolicy",
+    "sts:AssumeRole",
+    "lambda:CreateFunction",
+    "lambda:UpdateFunctionCode",
+    "cloudformation:CreateStack",
+    "ec2:RunInstances",
+    "states:CreateStateMachine",
+]
+
+
+def test_the_executor_cannot_escalate_beyond_what_the_stack_gave_it(synth):
+    """Evaluating the synthesized policies as IAM would: no statement of the executor lets it
+    create or widen an identity, and it may pass only the roles the stack made, each only
+    to its service; the nested builds' roles can do nothing in IAM either."""
+    from tests.twin import iam as policy
+    from tests.twin.template import Template
+
+    template = Template.load(synth["outdir"])
+    roles = template.of_type("AWS::IAM::Role")
+    executor = next(
+        k
+        for k, r in roles.items()
+        if "codebuild" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+        and "RoleName" not in r["Properties"]
+    )
+    statements = template.policies_of(executor)
+    statements += [
+        st
+        for logical in template.of_type("AWS::IAM::ManagedPolicy")
+        if {"Ref": executor} in template.resources[logical]["Properties"].get("Roles", [])
+        for st in template.properties(logical)["PolicyDocument"]["Statement"]
+    ]
+    account = "arn:aws:iam::123456789012:role"
+    nested = sorted(
+        template.arn(k)
+        for k, r in roles.items()
+        if r["Properties"].get("RoleName", "").endswith("-build-service-role")
+    )
+    sagemaker_role = next(
+        template.arn(k)
+        for k, r in roles.items()
+        if "sagemaker.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    )
+    assert len(nested) == 10  # one per supported configuration that builds with codebuild-submit
+    targets = [
+        "*",
+        template.arn(executor),
+        sagemaker_role,
+        *nested,
+        f"{account}/mlcc-ci-admin",
+        f"{account}/Admin",
+    ]
+    for action in _ESCALATIONS:
+        for target in targets:
+            assert not policy.allowed(statements, policy.Need(action, (target,))), (action, target)
+
+    def may_pass(role: str, service: str) -> bool:
+        return policy.allowed(statements, policy.Need("iam:PassRole", (role,), service))
+
+    assert may_pass(sagemaker_role, "sagemaker.amazonaws.com")
+    assert all(may_pass(role, "codebuild.amazonaws.com") for role in nested)
+    for role in (
+        template.arn(executor),
+        f"{account}/mlcc-ci-admin",
+        f"{account}/mlcc-ci-x-build-service-role",
+    ):
+        for service in (
+            "codebuild.amazonaws.com",
+            "sagemaker.amazonaws.com",
+            "lambda.amazonaws.com",
+        ):
+            assert not may_pass(role, service), (role, service)
+    assert not may_pass(nested[0], "sagemaker.amazonaws.com")
+    assert not may_pass(sagemaker_role, "codebuild.amazonaws.com")
+    # its own projects are out of reach: it cannot change or start them
+    for project in ("mlcc-ci-executor", "mlcc-ci-executor-dind"):
+        arn = f"arn:aws:codebuild:us-east-1:123456789012:project/{project}"
+        for action in (
+            "codebuild:StartBuild",
+            "codebuild:UpdateProject",
+            "codebuild:CreateProject",
+        ):
+            assert not policy.allowed(statements, policy.Need(action, (arn,))), (action, project)
+    # and the roles the nested builds run as have no IAM power and no wildcard action
+    for logical, role in roles.items():
+        if role["Properties"].get("RoleName", "").endswith("-build-service-role"):
+            for st in template.policies_of(logical):
+                actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                assert all(not a.startswith("iam:") and "*" not in a for a in actions), st
+
+
+def test_cdk_destroy_can_delete_the_sources_bucket(synth):
+    """A bucket that still holds objects cannot be deleted: the stack empties it first."""
+    buckets = resources(synth, "AWS::S3::Bucket")
+    (sources_id,) = [k for k in buckets if k.startswith("ExecutorSources")]
+    assert buckets[sources_id]["DeletionPolicy"] == "Delete"
+    (emptier,) = resources(synth, "Custom::S3AutoDeleteObjects").values()
+    assert emptier["Properties"]["BucketName"] == {"Ref": sources_id}

@@ -49,7 +49,8 @@ def test_starts_one_execution_per_claim_up_to_max_concurrency(aws):
     ]
     assert {i["configId"] for i in inputs} == {r.configId for r in running}
     for payload in inputs:
-        assert set(payload) == {"configId", "configJson", "buildStrategy", "runId", "expiresAt"}
+        # only what the state machine uses: no configJson in execution inputs (or their logs)
+        assert set(payload) == {"configId", "buildStrategy", "runId", "expiresAt"}
         days = (int(payload["expiresAt"]) - __import__("time").time()) / 86400
         assert 179 < days <= 180  # the failure path's history item expires like the others
         assert payload["runId"] == store.get(payload["configId"]).runId

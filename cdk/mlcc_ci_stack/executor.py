@@ -19,12 +19,13 @@ from mlcc_ci.budget import Budget
 from mlcc_ci.constants import EXECUTOR_PROJECT, RESOURCE_PREFIX
 from mlcc_ci.naming import PREFIX_ENV
 from mlcc_ci_stack.assets import source_asset
+from mlcc_ci_stack.nested import DLC_ACCOUNT, NestedBuildRoles
 from mlcc_ci_stack.tables import Tables
 
-# The Node.js the executor runs the generator with: it must satisfy the pinned generator's
-# `engines.node` (a cdk test checks it against the installed package). CodeBuild's images
-# carry `n`, which switches to it.
-GENERATOR_NODE = "24.11.1"
+# The Node.js runtime the executor runs the generator with (CodeBuild's standard:7.0 image
+# ships it): its major must be the pinned generator's `engines.node` (a cdk test checks it
+# against the installed package).
+GENERATOR_NODE_MAJOR = "24"
 # The repository the generated do-scripts push to; the stack keeps it, with a lifecycle.
 IMAGE_REPOSITORY = f"{RESOURCE_PREFIX}-images"
 IMAGE_DAYS = 14  # an image nothing pushed again for this long is expired
@@ -42,11 +43,12 @@ def build_spec(budget: Budget) -> codebuild.BuildSpec:
             "env": {"shell": "bash"},
             "phases": {
                 "install": {
-                    "runtime-versions": {"python": "3.12", "nodejs": "22"},
+                    # the image's own Node.js 24 satisfies the pinned generator's engines
+                    # field: nothing is downloaded from outside AWS
+                    "runtime-versions": {"python": "3.12", "nodejs": GENERATOR_NODE_MAJOR},
                     "commands": [
                         "python -m pip install --quiet .",
-                        # the Node the pinned generator asks for (its engines field)
-                        f"n {GENERATOR_NODE} && hash -r && node --version",
+                        "node --version",
                         # the package and version the catalog pins: one source of truth
                         "mlcc-ci generator install",
                     ],
@@ -90,6 +92,7 @@ class Executor(Construct):
         sagemaker_role_arn: str,
         budget: Budget,
         hf_token_secret: str,
+        nested_builds: list[tuple[str, str]],
     ) -> None:
         super().__init__(scope, construct_id)
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
@@ -99,7 +102,6 @@ class Executor(Construct):
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description="mlcc-ci executor: runs one configuration's lifecycle",
         )
-        self._grant(tables, log_group, sagemaker_role_arn)
         self.role.add_to_policy(
             iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn])
         )
@@ -113,7 +115,9 @@ class Executor(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(7))],
+            # `cdk destroy` empties it first: a bucket with objects cannot be deleted
             removal_policy=RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
         )
         self.role.add_to_policy(
             iam.PolicyStatement(
@@ -137,6 +141,11 @@ class Executor(Construct):
             removal_policy=RemovalPolicy.DESTROY,
             empty_on_delete=True,
         )
+        self.nested = NestedBuildRoles(
+            self, "NestedBuilds", names=nested_builds, sources=self.sources, images=self.images
+        )
+        self._grant(tables, log_group, sagemaker_role_arn)
+        self.nested.grant_use(self.role)
         environment_variables = {
             "MLCC_CI_SOURCES_BUCKET": codebuild.BuildEnvironmentVariable(
                 value=self.sources.bucket_name
@@ -278,7 +287,7 @@ class Executor(Construct):
                     "ecr:GetDownloadUrlForLayer",
                     "ecr:BatchCheckLayerAvailability",
                 ],
-                resources=[f"arn:{partition}:ecr:{region}:763104351884:repository/*"],
+                resources=[f"arn:{partition}:ecr:*:{DLC_ACCOUNT}:repository/*"],
             ),
             iam.PolicyStatement(
                 sid="NestedBuilds",
@@ -291,26 +300,6 @@ class Executor(Construct):
                     "codebuild:BatchGetBuilds",
                 ],
                 resources=[arn("codebuild", f"project/{prefix}-*")],
-            ),
-            iam.PolicyStatement(
-                sid="PassNestedBuildRole",
-                actions=["iam:PassRole"],
-                resources=[f"arn:{partition}:iam::{account}:role/{prefix}-*"],
-                conditions={"StringEquals": {"iam:PassedToService": "codebuild.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                # do/submit makes `<project>-build-<date>-service-role` for its nested build
-                # and do/clean removes it
-                sid="NestedBuildRole",
-                actions=[
-                    "iam:GetRole",
-                    "iam:CreateRole",
-                    "iam:PutRolePolicy",
-                    "iam:ListRolePolicies",
-                    "iam:DeleteRolePolicy",
-                    "iam:DeleteRole",
-                ],
-                resources=[f"arn:{partition}:iam::{account}:role/{prefix}-*"],
             ),
             iam.PolicyStatement(
                 sid="NestedBuildLogs",

@@ -1,9 +1,11 @@
-"""What the stack's Lambdas share: the mlcc_ci asset on the Lambda runtime, one invocation
-at a time, a role of their own that may write to the stack's log group, an hourly-style rule."""
+"""What the stack's Lambdas share: the mlcc_ci asset on the Lambda runtime, a role of their
+own that may write to the stack's log group, an hourly-style rule, and reserved concurrency
+only when the LambdaReservedConcurrency parameter asks for it (new accounts often have a
+concurrency quota of 10, and reserving any fails CreateFunction there)."""
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration
+from aws_cdk import Aws, CfnCondition, Duration, Fn
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -25,6 +27,7 @@ def stack_function(
     log_group: logs.ILogGroup,
     timeout: Duration,
     environment: Mapping[str, str],
+    reserved: tuple[CfnCondition, str] | None = None,
 ) -> lambda_.Function:
     role = iam.Role(
         scope,
@@ -39,7 +42,7 @@ def stack_function(
     )
     for statement in (*statements, logs_statement):
         role.add_to_policy(statement)
-    return lambda_.Function(
+    function = lambda_.Function(
         scope,
         "Function",
         function_name=name,
@@ -49,13 +52,18 @@ def stack_function(
         code=lambda_.Code.from_asset(str(scanner_asset())),
         role=role,
         memory_size=256,
-        # one at a time: a manual invocation overlapping the schedule cannot double the work
-        # (for the scanner: start more than MaxConcurrency between them)
-        reserved_concurrent_executions=1,
         timeout=timeout,
         log_group=log_group,
         environment=dict(environment),
     )
+    if reserved is not None:
+        condition, value = reserved
+        cfn = function.node.default_child
+        cfn.add_property_override(  # type: ignore[union-attr]
+            "ReservedConcurrentExecutions",
+            Fn.condition_if(condition.logical_id, value, Aws.NO_VALUE),
+        )
+    return function
 
 
 def schedule_rule(

@@ -115,13 +115,11 @@ def acknowledge(stack: Any) -> None:
     for resource in (
         f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*",
         f"arn:<AWS::Partition>:codebuild:{region_account}:project/mlcc-ci-*",
-        "arn:<AWS::Partition>:iam::<AWS::AccountId>:role/mlcc-ci-*",
     ):
         _ack(executor_policy, f"AwsSolutions-IAM5[Resource::{resource}]", PREFIX_REASON)
     _ack(
         executor_policy,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:<AWS::Region>:763104351884:"
-        "repository/*]",
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:763104351884:repository/*]",
         "Read-only pulls of AWS Deep Learning Container base images (account 763104351884), "
         "which the LMI/DJL configurations build on.",
     )
@@ -171,6 +169,35 @@ def acknowledge(stack: Any) -> None:
         "Short-lived build inputs that expire after 7 days; their uploads are already in the "
         "build logs. Server access logs would cost more than they tell.",
     )
+    nested = stack.executor.nested
+    for resource, reason in (
+        ("*", "ecr:GetAuthorizationToken has no resource-level permissions."),
+        (
+            f"<{sources}.Arn>/*",
+            "The nested build reads the source do/submit uploaded to the stack's own bucket.",
+        ),
+        (
+            "arn:<AWS::Partition>:ecr:*:763104351884:repository/*",
+            "Read-only pulls of AWS Deep Learning Container base images, which the nested "
+            "build's buildspec logs in to (in us-east-1, as the generator writes it).",
+        ),
+    ):
+        _ack(nested, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
+    _ack(
+        nested,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
+        "mlcc-ci-*-build-service-role]",
+        "Read-only lookups (GetRole, ListRolePolicies) of the nested builds' roles, which "
+        "do/submit makes before it builds; passing them is granted by exact ARN.",
+    )
+    for role in nested.roles:
+        project = role.node.id.removesuffix("-service-role")
+        _ack(
+            nested,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{region_account}:log-group:"
+            f"/aws/codebuild/{project}:*]",
+            "The streams of this nested build's own log group.",
+        )
     _ack(
         orchestrator_policy,
         "AwsSolutions-IAM5[Resource::*]",

@@ -187,7 +187,11 @@ class Orchestrator(Construct):
             timeout=Duration.minutes(budget.state_machine_minutes),
             tracing_enabled=True,
             logs=sfn.LogOptions(
-                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+                # every event, but no execution data (inputs, outputs, errors' causes): what a
+                # run did is in its build's log and its record
+                destination=log_group,
+                level=sfn.LogLevel.ALL,
+                include_execution_data=False,
             ),
         )
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION

@@ -1,11 +1,15 @@
 """The SageMaker execution role the deployed endpoints run as: created by the stack, unless
-the `SageMakerRoleArn` parameter names one that already exists."""
+the `SageMakerRoleArn` parameter names one that already exists (then none is created).
+
+The created role has no fixed name: the generator's own `bootstrap` creates
+`mlcc-sagemaker-execution-role`, and a stack that took that name would fail to deploy in
+every account where the generator was bootstrapped."""
 
 from aws_cdk import Aws, CfnCondition, CfnParameter, Fn
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from mlcc_ci.constants import RESOURCE_PREFIX, SAGEMAKER_ROLE
+from mlcc_ci.constants import RESOURCE_PREFIX
 
 # The generated do-scripts push to the generator profile's repository (ml-container-creator
 # unless the profile names another) or to ours.
@@ -23,16 +27,16 @@ class SageMakerRole(Construct):
             allowed_pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$",
             constraint_description="empty, or the ARN of an IAM role",
             description="An existing SageMaker execution role for the endpoints; empty: the "
-            f"stack creates {SAGEMAKER_ROLE}.",
+            "stack creates one.",
         )
         use_given = CfnCondition(
             self, "UseGiven", expression=Fn.condition_not(Fn.condition_equals(given, ""))
         )
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
+        create = CfnCondition(self, "Create", expression=Fn.condition_equals(given, ""))
         self.created = iam.Role(
             self,
             "Role",
-            role_name=SAGEMAKER_ROLE,
             assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
             description="mlcc-ci: what a CI endpoint may do (pull its image, write its logs)",
         )
@@ -65,6 +69,8 @@ class SageMakerRole(Construct):
             ),
         ):
             self.created.add_to_policy(statement)
+        for construct in (self.created, self.created.node.find_child("DefaultPolicy")):
+            construct.node.default_child.cfn_options.condition = create  # type: ignore[union-attr]
         self.arn = Fn.condition_if(
             use_given.logical_id, given.value_as_string, self.created.role_arn
         ).to_string()

@@ -1,6 +1,6 @@
 """Lambda `mlcc-ci-scanner` and its hourly EventBridge rule."""
 
-from aws_cdk import Duration
+from aws_cdk import CfnCondition, Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -27,6 +27,7 @@ class Scanner(Construct):
         stale_hours: str,
         schedule: str,
         budget: Budget,
+        reserved: "tuple[CfnCondition, str] | None" = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = stack_function(
@@ -57,6 +58,7 @@ class Scanner(Construct):
             ],
             log_group=log_group,
             timeout=Duration.minutes(5),
+            reserved=reserved,
             environment={
                 "TABLE_NAME": tables.records.table_name,
                 "RUNS_TABLE_NAME": tables.runs.table_name,

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_cdk import CfnParameter, RemovalPolicy, Stack
+from aws_cdk import CfnCondition, CfnParameter, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -14,6 +14,7 @@ from mlcc_ci.constants import (
     LOG_GROUP,
     RESOURCE_PREFIX,
 )
+from mlcc_ci.naming import nested_builds
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.orchestrator import Orchestrator
@@ -80,8 +81,23 @@ class MlccCiHarnessStack(Stack):
             description="A Secrets Manager secret holding a Hugging Face token, for gated "
             f"models (empty: none). Its name must start {RESOURCE_PREFIX}-.",
         )
+        reserved = CfnParameter(
+            self,
+            "LambdaReservedConcurrency",
+            type="Number",
+            default=0,
+            min_value=0,
+            max_value=1,
+            description="1: reserve one concurrent execution for each of the scanner and the "
+            "sweeper, so a manual run never overlaps a scheduled one (needs spare account "
+            "concurrency: new accounts' quota of 10 refuses any reservation); 0: none.",
+        )
+        reserving = CfnCondition(
+            self, "Reserving", expression=Fn.condition_not(Fn.condition_equals(reserved, 0))
+        )
         # Every time limit of a run, from the catalog's stage timeouts.
-        self.budget = for_catalog(load_valid_catalog())
+        catalog = load_valid_catalog()
+        self.budget = for_catalog(catalog)
         if self.budget.problems():
             raise ValueError("; ".join(self.budget.problems()))
         self.tables = Tables(self, "Tables")
@@ -96,6 +112,7 @@ class MlccCiHarnessStack(Stack):
             sagemaker_role_arn=self.sagemaker_role.arn,
             budget=self.budget,
             hf_token_secret=hf_token.value_as_string,
+            nested_builds=nested_builds(catalog, RESOURCE_PREFIX),
         )
         self.orchestrator = Orchestrator(
             self,
@@ -115,6 +132,7 @@ class MlccCiHarnessStack(Stack):
             stale_hours=stale_hours.value_as_string,
             schedule=schedule.value_as_string,
             budget=self.budget,
+            reserved=(reserving, reserved.value_as_string),
         )
         self.sweeper = Sweeper(
             self,
@@ -124,5 +142,6 @@ class MlccCiHarnessStack(Stack):
             log_group=self.log_group,
             schedule="rate(1 hour)",
             budget=self.budget,
+            reserved=(reserving, reserved.value_as_string),
         )
         acknowledge(self)

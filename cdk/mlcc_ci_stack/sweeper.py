@@ -52,6 +52,7 @@ class Sweeper(Construct):
         log_group: logs.ILogGroup,
         schedule: str,
         budget: Budget,
+        reserved: "tuple[CfnCondition, str] | None" = None,
     ) -> None:
         super().__init__(scope, construct_id)
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
@@ -113,6 +114,7 @@ class Sweeper(Construct):
             ],
             log_group=log_group,
             timeout=Duration.minutes(10),
+            reserved=reserved,
             environment={
                 "TABLE_NAME": tables.records.table_name,
                 "RUNS_TABLE_NAME": tables.runs.table_name,

@@ -58,8 +58,8 @@ def scan(
     for item in claimed:
         record = item.record
         payload = {
+            # what the state machine uses, nothing more: the executor reads the record
             "configId": record.configId,
-            "configJson": record.configJson,
             "buildStrategy": record.buildStrategy,
             "runId": record.runId,
             # for the history item the state machine writes if the build dies: it expires

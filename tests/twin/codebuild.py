@@ -6,8 +6,8 @@ HOME of its own, a /tmp of its own (a private mount: the generated do/submit wri
 /tmp paths), stdin closed, no VIRTUAL_ENV, and a PATH of the image only — never the test's
 virtualenv. The image is simulated where this machine cannot be CodeBuild's: its Python
 is a fresh interpreter environment whose pip installs from a local wheel folder, its npm
-installs offline from a local cache, `n` cannot download another Node.js (it says so and
-keeps this one), `aws` is the PyPI CLI, and `docker` is the stand-in in image/docker.py
+installs offline from a local cache, its Node.js is this machine's (whatever the buildspec's
+runtime-versions asks), `aws` is the PyPI CLI, and `docker` is the stand-in in image/docker.py
 (only privileged projects get an engine). AWS_ENDPOINT_URL points at the simulated
 account. When the build ends, its output goes to the log stream CodeBuild would write.
 """
@@ -56,14 +56,6 @@ class Image:
             # AWS CLI v2 carries its own Python; here the PyPI CLI runs with its own
             "aws": f'#!/bin/sh\nexec "{python}" -I -m awscli "$@"\n',
             "docker": f'#!/bin/sh\nexec "{python}" -I "{IMAGE_DIR / "docker.py"}" "$@"\n',
-            "n": (
-                "#!/bin/bash\n"
-                "# CodeBuild's images switch Node.js with n, which downloads the version asked\n"
-                "# for; the simulated image has no network and keeps the one it has.\n"
-                '[[ "${1:-}" =~ ^[0-9]+\\.[0-9]+\\.[0-9]+$ ]] || '
-                '{ echo "n: invalid version: ${1:-}" >&2; exit 1; }\n'
-                'echo "n: the simulated image cannot download Node.js $1; keeping $(node --version)"\n'
-            ),
         }
         for name, text in scripts.items():
             path = bin_dir / name

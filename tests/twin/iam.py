@@ -3,12 +3,14 @@ whether a role's statements allow it (an explicit Deny wins; conditions on
 iam:PassedToService are honoured)."""
 
 import fnmatch
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.twin.hosting import ACCOUNT
-from tests.twin.server import Call
+
+if TYPE_CHECKING:
+    from tests.twin.server import Call
 
 # API operations whose IAM action has another name.
 _ACTION = {
@@ -42,7 +44,7 @@ def _arn(service: str, region: str, resource: str) -> str:
     return f"arn:aws:{service}:{region}:{ACCOUNT}:{resource}"
 
 
-def needs(call: Call) -> list[Need]:
+def needs(call: "Call") -> list[Need]:
     """The permissions one call needs."""
     if (call.service, call.action) in _FREE:
         return []
@@ -142,3 +144,18 @@ def allowed(statements: Iterable[dict[str, Any]], need: Need) -> bool:
         if not any(s["Effect"] == "Allow" and _matches(s, need, resource) for s in statements):
             return False
     return True
+
+
+def authorizer(statements: list[dict[str, Any]], principal: str) -> Callable[["Call"], str | None]:
+    """For the simulated account: why IAM would refuse a call, or None."""
+
+    def refuse(call: "Call") -> str | None:
+        for need in needs(call):
+            if not allowed(statements, need):
+                return (
+                    f"User: {principal} is not authorized to perform: {need.action} on "
+                    f"resource: {need.resources[0]}"
+                )
+        return None
+
+    return refuse

@@ -12,7 +12,7 @@ import re
 import threading
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
@@ -127,6 +127,20 @@ def parse(request: Request, body: bytes) -> tuple[str, str, str, str, dict[str, 
     return service, action, key, region, params
 
 
+def _denied(service: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """AccessDenied as the service's protocol says it."""
+    if service in ("iam", "sts", "sns"):
+        body = (
+            "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>{message}</Message></Error><RequestId>twin</RequestId></ErrorResponse>"
+        )
+        return 403, {"Content-Type": "text/xml"}, body.encode()
+    if service == "s3":
+        body = f"<Error><Code>AccessDenied</Code><Message>{message}</Message></Error>"
+        return 403, {"Content-Type": "application/xml"}, body.encode()
+    return _error("AccessDeniedException", message)
+
+
 def _error(code: str, message: str, status: int = 400) -> tuple[int, dict[str, str], bytes]:
     body = json.dumps({"__type": code, "message": message, "Message": message}).encode()
     return status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code}, body
@@ -172,6 +186,8 @@ class Twin:
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self.baseline: dict[str, set[str]] = {}
+        # access key -> why IAM refuses a call (None: allowed); keys not here are not checked
+        self.enforced: dict[str, Callable[[Call], str | None]] = {}
 
     def start(self) -> "Twin":
         self._thread.start()
@@ -188,6 +204,7 @@ class Twin:
             self.calls.clear()
         self.hosting = Hosting(self.faults, self._image_labels, settle_seconds=self.settle_seconds)
         self.baseline = {}
+        self.enforced = {}
         return self
 
     def stop(self) -> None:
@@ -203,9 +220,14 @@ class Twin:
         if request.path.startswith("/moto-api"):
             return self._moto(environ, start_response)
         service, action, key, region, params = parse(request, body)
-        status, headers, payload = self._answer(
-            environ, request, body, service, action, region, params
-        )
+        check = self.enforced.get(key)
+        refusal = check(Call(service, action, key, region, params, 0)) if check else None
+        if refusal:
+            status, headers, payload = _denied(service, refusal)
+        else:
+            status, headers, payload = self._answer(
+                environ, request, body, service, action, region, params
+            )
         error = ""
         if status >= 300:
             error = headers.get("x-amzn-ErrorType", "") or _error_code(payload)

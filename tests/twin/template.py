@@ -57,7 +57,12 @@ class Template:
         return dict(self.doc["Resources"])
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+        """The resources of `kind` CloudFormation would create (their Condition holds)."""
+        return {
+            k: v
+            for k, v in self.resources.items()
+            if v["Type"] == kind and ("Condition" not in v or self.condition(v["Condition"]))
+        }
 
     def name(self, logical: str) -> str:
         """The physical name CloudFormation gives (or the template names)."""
@@ -196,6 +201,14 @@ class Template:
                 RoleName=self.name(logical),
                 AssumeRolePolicyDocument=json.dumps(p["AssumeRolePolicyDocument"]),
             )
+        for logical in self.of_type("AWS::IAM::Policy"):
+            p = self.properties(logical)
+            for role in p.get("Roles", []):
+                clients["iam"].put_role_policy(
+                    RoleName=role,
+                    PolicyName=p["PolicyName"],
+                    PolicyDocument=json.dumps(p["PolicyDocument"]),
+                )
         for logical in self.of_type("AWS::StepFunctions::StateMachine"):
             p = self.properties(logical)
             clients["stepfunctions"].create_state_machine(
