@@ -937,3 +937,28 @@ def test_cdk_destroy_can_delete_the_sources_bucket(synth):
     assert buckets[sources_id]["DeletionPolicy"] == "Delete"
     (emptier,) = resources(synth, "Custom::S3AutoDeleteObjects").values()
     assert emptier["Properties"]["BucketName"] == {"Ref": sources_id}
+
+
+def test_alarms_reach_people_through_the_topic(synth):
+    """Lambda errors, executions that ended without a result, and sweeps that left a leak
+    standing each raise an alarm that publishes to the notifications topic."""
+    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in resources(synth, "AWS::CloudWatch::Alarm").values()}
+    assert set(alarms) == {
+        "mlcc-ci-scanner-errors",
+        "mlcc-ci-sweeper-errors",
+        "mlcc-ci-executions-failed",
+        "mlcc-ci-executions-timed-out",
+        "mlcc-ci-executions-aborted",
+        "mlcc-ci-sweep-failures",
+    }
+    (topic_id,) = resources(synth, "AWS::SNS::Topic")
+    for name, alarm in alarms.items():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
+        assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching", name
+    assert alarms["mlcc-ci-sweep-failures"]["Namespace"] == "mlcc-ci"
+    assert alarms["mlcc-ci-sweep-failures"]["MetricName"] == "SweepFailures"
+    assert alarms["mlcc-ci-executions-failed"]["MetricName"] == "ExecutionsFailed"
+    # a configuration that failed and recorded it is no failed execution: only the machinery is
+    states = json.loads(_definition(synth))["States"]
+    assert states["RunRecordedItsFailure"]["Type"] == "Succeed"
+    assert [s for s, v in states.items() if v["Type"] == "Fail"] == ["ExecutorFailed"]

@@ -152,7 +152,7 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     assert again["deleted"] == [] and again["logRetention"] == []  # nothing more to do
 
 
-def test_one_leak_that_resists_never_keeps_the_others(twin, aws):
+def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
     _store, sm = aws
     stuck = _deploy(twin, sm, FLASK.config["projectName"], "1")
     other = _deploy(twin, sm, VLLM.config["projectName"], "2")
@@ -166,6 +166,13 @@ def test_one_leak_that_resists_never_keeps_the_others(twin, aws):
     (note,) = messages()
     assert note["Subject"] == "mlcc-ci sweeper deleted 1 leaked endpoint(s), 1 could not be deleted"
     assert f"NOT deleted {stuck}" in note["Message"]
+    # the alarm on sweep failures reads this line (CloudWatch's embedded metric format)
+    (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"swept"' in x]
+    assert line["SweepFailures"] == 1
+    (directive,) = line["_aws"]["CloudWatchMetrics"]
+    assert directive["Namespace"] == "mlcc-ci" and directive["Metrics"] == [
+        {"Name": "SweepFailures", "Unit": "Count"}
+    ]
     twin.faults.clear()
     assert f"endpoint {stuck}" in handler({}, None, env=SWEEP_ENV)["deleted"]  # the next sweep
 

@@ -15,6 +15,7 @@ from mlcc_ci.constants import (
     RESOURCE_PREFIX,
 )
 from mlcc_ci.naming import nested_builds
+from mlcc_ci_stack.alarms import Alarms
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.orchestrator import Orchestrator
@@ -143,5 +144,12 @@ class MlccCiHarnessStack(Stack):
             schedule="rate(1 hour)",
             budget=self.budget,
             reserved=(reserving, reserved.value_as_string),
+        )
+        self.alarms = Alarms(
+            self,
+            "Alarms",
+            topic=self.notifications.topic,
+            functions={"scanner": self.scanner.function, "sweeper": self.sweeper.function},
+            state_machine=self.orchestrator.state_machine,
         )
         acknowledge(self)

@@ -25,6 +25,9 @@ from mlcc_ci.stores.base import ResultsStore
 # CodeBuild makes each nested build's log group (/aws/codebuild/<project>) with no expiry;
 # the sweeper gives those of runs this retention.
 NESTED_LOG_DAYS = 30
+# A metric in CloudWatch's embedded format: leaks a sweep could not delete (an alarm watches)
+METRIC_NAMESPACE = "mlcc-ci"
+SWEEP_FAILURES = "SweepFailures"
 # How long one sweep waits for an endpoint's inference components to be deleted; what is
 # still deleting then is finished by the next sweep.
 COMPONENT_PATIENCE_SECONDS = 300.0
@@ -130,7 +133,20 @@ def sweep(
         "logRetention": retention,
         "dryRun": dry_run,
     }
-    print(json.dumps({"event": "swept", **result}), flush=True)
+    metric = {
+        "_aws": {
+            "Timestamp": int(now.timestamp() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": METRIC_NAMESPACE,
+                    "Dimensions": [[]],
+                    "Metrics": [{"Name": SWEEP_FAILURES, "Unit": "Count"}],
+                }
+            ],
+        },
+        SWEEP_FAILURES: len(errors),
+    }
+    print(json.dumps({"event": "swept", **result, **metric}), flush=True)
     return result
 
 
