@@ -942,7 +942,10 @@ def test_cdk_destroy_can_delete_the_sources_bucket(synth):
 def test_alarms_reach_people_through_the_topic(synth):
     """Lambda errors, executions that ended without a result, and sweeps that left a leak
     standing each raise an alarm that publishes to the notifications topic."""
-    alarms = {a["Properties"]["AlarmName"]: a["Properties"] for a in resources(synth, "AWS::CloudWatch::Alarm").values()}
+    alarms = {
+        a["Properties"]["AlarmName"]: a["Properties"]
+        for a in resources(synth, "AWS::CloudWatch::Alarm").values()
+    }
     assert set(alarms) == {
         "mlcc-ci-scanner-errors",
         "mlcc-ci-sweeper-errors",

@@ -1,7 +1,9 @@
-"""The sweeper deletes endpoints no running run owns: inference components first, the
-endpoint once they are gone, one leak's failure never stopping the others. Notifications
-tell of regressions, fixes and sweeps, and stay silent while everything is green. Against
-the simulated account (tests/twin), whose SageMaker has inference components."""
+"""The sweeper deletes what finished runs left, and only that: inference components first,
+the endpoint once they are gone, endpoint configs and models nothing uses, nested build
+projects; a person's own try under the same name is left alone; one resource's failure never
+stops the others. Notifications tell of regressions, fixes and sweeps, and stay silent while
+everything is green. Against the simulated account (tests/twin), whose SageMaker has
+inference components."""
 
 import json
 from datetime import timedelta
@@ -13,12 +15,15 @@ from moto import mock_aws
 from mlcc_ci import clock
 from mlcc_ci.aws.sweeper import handler
 from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.models import Run
 from mlcc_ci.registration import from_entry
 from mlcc_ci.stores.base import claim
 
 pytestmark = pytest.mark.functional
 CATALOG = load_valid_catalog()
-FLASK, VLLM, FIL = (CATALOG.get(n) for n in ("http-flask", "transformers-vllm", "triton-fil"))
+FLASK, VLLM, FIL, FASTAPI = (
+    CATALOG.get(n) for n in ("http-flask", "transformers-vllm", "triton-fil", "http-fastapi")
+)
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlcc-ci-images:{}-latest"
 
 
@@ -78,7 +83,7 @@ def aws(twin, cli):
     from mlcc_ci.stores.open import open_store
 
     store = open_store(None, table="mlcc-ci-table")
-    for entry in (FLASK, VLLM, FIL):
+    for entry in (FLASK, VLLM, FIL, FASTAPI):
         store.register(from_entry(entry), "2026-01-01T00:00:00Z")
     boto3.client("ecr", region_name="us-east-1").create_repository(repositoryName="mlcc-ci-images")
     return store, boto3.client("sagemaker", region_name="us-east-1")
@@ -87,7 +92,22 @@ def aws(twin, cli):
 SWEEP_ENV = {"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "5"}
 
 
-def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
+def _ran(store, entry, started, finished, status="fail-teardown"):
+    """A finished run of `entry` in the history, between two moments."""
+    store.append_run(
+        Run(
+            entry.config_id,
+            clock.iso(started, ms=True),
+            f"run-{entry.name}",
+            clock.iso(finished, ms=True),
+            status,
+            60.0,
+            entry.name,
+        )
+    )
+
+
+def test_sweeper_deletes_what_finished_runs_left_and_nothing_else(twin, aws):
     store, sm = aws
     now = clock.now()
     claim(
@@ -98,11 +118,13 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     )
     claim(store, store.get(FIL.config_id), "dead-run", clock.iso(now - timedelta(hours=9), ms=True))
     live = _deploy(twin, sm, VLLM.config["projectName"], "1")
-    leaked = _deploy(
-        twin, sm, FLASK.config["projectName"], "2"
-    )  # its run finished; teardown failed
+    leaked = _deploy(twin, sm, FLASK.config["projectName"], "2")  # its run's teardown failed
+    _ran(store, FLASK, now - timedelta(minutes=30), clock.now())
     orphan = _deploy(twin, sm, FIL.config["projectName"], "3", model=True)  # past its deadline
-    theirs = _deploy(twin, sm, "someone-else", "4")  # not ours to touch
+    theirs = _deploy(twin, sm, "someone-else", "4")  # not under the prefix
+    # a person tried http-fastapi by hand, hours after its last run
+    _ran(store, FASTAPI, now - timedelta(hours=5), now - timedelta(hours=4), "pass")
+    by_hand = _deploy(twin, sm, FASTAPI.config["projectName"], "5")
     topic, messages = _queue()
     env = {**SWEEP_ENV, "TOPIC_ARN": topic}
     logs = boto3.client("logs", region_name="us-east-1")
@@ -110,8 +132,14 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
         logs.create_log_group(logGroupName=group)
 
     dry = handler({"dryRun": True}, None, env=env)
-    assert {x["endpoint"] for x in dry["leaked"]} == {leaked, orphan} and dry["deleted"] == []
-    assert len(sm.list_endpoints()["Endpoints"]) == 4 and messages() == []
+    assert {x["resource"] for x in dry["leaked"]} == {leaked, orphan} and dry["deleted"] == []
+    assert dry["left"] == [
+        {
+            "resource": by_hand,
+            "reason": f"made outside every recorded run of {FASTAPI.config['projectName']} (by hand?)",
+        }
+    ]
+    assert len(sm.list_endpoints()["Endpoints"]) == 5 and messages() == []
 
     result = handler({}, None, env=env)
     project = FLASK.config["projectName"]
@@ -129,7 +157,7 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     )
     sm.get_waiter("endpoint_deleted").wait(EndpointName=leaked, WaiterConfig={"Delay": 1})
     assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(
-        [live, theirs]
+        [live, theirs, by_hand]
     )
     # the endpoint was deleted only once its inference component was gone
     calls = [(c.action, c.status) for c in twin.calls if c.service == "sagemaker"]
@@ -137,8 +165,9 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     assert ("DescribeInferenceComponent", 400) in calls[:delete_endpoint]
     assert ("DeleteEndpoint", 400) not in calls
     (note,) = messages()
-    assert note["Subject"] == "mlcc-ci sweeper deleted 2 leaked endpoint(s)"
+    assert note["Subject"] == "mlcc-ci sweeper deleted 6 resource(s)"
     assert leaked in note["Message"] and orphan in note["Message"]
+    assert f"left alone {by_hand}" in note["Message"]
     # the nested builds' log groups get a retention; nobody else's
     assert result["logRetention"] == ["/aws/codebuild/mlcc-ci-http-flask-build"]
     retention = {
@@ -152,19 +181,74 @@ def test_sweeper_deletes_a_leaked_endpoint_and_leaves_a_running_one(twin, aws):
     assert again["deleted"] == [] and again["logRetention"] == []  # nothing more to do
 
 
+def test_orphans_without_an_endpoint_are_deleted_too(twin, aws):
+    """Endpoint configs no endpoint uses, models nothing uses and nested build projects that
+    a finished run left; a running run's and a person's stay."""
+    store, sm = aws
+    now = clock.now()
+    claim(
+        store, store.get(VLLM.config_id), "live-run", clock.iso(now - timedelta(minutes=5), ms=True)
+    )
+    flask = FLASK.config["projectName"]
+    variant = {
+        "VariantName": "AllTraffic",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large",
+    }
+    sm.create_endpoint_config(EndpointConfigName=f"{flask}-epc-1", ProductionVariants=[variant])
+    sm.create_model(
+        ModelName=f"{flask}-model-1",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+        PrimaryContainer={"Image": IMAGE.format(flask)},
+    )
+    codebuild = boto3.client("codebuild", region_name="us-east-1")
+    role = "arn:aws:iam::123456789012:role/nested"
+    for name in (
+        f"{flask}-build",
+        f"{VLLM.config['projectName']}-build",
+        f"{flask}-build-20261130",
+    ):
+        codebuild.create_project(
+            name=name,
+            source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "x",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+            serviceRole=role,
+        )
+    _ran(store, FLASK, now - timedelta(minutes=10), clock.now() + timedelta(seconds=5))
+    result = handler({}, None, env=SWEEP_ENV)
+    assert sorted(result["deleted"]) == sorted(
+        [
+            f"endpoint config {flask}-epc-1",
+            f"model {flask}-model-1",
+            f"nested build project {flask}-build",
+        ]
+    )
+    assert sorted(codebuild.list_projects()["projects"]) == sorted(
+        [f"{VLLM.config['projectName']}-build", f"{flask}-build-20261130"]
+    )
+
+
 def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
-    _store, sm = aws
+    store, sm = aws
+    started = clock.now() - timedelta(minutes=30)
     stuck = _deploy(twin, sm, FLASK.config["projectName"], "1")
     other = _deploy(twin, sm, VLLM.config["projectName"], "2")
+    for entry in (FLASK, VLLM):  # both runs finished and left their endpoints
+        _ran(store, entry, started, clock.now())
     twin.faults.add("throttle:DeleteInferenceComponent", FLASK.config["projectName"])
     topic, messages = _queue()
 
     result = handler({}, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
-    assert [e["endpoint"] for e in result["errors"]] == [stuck]
+    assert [e["resource"] for e in result["errors"]] == [stuck]
     assert "ThrottlingException" in result["errors"][0]["error"]
     assert f"endpoint {other}" in result["deleted"]
     (note,) = messages()
-    assert note["Subject"] == "mlcc-ci sweeper deleted 1 leaked endpoint(s), 1 could not be deleted"
+    assert note["Subject"] == "mlcc-ci sweeper deleted 3 resource(s), 1 could not be deleted"
     assert f"NOT deleted {stuck}" in note["Message"]
     # the alarm on sweep failures reads this line (CloudWatch's embedded metric format)
     (line,) = [json.loads(x) for x in capsys.readouterr().out.splitlines() if '"swept"' in x]
@@ -178,13 +262,15 @@ def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
 
 
 def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, aws):
-    _store, sm = aws
+    store, sm = aws
+    started = clock.now() - timedelta(minutes=30)
     slow = _deploy(twin, sm, FLASK.config["projectName"], "1")
+    _ran(store, FLASK, started, clock.now())
     twin.hosting.settle_seconds = 30  # deleting takes longer than the sweep waits
     result = handler({}, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "0.5"})
     assert result["deleted"] == [f"inference component {FLASK.config['projectName']}-default-1"]
     (error,) = result["errors"]
-    assert error["endpoint"] == slow and "still deleting after 0.5s" in error["error"]
+    assert error["resource"] == slow and "still deleting after 0.5s" in error["error"]
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [slow]
 
 

@@ -109,8 +109,14 @@ def acknowledge(stack: Any) -> None:
     _ack(
         sweeper_policy,
         "AwsSolutions-IAM5[Resource::*]",
-        "sagemaker:ListEndpoints and ListInferenceComponents have no resource-level "
-        "permissions; every delete is scoped to the mlcc-ci- prefix.",
+        "SageMaker's and CodeBuild's list actions have no resource-level permissions; every "
+        "delete is scoped to the mlcc-ci- prefix.",
+    )
+    _ack(
+        sweeper_policy,
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:{region_account}:"
+        "project/mlcc-ci-*-build]",
+        "The nested builds' projects runs create (<project>-build), named after their project.",
     )
     for resource in (
         f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*",

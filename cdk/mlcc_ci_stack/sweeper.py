@@ -68,9 +68,29 @@ class Sweeper(Construct):
             role_description="mlcc-ci sweeper: deletes endpoints no running run owns",
             statements=[
                 iam.PolicyStatement(
-                    sid="FindEndpoints",
-                    actions=["sagemaker:ListEndpoints", "sagemaker:ListInferenceComponents"],
+                    sid="FindWhatRunsLeft",
+                    actions=[
+                        "sagemaker:ListEndpoints",
+                        "sagemaker:ListEndpointConfigs",
+                        "sagemaker:ListModels",
+                        "sagemaker:ListInferenceComponents",
+                        "codebuild:ListProjects",
+                    ],
                     resources=["*"],  # list actions take no resource; deletes are scoped below
+                ),
+                iam.PolicyStatement(
+                    sid="DeleteNestedBuildProjects",
+                    actions=["codebuild:BatchGetProjects", "codebuild:DeleteProject"],
+                    resources=[
+                        f"arn:{partition}:codebuild:{region}:{account}:project/"
+                        f"{RESOURCE_PREFIX}-*-build"
+                    ],
+                ),
+                iam.PolicyStatement(
+                    # when each project's runs ran: what a run made, and what it did not
+                    sid="RunTimes",
+                    actions=["dynamodb:Query"],
+                    resources=[tables.runs.table_arn],
                 ),
                 iam.PolicyStatement(
                     sid="DeleteLeaked",

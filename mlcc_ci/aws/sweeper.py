@@ -1,24 +1,28 @@
-"""Lambda `mlcc-ci-sweeper`: delete SageMaker endpoints that no running run owns.
+"""Lambda `mlcc-ci-sweeper`: delete what runs left behind, and only that.
 
 If teardown fails, or CodeBuild kills a build at its hard timeout, the endpoint a run
 deployed keeps running (a GPU instance at several dollars an hour) until someone notices.
-Every endpoint whose name starts with a run's project name (the generated do-scripts name
-them `<projectName>-endpoint-<time>`) belongs to that project's run: it is kept while that
-run is `running` and within its deadline, and deleted otherwise. As SageMaker asks, its
-inference components go first, and the endpoint only once they are gone; then its endpoint
-config and models. One leak that cannot be deleted never stops the others: each says what
-went wrong. DRY_RUN=true only lists what it would delete.
+Each hour the sweeper finds, under the CI prefix, the endpoints, endpoint configs without an
+endpoint, models nothing uses and nested CodeBuild projects (`<project>-build`) that a
+finished run left (see ownership.py: named after a registered project, made while one of
+its runs was under way), and deletes them: an endpoint's inference components first, the
+endpoint once they are gone, then its endpoint config and models, as SageMaker asks. What a
+run still under way uses is kept; what no run made (a person's own try, under the same
+name) is left alone and listed. One resource that cannot be deleted never stops the others:
+each says what went wrong, and a metric counts them for an alarm. It also gives the nested
+builds' log groups a retention. DRY_RUN=true only lists what it would delete.
 """
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from mlcc_ci import clock, naming
-from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING
+from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING, STATUSES
 from mlcc_ci.endpoint import POLL_SECONDS, Remover
+from mlcc_ci.ownership import Decision, Project, decide
 from mlcc_ci.selection import Policy
 from mlcc_ci.stores.base import ResultsStore
 
@@ -31,40 +35,54 @@ SWEEP_FAILURES = "SweepFailures"
 # How long one sweep waits for an endpoint's inference components to be deleted; what is
 # still deleting then is finished by the next sweep.
 COMPONENT_PATIENCE_SECONDS = 300.0
+HISTORY_RUNS = 50  # the runs of a project whose times are read to tell who made a resource
+NESTED_SUFFIX = "-build"  # the nested CodeBuild project the default profile names
 
 
-@dataclass(frozen=True)
-class Leak:
-    endpoint: str
-    reason: str
-
-
-def owners(store: ResultsStore, now: datetime, policy: Policy, prefix: str) -> dict[str, str]:
-    """Project name a run deploys under -> runId, for every run that may still own an
-    endpoint (status index)."""
-    live = {}
-    for record in store.by_status(RUNNING):
-        started = record.runStartedAt or record.lastTestTimestamp
-        if now - clock.parse(started) > policy.orphan_after:
-            continue
-        try:
-            name = naming.run_project_name({"projectName": record.projectName}, prefix)
-        except ValueError:
-            continue  # it cannot run under the prefix, so it owns nothing there
-        live[name] = record.runId or ""
-    return live
-
-
-def leaks(endpoints: list[str], live: Mapping[str, str], prefix: str) -> list[Leak]:
-    """The endpoints of ours that no live run owns."""
+def projects(
+    store: ResultsStore, now: datetime, policy: Policy, prefix: str, owning: Iterable[str]
+) -> list[Project]:
+    """Every registered project as its runs deploy it (status index queries only), with the
+    times of its finished runs for those whose name some resource in `owning` starts with."""
+    records: dict[str, list[Any]] = {}
+    for status in STATUSES:
+        for record in store.by_status(status):
+            try:
+                name = naming.run_project_name({"projectName": record.projectName}, prefix)
+            except ValueError:
+                continue  # it cannot run under the prefix, so it made nothing there
+            records.setdefault(name, []).append(record)
+    names = list(owning)
     found = []
-    for name in endpoints:
-        if not name.startswith(f"{prefix}-"):
-            continue  # not ours to touch
-        owner = max((p for p in live if name.startswith(f"{p}-")), key=len, default=None)
-        if owner is None:
-            found.append(Leak(name, "no running run owns it"))
+    for name, group in records.items():
+        live = any(
+            r.testStatus == RUNNING
+            and now - clock.parse(r.runStartedAt or r.lastTestTimestamp) <= policy.orphan_after
+            for r in group
+        )
+        windows: tuple[tuple[datetime, datetime], ...] = ()
+        if not live and any(n.startswith(f"{name}-") for n in names):
+            windows = tuple(
+                (clock.parse(run.startedAt), clock.parse(run.finishedAt))
+                for r in group
+                for run in store.history(r.configId, limit=HISTORY_RUNS)
+            )
+            # a run still `running` past its deadline lost its executor: it ran until now
+            windows += tuple(
+                (clock.parse(r.runStartedAt), now)
+                for r in group
+                if r.testStatus == RUNNING and r.runStartedAt
+            )
+        found.append(Project(name, live, windows))
     return found
+
+
+def _created(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else clock.parse(str(value))
+
+
+def _listed(pages: Iterable[dict[str, Any]], key: str, name: str) -> dict[str, datetime]:
+    return {item[name]: _created(item["CreationTime"]) for page in pages for item in page[key]}
 
 
 def bound_nested_logs(logs: Any, prefix: str, days: int = NESTED_LOG_DAYS) -> list[str]:
@@ -91,43 +109,77 @@ def sweep(
     publish: Callable[[str, str], None] = lambda subject, message: None,
     sweeper: Remover | None = None,
     logs: Any = None,
+    codebuild: Any = None,
 ) -> dict[str, Any]:
-    sweeper = sweeper or Remover(sagemaker, patience=COMPONENT_PATIENCE_SECONDS)
-    endpoints = [
-        e["EndpointName"]
-        for page in sagemaker.get_paginator("list_endpoints").paginate(NameContains=prefix)
-        for e in page.get("Endpoints", [])
-    ]
-    found = leaks(endpoints, owners(store, now, policy, prefix), prefix)
+    remover = sweeper or Remover(sagemaker, patience=COMPONENT_PATIENCE_SECONDS)
+
+    def listing(method: str, key: str, name: str) -> dict[str, datetime]:
+        pages = sagemaker.get_paginator(method).paginate(NameContains=prefix)
+        return {k: v for k, v in _listed(pages, key, name).items() if k.startswith(f"{prefix}-")}
+
+    endpoints = listing("list_endpoints", "Endpoints", "EndpointName")
+    configs = listing("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName")
+    models = listing("list_models", "Models", "ModelName")
+    nested = _nested_projects(codebuild, prefix) if codebuild is not None else {}
+    known = projects(store, now, policy, prefix, [*endpoints, *configs, *models, *nested])
     deleted: list[str] = []
     errors: list[dict[str, str]] = []
-    for leak in found:
-        if dry_run:
-            continue
+    decisions = [decide(n, t, known) for n, t in endpoints.items()]
+
+    def act(decision: Decision, delete: Callable[[], None]) -> None:
+        if decision.action != "delete" or dry_run:
+            return
         try:
-            sweeper.delete(leak.endpoint, deleted)
-        except Exception as exc:  # one leak that resists never keeps the others alive
-            errors.append({"endpoint": leak.endpoint, "error": f"{type(exc).__name__}: {exc}"})
+            delete()
+        except Exception as exc:  # one resource that resists never keeps the others
+            errors.append({"resource": decision.resource, "error": f"{type(exc).__name__}: {exc}"})
+
+    for d in decisions:
+        act(d, partial(remover.delete, d.resource, deleted))
+    # endpoint configs no endpoint uses, models no config or component uses
+    gone = {x.split(" ", 2)[-1] for x in deleted}
+    used_configs = _used_configs(sagemaker, [e for e in endpoints if e not in gone])
+    for name, created in configs.items():
+        if name in gone or name in used_configs:
+            continue
+        decision = decide(name, created, known)
+        decisions.append(decision)
+        act(decision, partial(_delete_config, sagemaker, name, deleted))
+    spare = {m: t for m, t in models.items() if m not in gone}
+    if spare:
+        used_models = _used_models(sagemaker, prefix)
+        for name, created in spare.items():
+            if name in used_models:
+                continue
+            decision = decide(name, created, known)
+            decisions.append(decision)
+            act(decision, partial(_delete_model, sagemaker, name, deleted))
+    for name, created in nested.items():
+        owner = name.removesuffix(NESTED_SUFFIX)
+        decision = decide(name, created, [p for p in known if p.name == owner])
+        decisions.append(decision)
+        act(decision, partial(_delete_project, codebuild, name, deleted))
     retention: list[str] = []
     if logs is not None and not dry_run:
         try:
             retention = bound_nested_logs(logs, prefix)
         except Exception as exc:  # the endpoints matter more; say it and go on
             errors.append(
-                {"logs": f"/aws/codebuild/{prefix}-*", "error": f"{type(exc).__name__}: {exc}"}
+                {"resource": f"/aws/codebuild/{prefix}-*", "error": f"{type(exc).__name__}: {exc}"}
             )
-    failed = [e for e in errors if "endpoint" in e]
-    if deleted or failed:
-        lines = [f"- {d}" for d in deleted] + [
-            f"- NOT deleted {e['endpoint']}: {e['error']}" for e in errors
-        ]
-        publish(
-            f"mlcc-ci sweeper deleted {len(found) - len(failed)} leaked endpoint(s)"
-            + (f", {len(failed)} could not be deleted" if failed else ""),
-            "Endpoints no running run owns:\n" + "\n".join(lines),
-        )
+    leaked = [d for d in decisions if d.action == "delete"]
+    left = [d for d in decisions if d.action == "leave"]
+    if deleted or errors or (left and not dry_run):
+        lines = [f"- deleted {d}" for d in deleted]
+        lines += [f"- NOT deleted {e['resource']}: {e['error']}" for e in errors]
+        lines += [f"- left alone {d.resource}: {d.reason}" for d in left]
+        subject = f"mlcc-ci sweeper deleted {len(deleted)} resource(s)"
+        if errors:
+            subject += f", {len(errors)} could not be deleted"
+        publish(subject, "What runs left behind, under the CI prefix:\n" + "\n".join(lines))
     result = {
-        "leaked": [{"endpoint": x.endpoint, "reason": x.reason} for x in found],
+        "leaked": [{"resource": d.resource, "reason": d.reason} for d in leaked],
+        "left": [{"resource": d.resource, "reason": d.reason} for d in left],
         "deleted": deleted,
         "errors": errors,
         "logRetention": retention,
@@ -146,8 +198,64 @@ def sweep(
         },
         SWEEP_FAILURES: len(errors),
     }
-    print(json.dumps({"event": "swept", **result, **metric}), flush=True)
+    print(json.dumps({"event": "swept", **result, **metric}, default=str), flush=True)
     return result
+
+
+def _nested_projects(codebuild: Any, prefix: str) -> dict[str, datetime]:
+    names = [
+        n
+        for page in codebuild.get_paginator("list_projects").paginate()
+        for n in page["projects"]
+        if n.startswith(f"{prefix}-") and n.endswith(NESTED_SUFFIX)
+    ]
+    found = {}
+    for start in range(0, len(names), 100):
+        for project in codebuild.batch_get_projects(names=names[start : start + 100])["projects"]:
+            found[project["name"]] = _created(project["created"])
+    return found
+
+
+def _used_configs(sagemaker: Any, endpoints: list[str]) -> set[str]:
+    used = set()
+    for name in endpoints:
+        try:
+            used.add(sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"])
+        except Exception:
+            continue  # gone meanwhile
+    return used
+
+
+def _used_models(sagemaker: Any, prefix: str) -> set[str]:
+    used = set()
+    pages = sagemaker.get_paginator("list_endpoint_configs").paginate()
+    for config in (c for page in pages for c in page["EndpointConfigs"]):
+        described = sagemaker.describe_endpoint_config(
+            EndpointConfigName=config["EndpointConfigName"]
+        )
+        used |= {v.get("ModelName", "") for v in described.get("ProductionVariants", [])}
+    pages = sagemaker.get_paginator("list_inference_components").paginate(NameContains=prefix)
+    for component in (c for page in pages for c in page["InferenceComponents"]):
+        described = sagemaker.describe_inference_component(
+            InferenceComponentName=component["InferenceComponentName"]
+        )
+        used.add(described.get("Specification", {}).get("ModelName", ""))
+    return used
+
+
+def _delete_config(sagemaker: Any, name: str, deleted: list[str]) -> None:
+    sagemaker.delete_endpoint_config(EndpointConfigName=name)
+    deleted.append(f"endpoint config {name}")
+
+
+def _delete_model(sagemaker: Any, name: str, deleted: list[str]) -> None:
+    sagemaker.delete_model(ModelName=name)
+    deleted.append(f"model {name}")
+
+
+def _delete_project(codebuild: Any, name: str, deleted: list[str]) -> None:
+    codebuild.delete_project(name=name)
+    deleted.append(f"nested build project {name}")
 
 
 def handler(
@@ -180,4 +288,5 @@ def handler(
         publish=publisher(env, session),
         sweeper=sweeper,
         logs=session.client("logs"),
+        codebuild=session.client("codebuild"),
     )

@@ -1,0 +1,53 @@
+"""Which AWS resources under the CI prefix a sweep may delete. Pure.
+
+A run names everything it creates after its project (`<project>-endpoint-<time>`,
+`<project>-epc-<time>`, the nested build `<project>-build`). A resource is the stack's to
+delete when its name belongs to a registered project whose run made it: created while one of
+that project's runs was under way (its history says when), and that run is over. A resource
+with such a name made at another time — by a person trying the same project from a laptop in
+the same account — is left alone, and so is one no registered project explains.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+# A run's last calls may land a little after it recorded its end.
+AFTER_RUN = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Project:
+    name: str  # the name its runs deploy under
+    live: bool  # a run of it is under way
+    windows: tuple[tuple[datetime, datetime], ...] = ()  # when its finished runs ran
+
+
+@dataclass(frozen=True)
+class Decision:
+    resource: str
+    action: str  # delete | keep | leave
+    reason: str
+
+
+def owner(resource: str, projects: Iterable[Project]) -> Project | None:
+    """The project whose name the resource's starts with (the longest)."""
+    return max(
+        (p for p in projects if resource.startswith(f"{p.name}-")),
+        key=lambda p: len(p.name),
+        default=None,
+    )
+
+
+def decide(resource: str, created: datetime, projects: Iterable[Project]) -> Decision:
+    found = owner(resource, projects)
+    if found is None:
+        return Decision(resource, "leave", "no registered project's runs name it")
+    if found.live:
+        return Decision(resource, "keep", f"a run of {found.name} is under way")
+    for start, end in found.windows:
+        if start <= created <= end + AFTER_RUN:
+            return Decision(resource, "delete", f"left by a finished run of {found.name}")
+    return Decision(
+        resource, "leave", f"made outside every recorded run of {found.name} (by hand?)"
+    )
