@@ -24,6 +24,7 @@ from mlcc_ci.cost import estimate
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
 from mlcc_ci.history import transition
+from mlcc_ci.mirror import MIRROR_ENV, through
 from mlcc_ci.models import (
     ERROR_SUMMARY_CHARS,
     Outcome,
@@ -195,6 +196,12 @@ class Runner:
         config = json.loads(record.configJson)
         notes: list[str] = []
         refused = self._rename(config, notes)
+        mirror = self.env.get(MIRROR_ENV, "")
+        if mirror and config.get("baseImage"):
+            pulled = through(str(config["baseImage"]), mirror)
+            if pulled != config["baseImage"]:
+                notes.append(f"base image {config['baseImage']} pulled through {mirror}")
+                config["baseImage"] = pulled
         project = work / str(config.get("projectName", "project"))
         root = self.work_root.resolve()
         if not (project.resolve().is_relative_to(root) and project.resolve() != root):

@@ -69,7 +69,8 @@ def _stack_region(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str
         return None
     return (
         f"the configuration deploys to {wanted}, but this CI stack (and the IAM it grants) is "
-        f"in {stack}: register it with a stack deployed in {wanted}, or change its region"
+        f"in {stack}: register the catalog for it (mlcc-ci register --from-catalog --all "
+        f"--region {stack}), or run it with a stack deployed in {wanted}"
     )
 
 

@@ -965,3 +965,37 @@ def test_alarms_reach_people_through_the_topic(synth):
     states = json.loads(_definition(synth))["States"]
     assert states["RunRecordedItsFailure"]["Type"] == "Succeed"
     assert [s for s, v in states.items() if v["Type"] == "Fail"] == ["ExecutorFailed"]
+
+
+def test_docker_hub_through_an_optional_pull_through_cache(synth):
+    """Base images from Docker Hub are pulled with the team's account when it gives one."""
+    param = synth["json"]["Parameters"]["DockerHubAccess"]
+    assert param["Default"] == ""
+    assert "ecr-pullthroughcache/" in param["AllowedPattern"]
+    (rule_id, rule) = next(iter(resources(synth, "AWS::ECR::PullThroughCacheRule").items()))
+    assert rule["Properties"]["EcrRepositoryPrefix"] == "docker-hub"
+    assert rule["Properties"]["UpstreamRegistryUrl"] == "registry-1.docker.io"
+    assert rule["Properties"]["CredentialArn"] == {"Ref": "DockerHubAccess"}
+    condition = rule["Condition"]
+    assert synth["json"]["Conditions"][condition] == {
+        "Fn::Not": [{"Fn::Equals": [{"Ref": "DockerHubAccess"}, ""]}]
+    }
+    for project in resources(synth, "AWS::CodeBuild::Project").values():
+        env = {
+            v["Name"]: v["Value"]
+            for v in project["Properties"]["Environment"]["EnvironmentVariables"]
+        }
+        mirror = env["MLCC_CI_DOCKER_HUB_MIRROR"]["Fn::If"]
+        assert mirror[0] == condition and mirror[2] == ""
+        assert "docker-hub" in json.dumps(mirror[1])
+    # the executor (docker-in-docker) and every nested build may pull through it
+    pulls = [
+        st
+        for kind in ("AWS::IAM::Policy",)
+        for policy in resources(synth, kind).values()
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]
+        if st.get("Sid") == "PullThroughDockerHubCache"
+    ]
+    assert len(pulls) == 1 + 10
+    assert all("ecr:BatchImportUpstreamImage" in st["Action"] for st in pulls)
+    assert all("repository/docker-hub/*" in json.dumps(st["Resource"]) for st in pulls)

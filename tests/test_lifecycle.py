@@ -355,7 +355,8 @@ def test_a_configuration_for_another_region_than_the_stack_fails_validation(stor
     assert report.status == "fail-validate"
     assert store.get(record.configId).stageResults["validate"].errorSummary == (
         "the configuration deploys to us-east-1, but this CI stack (and the IAM it grants) is in "
-        "eu-west-1: register it with a stack deployed in us-east-1, or change its region"
+        "eu-west-1: register the catalog for it (mlcc-ci register --from-catalog --all --region "
+        "eu-west-1), or run it with a stack deployed in us-east-1"
     )
     same = Runner(
         store, profile, work_root=tmp_path / "v", env={**env, "MLCC_CI_STACK_REGION": "us-east-1"}

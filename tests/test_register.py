@@ -235,3 +235,27 @@ def test_aws_commands_check_the_table_first(cli, command):
         "Error: CI infrastructure not provisioned: table absent not found in us-east-1. "
         "Deploy the stack (cd cdk && npx cdk deploy"
     )
+
+
+def test_the_catalog_registers_for_the_stacks_region(cli, tmp_path):
+    """A stack outside us-east-1 runs the catalog once it is registered for its region: the
+    same entries, each a deployment of its own there."""
+    store = f"sqlite:///{tmp_path / 'r.db'}"
+    result = cli(
+        "register", "--from-catalog", "http-flask", "--region", "eu-west-1", "--store", store
+    )
+    assert result.exit_code == 0, result.output
+    from mlcc_ci.configid import config_id
+    from mlcc_ci.stores.open import open_store
+
+    flask = load_valid_catalog().get("http-flask")
+    expected = config_id("http-flask", None, "ml.m5.large", "eu-west-1", "realtime-inference")
+    assert expected != flask.config_id
+    record = open_store(store).get(expected)
+    assert json.loads(record.configJson)["awsRegion"] == "eu-west-1"
+    bad = cli("register", "--from-catalog", "--all", "--region", "mars-1", "--store", store)
+    assert bad.exit_code == 2
+    assert bad.output.strip().endswith(
+        "--region mars-1: not one of the catalog's rules.regions (us-east-1, us-east-2, "
+        "us-west-2, eu-west-1, eu-central-1, ap-northeast-1)"
+    )

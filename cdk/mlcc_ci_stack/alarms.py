@@ -60,7 +60,7 @@ class Alarms(Construct):
         for alarm in self.alarms:
             alarm.add_alarm_action(actions.SnsAction(topic))
 
-    def _alarm(self, label: str, metric: cloudwatch.IMetric, description: str) -> None:
+    def _alarm(self, label: str, metric: cloudwatch.Metric, description: str) -> None:
         self.alarms.append(
             metric.create_alarm(
                 self,

@@ -17,8 +17,10 @@ from constructs import Construct
 
 from mlcc_ci.budget import Budget
 from mlcc_ci.constants import EXECUTOR_PROJECT, RESOURCE_PREFIX
+from mlcc_ci.mirror import MIRROR_ENV
 from mlcc_ci.naming import PREFIX_ENV
 from mlcc_ci_stack.assets import source_asset
+from mlcc_ci_stack.mirror import DockerHubCache
 from mlcc_ci_stack.nested import DLC_ACCOUNT, NestedBuildRoles
 from mlcc_ci_stack.tables import Tables
 
@@ -93,6 +95,7 @@ class Executor(Construct):
         budget: Budget,
         hf_token_secret: str,
         nested_builds: list[tuple[str, str]],
+        docker_hub_mirror: str,
     ) -> None:
         super().__init__(scope, construct_id)
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
@@ -146,6 +149,7 @@ class Executor(Construct):
         )
         self._grant(tables, log_group, sagemaker_role_arn)
         self.nested.grant_use(self.role)
+        self.role.add_to_policy(DockerHubCache.pull_statement())  # docker-in-docker builds
         environment_variables = {
             "MLCC_CI_SOURCES_BUCKET": codebuild.BuildEnvironmentVariable(
                 value=self.sources.bucket_name
@@ -163,6 +167,8 @@ class Executor(Construct):
             # gated models: the name of a Secrets Manager secret holding a Hugging Face
             # token; do/deploy reads it (empty: none given)
             "HF_TOKEN_ARN": codebuild.BuildEnvironmentVariable(value=hf_token_secret),
+            # Docker Hub base images through the account's pull-through cache (empty: none)
+            MIRROR_ENV: codebuild.BuildEnvironmentVariable(value=docker_hub_mirror),
         }
         self.projects: dict[bool, codebuild.Project] = {}
         for privileged in (False, True):

@@ -175,6 +175,14 @@ def acknowledge(stack: Any) -> None:
         "Short-lived build inputs that expire after 7 days; their uploads are already in the "
         "build logs. Server access logs would cost more than they tell.",
     )
+    cache = f"arn:<AWS::Partition>:ecr:{region_account}:repository/docker-hub/*"
+    for scope in (executor_policy, stack.executor.nested):
+        _ack(
+            scope,
+            f"AwsSolutions-IAM5[Resource::{cache}]",
+            "Base images pulled through the stack's Docker Hub pull-through cache, whose "
+            "repositories ECR creates as images are first pulled (docker-hub/<image>).",
+        )
     nested = stack.executor.nested
     for resource, reason in (
         ("*", "ecr:GetAuthorizationToken has no resource-level permissions."),

@@ -15,6 +15,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from mlcc_ci_stack.mirror import DockerHubCache
+
 # AWS Deep Learning Containers, the base of the LMI/DJL images (read-only pulls).
 DLC_ACCOUNT = "763104351884"
 
@@ -83,6 +85,7 @@ class NestedBuildRoles(Construct):
                 iam.PolicyStatement(
                     sid="ListSource", actions=["s3:ListBucket"], resources=[sources.bucket_arn]
                 ),
+                DockerHubCache.pull_statement(),
             ):
                 role.add_to_policy(statement)
             self.roles.append(role)

@@ -17,6 +17,7 @@ from mlcc_ci.constants import (
 from mlcc_ci.naming import nested_builds
 from mlcc_ci_stack.alarms import Alarms
 from mlcc_ci_stack.executor import Executor
+from mlcc_ci_stack.mirror import DockerHubCache
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.orchestrator import Orchestrator
 from mlcc_ci_stack.roles import SageMakerRole
@@ -82,6 +83,18 @@ class MlccCiHarnessStack(Stack):
             description="A Secrets Manager secret holding a Hugging Face token, for gated "
             f"models (empty: none). Its name must start {RESOURCE_PREFIX}-.",
         )
+        docker_hub = CfnParameter(
+            self,
+            "DockerHubAccess",
+            type="String",
+            default="",
+            allowed_pattern=r"^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:"
+            r"ecr-pullthroughcache/.+$",
+            constraint_description="empty, or the ARN of a secret named ecr-pullthroughcache/...",
+            description="A Secrets Manager secret (named ecr-pullthroughcache/..., holding "
+            "username and accessToken) for an ECR pull-through cache of Docker Hub: base "
+            "images are then pulled with that account, not anonymously (empty: no cache).",
+        )
         reserved = CfnParameter(
             self,
             "LambdaReservedConcurrency",
@@ -101,6 +114,7 @@ class MlccCiHarnessStack(Stack):
         self.budget = for_catalog(catalog)
         if self.budget.problems():
             raise ValueError("; ".join(self.budget.problems()))
+        self.mirror = DockerHubCache(self, "DockerHub", secret_arn=docker_hub.value_as_string)
         self.tables = Tables(self, "Tables")
         self.notifications = Notifications(self, "Notifications", email=email.value_as_string)
         self.sagemaker_role = SageMakerRole(self, "SageMaker")
@@ -114,6 +128,7 @@ class MlccCiHarnessStack(Stack):
             budget=self.budget,
             hf_token_secret=hf_token.value_as_string,
             nested_builds=nested_builds(catalog, RESOURCE_PREFIX),
+            docker_hub_mirror=self.mirror.uri,
         )
         self.orchestrator = Orchestrator(
             self,

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,6 +36,12 @@ _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": 
     help="With --from-catalog: put the entries back to untested even when unchanged, so the "
     "next run tests them (a project registration always does).",
 )
+@click.option(
+    "--region",
+    metavar="REGION",
+    help="With --from-catalog: register every entry for REGION instead of the catalog's "
+    "(the region of the stack that runs them; one of the catalog's rules.regions).",
+)
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
 @click.option("--prune", is_flag=True, help="Delete records whose entry left the catalog.")
 @click.option("--yes", is_flag=True, help="With --prune: do not ask for confirmation.")
@@ -53,6 +60,7 @@ def register(
     ci_table: str | None,
     ci_region: str | None,
     retest: bool,
+    region: str | None,
     dry_run: bool,
     prune: bool,
     yes: bool,
@@ -71,8 +79,8 @@ def register(
     if bool(from_catalog) == bool(from_project):
         raise UsageError("say where from: --from-catalog [NAME ... | --all] or --from-project DIR")
     if from_project:
-        if names or all_entries or prune or retest:
-            raise UsageError("--from-project takes no NAMEs, --all, --prune or --retest")
+        if names or all_entries or prune or retest or region:
+            raise UsageError("--from-project takes no NAMEs, --all, --prune, --retest or --region")
         _from_project(from_project, ci_table, ci_region, dry_run, store_url, table)
         return
     if ci_table:
@@ -86,12 +94,13 @@ def register(
         from mlcc_ci.profiles import load_profile, profile_store
 
         store_url = profile_store(load_profile(load_valid_catalog(), profile_name), store_url)
-    _from_catalog(names, retest, dry_run, prune, yes, store_url, table)
+    _from_catalog(names, retest, region, dry_run, prune, yes, store_url, table)
 
 
 def _from_catalog(
     names: tuple[str, ...],
     retest: bool,
+    region: str | None,
     dry_run: bool,
     prune: bool,
     yes: bool,
@@ -105,6 +114,8 @@ def _from_catalog(
     from mlcc_ci.stores.open import open_store
 
     catalog = load_valid_catalog()
+    if region is not None:
+        catalog = _in_region(catalog, region)
     entries = [catalog.get(n) for n in names] if names else catalog.entries
     registrations = [from_entry(e) for e in entries]
     store = open_store(store_url, table=table)
@@ -144,6 +155,21 @@ def _from_catalog(
             click.echo(f"deleted {len(gone)} record(s)")
         else:
             click.echo("nothing deleted")
+
+
+def _in_region(catalog: Any, region: str) -> Any:
+    """The catalog with every entry deploying to `region` (its identity changes with it)."""
+    from dataclasses import replace
+
+    from mlcc_ci.errors import UsageError
+
+    allowed = catalog.defaults.get("rules", {}).get("regions") or []
+    if region not in allowed:
+        raise UsageError(
+            f"--region {region}: not one of the catalog's rules.regions ({', '.join(allowed)})"
+        )
+    entries = [replace(e, data={**e.data, "region": region}) for e in catalog.entries]
+    return replace(catalog, entries=entries)
 
 
 def _from_project(
