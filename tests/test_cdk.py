@@ -972,7 +972,7 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
     param = synth["json"]["Parameters"]["DockerHubAccess"]
     assert param["Default"] == ""
     assert "ecr-pullthroughcache/" in param["AllowedPattern"]
-    (rule_id, rule) = next(iter(resources(synth, "AWS::ECR::PullThroughCacheRule").items()))
+    (rule,) = resources(synth, "AWS::ECR::PullThroughCacheRule").values()
     assert rule["Properties"]["EcrRepositoryPrefix"] == "docker-hub"
     assert rule["Properties"]["UpstreamRegistryUrl"] == "registry-1.docker.io"
     assert rule["Properties"]["CredentialArn"] == {"Ref": "DockerHubAccess"}
