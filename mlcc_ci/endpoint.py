@@ -209,9 +209,9 @@ class Remover:
         for name in components:
             spec = self.sagemaker.describe_inference_component(InferenceComponentName=name)
             models.append(spec.get("Specification", {}).get("ModelName", ""))
-            if spec.get("InferenceComponentStatus") != "Deleting":
+            if spec.get("InferenceComponentStatus") != "Deleting":  # else someone already asked
                 self.sagemaker.delete_inference_component(InferenceComponentName=name)
-            gone.append(f"inference component {name}")
+                gone.append(f"inference component {name}")
         left = self._gone(components)
         if left:
             raise RuntimeError(

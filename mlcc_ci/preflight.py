@@ -100,6 +100,8 @@ def _nested_build_role(entry: Entry, profile: Profile, env: Mapping[str, str]) -
     role = naming.nested_build_role(project, profile.project_config)
     if role is None:
         return None
+    from botocore.exceptions import BotoCoreError, ClientError
+
     iam = client("iam", env.get("AWS_REGION", "us-east-1"), env)
     try:
         iam.get_role(RoleName=role)
@@ -109,6 +111,8 @@ def _nested_build_role(entry: Entry, profile: Profile, env: Mapping[str, str]) -
             "of the catalog it was deployed with; add this configuration to that catalog and "
             "deploy the stack again"
         )
+    except (ClientError, BotoCoreError) as exc:
+        return f"could not look up the nested build role {role}: {exc}"
     return None
 
 

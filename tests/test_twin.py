@@ -99,8 +99,16 @@ def loop(_twin_server, tmp_path_factory):
             pytest.fail(f"{cache} is missing: `make twin-cache` prepares the simulated image")
     twin = _twin_server.reset()
     home = tmp_path_factory.mktemp("twin-home")
-    workspace = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-", dir="/var/tmp"))  # not under /tmp:
-    # each build mounts a /tmp of its own
+    # not under /tmp: each build mounts a /tmp of its own
+    workspace = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-", dir="/var/tmp"))
+    try:
+        yield from _the_loop(twin, home, workspace, tmp_path_factory)
+    finally:  # also when the loop broke: builds leave a few hundred MB each
+        if not os.environ.get("MLCC_TWIN_KEEP"):
+            shutil.rmtree(workspace, ignore_errors=True)
+
+
+def _the_loop(twin, home, workspace, tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         for key, value in {
             "AWS_ENDPOINT_URL": twin.url,
@@ -194,8 +202,6 @@ def loop(_twin_server, tmp_path_factory):
         out["builds"] = codebuild.builds
         out["calls"] = list(twin.calls)
         yield out
-    if not os.environ.get("MLCC_TWIN_KEEP"):
-        shutil.rmtree(workspace, ignore_errors=True)
 
 
 def _executor_role(template: Template) -> str:

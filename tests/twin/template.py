@@ -13,6 +13,7 @@ from typing import Any
 from tests.twin.hosting import ACCOUNT
 
 REGION = "us-east-1"
+NO_VALUE = object()  # what Fn::If gives for AWS::NoValue: the property is left out
 STACK = "MlccCiHarnessStack"
 _NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
@@ -98,7 +99,8 @@ class Template:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, list):
-            return [self.resolve(v) for v in value if v != {"Ref": "AWS::NoValue"}]
+            resolved = [self.resolve(v) for v in value if v != {"Ref": "AWS::NoValue"}]
+            return [v for v in resolved if v is not NO_VALUE]
         if not isinstance(value, dict):
             return value
         if len(value) == 1:
@@ -127,7 +129,7 @@ class Template:
                 return re.sub(r"\$\{([^}]+)\}", sub, text)
             if key == "Fn::If":
                 chosen = arg[1] if self.condition(arg[0]) else arg[2]
-                return self.resolve(chosen)
+                return NO_VALUE if chosen == {"Ref": "AWS::NoValue"} else self.resolve(chosen)
             if key == "Fn::Equals":
                 left, right = self.resolve(arg)
                 return left == right
@@ -145,7 +147,8 @@ class Template:
             if key == "Fn::Split":
                 sep, text = arg
                 return str(self.resolve(text)).split(sep)
-        return {k: self.resolve(v) for k, v in value.items() if v != {"Ref": "AWS::NoValue"}}
+        resolved = {k: self.resolve(v) for k, v in value.items() if v != {"Ref": "AWS::NoValue"}}
+        return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def properties(self, logical: str) -> dict[str, Any]:
         return dict(self.resolve(self.resources[logical].get("Properties", {})))
@@ -221,8 +224,9 @@ class Template:
         role = self.properties(role_logical)
         for policy in role.get("Policies", []):
             statements += policy["PolicyDocument"]["Statement"]
-        for logical in self.of_type("AWS::IAM::Policy"):
-            roles = self.resources[logical]["Properties"].get("Roles", [])
-            if {"Ref": role_logical} in roles:
-                statements += self.properties(logical)["PolicyDocument"]["Statement"]
+        for kind in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+            for logical in self.of_type(kind):
+                roles = self.resources[logical]["Properties"].get("Roles", [])
+                if {"Ref": role_logical} in roles:
+                    statements += self.properties(logical)["PolicyDocument"]["Statement"]
         return statements
