@@ -83,8 +83,12 @@ def test_dry_run_prints_the_commands_and_runs_nothing(cli, store_env):
     result = cli("run", "http-flask", "--dry-run")
     assert result.exit_code == 0
     assert (
-        "  build        timeout 3600s  ./do/build && ./do/push [checks: aws-credentials, docker]"
-        in result.output
+        "  build        timeout 3600s  ./do/build && ./do/push "
+        "[checks: aws-credentials, docker, nested-build-role]" in result.output
+    )
+    assert (
+        '  teardown     timeout 900s   bash ./do/clean.d/"$MLCC_DEPLOYMENT_TARGET" all --force '
+        "[checks: aws-credentials]" in result.output
     )
     assert (
         '  generate     timeout 600s   ml-container-creator --config "$MLCC_CONFIG_FILE" '
