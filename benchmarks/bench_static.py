@@ -42,7 +42,9 @@ def direct(entries: list, env: dict[str, str], root: Path) -> float:
         stage_env = {**env, "MLCC_CONFIG_FILE": str(config), "MLCC_PROJECT_DIR": str(project)}
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "check": True}
         subprocess.run(["bash", "-c", command.command or ""], cwd=work, env=stage_env, **quiet)
-        prepared = validate_env.prepare(generator.home(env) / "validate-env", stage_env)
+        prepared = validate_env.prepare(
+            generator.home(env) / "validate-env", stage_env, work / "validate-home"
+        )
         subprocess.run(["./do/validate"], cwd=project, env=prepared, **quiet)
 
     start = time.perf_counter()

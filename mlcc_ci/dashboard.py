@@ -8,6 +8,7 @@ twenty, and none of them waits for it.
 """
 
 import gzip
+import ipaddress
 import json
 import threading
 import time
@@ -143,12 +144,20 @@ def _records(store: ResultsStore) -> list[dict[str, Any]]:
     return [r.to_item() for r in store.records()]
 
 
-LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+LOOPBACK_NAMES = frozenset({"localhost", "localhost."})
 IDLE_SECONDS = 30
 
 
 def is_loopback(host: str) -> bool:
-    return host in LOOPBACK_NAMES or host.startswith("127.")
+    """A loopback name or IP literal, parsed: never a name that merely starts like one
+    (`127.attacker.example` and `127.0.0.1.nip.io` are names anyone can point anywhere)."""
+    if host in LOOPBACK_NAMES:
+        return True
+    literal = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return ipaddress.ip_address(literal).is_loopback
+    except ValueError:
+        return False
 
 
 def _host_name(header: str) -> str:

@@ -6,7 +6,13 @@ maps with stages this project does not have, and people edit items by hand. Ever
 behind this module sees well-formed records: missing optional attributes get defaults,
 numbers and strings are coerced where the meaning is clear, unknown stages are kept, and
 secrets in a configJson (by key or by the shape of the value) are masked before anyone can
-show them. An item that still cannot be understood raises `Unreadable`, naming why.
+show them. A record is also checked as it is read against the rules its writes keep, so
+nothing behind this layer meets what it cannot handle: timestamps parse and lie between 1970
+and 2200 (and are written back the one canonical way), statuses and stage statuses are known
+or mapped (`FAILED` is `fail`; the original buildspec's `fail-adapter_test` is
+`fail-deploy_test`), configJson fields have their types, and text is bounded. Every text
+another writer stored is scrubbed as it is read: secrets masked, terminal sequences
+removed. An item that still cannot be understood raises `Unreadable`, naming why.
 """
 
 import json
@@ -17,16 +23,78 @@ from dataclasses import fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from mlcc_ci import clock
 from mlcc_ci import fields as field_shapes
 from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult, stage_order
-from mlcc_ci.redact import MASK, looks_secret
-from mlcc_ci.safetext import printable
+from mlcc_ci.redact import MASK, looks_secret, redact
+from mlcc_ci.safetext import capped, printable
 
 CONFIG_ID = re.compile(r"^[0-9a-f]{16}$")
-_STATUS = re.compile(r"^(untested|running|pass|fail-[a-z_]{1,40})$")
 _RECORD_FIELDS = {f.name for f in fields(Record)}
+# Statuses other writers use for what ours mean (selection queries them too).
+_STATUS_MAP = {"fail-adapter_test": "fail-deploy_test"}
+FOREIGN_STATUSES = tuple(_STATUS_MAP)
+_STAGE_STATUS = {
+    **dict.fromkeys(("pass", "passed", "succeeded", "success", "ok"), "pass"),
+    **dict.fromkeys(
+        ("fail", "failed", "failure", "error", "fault", "timed_out", "stopped"), "fail"
+    ),
+    **dict.fromkeys(("skip", "skipped", "not_run"), "skip"),
+}
+TEXT_LIMIT = 4096  # characters of any one text another writer stored that are kept
+CONFIG_LIMIT = 64 * 1024  # a configJson larger than this is no configuration
+EARLIEST, LATEST = 1970, 2200  # years a stored moment may lie between
+_TIMES = (
+    "lastTestTimestamp",
+    "createdAt",
+    "runStartedAt",
+    "lastPassTimestamp",
+    "currentStageStartedAt",
+)
+# configJson keys and the type each must have (the generator's own; others pass as they are)
+_CONFIG_TYPES: dict[str, type | tuple[type, ...]] = {
+    **dict.fromkeys(
+        (
+            "projectName",
+            "deploymentConfig",
+            "architecture",
+            "backend",
+            "modelName",
+            "instanceType",
+            "awsRegion",
+            "deploymentTarget",
+            "buildTarget",
+            "baseImage",
+            "buildStrategy",
+            "owner",
+        ),
+        str,
+    ),
+    **dict.fromkeys(("endpointConfig", "icConfig", "parameters"), dict),
+    "icList": list,
+}
+_CONFIG_NUMBERS = {
+    "endpointConfig": ("initialInstanceCount", "dataCapturePercent", "volumeSize"),
+    "icConfig": ("cpuCount", "memorySize", "gpuCount", "copyCount", "modelWeight"),
+}
+
+
+def moment(value: Any, name: str) -> str | None:
+    """A stored moment, checked and written the canonical way (UTC, `Z`); None if absent."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"{name} {printable(str(value))[:40]!r} is not a time")
+    try:
+        parsed = clock.parse(value)
+        year = parsed.astimezone(clock.UTC).year
+    except (ValueError, OverflowError):
+        raise ValueError(f"{name} {printable(value)[:40]!r} is not a time") from None
+    if not EARLIEST <= year <= LATEST:
+        raise ValueError(f"{name} {printable(value)[:40]!r} lies outside {EARLIEST}-{LATEST}")
+    return clock.iso(parsed, ms="." in value)  # with milliseconds when it had a fraction
 
 
 class Unreadable(Exception):
@@ -82,6 +150,15 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def prose(value: Any) -> str | None:
+    """Free text another writer stored (an error, a note, a log pointer): bounded, secrets
+    masked, safe for a terminal."""
+    text = _text(value)
+    if not text:
+        return text
+    return capped(redact(text), TEXT_LIMIT)
+
+
 _STAGE_STATUSES = frozenset({"pass", "fail", "skip"})
 
 
@@ -94,17 +171,25 @@ def stage(value: Any) -> StageResult | None:
         if (type(seconds) is float or type(seconds) is int) and 0 <= seconds < math.inf:
             return StageResult(value["status"], float(seconds))
     if isinstance(value, str):
-        return StageResult(printable(value)) if value else None
+        return StageResult(stage_status(value)) if value else None
     if not isinstance(value, Mapping) or not isinstance(value.get("status"), str):
         return None
     duration = _number(value.get("durationSeconds")) or 0.0
     return StageResult(
-        status=printable(value["status"]),
+        status=stage_status(value["status"]),
         durationSeconds=max(duration, 0.0),
-        logPointer=_text(value.get("logPointer")) or "",
-        errorSummary=_text(value.get("errorSummary")) or "",
-        note=_text(value.get("note")) or "",
+        logPointer=prose(value.get("logPointer")) or "",
+        errorSummary=prose(value.get("errorSummary")) or "",
+        note=prose(value.get("note")) or "",
     )
+
+
+def stage_status(value: str) -> str:
+    """pass, fail or skip, from what any writer calls them; ValueError for anything else."""
+    found = _STAGE_STATUS.get(value.strip().lower())
+    if found is None:
+        raise ValueError(f"stage status {printable(value)[:40]!r} is not pass, fail or skip")
+    return found
 
 
 def stages(value: Any) -> dict[str, StageResult]:
@@ -139,8 +224,10 @@ def scrub(value: Any, path: str = "") -> tuple[Any, list[str]]:
     if isinstance(value, list):
         items = [scrub(item, f"{path}[{i}]") for i, item in enumerate(value)]
         return [i[0] for i in items], [p for i in items for p in i[1]]
-    if isinstance(value, str) and looks_secret(value):
-        return MASK, [path]
+    if isinstance(value, str):
+        if looks_secret(value):
+            return MASK, [path]
+        return printable(value), found  # an owner or a name reaches terminals too
     return value, found
 
 
@@ -157,8 +244,21 @@ def config_json(value: Any) -> tuple[str, dict[str, Any], list[str]]:
         raise ValueError("configJson is missing")
     if not isinstance(parsed, dict):
         raise ValueError("configJson is not a JSON object")
+    for key, kind in _CONFIG_TYPES.items():
+        if parsed.get(key) is not None and not isinstance(parsed[key], kind):
+            raise ValueError(f"configJson {key} is a {type(parsed[key]).__name__}")
+    for block, keys in _CONFIG_NUMBERS.items():
+        for key in keys:
+            number = (parsed.get(block) or {}).get(key)
+            if number is not None and (isinstance(number, bool) or _number(number) is None):
+                raise ValueError(
+                    f"configJson {block}.{key} {printable(str(number))[:40]!r} is not a number"
+                )
     clean, found = scrub(parsed)
-    return json.dumps(clean, separators=(",", ":"), ensure_ascii=False), clean, found
+    text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
+    if len(text) > CONFIG_LIMIT:
+        raise ValueError(f"configJson is {len(text) // 1024} KB, more than {CONFIG_LIMIT // 1024}")
+    return text, clean, found
 
 
 def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
@@ -166,7 +266,9 @@ def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
     from json.loads, so it holds no Decimal to make plain."""
     config_id = item.get("configId")
     if not isinstance(config_id, str) or not config_id:
-        raise Unreadable(str(config_id or "?"), "no configId")
+        raise Unreadable(printable(str(config_id or "?"))[:64], "no configId")
+    if not config_id.isprintable():
+        raise Unreadable(printable(config_id)[:64], "the configId holds control characters")
     try:
         return _record(config_id, item if from_json else plain(item))
     except (ValueError, TypeError) as exc:
@@ -176,8 +278,10 @@ def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
 def _record(config_id: str, item: Mapping[str, Any]) -> Record:
     text, config, _ = config_json(item.get("configJson"))
     status = item.get("testStatus", "untested")
-    if not isinstance(status, str) or not _STATUS.match(status):
-        raise ValueError(f"testStatus {status!r} is not a status")
+    status = _STATUS_MAP.get(status, status) if isinstance(status, str) else status
+    if not isinstance(status, str) or status not in STATUSES:
+        raise ValueError(f"testStatus {printable(str(status))[:40]!r} is not a status")
+    times = {name: moment(item.get(name), name) for name in _TIMES}
     name = _text(item.get("deploymentConfig")) or _text(config.get("deploymentConfig"))
     if not name:
         raise ValueError("no deploymentConfig")
@@ -198,41 +302,37 @@ def _record(config_id: str, item: Mapping[str, Any]) -> Record:
         or _text(config.get("buildStrategy"))
         or "",
         "projectName": _text(item.get("projectName")) or _text(config.get("projectName")) or "",
-        "createdAt": _text(item.get("createdAt")) or NEVER_TESTED,
+        "createdAt": times["createdAt"] or NEVER_TESTED,
         "source": item.get("source") if item.get("source") in ("catalog", "project") else "project",
         # 0: written by another tool, never by mlcc-ci (the first write of ours makes it 1)
         "version": int(version) if version is not None and version >= 0 else 0,
         "testStatus": status,
-        "lastTestTimestamp": _text(item.get("lastTestTimestamp")) or NEVER_TESTED,
+        "lastTestTimestamp": times["lastTestTimestamp"] or NEVER_TESTED,
         "schemaVersion": int(_number(item.get("schemaVersion")) or SCHEMA_VERSION),
         "lastTestDuration": _number(item.get("lastTestDuration")),
         "stageResults": stages(item.get("stageResults") or {}),
     }
     if item.get("supportState") in ("supported", "unsupported"):
         values["supportState"] = item["supportState"]
-    for key in (
-        "baseImage",
-        "baseImageVersion",
-        "errorMessage",
-        "runId",
-        "runStartedAt",
-        "lastPassTimestamp",
-        "supportReason",
-        "profile",
-        "generatorVersion",
-        "provenImage",
-    ):
+    for key in ("baseImage", "baseImageVersion", "runId", "profile", "generatorVersion"):
         if (value := _text(item.get(key))) is not None:
+            values[key] = capped(value, TEXT_LIMIT)
+    for key in ("errorMessage", "supportReason", "provenImage"):
+        if (value := prose(item.get(key))) is not None:
             values[key] = value
+    for key in ("runStartedAt", "lastPassTimestamp"):
+        if times[key] is not None:
+            values[key] = times[key]
     previous = item.get("previousStatus")
     if isinstance(previous, str) and previous in STATUSES:
         values["previousStatus"] = previous
     values["estimatedCost"] = cost(item.get("estimatedCost"))
     values["recentRuns"] = recent_runs(config_id, name, item.get("recentRuns"))
     if status == "running":  # progress of a finished run says nothing
-        for key in ("currentStage", "currentStageStartedAt"):
-            if (value := _text(item.get(key))) is not None:
-                values[key] = value
+        if (value := _text(item.get("currentStage"))) is not None:
+            values["currentStage"] = capped(value, 64)
+        if times["currentStageStartedAt"] is not None:
+            values["currentStageStartedAt"] = times["currentStageStartedAt"]
         if isinstance(item.get("runStages"), Mapping):
             values["runStages"] = stages(item["runStages"])
     return Record(**values)
@@ -263,6 +363,21 @@ def recent_runs(config_id: str, name: str, value: Any) -> tuple[Run, ...]:
     return tuple(runs)
 
 
+def secret_texts(item: Mapping[str, Any]) -> list[str]:
+    """Where an item's free text (an error another tool stored) holds a secret."""
+    found = []
+    for key in ("errorMessage", "supportReason"):
+        if isinstance(item.get(key), str) and redact(item[key]) != item[key]:
+            found.append(key)
+    results = item.get("stageResults")
+    if isinstance(results, Mapping):
+        for name, result in results.items():
+            text = result.get("errorSummary") if isinstance(result, Mapping) else None
+            if isinstance(text, str) and redact(text) != text:
+                found.append(f"stageResults.{name}.errorSummary")
+    return found
+
+
 def foreign(item: Mapping[str, Any]) -> list[str]:
     """How an item differs from what mlcc-ci writes (empty for its own)."""
     shape = []
@@ -282,21 +397,23 @@ def run(item: Mapping[str, Any]) -> Run:
 
 
 def _run(values: Mapping[str, Any]) -> Run:
-    config_id = str(values.get("configId", "?"))
-    started = _text(values.get("startedAt"))
-    if not started:
-        raise Unreadable(config_id, "history item: no startedAt")
+    config_id = printable(str(values.get("configId", "?")))
     try:
+        started = moment(values.get("startedAt"), "startedAt")
+        if not started:
+            raise Unreadable(config_id, "history item: no startedAt")
+        status = _text(values.get("status")) or ""
+        status = _STATUS_MAP.get(status, status)
         return Run(
             configId=config_id,
             startedAt=started,
             runId=_text(values.get("runId")) or started,
-            finishedAt=_text(values.get("finishedAt")) or started,
-            status=_text(values.get("status")) or "",
+            finishedAt=moment(values.get("finishedAt"), "finishedAt") or started,
+            status=status,
             durationSeconds=_number(values.get("durationSeconds")) or 0.0,
             deploymentConfig=_text(values.get("deploymentConfig")) or "",
             stageResults=stages(values.get("stageResults") or {}),
-            errorMessage=_text(values.get("errorMessage")) or "",
+            errorMessage=prose(values.get("errorMessage")) or "",
             profile=_text(values.get("profile")) or "default",
             estimatedCost=cost(values.get("estimatedCost")),
         )

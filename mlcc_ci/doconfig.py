@@ -24,9 +24,20 @@ class ConfigValue:
     line: int
 
 
+# Whole words of a name (between underscores) that make it a secret's: MYSQL_PWD, DB_PASS,
+# SLACK_WEBHOOK_URL, SENTRY_DSN, BASIC_AUTH. As words only: AUTHOR, PASSPORT and BYPASS are
+# not secrets, nor is the shell's own PWD, the current folder.
+_SECRET_PARTS = frozenset({"PASS", "PWD", "AUTH", "OAUTH", "WEBHOOK", "DSN", "COOKIE"})
+_NOT_SECRET = frozenset({"PWD", "OLDPWD"})
+
+
 def is_secret(name: str) -> bool:
     upper = name.upper()
-    return any(word in upper for word in _SECRET_WORDS)
+    if upper in _NOT_SECRET:
+        return False
+    return any(word in upper for word in _SECRET_WORDS) or not _SECRET_PARTS.isdisjoint(
+        re.split(r"[^A-Z0-9]+", upper)
+    )
 
 
 def parse(text: str, env: Mapping[str, str]) -> dict[str, ConfigValue]:

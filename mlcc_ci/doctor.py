@@ -13,10 +13,12 @@ from dataclasses import dataclass, field, replace
 
 from mlcc_ci import decode
 from mlcc_ci.constants import RUNNING
-from mlcc_ci.errors import ConflictError
+from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.identity import groups
 from mlcc_ci.models import Record, carrying_result
 from mlcc_ci.stores.base import ResultsStore
+
+_TEXT_FIELDS = ("errorMessage", "stageResults.", "supportReason")
 
 
 @dataclass(frozen=True)
@@ -50,10 +52,13 @@ def examine(store: ResultsStore, preferred: Collection[str] = ()) -> Examination
         records.append(record)
         shape = [s for s in decode.foreign(item) if not s.startswith("attributes of")]
         _, _, secrets = decode.config_json(item.get("configJson"))
+        secrets += decode.secret_texts(item)
         for s in shape:
             out.findings.append(Finding("foreign", config_id, s))
         if secrets:
-            where = ", ".join(f"configJson.{p}" for p in secrets)
+            where = ", ".join(
+                p if p.startswith(_TEXT_FIELDS) else f"configJson.{p}" for p in secrets
+            )
             out.findings.append(Finding("secrets", config_id, f"secrets at {where}"))
         if shape or secrets:
             out.adopt.append(record)
@@ -88,6 +93,9 @@ def fix(store: ResultsStore, exam: Examination) -> list[str]:
     for record in exam.adopt:
         if record.configId in merged_away:
             continue
+        if record.testStatus == RUNNING:
+            done.append(f"left {record.configId}: it is running; try again when it is done")
+            continue
         try:
             store.replace(
                 replace(record, version=record.version + 1),
@@ -97,11 +105,19 @@ def fix(store: ResultsStore, exam: Examination) -> list[str]:
             done.append(f"adopted {record.configId}: rewritten in mlcc-ci's shape, secrets masked")
         except ConflictError:
             done.append(f"left {record.configId}: it changed while the doctor looked")
+        except StoreError as exc:  # one record the store refuses never stops the others
+            done.append(f"left {record.configId}: the store refused it ({exc})")
     for duplicate, canonical in exam.merge:
         if duplicate.testStatus == RUNNING:
             done.append(f"left {duplicate.configId}: it is running; try again when it is done")
             continue
         canonical = store.get(canonical.configId) or canonical  # adopted above, perhaps
+        if canonical.testStatus == RUNNING:  # a run's own result must not be overwritten
+            done.append(
+                f"left {duplicate.configId}: {canonical.configId} is running; try again when "
+                "it is done"
+            )
+            continue
         runs = store.history(duplicate.configId)
         for run in runs:
             store.append_run(replace(run, configId=canonical.configId))
@@ -114,6 +130,9 @@ def fix(store: ResultsStore, exam: Examination) -> list[str]:
                 )
             except ConflictError:
                 done.append(f"left {duplicate.configId}: {canonical.configId} changed meanwhile")
+                continue
+            except StoreError as exc:
+                done.append(f"left {duplicate.configId}: the store refused the merge ({exc})")
                 continue
         store.delete(duplicate.configId)
         done.append(

@@ -1,9 +1,13 @@
 """Write files without following symlinks: a temporary file beside the target, then a rename
 that replaces whatever the target name is (a link included) rather than writing through it."""
 
+import errno
+import json
 import os
+import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -16,3 +20,68 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+class NotARegularFile(OSError):
+    """A path that is a FIFO, a device, a folder or a link, or too large to be read."""
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes: opened without
+    following a link and without blocking (a FIFO never hangs the reader), checked before a
+    byte is read."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotARegularFile(f"{path} is a symbolic link") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(f"{path} is not a regular file")
+        if info.st_size > limit:
+            raise NotARegularFile(f"{path} is {info.st_size} bytes, more than {limit}")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            data = fh.read(limit + 1)
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise NotARegularFile(f"{path} is more than {limit} bytes")
+    return data
+
+
+def load_json(path: Path, limit: int, depth: int = 64) -> Any:
+    """JSON from a regular file of at most `limit` bytes, nested at most `depth` deep;
+    ValueError (naming why) for anything else."""
+    try:
+        data = read_regular(path, limit)
+    except OSError as exc:
+        raise ValueError(str(exc)) from None
+    return parse_json(data, depth)
+
+
+def parse_json(data: bytes | str, depth: int = 64) -> Any:
+    """JSON nested at most `depth` deep (counted before parsing: a deep document never
+    reaches the parser's recursion); ValueError otherwise."""
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    level = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            level += 1
+            if level > depth:
+                raise ValueError(f"nested more than {depth} deep")
+        elif ch in "]}":
+            level -= 1
+    return json.loads(text)

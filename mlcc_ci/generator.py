@@ -361,9 +361,11 @@ def generation_problem(project: Path, output: str, returncode: int) -> str | Non
 
 
 def generation_params(project: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads((project / PARAMS_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    from mlcc_ci.files import load_json
+
+    try:  # a regular file of sane size and depth: the project wrote it, not us
+        data = load_json(project / PARAMS_FILE, 1024 * 1024)
+    except ValueError:
         return None
     return data if isinstance(data, dict) else None
 

@@ -448,7 +448,8 @@ class Runner:
         if not (project / "do" / "validate").is_file():
             return StageResult("pass", note="static checks only: the project has no do/validate")
         try:
-            prepared = validate_env.prepare(generator.home(env) / "validate-env", dict(env))
+            home = Path(env["MLCC_WORK_DIR"]) / "validate-home"  # this run's own
+            prepared = validate_env.prepare(generator.home(env) / "validate-env", dict(env), home)
         except (OSError, ImportError, ValueError) as exc:
             note = f"do/validate not run: could not prepare its environment ({exc})"
             return StageResult("pass", note=summarize(note, "", secrets))

@@ -1,13 +1,15 @@
 """Which AWS resources under the CI prefix a sweep may delete. Pure.
 
 A run names everything it creates after its project (`<project>-endpoint-<time>`,
-`<project>-epc-<time>`, the nested build `<project>-build`). A resource is the stack's to
+`<project>-epc-<time>`, the nested build `<project>-build`), and the project is read back out
+of the name exactly. A resource is the stack's to
 delete when its name belongs to a registered project whose run made it: created while one of
 that project's runs was under way (its history says when), and that run is over. A resource
 with such a name made at another time — by a person trying the same project from a laptop in
 the same account — is left alone, and so is one no registered project explains.
 """
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,17 +32,27 @@ class Decision:
     reason: str
 
 
-def owner(resource: str, projects: Iterable[Project]) -> Project | None:
-    """The project whose name the resource's starts with (the longest)."""
-    return max(
-        (p for p in projects if resource.startswith(f"{p.name}-")),
-        key=lambda p: len(p.name),
-        default=None,
-    )
+# How the generated scripts name what they create, after the project: the project is
+# read out of the name exactly, never matched as a prefix (a record named `mlcc-ci` must
+# not own every `mlcc-ci-*` endpoint).
+NAMES = {
+    "endpoint": re.compile(r"^(?P<project>.+)-endpoint-\d+$"),
+    "endpoint-config": re.compile(r"^(?P<project>.+)-epc-\d+$"),
+    "model": re.compile(r"^(?P<project>.+)-(?:batch-)?model(?:-\d+)?$"),
+    "nested-build": re.compile(r"^(?P<project>.+)-build$"),
+}
 
 
-def decide(resource: str, created: datetime, projects: Iterable[Project]) -> Decision:
-    found = owner(resource, projects)
+def owner(resource: str, kind: str, projects: Iterable[Project]) -> Project | None:
+    """The project the resource's name says made it, if one is registered."""
+    match = NAMES[kind].match(resource)
+    if match is None:
+        return None
+    return next((p for p in projects if p.name == match.group("project")), None)
+
+
+def decide(resource: str, kind: str, created: datetime, projects: Iterable[Project]) -> Decision:
+    found = owner(resource, kind, projects)
     if found is None:
         return Decision(resource, "leave", "no registered project's runs name it")
     if found.live:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcc_ci import doconfig
+from mlcc_ci.files import read_regular
 
 _FROM = re.compile(r"^\s*FROM\s+(?:--platform=\S+\s+)?(\S+)", re.IGNORECASE | re.MULTILINE)
 _SHELL = ("#!/bin/bash", "#!/usr/bin/env bash", "#!/bin/sh", "#!/usr/bin/env sh")
@@ -43,7 +44,7 @@ def check_project(project: Path, config: Mapping[str, Any]) -> list[str]:
     for script, error in _bash_errors(scripts):
         problems.append(f"{script.relative_to(project)} does not parse: {error[-160:]}")
     problems.extend(_dockerfile(project / "Dockerfile", config.get("baseImage")))
-    for source in sorted(project.rglob("*.py")):
+    for source in sorted(p for p in project.rglob("*.py") if not p.is_symlink()):
         data = _read(source)
         if data is not None and (failure := _compile_error(data)):
             problems.append(f"{source.relative_to(project)} does not compile: {failure}")
@@ -55,9 +56,15 @@ def _executable(path: Path) -> bool:
     return bool(path.stat().st_mode & 0o111)
 
 
+# A generated file larger than this is not read: nothing the generator writes comes close.
+READ_LIMIT = 2 * 1024 * 1024
+
+
 def _read(path: Path) -> bytes | None:
+    """A project file, if it is a regular one of sane size: never a FIFO (which would block
+    the harness outside any stage's timeout), a device, or a link out of the project."""
     try:
-        return path.read_bytes()
+        return read_regular(path, READ_LIMIT)
     except OSError:
         return None
 
@@ -111,10 +118,10 @@ _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_
 def base_image(dockerfile: Path) -> str | None:
     """The image of the last FROM (the stage that ships), with `ARG` defaults declared
     before it substituted, as `docker build` does without --build-arg."""
-    try:
-        text = dockerfile.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    data = _read(dockerfile)
+    if data is None:
         return None
+    text = data.decode("utf-8", errors="replace")
     args: dict[str, str] = {}
     image = None
     for line in text.splitlines():
@@ -143,9 +150,10 @@ def _dockerfile(path: Path, expected: object) -> list[str]:
 
 def _config_matches(path: Path, config: Mapping[str, Any]) -> list[str]:
     """The generator honoured the configuration it was handed."""
-    if not path.is_file():
+    data = _read(path)
+    if data is None:
         return []
-    values = doconfig.parse(path.read_text(encoding="utf-8", errors="replace"), {})
+    values = doconfig.parse(data.decode("utf-8", errors="replace"), {})
     checks = {
         "DEPLOYMENT_CONFIG": config.get("deploymentConfig"),
         "INSTANCE_TYPE": config.get("instanceType"),

@@ -81,7 +81,15 @@ def load_text(text: str) -> Loaded:
         stripped = line.lstrip(" ")
         if stripped.startswith("\t"):
             raise YamlProblem(f"{number}: tab character in indentation; indent with spaces")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:  # the reader refuses NUL and other control characters
+        position = getattr(exc, "position", 0) or 0
+        at = text.count("\n", 0, position) + 1
+        problem = getattr(exc, "reason", None) or "syntax error"
+        character = getattr(exc, "character", None)
+        shown = f" (#x{character:04x})" if isinstance(character, int) else ""
+        raise YamlProblem(f"{at}: invalid YAML: {_short(problem, 80)}{shown}") from None
     try:
         node = loader.get_single_node()
         if node is None:

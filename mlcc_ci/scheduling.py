@@ -7,7 +7,8 @@ from datetime import datetime
 
 from mlcc_ci import clock
 from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
-from mlcc_ci.errors import ConflictError
+from mlcc_ci.decode import FOREIGN_STATUSES
+from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Cost, Outcome, Record, StageResult, run_of
 from mlcc_ci.selection import Plan, Policy, orphan_message, select
 from mlcc_ci.stores.base import ResultsStore, claim, finish
@@ -17,7 +18,7 @@ def gather(store: ResultsStore, now: datetime, policy: Policy) -> list[Record]:
     """Candidates through the status index: untested, stale finished ones, running. No Scan."""
     cutoff = clock.iso(now - policy.stale_after)
     found = list(store.by_status(UNTESTED))
-    for status in TERMINAL_STATUSES:
+    for status in (*TERMINAL_STATUSES, *FOREIGN_STATUSES):  # others' names for ours too
         found.extend(store.by_status(status, before=cutoff))
     found.extend(store.by_status(RUNNING))
     return found
@@ -40,7 +41,7 @@ def fail_run(
     outcome = Outcome(
         status=f"fail-{stage}",
         finishedAt=clock.iso(now),
-        durationSeconds=max((now - started).total_seconds(), 0.0),
+        durationSeconds=max((now - started).total_seconds(), 0.0),  # 0 for a future start
         stageResults={stage: StageResult("fail", errorSummary=message[:500])},
         errorMessage=message,
         profile=profile or record.profile or "default",
@@ -75,13 +76,17 @@ class Claimed:
 def claim_each(
     store: ResultsStore, records: Iterable[Record], now: datetime
 ) -> tuple[list[Record], list[Record]]:
-    """Claim every record with a conditional write: (ours, lost to another claimant)."""
+    """Claim every record with a conditional write: (ours, lost to another claimant). A
+    record whose claim the store refuses (its write is checked before anything is written)
+    is named unreadable and passed over; the others are claimed all the same."""
     ours, lost = [], []
     for record in records:
         try:
             ours.append(claim(store, record, new_run_id(), clock.iso(now, ms=True)))
         except ConflictError:
             lost.append(record)
+        except StoreError as exc:
+            store.unreadable[record.configId] = f"cannot be claimed: {exc}"
     return ours, lost
 
 

@@ -25,6 +25,8 @@ from mlcc_ci.identity import Deployment, deployment
 from mlcc_ci.models import Record
 
 ORPHAN_GRACE_MINUTES = 15
+# A run that claims to start later than this from now is no run: it is reaped as odd.
+FUTURE_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,10 @@ def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
         status = record.testStatus
         if status == RUNNING:
             started = record.runStartedAt or record.lastTestTimestamp
-            if now - clock.parse(started) > policy.orphan_after:
+            if clock.parse(started) > now + FUTURE_SKEW:
+                detail = f"running since {clock.display(started)}, in the future"
+                plan.reap.append(Decision(record, "odd", detail))
+            elif now - clock.parse(started) > policy.orphan_after:
                 plan.reap.append(
                     Decision(record, "orphaned", f"running since {clock.display(started)}")
                 )
@@ -143,6 +148,11 @@ def _one_per_deployment(due: list[Decision], plan: Plan) -> list[Decision]:
 
 def orphan_message(record: Record, now: datetime, policy: Policy) -> str:
     started = record.runStartedAt or record.lastTestTimestamp
+    if clock.parse(started) > now + FUTURE_SKEW:
+        return (
+            f"reaped: run {record.runId} claims to have started at {started}, in the future; "
+            "a clock or another writer is wrong, and such a run would hold its place for ever"
+        )
     minutes = int((now - clock.parse(started)).total_seconds() // 60)
     limit = int(policy.orphan_after.total_seconds() // 60)
     return (

@@ -148,6 +148,11 @@ def schema_home(root: Path) -> Path:
             "source": f"botocore {botocore_version} (prepared offline by mlcc-ci)",
         }
         (registry / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+        for where, _, files in os.walk(tmp):  # read-only: each run works on a copy
+            for name in files:
+                os.chmod(os.path.join(where, name), 0o444)
+            if where != str(tmp):
+                os.chmod(where, 0o555)
 
     return _publish(root / f"home-botocore-{botocore_version}", build)
 
@@ -159,11 +164,48 @@ def activation(root: Path, env: Mapping[str, str]) -> dict[str, str]:
     return {"VIRTUAL_ENV": str(python), "PATH": os.pathsep.join([str(python / "bin"), *path])}
 
 
-def prepare(root: Path, env: dict[str, str]) -> dict[str, str]:
-    """The environment for `./do/validate`: `env` with the virtualenv activated and HOME set."""
+# What do/validate is given of the run's environment: it validates offline, so it needs no
+# credential (AWS keys, tokens, a GITHUB_TOKEN), and gets none.
+_PASSED = frozenset(
+    {
+        "PATH",
+        "LANG",
+        "LC_ALL",
+        "LC_CTYPE",
+        "TERM",
+        "TZ",
+        "TMPDIR",
+        "NODE_OPTIONS",
+        "NPM_CONFIG_PREFIX",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "MLCC_PROJECT_DIR",
+        "MLCC_WORK_DIR",
+    }
+)
+
+
+def prepare(root: Path, env: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The environment for `./do/validate`: what it needs of `env` and nothing else, the
+    virtualenv activated, and `home` (made here, this run's own) a copy of the prepared
+    HOME, whose schema registry no project can change for the runs after it."""
+    from mlcc_ci.doconfig import is_secret
+
+    kept = {
+        k: v
+        for k, v in env.items()
+        if (k in _PASSED or k.lower().startswith("npm_config_")) and not is_secret(k)
+    }
+    if home.exists():
+        shutil.rmtree(home)
+    shutil.copytree(schema_home(root), home, symlinks=True)
+    for folder, _, files in os.walk(home):  # the copy is the run's to write in
+        os.chmod(folder, 0o700)
+        for name in files:
+            os.chmod(os.path.join(folder, name), 0o600)
     return {
-        **env,
+        **kept,
         **activation(root, env),
-        "HOME": str(schema_home(root)),
+        "HOME": str(home),
         "MCC_NO_STALE_WARNING": "true",
     }

@@ -140,7 +140,7 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     again = cli("catalog", "init", str(team))
     assert (
         again.exit_code == 2
-        and again.output == f"Error: {team} is not empty; choose a new folder\n"
+        and again.output == f"Error: {team} is not an empty folder; choose a new one\n"
     )
     monkeypatch.delenv("MLCC_CI_CATALOG")
     assert "http-flask-team" not in cli("catalog", "list").output  # the shipped one again

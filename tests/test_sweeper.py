@@ -89,6 +89,7 @@ def aws(twin, cli):
     return store, boto3.client("sagemaker", region_name="us-east-1")
 
 
+SWEEP = {"dryRun": False}  # what the schedule sends: the one event that deletes
 SWEEP_ENV = {"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "5"}
 
 
@@ -141,7 +142,7 @@ def test_sweeper_deletes_what_finished_runs_left_and_nothing_else(twin, aws):
     ]
     assert len(sm.list_endpoints()["Endpoints"]) == 5 and messages() == []
 
-    result = handler({}, None, env=env)
+    result = handler(SWEEP, None, env=env)
     project = FLASK.config["projectName"]
     assert (
         result["deleted"]
@@ -177,7 +178,7 @@ def test_sweeper_deletes_what_finished_runs_left_and_nothing_else(twin, aws):
         "/aws/codebuild/mlcc-ci-http-flask-build": 30,
         "/aws/codebuild/someone-else-build": None,
     }
-    again = handler({}, None, env=env)
+    again = handler(SWEEP, None, env=env)
     assert again["deleted"] == [] and again["logRetention"] == []  # nothing more to do
 
 
@@ -220,7 +221,7 @@ def test_orphans_without_an_endpoint_are_deleted_too(twin, aws):
             serviceRole=role,
         )
     _ran(store, FLASK, now - timedelta(minutes=10), clock.now() + timedelta(seconds=5))
-    result = handler({}, None, env=SWEEP_ENV)
+    result = handler(SWEEP, None, env=SWEEP_ENV)
     assert sorted(result["deleted"]) == sorted(
         [
             f"endpoint config {flask}-epc-1",
@@ -243,7 +244,7 @@ def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
     twin.faults.add("throttle:DeleteInferenceComponent", FLASK.config["projectName"])
     topic, messages = _queue()
 
-    result = handler({}, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
+    result = handler(SWEEP, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
     assert [e["resource"] for e in result["errors"]] == [stuck]
     assert "ThrottlingException" in result["errors"][0]["error"]
     assert f"endpoint {other}" in result["deleted"]
@@ -258,7 +259,7 @@ def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
         {"Name": "SweepFailures", "Unit": "Count"}
     ]
     twin.faults.clear()
-    assert f"endpoint {stuck}" in handler({}, None, env=SWEEP_ENV)["deleted"]  # the next sweep
+    assert f"endpoint {stuck}" in handler(SWEEP, None, env=SWEEP_ENV)["deleted"]  # the next sweep
 
 
 def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, aws):
@@ -267,7 +268,7 @@ def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, a
     slow = _deploy(twin, sm, FLASK.config["projectName"], "1")
     _ran(store, FLASK, started, clock.now())
     twin.hosting.settle_seconds = 30  # deleting takes longer than the sweep waits
-    result = handler({}, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "0.5"})
+    result = handler(SWEEP, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "0.5"})
     assert result["deleted"] == [f"inference component {FLASK.config['projectName']}-default-1"]
     (error,) = result["errors"]
     assert error["resource"] == slow and "still deleting after 0.5s" in error["error"]

@@ -67,13 +67,22 @@ def stack_function(
 
 
 def schedule_rule(
-    scope: Construct, *, name: str, description: str, schedule: str, function: lambda_.IFunction
+    scope: Construct,
+    *,
+    name: str,
+    description: str,
+    schedule: str,
+    function: lambda_.IFunction,
+    event: Mapping[str, object] | None = None,
 ) -> events.Rule:
+    target = targets.LambdaFunction(
+        function, event=events.RuleTargetInput.from_object(dict(event)) if event else None
+    )
     return events.Rule(
         scope,
         "Schedule",
         rule_name=name,
         description=description,
         schedule=events.Schedule.expression(schedule),
-        targets=[targets.LambdaFunction(function)],
+        targets=[target],
     )

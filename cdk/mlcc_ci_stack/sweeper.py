@@ -149,4 +149,6 @@ class Sweeper(Construct):
             description="Runs the mlcc-ci sweeper",
             schedule=schedule,
             function=self.function,
+            # the sweeper deletes only when told exactly this; a manual `{}` only lists
+            event={"dryRun": False},
         )

@@ -51,6 +51,7 @@ def scan(
     policy: Policy,
     now: datetime,
 ) -> dict[str, Any]:
+    store.unreadable.clear()
     plan, reaped, claimed = schedule(store, now, policy)
     for record in reaped:
         _log("reaped", configId=record.configId, message=record.errorMessage)
@@ -92,6 +93,8 @@ def scan(
         "executionArns": arns,
         "reaped": [r.configId for r in reaped],
         "skipped": skipped,
+        # one record no one can read (or claim) never stops the scan: it is named here
+        "unreadable": [{"configId": k, "reason": v} for k, v in store.unreadable.items()],
     }
 
 

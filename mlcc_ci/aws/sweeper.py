@@ -10,12 +10,13 @@ endpoint once they are gone, then its endpoint config and models, as SageMaker a
 run still under way uses is kept; what no run made (a person's own try, under the same
 name) is left alone and listed. One resource that cannot be deleted never stops the others:
 each says what went wrong, and a metric counts them for an alarm. It also gives the nested
-builds' log groups a retention. DRY_RUN=true only lists what it would delete.
+builds' log groups a retention. It deletes only when its event says `{"dryRun": false}`
+(the schedule does); any other event, `{}` included, only lists what it would delete.
 """
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -23,7 +24,7 @@ from mlcc_ci import clock, naming
 from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING, STATUSES
 from mlcc_ci.endpoint import POLL_SECONDS, Remover
 from mlcc_ci.ownership import Decision, Project, decide
-from mlcc_ci.selection import Policy
+from mlcc_ci.selection import FUTURE_SKEW, Policy
 from mlcc_ci.stores.base import ResultsStore
 
 # CodeBuild makes each nested build's log group (/aws/codebuild/<project>) with no expiry;
@@ -57,9 +58,11 @@ def projects(
     for name, group in records.items():
         live = any(
             r.testStatus == RUNNING
-            and now - clock.parse(r.runStartedAt or r.lastTestTimestamp) <= policy.orphan_after
+            and timedelta(0) - FUTURE_SKEW
+            <= now - clock.parse(r.runStartedAt or r.lastTestTimestamp)
+            <= policy.orphan_after
             for r in group
-        )
+        )  # a run that claims a future start owns nothing (selection reaps it)
         windows: tuple[tuple[datetime, datetime], ...] = ()
         if not live and any(n.startswith(f"{name}-") for n in names):
             windows = tuple(
@@ -121,10 +124,11 @@ def sweep(
     configs = listing("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName")
     models = listing("list_models", "Models", "ModelName")
     nested = _nested_projects(codebuild, prefix) if codebuild is not None else {}
+    store.unreadable.clear()
     known = projects(store, now, policy, prefix, [*endpoints, *configs, *models, *nested])
     deleted: list[str] = []
     errors: list[dict[str, str]] = []
-    decisions = [decide(n, t, known) for n, t in endpoints.items()]
+    decisions = [decide(n, "endpoint", t, known) for n, t in endpoints.items()]
 
     def act(decision: Decision, delete: Callable[[], None]) -> None:
         if decision.action != "delete" or dry_run:
@@ -142,7 +146,7 @@ def sweep(
     for name, created in configs.items():
         if name in gone or name in used_configs:
             continue
-        decision = decide(name, created, known)
+        decision = decide(name, "endpoint-config", created, known)
         decisions.append(decision)
         act(decision, partial(_delete_config, sagemaker, name, deleted))
     spare = {m: t for m, t in models.items() if m not in gone}
@@ -151,12 +155,11 @@ def sweep(
         for name, created in spare.items():
             if name in used_models:
                 continue
-            decision = decide(name, created, known)
+            decision = decide(name, "model", created, known)
             decisions.append(decision)
             act(decision, partial(_delete_model, sagemaker, name, deleted))
     for name, created in nested.items():
-        owner = name.removesuffix(NESTED_SUFFIX)
-        decision = decide(name, created, [p for p in known if p.name == owner])
+        decision = decide(name, "nested-build", created, known)
         decisions.append(decision)
         act(decision, partial(_delete_project, codebuild, name, deleted))
     retention: list[str] = []
@@ -183,6 +186,7 @@ def sweep(
         "deleted": deleted,
         "errors": errors,
         "logRetention": retention,
+        "unreadable": [{"configId": k, "reason": v} for k, v in store.unreadable.items()],
         "dryRun": dry_run,
     }
     metric = {
@@ -272,7 +276,8 @@ def handler(
     from mlcc_ci.aws.scanner import lambda_context, policy_from
 
     env, session, store = lambda_context(env, session)
-    dry_run = str(event.get("dryRun", env.get("DRY_RUN", "false"))).lower() == "true"
+    # deleting is what a sweep must be told to do, exactly: anything else only lists
+    dry_run = event.get("dryRun") is not False
     sagemaker = session.client("sagemaker")
     sweeper = Remover(
         sagemaker,

@@ -62,9 +62,14 @@ def init(directory: Path) -> None:
     from mlcc_ci.files import write_atomic
     from mlcc_ci.resources import data_path
 
-    if directory.exists() and any(directory.iterdir()):
-        raise UsageError(f"{directory} is not empty; choose a new folder")
-    directory.mkdir(parents=True, exist_ok=True)
+    if directory.is_symlink():
+        raise UsageError(f"{directory} is a symbolic link; choose a new folder")
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise UsageError(f"{directory} is not an empty folder; choose a new one")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
     schemas = data_path("schema").resolve()
     count = 0
     for source in sorted(data_path("catalog").glob("*.yaml")):

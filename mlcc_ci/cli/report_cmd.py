@@ -79,15 +79,15 @@ def report(
 
 def _baseline_statuses(path: Path) -> dict[str, str]:
     """Configuration -> status from a saved JSON report; a file that is not one is an error."""
-    import json
-
     from mlcc_ci.errors import UsageError
+    from mlcc_ci.files import load_json
 
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+    try:  # a regular file (a FIFO never hangs us), of bounded size and depth
+        doc = load_json(path, 64 * 1024 * 1024)
         return {str(k): str(v["status"]) for k, v in doc["configurations"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        raise UsageError(f"{path}: not a saved `mlcc-ci report --json`") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        why = f" ({exc})" if isinstance(exc, ValueError) and "JSON" not in str(exc) else ""
+        raise UsageError(f"{path}: not a saved `mlcc-ci report --json`{why}") from None
 
 
 @click.command()

@@ -1,5 +1,6 @@
 """`mlcc-ci plan`, `mlcc-ci run` and `mlcc-ci trigger`."""
 
+import contextlib
 import json
 import os
 from collections.abc import Callable
@@ -379,6 +380,7 @@ def execute_runs(
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
+    from mlcc_ci.stores.base import release
     from mlcc_ci.stores.open import data_dir
 
     if preclaimed:
@@ -393,13 +395,31 @@ def execute_runs(
     root = work_dir or data_dir(os.environ) / "work"
     ctx = click.get_current_context(silent=True)
     color = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("color", True))
-    with ProgressView(color=color, verbosity=verbosity) as view:
-        runner = Runner(store, profile, work_root=root, progress=view, notify=publisher(os.environ))
-        restore = install_signal_handlers(runner)
-        try:
-            reports = run_all(runner, claimed, jobs)
-        finally:
-            restore()
+    started: set[str] = set()
+    try:
+        with ProgressView(color=color, verbosity=verbosity) as view:
+
+            def seen(event: Any) -> None:
+                started.add(event.name)
+                view(event)
+
+            runner = Runner(
+                store, profile, work_root=root, progress=seen, notify=publisher(os.environ)
+            )
+            restore = install_signal_handlers(runner)
+            try:
+                reports = run_all(runner, claimed, jobs)
+            finally:
+                restore()
+    except BaseException:
+        # a claim whose run never began goes back as it was: it must not wait to be
+        # reaped as a failure that never happened
+        if not preclaimed:
+            for job in claimed:
+                if job.entry.name not in started:
+                    with contextlib.suppress(Exception):
+                        release(store, job.record)
+        raise
     rows = []
     for report in reports:
         first_line = (report.outcome.errorMessage or "").splitlines()

@@ -1,9 +1,10 @@
 """Run stage commands as local subprocesses, each in its own process group.
 
 When a stage ends — it exits, outlives its timeout, or the run is interrupted — its whole
-process group is killed: nothing it started in the background is left running. (A program
-that leaves the group on purpose, with setsid, is the stage's to clean up, as an endpoint
-is teardown's.) Teardown is protected: an interrupt that stops the other stages lets it
+session is ended (each stage starts one of its own): nothing it started in the background is
+left running, even a job `set -m` moved to a process group of its own. (A program that
+leaves the session on purpose, with setsid, is the stage's to clean up, as an endpoint is
+teardown's.) Teardown is protected: an interrupt that stops the other stages lets it
 finish, and only `cancel_all(protected=True)` stops it.
 """
 
@@ -35,24 +36,43 @@ class StageRun:
         return self.returncode == 0 and not self.timed_out and not self.cancelled
 
 
+def _session(sid: int) -> list[int]:
+    """Every process of the session `sid` (a stage's: started with a session of its own),
+    whatever process group it moved to (`set -m` gives each background job its own)."""
+    found = []
+    for entry in os.scandir("/proc") if os.path.isdir("/proc") else ():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if os.getsid(int(entry.name)) == sid:
+                    found.append(int(entry.name))
+    return found
+
+
+def _signal_all(proc: subprocess.Popen[bytes], sig: signal.Signals) -> bool:
+    """Send `sig` to the stage's process group and to the rest of its session; whether any
+    process was left to signal."""
+    alive = False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+        alive = True
+    for pid in _session(proc.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, sig)
+            alive = True
+    return alive
+
+
 def _kill_group(proc: subprocess.Popen[bytes], grace: float) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
+    """End the stage's whole session: SIGTERM, a grace period, then SIGKILL."""
+    if not _signal_all(proc, signal.SIGTERM):
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
+        proc.poll()  # reap the leader, so it does not count as alive
+        if not _signal_all(proc, 0):  # type: ignore[arg-type]
             return
-        if proc.poll() is not None:
-            # the leader is gone; give the rest of its group a moment, then make sure
-            time.sleep(0.05)
-        else:
-            time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        time.sleep(0.02 if proc.returncode is None else 0.05)
+    _signal_all(proc, signal.SIGKILL)
 
 
 def _private(path: Path) -> BinaryIO:

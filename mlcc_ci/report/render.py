@@ -445,6 +445,27 @@ def _change_lines(report: Report) -> list[str]:
     ]
 
 
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+
+
+def open_fence(text: str) -> str | None:
+    """The fence still open at the end of `text`, as CommonMark reads fences: a block opened
+    by N backticks (or tildes) closes only at a line of at least N of the same, with nothing
+    after them; a shorter run inside, or one with text after it, is content."""
+    opened: str | None = None
+    for line in text.split("\n"):
+        match = _FENCE.match(line)
+        if not match:
+            continue
+        run, rest = match.groups()
+        if opened is None:
+            if not (run[0] == "`" and "`" in rest):  # an info string holds no backtick
+                opened = run
+        elif run[0] == opened[0] and len(run) >= len(opened) and not rest.strip():
+            opened = None
+    return opened
+
+
 def _fit(text: str) -> str:
     """Under MD_LIMIT_BYTES whatever the inputs: cut at a line, and say so."""
     if len(text.encode()) <= MD_LIMIT_BYTES:
@@ -454,9 +475,9 @@ def _fit(text: str) -> str:
     kept = text.encode()[:room].decode("utf-8", errors="ignore")
     kept = kept[: kept.rfind("\n")] if "\n" in kept else kept
     # an open fence or <details> would swallow the note: close them
-    fences = re.findall(r"^(`{3,})", kept, re.M)
-    if len(fences) % 2:
-        kept += "\n" + fences[-1]
+    fence = open_fence(kept)
+    if fence:
+        kept += "\n" + fence
     if kept.count("<details>") > kept.count("</details>"):
         kept += "\n\n</details>"
     return kept + note

@@ -67,7 +67,7 @@ class Loop:
         from mlcc_ci.aws.sweeper import handler
 
         env = {**self.function_env("mlcc-ci-sweeper"), **knobs}
-        return dict(handler({}, None, env=env, session=session("sweeper")))
+        return dict(handler({"dryRun": False}, None, env=env, session=session("sweeper")))
 
     def execution_input(self, arn: str) -> dict[str, Any]:
         return dict(json.loads(self.states.describe_execution(executionArn=arn)["input"]))
