@@ -38,7 +38,11 @@ def item(**changes):
         # the original buildspec's adapter tests ran on the deployed endpoint
         ({"testStatus": "fail-adapter_test"}, "testStatus", "fail-deploy_test"),
         ({"createdAt": "2026-01-01T00:00:00+00:00"}, "createdAt", "2026-01-01T00:00:00Z"),
-        ({"createdAt": "2026-01-01T01:00:00.123456+01:00"}, "createdAt", "2026-01-01T00:00:00.123Z"),
+        (
+            {"createdAt": "2026-01-01T01:00:00.123456+01:00"},
+            "createdAt",
+            "2026-01-01T00:00:00.123Z",
+        ),
         ({"lastTestTimestamp": None}, "lastTestTimestamp", NEVER_TESTED),
         ({"createdAt": None}, "createdAt", NEVER_TESTED),
         ({"source": "bulk-import"}, "source", "project"),
@@ -70,14 +74,42 @@ def test_tolerated(changes, field, expected):
         ({"testStatus": "fail-banana"}, "testStatus 'fail-banana' is not a status"),
         ({"lastTestTimestamp": "zzz"}, "lastTestTimestamp 'zzz' is not a time"),
         ({"runStartedAt": "yesterday"}, "runStartedAt 'yesterday' is not a time"),
-        ({"createdAt": "0001-01-01T00:00:00+01:00"}, "createdAt '0001-01-01T00:00:00+01:00' is not a time"),
-        ({"lastTestTimestamp": "1900-01-01T00:00:00Z"}, "lastTestTimestamp '1900-01-01T00:00:00Z' lies outside 1970-2200"),
+        (
+            {"createdAt": "0001-01-01T00:00:00+01:00"},
+            "createdAt '0001-01-01T00:00:00+01:00' is not a time",
+        ),
+        (
+            {"lastTestTimestamp": "1900-01-01T00:00:00Z"},
+            "lastTestTimestamp '1900-01-01T00:00:00Z' lies outside 1970-2200",
+        ),
         ({"lastPassTimestamp": 17}, "lastPassTimestamp '17' is not a time"),
-        ({"stageResults": {"build": {"status": "EXPLODED"}}}, "stage status 'EXPLODED' is not pass, fail or skip"),
-        ({"configJson": json.dumps({"deploymentConfig": "http-flask", "endpointConfig": "big"})}, "configJson endpointConfig is a str"),
-        ({"configJson": json.dumps({"deploymentConfig": "http-flask", "endpointConfig": {"initialInstanceCount": "two"}})}, "configJson endpointConfig.initialInstanceCount 'two' is not a number"),
-        ({"configJson": json.dumps({"deploymentConfig": "http-flask", "owner": ["a"]})}, "configJson owner is a list"),
-        ({"configJson": json.dumps({"deploymentConfig": "http-flask", "pad": "x" * 70000})}, "configJson is 68 KB, more than 64"),
+        (
+            {"stageResults": {"build": {"status": "EXPLODED"}}},
+            "stage status 'EXPLODED' is not pass, fail or skip",
+        ),
+        (
+            {"configJson": json.dumps({"deploymentConfig": "http-flask", "endpointConfig": "big"})},
+            "configJson endpointConfig is a str",
+        ),
+        (
+            {
+                "configJson": json.dumps(
+                    {
+                        "deploymentConfig": "http-flask",
+                        "endpointConfig": {"initialInstanceCount": "two"},
+                    }
+                )
+            },
+            "configJson endpointConfig.initialInstanceCount 'two' is not a number",
+        ),
+        (
+            {"configJson": json.dumps({"deploymentConfig": "http-flask", "owner": ["a"]})},
+            "configJson owner is a list",
+        ),
+        (
+            {"configJson": json.dumps({"deploymentConfig": "http-flask", "pad": "x" * 70000})},
+            "configJson is 68 KB, more than 64",
+        ),
         ({"testStatus": 3}, "testStatus '3' is not a status"),
         ({"stageResults": "{not json"}, "stageResults is a string but not JSON"),
         ({"stageResults": [1]}, "stageResults is a list, not a map"),

@@ -709,3 +709,609 @@ def test_a_misspelled_fault_is_an_error(cli, tmp_path, monkeypatch, spec, messag
     )
     assert result.exit_code == 2
     assert result.output.startswith(message)
+
+
+# == The second hostile review: one odd record must never stop the loop =======================
+
+GOOD = "0000000000000001"
+# One record of each bad kind: (configId, fields, why it is unreadable)
+ODD = [
+    (
+        "00000000000000b1",
+        {"runStartedAt": "yesterday", "testStatus": "running", "runId": "r1"},
+        "runStartedAt 'yesterday' is not a time",
+    ),
+    (
+        "00000000000000b2",
+        {"lastTestTimestamp": "zzz", "testStatus": "pass"},
+        "lastTestTimestamp 'zzz' is not a time",
+    ),
+    (
+        "00000000000000b3",
+        {"createdAt": "0001-01-01T00:00:00+01:00"},
+        "createdAt '0001-01-01T00:00:00+01:00' is not a time",
+    ),
+    (
+        "00000000000000b4",
+        {
+            "configJson": json.dumps(
+                {"deploymentConfig": "http-flask", "projectName": "ok", "endpointConfig": "big"}
+            )
+        },
+        "configJson endpointConfig is a str",
+    ),
+    (
+        "00000000000000b5",
+        {
+            "configJson": json.dumps(
+                {
+                    "deploymentConfig": "http-flask",
+                    "projectName": "ok",
+                    "endpointConfig": {"initialInstanceCount": "two"},
+                }
+            )
+        },
+        "configJson endpointConfig.initialInstanceCount 'two' is not a number",
+    ),
+    (
+        "00000000000000b6",
+        {"stageResults": {"build": {"status": "EXPLODED"}}},
+        "stage status 'EXPLODED' is not pass, fail or skip",
+    ),
+    ("00000000000000b7", {"testStatus": "fail-banana"}, "testStatus 'fail-banana' is not a status"),
+]
+# Records another writer stored in shapes the write schema refuses: read, mapped, runnable
+MAPPED = [
+    (
+        "00000000000000c1",
+        {
+            "testStatus": "fail-build",
+            "lastTestTimestamp": "2026-01-01T00:00:00Z",
+            "stageResults": {"build": {"status": "FAILED"}},
+        },
+    ),
+    ("00000000000000c2", {"createdAt": "2026-01-01T00:00:00.123456+00:00"}),
+    (
+        "00000000000000c3",
+        {"testStatus": "fail-adapter_test", "lastTestTimestamp": "2026-01-01T00:00:00Z"},
+    ),
+]
+
+
+def _odd_table(store) -> None:
+    """A good record, each bad kind and each mapped kind, as other writers left them."""
+    store.create_tables()
+    flask = CATALOG.get("http-flask")
+    store.register(
+        Registration(
+            GOOD,
+            flask.config_json,
+            "http-flask",
+            "docker-in-docker",
+            "mlcc-ci-http-flask",
+            "catalog",
+        ),
+        "2026-01-01T00:00:00Z",
+    )
+    for config_id, fields, _ in ODD:
+        _raw_record(store, config_id, **fields)
+    for i, (config_id, fields) in enumerate(MAPPED):
+        name = ("http-fastapi", "triton-fil", "transformers-vllm")[i]
+        config = CATALOG.get(name).config
+        _raw_record(
+            store,
+            config_id,
+            configJson=json.dumps(config),
+            deploymentConfig=name,
+            projectName=config["projectName"],
+            **fields,
+        )
+
+
+def _unreadable(doc) -> dict:
+    return {u["configId"]: u["reason"] for u in doc}
+
+
+def test_one_odd_record_stops_no_reader(cli, tmp_path):
+    """Each kind of odd record is named unreadable, with why, by every reader; the good ones
+    around it are planned, run and reported."""
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    _odd_table(store)
+    plan = json.loads(cli("plan", "--json", "--store", url).output)
+    assert _unreadable(plan["unreadable"]) == {c: why for c, _, why in ODD}
+    assert {d["configId"] for d in plan["due"]} == {GOOD, *(c for c, _ in MAPPED)}
+    for args in (
+        ("report",),
+        ("report", "--format", "json"),
+        ("report", "--format", "markdown"),
+        ("report", "--format", "html"),
+        ("status",),
+        ("status", "--json"),
+    ):
+        result = cli(*args, "--store", url)
+        assert result.exit_code == 0, (args, result.output[-500:])
+    text = cli("report", "--store", url).output
+    assert all(c in text for c, _, _ in ODD)
+    result = cli(
+        "run", "--due", "--profile", "example", "--store", url, "--work-dir", str(tmp_path / "w")
+    )
+    assert "passed" in result.output.splitlines()[-1]
+    # the mapped ones ran and were written back in mlcc-ci's shape
+    for config_id, _ in MAPPED:
+        assert store.get(config_id).testStatus == "pass", config_id
+    assert store.get("00000000000000c1").stageResults["build"].status == "pass"
+    assert store.get("00000000000000c2").createdAt == "2026-01-01T00:00:00.123Z"
+
+
+def test_the_scanner_and_the_sweeper_start_and_sweep_the_good_and_name_the_bad(twin, cli, tmp_path):
+    import boto3
+    from boto3.dynamodb.types import TypeSerializer
+
+    from mlcc_ci.aws.scanner import handler as scan
+    from mlcc_ci.aws.sweeper import handler as sweep
+    from tests.stores import pass_state_machine
+
+    assert cli("store", "create-tables", "--table", "mlcc-ci-table").exit_code == 0
+    store = open_store(None, table="mlcc-ci-table")
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    serialize = TypeSerializer().serialize
+
+    def put(config_id, **fields):
+        item = {
+            "configId": config_id,
+            "configJson": json.dumps({"deploymentConfig": "http-flask", "projectName": "ok"}),
+            "deploymentConfig": "http-flask",
+            "projectName": "ok",
+            "testStatus": "untested",
+            "lastTestTimestamp": "1970-01-01T00:00:00Z",
+            **fields,
+        }
+        dynamodb.put_item(
+            TableName="mlcc-ci-table", Item={k: serialize(v) for k, v in item.items()}
+        )
+
+    flask = CATALOG.get("http-flask")
+    store.register(
+        Registration(
+            flask.config_id,
+            flask.config_json,
+            "http-flask",
+            "docker-in-docker",
+            "mlcc-ci-http-flask",
+            "catalog",
+        ),
+        "2026-01-01T00:00:00Z",
+    )
+    for config_id, fields, _ in ODD:
+        put(config_id, **fields)
+    put("00000000000000d1", testStatus="running", runId="r9", runStartedAt="2099-01-01T00:00:00Z")
+    # a running record named just `mlcc-ci` shields no endpoint of the prefix
+    put(
+        "00000000000000d2",
+        testStatus="running",
+        runId="r8",
+        runStartedAt=clock.iso(clock.now()),
+        projectName="mlcc-ci",
+        configJson=json.dumps({"deploymentConfig": "http-flask", "projectName": "mlcc-ci"}),
+    )
+    arn = pass_state_machine(boto3.client("stepfunctions", region_name="us-east-1"))
+    started = scan({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "5"})
+    inputs = [
+        json.loads(
+            boto3.client("stepfunctions", region_name="us-east-1").describe_execution(
+                executionArn=a
+            )["input"]
+        )["configId"]
+        for a in started["executionArns"]
+    ]
+    assert inputs == [flask.config_id]
+    assert started["reaped"] == ["00000000000000d1"]  # started "in 2099": reaped as odd
+    assert "in the future" in store.get("00000000000000d1").errorMessage
+    named = _unreadable(started["unreadable"])
+    assert {c: named.get(c) for c, _, _ in ODD if c in named} == {
+        c: why for c, _, why in ODD if c in named
+    }
+    assert "00000000000000b1" in named  # the running one is found through the index
+    # the sweeper: the endpoint a finished run of http-fastapi left is swept, the one of the
+    # http-flask run now under way is kept; the odd records are named; `mlcc-ci` owns nothing
+    from datetime import timedelta
+
+    from mlcc_ci.models import Run
+
+    fastapi = CATALOG.get("http-fastapi")
+    store.register(
+        Registration(
+            fastapi.config_id,
+            fastapi.config_json,
+            "http-fastapi",
+            "docker-in-docker",
+            "mlcc-ci-http-fastapi",
+            "catalog",
+        ),
+        "2026-01-01T00:00:00Z",
+    )
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    variant = [
+        {"VariantName": "AllTraffic", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    ]
+    for project in ("mlcc-ci-http-fastapi", "mlcc-ci-http-flask"):
+        sm.create_endpoint_config(EndpointConfigName=f"{project}-epc-1", ProductionVariants=variant)
+        sm.create_endpoint(
+            EndpointName=f"{project}-endpoint-1", EndpointConfigName=f"{project}-epc-1"
+        )
+    now = clock.now()
+    store.append_run(
+        Run(
+            fastapi.config_id,
+            clock.iso(now - timedelta(minutes=5)),
+            "r",
+            clock.iso(now + timedelta(seconds=5)),
+            "fail-teardown",
+            1.0,
+            "http-fastapi",
+        )
+    )
+    swept = sweep({"dryRun": False}, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "5"})
+    assert swept["deleted"] == [
+        "endpoint mlcc-ci-http-fastapi-endpoint-1",
+        "endpoint config mlcc-ci-http-fastapi-epc-1",
+    ], swept
+    sm.get_waiter("endpoint_deleted").wait(
+        EndpointName="mlcc-ci-http-fastapi-endpoint-1", WaiterConfig={"Delay": 1}
+    )
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [
+        "mlcc-ci-http-flask-endpoint-1"
+    ]
+    assert set(_unreadable(swept["unreadable"])) >= {c for c, _, _ in ODD if c in named}
+
+
+@pytest.mark.parametrize(
+    "event",
+    [{}, {"dryRun": 1}, {"dryRun": "yes"}, {"dryRun": "false"}, {"DryRun": True}, {"dryRun": None}],
+)
+def test_the_sweeper_deletes_only_when_told_exactly(twin, cli, event):
+    import boto3
+
+    from mlcc_ci.aws.sweeper import handler as sweep
+
+    cli("store", "create-tables", "--table", "mlcc-ci-table")
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    sm.create_endpoint_config(
+        EndpointConfigName="mlcc-ci-x-epc-1",
+        ProductionVariants=[{"VariantName": "AllTraffic", "InstanceType": "ml.m5.large"}],
+    )
+    sm.create_endpoint(EndpointName="mlcc-ci-x-endpoint-1", EndpointConfigName="mlcc-ci-x-epc-1")
+    result = sweep(event, None, env={})
+    assert result["dryRun"] is True and result["deleted"] == []
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == ["mlcc-ci-x-endpoint-1"]
+
+
+def test_the_doctor_leaves_a_running_record_alone(cli, tmp_path):
+    """A foreign duplicate of a deployment whose run is under way is not merged into it:
+    the run's own result must not be replaced by the foreign one."""
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    record, _ = claimed(store, "http-flask")
+    flask = CATALOG.get("http-flask")
+    _raw_record(
+        store,
+        "00000000000000e1",
+        configJson=json.dumps({**flask.config, "deploymentConfig": "http-flask"}),
+        projectName=flask.config["projectName"],
+        testStatus="fail-build",
+        lastTestTimestamp="2099-01-01T00:00:00Z",
+        errorMessage="foreign failure",
+    )
+    out = cli("store", "doctor", "--fix", "--yes", "--store", url).output
+    assert f"{record.configId} is running; try again when it is done" in out
+    assert store.get(record.configId).testStatus == "running"
+    assert store.get("00000000000000e1") is not None
+
+
+@pytest.fixture
+def dashboard_for():
+    """GET a path from a dashboard serving the store at a URL; the answer's text."""
+    import threading
+    import urllib.request
+
+    from mlcc_ci import dashboard
+
+    servers = []
+
+    def fetch(url: str, path: str) -> str:
+        server = dashboard.serve(open_store(url), CATALOG, "127.0.0.1", 0)
+        servers.append(server)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        with urllib.request.urlopen(f"http://127.0.0.1:{server.server_address[1]}{path}") as r:
+            return r.read().decode()
+
+    yield fetch
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def test_secrets_in_other_writers_text_are_shown_nowhere_and_the_doctor_masks_them(
+    cli, tmp_path, dashboard_for
+):
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    secret_text = (
+        "clone failed: https://user:password123@git.example.com AKIAABCDEFGHIJKLMNOP ghp_"
+        + "a" * 30
+    )
+    _raw_record(
+        store,
+        "00000000000000f1",
+        testStatus="fail-build",
+        errorMessage=secret_text,
+        stageResults={"build": {"status": "fail", "errorSummary": secret_text}},
+    )
+    for fmt in ("text", "json", "markdown", "html"):
+        out = cli("report", "--format", fmt, "--store", url).output
+        for leak in ("password123", "AKIAABCDEFGHIJKLMNOP", "ghp_aaaa"):
+            assert leak not in out, (fmt, leak)
+    records = dashboard_for(url, "/api/records")
+    assert "password123" not in records and "AKIAABCDEFGHIJKLMNOP" not in records
+    found = cli("store", "doctor", "--store", url).output
+    assert "00000000000000f1" in found and "errorMessage" in found
+    cli("store", "doctor", "--fix", "--yes", "--store", url)
+    raw = next(item for cid, item in store.raw_items() if cid == "00000000000000f1")
+    assert "password123" not in json.dumps(raw) and "***" in raw["errorMessage"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "DB_PASS",
+        "MYSQL_PWD",
+        "SLACK_WEBHOOK_URL",
+        "SENTRY_DSN",
+        "BASIC_AUTH",
+        "oauth_client_secret",
+    ],
+)
+def test_secret_names_are_known(name):
+    from mlcc_ci.doconfig import is_secret
+
+    assert is_secret(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["PWD", "OLDPWD", "AUTHOR", "PASSPORT_OFFICE", "BYPASS_CACHE", "DEPLOYMENT_TARGET"]
+)
+def test_names_that_only_look_secret_are_not(name):
+    from mlcc_ci.doconfig import is_secret
+
+    assert not is_secret(name)
+
+
+def test_a_secret_named_variable_never_reaches_a_stored_summary(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    record, entry = claimed(store)
+    run = _runner(
+        store, tmp_path, build={"command": 'echo "db $DB_PASS hook $SLACK_WEBHOOK_URL" >&2; exit 1'}
+    )
+    run.env.update(
+        DB_PASS="correct-horse-battery", SLACK_WEBHOOK_URL="https://example.invalid/hook/xyz123"
+    )
+    run.run(record, entry)
+    summary = store.get(record.configId).stageResults["build"].errorSummary
+    assert (
+        "correct-horse-battery" not in summary
+        and "xyz123" not in summary
+        and summary.count("***") == 2
+    )
+
+
+def test_an_owner_or_a_config_id_with_escapes_reaches_no_terminal(cli, tmp_path):
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    _raw_record(
+        store,
+        "00000000000000a9",
+        configJson=json.dumps(
+            {"deploymentConfig": "http-flask", "projectName": "ok", "owner": "team\x1b]0;pwned\x07"}
+        ),
+    )
+    with store._write() as conn:
+        conn.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            ("bad\x1b[2J", "untested", "1970", 1, None, "{}"),
+        )
+    for args in (("report",), ("status",), ("plan",), ("store", "doctor")):
+        out = cli(*args, "--store", url).output
+        assert "\x1b" not in out and "\x07" not in out, args
+
+
+ADVERSARIAL = {
+    "letters": "a" * 400_000,
+    "schemes": "a://b" * 80_000,
+    "userinfo without @": "x://" + "u" * 200_000 + ":" + "p" * 199_990,
+    "many userinfos": "x://a:b@" * 50_000,
+    "name words": "TOKENTOKEN_" * 36_000,
+    "assignments": "password=" * 44_000,
+    "bearers": "Bearer abcdefghij " * 22_000,
+    "hf": "hf_" * 133_000,
+    "keys": "-----BEGIN RSA PRIVATE KEY-----" * 13_000,
+}
+
+
+@pytest.mark.parametrize("name", sorted(ADVERSARIAL))
+def test_secret_scanning_is_linear(name):
+    """400 KB of text shaped to make a backtracking pattern try every position again: each
+    scan takes well under 100 ms (the one that broke took 16 s on 80 KB)."""
+    import time
+
+    from mlcc_ci.redact import looks_secret, redact
+
+    text = ADVERSARIAL[name]
+    started = time.perf_counter()
+    redact(text)
+    looks_secret(text)
+    assert time.perf_counter() - started < 0.1
+
+
+@pytest.mark.parametrize(
+    "host", ["127.attacker.example", "127.0.0.1.nip.io", "localhost.attacker.example", "0x7f000001"]
+)
+def test_dashboard_refuses_names_that_only_start_like_loopback(dashboard_url, host):
+    port = dashboard_url.split(":")[1]
+    assert _request(dashboard_url, "GET", f"{host}:{port}")[0] == 421
+
+
+@pytest.mark.parametrize("host", ["[::1]", "127.0.0.2", "localhost"])
+def test_dashboard_answers_every_loopback_literal(dashboard_url, host):
+    port = dashboard_url.split(":")[1]
+    assert _request(dashboard_url, "GET", f"{host}:{port}")[0] == 200
+
+
+def test_a_fifo_in_a_generated_project_never_hangs_the_run(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    record, entry = claimed(store)
+    gen = (
+        '"$MLCC_PYTHON" "$MLCC_EXAMPLES/local-generator/mlcc-example-generator" '
+        '--config "$MLCC_CONFIG_FILE" --skip-prompts && mkfifo "$MLCC_PROJECT_DIR/trap.py" '
+        '"$MLCC_PROJECT_DIR/do/trap.sh" && ln -s /dev/zero "$MLCC_PROJECT_DIR/zero.py"'
+    )
+    report = _runner(store, tmp_path, generate={"command": gen}).run(record, entry)
+    assert report.status == "pass", report.outcome.stageResults  # FIFOs and links are not read
+
+
+def test_do_validate_gets_no_credentials_and_a_home_of_its_own(tmp_path):
+    """It validates offline: no AWS key, no token; and each run's HOME is a fresh copy, so a
+    project can leave nothing there for the next one to see."""
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    seen = tmp_path / "seen"
+    gen = (
+        '"$MLCC_PYTHON" "$MLCC_EXAMPLES/local-generator/mlcc-example-generator" '
+        '--config "$MLCC_CONFIG_FILE" --skip-prompts && printf "%s\\n" "#!/bin/bash" '
+        f'"env > {seen}-\\$\\$; ls -a \\$HOME >> {seen}-\\$\\$; touch \\$HOME/planted" > '
+        '"$MLCC_PROJECT_DIR/do/validate" && chmod +x "$MLCC_PROJECT_DIR/do/validate"'
+    )
+    for name in ("http-flask", "http-fastapi"):
+        record, entry = claimed(store, name)
+        run = _runner(store, tmp_path, generate={"command": gen})
+        run.env.update(
+            GITHUB_TOKEN="ghp_" + "b" * 30,
+            AWS_SECRET_ACCESS_KEY="shh-secret-key",
+            AWS_ACCESS_KEY_ID="AKIAEXAMPLEEXAMPLE12",
+        )
+        assert run.run(record, entry).status == "pass"
+    outputs = [p.read_text() for p in tmp_path.glob("seen-*")]
+    assert len(outputs) == 2
+    for out in outputs:
+        assert (
+            "GITHUB_TOKEN" not in out
+            and "AWS_SECRET_ACCESS_KEY" not in out
+            and "AWS_ACCESS_KEY_ID" not in out
+        )
+        assert "VIRTUAL_ENV=" in out
+        assert "planted" not in out  # the first run's file is not in the second's HOME
+    homes = {
+        line.split("=", 1)[1]
+        for out in outputs
+        for line in out.splitlines()
+        if line.startswith("HOME=")
+    }
+    assert len(homes) == 2
+
+
+def test_prices_must_be_finite_and_sane(cli, tmp_path):
+    import shutil
+
+    from mlcc_ci.resources import catalog_dir
+
+    team = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), team)
+    defaults = team / "_defaults.yaml"
+    defaults.write_text(
+        defaults.read_text()
+        .replace("ml.m5.large: {us-east-1: 0.115,", "ml.m5.large: {us-east-1: .inf,")
+        .replace("us-east-2: 0.115, us-west-2: 0.115}", "us-east-2: 1.0e+308, us-west-2: 0.115}")
+    )
+    result = cli("catalog", "validate", str(team))
+    assert result.exit_code == 1
+    assert (
+        "$.prices.instancePerHour.ml.m5.large.us-east-1: Infinity breaks maximum 10000"
+        in result.output
+    )
+    assert (
+        "$.prices.instancePerHour.ml.m5.large.us-east-2: 1e+308 breaks maximum 10000"
+        in result.output
+    )
+
+
+def test_inputs_that_hung_or_crashed_are_one_line_now(cli, tmp_path):
+    import os
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    url = f"sqlite:///{tmp_path}/r.db"
+    open_store(url).create_tables()
+    for baseline, why in ((deep, "nested more than 64 deep"), (fifo, "is not a regular file")):
+        result = cli("report", "--baseline", str(baseline), "--store", url)
+        assert result.exit_code == 2 and why in result.output and "Traceback" not in result.output
+    nul = tmp_path / "nul.yaml"
+    nul.write_bytes(b"name: x\x00y\n")
+    result = cli("catalog", "validate", str(nul))
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0].endswith(
+        "nul.yaml:1: invalid YAML: special characters are not allowed (#x0000)"
+    )
+    dangling = tmp_path / "team"
+    dangling.symlink_to(tmp_path / "nowhere")
+    result = cli("catalog", "init", str(dangling))
+    assert (
+        result.exit_code == 2
+        and result.output == f"Error: {dangling} is a symbolic link; choose a new folder\n"
+    )
+
+
+def test_deeply_nested_generation_params_are_no_version(tmp_path):
+    from mlcc_ci.generator import generation_params
+
+    (tmp_path / ".mlcc-generation-params.json").write_text("[" * 50_000 + "]" * 50_000)
+    assert generation_params(tmp_path) is None
+
+
+def test_the_markdown_cut_counts_fences_as_commonmark_does():
+    from mlcc_ci.report.render import _fit, open_fence
+
+    assert open_fence("````text\n```\nstill code") == "````"
+    assert open_fence("````text\n```\n````\nprose") is None
+    assert open_fence("~~~\n```\n~~~") is None
+    sample = "````text\n" + "```\nline\n" * 20_000  # a ``` inside a longer fence is content
+    cut = _fit(sample)
+    assert cut.endswith(
+        "(cut to fit a pull-request comment: see the full report with `--format html`)\n"
+    )
+    before_note = cut.rsplit("\n\n… (cut", 1)[0]
+    assert open_fence(before_note) is None  # the note is prose, not code
+
+
+def test_a_background_job_in_its_own_group_does_not_outlive_its_stage(tmp_path):
+    import os
+    import time
+
+    from mlcc_ci.executors.local import LocalExecutor
+
+    pidfile = tmp_path / "pid"
+    command = f"set -m; (sleep 300 & echo $! > {pidfile}; wait) & sleep 0.3"
+    LocalExecutor(kill_grace=1).run(
+        command, cwd=tmp_path, env=dict(os.environ), timeout=30, log=tmp_path / "log"
+    )
+    pid = int(pidfile.read_text())
+    time.sleep(0.2)
+    try:
+        os.kill(pid, 0)
+        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        assert state == "Z", f"the background job {pid} survived its stage"
+    except ProcessLookupError:
+        pass
