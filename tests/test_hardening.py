@@ -1,6 +1,7 @@
 """Hostile inputs, one class at a time: each was reproduced against an earlier main."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -935,11 +936,9 @@ def test_the_scanner_and_the_sweeper_start_and_sweep_the_good_and_name_the_bad(t
     variant = [
         {"VariantName": "AllTraffic", "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
     ]
-    for project in ("mlcc-ci-http-fastapi", "mlcc-ci-http-flask"):
-        sm.create_endpoint_config(EndpointConfigName=f"{project}-epc-1", ProductionVariants=variant)
-        sm.create_endpoint(
-            EndpointName=f"{project}-endpoint-1", EndpointConfigName=f"{project}-epc-1"
-        )
+    for name in ("mlcc-ci-http-fastapi", "mlcc-ci-http-flask"):
+        sm.create_endpoint_config(EndpointConfigName=f"{name}-epc-1", ProductionVariants=variant)
+        sm.create_endpoint(EndpointName=f"{name}-endpoint-1", EndpointConfigName=f"{name}-epc-1")
     now = clock.now()
     store.append_run(
         Run(
@@ -1311,7 +1310,7 @@ def test_a_background_job_in_its_own_group_does_not_outlive_its_stage(tmp_path):
     time.sleep(0.2)
     try:
         os.kill(pid, 0)
-        state = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0]
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
         assert state == "Z", f"the background job {pid} survived its stage"
     except ProcessLookupError:
         pass
