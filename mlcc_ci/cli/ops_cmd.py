@@ -136,7 +136,8 @@ def _invoke_scanner(store: Any, function_name: str) -> None:
         click.echo(payload)
 
 
-@click.command("record-failure")
+# internal: the executor's buildspec calls it; hidden from `mlcc-ci --help`
+@click.command("record-failure", hidden=True)
 @click.option("--config-id", required=True, metavar="ID")
 @click.option("--run-id", required=True, metavar="ID")
 @click.option(

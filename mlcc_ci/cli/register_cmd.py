@@ -6,6 +6,7 @@ from typing import Any
 
 import click
 
+from mlcc_ci.cli.helptext import ProfileOption
 from mlcc_ci.cli.options import store_options
 
 _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": "unchanged"}
@@ -48,8 +49,9 @@ _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": 
 @click.option(
     "--profile",
     "profile_name",
+    cls=ProfileOption,
     metavar="NAME",
-    help="Use the store of this run profile (e.g. example) unless --store is given.",
+    help="Use the store of this run profile{profiles} unless --store is given.",
 )
 @store_options
 def register(

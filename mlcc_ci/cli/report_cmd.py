@@ -103,7 +103,8 @@ def _baseline_statuses(path: Path) -> dict[str, str]:
 def dashboard(
     port: int, host: str, profile_name: str | None, store_url: str | None, table: str | None
 ) -> None:
-    """Serve the live dashboard (refreshes every 60 s) and /api/records as JSON."""
+    """Serve the live dashboard and /api/records as JSON. The page asks for what is running
+    every 2 s: running stages move without a reload; a run that starts or ends reloads it."""
     from mlcc_ci.dashboard import is_loopback, serve
 
     catalog, _, store = open_for(profile_name, store_url, table)

@@ -44,12 +44,13 @@ def policy_options(func: F) -> F:
 
 
 def profile_option(func: F) -> F:
+    from mlcc_ci.cli.helptext import ProfileOption
+
     return click.option(
         "--profile",
         "profile_name",
+        cls=ProfileOption,  # its help lists the profiles of the catalog in use
         metavar="NAME",
-        help="Run profile from the catalog defaults (default, example). It also picks the "
-        "store when neither --store nor MLCC_CI_STORE is given.",
     )(func)
 
 
@@ -349,6 +350,9 @@ def _print_dry_run(catalog: Any, profile: Any, records: list[Any]) -> None:
         click.echo(f"\n{entry.name} ({record.configId}) — configJson: {record.configJson}")
         for name in (*RUN_STAGES, "teardown"):
             spec = specs.get(name)
+            if not profile.runs(name):
+                click.echo(f"  {name:<12} skipped: {profile.skip_reason}")
+                continue
             if name == "validate":
                 command = (
                     "(built in: required files, executables, bash -n, Dockerfile FROM, "
