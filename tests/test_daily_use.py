@@ -76,3 +76,138 @@ def test_dry_run_of_static_shows_the_skipped_stages_with_the_reason(cli, store_e
     assert "do/build" not in out and "do/clean" not in out
     every = cli("run", "http-flask", "--dry-run", "--profile", "example").output
     assert "skipped:" not in every and "./do/clean all --force" in every
+
+
+# -- status and report agree; one configuration with its history ---------------------------
+
+
+def _every_kind(store):
+    """A store with every kind of record: passing, failing (a regression), running (its
+    first run), untested, a catalog entry never registered, a second record of one
+    configuration (as a generated project registers it), an unsupported entry registered
+    and the others not, and a custom configuration the catalog does not have."""
+    from dataclasses import replace
+
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.registration import from_entry
+    from mlcc_ci.stores.base import claim
+    from tests.reporting import SHARED_CAUSE, run_through
+    from tests.stores import registration
+
+    catalog = load_valid_catalog()
+    supported = [e for e in catalog.entries if e.supported]
+    unsupported = [e for e in catalog.entries if not e.supported]
+    ok = ("pass", "")
+    run_through(store, supported[0], [ok, ok, ("fail-build", SHARED_CAUSE)])
+    run_through(store, supported[1], [ok])
+    store.register(from_entry(supported[2]), "2026-01-01T00:00:00Z")
+    claim(store, store.get(supported[2].config_id), "now-1", "2026-03-01T00:00:00.000Z")
+    store.register(from_entry(supported[3]), "2026-01-01T00:00:00Z")  # untested
+    # supported[4:] never registered
+    twin = replace(from_entry(supported[1]), configId="00000000000000aa", source="project")
+    store.register(twin, "2026-01-02T00:00:00Z")
+    store.register(from_entry(unsupported[0]), "2026-01-01T00:00:00Z")
+    custom = registration(99, deploymentConfig="my-custom", source="project")
+    store.register(custom, "2026-01-01T00:00:00Z")
+    return catalog, supported, unsupported
+
+
+@pytest.fixture
+def every_kind(tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "r.db")
+    made = _every_kind(store)
+    store.close()
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/r.db")
+    return made
+
+
+def test_status_and_report_agree_on_every_count(cli, every_kind):
+    import json
+
+    catalog, supported, unsupported = every_kind
+    status = json.loads(cli("status", "--json").output)
+    report = json.loads(cli("report", "--json").output)
+    for key, value in report["summary"].items():
+        assert status[key] == value, key
+    assert status["records"] == sum(c["recordCount"] for c in report["configurations"].values())
+    # what each count is, so agreeing cannot mean agreeing on something wrong
+    assert status["total"] == len(catalog.entries) + 1  # the custom one
+    assert status["records"] == 7
+    assert status["unsupported"] == len(unsupported) >= 3
+    assert (status["passing"], status["failing"], status["running"]) == (1, 1, 1)
+    assert status["untested"] == len(supported) - 3 + 1  # the never-run ones and my-custom
+    assert status["lastCompleted"] == "2026-02-03T01:00:00Z"
+
+    text = cli("status").output
+    summary = next(line for line in cli("report").output.splitlines() if line.startswith("Summary"))
+    for label, key in (("Unsupported", "unsupported"), ("Untested", "untested")):
+        assert f"  {label + ':':<16} {status[key]}\n" in text
+        assert f"| {status[key]} {key} |" in summary
+
+
+def test_report_name_shows_one_configuration_with_its_history(cli, every_kind):
+    _, supported, _ = every_kind
+    name = supported[0].name
+    out = cli("report", name).output
+    assert out.startswith(f"{name}: fail-build ⚠️ REGRESSION\n")
+    assert (
+        "  stages:     generate ✓  validate ✓  build ✗  deploy_test ·  register ·  teardown ✓"
+        in out
+    )
+    history = out.split("History (newest first, 3 runs; the error under each failure):\n")[1]
+    rows = history.splitlines()
+    assert rows[0].split() == ["Finished", "Status", "Duration", "Failed", "stage"]
+    assert rows[1].split() == ["2026-02-03", "01:00", "UTC", "fail-build", "7m", "25s", "build"]
+    assert rows[2].startswith(" " * 24 + "build failed: ERROR: failed to push 123456789012.dkr")
+    assert rows[2].endswith(" …") and len(rows[2]) <= 100
+    assert rows[3].split()[3:] == ["pass", "27m", "26s", "-"]
+    assert len(rows) == 5
+    assert all(len(line) <= 100 for line in out.splitlines())
+    assert cli("status", name).output == out
+
+
+def test_report_name_as_json_has_every_run_with_its_error(cli, every_kind):
+    import json
+
+    _, supported, _ = every_kind
+    name = supported[0].name
+    doc = json.loads(cli("report", name, "--json").output)
+    assert doc["name"] == name and doc["status"] == "fail-build" and doc["regression"]
+    assert [(r["status"], r["failedStage"]) for r in doc["history"]] == [
+        ("fail-build", "build"),
+        ("pass", None),
+        ("pass", None),
+    ]
+    assert doc["history"][0]["errorMessage"].startswith("build failed: ERROR: failed to push")
+    assert json.loads(cli("status", name, "--json").output) == doc
+
+
+def test_one_configuration_of_two_records_shows_both_histories(cli, every_kind):
+    _, supported, _ = every_kind
+    out = cli("report", supported[1].name).output
+    assert "  configId:   " in out and "(2 records)" in out
+    assert "History (newest first, 1 runs" in out
+
+
+def test_a_never_run_or_custom_configuration_and_an_unknown_name(cli, every_kind):
+    from mlcc_ci.errors import NotFound
+
+    _, supported, unsupported = every_kind
+    never = cli("report", supported[-1].name).output
+    assert "  last test:  never" in never and never.endswith("History: no finished runs\n")
+    assert cli("status", unsupported[0].name).output.startswith(
+        f"{unsupported[0].name}: unsupported"
+    )
+    assert cli("report", "my-custom").output.startswith("my-custom: untested")
+    typo = cli("report", supported[0].name[:-1] + "x")
+    assert typo.exit_code == NotFound.exit_code
+    assert typo.output == (
+        f"Error: no catalog entry named '{supported[0].name[:-1]}x' "
+        f"(did you mean '{supported[0].name}'?)\n"
+    )
+    assert cli("status", "nope").output.startswith("Error: no catalog entry named 'nope' (known: ")
+    html = cli("report", supported[0].name, "--format", "html")
+    assert html.exit_code == 2
+    assert html.output == "Error: report NAME is shown as text or json, not html\n"

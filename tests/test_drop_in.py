@@ -90,6 +90,9 @@ def test_do_ci_maps_onto_mlcc_ci_against_the_ci_table(cli, tmp_path, moto_server
     assert doc["configurations"]["transformers-vllm"]["status"] == "untested"
     assert doc["configurations"]["transformers-vllm"]["recordCount"] == 1
     status = subprocess.run([do_ci, "status"], capture_output=True, text=True, env=env)
-    assert "Deployments:     1" in status.stdout and "Untested:        1" in status.stdout
+    # the report's own counts: every catalog configuration, one of them registered
+    assert f"Configurations:  {doc['summary']['total']}\n" in status.stdout
+    assert f"Untested:        {doc['summary']['untested']}\n" in status.stdout
+    assert "Records:         1\n" in status.stdout
     bad = subprocess.run([do_ci, "frobnicate"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "do/ci: unknown command 'frobnicate'" in bad.stderr

@@ -17,56 +17,78 @@ from mlcc_ci.cli.run_cmd import (
 
 
 @click.command()
+@click.argument("name", required=False)
 @json_option
 @profile_option
 @store_options
 def status(
-    as_json: bool, profile_name: str | None, store_url: str | None, table: str | None
+    name: str | None,
+    as_json: bool,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
 ) -> None:
-    """Aggregate counts per deployment: total, running, passing, failing, untested, last
-    completed. Records of one deployment written by different tools count once."""
+    """Counts across the catalog: configurations, records, running, passing, failing,
+    untested, unsupported, last completed; the same counts as `report`, from the same model.
+    With NAME: that configuration and its history, as `report NAME` shows it."""
     from mlcc_ci import clock
-    from mlcc_ci.constants import NEVER_TESTED, PASS, RUNNING, UNTESTED
-    from mlcc_ci.identity import groups
+    from mlcc_ci.report.data import load_report
 
-    _, _, store = open_for(profile_name, store_url, table)
-    store.unreadable.clear()
-    every = list(store.records())
-    # a deployment's status is its most recently tested record's
-    records = [max(g, key=lambda r: (r.lastTestTimestamp, r.createdAt)) for g in groups(every)]
-    finished = [r.lastTestTimestamp for r in records if r.tested and r.lastTestTimestamp]
-    counts = {
-        "total": len(records),
-        "records": len(every),
-        "running": sum(r.testStatus == RUNNING for r in records),
-        "passing": sum(r.testStatus == PASS for r in records),
-        "failing": sum(r.failing for r in records),
-        "untested": sum(r.testStatus == UNTESTED and r.supported for r in records),
-        "unsupported": sum(not r.supported for r in records),
-        "lastCompleted": max((t for t in finished if t != NEVER_TESTED), default=None),
-        "store": store.description,
-        "unreadable": [{"configId": k, "reason": v} for k, v in store.unreadable.items()],
-    }
+    catalog, _, store = open_for(profile_name, store_url, table)
+    report = load_report(store, catalog, clock.now())
+    if name is not None:
+        from mlcc_ci.report.one import view
+
+        click.echo(view(report, catalog, store, name, "json" if as_json else "text"), nl=False)
+        return
+    counts = status_counts(report, store.description)
     if as_json:
         click.echo(json.dumps(counts, indent=2))
         return
     click.echo("CI system status")
     labels = [
-        ("Deployments", "total"),
+        ("Configurations", "total"),
         ("Records", "records"),
+        ("Tested", "tested"),
         ("Running", "running"),
         ("Passing", "passing"),
         ("Failing", "failing"),
         ("Untested", "untested"),
         ("Unsupported", "unsupported"),
+        ("Coverage", "coveragePercent"),
         ("Last completed", "lastCompleted"),
         ("Store", "store"),
     ]
-    shown = {**counts, "lastCompleted": clock.display(counts["lastCompleted"])}
+    shown = {
+        **counts,
+        "lastCompleted": clock.display(counts["lastCompleted"]),
+        "coveragePercent": f"{counts['coveragePercent']:.1f}%",
+    }
     for label, key in labels:
         click.echo(f"  {label + ':':<16} {shown[key] if shown[key] is not None else '-'}")
-    for config_id, reason in store.unreadable.items():
+    for config_id, reason in report.unreadable.items():
         click.echo(f"  Unreadable:      {config_id}: {reason}")
+
+
+def status_counts(report: Any, store: str) -> dict[str, Any]:
+    """The report's own summary (so `status` and `report` cannot disagree), with the number
+    of records behind it and when a run last completed."""
+    s = report.summary
+    tested = [c.lastTest for c in report.configurations if c.lastTest]
+    return {
+        "total": s.total,
+        "records": sum(c.recordCount for c in report.configurations),
+        "tested": s.tested,
+        "running": s.running,
+        "passing": s.passing,
+        "failing": s.failing,
+        "untested": s.untested,
+        "unsupported": s.unsupported,
+        "coveragePercent": s.coverage_percent,
+        "lastCompleted": max(tested, default=None),
+        "store": store,
+        "unreadable": [{"configId": k, "reason": v} for k, v in report.unreadable.items()],
+    }
 
 
 @click.command()

@@ -9,6 +9,7 @@ from mlcc_ci.cli.run_cmd import open_for, profile_option
 
 
 @click.command()
+@click.argument("name", required=False)
 @click.option(
     "--format",
     "fmt",
@@ -33,6 +34,7 @@ from mlcc_ci.cli.run_cmd import open_for, profile_option
 @profile_option
 @store_options
 def report(
+    name: str | None,
     fmt: str,
     as_json: bool,
     output: Path | None,
@@ -42,13 +44,29 @@ def report(
     store_url: str | None,
     table: str | None,
 ) -> None:
-    """Coverage across every catalog configuration, with history, regressions and flakiness."""
+    """Coverage across every catalog configuration, with history, regressions and flakiness.
+
+    With NAME: that configuration alone, with its runs (time, status, duration, failed
+    stage, error), as text or JSON.
+    """
     from mlcc_ci import clock
     from mlcc_ci.errors import UsageError
     from mlcc_ci.report import render
     from mlcc_ci.report.data import collector_paused, load_report
 
+    fmt = "json" if as_json else fmt
+    if name is not None and fmt not in ("text", "json"):
+        raise UsageError(f"report NAME is shown as text or json, not {fmt}")
+    if name is not None and (baseline or fail_on_regression or output):
+        raise UsageError("report NAME takes --format (text or json) and --json only")
     catalog, _, store = open_for(profile_name, store_url, table)
+    if name is not None:
+        from mlcc_ci.report.one import view
+
+        click.echo(
+            view(load_report(store, catalog, clock.now()), catalog, store, name, fmt), nl=False
+        )
+        return
     statuses = _baseline_statuses(baseline) if baseline else None
     # one pause of the cyclic collector for the read and the render: turned back on in
     # between, it would walk everything the read built (see collector_paused)
@@ -60,7 +78,7 @@ def report(
             from mlcc_ci.report.model import changes
 
             result = replace(result, changes=changes(result, statuses))
-        body = render.render(result, "json" if as_json else fmt)
+        body = render.render(result, fmt)
     if output:
         from mlcc_ci.files import write_atomic
 

@@ -1,0 +1,199 @@
+"""One configuration and its history (`report NAME`, `status NAME`): the report model's own
+view of it, and its runs from the history, newest first."""
+
+import json
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mlcc_ci import clock
+from mlcc_ci.catalog import Catalog
+from mlcc_ci.constants import FAILABLE_STAGES, RUNNING
+from mlcc_ci.models import Run
+from mlcc_ci.report.model import ConfigReport, Report
+from mlcc_ci.safetext import printable
+from mlcc_ci.stores.base import ResultsStore
+
+HISTORY_RUNS = 20  # the runs `report NAME` lists
+WIDTH = 100
+
+
+@dataclass(frozen=True)
+class One:
+    config: ConfigReport
+    runs: Sequence[Run]  # newest first, with their errors
+
+
+def view(report: Report, catalog: Catalog, store: ResultsStore, name: str, fmt: str) -> str:
+    """`report NAME` and `status NAME`: the configuration `name` and its history."""
+    config = find(report, catalog, name)
+    one = One(config, history(store, config))
+    if fmt == "json":
+        return json.dumps(as_dict(one, report), indent=2, ensure_ascii=False) + "\n"
+    return text(one)
+
+
+def find(report: Report, catalog: Catalog, name: str) -> ConfigReport:
+    """The configuration called `name` (or by the generator's name for it); an unknown name
+    is the catalog's own error, with its did-you-mean."""
+    by_name = {c.name: c for c in report.configurations}
+    if name in by_name:
+        return by_name[name]
+    return by_name[catalog.get(name).name]  # raises NotFound for an unknown name
+
+
+def config_ids(config: ConfigReport) -> list[str]:
+    """Every record the configuration's runs came from, its primary one first."""
+    ids = [config.configId] if config.configId else []
+    for run in config.history:
+        if run.configId not in ids:
+            ids.append(run.configId)
+    return ids
+
+
+def history(store: ResultsStore, config: ConfigReport, limit: int = HISTORY_RUNS) -> list[Run]:
+    """The configuration's finished runs, from every record it has, newest first."""
+    runs = [run for config_id in config_ids(config) for run in store.history(config_id, limit)]
+    runs.sort(key=lambda run: run.startedAt, reverse=True)
+    return runs[:limit]
+
+
+def failed_stage(run: Run) -> str | None:
+    failed = [s for s in FAILABLE_STAGES if (r := run.stageResults.get(s)) and r.status == "fail"]
+    return failed[0] if failed else None
+
+
+def excerpt(run: Run, width: int) -> str:
+    """The run's error on one line, cut at a word: its message, else its failed stage's."""
+    stage = failed_stage(run)
+    text = run.errorMessage or (run.stageResults[stage].errorSummary if stage else "")
+    line = " ".join(printable(text).split())
+    return textwrap.shorten(line, width, placeholder=" …") if line else "-"
+
+
+def text(one: One) -> str:
+    from mlcc_ci.report.render import _rate as rate
+    from mlcc_ci.report.render import _status as status
+    from mlcc_ci.report.render import log_link
+
+    c = one.config
+    records = f" ({c.recordCount} records)" if c.recordCount > 1 else ""
+    support = c.supportState + (f": {c.supportReason}" if c.supportReason else "")
+    last = (
+        f"{clock.display(c.lastTest)}, {_duration(c.duration)}, profile {c.profile or '-'}"
+        if c.lastTest
+        else "never"
+    )
+    lines = [
+        f"{c.name}: {status(c)}",
+        f"  configId:   {c.configId or '-'}{records}",
+        f"  project:    {c.project or '-'}",
+        f"  support:    {support}",
+        f"  owner:      {c.owner}; {c.architecture}, {c.instanceType} in {c.region}",
+        f"  last test:  {last}",
+        f"  last pass:  {clock.display(c.lastPass)}",
+        f"  pass rate:  {rate(c)}{'; flaky' if c.flaky else ''}{'; fixed' if c.fixed else ''}",
+        f"  stages:     {_stages(c)}",
+    ]
+    if c.regression:
+        said = (
+            f"failing since {clock.display(c.regression.since)}; last pass "
+            f"{clock.display(c.regression.lastPass)} (run {c.regression.lastPassRunId})"
+        )
+        lines += _wrap(said, "  REGRESSION: ")
+    for stage, result in c.stageResults.items():
+        if result.status != "fail":
+            continue
+        said = " ".join(printable(result.errorSummary).split()) or "no error output"
+        lines += _wrap(said, f"  {stage} failed: ")
+        pointer = result.logPointer
+        if pointer:  # a local log is best named by its path here, a CloudWatch one by its link
+            link = log_link(pointer, c.region) if _remote(pointer) else None
+            lines.append(f"    log: {printable(link or pointer)}")
+    if not one.runs:
+        lines += ["", "History: no finished runs"]
+        return "\n".join(lines) + "\n"
+    lines += ["", f"History (newest first, {len(one.runs)} runs; the error under each failure):"]
+    status_width = max(len("Status"), *(len(run.status) for run in one.runs))
+    lines.append(f"  {'Finished':<20}  {'Status':<{status_width}}  {'Duration':<8}  Failed stage")
+    for run in one.runs:
+        failed = failed_stage(run)
+        lines.append(
+            f"  {clock.display(run.finishedAt):<20}  {run.status:<{status_width}}  "
+            f"{_duration(run.durationSeconds):<8}  {failed or '-'}"
+        )
+        if failed or run.errorMessage:
+            lines.append(f"{'':<24}{excerpt(run, WIDTH - 24)}")
+    return "\n".join(lines) + "\n"
+
+
+def _wrap(text: str, first: str) -> list[str]:
+    """Whole, wrapped at words (a name or a path is never split)."""
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
+def _stages(c: ConfigReport) -> str:
+    """Each stage with its mark, in lifecycle order: of the run under way while one runs."""
+    from mlcc_ci.report.render import _MARK
+
+    running = c.status == RUNNING
+    results = c.runStages if running else c.stageResults
+    if not results and not running:
+        return "none run"
+    marks = []
+    for stage in FAILABLE_STAGES:
+        result = results.get(stage)
+        mark = "▶" if running and stage == c.currentStage else "-"
+        marks.append(f"{stage} {_MARK.get(result.status, '?') if result else mark}")
+    return "  ".join(marks)  # ✓ pass ✗ fail · skip ▶ running - not run
+
+
+def _remote(pointer: str) -> bool:
+    return pointer.startswith("cloudwatch:")
+
+
+def _duration(value: float | None) -> str:
+    from mlcc_ci.report.charts import seconds
+
+    return "-" if value is None else seconds(value)
+
+
+def as_dict(one: One, report: Report) -> dict[str, Any]:
+    """The configuration as `report --json` has it, with its history in full."""
+    from mlcc_ci.report.render import as_dict as report_dict
+
+    single = Report(
+        report.generatedAt,
+        report.summary,
+        [one.config],
+        prices=report.prices,
+        scheduleHours=report.scheduleHours,
+    )
+    doc = report_dict(single)["configurations"][one.config.name]
+    return {
+        "name": one.config.name,
+        **doc,
+        "history": [_run_item(run) for run in one.runs],
+    }
+
+
+def _run_item(run: Run) -> dict[str, Any]:
+    return {
+        "runId": run.runId,
+        "startedAt": run.startedAt,
+        "finishedAt": run.finishedAt,
+        "status": run.status,
+        "durationSeconds": run.durationSeconds,
+        "failedStage": failed_stage(run),
+        "errorMessage": run.errorMessage or None,
+        "profile": run.profile,
+        "stageResults": {k: v.to_item() for k, v in run.stageResults.items()},
+    }
