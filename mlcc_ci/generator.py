@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci.errors import MlccError
+from mlcc_ci.errors import HarnessError
 
 PARAMETER_SCHEMA = "config/parameter-schema-v2.json"
 PARAMETER_MATRIX = "src/lib/generated/parameter-matrix.js"
@@ -45,8 +45,8 @@ ENV_MAPS = ("modelEnvVars", "serverEnvVars", "icEnvVars")
 RECORD_KEYS = ("architecture", "backend", "buildStrategy", "parameters", "icList")
 
 
-class GeneratorError(MlccError):
-    exit_code = 1
+class GeneratorError(HarnessError):
+    """The generator cannot be installed, found or read."""
 
 
 @dataclass(frozen=True)
@@ -201,6 +201,7 @@ class Parameter:
 class Parameters:
     version: str
     by_key: Mapping[str, Parameter]
+    installed: Installed | None = None  # whose own code says which parameters are required
 
     @property
     def deployment_configs(self) -> tuple[str, ...]:
@@ -253,7 +254,90 @@ def load_parameters(installed: Installed) -> Parameters:
                 break
     for key in accepted - set(by_key):  # read from a config file, not described by the schema
         by_key[key] = Parameter(key=key, type="any", rules={})
-    return Parameters(version=installed.version, by_key=by_key)
+    return Parameters(version=installed.version, by_key=by_key, installed=installed)
+
+
+# The generator's own required-parameter checks, run on each config as `--config FILE
+# --skip-prompts` would: its ConfigManager reads the config file's keys, fills in what it
+# derives (architecture, engine, defaults), then runs the validations that refuse a missing
+# parameter (src/lib/config-validator.js). Those rules are partly code, conditional on the
+# architecture (modelFormat for http, modelName for diffusors), so they are asked, not copied.
+# Its chatter goes to stderr; stdout carries only {name: [[key or null, message], ...]}.
+_REQUIRED_SCRIPT = r"""
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const say = (...parts) => process.stderr.write(parts.join(' ') + '\n');
+console.log = console.info = console.warn = console.error = say;
+const url = pathToFileURL(process.argv[1] + '/src/lib/config-manager.js').href;
+const { default: ConfigManager } = await import(url);
+const configs = JSON.parse(readFileSync(0, 'utf8'));
+const out = {};
+for (const [name, config] of Object.entries(configs)) {
+    const m = new ConfigManager({ options: { 'skip-prompts': true }, args: [] });
+    const keyOf = (text) => {
+        const quoted = text.match(/parameter '(\w+)'/i);
+        if (quoted) return quoted[1];
+        const flag = text.match(/--([a-z][a-z0-9-]*)/);
+        const params = Object.entries(m.parameterMatrix);
+        const hit = flag && params.find(([, p]) => p.cliOption === flag[1]);
+        return hit ? hit[0] : null;
+    };
+    try {
+        m.config = m._getGeneratorDefaults();
+        m.explicitConfig = {};
+        m._applyJsonConfig(config);
+        m.skipPrompts = true;
+        const said = [
+            ...m.validateConfiguration(),
+            ...m.getMissingRequiredParameters().map((p) => `Required parameter '${p}' is missing`),
+            ...m.validateRequiredParameters(m.getFinalConfiguration()),
+        ].filter((text) => /\brequired\b/i.test(text));
+        out[name] = [...new Set(said)].map((text) => [keyOf(text), text]);
+    } catch (error) {
+        out[name] = [[null, `the generator cannot read this configuration: ${error.message}`]];
+    }
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def missing_required(
+    installed: Installed, configs: Mapping[str, Mapping[str, Any]]
+) -> dict[str, list[tuple[str | None, str]]]:
+    """For each named config, the required parameters the generator would find missing:
+    (its parameter name, or None when its message names none; its own message)."""
+    if not configs:
+        return {}
+    node = shutil.which("node")
+    if node is None:
+        raise GeneratorError("node is not on PATH: the generator needs Node.js")
+    try:
+        result = subprocess.run(
+            [node, "--input-type=module", "-e", _REQUIRED_SCRIPT, str(installed.root)],
+            input=json.dumps(configs),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GeneratorError(
+            f"generator {installed.version} took over 120 s to check required parameters"
+        ) from None
+    try:
+        found = json.loads(result.stdout) if result.returncode == 0 else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        said = (result.stderr.strip().splitlines() or ["no output"])[-1][-200:]
+        raise GeneratorError(
+            f"cannot check required parameters with generator {installed.version} "
+            f"(its ConfigManager at {installed.root} did not answer: {said})"
+        )
+    return {
+        name: [(key if isinstance(key, str) else None, str(text)) for key, text in pairs]
+        for name, pairs in found.items()
+    }
 
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -271,7 +355,8 @@ def _value_problem(param: Parameter, value: Any) -> str | None:
         return f"must be {param.type}, not {json.dumps(value)}"
     rules = param.rules
     if "enum" in rules and value not in rules["enum"]:
-        return f"{json.dumps(value)} is not one of {', '.join(map(str, rules['enum']))}"
+        close = _close(value, rules["enum"])
+        return f"{json.dumps(value)} is not one of {', '.join(map(str, rules['enum']))}{close}"
     if isinstance(value, str):
         if "pattern" in rules and not re.search(rules["pattern"], value):
             return f"{json.dumps(value)} does not match {rules['pattern']}"
@@ -287,14 +372,27 @@ def _value_problem(param: Parameter, value: Any) -> str | None:
     return None
 
 
-def _unknown(key: str, known: Iterable[str], version: str) -> str:
+def _close(value: Any, known: Iterable[Any]) -> str:
+    """A did-you-mean for a string close to one of `known`, else nothing."""
     import difflib
 
-    close = difflib.get_close_matches(key, list(known), n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    if not isinstance(value, str):
+        return ""
+    close = difflib.get_close_matches(value, [str(k) for k in known], n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _unknown(key: str, known: Iterable[str], version: str) -> str:
+    hint = _close(key, known)
     return (
         f"generator {version} does not read '{key}' from a config file; it would be ignored{hint}"
     )
+
+
+def _offered(value: Any, params: Parameters) -> str:
+    offered = params.deployment_configs
+    hint = _close(value, offered) or f" (it offers {', '.join(offered)})"
+    return f"generator {params.version} offers no configuration {json.dumps(value)}{hint}"
 
 
 def check_config(
@@ -318,6 +416,8 @@ def check_config(
         param = params.by_key.get(key)
         if param is None:
             found.append(((key,), _unknown(key, params.by_key, params.version)))
+        elif key == "deploymentConfig" and value not in params.deployment_configs:
+            found.append(((key,), _offered(value, params)))
         elif problem := _value_problem(param, value):
             found.append(((key,), problem))
     return found
@@ -373,23 +473,45 @@ def generation_params(project: Path) -> dict[str, Any] | None:
 # -- the catalog against the generator -------------------------------------------------------
 
 
+def _missing_path(entry: Any, key: str | None) -> tuple[str, ...]:
+    """Where an entry would say a missing parameter: its own field, else generatorOptions."""
+    from mlcc_ci.catalog import entry_path
+    from mlcc_ci.resources import load_schema
+    from mlcc_ci.schema import ENTRY_SCHEMA
+
+    if key is None:
+        return ()
+    where = entry_path(entry, (key,))
+    if where == (key,) and key not in load_schema(ENTRY_SCHEMA)["properties"]:
+        return ("generatorOptions", key)
+    return where
+
+
 def catalog_problems(entries: Iterable[Any], params: Parameters) -> list[str]:
-    """Each supported entry's generator config checked against the generator's parameters,
-    as FILE:LINE: ENTRY JSON-PATH: MESSAGE lines."""
-    from mlcc_ci.catalog import display, entry_path, line_of
+    """Each supported entry's generator config checked against the generator's parameters
+    and, when it is installed, its required-parameter rules, as FILE:LINE: ENTRY JSON-PATH:
+    MESSAGE lines sorted by file and line."""
+    from mlcc_ci.catalog import display, entry_path, line_of, problem_order
     from mlcc_ci.schema import json_path
 
+    supported = [e for e in entries if e.supported]
+    offered = set(params.deployment_configs)
+    missing = {}
+    if params.installed is not None:  # an entry the generator does not offer is told so below
+        checkable = [e for e in supported if e.config["deploymentConfig"] in offered]
+        missing = missing_required(params.installed, {e.name: e.config for e in checkable})
     out = []
-    for entry in entries:
-        if not entry.supported:
-            continue
-        found = []
+    for entry in supported:
         for path, message in check_config(entry.config, params):
             where = entry_path(entry, path)
             text = f"{entry.name} {json_path(where)}: {message}"
-            found.append((line_of(entry.lines, where), text))
-        out += [f"{display(entry.path)}:{line}: {text}" for line, text in sorted(found)]
-    return out
+            out.append(f"{display(entry.path)}:{line_of(entry.lines, where)}: {text}")
+        for key, said in missing.get(entry.name, ()):
+            where = _missing_path(entry, key)
+            line = entry.lines.get(where[:1]) or entry.lines.get(("name",), 1)
+            text = f"{entry.name} {json_path(where)}: generator {params.version} says: {said}"
+            out.append(f"{display(entry.path)}:{line}: {text}")
+    return sorted(out, key=problem_order)
 
 
 @dataclass(frozen=True)

@@ -18,17 +18,27 @@ def data_path(name: str) -> Path:
     return _PACKAGE.parent / name
 
 
-_catalog: Path | None = None  # a team's own catalog (--catalog, MLCC_CI_CATALOG)
+_catalog: Path | None = None  # a team's own catalog (--catalog, MLCC_CI_CATALOG, settings)
+_catalog_source = ""
 
 
-def use_catalog(path: Path | None) -> None:
-    global _catalog
-    _catalog = path
+def use_catalog(path: Path | None, source: str = "") -> None:
+    global _catalog, _catalog_source
+    _catalog, _catalog_source = path, source
 
 
 def catalog_dir() -> Path:
     """The catalog commands read: a team's own if one was named, else the shipped one."""
-    return _catalog or data_path("catalog")
+    if _catalog is None:
+        return data_path("catalog")
+    if not _catalog.is_dir():
+        from mlcc_ci.errors import UsageError
+
+        raise UsageError(
+            f"catalog folder {_catalog}{_catalog_source} does not exist: "
+            f"start one with `mlcc-ci catalog init {_catalog}`"
+        )
+    return _catalog
 
 
 @cache

@@ -40,6 +40,10 @@ def _isolated_env(
         "ROLE_ARN",
         "HF_TOKEN",
         "MLCC_CI_GENERATOR_HOME",
+        "MLCC_CI_CATALOG",
+        "MLCC_CI_PROFILE",
+        "MLCC_CI_JOBS",
+        "MLCC_CI_KEEP_RUNS",
     ):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")

@@ -16,11 +16,15 @@ ALL = [
     "triton-python",
     "triton-onnx",
     "triton-tensorrt",
+    "triton-tensorflow",
+    "triton-pytorch",
+    "triton-vllm",
     "diffusors-vllm",
     "diffusors-sglang",
     "diffusors-comfyui",
+    "marketplace",
 ]
-UNSUPPORTED = {"http-nginx", "diffusors-sglang", "diffusors-comfyui"}
+UNSUPPORTED = {"http-nginx", "diffusors-sglang", "diffusors-comfyui", "marketplace"}
 
 
 def test_shipped_catalog_validates_and_says_what_it_could_not_check(cli):
@@ -29,11 +33,11 @@ def test_shipped_catalog_validates_and_says_what_it_could_not_check(cli):
     assert result.output == (
         "note: not checked against the generator's parameters: "
         "@aws/ml-container-creator@1.6.0 is not installed (mlcc-ci generator install)\n"
-        "catalog valid: 15 entries\n"
+        "catalog valid: 19 entries\n"
     )
 
 
-def test_list_json_has_all_fifteen_with_config_ids(cli):
+def test_list_json_has_all_nineteen_with_config_ids(cli):
     result = cli("catalog", "list", "--json")
     assert result.exit_code == 0
     rows = json.loads(result.output)
@@ -96,7 +100,7 @@ def test_show_json_gives_merged_entry_and_compact_config_json(cli):
 def test_show_text_and_unknown_name(cli):
     assert "configId:" in cli("catalog", "show", "http-flask").output
     result = cli("catalog", "show", "nope")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.startswith("Error: no catalog entry named 'nope' (known: ")
     typo = cli("catalog", "show", "http-flsk")
     assert typo.output == "Error: no catalog entry named 'http-flsk' (did you mean 'http-flask'?)\n"
@@ -119,7 +123,7 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     team = tmp_path / "my-catalog"
     made = cli("catalog", "init", str(team))
     assert made.exit_code == 0, made.output
-    assert made.output.startswith(f"created {team} with 15 entries and _defaults.yaml")
+    assert made.output.startswith(f"created {team} with 19 entries and _defaults.yaml")
     flask = (team / "http-flask.yaml").read_text()
     from mlcc_ci.resources import data_path
 
@@ -136,7 +140,7 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     assert "http-flask-team" in names and "http-flask" not in names and "http-nginx" not in names
     monkeypatch.setenv("MLCC_CI_CATALOG", str(team))
     assert "http-flask-team" in cli("catalog", "list").output
-    assert cli("catalog", "validate").output.endswith("catalog valid: 14 entries\n")
+    assert cli("catalog", "validate").output.endswith("catalog valid: 18 entries\n")
     again = cli("catalog", "init", str(team))
     assert (
         again.exit_code == 2

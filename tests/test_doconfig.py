@@ -152,7 +152,7 @@ def test_no_do_config(cli, tmp_path):
     result = cli(
         "register", "--from-project", str(tmp_path), "--store", f"sqlite:///{tmp_path}/r.db"
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == (
         f"Error: {tmp_path}/do/config: no do/config here; is {tmp_path} a generated project?\n"
     )
@@ -168,7 +168,7 @@ def test_required_key_missing(cli, tmp_path):
         "--store",
         f"sqlite:///{tmp_path}/r.db",
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output == f"Error: {tmp_path}/do/config: required key INSTANCE_TYPE is missing\n"
 
 
@@ -216,7 +216,7 @@ def test_ci_region_is_not_the_projects_region(cli, tmp_path, monkeypatch):
             "--ci-region",
             "ap-northeast-1",
         )
-        assert elsewhere.exit_code == 1
+        assert elsewhere.exit_code == 3
         assert "table mlcc-ci-table not found in ap-northeast-1" in elsewhere.output
 
 

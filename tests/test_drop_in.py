@@ -54,7 +54,7 @@ def test_install_then_register_ci(cli, tmp_path, moto_server):
         text=True,
         env=env,
     )
-    assert missing.returncode == 1
+    assert missing.returncode == 3
     assert "CI infrastructure not provisioned: table other not found in us-east-1" in missing.stderr
 
 
@@ -68,7 +68,7 @@ def test_do_ci_maps_onto_mlcc_ci_against_the_ci_table(cli, tmp_path, moto_server
     }
     do_ci = str(proj / "do" / "ci")
     missing = subprocess.run([do_ci, "report", "--json"], capture_output=True, text=True, env=env)
-    assert missing.returncode == 1
+    assert missing.returncode == 3
     assert missing.stderr.startswith(
         "Error: CI infrastructure not provisioned: table mlcc-ci-table not found in us-east-1"
     )

@@ -42,7 +42,7 @@ def test_registration_refuses_names_that_are_not_names(cli, tmp_path, line, mess
     text = CONFIG + line + "\n"  # the last assignment wins, as in bash
     proj = project(tmp_path / "p", text)
     result = cli("register", "--from-project", str(proj), "--store", f"sqlite:///{tmp_path}/r.db")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     (error,) = [x for x in result.output.splitlines() if x.startswith("Error: ")]
     number = len(text.splitlines())
     assert error.startswith(f"Error: {proj / 'do' / 'config'}:{number}: {message}")
@@ -237,7 +237,7 @@ def test_items_of_other_writers_reach_no_terminal_raw(cli, tmp_path):
 
 def test_errors_reach_no_terminal_raw(cli, tmp_path):
     result = cli("catalog", "validate", str(tmp_path / "\x1b]0;pwned\x07.yaml"))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "\x1b" not in result.output and "\x07" not in result.output
     assert result.output.splitlines()[0].endswith("_0/.yaml: no such file or folder")
 
@@ -476,7 +476,7 @@ def test_an_endpoint_that_is_not_dynamodb_is_refused(cli, tmp_path):
             ("run", "http-flask", "--profile", "example"),
         ):
             result = cli(*args, "--store", url)
-            assert result.exit_code == 1
+            assert result.exit_code == 3
             assert result.output.splitlines()[-1] == (
                 f"Error: {endpoint} answered describe_table with text/html, not DynamoDB's "
                 "reply: is the endpoint URL right?"
@@ -660,7 +660,7 @@ def test_mistakes_are_one_line(cli, tmp_path, args, message):
 def test_a_mistyped_store_path_is_an_error_and_creates_nothing(cli, tmp_path, command):
     url = f"sqlite:///{tmp_path}/nonexistent/dir/typo.db"
     result = cli(command, "--store", url)
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output.startswith(f"Error: no store at {tmp_path}/nonexistent/dir/typo.db: ")
     assert not (tmp_path / "nonexistent").exists()
 
@@ -1234,7 +1234,7 @@ def test_prices_must_be_finite_and_sane(cli, tmp_path):
         .replace("us-east-2: 0.115, us-west-2: 0.115}", "us-east-2: 1.0e+308, us-west-2: 0.115}")
     )
     result = cli("catalog", "validate", str(team))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert (
         "$.prices.instancePerHour.ml.m5.large.us-east-1: Infinity breaks maximum 10000"
         in result.output
@@ -1260,7 +1260,7 @@ def test_inputs_that_hung_or_crashed_are_one_line_now(cli, tmp_path):
     nul = tmp_path / "nul.yaml"
     nul.write_bytes(b"name: x\x00y\n")
     result = cli("catalog", "validate", str(nul))
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.splitlines()[0].endswith(
         "nul.yaml:1: invalid YAML: special characters are not allowed (#x0000)"
     )

@@ -11,23 +11,24 @@ from mlcc_ci.stores.open import open_store
 pytestmark = pytest.mark.functional
 
 
-def test_fresh_sqlite_store_15_created_then_15_unchanged(cli, tmp_path):
+def test_fresh_sqlite_store_19_created_then_19_unchanged(cli, tmp_path):
     url = f"sqlite:///{tmp_path}/r.db"
     first = cli("register", "--from-catalog", "--all", "--store", url)
     assert first.exit_code == 0, first.output
     lines = first.output.splitlines()
-    assert sum(line.startswith("created ") for line in lines) == 15
-    assert lines[-1] == "15 created, 0 changed, 0 unchanged"
+    assert sum(line.startswith("created ") for line in lines) == 19
+    assert lines[-1] == "19 created, 0 changed, 0 unchanged"
     assert "http-nginx" in next(line for line in lines if "unsupported" in line) or True
     second = cli("register", "--from-catalog", "--all", "--store", url)
-    assert second.output.splitlines()[-1] == "0 created, 0 changed, 15 unchanged"
+    assert second.output.splitlines()[-1] == "0 created, 0 changed, 19 unchanged"
     records = list(open_store(url).records())
-    assert len(records) == 15
+    assert len(records) == 19
     unsupported = {r.deploymentConfig for r in records if r.supportState == "unsupported"}
     assert unsupported == {
         "http-nginx",
         "diffusors-sglang",
         "diffusors-comfyui",
+        "marketplace",
     }
 
 
@@ -62,7 +63,7 @@ def test_dry_run_writes_nothing(cli, tmp_path):
     result = cli("register", "--from-catalog", "--all", "--dry-run", "--store", url)
     assert result.output.splitlines()[0].startswith("would be created ")
     assert result.output.splitlines()[-1] == (
-        "15 created, 0 changed, 0 unchanged (dry run: nothing written)"
+        "19 created, 0 changed, 0 unchanged (dry run: nothing written)"
     )
     assert list(open_store(url).records()) == []
 
@@ -81,10 +82,10 @@ def test_prune_asks_first(cli, tmp_path):
     agreed = cli("register", "--from-catalog", "--prune", "--yes", "--store", url)
     assert agreed.output.splitlines()[-1] == "deleted 1 record(s)"
     assert open_store(url).get(f"{99:016x}") is None
-    assert len(list(open_store(url).records())) == 15
+    assert len(list(open_store(url).records())) == 19
 
 
-def test_dynamodb_table_holds_15_untested_with_catalog_config_ids(cli):
+def test_dynamodb_table_holds_19_untested_with_catalog_config_ids(cli):
     import boto3
     from moto import mock_aws
 
@@ -93,12 +94,12 @@ def test_dynamodb_table_holds_15_untested_with_catalog_config_ids(cli):
         result = cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
         assert result.exit_code == 0, result.output
         items = boto3.client("dynamodb", region_name="us-east-1").scan(TableName="mlcc-ci-table")
-        assert len(items["Items"]) == 15
+        assert len(items["Items"]) == 19
         assert {i["testStatus"]["S"] for i in items["Items"]} == {"untested"}
         listed = json.loads(cli("catalog", "list", "--json").output)
         assert {i["configId"]["S"] for i in items["Items"]} == {r["configId"] for r in listed}
         again = cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
-        assert again.output.splitlines()[-1] == "0 created, 0 changed, 15 unchanged"
+        assert again.output.splitlines()[-1] == "0 created, 0 changed, 19 unchanged"
 
 
 def test_missing_table_says_not_provisioned(cli):
@@ -106,7 +107,7 @@ def test_missing_table_says_not_provisioned(cli):
 
     with mock_aws():
         result = cli("register", "--from-catalog", "--all", "--table", "nope")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output.splitlines() == [
         "Error: CI infrastructure not provisioned: table nope not found in us-east-1. Deploy the "
         "stack (cd cdk && npx cdk deploy, see README 'Deploy to AWS'), or for a local endpoint "
@@ -118,7 +119,7 @@ def test_no_credentials(cli, monkeypatch):
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     result = cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output == (
         "Error: no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
         "AWS_SECRET_ACCESS_KEY, or run 'aws configure'\n"
@@ -129,7 +130,7 @@ def test_corrupt_sqlite_names_the_file(cli, tmp_path):
     db = tmp_path / "broken.db"
     db.write_bytes(b"this is not a database" * 100)
     result = cli("register", "--from-catalog", "--all", "--store", f"sqlite:///{db}")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output == f"Error: {db}: not a usable SQLite database (file is not a database)\n"
     assert db.read_bytes() == b"this is not a database" * 100
 
@@ -230,7 +231,7 @@ def test_aws_commands_check_the_table_first(cli, command):
 
     with mock_aws():
         result = cli(*command, "--table", "absent")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output.startswith(
         "Error: CI infrastructure not provisioned: table absent not found in us-east-1. "
         "Deploy the stack (cd cdk && npx cdk deploy"

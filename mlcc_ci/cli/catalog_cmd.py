@@ -18,18 +18,20 @@ def catalog() -> None:
 def validate(paths: tuple[Path, ...]) -> None:
     """Check catalog files (default: the shipped catalog). PATH may be a folder or a file.
 
-    Every problem is printed, one per line, as FILE:LINE: ENTRY JSON-PATH: MESSAGE.
-    Supported entries are also checked against the parameters of the pinned generator
-    when it is installed (mlcc-ci generator install). Exit 0 when valid, 1 when not.
+    Every problem is printed, one per line, as FILE:LINE: ENTRY JSON-PATH: MESSAGE, sorted
+    by file and line: schema and rule problems, instance types SageMaker does not offer, and
+    for supported entries that loaded, the parameters the pinned generator would refuse,
+    ignore or find missing when it is installed (mlcc-ci generator install).
+    Exit 0 when valid, 2 when not.
     """
     import os
 
     from mlcc_ci import generator
-    from mlcc_ci.catalog import load_catalog
+    from mlcc_ci.catalog import load_catalog, problem_order
 
     result = load_catalog(paths or None)
-    if not result.problems:
-        pin = generator.pin_of(result.defaults)
+    pin = generator.pin_of(result.defaults)
+    if result.entries and pin.version:  # the entries that loaded, whatever else is wrong
         installed = generator.find(pin, os.environ)
         if installed is None or installed.version != pin.version:
             click.echo(
@@ -39,13 +41,14 @@ def validate(paths: tuple[Path, ...]) -> None:
             )
         else:
             params = generator.load_parameters(installed)
-            result.problems = generator.catalog_problems(result.entries, params)
+            found = result.problems + generator.catalog_problems(result.entries, params)
+            result.problems = sorted(found, key=problem_order)
     if result.problems:
         for line in result.problems:
             click.echo(line, err=True)
         n = len(result.problems)
         click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
-        raise SystemExit(1)
+        raise SystemExit(2)
     n = len(result.entries)
     click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
 

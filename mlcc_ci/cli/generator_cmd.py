@@ -45,14 +45,14 @@ def install(force: bool) -> None:
 def where() -> None:
     """Show which generator the stages would run, and whether it is the pinned one."""
     from mlcc_ci import generator as gen
-    from mlcc_ci.errors import MlccError
+    from mlcc_ci.errors import HarnessError
 
     pin, _ = _pin_and_catalog()
     installed = gen.require(pin, os.environ)
     click.echo(f"{pin.package} {installed.version}: {installed.command}")
     problem = gen.problem_with(pin, os.environ)
     if problem:
-        raise MlccError(problem)
+        raise HarnessError(problem)
 
 
 @generator.command()
@@ -67,10 +67,13 @@ def check() -> None:
     if installed.version != pin.version:
         click.echo(f"note: checking generator {installed.version}; the catalog pins {pin.version}")
     found = gen.drift(catalog.entries, gen.load_parameters(installed))
+    # An entry may stay unsupported on purpose: its reason says whether the day has come.
+    reasons = {e.name: e.support_reason for e in catalog.entries}
+    available = [f"{name} (unsupported: {reasons[name]})" for name in found.available]
     sections = (
         ("configurations the catalog lacks", found.missing),
         ("supported entries whose configuration the generator dropped", found.dropped),
-        ("unsupported entries the generator now offers", found.available),
+        ("unsupported entries the generator now offers", available),
         ("parameters the generator would refuse or ignore", found.problems),
     )
     for title, items in sections:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from mlcc_ci import __version__
 from mlcc_ci.errors import MlccError
@@ -17,7 +18,22 @@ from mlcc_ci.resources import use_catalog
 from mlcc_ci.safetext import printable
 
 
+class _SettingsError(click.ClickException):
+    exit_code = 2
+
+
 class _Group(click.Group):
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if parent is None and "default_map" not in extra:
+            extra["default_map"] = _settings_defaults(self)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -33,7 +49,8 @@ class _Group(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
 @click.option(
     "--catalog",
-    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "catalog_dir",
+    type=click.Path(file_okay=False, path_type=Path),
     envvar="MLCC_CI_CATALOG",
     metavar="DIR",
     help="Use the catalog in DIR instead of the shipped one (or set MLCC_CI_CATALOG); "
@@ -41,7 +58,7 @@ class _Group(click.Group):
 )
 @click.option("--no-color", is_flag=True, help="No colour in the output (NO_COLOR does the same).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, catalog: Path | None, no_color: bool) -> None:
+def cli(ctx: click.Context, debug: bool, catalog_dir: Path | None, no_color: bool) -> None:
     """Integration-test matrix for ML serving containers.
 
     The catalog names every deployment configuration; register them into a results
@@ -50,13 +67,27 @@ def cli(ctx: click.Context, debug: bool, catalog: Path | None, no_color: bool) -
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["color"] = not (no_color or os.environ.get("NO_COLOR"))
-    use_catalog(catalog.resolve() if catalog else None)
+    if catalog_dir is not None:
+        source = ctx.get_parameter_source("catalog_dir")
+        where = (
+            {
+                ParameterSource.ENVIRONMENT: " (from MLCC_CI_CATALOG)",
+                ParameterSource.DEFAULT_MAP: " (from the settings file: mlcc-ci config)",
+            }.get(source, "")
+            if source
+            else ""
+        )
+        use_catalog(catalog_dir.resolve(), where)
+    else:
+        use_catalog(None)
 
 
 def _register_commands() -> None:
     from mlcc_ci.cli import (
         catalog_cmd,
+        config_cmd,
         generator_cmd,
+        logs_cmd,
         ops_cmd,
         project_cmd,
         register_cmd,
@@ -72,6 +103,8 @@ def _register_commands() -> None:
         run_cmd,
         ops_cmd,
         report_cmd,
+        logs_cmd,
+        config_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
@@ -79,6 +112,39 @@ def _register_commands() -> None:
 
 
 _register_commands()
+
+
+# Each setting of the settings file, as the parameter of each command that takes it.
+_PARAMS = {"profile": "profile_name", "store": "store_url", "jobs": "jobs"}
+
+
+def _defaults_for(command: click.Command, values: dict[str, Any]) -> dict[str, Any]:
+    """click's default_map for `command` and its subcommands: the settings file's values
+    come after flags and environment variables, before the built-in defaults."""
+    out: dict[str, Any] = {}
+    names = {p.name for p in command.params}
+    for key, param in _PARAMS.items():
+        if key in values and param in names:
+            out[param] = values[key]
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            nested = _defaults_for(sub, values)
+            if nested:
+                out[name] = nested
+    return out
+
+
+def _settings_defaults(group: click.Group) -> dict[str, Any]:
+    from mlcc_ci import settings
+
+    try:
+        found = settings.load()
+    except MlccError as exc:
+        raise _SettingsError(printable(str(exc))) from None
+    default_map = _defaults_for(group, dict(found.values))
+    if "catalog" in found.values:
+        default_map["catalog_dir"] = found.values["catalog"]
+    return default_map
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import shutil
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -51,6 +52,7 @@ def profile_option(func: F) -> F:
         "profile_name",
         cls=ProfileOption,  # its help lists the profiles of the catalog in use
         metavar="NAME",
+        envvar="MLCC_CI_PROFILE",
     )(func)
 
 
@@ -95,6 +97,21 @@ def _due_cost(record: Any, catalog: Any, profile: Any) -> Any:
     return expected(record, profile.prices, profile.name, timeouts)
 
 
+def _next_due_line(following: Any, now: Any) -> str:
+    """`Nothing is due. Next: NAME (pass) at WHEN, in 3.2h.`"""
+    from mlcc_ci import clock
+
+    if following is None:
+        return "Nothing is due, and no finished result will go stale."
+    hours = (following.at - now).total_seconds() / 3600
+    wait = f"in {hours:.1f}h" if hours < 48 else f"in {hours / 24:.1f}d"
+    record = following.record
+    return (
+        f"Nothing is due. Next: {record.deploymentConfig} ({record.testStatus}) at "
+        f"{clock.display(clock.iso(following.at))}, {wait}, when its result goes stale."
+    )
+
+
 def _decision_json(d: Any) -> dict[str, Any]:
     return {
         "name": d.record.deploymentConfig,
@@ -120,15 +137,18 @@ def plan(
     store_url: str | None,
     table: str | None,
 ) -> None:
-    """Show what is due and why, and what is skipped and why.
+    """Show what is due and why, and what is skipped and why; when nothing is due, when
+    the next run falls due.
 
-    Selection reads the status index only (as the scanner does), so configurations tested
-    within --stale-hours are not listed.
+    Selection reads the status index (as the scanner does) and the catalog's own records: an
+    entry edited since its last run is due at once ("changed"), without `register`. Other
+    configurations tested within --stale-hours are not listed.
     """
     from mlcc_ci import clock
     from mlcc_ci.cost import money, total
     from mlcc_ci.errors import UsageError
-    from mlcc_ci.scheduling import gather
+    from mlcc_ci.registration import catalog_registrations
+    from mlcc_ci.scheduling import gather, upcoming
     from mlcc_ci.selection import select
 
     try:
@@ -138,12 +158,16 @@ def plan(
     catalog, profile, store = open_for(profile_name, store_url, table)
     policy = policy_from_options(stale_hours, max_concurrency, catalog)
     store.unreadable.clear()
+    current = catalog_registrations(catalog)
     try:
-        result = select(gather(store, now, policy), now, policy)
+        result = select(gather(store, now, policy, current), now, policy, current)
     except OverflowError:
         raise UsageError(
             f"--now {now_text} is too early for --stale-hours {stale_hours:g}"
         ) from None
+    # idle: say when the next result goes stale (max-concurrency holding some back is not idle)
+    idle = not result.due and not any(d.reason == "max-concurrency" for d in result.skipped)
+    following = upcoming(store, policy) if idle else None
     unreadable = dict(store.unreadable)
     costs = {d.record.configId: _due_cost(d.record, catalog, profile) for d in result.due}
     due_total = total(cost for cost, _ in costs.values())
@@ -164,6 +188,14 @@ def plan(
                 "unknown": due_total.unknown,
                 "atMost": bounded,
                 "priceTable": profile.prices.label,
+            },
+            "nextDue": None
+            if following is None
+            else {
+                "name": following.record.deploymentConfig,
+                "configId": following.record.configId,
+                "status": following.record.testStatus,
+                "at": clock.iso(following.at),
             },
             "reap": [_decision_json(d) for d in result.reap],
             "skipped": [_decision_json(d) for d in result.skipped],
@@ -188,6 +220,8 @@ def plan(
             click.echo(
                 f"  Estimated cost of what is due: {due_total.text} ({profile.prices.label}{note})"
             )
+        elif title == "Due" and idle:
+            click.echo(f"  {_next_due_line(following, now)}")
     if unreadable:
         click.echo(f"Unreadable ({len(unreadable)}):")
         for config_id, reason in unreadable.items():
@@ -201,7 +235,13 @@ def plan(
 @click.option("--config-id", metavar="ID", help="Run one registered record (the AWS executor).")
 @click.option("--run-id", metavar="ID", help="With --config-id: the run the scanner claimed.")
 @click.option(
-    "--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Runs at once."
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    envvar="MLCC_CI_JOBS",
+    default=1,
+    show_default=True,
+    help="Runs at once (or MLCC_CI_JOBS, or `jobs` in the settings file).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the exact stage commands; run nothing.")
 @click.option(
@@ -296,9 +336,10 @@ def select_targets(
     from mlcc_ci import clock
     from mlcc_ci.constants import RUNNING
     from mlcc_ci.errors import NotFound, UsageError
-    from mlcc_ci.registration import from_entry
-    from mlcc_ci.scheduling import gather, reap
+    from mlcc_ci.registration import catalog_registrations, from_entry
+    from mlcc_ci.scheduling import gather, reap, reregister
     from mlcc_ci.selection import select
+    from mlcc_ci.stores.base import reregistered
 
     if config_id:
         record = store.get(config_id)
@@ -312,10 +353,22 @@ def select_targets(
         return [record]
     if due:
         now = clock.now()
-        result = select(gather(store, now, policy), now, policy)
-        if not dry_run:
-            for gone in reap(store, result, now, policy):
-                click.echo(f"reaped {gone.deploymentConfig}: {gone.errorMessage}", err=True)
+        current = catalog_registrations(catalog)
+        result = select(gather(store, now, policy, current), now, policy, current)
+        if dry_run:  # each changed entry as registering it anew would make it
+            return [
+                reregistered(d.record, current[d.record.configId])
+                if d.reason == "changed"
+                else d.record
+                for d in result.due
+            ]
+        for gone in reap(store, result, now, policy):
+            click.echo(f"reaped {gone.deploymentConfig}: {gone.errorMessage}", err=True)
+        result = reregister(store, result, current, now)
+        for decision in result.due:
+            if decision.reason == "changed":
+                name = decision.record.deploymentConfig
+                click.echo(f"registered {name} anew: {decision.detail}", err=True)
         return [d.record for d in result.due]
     entries = [catalog.get(n) for n in names] if names else catalog.entries
     records = []
@@ -381,6 +434,7 @@ def execute_runs(
     from tabulate import tabulate
 
     from mlcc_ci.aws.notify import publisher
+    from mlcc_ci.cli.logs_cmd import build_log_copier, first_failures
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
@@ -396,16 +450,19 @@ def execute_runs(
     if not claimed:
         click.echo("nothing to run")
         return False
-    root = work_dir or data_dir(os.environ) / "work"
+    root = (work_dir or data_dir(os.environ) / "work").absolute()  # logs are found by it
     ctx = click.get_current_context(silent=True)
     color = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("color", True))
     started: set[str] = set()
     try:
         with ProgressView(color=color, verbosity=verbosity) as view:
+            copy = build_log_copier(view.lock) if os.environ.get("MLCC_CI_LOG_STREAM") else None
 
             def seen(event: Any) -> None:
                 started.add(event.name)
                 view(event)
+                if copy:
+                    copy(event)  # in AWS: the stage's output into the build log
 
             runner = Runner(
                 store, profile, work_root=root, progress=seen, notify=publisher(os.environ)
@@ -426,18 +483,20 @@ def execute_runs(
         raise
     rows = []
     for report in reports:
-        first_line = (report.outcome.errorMessage or "").splitlines()
         rows.append(
             [
                 report.record.deploymentConfig,
                 report.status,
                 f"{report.outcome.durationSeconds:.1f}s",
-                (first_line[0][:70] if first_line else ""),
             ]
         )
         for note in report.notes:
             click.echo(f"note: {report.record.deploymentConfig}: {note}", err=True)
-    click.echo(tabulate(rows, headers=["Config", "Status", "Duration", "First failure"]))
+    click.echo(tabulate(rows, headers=["Config", "Status", "Duration"]))
+    failures = first_failures(reports, shutil.get_terminal_size((100, 24)).columns)
+    if failures:
+        click.echo("\nFirst failure of each failed run:")
+        click.echo("\n".join(failures))
     # a result the store refused is a failed run, whatever the stages said
     passed = sum(r.status == "pass" and r.stored for r in reports)
     click.echo(
@@ -446,7 +505,17 @@ def execute_runs(
     unstored = [r for r in reports if not r.stored]
     if unstored:
         click.echo(f"{len(unstored)} result(s) could not be stored; see the notes above", err=True)
+    _prune(root, {r.record.runId or "" for r in reports if not r.stored})
     return passed != len(reports)
+
+
+def _prune(root: Path, keep_ids: set[str]) -> None:
+    """Keep the newest `keep-runs` run folders of each configuration (and every folder
+    holding a result the store refused); runs still going elsewhere are the newest."""
+    from mlcc_ci.cli.config_cmd import keep_runs
+    from mlcc_ci.workdirs import remove, surplus
+
+    remove(surplus(root, keep_runs(), running=keep_ids))
 
 
 COMMANDS = [plan, run]

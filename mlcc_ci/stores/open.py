@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 from mlcc_ci.constants import RUNS_TABLE_NAME, TABLE_NAME
-from mlcc_ci.errors import NotFound, UsageError
+from mlcc_ci.errors import NoStore, UsageError
 from mlcc_ci.stores.base import ResultsStore
 
 
@@ -47,16 +47,29 @@ def open_store(
             raise UsageError(f"store URL {url!r} names no file: use sqlite:///path/to/file.db")
         file = Path(path).expanduser()
         if not create and not file.exists():
-            raise NotFound(
-                f"no store at {file}: nothing was registered there. Check the path, or create "
-                f"it with `mlcc-ci register --from-catalog --all --store sqlite:///{file}`"
-            )
+            raise NoStore(f"no store at {file}: nothing was registered there. {_others(file, env)}")
         return SqliteStore(file)
     if parsed.scheme == "dynamodb":
         return _dynamo(parsed.netloc or TABLE_NAME, query, region, env)
     raise UsageError(
         f"unknown store URL {url!r}: use sqlite:///path.db or dynamodb://TABLE?region=R"
     )
+
+
+def _others(file: Path, env: Mapping[str, str]) -> str:
+    """Where results do exist, for a message about a store that does not."""
+    folders = dict.fromkeys([file.parent, data_dir(env)])
+    found = sorted(
+        str(p) for folder in folders if folder.is_dir() for p in folder.glob("*.db") if p != file
+    )
+    if found:
+        hints = []
+        for path in found:
+            name = Path(path).name
+            profile = name.removesuffix("-results.db") if name.endswith("-results.db") else None
+            hints.append(f"{path} (--profile {profile})" if profile else path)
+        return f"Stores that exist: {', '.join(hints)}"
+    return "No store exists yet: `mlcc-ci run` or `mlcc-ci register --from-catalog --all` makes one"
 
 
 def _dynamo(

@@ -1,0 +1,147 @@
+"""One settings file: `mlcc-ci.toml`, or `[tool.mlcc-ci]` in `pyproject.toml`.
+
+Found upward from the working directory, as pytest and ruff find theirs: the nearest folder
+holding either wins, and in one folder `mlcc-ci.toml` wins over `pyproject.toml` (which
+counts only when it has a `[tool.mlcc-ci]` table). Every value may also come from a flag or
+an environment variable; the order is flags, then environment, then the file, then the
+defaults. Relative paths in the file are relative to the file's folder.
+"""
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci.errors import UsageError
+
+FILE_NAME = "mlcc-ci.toml"
+PYPROJECT = "pyproject.toml"
+MAX_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str  # as written in the file
+    env: str  # the environment variable that overrides the file
+    kind: type
+    default: Any
+    help: str
+    least: int = 1  # for whole numbers
+
+
+SETTINGS = (
+    Setting("catalog", "MLCC_CI_CATALOG", str, None, "the catalog folder (else the shipped one)"),
+    Setting("profile", "MLCC_CI_PROFILE", str, "default", "the run profile"),
+    Setting("store", "MLCC_CI_STORE", str, None, "the results store URL (else the profile's)"),
+    Setting("jobs", "MLCC_CI_JOBS", int, 1, "configurations run at once"),
+    Setting("keep-runs", "MLCC_CI_KEEP_RUNS", int, 3, "run folders kept per configuration", 0),
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    path: Path | None  # None: no settings file found
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        if self.path is None:
+            return "no settings file"
+        return f"{self.path}" + (" [tool.mlcc-ci]" if self.path.name == PYPROJECT else "")
+
+
+def find(start: Path | None = None) -> Path | None:
+    """The nearest settings file at or above `start` (the working directory)."""
+    try:
+        here = (start or Path.cwd()).resolve()
+    except OSError:  # the working directory was removed
+        return None
+    for folder in (here, *here.parents):
+        own = folder / FILE_NAME
+        if own.is_file():
+            return own
+        pyproject = folder / PYPROJECT
+        if pyproject.is_file() and _has_table(pyproject):
+            return pyproject
+    return None
+
+
+def _has_table(path: Path) -> bool:
+    try:
+        data = _parse(path)
+    except UsageError:
+        return False  # someone else's broken pyproject is not ours to judge
+    return isinstance(data.get("tool"), dict) and "mlcc-ci" in data["tool"]
+
+
+def _parse(path: Path) -> dict[str, Any]:
+    from mlcc_ci.files import read_regular
+
+    try:
+        text = read_regular(path, MAX_BYTES).decode("utf-8")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{path}: cannot read the settings file ({exc})") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"{path}: not valid TOML: {exc}") from None
+
+
+def load(start: Path | None = None) -> SettingsFile:
+    path = find(start)
+    if path is None:
+        return SettingsFile(None)
+    data = _parse(path)
+    if path.name == PYPROJECT:
+        table = data.get("tool", {}).get("mlcc-ci", {})
+        where = f"{path}: [tool.mlcc-ci]"
+    else:
+        table, where = data, str(path)
+    if not isinstance(table, dict):
+        raise UsageError(f"{where}: expected a table of settings")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        setting = BY_KEY.get(key.replace("_", "-"))
+        if setting is None:
+            import difflib
+
+            close = difflib.get_close_matches(key, list(BY_KEY), n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(BY_KEY)}"
+            raise UsageError(f"{where}: unknown setting '{key}' ({hint})")
+        if not isinstance(value, setting.kind) or isinstance(value, bool):
+            raise UsageError(
+                f"{where}: '{key}' must be {'an integer' if setting.kind is int else 'a string'}, "
+                f"not {value!r}"
+            )
+        if isinstance(value, int) and not setting.least <= value <= 1000:
+            raise UsageError(
+                f"{where}: '{key}' must be between {setting.least} and 1000, not {value}"
+            )
+        if setting.key == "catalog" and isinstance(value, str):
+            value = str((path.parent / value).resolve())
+        values[setting.key] = value
+    return SettingsFile(path, values)
+
+
+def resolve(
+    settings: SettingsFile, env: Mapping[str, str] = os.environ
+) -> list[tuple[Setting, Any, str]]:
+    """Each setting's effective value (flags aside) and where it came from."""
+    out = []
+    for s in SETTINGS:
+        if env.get(s.env):
+            value: Any = env[s.env]
+            if s.kind is int:
+                try:
+                    value = int(value)
+                except ValueError:
+                    raise UsageError(f"{s.env} must be a whole number, not {value!r}") from None
+            out.append((s, value, f"environment ({s.env})"))
+        elif s.key in settings.values:
+            out.append((s, settings.values[s.key], f"settings file {settings.label}"))
+        else:
+            out.append((s, s.default, "default"))
+    return out
