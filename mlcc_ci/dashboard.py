@@ -10,14 +10,18 @@ twenty, and none of them waits for it.
 import gzip
 import ipaddress
 import json
+import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
-from mlcc_ci import clock
+from mlcc_ci import clock, logs
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.errors import MlccError, UsageError
 from mlcc_ci.report import render
@@ -186,16 +190,33 @@ def accepts_gzip(header: str) -> bool:
     return False
 
 
+LOG_BYTES = 2 * 1024 * 1024  # of each stage file, the dashboard shows the last
+_LOG_PATH = re.compile(r"/logs/([^/]+)/([a-z_]+)\.log")
+
+
 def make_handler(
-    store: ResultsStore, catalog: Catalog, *, any_host: bool = False
+    store: ResultsStore,
+    catalog: Catalog,
+    *,
+    any_host: bool = False,
+    work_root: Path | None = None,
 ) -> type[BaseHTTPRequestHandler]:
     """`any_host`: answer whatever Host a request names (only when the user bound a
     non-loopback address on purpose). Otherwise a request naming another host — a DNS
-    rebinding page in the user's browser — is refused."""
+    rebinding page in the user's browser — is refused. `work_root`: where local runs keep
+    their folders; their stage logs are served from /logs/<run folder>/<stage>.log."""
     cache = ReportCache(store, catalog)
+
+    def log_href(pointer: str) -> str | None:
+        return logs.log_url(pointer, work_root) if work_root else None
+
     # path -> (cache name, how to render it, content type): the answers built from a report
     answers: dict[str, tuple[str, Callable[[Report], str], str]] = {
-        "/": ("html", lambda r: render.html(r, live=True), "text/html; charset=utf-8"),
+        "/": (
+            "html",
+            lambda r: render.html(r, live=True, log_href=log_href),
+            "text/html; charset=utf-8",
+        ),
         "/api/report": ("json", render.as_json, "application/json"),
         "/api/live": ("live", lambda r: json.dumps(live(r)), "application/json"),
     }
@@ -250,11 +271,32 @@ def make_handler(
                 elif path == "/api/records":
                     records = json.dumps(_records(store), indent=2)
                     self._send(200, records, "application/json", head)
+                elif path.startswith("/logs/"):
+                    self._log(path, head)
                 else:
                     error = json.dumps({"error": f"no such page: {path}"})
                     self._send(404, error, "application/json", head)
             except MlccError as exc:
                 self._send(503, json.dumps({"error": str(exc)}), "application/json", head)
+
+        def _log(self, path: str, head: bool) -> None:
+            """A local stage log, confined to the work root, masked, as plain text."""
+            match = _LOG_PATH.fullmatch(path)
+            log = None
+            if match and work_root is not None:
+                log = logs.confined_log(work_root, unquote(match[1]), match[2])
+            body = None
+            if log is not None:
+                try:
+                    if os.path.lexists(log) or os.path.lexists(logs.stderr_of(log)):
+                        body = logs.page(log, logs.Cleaner(), LOG_BYTES)
+                except OSError:  # a link, a FIFO, a folder: not a log we serve
+                    body = None
+            if body is None:
+                error = json.dumps({"error": f"no such log: {path}"})
+                self._send(404, error, "application/json", head)
+                return
+            self._send(200, body, "text/plain; charset=utf-8", head)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -269,10 +311,16 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def serve(store: ResultsStore, catalog: Catalog, host: str, port: int) -> ThreadingHTTPServer:
+def serve(
+    store: ResultsStore,
+    catalog: Catalog,
+    host: str,
+    port: int,
+    work_root: Path | None = None,
+) -> ThreadingHTTPServer:
     """Bind the dashboard; raise a one-line error when the port is taken."""
     try:
-        handler = make_handler(store, catalog, any_host=not is_loopback(host))
+        handler = make_handler(store, catalog, any_host=not is_loopback(host), work_root=work_root)
         server = _Server((host, port), handler)
     except OSError as exc:
         if exc.errno in (98, 48):  # EADDRINUSE on Linux, macOS

@@ -80,6 +80,7 @@ class Progress:
     state: str  # start | end
     status: str = ""
     elapsed: float = 0.0
+    log: str = ""  # at a stage's end: its local log (stdout; stderr beside it)
 
 
 @dataclass
@@ -236,7 +237,10 @@ class Runner:
                 note = f"internal error in the harness: {type(exc).__name__}: {exc}"
                 result = StageResult("fail", errorSummary=summarize(note, "", secrets))
             result = replace(result, durationSeconds=round(time.perf_counter() - t0, 3))
-            self.progress(Progress(entry.name, name, "end", result.status, result.durationSeconds))
+            log = str(self._log(work, name))
+            self.progress(
+                Progress(entry.name, name, "end", result.status, result.durationSeconds, log)
+            )
             return result
 
         for name in RUN_STAGES:

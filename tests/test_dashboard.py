@@ -250,9 +250,11 @@ def test_live_dashboard_in_chromium(live_dashboard, tmp_path):
         assert hex_rgb(STATUS_COLOURS["fail"]) in seen and hex_rgb(STATUS_COLOURS["pass"]) in seen
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
-        # log links: a local log is its file
-        link = flaky.locator(".stagelist a").first
-        assert link.get_attribute("href").startswith("file:///work/")
+        # log links: never a file:// link, which a page served over HTTP cannot open (the
+        # scenario's logs are outside the work root: shown as text; tests/test_logs.py
+        # follows a served one)
+        assert page.locator('a[href^="file:"]').count() == 0
+        assert "/work/" in flaky.locator(".stagelist").text_content()
 
         # filtering and sorting
         page.select_option("#f-arch", "triton")

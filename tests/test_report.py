@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -388,7 +389,8 @@ def test_every_format_tells_the_same_facts(cli, rich):
     assert 'data-stage="deploy_test"' in running_row and 'fill="#0969da"' in running_row
 
 
-def test_log_links_open_the_console_or_the_file():
+def test_log_links_open_the_console_or_what_the_page_can_reach():
+    from mlcc_ci.logs import log_url, relative_href
     from mlcc_ci.report.render import log_link
 
     url = log_link("cloudwatch:build/0f1e2d3c-aaaa-bbbb-cccc-123456789abc", "eu-west-1")
@@ -397,9 +399,17 @@ def test_log_links_open_the_console_or_the_file():
         "#logsV2:log-groups/log-group/ml-container-creator-ci/log-events/"
         "build$252F0f1e2d3c-aaaa-bbbb-cccc-123456789abc"
     )
-    assert (
-        log_link('/work/a b/"<x>"&.log', "us-east-1") == "file:///work/a%20b/%22%3Cx%3E%22%26.log"
+    # a local log: never a file:// link; relative to a report file, or the dashboard's own
+    pointer = '/work/a b/"<x>"&.log'
+    assert log_link(pointer, "us-east-1") is None
+    href = relative_href(Path("/work/reports"))
+    assert log_link(pointer, "us-east-1", href) == "../a%20b/%22%3Cx%3E%22%26.log"
+    assert href("/work/c:d/logs/build.log") == "../c%3Ad/logs/build.log"  # never a scheme
+    served = lambda p: log_url(p, Path("/work"))  # noqa: E731
+    assert log_link("/work/http-flask-0123456789ab/logs/build.log", "-", served) == (
+        "/logs/http-flask-0123456789ab/build.log"
     )
+    assert log_link(pointer, "-", served) is None  # not a stage log of a run folder
     # a region that is not one, or a pointer that is neither, gets no link
     assert log_link("cloudwatch:build/x", "us-east-1.evil.example/") is None
     assert (

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import click
 
+from mlcc_ci.cli.logs_cmd import report_layout
 from mlcc_ci.cli.options import store_options
 from mlcc_ci.cli.run_cmd import open_for, profile_option
 
@@ -78,7 +79,7 @@ def report(
             from mlcc_ci.report.model import changes
 
             result = replace(result, changes=changes(result, statuses))
-        body = render.render(result, fmt)
+        body = render.render(result, fmt, **report_layout(output))
     if output:
         from mlcc_ci.files import write_atomic
 
@@ -116,14 +117,28 @@ def _baseline_statuses(path: Path) -> dict[str, str]:
     show_default=True,
     help="Interface to bind; loopback unless you say otherwise.",
 )
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where local runs keep their folders, whose stage logs it serves "
+    "(default: DATA_DIR/work).",
+)
 @profile_option
 @store_options
 def dashboard(
-    port: int, host: str, profile_name: str | None, store_url: str | None, table: str | None
+    port: int,
+    host: str,
+    work_dir: Path | None,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
 ) -> None:
     """Serve the live dashboard and /api/records as JSON. The page asks for what is running
     every 2 s: running stages move without a reload; a run that starts or ends reloads it."""
+    import os
+
     from mlcc_ci.dashboard import is_loopback, serve
+    from mlcc_ci.stores.open import data_dir
 
     catalog, _, store = open_for(profile_name, store_url, table)
     if not is_loopback(host):
@@ -132,7 +147,7 @@ def dashboard(
             f"port {port} can read every record (the dashboard has no login)",
             err=True,
         )
-    server = serve(store, catalog, host, port)
+    server = serve(store, catalog, host, port, work_dir or data_dir(os.environ) / "work")
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"mlcc-ci dashboard on http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", err=True)
     try:

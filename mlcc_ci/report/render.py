@@ -3,6 +3,8 @@ is escaped: HTML through jinja2 autoescape, Markdown cells and fences by hand.""
 
 import json
 import re
+import textwrap
+from collections.abc import Callable
 from functools import cache
 from html import escape
 from typing import Any
@@ -15,7 +17,7 @@ from mlcc_ci.history import WINDOW
 from mlcc_ci.models import Cost
 from mlcc_ci.report import charts
 from mlcc_ci.report.charts import seconds, word
-from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
+from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, FailureGroup, Report
 from mlcc_ci.safetext import capped
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -100,9 +102,14 @@ def _cost_lines(report: Report) -> list[str]:
     ]
 
 
-def log_link(pointer: str, region: str) -> str | None:
+LogHref = Callable[[str], str | None]
+
+
+def log_link(pointer: str, region: str, local: LogHref | None = None) -> str | None:
     """Where a stage's log can be read: the CloudWatch console for a `cloudwatch:STREAM`
-    pointer, the file itself for a local path; None for anything else."""
+    pointer; for a local path what `local` makes of it (the dashboard's own address of the
+    log, or a path relative to a report file); None for anything else. Never a file:// URL:
+    a page served over HTTP cannot open one."""
     if pointer.startswith("cloudwatch:"):
         stream = pointer.removeprefix("cloudwatch:")
         if not stream or not re.fullmatch(r"[a-z]{2}(-gov)?-[a-z]+-\d", region):
@@ -115,15 +122,16 @@ def log_link(pointer: str, region: str) -> str | None:
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
             f"#logsV2:log-groups/log-group/{part(LOG_GROUP)}/log-events/{part(stream)}"
         )
-    if pointer.startswith("/"):
-        return "file://" + quote(pointer)
+    if local is not None and pointer.startswith("/"):
+        return local(pointer)
     return None
 
 
 # -- text ---------------------------------------------------------------------------------
 
 
-def text(report: Report) -> str:
+def text(report: Report, width: int = 100) -> str:
+    """`width`: the columns failures are wrapped to (the table is as wide as it is)."""
     from tabulate import tabulate
 
     rows = [
@@ -179,14 +187,44 @@ def text(report: Report) -> str:
     for c in report.flaky:
         lines.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
     for g in report.failure_groups:
-        first = (g.sample.strip().splitlines() or ["no error output"])[0]
-        names = ", ".join(g.configurations)
-        lines.append(f"FAILURE in {g.stage} ×{len(g.configurations)} ({names}): {first}")
+        lines += _failure_group(report, g, width)
     for config_id, reason in report.unreadable.items():
         lines.append(f"UNREADABLE record {config_id}: {reason}")
     if report.profiles.get("example"):
         lines.append(f"Note: {EXAMPLE_NOTE}")
     return "\n".join(lines) + "\n"
+
+
+FAILURE_LOGS_SHOWN = 3
+
+
+def _failure_group(report: Report, g: FailureGroup, width: int) -> list[str]:
+    """A failure group whole, wrapped at spaces to `width`, with where each log is."""
+    from mlcc_ci.logs import place
+
+    said = g.sample.strip().splitlines() or ["no error output"]
+    names = ", ".join(g.configurations)
+    wrap = textwrap.TextWrapper(
+        width=max(width, 40),
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    lines = wrap.wrap(f"FAILURE in {g.stage} ×{len(g.configurations)} ({names}): {said[0]}")
+    wrap.initial_indent = "    "
+    for line in said[1:]:
+        lines += wrap.wrap(" ".join(line.split()))
+    by_name = {c.name: c for c in report.configurations}
+    shown = g.configurations[:FAILURE_LOGS_SHOWN]
+    for name in shown:
+        result = by_name[name].stageResults.get(g.stage)
+        if result and result.logPointer:
+            # never wrapped: a path is copied whole
+            lines.append(f"    log of {name}: {place(name, g.stage, result.logPointer)}")
+    if len(g.configurations) > len(shown):
+        more = len(g.configurations) - len(shown)
+        lines += wrap.wrap(f"… {more} more: mlcc-ci logs NAME --stage {g.stage}")
+    return lines
 
 
 # -- JSON ---------------------------------------------------------------------------------
@@ -529,18 +567,14 @@ def _live_cell(c: ConfigReport) -> str:
     )
 
 
-def _stage_list(c: ConfigReport) -> str:
+def _stage_list(c: ConfigReport, local: LogHref | None) -> str:
     """Every stage of the last run: status, time, note, and a link to its log."""
     if not c.stageResults:
         return ""
     rows = []
     for stage, r in c.stageResults.items():
-        link = log_link(r.logPointer, c.region) if r.logPointer else None
-        log = (
-            f'<a href="{link}">log</a>'  # quoted when built: nothing in it needs escaping
-            if link
-            else escape(r.logPointer)
-        )
+        link = log_link(r.logPointer, c.region, local) if r.logPointer else None
+        log = f'<a href="{escape(link)}">log</a>' if link else escape(r.logPointer)
         said = r.note or r.errorSummary
         note = escape(said.strip().splitlines()[-1]) if said.strip() else ""
         rows.append(
@@ -554,7 +588,7 @@ def _stage_list(c: ConfigReport) -> str:
     )
 
 
-def _row(c: ConfigReport, now: str) -> str:
+def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
     """One configuration's table row. Built here, every value escaped, because thousands
     of tiny template expressions would dominate the render time."""
     name = escape(c.name)
@@ -603,7 +637,7 @@ def _row(c: ConfigReport, now: str) -> str:
         f"<td>{word(c.architecture)}</td><td>{word(c.owner)}</td>"
         f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
         f"<td>{_duration(c.duration)}</td>"
-        f'<td class="tl">{timeline}{_stage_list(c)}</td>'
+        f'<td class="tl">{timeline}{_stage_list(c, local)}</td>'
         f'<td class="trend">{charts.trend(c.history)}<div>{_rate(c)}</div></td>'
         f"<td>{charts.durations(c.history)}</td>"
         f'<td title="{cost_title}">{_cost(c)}{shown_cost}</td>'
@@ -629,12 +663,13 @@ def script_hash() -> str:
     return "sha256-" + base64.b64encode(digest).decode()
 
 
-def html(report: Report, *, live: bool = False) -> str:
+def html(report: Report, *, live: bool = False, log_href: LogHref | None = None) -> str:
     """The report as one self-contained page. `live`: served by the dashboard, which the
-    page polls (api/live) to show running stages without reloading."""
+    page polls (api/live) to show running stages without reloading. `log_href`: the link
+    to a local stage log (none without it)."""
     from markupsafe import Markup
 
-    rows = Markup("\n".join(_row(c, report.generatedAt) for c in report.configurations))
+    rows = Markup("\n".join(_row(c, report.generatedAt, log_href) for c in report.configurations))
     return _template("report.html.j2").render(
         rows=rows,
         report=report,
@@ -652,11 +687,12 @@ def html(report: Report, *, live: bool = False) -> str:
     )
 
 
-def render(report: Report, fmt: str) -> str:
+def render(report: Report, fmt: str, *, width: int = 100, log_href: LogHref | None = None) -> str:
+    """`width` wraps the text format's failures; `log_href` links local logs in HTML."""
     if fmt == "text":
-        return text(report)
+        return text(report, width)
     if fmt == "json":
         return as_json(report)
     if fmt == "markdown":
         return markdown(report)
-    return html(report)
+    return html(report, log_href=log_href)

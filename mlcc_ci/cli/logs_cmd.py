@@ -1,0 +1,255 @@
+"""`mlcc-ci logs NAME`: a stage's log, from the run's work folder or from CloudWatch."""
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlcc_ci.cli.options import store_options
+from mlcc_ci.cli.run_cmd import open_for, profile_option
+
+POLL_SECONDS = 1.0
+CLOUDWATCH_POLL_SECONDS = 2.0
+# CloudWatch shows a line some seconds after it was written: after the run moved on, keep
+# reading this long for the stage's copy to arrive.
+CLOUDWATCH_GRACE_SECONDS = 20.0
+
+
+@click.command()
+@click.argument("name")
+@click.option(
+    "--stage", metavar="STAGE", help="The stage (default: the failed one, else the last)."
+)
+@click.option("--run", "run_id", metavar="ID", help="A run of NAME (default: the last one).")
+@click.option(
+    "--follow", "-f", is_flag=True, help="Follow a stage under way until it ends, like tail -f."
+)
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Do not mask credentials (terminal escape sequences are taken out all the same).",
+)
+@click.option(
+    "--work-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="The work folder `run --work-dir` used, for a run under way (default: DATA_DIR/work).",
+)
+@profile_option
+@store_options
+def logs(
+    name: str,
+    stage: str | None,
+    run_id: str | None,
+    follow: bool,
+    raw: bool,
+    work_dir: Path | None,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Print a stage's log: of the last run of NAME (or --run ID), the stage that failed,
+    else the last that ran (or --stage STAGE). A local run's log comes from its work
+    folder, a run in AWS's from CloudWatch. Credentials are masked unless --raw."""
+    from mlcc_ci import logs as core
+    from mlcc_ci.constants import RUNNING
+    from mlcc_ci.redact import secret_values
+    from mlcc_ci.stores.open import data_dir
+
+    catalog, _, store = open_for(profile_name, store_url, table)
+    name, config_id = _resolve(catalog, store, name)
+    record = store.get(config_id)
+    runs = store.history(config_id, None if run_id else 1)
+    target = core.pick(name, record, runs, run_id, stage)
+    cleaner = core.Cleaner(secret_values(os.environ), redacting=not raw)
+    under_way = bool(record and record.testStatus == RUNNING and record.runId == target.runId)
+
+    def going() -> bool:
+        now = store.get(config_id)
+        return bool(
+            now
+            and now.testStatus == RUNNING
+            and now.runId == target.runId
+            and (now.currentStage or "generate") == target.stage
+        )
+
+    if under_way:
+        root = work_dir or data_dir(os.environ) / "work"
+        log = core.local_log(root, name, target.runId, target.stage)
+        on_aws = store.description.startswith("dynamodb://")
+        if on_aws and not (log.exists() or core.stderr_of(log).exists()):
+            prefix = f"build/{target.configId}/{target.runId}/"
+            _cloudwatch(store, target, None, prefix, cleaner, going if follow else None)
+        elif follow and target.running:
+            for line in core.follow(log, going, interval=POLL_SECONDS):
+                click.echo(cleaner.line(line))
+        else:
+            _print_local(log, target, cleaner)
+        return
+    assert target.result is not None
+    pointer = target.result.logPointer
+    if not pointer:
+        raise _no_log(target)
+    if pointer.startswith("cloudwatch:"):
+        _cloudwatch(store, target, pointer.removeprefix("cloudwatch:"), "", cleaner, None)
+        return
+    path = core.pointer_path(pointer, target.stage)
+    if path is None:
+        raise _error(f"the log pointer of stage {target.stage} is not a stage log: {pointer!r}")
+    _print_local(path, target, cleaner)
+
+
+def _resolve(catalog: Any, store: Any, name: str) -> tuple[str, str]:
+    """The configuration's name and configId: a catalog entry, else a record of that name
+    (a project's own configuration); else the catalog's did-you-mean."""
+    from mlcc_ci.errors import NotFound
+
+    try:
+        entry = catalog.get(name)
+        return str(entry.name), str(entry.config_id)
+    except NotFound:
+        custom = next((r for r in store.records() if r.deploymentConfig == name), None)
+        if custom is None:
+            raise
+        return name, str(custom.configId)
+
+
+def _error(message: str) -> Exception:
+    from mlcc_ci.errors import NotFound
+
+    return NotFound(message)
+
+
+def _no_log(target: Any) -> Exception:
+    result = target.result
+    where = f"stage {target.stage} of {target.name} (run {target.runId})"
+    if result.status == "skip":
+        why = result.note or result.errorSummary
+        return _error(f"{where} was skipped" + (f": {why.strip()}" if why.strip() else ""))
+    if result.status == "fail":
+        said = (result.errorSummary.strip().splitlines() or ["no error output"])[0]
+        return _error(f"{where} failed before it ran a command, so it has no log: {said}")
+    return _error(f"{where} ran no command, so it has no log")
+
+
+def _print_local(log: Path, target: Any, cleaner: Any) -> None:
+    from mlcc_ci import logs as core
+    from mlcc_ci.files import NotARegularFile
+
+    if not (os.path.lexists(log) or os.path.lexists(core.stderr_of(log))):
+        raise _error(
+            f"the log of run {target.runId} is not on this machine any more: {log} (old run "
+            "folders are removed; a run elsewhere keeps its own)"
+        )
+    try:
+        for line in core.stage_lines(log):
+            click.echo(cleaner.line(line))
+    except NotARegularFile as exc:
+        raise _error(f"cannot print the log: {exc}") from None
+    except OSError as exc:
+        raise _error(f"cannot read {log}: {exc.strerror}") from None
+
+
+def _cloudwatch(
+    store: Any,
+    target: Any,
+    stream: str | None,
+    prefix: str,
+    cleaner: Any,
+    going: Callable[[], bool] | None,
+) -> None:
+    """The stage's copy in the build's stream (`stream`, else the newest named `prefix`...);
+    with `going`, follow it until the copy ends or the run moved on."""
+    import boto3
+
+    from mlcc_ci import logs as core
+    from mlcc_ci.aws import cloudwatch
+
+    client = cloudwatch.client(boto3.session.Session(), getattr(store, "region", None), os.environ)
+    picker = core.Section(target.name, target.stage)
+    token: str | None = None
+    lines: list[str] = []
+    over_since: float | None = None
+    while True:
+        if stream is None:
+            stream = cloudwatch.find_stream(client, prefix)
+        if stream is not None:
+            fresh, token = cloudwatch.read(client, stream, token)
+            lines += fresh
+            for line in fresh:
+                for shown in picker.take(line):
+                    click.echo(cleaner.line(shown))
+            if picker.done:
+                return
+        if going is None:
+            break
+        if not going():
+            over_since = over_since or time.monotonic()
+            if time.monotonic() - over_since > CLOUDWATCH_GRACE_SECONDS:
+                break
+        time.sleep(CLOUDWATCH_POLL_SECONDS)
+    if stream is None:
+        raise _error(f"no build log in CloudWatch yet for run {target.runId} ({prefix}…)")
+    if not picker.found:
+        click.echo(
+            f"note: the build log {stream} holds no copy of stage {target.stage}'s output "
+            "(the run ended before it was written, or an older mlcc-ci ran it); the whole "
+            "build log follows",
+            err=True,
+        )
+        for line in lines:
+            click.echo(cleaner.line(line))
+
+
+def first_failures(reports: list[Any], width: int) -> list[str]:
+    """Each failed run's first failure, whole and wrapped, with where its log is."""
+    from mlcc_ci import logs as core
+    from mlcc_ci.safetext import printable
+
+    lines: list[str] = []
+    for report in reports:
+        message = report.outcome.errorMessage
+        if report.status == "pass" or not message:
+            continue
+        name = report.record.deploymentConfig
+        results = report.outcome.stageResults
+        _, detail = core.first_failure(results)
+        where = core.failed_place(name, results)
+        lines += core.failure_lines(name, printable(message), where, width, printable(detail))
+    return lines
+
+
+def build_log_copier(lock: Any) -> Callable[[Any], None]:
+    """In AWS: at each stage's end, its output (masked) into the build log, where
+    `mlcc-ci logs` finds it again; a stage's files die with the build's container."""
+    from mlcc_ci import logs as core
+    from mlcc_ci.redact import secret_values
+
+    secrets = secret_values(os.environ)
+
+    def copy(event: Any) -> None:
+        if event.state != "end" or not event.log:
+            return
+        cleaner = core.Cleaner(secrets)
+        with lock:
+            for line in core.build_log_copy(event.name, event.stage, Path(event.log), cleaner):
+                click.echo(line)
+
+    return copy
+
+
+def report_layout(output: Path | None) -> dict[str, Any]:
+    """How `report` lays out what it renders: failures wrapped to the terminal (100 columns
+    in a file), and local logs linked relative to the report file (or the working folder)."""
+    import shutil
+
+    from mlcc_ci import logs as core
+
+    width = 100 if output else shutil.get_terminal_size((100, 24)).columns
+    base = output.absolute().parent if output else Path.cwd()
+    return {"width": width, "log_href": core.relative_href(base)}
+
+
+COMMANDS = [logs]
