@@ -4,6 +4,7 @@ import copy
 import difflib
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,7 +88,8 @@ class Catalog:
             if name in (entry.name, entry.data.get("generatorName")):
                 return entry
         names = [e.name for e in self.entries]
-        close = difflib.get_close_matches(name, names, n=1)
+        aliases = [e.generator_name for e in self.entries if e.generator_name != e.name]
+        close = difflib.get_close_matches(name, names + aliases, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names)}"
         raise NotFound(f"no catalog entry named '{name}' ({hint})")
 
@@ -197,7 +199,17 @@ class _Collector:
             self.add(path, line, f"{label} {schema.json_path(p.path)}: {p.message}")
 
     def sorted(self) -> list[str]:
-        return [f"{f}:{n}: {text}" if n else f"{f}: {text}" for f, n, text in self.problems]
+        ordered = sorted(self.problems, key=lambda p: p[:2])  # stable: same line, found order
+        return [f"{f}:{n}: {text}" if n else f"{f}: {text}" for f, n, text in ordered]
+
+
+_PLACE = re.compile(r"(?P<file>.*?):(?:(?P<line>\d+):)? ")
+
+
+def problem_order(problem: str) -> tuple[str, int]:
+    """Sort key of a FILE:LINE: MESSAGE (or FILE: MESSAGE) line: by file, then line number."""
+    found = _PLACE.match(problem)
+    return (found["file"], int(found["line"] or 0)) if found else (problem, 0)
 
 
 def _load_mapping(path: Path, out: _Collector) -> Loaded | None:
@@ -233,8 +245,18 @@ def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
                     defaults = path.parent / DEFAULTS_FILE
                 files.append(path)
         else:
-            out.add(path, 0, "no such file or folder")
+            out.add(path, 0, f"no such file or folder{_near(path)}")
     return files, defaults
+
+
+def _near(path: Path) -> str:
+    """A did-you-mean for a mistyped catalog file or folder next to real ones."""
+    try:
+        siblings = [p for p in path.parent.iterdir() if p.is_dir() or p.suffix in (".yaml", ".yml")]
+    except OSError:
+        return ""
+    close = difflib.get_close_matches(path.name, [p.name for p in siblings], n=1)
+    return f" (did you mean '{display(path.parent / close[0])}'?)" if close else ""
 
 
 def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
@@ -305,7 +327,11 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
 def rule_problems(
     entry: Entry, rules: Mapping[str, Any]
 ) -> Iterable[tuple[tuple[str | int, ...], str]]:
+    from mlcc_ci import instancetypes
+
     data = entry.data
+    if unknown := instancetypes.problem(data["instanceType"], data["deploymentTarget"]):
+        yield (("instanceType",), unknown)
     regions = rules.get("regions")
     if regions and data["region"] not in regions:
         yield (

@@ -13,6 +13,7 @@ import pytest
 
 from mlcc_ci import clock, generator
 from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.errors import CatalogError
 from mlcc_ci.lifecycle import Runner
 from mlcc_ci.profiles import load_profile
 from mlcc_ci.registration import from_entry, from_project
@@ -183,15 +184,61 @@ def test_catalog_validate_checks_the_generators_parameters(cli, pinned_generator
     vllm.write_text(vllm.read_text() + "endpointConfig:\n  volumeSize: 20000\n")
     result = cli("catalog", "validate", str(team))
     rel = os.path.relpath
-    assert result.exit_code == 1
+    assert result.exit_code == CatalogError.exit_code
     assert result.output.splitlines() == [
-        f"{rel(vllm)}:16: transformers-vllm $.endpointConfig.volumeSize: 20000 is above the "
-        "maximum 16384",
+        f"{rel(flask)}:11: http-flask $.generatorOptions.modelFormat: generator 1.6.0 says: "
+        "Required parameter 'modelFormat' is missing. This parameter is required for http "
+        "architecture.",
         f"{rel(flask)}:12: http-flask $.generatorOptions.modelFromat: generator 1.6.0 does not "
         "read 'modelFromat' from a config file; it would be ignored (did you mean 'modelFormat'?)",
         f"{rel(flask)}:{text.count(chr(10)) + 1}: http-flask $.buildTarget: "
         '"sagemaker" is not one of codebuild',
-        "3 problems found",
+        f"{rel(vllm)}:16: transformers-vllm $.endpointConfig.volumeSize: 20000 is above the "
+        "maximum 16384",
+        "4 problems found",
+    ]
+
+
+def test_catalog_validate_says_every_problem_at_once(cli, pinned_generator, tmp_path):
+    """Required parameters as the installed generator decides them (modelFormat for http,
+    a model for diffusors), a generator name it does not offer, an instance type SageMaker
+    does not have and a schema problem in another file: all in one list, by file and line."""
+    import botocore
+
+    team = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), team)
+
+    def edit(name: str, old: str, new: str) -> str:
+        path = team / name
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new))
+        return os.path.relpath(path)
+
+    flask = edit("http-flask.yaml", "generatorOptions:\n  modelFormat: pkl", "generatorOptions: {}")
+    diffusors = edit("diffusors-vllm.yaml", "modelName: stabilityai/", "# ")
+    onnx = edit(
+        "triton-onnx.yaml", "generatorName: triton-onnxruntime", "generatorName: triton-onnxrt"
+    )
+    fastapi = edit("http-fastapi.yaml", "buildStrategy: docker", "buildStrategy: xdocker")
+    vllm = edit(
+        "transformers-vllm.yaml", "instanceType: ml.g6.12xlarge", "instanceType: ml.g6.99xlarge"
+    )
+    result = cli("catalog", "validate", str(team))
+    assert result.exit_code == CatalogError.exit_code
+    assert result.output.splitlines() == [
+        f"{diffusors}:2: diffusors-vllm $.modelName: generator 1.6.0 says: Model name is required "
+        "for diffusors architecture. Use --model-name to specify a HuggingFace diffusion model.",
+        f'{fastapi}:10: http-fastapi $.buildStrategy: "xdocker-in-docker" is not one of: '
+        "codebuild-submit, docker-in-docker",
+        f"{flask}:11: http-flask $.generatorOptions.modelFormat: generator 1.6.0 says: Required "
+        "parameter 'modelFormat' is missing. This parameter is required for http architecture.",
+        f"{vllm}:9: transformers-vllm $.instanceType: SageMaker has no instance type "
+        f"'ml.g6.99xlarge' for realtime-inference (botocore {botocore.__version__}); "
+        "did you mean 'ml.g6.xlarge'?",
+        f"{onnx}:5: triton-onnx $.generatorName: generator 1.6.0 offers no configuration "
+        "\"triton-onnxrt\" (did you mean 'triton-onnxruntime'?)",
+        "5 problems found",
     ]
 
 
@@ -232,7 +279,11 @@ def test_generator_check_fails_when_the_catalog_names_what_the_generator_dropped
     assert lines[lines.index("unsupported entries the generator now offers (1):") + 1] == (
         "  marketplace"
     )
-    assert any('triton-onnx $.name: "triton-onnx" is not one of http-flask' in x for x in lines)
+    assert any(
+        'triton-onnx $.name: generator 1.6.0 offers no configuration "triton-onnx" '
+        "(did you mean 'triton-onnxruntime'?)" in x
+        for x in lines
+    )
     assert lines[-1] == "generator 1.6.0 breaks the catalog"
 
 
