@@ -877,7 +877,13 @@ def test_the_executor_cannot_escalate_beyond_what_the_stack_gave_it(synth):
         for k, r in roles.items()
         if "sagemaker.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
     )
-    assert len(nested) == 10  # one per supported configuration that builds with codebuild-submit
+    from mlcc_ci.catalog import load_valid_catalog
+
+    catalog = load_valid_catalog()
+    submit = [
+        e for e in catalog.entries if e.supported and e.data["buildStrategy"] == "codebuild-submit"
+    ]
+    assert len(nested) == len(submit) == 13  # one per supported entry that builds in do/submit
     targets = [
         "*",
         template.arn(executor),

@@ -52,7 +52,7 @@ def test_api_records_and_page(dashboard):
     status, headers, body = get(base + "/api/records")
     records = json.loads(body)
     assert status == 200 and headers["Content-Type"] == "application/json"
-    assert len(records) == 12 and {r["testStatus"] for r in records} == {"pass", "fail-build"}
+    assert len(records) == 15 and {r["testStatus"] for r in records} == {"pass", "fail-build"}
     status, headers, page = get(base + "/")
     assert '<body data-live="yes">' in page  # the page follows running stages itself
     assert f'data-config="{regressed}"' in page
@@ -113,15 +113,15 @@ def test_dashboard_in_chromium(dashboard, tmp_path):
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(base + "/")
         rows = page.locator("#configs > tbody > tr")
-        assert rows.count() == 15
+        assert rows.count() == 19
         row = page.locator(f'tr[data-config="{regressed}"]')
         assert row.locator(".badge").inner_text() == "fail-build"
         assert row.locator(".flag").inner_text() == "REGRESSION"
         badge_colour = row.locator(".badge").evaluate("e => getComputedStyle(e).backgroundColor")
         assert badge_colour == "rgb(207, 34, 46)"
         assert page.locator(f'tr[data-config="{fixed}"] .good').inner_text() == "fixed"
-        assert page.locator('tr[data-status="pass"]').count() == 11
-        assert page.locator('tr[data-status="unsupported"]').count() == 3
+        assert page.locator('tr[data-status="pass"]').count() == 14
+        assert page.locator('tr[data-status="unsupported"]').count() == 4
         # the error summary is shown as text, never run
         row.locator("summary").first.click()
         assert "<script>alert(1)</script>" in row.locator("pre").first.inner_text()
@@ -231,7 +231,7 @@ def test_live_dashboard_in_chromium(live_dashboard, tmp_path):
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         page.goto(base + "/")
         rows = page.locator("#configs > tbody > tr")
-        assert rows.count() == 15
+        assert rows.count() == 19
 
         # a legend for every colour the charts use
         legend = page.locator("#legend").inner_text()
@@ -258,14 +258,14 @@ def test_live_dashboard_in_chromium(live_dashboard, tmp_path):
 
         # filtering and sorting
         page.select_option("#f-arch", "triton")
-        assert page.locator("#configs > tbody > tr:not([hidden])").count() == 4
+        assert page.locator("#configs > tbody > tr:not([hidden])").count() == 7
         page.select_option("#f-arch", "")
         page.select_option("#f-status", "failing")
         visible = page.locator("#configs > tbody > tr:not([hidden])")
         assert sorted(visible.evaluate_all("rows => rows.map(r => r.dataset.config)")) == sorted(
             [roles["regressed"], *roles["shared"]]
         )
-        assert page.locator("#shown").inner_text() == "3 of 15 shown"
+        assert page.locator("#shown").inner_text() == "3 of 19 shown"
         page.select_option("#f-status", "")
         page.click("th button[data-sort=cost]")
         page.click("th button[data-sort=cost]")  # descending

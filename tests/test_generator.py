@@ -32,6 +32,12 @@ NO_CREDENTIALS = (
     "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
     "or run 'aws configure'"
 )
+# What `generator check` says of the one entry left unsupported on purpose.
+MARKETPLACE = (
+    "  marketplace (unsupported: deploys a subscribed AWS Marketplace model package "
+    "(MODEL_PACKAGE_ARN in do/config): the CI account holds no Marketplace subscription, and "
+    "there is no image to build or Dockerfile to validate)"
+)
 
 
 @pytest.fixture(autouse=True)
@@ -173,7 +179,7 @@ def test_default_profile_generates_and_validates_then_stops_at_build_preflight(
 
 
 def test_catalog_validate_checks_the_generators_parameters(cli, pinned_generator, tmp_path):
-    assert cli("catalog", "validate").output == "catalog valid: 15 entries\n"
+    assert cli("catalog", "validate").output == "catalog valid: 19 entries\n"
 
     team = tmp_path / "catalog"
     shutil.copytree(catalog_dir(), team)
@@ -242,17 +248,19 @@ def test_catalog_validate_says_every_problem_at_once(cli, pinned_generator, tmp_
     ]
 
 
-def test_generator_check_lists_what_the_catalog_lacks(cli, pinned_generator):
+def test_the_catalog_covers_every_configuration_the_generator_offers(cli, pinned_generator):
+    """The day a generator bump offers a configuration no entry names, this fails: add an
+    entry for it (supported, or unsupported with the reason)."""
+    params = generator.load_parameters(pinned_generator)
+    assert generator.drift(CATALOG.entries, params).missing == []
+    assert {e.generator_name for e in CATALOG.entries} >= set(params.deployment_configs)
     result = cli("generator", "check")
     assert result.exit_code == 0, result.output
     assert result.output.splitlines() == [
-        "configurations the catalog lacks (4):",
-        "  triton-tensorflow",
-        "  triton-pytorch",
-        "  triton-vllm",
-        "  marketplace",
+        "configurations the catalog lacks (0):",
         "supported entries whose configuration the generator dropped (0):",
-        "unsupported entries the generator now offers (0):",
+        "unsupported entries the generator now offers (1):",
+        MARKETPLACE,
         "parameters the generator would refuse or ignore (0):",
         "generator 1.6.0 fits the catalog",
     ]
@@ -267,17 +275,23 @@ def test_generator_check_fails_when_the_catalog_names_what_the_generator_dropped
     shutil.copytree(catalog_dir(), team)
     onnx = team / "triton-onnx.yaml"
     onnx.write_text(onnx.read_text().replace("generatorName: triton-onnxruntime", ""))
-    nginx = team / "http-nginx.yaml"
-    nginx.write_text(nginx.read_text().replace("name: http-nginx", "name: marketplace"))
+    (team / "triton-vllm.yaml").unlink()
     monkeypatch.setattr(catalog_module, "catalog_dir", lambda: team)
     result = cli("generator", "check")
     assert result.exit_code == 1
     lines = result.output.splitlines()
     assert lines[
+        : lines.index("supported entries whose configuration the generator dropped (1):")
+    ] == [
+        "configurations the catalog lacks (2):",
+        "  triton-onnxruntime",
+        "  triton-vllm",
+    ]
+    assert lines[
         lines.index("supported entries whose configuration the generator dropped (1):") + 1
     ] == ("  triton-onnx")
     assert lines[lines.index("unsupported entries the generator now offers (1):") + 1] == (
-        "  marketplace"
+        MARKETPLACE
     )
     assert any(
         'triton-onnx $.name: generator 1.6.0 offers no configuration "triton-onnx" '

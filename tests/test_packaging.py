@@ -54,7 +54,7 @@ def test_wheel_installs_and_validates_from_anywhere(tmp_path: Path):
         env=env,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.endswith("catalog valid: 15 entries\n")
+    assert result.stdout.endswith("catalog valid: 19 entries\n")
     # pip byte-compiled the example template too; the whole example matrix still passes
     assert list((env_dir / "lib").glob("python*/site-packages/mlcc_ci/_data/examples/**/*.pyc"))
     matrix = subprocess.run(
@@ -77,7 +77,7 @@ def test_wheel_installs_and_validates_from_anywhere(tmp_path: Path):
         env=env,
     )
     assert matrix.returncode == 0, matrix.stdout[-2000:] + matrix.stderr[-2000:]
-    assert matrix.stdout.splitlines()[-1].startswith("12 passed, 0 failed")
+    assert matrix.stdout.splitlines()[-1].startswith("15 passed, 0 failed")
     # the data came from the installed package, not from this checkout
     where = subprocess.run(
         [

@@ -32,7 +32,7 @@ def test_text(cli, store_url):
     row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
     assert "fail-build ⚠️ REGRESSION" in row
     assert (
-        "Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 3 unsupported | 80.0% coverage"
+        "Summary: 19 total | 15 tested | 14 passing | 1 failing | 0 untested | 4 unsupported | 78.9% coverage"
         in out
     )
     assert (
@@ -48,14 +48,14 @@ def test_json_keeps_the_legacy_shape_and_validates(cli, store_url):
     doc = json.loads(cli("report", "--format", "json").output)
     assert schema.problems(doc, schema.REPORT_SCHEMA) == []
     assert doc["summary"] == {
-        "total": 15,
-        "tested": 12,
-        "passing": 11,
+        "total": 19,
+        "tested": 15,
+        "passing": 14,
         "failing": 1,
         "untested": 0,
-        "coveragePercent": 80.0,
+        "coveragePercent": 78.9,
         "running": 0,
-        "unsupported": 3,
+        "unsupported": 4,
     }
     assert doc["regressions"] == [regressed] and doc["fixed"] == [fixed]
     config = doc["configurations"][regressed]
@@ -85,7 +85,7 @@ def test_markdown_is_inert_small_and_flags(cli, store_url):
         line for line in md.splitlines() if line.startswith(f"| {md_cell(fixed)} ")
     )
     assert (
-        "**Summary: 15 total | 12 tested | 11 passing | 1 failing | 0 untested | 3 unsupported | 80.0% coverage**"
+        "**Summary: 19 total | 15 tested | 14 passing | 1 failing | 0 untested | 4 unsupported | 78.9% coverage**"
         in md
     )
     # the error summary sits in a fence longer than any backtick run inside it
@@ -147,8 +147,8 @@ def test_no_regression_exits_zero(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0
     doc = json.loads(result.output)
     assert (
-        doc["summary"]["untested"] == 11
-    )  # the eleven other supported entries were never registered
+        doc["summary"]["untested"] == 14
+    )  # the fourteen other supported entries were never registered
     assert "http-fastapi" in doc["untestedConfigs"]
     assert doc["configurations"]["http-fastapi"]["status"] == "unregistered"
 
@@ -236,7 +236,7 @@ def test_the_summary_line_adds_up(cli, tmp_path, monkeypatch):
         }
         assert n["total"] == n["tested"] + n["untested"] + n.get("running", 0) + n["unsupported"]
         assert n["tested"] == n["passing"] + n["failing"]
-        assert (n["total"], n["tested"], n["unsupported"]) == (15, 2, 3)
+        assert (n["total"], n["tested"], n["unsupported"]) == (19, 2, 4)
 
 
 def test_markdown_puts_the_summary_first_and_lists_unsupported_once(cli, store_url):
@@ -345,7 +345,7 @@ def test_every_format_tells_the_same_facts(cli, rich):
     assert group["configurations"] == shared and group["stage"] == "build"
     # every run shown has an estimated cost, and the totals add up what is known
     runs = [h for c in configs.values() for h in c["history"]]
-    assert len(runs) == 3 + 3 + 5 + 1 + 2 + 2 + 6 and all(h["costUsd"] is not None for h in runs)
+    assert len(runs) == 3 + 3 + 5 + 1 + 2 + 2 + 9 and all(h["costUsd"] is not None for h in runs)
     shown = round(sum(h["costUsd"] for h in runs), 2)
     assert round(doc["cost"]["runsShown"]["usd"], 2) == shown
     assert doc["cost"]["monthlyProjection"]["usd"] > 0
@@ -375,7 +375,7 @@ def test_every_format_tells_the_same_facts(cli, rich):
         assert money in flat, name
         assert f"Cost of the runs shown: ${shown:,.2f}" in flat, name
         assert "Month at the current schedule (each configuration every 24 h): $" in flat, name
-        assert "Summary: 15 total | 11 tested | 8 passing | 3 failing" in flat, name
+        assert "Summary: 19 total | 14 tested | 11 passing | 3 failing" in flat, name
     # the people's formats show times one way only; stage marks: the running run's own
     for out in (text, md):
         assert not re.search(r"\d{4}-\d{2}-\d{2}T\d{2}:", out)

@@ -50,7 +50,7 @@ def test_register_plan_run_plan(cli, store_env, tmp_path):
 
     status = json.loads(cli("status", "--json").output)
     assert status["passing"] == len(SUPPORTED) and status["running"] == 0
-    assert status["unsupported"] == 3 and status["untested"] == 0
+    assert status["unsupported"] == 4 and status["untested"] == 0
 
 
 def test_example_profile_uses_its_own_store(cli, tmp_path, monkeypatch):

@@ -21,6 +21,8 @@ def answer(request: dict) -> dict | list:
         return {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello"}}]}
     if ARCHITECTURE == "transformers":
         return {"generated_text": "Paris"}
+    if ARCHITECTURE == "triton" and BACKEND == "vllm":  # text in, text out
+        return {"outputs": [{"name": "text_output", "datatype": "BYTES", "data": ["Paris"]}]}
     if ARCHITECTURE == "triton":
         data = request.get("inputs", [{}])[0].get("data", [])
         return {"outputs": [{"name": "output__0", "datatype": "FP32", "data": [sum(data)]}]}
