@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from mlcc_ci import clock, logs
+from mlcc_ci import clock, loglinks, logs
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.errors import MlccError, UsageError
 from mlcc_ci.report import render
@@ -208,7 +208,7 @@ def make_handler(
     cache = ReportCache(store, catalog)
 
     def log_href(pointer: str) -> str | None:
-        return logs.log_url(pointer, work_root) if work_root else None
+        return loglinks.log_url(pointer, work_root) if work_root else None
 
     # path -> (cache name, how to render it, content type): the answers built from a report
     answers: dict[str, tuple[str, Callable[[Report], str], str]] = {
@@ -284,12 +284,12 @@ def make_handler(
             match = _LOG_PATH.fullmatch(path)
             log = None
             if match and work_root is not None:
-                log = logs.confined_log(work_root, unquote(match[1]), match[2])
+                log = loglinks.confined_log(work_root, unquote(match[1]), match[2])
             body = None
             if log is not None:
                 try:
                     if os.path.lexists(log) or os.path.lexists(logs.stderr_of(log)):
-                        body = logs.page(log, logs.Cleaner(), LOG_BYTES)
+                        body = loglinks.page(log, logs.Cleaner(), LOG_BYTES)
                 except OSError:  # a link, a FIFO, a folder: not a log we serve
                     body = None
             if body is None:

@@ -390,7 +390,7 @@ def test_every_format_tells_the_same_facts(cli, rich):
 
 
 def test_log_links_open_the_console_or_what_the_page_can_reach():
-    from mlcc_ci.logs import log_url, relative_href
+    from mlcc_ci.loglinks import log_url, relative_href
     from mlcc_ci.report.render import log_link
 
     url = log_link("cloudwatch:build/0f1e2d3c-aaaa-bbbb-cccc-123456789abc", "eu-west-1")

@@ -1,8 +1,9 @@
 """`mlcc-ci logs NAME`: a stage's log, from the run's work folder or from CloudWatch."""
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,8 +84,9 @@ def logs(
             prefix = f"build/{target.configId}/{target.runId}/"
             _cloudwatch(store, target, None, prefix, cleaner, going if follow else None)
         elif follow and target.running:
-            for line in core.follow(log, going, interval=POLL_SECONDS):
-                click.echo(cleaner.line(line))
+            with _readable(log):
+                for line in core.follow(log, going, interval=POLL_SECONDS):
+                    click.echo(cleaner.line(line))
         else:
             _print_local(log, target, cleaner)
         return
@@ -136,16 +138,24 @@ def _no_log(target: Any) -> Exception:
 
 def _print_local(log: Path, target: Any, cleaner: Any) -> None:
     from mlcc_ci import logs as core
-    from mlcc_ci.files import NotARegularFile
 
     if not (os.path.lexists(log) or os.path.lexists(core.stderr_of(log))):
         raise _error(
             f"the log of run {target.runId} is not on this machine any more: {log} (old run "
             "folders are removed; a run elsewhere keeps its own)"
         )
-    try:
+    with _readable(log):
         for line in core.stage_lines(log):
             click.echo(cleaner.line(line))
+
+
+@contextlib.contextmanager
+def _readable(log: Path) -> Iterator[None]:
+    """A log that is a link, a FIFO or unreadable is one line of error."""
+    from mlcc_ci.files import NotARegularFile
+
+    try:
+        yield
     except NotARegularFile as exc:
         raise _error(f"cannot print the log: {exc}") from None
     except OSError as exc:
@@ -245,11 +255,11 @@ def report_layout(output: Path | None) -> dict[str, Any]:
     in a file), and local logs linked relative to the report file (or the working folder)."""
     import shutil
 
-    from mlcc_ci import logs as core
+    from mlcc_ci.loglinks import relative_href
 
     width = 100 if output else shutil.get_terminal_size((100, 24)).columns
     base = output.absolute().parent if output else Path.cwd()
-    return {"width": width, "log_href": core.relative_href(base)}
+    return {"width": width, "log_href": relative_href(base)}
 
 
 COMMANDS = [logs]
