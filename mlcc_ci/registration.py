@@ -47,6 +47,12 @@ def from_entry(entry: Entry) -> Registration:
     )
 
 
+def catalog_registrations(catalog: Catalog) -> dict[str, Registration]:
+    """configId -> registration of each supported entry, as the catalog makes it now: what a
+    record the catalog registered is compared with to tell that its entry changed."""
+    return {entry.config_id: from_entry(entry) for entry in catalog.entries if entry.supported}
+
+
 @dataclass(frozen=True)
 class ProjectRegistration:
     registration: Registration

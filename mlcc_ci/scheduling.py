@@ -1,7 +1,7 @@
 """Selection over a store: gather candidates with status queries only, reap orphans, claim."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -9,19 +9,61 @@ from mlcc_ci import clock
 from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.decode import FOREIGN_STATUSES
 from mlcc_ci.errors import ConflictError, StoreError
-from mlcc_ci.models import Cost, Outcome, Record, StageResult, run_of
-from mlcc_ci.selection import Plan, Policy, orphan_message, select
+from mlcc_ci.models import Cost, Outcome, Record, Registration, StageResult, run_of
+from mlcc_ci.selection import Decision, Plan, Policy, Upcoming, next_due, orphan_message, select
 from mlcc_ci.stores.base import ResultsStore, claim, finish
 
 
-def gather(store: ResultsStore, now: datetime, policy: Policy) -> list[Record]:
-    """Candidates through the status index: untested, stale finished ones, running. No Scan."""
+def gather(
+    store: ResultsStore, now: datetime, policy: Policy, config_ids: Iterable[str] = ()
+) -> list[Record]:
+    """Candidates through the status index: untested, stale finished ones, running; and the
+    records of `config_ids` (the catalog's) the index did not give, read one by one, since
+    an entry edited since its last run is due however recently it ran. No Scan."""
     cutoff = clock.iso(now - policy.stale_after)
     found = list(store.by_status(UNTESTED))
     for status in (*TERMINAL_STATUSES, *FOREIGN_STATUSES):  # others' names for ours too
         found.extend(store.by_status(status, before=cutoff))
     found.extend(store.by_status(RUNNING))
+    seen = {r.configId for r in found}
+    for config_id in config_ids:
+        if config_id not in seen and (record := store.get(config_id)) is not None:
+            found.append(record)
     return found
+
+
+def upcoming(store: ResultsStore, policy: Policy) -> Upcoming | None:
+    """When the next finished result goes stale, and whose: the oldest supported record of
+    each finished status (the status index is ordered by time), the earliest of them."""
+    firsts = []
+    for status in (*TERMINAL_STATUSES, *FOREIGN_STATUSES):
+        first = next((r for r in store.by_status(status) if r.supported), None)
+        if first is not None:
+            firsts.append(first)
+    return next_due(firsts, policy)
+
+
+def reregister(
+    store: ResultsStore, plan: Plan, catalog: Mapping[str, Registration], now: datetime
+) -> Plan:
+    """Register anew, from the catalog, each due record whose entry changed, so that its
+    run tests the entry as it is now; the plan then holds the records as they are stored.
+    One the store refuses is named unreadable and left out."""
+    due = []
+    for decision in plan.due:
+        if decision.reason != "changed":
+            due.append(decision)
+            continue
+        config_id = decision.record.configId
+        try:
+            store.register(catalog[config_id], clock.iso(now))
+            record = store.get(config_id)
+        except StoreError as exc:
+            store.unreadable[config_id] = f"cannot be registered anew: {exc}"
+            continue
+        if record is not None and record.testStatus != RUNNING:
+            due.append(Decision(record, decision.reason, decision.detail))
+    return Plan(due=due, reap=plan.reap, skipped=plan.skipped)
 
 
 def new_run_id() -> str:
@@ -98,8 +140,15 @@ def claim_due(store: ResultsStore, plan: Plan, now: datetime) -> list[Claimed]:
 
 
 def schedule(
-    store: ResultsStore, now: datetime, policy: Policy
+    store: ResultsStore,
+    now: datetime,
+    policy: Policy,
+    catalog: Mapping[str, Registration] | None = None,
 ) -> tuple[Plan, list[Record], list[Claimed]]:
-    plan = select(gather(store, now, policy), now, policy)
+    """`catalog`: configId -> registration of each supported catalog entry; a record the
+    catalog registered whose entry changed is registered anew and run at once."""
+    catalog = catalog or {}
+    plan = select(gather(store, now, policy, catalog), now, policy, catalog)
     reaped = reap(store, plan, now, policy)
+    plan = reregister(store, plan, catalog, now)
     return plan, reaped, claim_due(store, plan, now)

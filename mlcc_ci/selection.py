@@ -1,13 +1,15 @@
 """Which configurations are due, which are skipped, and which runs are orphaned. Pure.
 
-Due: untested; any finished status (pass and every fail-*) not tested for `stale_after`.
+Due: untested; a catalog record whose catalog entry changed since its last run (however
+recently it ran); any finished status (pass and every fail-*) not tested for `stale_after`.
 Running records are never due; one running longer than the build timeout plus a grace
 period has lost its executor and is reaped. MaxConcurrency counts what is running.
-Order: untested, then regressed, then oldest. Records that describe one deployment (written
-by different tools) never run twice in one scan, nor while one of them is running.
+Order: untested, then changed, then regressed, then oldest. Records that describe one
+deployment (written by different tools) never run twice in one scan, nor while one of them
+is running.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -22,7 +24,7 @@ from mlcc_ci.constants import (
     UNTESTED,
 )
 from mlcc_ci.identity import Deployment, deployment
-from mlcc_ci.models import Record
+from mlcc_ci.models import Record, Registration
 
 ORPHAN_GRACE_MINUTES = 15
 # A run that claims to start later than this from now is no run: it is reaped as odd.
@@ -62,14 +64,50 @@ def regressed(record: Record) -> bool:
     )
 
 
+def changed(record: Record, catalog: Mapping[str, Registration]) -> bool:
+    """A record the catalog registered, whose entry now says otherwise (its configJson, or
+    supported where the record says unsupported). Records a project registered describe
+    that project and are never compared. `catalog`: configId -> the supported entries'
+    registrations as the catalog makes them now."""
+    reg = catalog.get(record.configId)
+    return (
+        reg is not None
+        and record.source == "catalog"
+        and (record.configJson != reg.configJson or record.supportState != reg.supportState)
+    )
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    record: Record
+    at: datetime
+
+
+def next_due(records: Iterable[Record], policy: Policy) -> Upcoming | None:
+    """Of the finished, supported records, the one whose result goes stale first, and when."""
+    finished = [r for r in records if r.supported and r.testStatus in TERMINAL_STATUSES]
+    if not finished:
+        return None
+    first = min(finished, key=lambda r: (clock.parse(r.lastTestTimestamp), r.deploymentConfig))
+    return Upcoming(first, clock.parse(first.lastTestTimestamp) + policy.stale_after)
+
+
 def _age(moment: datetime, text: str) -> str:
     delta = moment - clock.parse(text)
     hours = delta.total_seconds() / 3600
     return f"{hours:.1f}h ago" if hours < 48 else f"{hours / 24:.1f}d ago"
 
 
-def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
+def select(
+    records: Iterable[Record],
+    now: datetime,
+    policy: Policy,
+    catalog: Mapping[str, Registration] | None = None,
+) -> Plan:
+    """`catalog`: configId -> registration of each supported catalog entry, as the catalog
+    makes it now; a record it registered that differs is due at once ("changed")."""
     plan = Plan()
+    catalog = catalog or {}
     cutoff = clock.iso(now - policy.stale_after)
     running = 0
     due: list[Decision] = []
@@ -87,6 +125,9 @@ def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
             else:
                 running += 1
                 plan.skipped.append(Decision(record, "running", f"since {clock.display(started)}"))
+        elif changed(record, catalog):
+            since = "it was registered" if status == UNTESTED else f"its last run ({status})"
+            due.append(Decision(record, "changed", f"catalog entry changed since {since}"))
         elif not record.supported:
             plan.skipped.append(Decision(record, "unsupported", record.supportReason or ""))
         elif status == UNTESTED:
@@ -103,7 +144,7 @@ def select(records: Iterable[Record], now: datetime, policy: Policy) -> Plan:
                 Decision(record, "fresh", f"{status}; due after {clock.iso(fresh_until)}")
             )
     due = _one_per_deployment(due, plan)
-    rank = {"untested": 0, "regressed": 1, "stale": 2}
+    rank = {"untested": 0, "changed": 1, "regressed": 2, "stale": 3}
     due.sort(
         key=lambda d: (
             rank[d.reason],

@@ -306,6 +306,12 @@ def test_lambda_asset_is_built_for_the_lambda_runtime(synth):
     asset = Path(synth["outdir"]) / f"asset.{asset_hash}"
     assert (asset / "mlcc_ci" / "aws" / "scanner.py").is_file()
     assert (asset / "mlcc_ci" / "_data" / "schema" / "ci-record.schema.json").is_file()
+    # the catalog the scanner compares records with, as JSON: the Lambda reads no YAML
+    from mlcc_ci.aws.scanner import REGISTRATIONS_FILE
+    from mlcc_ci.catalog import load_valid_catalog
+
+    packaged = json.loads((asset / "mlcc_ci" / "_data" / REGISTRATIONS_FILE).read_text())
+    assert set(packaged) == {e.config_id for e in load_valid_catalog().entries if e.supported}
     for dependency in ("jsonschema", "referencing", "rpds", "attrs"):
         assert (asset / dependency / "__init__.py").is_file()
     assert (asset / "typing_extensions.py").is_file()  # referencing needs it below 3.13
@@ -458,6 +464,16 @@ def _dynamodb_calls(cli, tmp_path):
         orphan = next(open_store(store).records())  # its executor died three hours ago
         long_ago = clock.iso(clock.now() - __import__("datetime").timedelta(hours=3), ms=True)
         claim(open_store(store), orphan, "lost-run", long_ago)
+        # one that passed a minute ago: the status index does not give it, so the scanner
+        # reads it to tell whether its catalog entry changed since
+        from mlcc_ci.models import Outcome
+        from mlcc_ci.stores.base import finish
+
+        passed = next(
+            r for r in open_store(store).records() if r.supported and r.configId != orphan.configId
+        )
+        running = claim(open_store(store), passed, "done-run", clock.iso(clock.now(), ms=True))
+        finish(open_store(store), running, Outcome("pass", clock.iso(clock.now()), 1.0, {}))
         who[0] = "scanner"
         started = handler({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "3"})
         assert started["reaped"], started

@@ -211,3 +211,90 @@ def test_a_never_run_or_custom_configuration_and_an_unknown_name(cli, every_kind
     html = cli("report", supported[0].name, "--format", "html")
     assert html.exit_code == 2
     assert html.output == "Error: report NAME is shown as text or json, not html\n"
+
+
+# -- an edited entry is due at once; an idle plan says when the next run falls due ---------
+
+
+@pytest.fixture
+def team(tmp_path, store_env):
+    """A team catalog, http-flask passed an hour before --now, triton-fil three hours."""
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.stores.sqlite import SqliteStore
+    from tests.reporting import run_through
+
+    folder = tmp_path / "team"
+    shutil.copytree(data_path("catalog"), folder)
+    catalog = load_valid_catalog()  # the same entries as the copy
+    store = SqliteStore(tmp_path / "results.db")
+    run_through(store, catalog.get("triton-fil"), [("pass", "")], day0=1)
+    run_through(store, catalog.get("http-flask"), [("pass", "")], day0=2)
+    store.close()
+    return folder
+
+
+NOW_ARG = ("--now", "2026-02-02T02:00:00Z")  # http-flask finished 01:00, triton-fil a day ago
+FRESH = ("--stale-hours", "87600")
+
+
+def test_an_idle_plan_says_when_the_next_run_falls_due(cli, team):
+    import json
+
+    out = cli("--catalog", str(team), "plan", *NOW_ARG, "--stale-hours", "48").output
+    assert out.splitlines()[:2] == [
+        "Due (0):",
+        "  Nothing is due. Next: triton-fil (pass) at 2026-02-03 01:00 UTC, in 23.0h, when its "
+        "result goes stale.",
+    ]
+    doc = json.loads(
+        cli("--catalog", str(team), "plan", *NOW_ARG, "--stale-hours", "48", "--json").output
+    )
+    assert doc["due"] == [] and doc["nextDue"] == {
+        "name": "triton-fil",
+        "configId": doc["nextDue"]["configId"],
+        "status": "pass",
+        "at": "2026-02-03T01:00:00Z",
+    }
+    busy = json.loads(cli("--catalog", str(team), "plan", *NOW_ARG, "--json").output)
+    assert [d["name"] for d in busy["due"]] == ["triton-fil"] and busy["nextDue"] is None
+
+
+def test_an_edited_entry_is_due_at_once_without_register(cli, team, tmp_path):
+    import json
+
+    catalog_args = ("--catalog", str(team))
+    # both passed months ago: fresh for ten years, so only the edit makes one due
+    flask = team / "http-flask.yaml"
+    flask.write_text(flask.read_text().replace("python:3.12-slim", "python:3.13-slim"))
+    plan = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
+    assert [(d["name"], d["reason"], d["detail"]) for d in plan["due"]] == [
+        ("http-flask", "changed", "catalog entry changed since its last run (pass)")
+    ]
+    text = cli(*catalog_args, "plan", *FRESH).output
+    assert "  http-flask                   changed          catalog entry changed since" in text
+    dry = cli(*catalog_args, "run", "--due", "--dry-run", *FRESH).output
+    assert '"baseImage":"python:3.13-slim"' in dry and "3.12" not in dry
+    ran = cli(
+        *catalog_args,
+        "run",
+        "--due",
+        *FRESH,
+        "--profile",
+        "example",
+        "--work-dir",
+        str(tmp_path / "work"),
+    )
+    assert ran.exit_code == 0, ran.output
+    assert (
+        "registered http-flask anew: catalog entry changed since its last run (pass)" in ran.output
+    )
+    assert ran.output.splitlines()[-1].startswith("1 passed, 0 failed")
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "results.db")
+    record = next(r for r in store.records() if r.deploymentConfig == "http-flask")
+    store.close()
+    assert json.loads(record.configJson)["baseImage"] == "python:3.13-slim"
+    assert record.testStatus == "pass" and record.profile == "example"
+    again = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
+    assert again["due"] == []

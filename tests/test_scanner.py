@@ -67,7 +67,8 @@ def test_default_max_concurrency_is_one_and_unsupported_are_reported(aws):
     result = handler({}, None, env={"STATE_MACHINE_ARN": arn})
     assert len(result["executionArns"]) == 1
     reasons = Counter(s["reason"] for s in result["skipped"])
-    assert reasons == {"unsupported": 3, "max-concurrency": len(SUPPORTED) - 1}
+    unsupported = sum(not e.supported for e in load_valid_catalog().entries)
+    assert reasons == {"unsupported": unsupported, "max-concurrency": len(SUPPORTED) - 1}
 
 
 def test_two_scanners_never_start_the_same_run(aws):
@@ -141,3 +142,55 @@ def test_trigger_with_dynamodb_invokes_the_scanner_and_prints_its_answer(cli):
         assert json.loads(result.output.split("Response:\n", 1)[1]) == answer
         gone = cli("trigger", "--table", "not-there")
         assert gone.output.startswith("Error: CI infrastructure not provisioned: table not-there")
+
+
+def _passed_just_now(store, entry, config_json):
+    """`entry`'s record as an older catalog registered it, passed a minute ago."""
+    from dataclasses import replace
+
+    from mlcc_ci import clock
+    from mlcc_ci.models import Outcome
+    from mlcc_ci.stores.base import claim, finish
+
+    store.register(replace(from_entry(entry), configJson=config_json), "2026-01-01T00:00:00Z")
+    record = store.get(entry.config_id)
+    running = claim(store, record, "earlier", clock.iso(clock.now(), ms=True))
+    outcome = Outcome("pass", clock.iso(clock.now()), 60.0, {}, profile="default")
+    return finish(store, running, outcome)
+
+
+def test_an_edited_entry_is_registered_anew_and_started_at_once(aws, capsys):
+    store, _, arn = aws
+    entries = [e for e in load_valid_catalog().entries if e.supported]
+    edited, untouched = entries[0], entries[1]
+    _passed_just_now(store, edited, '{"an":"older entry"}')
+    _passed_just_now(store, untouched, untouched.config_json)
+    session, calls = counting_session()
+    env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "50"}
+    result = handler({}, None, env=env, session=session)
+    assert calls["Scan"] == 0
+    assert len(result["executionArns"]) == len(SUPPORTED) - 1  # the untouched one is fresh
+    now = store.get(edited.config_id)
+    assert now.testStatus == "running" and now.configJson == edited.config_json
+    assert now.previousStatus == "untested" and now.lastPassTimestamp  # its result is kept
+    assert store.get(untouched.config_id).testStatus == "pass"
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    started = {e["configId"]: e["reason"] for e in logged if e["event"] == "started"}
+    assert started[edited.config_id] == "changed"
+    assert set(started.values()) == {"changed", "untested"}
+    # once registered anew and run, nothing is changed any more
+    assert handler({}, None, env=env)["executionArns"] == []
+
+
+def test_the_scanner_reads_the_catalog_packaged_with_it(tmp_path, monkeypatch):
+    from mlcc_ci.aws import scanner
+    from mlcc_ci.registration import catalog_registrations
+
+    catalog = load_valid_catalog()
+    scanner.write_catalog(catalog, tmp_path / scanner.REGISTRATIONS_FILE)
+    monkeypatch.setattr(scanner, "data_path", lambda name: tmp_path / name)
+    packaged = scanner.deployed_catalog()
+    assert packaged == catalog_registrations(catalog)
+    assert set(packaged) == SUPPORTED
+    (tmp_path / scanner.REGISTRATIONS_FILE).write_text("{}")
+    assert scanner.deployed_catalog() == {}  # what was packaged, not the checkout's catalog

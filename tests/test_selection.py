@@ -136,3 +136,96 @@ def test_due_iff_untested_or_older_than_a_day(records):
             or (r.testStatus in TERMINAL_STATUSES and r.lastTestTimestamp < hours_ago(24))
         )
         assert (r.configId in due) == expected, replace(r, configJson="")
+
+
+def _catalog_of(*records: Record, config_json: str = '{"edited":true}') -> dict:
+    """The catalog as it is now: each record's registration, with `config_json`."""
+    from mlcc_ci.models import Registration
+
+    return {
+        r.configId: Registration(
+            configId=r.configId,
+            configJson=config_json,
+            deploymentConfig=r.deploymentConfig,
+            buildStrategy=r.buildStrategy,
+            projectName=r.projectName,
+            source="catalog",
+        )
+        for r in records
+    }
+
+
+def test_an_edited_entry_is_due_at_once_however_recently_it_ran():
+    fresh = rec(1, "pass", hours_ago(1))
+    failing = rec(2, "fail-build", hours_ago(2), lastPassTimestamp=hours_ago(30))
+    never = rec(3)
+    catalog = _catalog_of(fresh, failing, never)
+    plan = select([fresh, failing, never], NOW, Policy(), catalog)
+    assert [(d.record.configId[-1], d.reason, d.detail) for d in plan.due] == [
+        ("3", "changed", "catalog entry changed since it was registered"),
+        ("2", "changed", "catalog entry changed since its last run (fail-build)"),
+        ("1", "changed", "catalog entry changed since its last run (pass)"),
+    ]
+    # the catalog as the records have it: nothing changed, the fresh ones wait
+    same = select([fresh, failing], NOW, Policy(), _catalog_of(fresh, failing, config_json="{}"))
+    assert same.due == [] and {d.reason for d in same.skipped} == {"fresh"}
+
+
+def test_only_records_the_catalog_registered_are_compared():
+    project = replace(rec(1, "pass", hours_ago(1)), source="project")  # describes its project
+    running = rec(2, "running", runStartedAt=hours_ago(0.1), runId="r")
+    elsewhere = rec(3, "pass", hours_ago(1))  # the catalog has no such configId
+    catalog = _catalog_of(project, running)
+    plan = select([project, running, elsewhere], NOW, Policy(), catalog)
+    assert plan.due == []
+    assert sorted(d.reason for d in plan.skipped) == ["fresh", "fresh", "running"]
+
+
+def test_an_entry_now_supported_is_due_though_its_record_says_unsupported():
+    old = rec(1, supportState="unsupported", supportReason="not yet")
+    catalog = _catalog_of(old, config_json="{}")  # same configJson, supported now
+    plan = select([old], NOW, Policy(), catalog)
+    assert [(d.reason, d.detail) for d in plan.due] == [
+        ("changed", "catalog entry changed since it was registered")
+    ]
+
+
+def test_order_untested_changed_regressed_stale():
+    records = [
+        rec(1, "pass", hours_ago(30)),
+        rec(2, "fail-build", hours_ago(26), lastPassTimestamp=hours_ago(50)),
+        rec(3, "pass", hours_ago(2)),
+        rec(4, "untested"),
+    ]
+    plan = select(records, NOW, Policy(), _catalog_of(records[2]))
+    assert [d.reason for d in plan.due] == ["untested", "changed", "regressed", "stale"]
+
+
+def test_next_due_is_the_finished_result_that_goes_stale_first():
+    from mlcc_ci.selection import next_due
+
+    records = [
+        rec(1, "pass", hours_ago(3)),
+        rec(2, "fail-validate", hours_ago(5)),
+        rec(3, "pass", hours_ago(9), supportState="unsupported"),  # never runs
+        rec(4, "untested"),
+        rec(5, "running", hours_ago(20), runStartedAt=hours_ago(0.1), runId="r"),
+    ]
+    upcoming = next_due(records, Policy(stale_after=timedelta(hours=6)))
+    assert upcoming is not None
+    assert upcoming.record.configId.endswith("2")
+    assert upcoming.at == NOW + timedelta(hours=1)
+    assert next_due(records[2:], Policy()) is None
+
+
+@given(records_strategy, st.sets(st.integers(0, 29)))
+def test_due_iff_untested_stale_or_changed(records, edited):
+    catalog = _catalog_of(*(r for i, r in enumerate(records) if i in edited))
+    plan = select(records, NOW, Policy(), catalog)
+    due = {d.record.configId: d.reason for d in plan.due}
+    for r in records:
+        changed = r.configId in catalog and r.testStatus != "running"
+        stale = r.testStatus in TERMINAL_STATUSES and r.lastTestTimestamp < hours_ago(24)
+        expected = changed or (r.supported and (r.testStatus == "untested" or stale))
+        assert (r.configId in due) == expected, replace(r, configJson="")
+        assert (due.get(r.configId) == "changed") == changed

@@ -1,10 +1,10 @@
 """Stage the code the stack deploys, offline, from this checkout.
 
-The scanner Lambda gets the mlcc_ci package, its schemas, and its dependencies installed
-for the Lambda platform (manylinux x86_64, the runtime's Python), never copied from the
-machine running the synth: `make lambda-wheels` downloads the wheels once, and the synth
-installs from them without a network. The executor gets the package source to
-`pip install`.
+The scanner Lambda gets the mlcc_ci package, its schemas, the catalog's registrations (it
+reads no YAML), and its dependencies installed for the Lambda platform (manylinux x86_64,
+the runtime's Python), never copied from the machine running the synth: `make
+lambda-wheels` downloads the wheels once, and the synth installs from them without a
+network. The executor gets the package source to `pip install`.
 """
 
 import shutil
@@ -12,6 +12,9 @@ import subprocess
 import sys
 from importlib import util
 from pathlib import Path
+
+from mlcc_ci.aws.scanner import REGISTRATIONS_FILE, write_catalog
+from mlcc_ci.catalog import load_valid_catalog
 
 CDK_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = CDK_DIR / "build"
@@ -93,6 +96,8 @@ def scanner_asset(out: Path | None = None, python_version: str = LAMBDA_PYTHON) 
     package = _package_dir()
     shutil.copytree(package, out / "mlcc_ci", ignore=_SKIP)
     shutil.copytree(_data_dir(package, "schema"), out / "mlcc_ci" / "_data" / "schema")
+    # the catalog the stack is synthesized from, as the scanner compares records with it
+    write_catalog(load_valid_catalog(), out / "mlcc_ci" / "_data" / REGISTRATIONS_FILE)
     install_dependencies(out, python_version)
     return out
 

@@ -41,8 +41,16 @@ class Scanner(Construct):
                     sid="SelectDue", actions=["dynamodb:Query"], resources=[tables.status_index_arn]
                 ),
                 iam.PolicyStatement(
+                    # UpdateItem also registers anew a record whose catalog entry changed
                     sid="ClaimAndReap",
                     actions=["dynamodb:UpdateItem"],
+                    resources=[tables.records.table_arn],
+                ),
+                iam.PolicyStatement(
+                    # the catalog's records the status index does not give (tested lately),
+                    # to tell whether their entry changed since
+                    sid="ReadCatalogRecords",
+                    actions=["dynamodb:GetItem"],
                     resources=[tables.records.table_arn],
                 ),
                 iam.PolicyStatement(

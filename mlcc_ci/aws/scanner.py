@@ -3,14 +3,18 @@
 Environment: TABLE_NAME, RUNS_TABLE_NAME, STATE_MACHINE_ARN, MAX_CONCURRENCY (default 1),
 STALE_HOURS (default 24), BUILD_TIMEOUT_MINUTES (how long a claimed run may take, queued
 then built: the stack derives it from the catalog; default 90), ORPHAN_GRACE_MINUTES (15).
-The same selection code as `mlcc-ci plan`; status-index queries only, never a Scan.
+The same selection code as `mlcc-ci plan`; status-index queries only, never a Scan. The
+catalog the stack was synthesized from is packaged beside it (REGISTRATIONS_FILE): a record
+whose entry changed since its last run is registered anew and started at once.
 """
 
 import contextlib
 import json
 import os
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from mlcc_ci import clock
@@ -24,9 +28,14 @@ from mlcc_ci.constants import (
     TABLE_NAME,
 )
 from mlcc_ci.errors import ConflictError
+from mlcc_ci.models import Registration
+from mlcc_ci.resources import data_path
 from mlcc_ci.scheduling import schedule
 from mlcc_ci.selection import ORPHAN_GRACE_MINUTES, Policy
 from mlcc_ci.stores.base import ResultsStore, release
+
+# The catalog's registrations, packaged in the Lambda's asset (it has no YAML reader).
+REGISTRATIONS_FILE = "catalog-registrations.json"
 
 
 def policy_from(env: Mapping[str, str]) -> Policy:
@@ -40,6 +49,27 @@ def policy_from(env: Mapping[str, str]) -> Policy:
     )
 
 
+def write_catalog(catalog: Any, path: Path) -> None:
+    """Package `catalog` for the scanner: each supported entry's registration by configId."""
+    from mlcc_ci.registration import catalog_registrations
+
+    items = {k: asdict(v) for k, v in catalog_registrations(catalog).items()}
+    path.write_text(json.dumps(items, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def deployed_catalog() -> dict[str, Registration]:
+    """The registrations packaged with the scanner; without them (a checkout, an installed
+    package) the catalog's own, as `mlcc-ci plan` sees it."""
+    path = data_path(REGISTRATIONS_FILE)
+    if not path.is_file():
+        from mlcc_ci.catalog import load_valid_catalog
+        from mlcc_ci.registration import catalog_registrations
+
+        return catalog_registrations(load_valid_catalog())
+    items = json.loads(path.read_text(encoding="utf-8"))
+    return {str(k): Registration(**v) for k, v in items.items()}
+
+
 def _log(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}, default=str))
 
@@ -50,9 +80,10 @@ def scan(
     state_machine_arn: str,
     policy: Policy,
     now: datetime,
+    catalog: Mapping[str, Registration] | None = None,
 ) -> dict[str, Any]:
     store.unreadable.clear()
-    plan, reaped, claimed = schedule(store, now, policy)
+    plan, reaped, claimed = schedule(store, now, policy, catalog)
     for record in reaped:
         _log("reaped", configId=record.configId, message=record.errorMessage)
     arns = []
@@ -141,6 +172,13 @@ def handler(
     """Lambda entry point."""
     env, session, store = lambda_context(env, session)
     stepfunctions = session.client("stepfunctions", region_name=store.region)
-    result = scan(store, stepfunctions, env["STATE_MACHINE_ARN"], policy_from(env), clock.now())
+    result = scan(
+        store,
+        stepfunctions,
+        env["STATE_MACHINE_ARN"],
+        policy_from(env),
+        clock.now(),
+        deployed_catalog(),
+    )
     _log("scan-done", started=len(result["executionArns"]), dynamodbRequests=store.requests)
     return result
