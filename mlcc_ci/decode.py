@@ -148,6 +148,13 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _seconds(value: Any) -> int | None:
+    """Whole seconds, as the generator's own `do/ci report` reads them (`int('842.0')` is an
+    error there): a record read is written back so."""
+    number = _number(value)
+    return None if number is None or number < 0 else round(number)
+
+
 def _text(value: Any) -> str | None:
     """Text another writer stored, made safe for a terminal; numbers as text."""
     if value is None:
@@ -171,6 +178,21 @@ def prose(value: Any) -> str | None:
 _STAGE_STATUSES = frozenset({"pass", "fail", "skip"})
 
 
+def _write_limits(*path: str) -> dict[str, int]:
+    """The maxLength of each text a write of a record (or of a part of it) allows."""
+    from mlcc_ci.resources import load_schema
+
+    node: Any = load_schema("ci-record.schema.json")
+    for key in path:
+        node = node[key]
+    properties = node.get("properties", {})
+    return {k: int(v["maxLength"]) for k, v in properties.items() if "maxLength" in v}
+
+
+_WRITE_LIMITS = _write_limits()
+_STAGE_LIMITS = _write_limits("$defs", "stageResult")
+
+
 def stage(value: Any) -> StageResult | None:
     """One stage's result: a map (ours, or the buildspec's map of strings and numbers) or a
     bare status string."""
@@ -188,8 +210,8 @@ def stage(value: Any) -> StageResult | None:
         status=stage_status(value["status"]),
         durationSeconds=max(duration, 0.0),
         logPointer=prose(value.get("logPointer")) or "",
-        errorSummary=prose(value.get("errorSummary")) or "",
-        note=prose(value.get("note")) or "",
+        errorSummary=capped(prose(value.get("errorSummary")) or "", _STAGE_LIMITS["errorSummary"]),
+        note=capped(prose(value.get("note")) or "", _STAGE_LIMITS["note"]),
     )
 
 
@@ -266,8 +288,15 @@ def config_json(value: Any) -> tuple[str, dict[str, Any], list[str]]:
     clean, found = scrub(parsed)
     text = json.dumps(clean, separators=(",", ":"), ensure_ascii=False)
     if len(text) > CONFIG_LIMIT:
-        raise ValueError(f"configJson is {len(text) // 1024} KB, more than {CONFIG_LIMIT // 1024}")
+        raise ValueError(
+            f"configJson is {len(text) // 1024} KB, more than {CONFIG_LIMIT // 1024} KB"
+        )
     return text, clean, found
+
+
+def shown_id(value: Any) -> str:
+    """A configId as it may be shown, whatever was stored under it."""
+    return printable(str(value))[:64] or "?"
 
 
 def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
@@ -275,9 +304,9 @@ def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:
     from json.loads, so it holds no Decimal to make plain."""
     config_id = item.get("configId")
     if not isinstance(config_id, str) or not config_id:
-        raise Unreadable(printable(str(config_id or "?"))[:64], "no configId")
+        raise Unreadable(shown_id(config_id or "?"), "no configId")
     if not config_id.isprintable():
-        raise Unreadable(printable(config_id)[:64], "the configId holds control characters")
+        raise Unreadable(shown_id(config_id), "the configId holds control characters")
     try:
         return _record(config_id, item if from_json else plain(item))
     except (ValueError, TypeError) as exc:
@@ -318,7 +347,7 @@ def _record(config_id: str, item: Mapping[str, Any]) -> Record:
         "testStatus": status,
         "lastTestTimestamp": times["lastTestTimestamp"] or NEVER_TESTED,
         "schemaVersion": int(_number(item.get("schemaVersion")) or SCHEMA_VERSION),
-        "lastTestDuration": _number(item.get("lastTestDuration")),
+        "lastTestDuration": _seconds(item.get("lastTestDuration")),
         "stageResults": stages(item.get("stageResults") or {}),
     }
     if item.get("supportState") in ("supported", "unsupported"):
@@ -328,7 +357,8 @@ def _record(config_id: str, item: Mapping[str, Any]) -> Record:
             values[key] = capped(value, TEXT_LIMIT)
     for key in ("errorMessage", "supportReason", "provenImage"):
         if (value := prose(item.get(key))) is not None:
-            values[key] = value
+            # within what a write of it allows: a record read is a record that can be written
+            values[key] = capped(value, _WRITE_LIMITS.get(key, TEXT_LIMIT))
     for key in ("runStartedAt", "lastPassTimestamp"):
         if times[key] is not None:
             values[key] = times[key]

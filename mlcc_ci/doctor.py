@@ -42,7 +42,9 @@ def examine(store: ResultsStore, preferred: Collection[str] = ()) -> Examination
     records = []
     for config_id, item in store.raw_items():
         if item is None:
-            out.findings.append(Finding("unreadable", config_id, "not a stored item"))
+            out.findings.append(
+                Finding("unreadable", decode.shown_id(config_id), "not a stored item")
+            )
             continue
         try:
             record = decode.record(item)

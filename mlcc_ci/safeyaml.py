@@ -7,6 +7,7 @@ to /dev/zero, a FIFO): it reads a bounded number of bytes and never blocks.
 Errors name the file and line and never echo a long value.
 """
 
+import errno
 import os
 import stat
 from dataclasses import dataclass
@@ -113,8 +114,10 @@ def load_file(path: Path) -> Loaded:
     """Read and parse a file; problems come back as YamlProblem('<line>: message')."""
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise YamlProblem("1: a symbolic link; only regular files are read") from None
         raise YamlProblem(f"1: cannot read file: {exc.strerror}") from None
     try:
         info = os.fstat(fd)

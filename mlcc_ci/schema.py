@@ -111,10 +111,21 @@ def _describe(error: Any) -> Iterator[Problem]:
     yield Problem(path, message)
 
 
+def _not_numbers(value: Any, path: Path) -> Iterator[Problem]:
+    if isinstance(value, float) and value != value:
+        yield Problem(path, "NaN is not a number")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _not_numbers(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _not_numbers(item, (*path, index))
+
+
 def problems(instance: Any, schema: str, pointer: str | None = None) -> list[Problem]:
     """Every problem of `instance` against `schema` (optionally a `#/$defs/...` pointer)."""
     validator = _validator(schema, pointer)
-    found: list[Problem] = []
+    found: list[Problem] = list(_not_numbers(instance, ()))  # NaN passes every bound
     for error in validator.iter_errors(instance):
         # allOf/$ref wrap real errors; iter_errors already descends, so unwrap contexts only
         # for the combinators that hide them.

@@ -133,13 +133,13 @@ def test_an_unknown_build_strategy_fails_the_build(cli, tmp_path):
     store = open_store(url)
     store.create_tables()
     config = {**entry.config, "buildStrategy": "make-it-so"}
-    reg = Registration(
-        configId=entry.config_id,
+    reg = Registration(  # a project's record: a catalog entry's own would be re-registered
+        configId="00000000000000f1",
         configJson=json.dumps(config),
         deploymentConfig=entry.name,
         buildStrategy="make-it-so",
         projectName=config["projectName"],
-        source="catalog",
+        source="project",
         baseImage=config["baseImage"],
     )
     store.register(reg, clock.iso(clock.now()))
@@ -309,11 +309,11 @@ def test_catalog_files_that_are_not_files(tmp_path):
         timeout=60,
         cwd=tmp_path,
     )
-    assert result.returncode == 1, result.stderr
-    assert result.stderr.splitlines() == [
+    assert result.returncode == 2, result.stderr
+    assert [line for line in result.stderr.splitlines() if not line.startswith("note:")] == [
         "catalog/deep.yaml:2: nested more than 32 levels deep",
         "catalog/fifo.yaml:1: not a regular file (a device, FIFO or socket); refusing to read",
-        "catalog/zero.yaml:1: not a regular file (a device, FIFO or socket); refusing to read",
+        "catalog/zero.yaml:1: a symbolic link; only regular files are read",
         "3 problems found",
     ]
 
@@ -1122,9 +1122,101 @@ def test_an_owner_or_a_config_id_with_escapes_reaches_no_terminal(cli, tmp_path)
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
             ("bad\x1b[2J", "untested", "1970", 1, None, "{}"),
         )
-    for args in (("report",), ("status",), ("plan",), ("store", "doctor")):
+        # an item that does not name its configId: the row's key is all there is to show
+        conn.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            ("odd\x1b]0;pwn\x07id", "untested", "1970", 1, None, "{}"),
+        )
+        conn.execute(
+            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+            ("raw\x1b]0;pwn\x07", "untested", "1970", 1, None, "not json"),
+        )
+    for args in (
+        ("report",),
+        ("report", "--format", "markdown"),
+        ("report", "--format", "html"),
+        ("status",),
+        ("plan",),
+        ("store", "doctor"),
+    ):
         out = cli(*args, "--store", url).output
         assert "\x1b" not in out and "\x07" not in out, args
+    assert "oddid" in cli("status", "--store", url).output
+
+
+def test_a_foreign_text_longer_than_a_write_allows_never_blocks_its_record(cli, tmp_path):
+    """Read, a 400 KB error text is cut to what a write allows, so the record can be claimed
+    and run; nothing is passed over without a word."""
+    url = f"sqlite:///{tmp_path}/r.db"
+    store = open_store(url)
+    store.create_tables()
+    flask = CATALOG.get("http-flask")
+    _raw_record(
+        store,
+        flask.config_id,
+        configJson=flask.config_json,
+        projectName=flask.config["projectName"],
+        testStatus="fail-build",
+        lastTestTimestamp="2026-01-01T00:00:00Z",
+        errorMessage="boom " * 80_000,
+        stageResults={"build": {"status": "fail", "errorSummary": "x" * 5000}},
+    )
+    record = store.get(flask.config_id)
+    assert len(record.errorMessage) <= 2000 and record.errorMessage.endswith("…")
+    assert len(record.stageResults["build"].errorSummary) <= 600
+    result = cli(
+        "run", "--due", "--profile", "example", "--store", url, "--work-dir", str(tmp_path / "w")
+    )
+    assert result.exit_code == 0, result.output
+    assert store.get(flask.config_id).testStatus == "pass"
+
+
+def test_run_names_a_record_it_could_not_claim(cli, tmp_path, monkeypatch):
+    from mlcc_ci.errors import StoreError
+    from mlcc_ci.stores import base
+
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert (
+        cli("register", "--from-catalog", "http-flask", "http-fastapi", "--store", url).exit_code
+        == 0
+    )
+    real = base.claim
+
+    def refuse_flask(store, record, *args, **kwargs):
+        if record.deploymentConfig == "http-flask":
+            raise StoreError("$.errorMessage breaks maxLength 2000")
+        return real(store, record, *args, **kwargs)
+
+    monkeypatch.setattr("mlcc_ci.scheduling.claim", refuse_flask)
+    result = cli(
+        "run", "--due", "--profile", "example", "--store", url, "--work-dir", str(tmp_path / "w")
+    )
+    assert "skipped unreadable record" in result.output and "maxLength 2000" in result.output
+    assert "1 passed" in result.output
+
+
+def test_a_link_in_a_catalog_folder_is_not_followed(cli, tmp_path):
+    import shutil
+
+    from mlcc_ci.resources import catalog_dir
+
+    team = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), team)
+    (team / "passwd.yaml").symlink_to("/etc/passwd")
+    result = cli("catalog", "validate", str(team))
+    assert result.exit_code == 2
+    assert "passwd.yaml:1: a symbolic link; only regular files are read" in result.output
+    assert "root:" not in result.output
+
+
+def test_the_doctor_reads_the_profiles_store_and_makes_none(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    data = tmp_path / "xdg" / "mlcc-ci"
+    assert cli("register", "--from-catalog", "http-flask", "--profile", "example").exit_code == 0
+    assert cli("store", "doctor", "--profile", "example").exit_code == 0
+    missing = cli("store", "doctor")
+    assert missing.exit_code == 3 and "example-results.db (--profile example)" in missing.output
+    assert not (data / "results.db").exists()
 
 
 ADVERSARIAL = {
@@ -1243,6 +1335,10 @@ def test_prices_must_be_finite_and_sane(cli, tmp_path):
         "$.prices.instancePerHour.ml.m5.large.us-east-2: 1e+308 breaks maximum 10000"
         in result.output
     )
+    defaults.write_text(defaults.read_text().replace("us-east-1: .inf,", "us-east-1: .nan,"))
+    nan = cli("catalog", "validate", str(team))
+    assert nan.exit_code == 2
+    assert "$.prices.instancePerHour.ml.m5.large.us-east-1: NaN is not a number" in nan.output
 
 
 def test_inputs_that_hung_or_crashed_are_one_line_now(cli, tmp_path):

@@ -308,7 +308,7 @@ def test_markdown_with_a_baseline_lists_what_newly_failed(cli, tmp_path, monkeyp
     refused = cli("report", "--baseline", str(bad))
     assert (
         refused.exit_code == 2
-        and refused.output == f"Error: {bad}: not a saved `mlcc-ci report --json`\n"
+        and refused.output == f"Error: {bad}: not a saved `mlcc-ci report --format json`\n"
     )
 
 

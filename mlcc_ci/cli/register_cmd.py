@@ -8,6 +8,7 @@ import click
 
 from mlcc_ci.cli.helptext import ProfileOption
 from mlcc_ci.cli.options import store_options
+from mlcc_ci.cli.run_cmd import profile_option
 
 _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": "unchanged"}
 
@@ -226,8 +227,11 @@ def create_tables(store_url: str | None, table: str | None) -> None:
 @store.command()
 @click.option("--fix", is_flag=True, help="Adopt what was found (asks first unless --yes).")
 @click.option("--yes", is_flag=True, help="With --fix: do not ask for confirmation.")
+@profile_option
 @store_options
-def doctor(fix: bool, yes: bool, store_url: str | None, table: str | None) -> None:
+def doctor(
+    fix: bool, yes: bool, profile_name: str | None, store_url: str | None, table: str | None
+) -> None:
     """Find records other tools wrote that mlcc-ci would not: unreadable ones, another
     tool's shape, secrets in configJson, several records of one deployment.
 
@@ -236,12 +240,10 @@ def doctor(fix: bool, yes: bool, store_url: str | None, table: str | None) -> No
     duplicate. Unreadable records are only listed. Exit 1 while anything is left.
     """
     from mlcc_ci import doctor as doc
-    from mlcc_ci.catalog import load_valid_catalog
-    from mlcc_ci.stores.open import open_store
+    from mlcc_ci.cli.run_cmd import open_for
 
-    target = open_store(store_url, table=table)
-    target.check()
-    preferred = {e.config_id for e in load_valid_catalog().entries}
+    catalog, _profile, target = open_for(profile_name, store_url, table)  # never makes one
+    preferred = {e.config_id for e in catalog.entries}
     exam = doc.examine(target, preferred)
     for f in exam.findings:
         click.echo(f"{f.kind:<11} {f.config_id}  {f.detail}")

@@ -30,7 +30,7 @@ from mlcc_ci.cli.run_cmd import open_for, profile_option
     "--baseline",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     metavar="REPORT.json",
-    help="A saved `report --json`: also show what newly fails, newly passes, and is new.",
+    help="A saved `report --format json`: also show what newly fails, newly passes, and is new.",
 )
 @profile_option
 @store_options
@@ -106,7 +106,7 @@ def _baseline_statuses(path: Path) -> dict[str, str]:
         return {str(k): str(v["status"]) for k, v in doc["configurations"].items()}
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         why = f" ({exc})" if isinstance(exc, ValueError) and "JSON" not in str(exc) else ""
-        raise UsageError(f"{path}: not a saved `mlcc-ci report --json`{why}") from None
+        raise UsageError(f"{path}: not a saved `mlcc-ci report --format json`{why}") from None
 
 
 @click.command()

@@ -438,6 +438,7 @@ def execute_runs(
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
+    from mlcc_ci.safetext import printable
     from mlcc_ci.stores.base import release
     from mlcc_ci.stores.open import data_dir
 
@@ -447,6 +448,8 @@ def execute_runs(
         claimed, lost = claim_all(store, records, catalog)
         for record in lost:
             click.echo(f"skipped {record.deploymentConfig}: claimed by another run first", err=True)
+    for config_id, reason in store.unreadable.items():  # read or claimed: named, passed over
+        click.echo(f"skipped unreadable record {config_id}: {printable(reason)}", err=True)
     if not claimed:
         click.echo("nothing to run")
         return False

@@ -190,7 +190,7 @@ class DynamoStore:
             return None
         except (TypeError, ValueError):  # not even DynamoDB's types
             key = item.get("configId", {}).get("S", "?") if isinstance(item, dict) else "?"
-            self.unreadable[str(key)] = "not a DynamoDB item"
+            self.unreadable[decode.shown_id(key)] = "not a DynamoDB item"
             return None
 
     def register(self, reg: Registration, now: str, *, retest: bool = False) -> RegisterOutcome:

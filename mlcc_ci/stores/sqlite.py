@@ -123,14 +123,16 @@ class SqliteStore:
         try:
             item = json.loads(text)
         except ValueError:
-            self.unreadable[config_id] = "the stored item is not JSON"
+            self.unreadable[decode.shown_id(config_id)] = "the stored item is not JSON"
             return None
         try:
             if not isinstance(item, dict) or item.get("configId") != config_id:
-                raise decode.Unreadable(config_id, "the stored item does not name its configId")
+                raise decode.Unreadable(
+                    decode.shown_id(config_id), "the stored item does not name its configId"
+                )
             return decode.record(item, from_json=True)
         except decode.Unreadable as exc:
-            self.unreadable[config_id] = exc.reason
+            self.unreadable[decode.shown_id(exc.config_id)] = exc.reason
             return None
 
     @staticmethod
