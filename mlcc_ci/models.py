@@ -89,7 +89,7 @@ class Record:
     lastTestTimestamp: str = NEVER_TESTED
     supportState: str = "supported"
     schemaVersion: int = SCHEMA_VERSION
-    lastTestDuration: float | None = None
+    lastTestDuration: int | None = None  # whole seconds: the generator's do/ci int()s it
     baseImage: str | None = None
     baseImageVersion: str | None = None
     stageResults: Mapping[str, StageResult] = field(default_factory=dict)

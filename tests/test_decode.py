@@ -30,10 +30,11 @@ def item(**changes):
         ({"version": "3"}, "version", 3),
         ({"version": Decimal(4)}, "version", 4),
         ({"version": "x"}, "version", 0),
-        ({"lastTestDuration": "0.074"}, "lastTestDuration", 0.074),
+        ({"lastTestDuration": "0.074"}, "lastTestDuration", 0),  # whole seconds, as do/ci reads
         ({"lastTestDuration": Decimal("842")}, "lastTestDuration", 842),
         ({"lastTestDuration": "soon"}, "lastTestDuration", None),
         ({"lastTestDuration": "nan"}, "lastTestDuration", None),
+        ({"lastTestDuration": -3}, "lastTestDuration", None),
         ({"testStatus": None}, "testStatus", "untested"),
         # the original buildspec's adapter tests ran on the deployed endpoint
         ({"testStatus": "fail-adapter_test"}, "testStatus", "fail-deploy_test"),
@@ -60,6 +61,14 @@ def item(**changes):
 )
 def test_tolerated(changes, field, expected):
     assert getattr(decode.record(item(**changes)), field) == expected
+
+
+@pytest.mark.parametrize("stored", [842, Decimal("842"), Decimal("842.0"), "842.0", 841.6])
+def test_a_duration_is_whole_seconds_whoever_wrote_it(stored):
+    """The generator's `do/ci report` reads lastTestDuration with int(): `int('842.0')` is
+    an error, so a record read (and written back) holds an int."""
+    duration = decode.record(item(lastTestDuration=stored)).lastTestDuration
+    assert type(duration) is int and duration == 842
 
 
 @pytest.mark.parametrize(

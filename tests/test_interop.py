@@ -204,7 +204,7 @@ def test_the_dashboard_api_shows_no_secret(shared_table):
 
 
 def test_doctor_leaves_one_record_per_deployment_with_its_history(cli, shared_table):
-    url, _, _ = shared_table
+    url, projects, env = shared_table
     flask_theirs = next(
         r["configId"]["S"]
         for r in _client(url).scan(TableName=TABLE)["Items"]
@@ -242,6 +242,10 @@ def test_doctor_leaves_one_record_per_deployment_with_its_history(cli, shared_ta
     item = _client(url).get_item(TableName=TABLE, Key={"configId": {"S": FOREIGN_ID}})["Item"]
     assert item["ownerTeam"] == {"S": "inference-platform"}  # what another tool wrote stays
     assert item["version"] == {"N": "1"}
+    # adopted, its duration is still whole seconds: the generator's do/ci int()s it
+    assert item["lastTestDuration"] == {"N": "842"}
+    their_report = _json_after_banner(_do(projects["http-flask"], env, "ci", "report", "--json"))
+    assert their_report["configurations"]["my-custom"]["duration"] == 842
     _no_leaks(json.dumps(_client(url).scan(TableName=TABLE)["Items"]))
 
 

@@ -168,6 +168,52 @@ def test_what_other_tools_wrote_survives_every_write(store):
     assert item["testStatus"] == UNTESTED and item["lastTestDuration"] == 4  # whole seconds
 
 
+@pytest.mark.parametrize("stored", ["842", "842.0"])
+def test_the_doctor_writes_a_foreign_duration_as_whole_seconds(store, stored):
+    """The generator's do/register (or do/ci) stored lastTestDuration; the doctor adopts the
+    record and writes it back as an integer, since the generator's `do/ci report` reads it
+    with int() and dies on '842.0'."""
+    import json
+
+    from mlcc_ci import doctor
+    from tests.stores import stored_item
+
+    item = {
+        "configId": "00000000000000d1",
+        "configJson": json.dumps({"deploymentConfig": "http-flask", "projectName": "theirs"}),
+        "deploymentConfig": "http-flask",
+        "testStatus": "pass",
+        "lastTestTimestamp": "2026-01-01T00:00:00Z",
+    }
+    if hasattr(store, "client"):
+        raw = {k: {"S": v} for k, v in item.items()}
+        store.client.put_item(
+            TableName=store.table, Item={**raw, "lastTestDuration": {"N": stored}}
+        )
+    else:
+        with store._write() as conn:
+            conn.execute(
+                "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    item["configId"],
+                    "pass",
+                    item["lastTestTimestamp"],
+                    0,  # another tool's: no version
+                    None,
+                    json.dumps({**item, "lastTestDuration": float(stored)}),
+                ),
+            )
+    exam = doctor.examine(store)
+    assert [r.configId for r in exam.adopt] == ["00000000000000d1"]
+    assert doctor.fix(store, exam)[0].startswith("adopted 00000000000000d1")
+    duration = stored_item(store, "00000000000000d1")["lastTestDuration"]
+    assert str(duration) == "842" and store.get("00000000000000d1").lastTestDuration == 842
+    if hasattr(store, "client"):
+        key = {"configId": {"S": "00000000000000d1"}}
+        got = store.client.get_item(TableName=store.table, Key=key)["Item"]
+        assert got["lastTestDuration"] == {"N": "842"}
+
+
 def test_retest_puts_an_unchanged_record_back_to_untested(store):
     reg = registration(8)
     store.register(reg, T0)
