@@ -15,7 +15,7 @@ from mlcc_ci.configid import config_id
 from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.errors import CatalogError, NotFound
-from mlcc_ci.resources import catalog_dir
+from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safetext import printable
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
@@ -82,6 +82,8 @@ class Catalog:
     defaults: dict[str, Any]
     entries: list[Entry] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # the defaults' files, the team's first: where each value of `defaults` was written
+    defaults_files: list[tuple[Path, Loaded]] = field(default_factory=list)
 
     def get(self, name: str) -> Entry:
         for entry in self.entries:
@@ -198,6 +200,14 @@ class _Collector:
             line = line_of(loaded.lines, p.path)
             self.add(path, line, f"{label} {schema.json_path(p.path)}: {p.message}")
 
+    def located(
+        self, sources: "list[tuple[Path, Loaded]]", label: str, found: Iterable[schema.Problem]
+    ) -> None:
+        """Problems of a merged document, each at the file and line its value came from."""
+        for p in found:
+            path, line = locate(sources, p.path)
+            self.add(path, line, f"{label} {schema.json_path(p.path)}: {p.message}")
+
     def sorted(self) -> list[str]:
         ordered = sorted(self.problems, key=lambda p: p[:2])  # stable: same line, found order
         return [f"{f}:{n}: {text}" if n else f"{f}: {text}" for f, n, text in ordered]
@@ -210,6 +220,49 @@ def problem_order(problem: str) -> tuple[str, int]:
     """Sort key of a FILE:LINE: MESSAGE (or FILE: MESSAGE) line: by file, then line number."""
     found = _PLACE.match(problem)
     return (found["file"], int(found["line"] or 0)) if found else (problem, 0)
+
+
+def locate(sources: list[tuple[Path, Loaded]], path: tuple[str | int, ...]) -> tuple[Path, int]:
+    """Where the value at `path` of a merged document was written: the source (first wins a
+    tie) that names the longest part of the path."""
+    best, depth = sources[0], -1
+    for source in sources:
+        known = len(path)
+        while known and path[:known] not in source[1].lines:
+            known -= 1
+        if known > depth:
+            best, depth = source, known
+    return best[0], line_of(best[1].lines, path)
+
+
+SHIPPED = "mlcc-ci"  # `extends: mlcc-ci`: the defaults of the installed mlcc-ci
+
+
+def _defaults(
+    path: Path, out: _Collector
+) -> tuple[dict[str, Any] | None, list[tuple[Path, Loaded]]]:
+    """The defaults (None when broken) and where their values were written: a team's file
+    that `extends: mlcc-ci` is merged over the shipped one, overriding only what it names."""
+    loaded = _load_mapping(path, out)
+    if loaded is None:
+        return None, []
+    sources = [(path, loaded)]
+    data = loaded.data
+    parent = data.get("extends")
+    if parent is not None:
+        if parent != SHIPPED:
+            line = loaded.lines.get(("extends",), 1)
+            out.add(path, line, f"defaults $.extends: can only be '{SHIPPED}', not {parent!r}")
+            return None, sources
+        shipped_path = data_path("catalog") / DEFAULTS_FILE
+        shipped = _load_mapping(shipped_path, out)
+        if shipped is None:
+            return None, sources
+        sources.append((shipped_path, shipped))
+        data = merge(shipped.data, {k: v for k, v in data.items() if k != "extends"})
+    found = schema.problems(data, schema.DEFAULTS_SCHEMA)
+    out.located(sources, "defaults", found)
+    return (None if found else data), sources
 
 
 def _load_mapping(path: Path, out: _Collector) -> Loaded | None:
@@ -264,16 +317,15 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
     out = _Collector()
     files, defaults_path = _files(list(paths) if paths else [catalog_dir()], out)
     defaults: dict[str, Any] = {}
-    loaded_defaults = _load_mapping(defaults_path, out)
-    defaults_ok = loaded_defaults is None  # no defaults file: entries must say everything
-    if loaded_defaults is not None:
-        found = schema.problems(loaded_defaults.data, schema.DEFAULTS_SCHEMA)
-        out.schema_problems(defaults_path, loaded_defaults, "defaults", found)
-        if not found:
-            defaults, defaults_ok = loaded_defaults.data, True
+    defaults_ok = not defaults_path.is_file()  # no defaults file: entries must say everything
+    sources: list[tuple[Path, Loaded]] = []
+    if not defaults_ok:
+        merged_defaults, sources = _defaults(defaults_path, out)
+        if merged_defaults is not None:
+            defaults, defaults_ok = merged_defaults, True
     base = inherited(defaults)
 
-    catalog = Catalog(defaults=defaults)
+    catalog = Catalog(defaults=defaults, defaults_files=sources)
     seen: dict[str, tuple[Path, int]] = {}
     ids: dict[str, Entry] = {}
     for path in files:
@@ -289,7 +341,8 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
             merged = merge(base, raw)
             found = schema.problems(merged, schema.ENTRY_SCHEMA, "/$defs/resolvedEntry")
         if found:
-            out.schema_problems(path, loaded, label, found)
+            # an inherited value's problem is shown where the defaults wrote it
+            out.located([(path, loaded), *sources], label, found)
             continue
         entry = Entry(name=raw["name"], data=merged, path=path, lines=loaded.lines)
         name_line = loaded.lines.get(("name",), 1)

@@ -123,14 +123,17 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     team = tmp_path / "my-catalog"
     made = cli("catalog", "init", str(team))
     assert made.exit_code == 0, made.output
-    assert made.output.startswith(f"created {team} with 19 entries and _defaults.yaml")
-    flask = (team / "http-flask.yaml").read_text()
-    from mlcc_ci.resources import data_path
-
-    assert flask.splitlines()[0] == (
-        f"# yaml-language-server: $schema={data_path('schema').resolve().as_uri()}"
-        "/catalog-entry.schema.json"
+    shipped = len(load_valid_catalog().entries)
+    assert made.output.startswith(
+        f"created {team}: _defaults.yaml (extends the shipped defaults), {shipped} entries"
     )
+    flask = (team / "http-flask.yaml").read_text()
+    # the schema comment names the copy beside it: it works for everyone who clones
+    assert flask.splitlines()[0] == (
+        "# yaml-language-server: $schema=.schema/catalog-entry.schema.json"
+    )
+    assert (team / ".schema" / "catalog-entry.schema.json").is_file()
+    assert "file://" not in (team / "_defaults.yaml").read_text()
     (team / "http-flask.yaml").write_text(
         flask.replace("name: http-flask", "name: http-flask-team")
     )
@@ -140,7 +143,7 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     assert "http-flask-team" in names and "http-flask" not in names and "http-nginx" not in names
     monkeypatch.setenv("MLCC_CI_CATALOG", str(team))
     assert "http-flask-team" in cli("catalog", "list").output
-    assert cli("catalog", "validate").output.endswith("catalog valid: 18 entries\n")
+    assert cli("catalog", "validate").output.endswith(f"catalog valid: {shipped - 1} entries\n")
     again = cli("catalog", "init", str(team))
     assert (
         again.exit_code == 2
@@ -148,3 +151,62 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     )
     monkeypatch.delenv("MLCC_CI_CATALOG")
     assert "http-flask-team" not in cli("catalog", "list").output  # the shipped one again
+
+
+def test_a_team_catalog_extends_the_shipped_defaults(cli, tmp_path):
+    """A minimal team _defaults.yaml inherits stage commands, prices, profiles and rules,
+    and overrides only what it names."""
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "http-flask", "--owner", "team-x").exit_code == 0
+    assert sorted(p.name for p in team.iterdir()) == [
+        ".schema",
+        "_defaults.yaml",
+        "http-flask.yaml",
+    ]
+    defaults = team / "_defaults.yaml"
+    defaults.write_text(
+        defaults.read_text()
+        + "prices:\n  instancePerHour:\n    ml.m5.large: {us-east-1: 0.2}\n"
+        + "rules:\n  regions: [us-east-1]\n"
+    )
+    shown = json.loads(
+        cli("--catalog", str(team), "catalog", "show", "http-flask", "--json").output
+    )
+    shipped = load_valid_catalog().get("http-flask").data
+    entry = shown["entry"]
+    assert entry["owner"] == "team-x"
+    assert entry["stages"] == shipped["stages"]  # inherited, not copied
+    from mlcc_ci.catalog import load_valid_catalog as load
+
+    merged = load([team]).defaults
+    # maps merge key by key: the region named is the team's, the others still the shipped
+    assert merged["prices"]["instancePerHour"]["ml.m5.large"] == {
+        "us-east-1": 0.2,
+        "us-east-2": 0.115,
+        "us-west-2": 0.115,
+    }
+    # a sibling the team did not name is still the shipped one
+    assert merged["prices"]["instancePerHour"]["ml.g5.xlarge"]["us-east-1"] == 1.408
+    assert merged["profiles"].keys() == load_valid_catalog().defaults["profiles"].keys()
+    assert merged["rules"]["regions"] == ["us-east-1"]  # a list replaces
+    assert merged["rules"]["maxStageTimeoutSeconds"] == 7200
+    listing = cli("--catalog", str(team), "catalog", "show-defaults").output
+    listing = listing.splitlines()
+    assert listing[listing.index("owner: team-x") - 1].endswith("_defaults.yaml:7")
+    assert listing[listing.index("region: us-east-1") - 1].endswith("catalog/_defaults.yaml:9")
+    ran = cli("--catalog", str(team), "run", "http-flask", "--profile", "static", "--dry-run")
+    assert ran.exit_code == 0, ran.output
+
+
+def test_a_team_defaults_problem_points_at_the_file_that_wrote_it(cli, tmp_path):
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "http-flask").exit_code == 0
+    defaults = team / "_defaults.yaml"
+    defaults.write_text(defaults.read_text() + "stages:\n  build:\n    timeoutSeconds: -5\n")
+    result = cli("catalog", "validate", str(team))
+    assert result.exit_code == 2
+    line = next(n for n, text in enumerate(defaults.read_text().splitlines(), 1) if "-5" in text)
+    assert f"_defaults.yaml:{line}: defaults $.stages.build.timeoutSeconds: -5" in result.output
+    defaults.write_text(defaults.read_text().replace("extends: mlcc-ci", "extends: ours"))
+    wrong = cli("catalog", "validate", str(team))
+    assert "_defaults.yaml:6: defaults $.extends: can only be 'mlcc-ci', not 'ours'" in wrong.output

@@ -1,6 +1,7 @@
 """`mlcc-ci catalog validate|list|show` and `mlcc-ci config-id`."""
 
 import json
+import re
 from pathlib import Path
 
 import click
@@ -55,36 +56,82 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 @catalog.command()
 @click.argument("directory", type=click.Path(path_type=Path, file_okay=False))
-def init(directory: Path) -> None:
-    """Start a team catalog in DIRECTORY from the shipped one.
+@click.argument("names", nargs=-1)
+@click.option("--no-entries", is_flag=True, help="Write the defaults only; add entries later.")
+@click.option("--owner", default="my-team", show_default=True, help="The team's owner tag.")
+def init(directory: Path, names: tuple[str, ...], no_entries: bool, owner: str) -> None:
+    """Start a team catalog in DIRECTORY: a `_defaults.yaml` that extends the shipped
+    defaults (override only what differs), the shipped entries (or only NAME ...), and the
+    JSON schemas in DIRECTORY/.schema, which each file's schema comment names relatively,
+    so editors check entries as you type for everyone who clones the repository.
 
-    Each file's schema comment points at the installed schemas, so editors check entries as
-    you type. Use it with `mlcc-ci --catalog DIRECTORY ...` or MLCC_CI_CATALOG=DIRECTORY.
+    Use it with `--catalog DIRECTORY`, MLCC_CI_CATALOG=DIRECTORY or `catalog = "DIRECTORY"`
+    in mlcc-ci.toml.
     """
+    from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.errors import UsageError
     from mlcc_ci.files import write_atomic
-    from mlcc_ci.resources import data_path
+    from mlcc_ci.resources import data_path, use_catalog
 
     if directory.is_symlink():
         raise UsageError(f"{directory} is a symbolic link; choose a new folder")
     if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
         raise UsageError(f"{directory} is not an empty folder; choose a new one")
+    if no_entries and names:
+        raise UsageError("give NAME ... or --no-entries, not both")
+    if not _OWNER.fullmatch(owner):
+        raise UsageError(f"--owner {owner!r}: letters, digits, '.', '_' and '-' only")
+    use_catalog(None)  # entries come from the shipped catalog
+    shipped = load_valid_catalog()
+    chosen = [] if no_entries else [shipped.get(n) for n in names] or shipped.entries
     try:
-        directory.mkdir(parents=True, exist_ok=True)
+        (directory / ".schema").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
-    schemas = data_path("schema").resolve()
-    count = 0
-    for source in sorted(data_path("catalog").glob("*.yaml")):
-        text = source.read_text(encoding="utf-8").replace(
-            "$schema=../schema/", f"$schema={schemas.as_uri()}/"
-        )
-        write_atomic(directory / source.name, text.encode("utf-8"))
-        count += source.name != "_defaults.yaml"
+    for schema_file in sorted(data_path("schema").glob("catalog-*.schema.json")):
+        write_atomic(directory / ".schema" / schema_file.name, schema_file.read_bytes())
+    write_atomic(directory / "_defaults.yaml", _TEAM_DEFAULTS.format(owner=owner).encode())
+    for entry in chosen:
+        text = entry.path.read_text(encoding="utf-8").replace("$schema=../schema/", "$schema=")
+        text = text.replace("$schema=catalog-", "$schema=.schema/catalog-", 1)
+        write_atomic(directory / entry.path.name, text.encode("utf-8"))
+    n = len(chosen)
     click.echo(
-        f"created {directory} with {count} entries and _defaults.yaml; use it with "
-        f"`mlcc-ci --catalog {directory} ...` or MLCC_CI_CATALOG={directory}"
+        f"created {directory}: _defaults.yaml (extends the shipped defaults), "
+        f"{n} entr{'ies' if n != 1 else 'y'}, schemas in .schema/; use it with "
+        f"`mlcc-ci --catalog {directory} ...`, MLCC_CI_CATALOG={directory}, or "
+        f'`catalog = "{directory}"` in mlcc-ci.toml'
     )
+
+
+_OWNER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_TEAM_DEFAULTS = """\
+# yaml-language-server: $schema=.schema/catalog-defaults.schema.json
+# This catalog's defaults. `extends: mlcc-ci` starts from the defaults the installed mlcc-ci
+# ships (the pinned generator, stage commands and timeouts, prices, rules and profiles):
+# name here only what differs. Maps merge key by key; a list or a single value replaces.
+# `mlcc-ci catalog show-defaults` prints the result and where each value comes from.
+extends: mlcc-ci
+owner: {owner}
+"""
+
+
+@catalog.command("show-defaults")
+def show_defaults() -> None:
+    """Print the catalog's defaults as entries inherit them, each top-level key with the
+    file and line it comes from (a team's _defaults.yaml, or the shipped one it extends)."""
+    import yaml
+
+    from mlcc_ci.catalog import display, load_valid_catalog, locate
+
+    catalog = load_valid_catalog()
+    for key, value in catalog.defaults.items():
+        if key == "extends":
+            continue
+        if catalog.defaults_files:
+            path, line = locate(catalog.defaults_files, (key,))
+            click.echo(f"# {display(path)}:{line}")
+        click.echo(yaml.safe_dump({key: value}, sort_keys=False).rstrip())
 
 
 @catalog.command("list")
