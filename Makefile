@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache
+.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache dist
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -33,6 +33,14 @@ demo: $(BIN)/.core
 example: $(BIN)/.core
 	$(BIN)/mlcc-ci run --all --profile example --jobs 4
 	$(BIN)/mlcc-ci report --profile example
+
+# The sdist and the wheel a release publishes, into dist/ (the release workflow builds the
+# same way); BUILD_FLAGS=--no-isolation builds with this virtualenv's hatchling, offline.
+DIST ?= dist
+BUILD_FLAGS ?=
+dist: $(BIN)/.installed
+	rm -rf $(DIST)
+	$(BIN)/python -m build $(BUILD_FLAGS) --outdir $(DIST) .
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -1,3 +1,3 @@
 """mlcc-ci: a catalog-driven integration-test matrix for ML serving containers."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

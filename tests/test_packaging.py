@@ -1,14 +1,20 @@
 """The CLI starts light, and a plain wheel install carries everything it needs."""
 
 import os
+import re
 import subprocess
 import sys
+import sysconfig
+import tarfile
 import venv
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO
+
+SITE = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
 
 PROBE = (
     "import sys, runpy\n"
@@ -31,18 +37,62 @@ def test_fast_commands_import_neither_boto3_nor_jinja2(args):
     assert out.splitlines()[-1] == "HEAVY="
 
 
+def _changelog_version() -> str:
+    """The newest released version the changelog names (`## [X.Y.Z] - date`)."""
+    found = re.search(r"^## \[(\d+\.\d+\.\d+)\]", (REPO / "CHANGELOG.md").read_text(), re.M)
+    assert found, "CHANGELOG.md names no released version"
+    return found.group(1)
+
+
 @pytest.mark.slow
-def test_wheel_installs_and_validates_from_anywhere(tmp_path: Path):
+def test_dist_installs_and_validates_from_anywhere(tmp_path: Path):
+    """`make dist` as a release runs it (offline here: this virtualenv's hatchling instead of
+    an isolated one from PyPI), the wheel built from the sdist; the wheel carries the data and
+    says the changelog's version."""
+    bin_dir = Path(sys.executable).parent
     dist = tmp_path / "dist"
+    as_it_is = ["-o", f"{bin_dir}/.installed", "-o", f"{bin_dir}/.core"]  # never reinstall
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(dist), str(REPO)],
+        [
+            "make",
+            *as_it_is,
+            "dist",
+            f"VENV={bin_dir.parent}",
+            f"DIST={dist}",
+            "BUILD_FLAGS=--no-isolation",
+        ],
+        cwd=REPO,
         check=True,
+        capture_output=True,
     )
-    wheel = next(dist.glob("mlcc_ci-*.whl"))
+    version = _changelog_version()
+    assert sorted(p.name for p in dist.iterdir()) == [
+        f"mlcc_ci-{version}-py3-none-any.whl",
+        f"mlcc_ci-{version}.tar.gz",
+    ]
+    wheel = dist / f"mlcc_ci-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        packed = set(archive.namelist())
+    for folder in ("catalog", "schema", "reports", "examples"):
+        shipped = {
+            f"mlcc_ci/_data/{f.relative_to(REPO).as_posix()}"
+            for f in (REPO / folder).rglob("*")
+            if f.is_file() and "__pycache__" not in f.parts
+        }
+        assert shipped and shipped <= packed, sorted(shipped - packed)
+    with tarfile.open(dist / f"mlcc_ci-{version}.tar.gz") as sdist:
+        assert f"mlcc_ci-{version}/CHANGELOG.md" in sdist.getnames()
+
+    # Installed offline: the wheel alone, its dependencies seen from this virtualenv.
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, str(wheel)], check=True)
+    new_site = subprocess.run(
+        [str(env_dir / "bin" / "python"), "-c", SITE], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    (Path(new_site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip"]
+    subprocess.run([*pip, "install", "--quiet", "--no-index", "--no-deps", str(wheel)], check=True)
+    subprocess.run([*pip, "check"], check=True, capture_output=True)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -92,3 +142,12 @@ def test_wheel_installs_and_validates_from_anywhere(tmp_path: Path):
         check=True,
     ).stdout.strip()
     assert where.startswith(str(env_dir)) and where.endswith("mlcc_ci/_data/catalog")
+    shown = subprocess.run(
+        [str(env_dir / "bin" / "mlcc-ci"), "--version"],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+        check=True,
+    ).stdout
+    assert shown == f"mlcc-ci, version {version}\n"
