@@ -16,7 +16,16 @@ def catalog() -> None:
 
 @catalog.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "github", "markdown"]),
+    default="text",
+    show_default=True,
+    help="github: also a workflow annotation (::error file=…,line=…) per problem; "
+    "markdown: the pull request comment an invalid catalog gets, on standard output.",
+)
+def validate(paths: tuple[Path, ...], fmt: str) -> None:
     """Check catalog files (default: the shipped catalog). PATH may be a folder or a file.
 
     Every problem is printed, one per line, as FILE:LINE: ENTRY JSON-PATH: MESSAGE, sorted
@@ -44,14 +53,61 @@ def validate(paths: tuple[Path, ...]) -> None:
             params = generator.load_parameters(installed)
             found = result.problems + generator.catalog_problems(result.entries, params)
             result.problems = sorted(found, key=problem_order)
-    if result.problems:
+    n = len(result.problems)
+    if fmt == "markdown":
+        click.echo(_markdown(result.problems, len(result.entries)))
+    elif fmt == "github":
         for line in result.problems:
-            click.echo(line, err=True)
-        n = len(result.problems)
-        click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
+            click.echo(_annotation(line))
+    if result.problems:
+        if fmt != "markdown":
+            for line in result.problems:
+                click.echo(line, err=True)
+            click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
         raise SystemExit(2)
-    n = len(result.entries)
-    click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
+    if fmt != "markdown":
+        n = len(result.entries)
+        click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
+
+
+def _annotation(problem: str) -> str:
+    """A GitHub workflow command that puts `problem` on its file and line in the diff."""
+    from mlcc_ci.catalog import problem_order
+
+    file, line = problem_order(problem)
+    message = problem.split(": ", 1)[1] if ": " in problem else problem
+
+    def data(text: str) -> str:
+        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+    def prop(text: str) -> str:
+        return data(text).replace(":", "%3A").replace(",", "%2C")
+
+    where = f"file={prop(file)}" + (f",line={line}" if line else "")
+    return f"::error {where},title=mlcc-ci catalog::{data(message)}"
+
+
+def _markdown(problems: list[str], entries: int) -> str:
+    """The sticky comment for a catalog that does not load: what is wrong, where."""
+    from mlcc_ci.report.render import MD_MARKER, md_fence
+    from mlcc_ci.safetext import capped
+
+    if not problems:
+        return f"{MD_MARKER}\n✅ catalog valid: {entries} entries"
+    n = len(problems)
+    shown = [capped(p, 500) for p in problems[:200]]
+    if n > 200:
+        shown.append(f"…and {n - 200} more: run mlcc-ci catalog validate")
+    lines = [
+        MD_MARKER,
+        f"❌ **The catalog is invalid**: {n} problem{'s' if n != 1 else ''} · nothing was run",
+        "",
+        md_fence("\n".join(shown)),
+        "",
+        "Each is also an annotation on its file and line. `mlcc-ci catalog validate` shows "
+        "the same list.",
+    ]
+    return "\n".join(lines)
 
 
 @catalog.command()

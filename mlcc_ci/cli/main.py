@@ -87,6 +87,7 @@ def _register_commands() -> None:
         catalog_cmd,
         config_cmd,
         generator_cmd,
+        github_cmd,
         logs_cmd,
         ops_cmd,
         project_cmd,
@@ -105,6 +106,7 @@ def _register_commands() -> None:
         report_cmd,
         logs_cmd,
         config_cmd,
+        github_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
