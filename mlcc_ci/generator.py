@@ -91,7 +91,7 @@ class Installed:
     root: Path  # the package folder, holding package.json
     version: str
     command: Path
-    prefix: Path | None  # the npm prefix when mlcc-ci installed it
+    prefix: Path | None  # the npm global prefix it is installed under, if it is
 
     def stage_env(self, env: Mapping[str, str]) -> dict[str, str]:
         """PATH (and npm's global prefix, which the project's do/validate searches) so that
@@ -110,8 +110,21 @@ def _package_json(root: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _global_prefix(root: Path, package: str) -> Path | None:
+    """The npm prefix whose `npm root -g` holds the package at `root`
+    (PREFIX/lib/node_modules/@scope/name), or None for another layout."""
+    modules = root
+    for _ in Path(package).parts:
+        modules = modules.parent
+    if modules / package != root or modules.name != "node_modules" or modules.parent.name != "lib":
+        return None
+    return modules.parent.parent
+
+
 def find(pin: Pin, env: Mapping[str, str]) -> Installed | None:
-    """The pinned install if there is one, else the generator on PATH."""
+    """The pinned install if there is one, else the generator on PATH (its npm prefix taken
+    from where its command really lives, so that a project's do/validate, which looks for
+    the generator under `npm root -g`, finds this one)."""
     base = prefix(pin, env)
     root = base / "lib" / "node_modules" / pin.package
     data = _package_json(root)
@@ -125,7 +138,8 @@ def find(pin: Pin, env: Mapping[str, str]) -> Installed | None:
     for parent in target.parents:
         data = _package_json(parent)
         if data is not None and data.get("name") == pin.package:
-            return Installed(parent, str(data.get("version", "")), Path(found), None)
+            version = str(data.get("version", ""))
+            return Installed(parent, version, Path(found), _global_prefix(parent, pin.package))
     return Installed(target.parent, "unknown", Path(found), None)
 
 

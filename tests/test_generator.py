@@ -322,6 +322,35 @@ def test_install_without_npm_says_so(cli, tmp_path, monkeypatch):
     assert not (tmp_path / "gen").exists()
 
 
+def test_do_validate_runs_when_the_generator_is_found_on_path(
+    cli, pinned_generator, tmp_path, monkeypatch
+):
+    """Not at the pinned install but on PATH (a link to an npm global install): the
+    project's do/validate, which looks for the generator under `npm root -g`, finds it
+    through the npm prefix the harness derives from where the command really lives."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "ml-container-creator").symlink_to(pinned_generator.command)
+    monkeypatch.setenv(generator.HOME_ENV, str(tmp_path / "empty"))
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    pin = generator.pin_of(CATALOG.defaults)
+    found = generator.find(pin, os.environ)
+    assert found is not None and found.command == bin_dir / "ml-container-creator"
+    assert found.prefix == pinned_generator.prefix == GENERATOR_HOME / pinned_generator.prefix.name
+    assert found.stage_env(os.environ)["NPM_CONFIG_PREFIX"] == str(pinned_generator.prefix)
+    local = Path("/srv/app/node_modules/@aws/ml-container-creator")  # not under any npm prefix
+    assert generator._global_prefix(local, pin.package) is None
+
+    work = tmp_path / "work"
+    result = cli("run", "http-flask", "--profile", "static", "--work-dir", str(work))
+    assert result.exit_code == 0, result.output
+    store = open_store(f"sqlite:///{tmp_path}/xdg/mlcc-ci/static-results.db")
+    validate = store.get(CATALOG.get("http-flask").config_id).stageResults["validate"]
+    assert (validate.status, validate.note, validate.errorSummary) == ("pass", "", "")
+    assert Path(validate.logPointer).read_text().count("✅ Validation passed") == 1
+
+
 def test_where_says_a_wrong_version_is_not_the_pin(cli, pinned_generator, tmp_path, monkeypatch):
     """A generator of another version on PATH is not the one the catalog pins."""
     fake = tmp_path / "other" / "node_modules" / "@aws" / "ml-container-creator"

@@ -309,8 +309,23 @@ def _with_validate(script: str) -> dict:
             "",
             "do/validate could not run: ⚠️ Schema registry not found.",
         ),
+        # what it does when `npm root -g` finds no generator: set -e ends it, unexplained
+        (
+            'echo "🔍 Running schema validation..."; false',
+            "fail",
+            "do/validate exited 1 without naming an error (its last line: 🔍 Running schema "
+            "validation...)",
+            "",
+        ),
+        ("exit 1", "fail", "do/validate exited 1 without any output", ""),
+        (
+            'echo "❌ Could not load do/config"; exit 1',
+            "fail",
+            "do/validate exited 1: ❌ Could not load do/config",
+            "",
+        ),
     ],
-    ids=["passes", "finds-errors", "cannot-run"],
+    ids=["passes", "finds-errors", "cannot-run", "stops-unexplained", "silent", "says-why"],
 )
 def test_validate_runs_the_projects_own_do_validate(store, tmp_path, script, status, summary, note):
     record, entry = claimed(store)
