@@ -3,6 +3,7 @@ does not describe, stops the release before anything is built; the notes are the
 section. Its own shell script runs here, as the runner would run it."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -96,3 +97,16 @@ def test_release_builds_on_tags_and_publishes_only_when_asked():
     assert pypi["environment"]["name"] == "pypi"
     assert pypi["permissions"] == {"id-token": "write"}  # trusted publishing, no token
     assert pypi["steps"][-1] == {"uses": "pypa/gh-action-pypi-publish@release/v1"}
+
+
+def test_version_is_set_once_and_the_changelog_describes_it(cli):
+    assert cli("--version").output == f"mlcc-ci, version {__version__}\n"
+    pyproject = (REPO / "pyproject.toml").read_text()
+    assert 'dynamic = ["version"]' in pyproject
+    assert '[tool.hatch.version]\npath = "mlcc_ci/__init__.py"' in pyproject
+    released = re.findall(r"^## \[(\d+\.\d+\.\d+)\] - \d{4}-\d\d-\d\d$", _changelog(), re.M)
+    assert released[0] == __version__  # the newest section is this version
+
+
+def _changelog() -> str:
+    return (REPO / "CHANGELOG.md").read_text()
