@@ -10,8 +10,9 @@ from mlcc_ci.stores.base import claim, finish
 EVIL = "<script>alert(1)</script> | pipe ``` fence ```` breakout <b>x</b> & done"
 
 
-def play(store, entry, statuses, day0=1, summary=EVIL):
-    """Register `entry` and record one finished run per status, oldest first."""
+def play(store, entry, statuses, day0=1, summary=EVIL, profile="default"):
+    """Register `entry` and record one finished run per status, oldest first, under
+    `profile`."""
     store.register(from_entry(entry), "2026-01-01T00:00:00Z")
     record = store.get(entry.config_id)
     for i, status in enumerate(statuses):
@@ -27,7 +28,7 @@ def play(store, entry, statuses, day0=1, summary=EVIL):
             durationSeconds=3.0,
             stageResults=stages,
             errorMessage="" if status == "pass" else f"{status}: {summary}",
-            profile="default",
+            profile=profile,
         )
         store.append_run(run_of(running, outcome))
         record = finish(store, running, outcome)

@@ -585,7 +585,9 @@ def test_report_output_does_not_follow_a_planted_symlink(cli, tmp_path):
         cli("report", "--format", "markdown", "--output", str(out), "--store", store).exit_code == 0
     )
     assert victim.read_text() == "precious\n"
-    assert out.read_text().startswith("<!-- mlcc-ci-report -->\n## mlcc-ci coverage")
+    assert out.read_text().startswith(
+        "<!-- mlcc-ci-report -->\n**✅ no failures · 0/15 passing**\n"
+    )
     out.unlink()
     out.symlink_to(victim)  # a link at the output itself is replaced, not written through
     assert cli("report", "--output", str(out), "--store", store).exit_code == 0

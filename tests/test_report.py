@@ -26,8 +26,13 @@ def store_url(tmp_path, monkeypatch):
     return names
 
 
-def test_text(cli, store_url):
+def test_text(cli, store_url, monkeypatch):
     regressed, fixed = store_url
+    monkeypatch.setenv("COLUMNS", "100")  # the flag goes under the status to fit
+    lines = cli("report").output.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(regressed + " "))
+    assert "fail-build" in lines[at] and lines[at + 1].strip() == "⚠️ REGRESSION"
+    monkeypatch.setenv("COLUMNS", "200")
     out = cli("report").output
     row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
     assert "fail-build ⚠️ REGRESSION" in row
@@ -85,7 +90,7 @@ def test_markdown_is_inert_small_and_flags(cli, store_url):
         line for line in md.splitlines() if line.startswith(f"| {md_cell(fixed)} ")
     )
     assert (
-        "**Summary: 19 total | 15 tested | 14 passing | 1 failing | 0 untested | 4 unsupported | 78.9% coverage**"
+        "\nmlcc-ci coverage · Summary: 19 total | 15 tested | 14 passing | 1 failing | 0 untested | 4 unsupported | 78.9% coverage\n"
         in md
     )
     # the error summary sits in a fence longer than any backtick run inside it
@@ -242,10 +247,10 @@ def test_the_summary_line_adds_up(cli, tmp_path, monkeypatch):
 def test_markdown_puts_the_summary_first_and_lists_unsupported_once(cli, store_url):
     md = cli("report", "--format", "markdown").output
     lines = md.splitlines()
-    assert lines[0] == "<!-- mlcc-ci-report -->" and lines[3].startswith("**Summary: ")
+    assert lines[0] == "<!-- mlcc-ci-report -->" and lines[1].startswith("**❌ ")
+    assert lines[3].startswith("mlcc-ci coverage · Summary: ")
     order = [
-        md.index(h)
-        for h in ("**Summary:", "### Regressions", "### Failures by cause", "| Config |")
+        md.index(h) for h in ("Summary:", "### Regressions", "### Failures by cause", "| Config |")
     ]
     assert order == sorted(order)
     assert md.count("http-nginx") == 1  # in the unsupported line, not the table too
@@ -416,3 +421,148 @@ def test_log_links_open_the_console_or_what_the_page_can_reach():
         log_link("s3://bucket/key", "us-east-1") is None
         and log_link("cloudwatch:", "us-east-1") is None
     )
+
+
+# -- the pull request's comment leads with a verdict; the text report fits 100 columns -------
+
+STATIC = "static profile: generation and validation only"  # from the profile's skipReason
+
+
+@pytest.fixture
+def static_runs(tmp_path, monkeypatch):
+    """Plays runs under the static profile into one store, which `report` reads."""
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "static.db")
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/static.db")
+    catalog = load_valid_catalog()
+
+    def runs(name, statuses, day0=1):
+        summary = (
+            "generated project failed do/validate: Required parameter 'modelFormat' is missing"
+        )
+        play(store, catalog.get(name), statuses, day0=day0, summary=summary, profile="static")
+
+    yield runs
+    store.close()
+
+
+SUPPORTED = [e.name for e in load_valid_catalog().entries if e.supported]
+
+
+def _verdict(cli, *args):
+    lines = cli("report", "--format", "markdown", *args).output.splitlines()
+    assert lines[0] == "<!-- mlcc-ci-report -->"
+    return lines[1]
+
+
+def test_the_verdict_against_the_stores_history(cli, static_runs):
+    assert len(SUPPORTED) == 15
+    for name in SUPPORTED:
+        if name not in ("http-flask", "triton-fil"):
+            static_runs(name, ["pass"])
+    assert _verdict(cli) == f"**✅ no failures · 13/15 passing · {STATIC}**"
+    static_runs("triton-fil", ["fail-validate"])  # never passed: not a new failure
+    assert _verdict(cli) == (
+        "**⚠️ 1 configuration failing, none newly: none has passed before (triton-fil) · "
+        f"13/15 passing · {STATIC}**"
+    )
+    static_runs("http-flask", ["pass", "fail-validate"], day0=2)  # passed, now fails
+    assert _verdict(cli) == (
+        f"**❌ 1 configuration newly failing (http-flask) · 13/15 passing · {STATIC}**"
+    )
+    static_runs("http-flask", ["pass"], day0=4)
+    static_runs("triton-fil", ["pass"], day0=4)
+    assert _verdict(cli) == f"**✅ all passing · 15/15 passing · {STATIC}**"
+
+
+def test_the_verdict_against_a_baseline_names_five_and_counts_the_rest(cli, static_runs, tmp_path):
+    for name in SUPPORTED:
+        static_runs(name, ["fail-validate" if name == "triton-fil" else "pass"])
+    before = tmp_path / "before.json"
+    before.write_text(cli("report", "--json").output)
+    seven = [n for n in SUPPORTED if n != "triton-fil"][:7]
+    for name in seven:
+        static_runs(name, ["fail-validate"], day0=2)
+    assert _verdict(cli, "--baseline", str(before)) == (
+        f"**❌ 7 configurations newly failing ({', '.join(seven[:5])} and 2 more) · "
+        f"7/15 passing · {STATIC}**"
+    )
+    after = tmp_path / "after.json"
+    after.write_text(cli("report", "--json").output)
+    failing = [n for n in SUPPORTED if n in seven or n == "triton-fil"]
+    assert _verdict(cli, "--baseline", str(after)) == (
+        "**⚠️ 8 configurations failing, none newly: failing in the baseline too "
+        f"({', '.join(failing[:5])} and 3 more) · 7/15 passing · {STATIC}**"
+    )
+    # a configuration the baseline lacks and that fails is new, and newly failing
+    doc = json.loads(after.read_text())
+    del doc["configurations"][seven[0]]
+    after.write_text(json.dumps(doc))
+    assert _verdict(cli, "--baseline", str(after)) == (
+        f"**❌ 1 configuration newly failing ({seven[0]}) · 7/15 passing · {STATIC}**"
+    )
+
+
+def test_failing_rows_come_first_passing_ones_fold_and_no_zero_cost_is_said(cli, static_runs):
+    for name in SUPPORTED:
+        static_runs(name, ["pass"])
+    static_runs("triton-fil", ["fail-validate"], day0=2)
+    static_runs("http-flask", ["fail-build"], day0=2)
+    md = cli("report", "--format", "markdown").output
+    lines = md.splitlines()
+    opened = lines.index("<details><summary>13 passing</summary>")
+    closed = lines.index("</details>", opened)
+    rows = [line for line in lines[:opened] if line.startswith("| ")]
+    assert [r.split(" | ")[0] for r in rows] == ["| Config", "| http-flask", "| triton-fil"]
+    assert all("❌ fail-" in r for r in rows[1:])
+    folded = [line for line in lines[opened:closed] if line.startswith("| ")]
+    assert folded[0].startswith("| Config |") and len(folded) == 1 + 13
+    assert all("| ✅ pass |" in r for r in folded[1:])
+    assert not any(line.startswith("| ") for line in lines[closed:])
+    # the static profile bills nothing: no cost line, $0.00 only in the table's cells
+    assert not any(line.startswith("- ") and "Cost" in line for line in lines)
+    assert "Month at the current schedule" not in md
+    assert all(line.startswith("| ") for line in lines if "$0.00" in line)
+
+
+def test_the_text_report_fits_100_columns(cli, tmp_path, monkeypatch):
+    from mlcc_ci.stores.sqlite import SqliteStore
+    from tests.reporting import rich_scenario, run_through
+
+    owner = "machine-learning-platform-infrastructure-team.a-long-company-name.example"
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team)).exit_code == 0
+    for i, path in enumerate(sorted(team.glob("[a-z]*.yaml"))):
+        path.write_text(path.read_text() + f"owner: team-{i % 3}-{owner}\n")
+    store = SqliteStore(tmp_path / "wide.db")
+    roles = rich_scenario(store)
+    long_error = (
+        "do/validate exited 1: the generated project's Dockerfile copies code/serve.py, "
+        "which the template did not write because the parameter modelServer was empty; "
+        "set generatorOptions.modelServer in the catalog entry or pick a backend that "
+        "serves the model itself, then run mlcc-ci run NAME --profile static again"
+    )
+    last = load_valid_catalog().get(SUPPORTED[-1])
+    run_through(store, last, [("fail-validate", long_error)], day0=5)
+    store.close()
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/wide.db")
+    monkeypatch.setenv("COLUMNS", "100")
+    out = cli("--catalog", str(team), "report").output
+    too_wide = [line for line in out.splitlines() if len(line) > 100]
+    assert too_wide == []
+    lines = out.splitlines()
+    header = ["Config", "Status", "Last Test", "Stages", "Pass rate", "Cost"]
+    assert lines[2].split() == " ".join(header).split()
+    assert "Left out to fit 100 columns: Project, Duration, Owner" in out
+    regressed = next(i for i, line in enumerate(lines) if line.startswith(roles["regressed"]))
+    assert "fail-build" in lines[regressed] and lines[regressed + 1].strip() == "⚠️ REGRESSION"
+    # the first failure is whole, wrapped at spaces
+    flat = " ".join(out.split())
+    assert f"FAILURE in validate ×1 ({last.name}): validate failed: {long_error}" not in flat
+    assert f"({last.name}): {long_error}" in flat
+    # a wider terminal gets every column, and the owners in them
+    monkeypatch.setenv("COLUMNS", "300")
+    wide = cli("--catalog", str(team), "report").output
+    assert wide.splitlines()[2].split()[-2:] == ["Owner", "Profile"]
+    assert f"team-0-{owner}" in wide and "Left out" not in wide

@@ -5,6 +5,7 @@ them) have their history read, in batches."""
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from mlcc_ci.catalog import Catalog
@@ -12,6 +13,7 @@ from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED
 from mlcc_ci.cost import prices_of
 from mlcc_ci.models import Record, Run
 from mlcc_ci.report.model import HISTORY_STRIP, Report, build_report
+from mlcc_ci.report.verdict import scopes_of
 from mlcc_ci.stores.base import ResultsStore
 
 
@@ -52,7 +54,7 @@ def load_report(
     hours = stale_hours or DEFAULT_STALE_HOURS
     with collector_paused():
         records, history, unreadable = read(store)
-        return build_report(
+        report = build_report(
             catalog.entries,
             records,
             history,
@@ -61,3 +63,4 @@ def load_report(
             unreadable=unreadable,
             prices=prices_of(catalog.defaults),
         )
+    return replace(report, scopes=scopes_of(catalog.defaults.get("profiles") or {}))

@@ -116,6 +116,7 @@ class Report:
     changes: "Changes | None" = None  # against a baseline report, when one was given
     prices: str = "-"  # the price table the costs come from
     scheduleHours: float = DEFAULT_STALE_HOURS  # how often a configuration is due
+    scopes: Mapping[str, str] = field(default_factory=dict)  # profile -> what its runs prove
 
     @property
     def running(self) -> list[ConfigReport]:

@@ -4,7 +4,7 @@ is escaped: HTML through jinja2 autoescape, Markdown cells and fences by hand.""
 import json
 import re
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from html import escape
 from typing import Any
@@ -91,15 +91,27 @@ def _running_state(c: ConfigReport, now: str) -> str:
     )
 
 
-def _cost_lines(report: Report) -> list[str]:
-    """Cost shown, per day, and the month at the current schedule, in one wording."""
-    every = f"{report.scheduleHours:g} h"
-    days = "; ".join(f"{day} {t.text}" for day, t in report.cost_by_day[:7]) or "none"
-    return [
-        f"Cost of the runs shown: {report.cost_shown.text} ({report.prices})",
-        f"Cost per day: {days}",
-        f"Month at the current schedule (each configuration every {every}): {report.monthly.text}",
-    ]
+def _zero(t: Total) -> bool:
+    return t.usd == 0 and not t.unknown
+
+
+def _cost_lines(report: Report, *, hide_zero: bool = False) -> list[str]:
+    """Cost shown, per day, and the month at the current schedule, in one wording.
+    `hide_zero`: only the figures that are not $0 (a pull request's unbilled profile)."""
+    by_day = [(d, t) for d, t in report.cost_by_day[:7] if not (hide_zero and _zero(t))]
+    days = "; ".join(f"{day} {t.text}" for day, t in by_day) or "none"
+    lines = []
+    if not (hide_zero and _zero(report.cost_shown)):
+        lines.append(f"Cost of the runs shown: {report.cost_shown.text} ({report.prices})")
+    if by_day or not hide_zero:
+        lines.append(f"Cost per day: {days}")
+    if not (hide_zero and _zero(report.monthly)):
+        every = f"{report.scheduleHours:g} h"
+        lines.append(
+            f"Month at the current schedule (each configuration every {every}): "
+            f"{report.monthly.text}"
+        )
+    return lines
 
 
 LogHref = Callable[[str], str | None]
@@ -131,68 +143,69 @@ def log_link(pointer: str, region: str, local: LogHref | None = None) -> str | N
 
 
 def text(report: Report, width: int = 100) -> str:
-    """`width`: the columns failures are wrapped to (the table is as wide as it is)."""
-    from tabulate import tabulate
-
-    rows = [
-        [
-            c.name,
-            _status(c),
-            c.project or "-",
-            clock.display(c.lastTest),
-            _duration(c.duration),
-            _stages(c),
-            _rate(c),
-            _cost(c),
-            c.owner,
-            c.profile or "-",
-        ]
-        for c in report.configurations
-    ]
-    lines = ["CI Coverage Report", ""]
-    lines.append(
-        tabulate(
-            rows,
-            headers=[
-                "Config",
-                "Status",
-                "Project",
-                "Last Test",
-                "Duration",
-                "Stages",
-                "Pass rate",
-                "Cost",
-                "Owner",
-                "Profile",
-            ],
-            tablefmt="simple",
-            disable_numparse=True,
-        )
+    """`width`: the columns the report fits: the table leaves out or cuts what does not fit,
+    every other line is wrapped at spaces (a longer word, such as a log's path, stays whole)."""
+    table, notes = _text_table(report.configurations, width)
+    lines = ["CI Coverage Report", "", table, ""]
+    wrap = textwrap.TextWrapper(
+        width=max(width, 40),
+        subsequent_indent="    ",
+        break_long_words=False,
+        break_on_hyphens=False,
     )
-    lines += ["", report.summary.line(), STAGE_KEY.capitalize(), *_cost_lines(report)]
+    said: list[str] = [*notes]
+    key = STAGE_KEY.capitalize()
+    if len(key) > width:  # the stages on one line, the marks under them
+        stages, marks = key.split(" (", 1)
+        key = f"{stages}\n    ({marks}"
+    said += [report.summary.line(), *key.split("\n"), *_cost_lines(report)]
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
-        lines.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
+        said.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
     for c in report.running:
-        lines.append(f"RUNNING {c.name}: {_running_state(c, report.generatedAt)}")
-    lines += _change_lines(report)
+        said.append(f"RUNNING {c.name}: {_running_state(c, report.generatedAt)}")
+    said += _change_lines(report)
     for c in report.regressions:
         assert c.regression
-        lines.append(
+        said.append(
             f"REGRESSION {c.name}: failing since {clock.display(c.regression.since)}; "
             f"last pass {clock.display(c.regression.lastPass)} (run {c.regression.lastPassRunId})"
         )
     for c in report.fixed:
-        lines.append(f"FIXED {c.name}: passed after failing")
+        said.append(f"FIXED {c.name}: passed after failing")
     for c in report.flaky:
-        lines.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
+        said.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
+    lines += [part for line in said for part in wrap.wrap(line)]
     for g in report.failure_groups:
         lines += _failure_group(report, g, width)
-    for config_id, reason in report.unreadable.items():
-        lines.append(f"UNREADABLE record {config_id}: {reason}")
+    tail = [f"UNREADABLE record {k}: {reason}" for k, reason in report.unreadable.items()]
     if report.profiles.get("example"):
-        lines.append(f"Note: {EXAMPLE_NOTE}")
+        tail.append(f"Note: {EXAMPLE_NOTE}")
+    lines += [part for line in tail for part in wrap.wrap(line)]
     return "\n".join(lines) + "\n"
+
+
+def _text_table(configs: Sequence[ConfigReport], width: int) -> tuple[str, list[str]]:
+    """The table of the text report, fitted to `width` (see texttable)."""
+    from mlcc_ci.report.texttable import Column, fit
+
+    status = [_status(c) for c in configs]
+    flag = " ⚠️ REGRESSION"  # what _status adds: under the status when the table is narrow
+    return fit(
+        [
+            Column("Config", [c.name for c in configs], least=16),
+            Column("Status", status, narrow=[s.replace(flag, "\n" + flag[1:]) for s in status]),
+            Column("Project", [c.project or "-" for c in configs], required=False),
+            Column("Last Test", [clock.display(c.lastTest) for c in configs]),
+            Column("Duration", [_duration(c.duration) for c in configs], required=False),
+            Column("Stages", [_stages(c) for c in configs]),
+            Column("Pass rate", [_rate(c) for c in configs]),
+            Column("Cost", [_cost(c) for c in configs]),
+            Column("Owner", [c.owner for c in configs], required=False, least=10),
+            Column("Profile", [c.profile or "-" for c in configs], required=False),
+        ],
+        width,
+    )
 
 
 FAILURE_LOGS_SHOWN = 3
@@ -398,10 +411,15 @@ MD_MARKER = "<!-- mlcc-ci-report -->"
 
 
 def markdown(report: Report) -> str:
-    """For a pull request: the summary first, then what changed, the regressions, the
-    failures grouped by cause, and a compact table of what can run; unsupported ones once."""
-    out = [MD_MARKER, "## mlcc-ci coverage", "", f"**{report.summary.line()}**", ""]
-    out += [f"- {md_cell(line)}" for line in _cost_lines(report)] + [""]
+    """For a pull request: the verdict first, then the summary, the costs that are not
+    zero, what changed, the regressions, the failures grouped by cause, and a compact table
+    of what can run, failing rows first and passing ones folded; unsupported ones once."""
+    from mlcc_ci.report.verdict import verdict
+
+    out = [MD_MARKER, f"**{verdict(report, md_cell)}**", ""]
+    out += [f"mlcc-ci coverage · {report.summary.line()}", ""]
+    costs = _cost_lines(report, hide_zero=True)
+    out += [f"- {md_cell(line)}" for line in costs] + ([""] if costs else [])
     if report.profiles.get("example"):
         out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
     if report.changes:
@@ -447,29 +465,40 @@ def markdown(report: Report) -> str:
             out += [f"### {title}", ""]
             out += [f"- {md_cell(c.name)}: {md_cell(say(c))}" for c in configs]
             out.append("")
-    out += [
-        "| Config | Status | Last Test | Duration | Stages | Pass rate | Cost | Owner | Profile |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for c in report.configurations:
-        if c.supportState == "unsupported":
-            continue
-        icon = _ICON.get(c.status, "❌")
-        status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
-        status += " (fixed)" if c.fixed else ""
-        status += " (flaky)" if c.flaky else ""
-        out.append(
-            f"| {md_cell(c.name)} | {icon} {status} | {clock.display(c.lastTest)} | "
-            f"{_duration(c.duration)} | {_stages(c)} | {_rate(c)} | {md_cell(_cost(c))} | "
-            f"{md_cell(c.owner)} | {md_cell(c.profile or '-')} |"
-        )
-    out += ["", md_cell(STAGE_KEY.capitalize()), ""]
+    runnable = [c for c in report.configurations if c.supportState != "unsupported"]
+    first = [c for c in runnable if c.failing]
+    first += [c for c in runnable if not c.failing and not c.passing]
+    if first:
+        out += [*MD_TABLE_HEAD, *(_md_row(c) for c in first), ""]
+    passing = [c for c in runnable if c.passing]
+    if passing:
+        out += [f"<details><summary>{len(passing)} passing</summary>", "", *MD_TABLE_HEAD]
+        out += [*(_md_row(c) for c in passing), "", "</details>", ""]
+    out += [md_cell(STAGE_KEY.capitalize()), ""]
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
     for config_id, reason in report.unreadable.items():
         out.append(f"\nUnreadable record {md_cell(config_id)}: {md_cell(reason)}")
     return _fit("\n".join(out).rstrip() + "\n")
+
+
+MD_TABLE_HEAD = (
+    "| Config | Status | Last Test | Duration | Stages | Pass rate | Cost | Owner | Profile |",
+    "|---|---|---|---|---|---|---|---|---|",
+)
+
+
+def _md_row(c: ConfigReport) -> str:
+    icon = _ICON.get(c.status, "❌")
+    status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
+    status += " (fixed)" if c.fixed else ""
+    status += " (flaky)" if c.flaky else ""
+    return (
+        f"| {md_cell(c.name)} | {icon} {status} | {clock.display(c.lastTest)} | "
+        f"{_duration(c.duration)} | {_stages(c)} | {_rate(c)} | {md_cell(_cost(c))} | "
+        f"{md_cell(c.owner)} | {md_cell(c.profile or '-')} |"
+    )
 
 
 def _change_lines(report: Report) -> list[str]:
