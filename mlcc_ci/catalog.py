@@ -369,7 +369,9 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
         ids[identity] = entry
         for rule_path, message in rule_problems(entry, defaults.get("rules", {})):
             where = f"{label} {schema.json_path(rule_path)}"
-            out.add(path, line_of(loaded.lines, rule_path), f"{where}: {message}")
+            # an inherited value breaks the rule where the defaults wrote it
+            place, line = locate([(path, loaded), *sources], rule_path)
+            out.add(place, line, f"{where}: {message}")
         catalog.entries.append(entry)
     catalog.problems = out.sorted()
     rank = {a: i for i, a in enumerate(ARCHITECTURE_ORDER)}

@@ -47,13 +47,15 @@ class Target:
 
 
 def default_stage(results: Mapping[str, StageResult]) -> str | None:
-    """The first stage that failed, else the last one that ran."""
+    """The first stage that failed, else the last one that ran and left a log (register
+    and update, which the harness does itself, leave none)."""
     ordered = sorted(results, key=stage_order)
     failed = [s for s in ordered if results[s].status == "fail"]
     if failed:
         return failed[0]
     ran = [s for s in ordered if results[s].status != "skip"]
-    return ran[-1] if ran else None
+    logged = [s for s in ran if results[s].logPointer]
+    return (logged or ran)[-1] if ran else None
 
 
 def _check_stage(stage: str) -> None:
@@ -159,8 +161,9 @@ def failure_lines(
     wrap.initial_indent = "    "
     for said in detail.splitlines():
         lines += wrap.wrap(" ".join(said.split()))
-    if log_place:
-        lines.append(f"    log: {log_place}")
+    if log_place:  # never cut: on a line of its own when it does not fit
+        line = f"    log: {log_place}"
+        lines += [line] if len(line) <= width else ["    log:", f"      {log_place}"]
     return lines
 
 

@@ -63,7 +63,7 @@ def reregister(
             continue
         if record is not None and record.testStatus != RUNNING:
             due.append(Decision(record, decision.reason, decision.detail))
-    return Plan(due=due, reap=plan.reap, skipped=plan.skipped)
+    return Plan(due=due, reap=plan.reap, skipped=plan.skipped, unregistered=plan.unregistered)
 
 
 def new_run_id() -> str:

@@ -55,6 +55,7 @@ class Plan:
     due: list[Decision] = field(default_factory=list)
     reap: list[Decision] = field(default_factory=list)
     skipped: list[Decision] = field(default_factory=list)
+    unregistered: list[str] = field(default_factory=list)  # catalog entries with no record
 
 
 def regressed(record: Record) -> bool:
@@ -143,6 +144,14 @@ def select(
             plan.skipped.append(
                 Decision(record, "fresh", f"{status}; due after {clock.iso(fresh_until)}")
             )
+    seen = {d.record.configId for d in (*due, *plan.skipped, *plan.reap)}
+    # an entry the store has no record of (new, or its identity edited): named, never run
+    # unregistered, so that nothing runs that no one asked to register
+    plan.unregistered = sorted(
+        r.deploymentConfig
+        for r in catalog.values()
+        if r.configId not in seen and r.supportState == "supported"
+    )
     due = _one_per_deployment(due, plan)
     rank = {"untested": 0, "changed": 1, "regressed": 2, "stale": 3}
     due.sort(

@@ -208,9 +208,12 @@ class Runner:
             return 0
         if action == "actions/upload-artifact":
             target = self.artifacts / given["name"]
+            hidden_too = given.get("include-hidden-files") is True  # off by default (v4.4)
             for pattern in str(given["path"]).split():
-                for found in glob.glob(str(workspace / pattern)):
+                for found in glob.glob(str(workspace / pattern), include_hidden=True):
                     relative = Path(found).relative_to(workspace)
+                    if not hidden_too and any(p.startswith(".") for p in relative.parts):
+                        continue
                     if Path(found).is_dir():
                         shutil.copytree(found, target / relative, dirs_exist_ok=True)
                     else:

@@ -133,12 +133,17 @@ def _git(cwd: Path, *args: str) -> str:
     ).stdout
 
 
+TAG = f"git+https://github.com/OWNER/mlcc-ci@v{__version__}"
+
+
 def _readme_caller() -> str:
-    """The caller workflow exactly as the README shows it."""
+    """The caller workflow as the README shows it; pip cannot reach GitHub here, so the git
+    tag it installs is this version's wheel (built below), as `uses:` is the local file."""
     text = (REPO / "README.md").read_text()
     block = re.search(r"```yaml\n(# \.github/workflows/mlcc-ci\.yml\n.*?)```", text, re.S)
     assert block, "the README shows the caller workflow"
-    return block.group(1)
+    assert f'mlcc-ci: "{TAG}"' in block.group(1)
+    return block.group(1).replace(f'"{TAG}"', f"mlcc-ci=={__version__}")
 
 
 @pytest.fixture(scope="module")

@@ -207,6 +207,13 @@ def test_a_team_defaults_problem_points_at_the_file_that_wrote_it(cli, tmp_path)
     assert result.exit_code == 2
     line = next(n for n, text in enumerate(defaults.read_text().splitlines(), 1) if "-5" in text)
     assert f"_defaults.yaml:{line}: defaults $.stages.build.timeoutSeconds: -5" in result.output
+    # a value inherited by every entry that breaks a rule: at the line that wrote it
+    defaults.write_text(defaults.read_text().replace("timeoutSeconds: -5", "timeoutSeconds: 9000"))
+    ruled = cli("catalog", "validate", str(team)).output
+    assert (
+        f"_defaults.yaml:{line}: http-flask $.stages.build.timeoutSeconds: 9000s exceeds" in ruled
+    )
+    assert "http-flask.yaml" not in ruled
     defaults.write_text(defaults.read_text().replace("extends: mlcc-ci", "extends: ours"))
     wrong = cli("catalog", "validate", str(team))
     assert "_defaults.yaml:6: defaults $.extends: can only be 'mlcc-ci', not 'ours'" in wrong.output

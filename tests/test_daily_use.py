@@ -298,3 +298,23 @@ def test_an_edited_entry_is_due_at_once_without_register(cli, team, tmp_path):
     assert record.testStatus == "pass" and record.profile == "example"
     again = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
     assert again["due"] == []
+
+
+def test_an_entry_whose_identity_changed_is_named_not_registered(cli, team, tmp_path):
+    """A new instance type is a new configId: plan names the entry as not registered (and
+    how to add it) instead of saying nothing; nothing runs that no one registered."""
+    import json
+
+    catalog_args = ("--catalog", str(team))
+    flask = team / "http-flask.yaml"
+    flask.write_text(flask.read_text().replace("ml.m5.large", "ml.m5.xlarge"))
+    plan = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
+    # (the fixture registered two entries: the others were never registered either)
+    assert plan["due"] == [] and "http-flask" in plan["unregistered"]
+    text = cli(*catalog_args, "plan", *FRESH).output
+    assert "\n  http-flask                   in the catalog, no record under its configId" in text
+    assert "mlcc-ci register --from-catalog NAME" in text
+    assert cli(*catalog_args, "register", "--from-catalog", "http-flask").exit_code == 0
+    plan = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
+    assert [d["name"] for d in plan["due"]] == ["http-flask"]
+    assert "http-flask" not in plan["unregistered"]

@@ -117,7 +117,7 @@ def test_a_duration_is_whole_seconds_whoever_wrote_it(stored):
         ),
         (
             {"configJson": json.dumps({"deploymentConfig": "http-flask", "pad": "x" * 70000})},
-            "configJson is 68 KB, more than 64",
+            "configJson is 68 KB, more than 64 KB",
         ),
         ({"testStatus": 3}, "testStatus '3' is not a status"),
         ({"stageResults": "{not json"}, "stageResults is a string but not JSON"),

@@ -315,7 +315,7 @@ def test_install_without_npm_says_so(cli, tmp_path, monkeypatch):
     monkeypatch.setenv(generator.HOME_ENV, str(tmp_path / "gen"))
     monkeypatch.setenv("PATH", str(tmp_path))
     result = cli("generator", "install")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output.splitlines()[-1] == (
         "Error: npm is not on PATH: install Node.js (20 or newer) and npm first"
     )
@@ -366,7 +366,7 @@ def test_where_says_a_wrong_version_is_not_the_pin(cli, pinned_generator, tmp_pa
     monkeypatch.setenv(generator.HOME_ENV, str(tmp_path / "empty"))
     monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
     result = cli("generator", "where")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.output.splitlines() == [
         f"@aws/ml-container-creator 1.7.0: {bin_dir / 'ml-container-creator'}",
         f"Error: the generator at {bin_dir / 'ml-container-creator'} is version 1.7.0, but the "

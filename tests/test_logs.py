@@ -93,7 +93,20 @@ def test_logs_of_a_real_failed_run_default_to_the_failed_stage(cli, tmp_path, mo
 
     # the run summary gave the same place
     (log,) = work.glob("http-flask-*/logs/build.log")
-    assert f"    log: {log}" in ran.output
+    # whole, on the `log:` line or (too long for it) on its own line below
+    assert f"    log: {log}" in ran.output or f"    log:\n      {log}\n" in ran.output
+
+
+def test_logs_of_a_passing_static_run_show_the_last_stage_with_a_log(
+    cli, tmp_path, pinned_generator
+):
+    """register and update leave no log: a passing run shows validate's."""
+    url = f"sqlite:///{tmp_path}/r.db"
+    work = ["--store", url, "--work-dir", str(tmp_path / "work")]
+    assert cli("run", "http-flask", "--profile", "static", *work).exit_code == 0
+    shown = cli("logs", "http-flask", "--store", url)
+    assert shown.exit_code == 0, shown.output
+    assert "Configuration loaded" in shown.output  # the project's do/validate said it
 
 
 def test_logs_picks_runs_and_stages_and_says_what_is_missing(cli, store, tmp_path):
@@ -543,11 +556,12 @@ def test_the_text_report_gives_each_failure_whole_with_its_log(cli, store, tmp_p
     for line in block:
         if not line.startswith("    "):
             break
-        assert len(line) <= 100 or line.startswith("    log of "), line
+        # only a path alone on its line may be longer: a path is never cut
+        assert len(line) <= 100 or (line.strip().startswith("/") and " " not in line.strip()), line
         body.append(line.strip())
     log = tmp_path / "w" / "http-flask-aaaaaaaaaaa1" / "logs" / "build.log"
-    assert body[-1] == f"log of http-flask: {log}"
-    assert " ".join(body[:-1]) == long  # whole, cut at spaces only
+    assert body[-2:] == ["log of http-flask:", str(log)]  # too long for one line: two
+    assert " ".join(body[:-2]) == long  # whole, cut at spaces only
 
     html = tmp_path / "html" / "r.html"
     html.parent.mkdir()

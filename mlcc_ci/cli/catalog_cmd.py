@@ -104,8 +104,8 @@ def _markdown(problems: list[str], entries: int) -> str:
         "",
         md_fence("\n".join(shown)),
         "",
-        "Each is also an annotation on its file and line. `mlcc-ci catalog validate` shows "
-        "the same list.",
+        "`mlcc-ci catalog validate` shows the same list; in the workflow each is also an "
+        "annotation on its file and line.",
     ]
     return "\n".join(lines)
 

@@ -200,6 +200,7 @@ def plan(
             "reap": [_decision_json(d) for d in result.reap],
             "skipped": [_decision_json(d) for d in result.skipped],
             "unreadable": [{"configId": k, "reason": v} for k, v in unreadable.items()],
+            "unregistered": result.unregistered,
         }
         click.echo(json.dumps(doc, indent=2))
         return
@@ -226,6 +227,14 @@ def plan(
         click.echo(f"Unreadable ({len(unreadable)}):")
         for config_id, reason in unreadable.items():
             click.echo(f"  {config_id:<28} {reason}")
+    if result.unregistered:
+        click.echo(f"Not registered ({len(result.unregistered)}):")
+        for name in result.unregistered:
+            click.echo(f"  {name:<28} in the catalog, no record under its configId")
+        click.echo(
+            "  A new entry, or one whose model, instance type, region or target changed (a new "
+            "configId): `mlcc-ci register --from-catalog NAME` (or `run NAME`) adds it"
+        )
 
 
 @click.command()

@@ -232,8 +232,12 @@ def _failure_group(report: Report, g: FailureGroup, width: int) -> list[str]:
     for name in shown:
         result = by_name[name].stageResults.get(g.stage)
         if result and result.logPointer:
-            # never wrapped: a path is copied whole
-            lines.append(f"    log of {name}: {place(name, g.stage, result.logPointer)}")
+            # never cut: a path is copied whole, on a line of its own when it does not fit
+            where = place(name, g.stage, result.logPointer)
+            line = f"    log of {name}: {where}"
+            lines += (
+                [line] if len(line) <= wrap.width else [f"    log of {name}:", f"      {where}"]
+            )
     if len(g.configurations) > len(shown):
         more = len(g.configurations) - len(shown)
         lines += wrap.wrap(f"… {more} more: mlcc-ci logs NAME --stage {g.stage}")
