@@ -177,6 +177,16 @@ class Runner:
             )
             return RunReport(record, outcome, self.work_root, [message])
 
+    def _show(self, event: Progress, notes: list[str]) -> None:
+        """Tell `progress` (the terminal, the build log). Best effort: showing a run is not
+        the run, so a display that fails is a note, never the run's failure."""
+        try:
+            self.progress(event)
+        except Exception as exc:
+            note = f"progress could not be shown: {type(exc).__name__}: {exc}"
+            if note not in notes:
+                notes.append(note)
+
     def _record_progress(
         self, claim: "_Claim", stage: str, done: Mapping[str, StageResult]
     ) -> None:
@@ -217,7 +227,7 @@ class Runner:
         failed: str | None = None
 
         def stage(name: str, cwd: Path) -> StageResult:
-            self.progress(Progress(entry.name, name, "start"))
+            self._show(Progress(entry.name, name, "start"), notes)
             self._record_progress(claim, name, results)
             t0 = time.perf_counter()
             try:
@@ -238,8 +248,9 @@ class Runner:
                 result = StageResult("fail", errorSummary=summarize(note, "", secrets))
             result = replace(result, durationSeconds=round(time.perf_counter() - t0, 3))
             log = str(self._log(work, name))
-            self.progress(
-                Progress(entry.name, name, "end", result.status, result.durationSeconds, log)
+            self._show(
+                Progress(entry.name, name, "end", result.status, result.durationSeconds, log),
+                notes,
             )
             return result
 
@@ -300,9 +311,9 @@ class Runner:
             ),
         )
         report = RunReport(claim.record, outcome, work, notes)
-        self.progress(Progress(entry.name, "update", "start"))
+        self._show(Progress(entry.name, "update", "start"), notes)
         self._update(report)
-        self.progress(Progress(entry.name, "update", "end", outcome.status))
+        self._show(Progress(entry.name, "update", "end", outcome.status), notes)
         return report
 
     # -- pieces ---------------------------------------------------------------------------

@@ -121,6 +121,20 @@ def test_exception_inside_the_harness_still_tears_down(store, tmp_path):
     assert results["teardown"].status == "pass"
 
 
+def test_a_progress_display_that_fails_does_not_fail_the_run(store, tmp_path):
+    record, entry = claimed(store)
+
+    def gone(event):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    run = runner(store, tmp_path)
+    run.progress = gone
+    report = run.run(record, entry)
+    assert report.status == "pass", report.outcome.stageResults
+    assert store.get(record.configId).testStatus == "pass"
+    assert report.notes == ["progress could not be shown: BrokenPipeError: [Errno 32] Broken pipe"]
+
+
 def test_secrets_are_redacted_from_error_summaries(store, tmp_path):
     record, entry = claimed(store)
     secret = "hf_SuperSecretTokenValue12345"

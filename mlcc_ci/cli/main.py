@@ -150,6 +150,11 @@ def _settings_defaults(group: click.Group) -> dict[str, Any]:
 
 
 def main() -> None:
+    from mlcc_ci.cli.pipes import guard
+
+    # a reader that leaves early (`| head`) stops the output, never the command (pipes.py)
+    sys.stdout = guard(sys.stdout)
+    sys.stderr = guard(sys.stderr)
     try:
         cli.main(prog_name="mlcc-ci", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive only

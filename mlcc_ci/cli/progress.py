@@ -3,7 +3,8 @@
 Lines go to standard output, so a non-interactive run (the AWS executor) logs there: one
 line when a stage starts and one when it ends, so a long build is never silent. Colour only
 on a terminal, and never with NO_COLOR or --no-color. Verbosity: 0 (-q) prints nothing but
-the summary, 1 the default, 2 (-v) every stage line on a terminal too.
+the summary, 1 the default, 2 (-v) every stage line on a terminal too. Once the reader of
+the stream has gone (`| head`), nothing more is written and nothing is raised (pipes.py).
 """
 
 import shutil
@@ -14,6 +15,7 @@ from typing import TextIO
 
 import click
 
+from mlcc_ci.cli.pipes import guard
 from mlcc_ci.lifecycle import Progress
 
 
@@ -26,7 +28,8 @@ class ProgressView:
         color: bool = True,
         verbosity: int = 1,
     ) -> None:
-        self.stream = stream or sys.stdout
+        # the reader may leave (`| head`): then the view goes quiet, the runs go on
+        self.stream = guard(stream or sys.stdout)
         tty = self.stream.isatty() if live is None else live
         self.live = tty and verbosity > 0
         self.color = color and tty
