@@ -289,10 +289,13 @@ def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
         if path.is_dir():
             if (path / DEFAULTS_FILE).is_file():
                 defaults = path / DEFAULTS_FILE
-            files.extend(sorted(p for p in path.glob("*.y*ml") if p.name != DEFAULTS_FILE))
+            # `_`-files are the catalog's own (_defaults.yaml, _failures.yaml), not entries
+            files.extend(sorted(p for p in path.glob("*.y*ml") if not p.name.startswith("_")))
         elif path.is_file():
             if path.name == DEFAULTS_FILE:
                 defaults = path
+            elif path.name.startswith("_"):
+                continue
             else:
                 if (path.parent / DEFAULTS_FILE).is_file():
                     defaults = path.parent / DEFAULTS_FILE

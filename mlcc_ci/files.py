@@ -85,3 +85,26 @@ def parse_json(data: bytes | str, depth: int = 64) -> Any:
         elif ch in "]}":
             level -= 1
     return json.loads(text)
+
+
+def read_tail(path: Path, limit: int) -> tuple[bytes, bool]:
+    """The last `limit` bytes of the regular file `path` and whether anything came before
+    them: opened without following a link and without blocking, whatever the file's size."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotARegularFile(f"{path} is a symbolic link") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotARegularFile(f"{path} is not a regular file")
+        start = max(0, info.st_size - limit)
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            fh.seek(start)
+            data = fh.read(limit)
+    finally:
+        os.close(fd)
+    return data, start > 0

@@ -17,6 +17,7 @@ ENTRY_SCHEMA = "catalog-entry.schema.json"
 DEFAULTS_SCHEMA = "catalog-defaults.schema.json"
 RECORD_SCHEMA = "ci-record.schema.json"
 REPORT_SCHEMA = "report.schema.json"
+FAILURES_SCHEMA = "failure-rules.schema.json"
 
 Path = tuple[str | int, ...]
 

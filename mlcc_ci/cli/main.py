@@ -86,6 +86,7 @@ def _register_commands() -> None:
     from mlcc_ci.cli import (
         catalog_cmd,
         config_cmd,
+        failures_cmd,
         generator_cmd,
         github_cmd,
         logs_cmd,
@@ -105,6 +106,7 @@ def _register_commands() -> None:
         ops_cmd,
         report_cmd,
         logs_cmd,
+        failures_cmd,
         config_cmd,
         github_cmd,
     ):

@@ -1,0 +1,225 @@
+"""Classify a failed stage by its log: the ordered rules of the catalog's `_failures.yaml`.
+
+The first rule (in file order, a team catalog's rules before the shipped ones) whose pattern
+matches the last 64 KB of the log wins; its capture group is the part failures are grouped
+by. A log no rule matches is `unclassified`, never silently `product`.
+"""
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from mlcc_ci import schema
+from mlcc_ci.constants import FAILABLE_STAGES
+from mlcc_ci.errors import CatalogError
+from mlcc_ci.resources import catalog_dir, data_path
+from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
+
+RULES_FILE = "_failures.yaml"
+SCHEMA = "failure-rules.schema.json"
+CLASSES = ("product", "infra", "capacity", "quota", "credentials", "harness")
+UNCLASSIFIED = "unclassified"
+ANY_STAGE = "any"
+TAIL_BYTES = 64 * 1024
+_CAPTURE_LIMIT = 200
+_LINE_LIMIT = 500
+# Colour codes a tool wrote into its log would split the words a pattern looks for.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+@dataclass(frozen=True)
+class Retry:
+    count: int
+    backoff_seconds: int
+
+
+NO_RETRY = Retry(0, 0)
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    cls: str
+    stages: tuple[str, ...]
+    pattern: re.Pattern[str]
+    retry: Retry
+    hint: str
+    source: str  # file:line where the rule is written
+
+    def applies(self, stage: str | None) -> bool:
+        return stage is None or ANY_STAGE in self.stages or stage in self.stages
+
+
+@dataclass(frozen=True)
+class Classification:
+    cls: str
+    rule: str = ""
+    capture: str = ""
+    hint: str = ""
+    retry: Retry = NO_RETRY
+    line: str = ""  # the log line the pattern matched
+
+
+def _display(path: Path) -> str:
+    from mlcc_ci.catalog import display
+
+    return display(path)
+
+
+def _parse(path: Path, problems: list[str]) -> list[Rule]:
+    """The rules of one file; every problem, as FILE:LINE: RULE JSON-PATH: MESSAGE, goes to
+    `problems` (a file with any problem gives no rules)."""
+    where = _display(path)
+    try:
+        loaded = load_file(path)
+    except YamlProblem as exc:
+        line_no, _, message = str(exc).partition(": ")
+        problems.append(f"{where}:{line_no}: {message}")
+        return []
+    found = len(problems)
+    for p in schema.problems(loaded.data, schema.FAILURES_SCHEMA):
+        label = _label(loaded.data, p.path)
+        problems.append(f"{where}:{_line(loaded, p.path)}: {label}: {p.message}")
+    if len(problems) > found:
+        return []
+    rules: list[Rule] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(loaded.data["rules"]):
+        at = ("rules", i)
+        label = f"{raw['name']} {schema.json_path((*at, 'pattern'))}"
+        try:
+            pattern = re.compile(raw["pattern"])
+        except re.error as exc:
+            at_line = _line(loaded, (*at, "pattern"))
+            problems.append(f"{where}:{at_line}: {label}: not a Python regular expression: {exc}")
+            continue
+        if pattern.groups != 1:
+            at_line = _line(loaded, (*at, "pattern"))
+            problems.append(
+                f"{where}:{at_line}: {label}: has {pattern.groups} capture groups; exactly one "
+                "is needed, the groupable part (write (?:...) for the others)"
+            )
+            continue
+        name_line = _line(loaded, (*at, "name"))
+        if raw["name"] in seen:
+            problems.append(
+                f"{where}:{name_line}: {raw['name']} {schema.json_path((*at, 'name'))}: "
+                f"duplicate name (first on line {seen[raw['name']]})"
+            )
+            continue
+        seen[raw["name"]] = name_line
+        rules.append(
+            Rule(
+                name=raw["name"],
+                cls=raw["class"],
+                stages=tuple(raw["stages"]),
+                pattern=pattern,
+                retry=Retry(raw["retry"]["count"], raw["retry"]["backoffSeconds"]),
+                hint=raw["hint"],
+                source=f"{where}:{name_line}",
+            )
+        )
+    return [] if len(problems) > found else rules
+
+
+def _line(loaded: Loaded, path: tuple[str | int, ...]) -> int:
+    from mlcc_ci.catalog import line_of
+
+    return line_of(loaded.lines, path)
+
+
+def _label(data: Any, path: tuple[str | int, ...]) -> str:
+    """The rule's name when the problem is inside a named rule, else the file's."""
+    name = "failure rules"
+    if len(path) >= 2 and isinstance(data, dict) and isinstance(data.get("rules"), list):
+        index = path[1]
+        rules = data["rules"]
+        if isinstance(index, int) and index < len(rules) and isinstance(rules[index], dict):
+            given = rules[index].get("name")
+            name = given if isinstance(given, str) else name
+    return f"{name} {schema.json_path(path)}"
+
+
+def _stamp(path: Path) -> tuple[str, int, int] | None:
+    try:
+        info = path.lstat()
+    except OSError:
+        return None
+    return (str(path), info.st_mtime_ns, info.st_size)
+
+
+def rule_files(folder: Path | None = None) -> list[Path]:
+    """The rule files that apply, the team catalog's first (when it has one)."""
+    shipped = data_path("catalog") / RULES_FILE
+    team = (folder or catalog_dir()) / RULES_FILE
+    own = team.resolve() != shipped.resolve() and (team.is_file() or team.is_symlink())
+    return [team, shipped] if own else [shipped]
+
+
+def load_rules(folder: Path | None = None) -> tuple[Rule, ...]:
+    """The effective rules: a team catalog's first, then the shipped ones it does not replace
+    by name. Cached until a file changes. Raises CatalogError naming every problem."""
+    files = rule_files(folder)
+    return _load(tuple((f, _stamp(f)) for f in files))
+
+
+@lru_cache(maxsize=8)
+def _load(files: tuple[tuple[Path, Any], ...]) -> tuple[Rule, ...]:
+    problems: list[str] = []
+    rules: list[Rule] = []
+    for path, _ in files:
+        names = {r.name for r in rules}
+        rules.extend(r for r in _parse(path, problems) if r.name not in names)
+    if problems:
+        raise CatalogError(problems)
+    return tuple(rules)
+
+
+def _capture(match: re.Match[str]) -> str:
+    text = " ".join((match.group(1) or "").split())
+    return text if len(text) <= _CAPTURE_LIMIT else text[: _CAPTURE_LIMIT - 3] + "..."
+
+
+def _line_of(text: str, match: re.Match[str]) -> str:
+    """The line holding the capture (a pattern may span lines)."""
+    at = match.start(1) if match.start(1) >= 0 else match.start()
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    line = text[start : end if end >= 0 else len(text)].strip()
+    return line if len(line) <= _LINE_LIMIT else line[: _LINE_LIMIT - 3] + "..."
+
+
+def classify(stage: str | None, text: str, rules: tuple[Rule, ...] | None = None) -> Classification:
+    """The class of a failed `stage` (None: any stage) whose log ends with `text`; only the
+    last 64 KB of `text` is read. The match nearest the end gives the capture and line."""
+    if stage is not None and stage not in FAILABLE_STAGES:
+        raise ValueError(f"unknown stage {stage!r} (one of: {', '.join(FAILABLE_STAGES)})")
+    text = text[-TAIL_BYTES:]
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    for rule in load_rules() if rules is None else rules:
+        if not rule.applies(stage):
+            continue
+        last = None
+        for last in rule.pattern.finditer(text):  # noqa: B007 - the last one is wanted
+            pass
+        if last is not None:
+            return Classification(
+                rule.cls, rule.name, _capture(last), rule.hint, rule.retry, _line_of(text, last)
+            )
+    return Classification(UNCLASSIFIED, hint="no rule matched: read the log")
+
+
+def classify_log(
+    stage: str | None, path: Path, rules: tuple[Rule, ...] | None = None
+) -> Classification:
+    """`classify` over the last 64 KB of the log file `path` (never followed if a link).
+    Raises OSError (NotARegularFile for a link, a FIFO or a folder)."""
+    from mlcc_ci.files import read_tail
+
+    data, cut = read_tail(path, TAIL_BYTES)
+    if cut:  # the first line is likely a part of one: leave it out
+        data = data[data.find(b"\n") + 1 :]
+    return classify(stage, data.decode("utf-8", errors="replace"), rules)
