@@ -132,7 +132,11 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     assert flask.splitlines()[0] == (
         "# yaml-language-server: $schema=.schema/catalog-entry.schema.json"
     )
-    assert (team / ".schema" / "catalog-entry.schema.json").is_file()
+    assert sorted(p.name for p in (team / ".schema").iterdir()) == [
+        "catalog-defaults.schema.json",
+        "catalog-entry.schema.json",
+        "failure-rules.schema.json",
+    ]
     assert "file://" not in (team / "_defaults.yaml").read_text()
     (team / "http-flask.yaml").write_text(
         flask.replace("name: http-flask", "name: http-flask-team")
@@ -196,6 +200,24 @@ def test_a_team_catalog_extends_the_shipped_defaults(cli, tmp_path):
     assert listing[listing.index("region: us-east-1") - 1].endswith("catalog/_defaults.yaml:9")
     ran = cli("--catalog", str(team), "run", "http-flask", "--profile", "static", "--dry-run")
     assert ran.exit_code == 0, ran.output
+
+
+def test_catalog_validate_checks_a_team_s_failure_rules(cli, tmp_path):
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "http-flask").exit_code == 0
+    (team / "_failures.yaml").write_text(
+        "# yaml-language-server: $schema=.schema/failure-rules.schema.json\n"
+        "rules:\n"
+        "  - name: our-proxy\n"
+        "    class: infra\n"
+        "    stages: [build]\n"
+        "    pattern: 'proxy (refused|timeout'\n"
+        "    retry: {count: 1, backoffSeconds: 30}\n"
+        "    hint: Our proxy; try again.\n"
+    )
+    result = cli("catalog", "validate", str(team))
+    assert result.exit_code == 2
+    assert "_failures.yaml:6:" in result.output and "pattern" in result.output
 
 
 def test_a_team_defaults_problem_points_at_the_file_that_wrote_it(cli, tmp_path):

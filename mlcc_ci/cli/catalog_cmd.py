@@ -53,6 +53,15 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             params = generator.load_parameters(installed)
             found = result.problems + generator.catalog_problems(result.entries, params)
             result.problems = sorted(found, key=problem_order)
+    # the failure rules of the catalog validated (a team's first, then the shipped ones)
+    from mlcc_ci.errors import CatalogError
+    from mlcc_ci.failures import load_rules
+
+    folders = [p for p in paths if p.is_dir()] or [p.parent for p in paths if p.is_file()]
+    try:
+        load_rules(folders[0] if folders else None)
+    except CatalogError as exc:
+        result.problems = sorted([*result.problems, *exc.problems], key=problem_order)
     n = len(result.problems)
     if fmt == "markdown":
         click.echo(_markdown(result.problems, len(result.entries)))
@@ -144,7 +153,8 @@ def init(directory: Path, names: tuple[str, ...], no_entries: bool, owner: str) 
         (directory / ".schema").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
-    for schema_file in sorted(data_path("schema").glob("catalog-*.schema.json")):
+    for name in _CATALOG_SCHEMAS:
+        schema_file = data_path("schema") / name
         write_atomic(directory / ".schema" / schema_file.name, schema_file.read_bytes())
     write_atomic(directory / "_defaults.yaml", _TEAM_DEFAULTS.format(owner=owner).encode())
     for entry in chosen:
@@ -160,6 +170,12 @@ def init(directory: Path, names: tuple[str, ...], no_entries: bool, owner: str) 
     )
 
 
+# what the files of a catalog folder name in their schema comments
+_CATALOG_SCHEMAS = (
+    "catalog-defaults.schema.json",
+    "catalog-entry.schema.json",
+    "failure-rules.schema.json",
+)
 _OWNER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _TEAM_DEFAULTS = """\
 # yaml-language-server: $schema=.schema/catalog-defaults.schema.json
