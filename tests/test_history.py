@@ -55,3 +55,19 @@ def test_regression_iff_latest_failed_after_an_earlier_pass(history):
     assert trend.fixed == (history[-1] == "pass" and len(history) > 1 and history[-2] != "pass")
     window = history[-10:]
     assert trend.passRate == round(window.count("pass") / len(window), 3)
+
+
+def test_transition_literal_cases():
+    """Only pass -> fail is a regression and only fail -> pass a fix; nothing else is news."""
+    from mlcc_ci.history import transition
+
+    assert transition(None, "fail-build") is None  # never ran before: a first failure
+    assert transition("untested", "fail-build") is None
+    assert transition("running", "fail-validate") is None
+    assert transition("fail-build", "fail-deploy_test") is None  # the failing stage moved
+    assert transition("fail-build", "fail-build") is None
+    assert transition("pass", "pass") is None
+    assert transition(None, "pass") is None
+    assert transition("fail-teardown", "pass") == "fixed"
+    assert transition("pass", "fail-register") == "regressed"
+    assert transition("pass", "interrupted") is None
