@@ -87,3 +87,19 @@ def pass_state_machine(sfn) -> str:
         roleArn="arn:aws:iam::123456789012:role/sfn",
         definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
     )["stateMachineArn"]
+
+
+def finished_long_ago(store, status: str, n: int, days: float = 3.0):
+    """A record (registration(n)) whose last run finished `days` ago with `status`."""
+    from datetime import timedelta
+
+    from mlcc_ci import clock
+    from mlcc_ci.models import Outcome
+    from mlcc_ci.stores.base import claim, finish
+
+    then = clock.now() - timedelta(days=days)
+    store.register(registration(n), clock.iso(then - timedelta(hours=1)))
+    running = claim(
+        store, store.get(registration(n).configId), f"run-{n}", clock.iso(then, ms=True)
+    )
+    return finish(store, running, Outcome(status, clock.iso(then), 60.0, {}, profile="default"))

@@ -194,3 +194,30 @@ def test_the_scanner_reads_the_catalog_packaged_with_it(tmp_path, monkeypatch):
     assert set(packaged) == SUPPORTED
     (tmp_path / scanner.REGISTRATIONS_FILE).write_text("{}")
     assert scanner.deployed_catalog() == {}  # what was packaged, not the checkout's catalog
+
+
+def test_the_scanner_claims_a_stale_record_of_every_finished_status(tmp_path, monkeypatch):
+    """Records the catalog does not name (so only the status index can find them), one per
+    finished status, last tested three days ago: the scanner starts every one."""
+    from mlcc_ci.aws import scanner
+    from tests.stores import finished_long_ago
+
+    (tmp_path / scanner.REGISTRATIONS_FILE).write_text("{}")
+    monkeypatch.setattr(scanner, "data_path", lambda name: tmp_path / name)
+    statuses = [
+        "pass",
+        "fail-generate",
+        "fail-validate",
+        "fail-build",
+        "fail-deploy_test",
+        "fail-register",
+        "fail-teardown",
+    ]
+    with mock_aws(), dynamo_store() as store:
+        ids = {finished_long_ago(store, s, n).configId for n, s in enumerate(statuses, 1)}
+        arn = pass_state_machine(boto3.client("stepfunctions", region_name="us-east-1"))
+        env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "50"}
+        result = handler({}, None, env=env)
+        assert len(result["executionArns"]) == len(statuses)
+        assert {r.configId for r in store.records() if r.testStatus == "running"} == ids
+        assert result["skipped"] == [] and result["unreadable"] == []

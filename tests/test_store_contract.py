@@ -2,7 +2,7 @@
 
 import pytest
 
-from mlcc_ci.constants import NEVER_TESTED, RUNNING, UNTESTED
+from mlcc_ci.constants import NEVER_TESTED, RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Outcome, StageResult, run_of
 from mlcc_ci.stores.base import claim, finish
@@ -294,3 +294,29 @@ def test_histories_reads_the_last_runs_of_many_configurations(store):
     for n, config_id in zip((11, 12), ids[:2], strict=True):
         assert [r.runId for r in found[config_id]] == [f"r{n}-4", f"r{n}-3", f"r{n}-2"]
     assert store.histories([], limit=3) == {}
+
+
+def test_gather_gives_a_stale_record_of_every_finished_status(store):
+    """The store query behind the scanner, plan, run --due and trigger: each finished status,
+    last tested three days ago, comes back from the status index, and is due."""
+    from mlcc_ci import clock
+    from mlcc_ci.scheduling import gather
+    from mlcc_ci.selection import Policy, select
+    from tests.stores import finished_long_ago
+
+    statuses = [
+        "pass",
+        "fail-generate",
+        "fail-validate",
+        "fail-build",
+        "fail-deploy_test",
+        "fail-register",
+        "fail-teardown",
+    ]
+    assert sorted(statuses) == sorted(TERMINAL_STATUSES)  # every one, named here
+    ids = {finished_long_ago(store, s, n).configId: s for n, s in enumerate(statuses, 1)}
+    now = clock.now()
+    found = {r.configId: r.testStatus for r in gather(store, now, Policy())}
+    assert found == ids
+    due = {d.record.configId for d in select(gather(store, now, Policy()), now, Policy()).due}
+    assert due == set(ids)
