@@ -155,6 +155,26 @@ def test_secrets_are_redacted_from_error_summaries(store, tmp_path):
     assert summary == "exit code 3\ntoken=*** and ***"
 
 
+def test_a_secret_known_only_by_its_value_never_reaches_the_store(store, tmp_path):
+    """A plain value no pattern recognises, printed bare by a stage: it is masked because
+    its variable's name says it is a secret, and only for that reason."""
+    record, entry = claimed(store)
+    run = runner(
+        store,
+        tmp_path,
+        {"DB_PASSWORD": "plainvalue123"},
+        build={"command": {"docker-in-docker": 'echo "connecting with $DB_PASSWORD" >&2; exit 3'}},
+    )
+    report = run.run(record, entry)
+    assert report.status == "fail-build"
+    stored = store.get(record.configId)
+    assert stored.stageResults["build"].errorSummary == "exit code 3\nconnecting with ***"
+    everything = json.dumps(dict(store.raw_items())) + json.dumps(
+        [h.to_item() for h in store.history(record.configId)]
+    )
+    assert "plainvalue123" not in everything
+
+
 def test_preflight_names_what_is_missing(store, tmp_path):
     record, entry = claimed(store)
     report = runner(store, tmp_path, {"PATH": "/usr/bin:/bin"}, profile="default").run(
