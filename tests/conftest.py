@@ -2,6 +2,7 @@
 
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,22 @@ REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.", "::1", "localhost")
 # `make generator` installs the pinned generator here (mlcc-ci generator install).
 GENERATOR_HOME = REPO / ".generator"
+
+
+def venv_bins() -> set[str]:
+    """The bin folders of the virtualenv the tests run from: the activated one, and this
+    interpreter's when it is a venv's."""
+    bins = set()
+    if os.environ.get("VIRTUAL_ENV"):
+        bins.add(os.path.realpath(os.path.join(os.environ["VIRTUAL_ENV"], "bin")))
+    if sys.prefix != sys.base_prefix:
+        bins.add(os.path.realpath(os.path.join(sys.prefix, "bin")))
+    return bins
+
+
+def without_venvs(path: str) -> str:
+    bins = venv_bins()
+    return os.pathsep.join(p for p in path.split(os.pathsep) if os.path.realpath(p) not in bins)
 
 
 TIERS = {"functional", "browser", "cdk", "slow", "generator", "twin"}
@@ -27,6 +44,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
+    path = without_venvs(os.environ.get("PATH", os.defpath))  # before VIRTUAL_ENV goes
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
@@ -44,8 +62,14 @@ def _isolated_env(
         "MLCC_CI_PROFILE",
         "MLCC_CI_JOBS",
         "MLCC_CI_KEEP_RUNS",
+        "VIRTUAL_ENV",
+        "VIRTUAL_ENV_PROMPT",
     ):
         monkeypatch.delenv(key, raising=False)
+    # Code under test never inherits the developer's activated virtualenv: its bin (and
+    # this interpreter's, where it is a venv's) leaves PATH. A test that runs `mlcc-ci` or
+    # `python` as a subprocess puts Path(sys.executable).parent on PATH itself.
+    monkeypatch.setenv("PATH", path)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")

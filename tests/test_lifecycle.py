@@ -369,6 +369,45 @@ def test_validate_runs_the_projects_own_do_validate(store, tmp_path, script, sta
     assert report.status == ("pass" if status == "pass" else "fail-validate")
 
 
+def test_no_stage_inherits_the_developers_activated_virtualenv(store, tmp_path, monkeypatch):
+    """Run from an activated virtualenv (simulated: the fixture drops the real one), every
+    stage, do/validate among them, gets the harness's own virtualenv, never that one."""
+    from mlcc_ci import generator, validate_env
+
+    developer = tmp_path / "developer-venv"
+    (developer / "bin").mkdir(parents=True)
+    monkeypatch.setenv("VIRTUAL_ENV", str(developer))
+    monkeypatch.setenv("PATH", f"{developer / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    seen = tmp_path / "seen"
+    seen.mkdir()
+    script = f'echo "$VIRTUAL_ENV" > {seen}/validate; echo "✅ Validation passed"'
+    stages = _with_validate(script)
+    stages["generate"]["command"] += f' && echo "$VIRTUAL_ENV" > {seen}/generate'
+    run = runner(store, tmp_path, **stages)
+    record, entry = claimed(store)
+    report = run.run(record, entry)
+    assert report.status == "pass", report.outcome.stageResults
+    harness = validate_env.python_env(generator.home(os.environ) / "validate-env")
+    assert harness != developer
+    assert (seen / "validate").read_text() == f"{harness}\n"
+    assert (seen / "generate").read_text() == f"{harness}\n"
+
+
+def test_do_validate_env_replaces_an_activated_virtualenv(tmp_path, monkeypatch):
+    """validate_env.prepare given the environment of an activated shell: VIRTUAL_ENV and the
+    first python3 on PATH are the harness's virtualenv, not the shell's."""
+    from mlcc_ci import validate_env
+
+    developer = tmp_path / "developer-venv"
+    monkeypatch.setenv("VIRTUAL_ENV", str(developer))
+    monkeypatch.setenv("PATH", f"{developer / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    root = tmp_path / "validate-env"
+    prepared = validate_env.prepare(root, os.environ, tmp_path / "home")
+    harness = validate_env.python_env(root)
+    assert prepared["VIRTUAL_ENV"] == str(harness)
+    assert prepared["PATH"].split(os.pathsep)[:2] == [str(harness / "bin"), str(developer / "bin")]
+
+
 def test_validate_says_when_the_project_has_no_do_validate(store, tmp_path):
     record, entry = claimed(store)
     runner(store, tmp_path).run(record, entry)
