@@ -18,7 +18,11 @@ def test_fresh_sqlite_store_19_created_then_19_unchanged(cli, tmp_path):
     lines = first.output.splitlines()
     assert sum(line.startswith("created ") for line in lines) == 19
     assert lines[-1] == "19 created, 0 changed, 0 unchanged"
-    assert "http-nginx" in next(line for line in lines if "unsupported" in line) or True
+    said = {line.split()[1]: line.split("  (", 1)[-1] for line in lines if "(unsupported: " in line}
+    assert sorted(said) == ["diffusors-comfyui", "diffusors-sglang", "http-nginx", "marketplace"]
+    assert (
+        said["http-nginx"] == "unsupported: generator 1.6.0 has no such deployment configuration)"
+    )
     second = cli("register", "--from-catalog", "--all", "--store", url)
     assert second.output.splitlines()[-1] == "0 created, 0 changed, 19 unchanged"
     records = list(open_store(url).records())
