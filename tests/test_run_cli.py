@@ -281,12 +281,45 @@ def test_progress_follows_the_terminal_conventions(cli, tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/r.db"
     ran = cli("run", "http-flask", "--profile", "example", "--store", url, "-q")
     assert ran.exit_code == 0 and "started" not in ran.output and "1 passed, 0 failed" in ran.output
+    # on a real terminal: colour, unless NO_COLOR or --no-color says otherwise
+    run = ("run", "http-flask", "--profile", "example", "--store", url)
+    coloured = on_a_terminal(*run)
+    assert "\033[32mpass" in coloured and "1 passed, 0 failed" in coloured
+    for plain in (on_a_terminal(*run, NO_COLOR="1"), on_a_terminal("--no-color", *run)):
+        assert "1 passed, 0 failed" in plain and "\033[3" not in plain
+        assert "http-flask                 finished     pass" in plain
     monkeypatch.setenv("NO_COLOR", "1")
-    ran = cli("run", "http-flask", "--profile", "example", "--store", url)
-    assert (
-        "\033[" not in ran.output
-        and "http-flask                 generate     started" in ran.output
+    ran = cli(*run)
+    assert "\033[" not in ran.output
+    assert "http-flask                 generate     started" in ran.output
+
+
+def on_a_terminal(*args: str, **env: str) -> str:
+    """The output of `mlcc-ci *args` run on a pseudo-terminal (stdout a TTY)."""
+    import pty
+
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlcc_ci", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**os.environ, **env},
+        close_fds=True,
     )
+    os.close(child)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert process.wait(timeout=120) == 0, out.decode(errors="replace")
+    return out.decode(errors="replace")
 
 
 def test_scanner_claim_then_executor_run_on_dynamodb(cli, tmp_path):
