@@ -7,7 +7,11 @@ from mlcc_ci.models import Outcome, StageResult, run_of
 from mlcc_ci.registration import from_entry
 from mlcc_ci.stores.base import claim, finish
 
-EVIL = "<script>alert(1)</script> | pipe ``` fence ```` breakout <b>x</b> & done"
+# Run, either would set window.__xss: the browser test checks that nothing did.
+EVIL = (
+    "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>"
+    " | pipe ``` fence ```` breakout <b>x</b> & done"
+)
 
 
 def play(store, entry, statuses, day0=1, summary=EVIL, profile="default"):

@@ -129,7 +129,7 @@ def test_html_is_self_contained_and_escaped(cli, store_url, tmp_path):
     from mlcc_ci.report.render import script
 
     assert page.count("<script") == 1 and f"<script>{script()}</script>" in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;&lt;img src=x onerror=" in page
     assert not re.search(r"""(src|href)=["']?https?:""", page)
     assert "@import" not in page and "<link" not in page
     row = page.split(f'data-config="{regressed}"', 1)[1].split("</tr>", 1)[0]
