@@ -169,6 +169,11 @@ def test_default_profile_generates_and_validates_then_stops_at_build_preflight(
         stages = record.stageResults
         assert record.testStatus == "fail-build", (entry.name, record.errorMessage)
         assert stages["generate"].status == stages["validate"].status == "pass"
+        # the project's own do/validate really ran (one that could not run leaves a note)
+        assert stages["validate"].note == "", (entry.name, stages["validate"].note)
+        log = Path(stages["validate"].logPointer).read_text()
+        assert log.count("🔍 Running schema validation...") == 1, (entry.name, log)
+        assert log.count("✅ Validation passed") == 1, (entry.name, log)
         assert stages["build"].errorSummary == NO_CREDENTIALS
         assert stages["deploy_test"].status == stages["register"].status == "skip"
         # teardown is still tried, and its own preflight says why it could not run
