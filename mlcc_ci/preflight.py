@@ -51,10 +51,45 @@ def _role_arn(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | N
     )
 
 
-def _aws_credentials(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
-    import boto3
+def credentials_in(env: Mapping[str, str]) -> object | None:
+    """The AWS credentials a stage given `env` would find (its AWS_ACCESS_KEY_ID..., its
+    AWS_PROFILE and credential files, its container credentials, the instance's role), not
+    those of this process's environment."""
+    import botocore.session
+    from botocore.configprovider import (
+        BOTOCORE_DEFAUT_SESSION_VARIABLES,
+        ConfigChainFactory,
+        ConfigValueStore,
+    )
+    from botocore.credentials import ContainerProvider, EnvProvider
 
-    if boto3.session.Session().get_credentials() is not None:
+    session = botocore.session.Session()
+    # botocore's settings (profile, credential files, metadata service) as `env` gives them
+    chain = ConfigChainFactory(session=session, environ=dict(env))
+    mapping = {
+        name: chain.create_config_chain(
+            instance_name=name,
+            env_var_names=env_names,
+            config_property_names=property_names,
+            default=default,
+            conversion_func=convert,
+        )
+        for name, (property_names, env_names, default, convert) in (
+            BOTOCORE_DEFAUT_SESSION_VARIABLES.items()
+        )
+    }
+    session.register_component("config_store", ConfigValueStore(mapping=mapping))
+    resolver = session.get_component("credential_provider")
+    # and the providers that read the environment themselves read the stage's
+    resolver.remove(EnvProvider.METHOD)
+    resolver.insert_before("assume-role", EnvProvider(environ=dict(env)))
+    resolver.remove(ContainerProvider.METHOD)
+    resolver.insert_before("iam-role", ContainerProvider(environ=dict(env)))
+    return session.get_credentials()
+
+
+def _aws_credentials(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
+    if credentials_in(env) is not None:
         return None
     return (
         "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "

@@ -121,6 +121,30 @@ def test_time_limits_add_up_from_the_stage_timeouts():
     ]
 
 
+def test_preflight_looks_for_aws_credentials_in_the_stage_environment(tmp_path, monkeypatch):
+    """A stage's credentials are those of the environment it is given, not the harness's."""
+    entry = CATALOG.get("http-flask")
+    profile = load_profile(CATALOG, "default")
+    specs = profile.stage_specs(entry)
+    missing = (
+        "no AWS credentials: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "or run 'aws configure'"
+    )
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(key)
+    keys = {"AWS_ACCESS_KEY_ID": "stage-key", "AWS_SECRET_ACCESS_KEY": "stage-secret"}
+    assert preflight("teardown", entry, profile, specs, keys) is None
+    files = tmp_path / "credentials"
+    files.write_text("[ci]\naws_access_key_id = k\naws_secret_access_key = s\n")
+    by_profile = {"AWS_PROFILE": "ci", "AWS_SHARED_CREDENTIALS_FILE": str(files)}
+    assert preflight("teardown", entry, profile, specs, by_profile) is None
+    # only the harness's own environment has them: the stage has none
+    for key, value in {**keys, **by_profile}.items():
+        monkeypatch.setenv(key, value)
+    no_metadata = {"AWS_EC2_METADATA_DISABLED": "true"}  # no instance role to ask either
+    assert preflight("teardown", entry, profile, specs, no_metadata) == missing
+
+
 def test_a_gated_model_needs_a_token_before_it_deploys():
     entry = CATALOG.get("transformers-tensorrt-llm")
     profile = load_profile(CATALOG, "default")
