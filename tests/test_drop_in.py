@@ -96,3 +96,47 @@ def test_do_ci_maps_onto_mlcc_ci_against_the_ci_table(cli, tmp_path, moto_server
     assert "Records:         1\n" in status.stdout
     bad = subprocess.run([do_ci, "frobnicate"], capture_output=True, text=True, env=env)
     assert bad.returncode == 2 and "do/ci: unknown command 'frobnicate'" in bad.stderr
+
+
+def test_register_ci_with_mlcc_ci_store_set_passes_no_table(cli, tmp_path):
+    """$MLCC_CI_STORE names the store: do/register --ci adds no --ci-table, so it passes
+    mlcc-ci no extra arguments at all (an empty array, which bash before 4.4 under set -u
+    calls unbound unless it is expanded as ${extra[@]+"${extra[@]}"})."""
+    proj = project(tmp_path / "proj", CONFIG)
+    cli("project", "install-scripts", str(proj))
+    url = f"sqlite:///{tmp_path}/ci.db"
+    assert cli("store", "create-tables", "--store", url).exit_code == 0
+    env = {
+        **os.environ,
+        "MLCC_CI_STORE": url,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    run = subprocess.run(
+        [str(proj / "do" / "register"), "--ci"], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    expected = load_valid_catalog().get("transformers-vllm").config_id
+    assert run.stdout.split() == ["created", "transformers-vllm", expected]
+    from mlcc_ci.stores.open import open_store
+
+    record = open_store(url).get(expected)
+    assert record is not None and record.source == "project"
+
+
+def test_drop_in_scripts_expand_every_array_safely_under_set_u():
+    """bash before 4.4 (macOS's /bin/bash is 3.2) calls "${a[@]}" of an empty array unbound
+    under set -u; every array the drop-ins expand uses ${a[@]+"${a[@]}"}. This bash is newer,
+    so the shipped text is checked."""
+    import re
+
+    from mlcc_ci.project import SCRIPTS
+
+    checked = 0
+    for script in (SCRIPTS / "register", SCRIPTS / "ci"):
+        text = script.read_text()
+        assert "set -euo pipefail" in text
+        for line in text.splitlines():
+            for name in re.findall(r"\$\{(\w+)\[@\]\}", line):
+                checked += 1
+                assert f'${{{name}[@]+"${{{name}[@]}}"}}' in line, (script.name, line)
+    assert checked >= 3
