@@ -12,6 +12,8 @@ REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.", "::1", "localhost")
 # `make generator` installs the pinned generator here (mlcc-ci generator install).
 GENERATOR_HOME = REPO / ".generator"
+# Its sitecustomize.py guards every Python subprocess as _loopback_only guards this one.
+PYTHON_GUARD = REPO / "tests" / "guards" / "python"
 
 
 def venv_bins() -> set[str]:
@@ -87,6 +89,11 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         return real_connect(self, address)  # type: ignore[func-returns-value]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    # Python subprocesses (that keep the environment) import the guard at startup.
+    inherited = os.environ.get("PYTHONPATH")
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(PYTHON_GUARD), *([inherited] if inherited else [])])
+    )
     yield
 
 

@@ -664,8 +664,28 @@ def test_the_executor_gives_the_do_scripts_what_their_profile_would(synth):
 STAGE_SCRIPTS = ("submit", "build", "push", "deploy", "test", "clean")
 TARGET = "realtime-inference"
 _REFERENCE = re.compile(r"(lib/[\w.-]+\.(?:sh|py))|((?:deploy|clean)\.d/" + TARGET + ")")
-_CLI = re.compile(r"\baws\s+([a-z0-9-]+)\s+([a-z0-9-]+)(?:\s+([a-z0-9-]+))?")
+# `aws`, then its words: a quoted string or anything up to a blank or a shell operator.
+_AWS = re.compile(r"(?<![\w./$-])aws\s+(.*)")
+_WORD = re.compile(r"\"[^\"]*\"|'[^']*'|[^\s;&|()<>]+")
+_NAME = re.compile(r"[a-z0-9-]+")
+# The AWS CLI's global options that take no value (any other --option takes one, unless
+# it is written --option=value); the CLI accepts them before or after the service.
+_CLI_FLAGS = {
+    "--debug",
+    "--no-verify-ssl",
+    "--no-paginate",
+    "--no-sign-request",
+    "--no-cli-pager",
+    "--cli-auto-prompt",
+    "--no-cli-auto-prompt",
+}
 _CLIENT = re.compile(r"(\w+)\s*=\s*\w+\.client\(\s*['\"]([a-z0-9-]+)['\"]")
+# `boto3.client("x", ...).op(`: a client used at once (its arguments may nest one level).
+_CHAINED = re.compile(
+    r"\.client\(\s*['\"]([a-z0-9-]+)['\"][^()]*(?:\([^()]*\)[^()]*)*\)\s*\.\s*(\w+)\s*\("
+)
+# The nested build's own buildspec, a JSON string in do/submit: its role's calls, not ours.
+_BUILDSPEC = re.compile(r'"buildspec"\s*:\s*"(?:[^"\\]|\\.)*"')
 # CLI commands whose IAM action is not their PascalCase name.
 _SPECIAL = {
     ("ecr", "get-login-password"): "ecr:GetAuthorizationToken",
@@ -721,22 +741,61 @@ def _reachable(project: Path) -> set[Path]:
     return seen
 
 
-def _actions(path: Path) -> set[str]:
-    """The IAM action of every AWS call in one script: `aws` commands, and boto3 clients in
-    the Python it runs inline."""
-    found = set()
-    text = path.read_text(errors="replace")
+def _logical_lines(text: str) -> list[str]:
+    """The shell's lines: one ending in a backslash goes on in the next (not a comment)."""
+    lines: list[str] = []
+    pending = ""
     for line in text.splitlines():
-        s = line.strip()
-        # echoed hints and the nested build's own buildspec (its role, not ours)
-        if s.startswith(("#", "echo", "printf")) or '"buildspec"' in s:
+        if line.endswith("\\") and (pending or not line.lstrip().startswith("#")):
+            pending += line[:-1] + " "
             continue
-        for m in _CLI.finditer(s):
-            service, op, arg = m.groups()
+        lines.append(pending + line)
+        pending = ""
+    if pending:
+        lines.append(pending)
+    return lines
+
+
+def _cli_call(words: list[str]) -> tuple[str, str, str | None] | None:
+    """`aws [global options] service [global options] operation [argument]`, by words."""
+    names: list[str] = []
+    i = 0
+    while i < len(words) and len(names) < 3:
+        word = words[i]
+        if word.startswith("--"):
+            if len(names) == 2:
+                break  # the operation's own options: no waiter name follows
+            i += 1 if word in _CLI_FLAGS or "=" in word else 2
+            continue
+        if not _NAME.fullmatch(word):
+            break
+        names.append(word)
+        i += 1
+    if len(names) < 2:
+        return None
+    return names[0], names[1], names[2] if len(names) > 2 else None
+
+
+def _actions_in(text: str, where: str = "script") -> set[str]:
+    """The IAM action of every AWS call in a script's text: `aws` commands (with global
+    options anywhere, continued over lines), and boto3 clients in the Python it runs
+    inline, held in a variable or called at once."""
+    found = set()
+    text = _BUILDSPEC.sub('"buildspec": ""', text)
+    for line in _logical_lines(text):
+        s = line.strip()
+        # echoed hints
+        if s.startswith(("#", "echo", "printf")):
+            continue
+        for m in _AWS.finditer(s):
+            call = _cli_call(_WORD.findall(m.group(1)))
+            if call is None:
+                continue
+            service, op, arg = call
             if (service, op) in _SPECIAL:
                 action = _SPECIAL[(service, op)] or _WAITERS.get(arg or "")
                 if action is None and (service, op) == ("sagemaker", "wait"):
-                    raise AssertionError(f"{path}: unknown waiter {arg}")
+                    raise AssertionError(f"{where}: unknown waiter {arg}")
             else:
                 action = f"{service}:{_pascal(op)}"
             if action:
@@ -744,7 +803,13 @@ def _actions(path: Path) -> set[str]:
     for var, service in _CLIENT.findall(text):
         for method in re.findall(rf"\b{var}\.(\w+)\(", text):
             found.add(f"{service}:{_pascal(method)}")
+    for service, method in _CHAINED.findall(text):
+        found.add(f"{service}:{_pascal(method)}")
     return found
+
+
+def _actions(path: Path) -> set[str]:
+    return _actions_in(path.read_text(errors="replace"), str(path))
 
 
 @pytest.fixture(scope="module")
@@ -796,24 +861,18 @@ def _allows(statement: dict, action: str) -> bool:
     return any(fnmatch.fnmatch(action.lower(), a.lower()) for a in actions)
 
 
-@pytest.mark.generator
-def test_the_executor_role_allows_every_aws_call_of_the_generated_do_scripts(synth, script_actions):
-    assert len(script_actions) > 30  # the scripts were really read
-    statements = _executor_statements(synth)
+def _gaps(statements: list[dict], script_actions: dict[str, set[str]]) -> list[str]:
+    """The actions the scripts call that no Allow statement of the executor grants on the
+    resources the scripts use (the stack's own actions, which it must not grant, apart)."""
     sources = next(st for st in statements if st.get("Sid") == "NestedBuildSources")["Resource"]
     gaps = []
-    assert set(script_actions) >= _STACK_OWNS
-    for action in _STACK_OWNS:
-        assert not [st for st in statements if st["Effect"] == "Allow" and _allows(st, action)], (
-            action
-        )
     for action, where in sorted(script_actions.items()):
         if action in _STACK_OWNS:
             continue
         service = action.split(":")[0]
         fitting = []
         for st in statements:
-            if not _allows(st, action):
+            if st["Effect"] != "Allow" or not _allows(st, action):
                 continue
             resources_ = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             text = json.dumps(resources_)
@@ -822,10 +881,58 @@ def test_the_executor_role_allows_every_aws_call_of_the_generated_do_scripts(syn
             elif service == "s3":
                 fitting.append(resources_ == sources or resources_ == list(reversed(sources)))
             else:
-                fitting.append(_RESOURCE[service] in text)
+                fitting.append(service in _RESOURCE and _RESOURCE[service] in text)
         if not any(fitting):
             gaps.append(f"{action} (used by {sorted(where)[0]} and {len(where) - 1} more)")
+    return gaps
+
+
+@pytest.mark.generator
+def test_the_executor_role_allows_every_aws_call_of_the_generated_do_scripts(synth, script_actions):
+    assert len(script_actions) > 30  # the scripts were really read
+    statements = _executor_statements(synth)
+    assert set(script_actions) >= _STACK_OWNS
+    for action in _STACK_OWNS:
+        assert not [st for st in statements if st["Effect"] == "Allow" and _allows(st, action)], (
+            action
+        )
+    gaps = _gaps(statements, script_actions)
     assert gaps == [], "\n".join(gaps)
+
+
+IAM_SCRIPTS = REPO / "tests" / "fixtures" / "iam-scripts"
+
+
+def test_the_script_reader_sees_global_options_continued_lines_and_chained_clients():
+    """The three forms a line-by-line reader missed, in a negative and a positive control."""
+    assert _actions(IAM_SCRIPTS / "forbidden.sh") == {
+        "iam:CreateUser",  # aws --region R --no-cli-pager iam create-user
+        "ecr:SetRepositoryPolicy",  # aws ecr \\ set-repository-policy \\ ...
+        "secretsmanager:DeleteSecret",  # boto3.client("secretsmanager", ...).delete_secret(
+    }
+    assert _actions(IAM_SCRIPTS / "allowed.sh") == {
+        "sagemaker:DescribeEndpoint",
+        "sagemaker:DescribeInferenceComponent",  # its waiter, continued over lines
+        "ecr:DescribeRepositories",
+        "secretsmanager:GetSecretValue",
+    }
+    # the nested build's buildspec is its role's business, and a comment continues nothing
+    spec = '"buildspec": "phases:\\n  build:\\n    commands:\\n      - aws iam create-user"'
+    assert _actions_in(f"aws codebuild create-project --source '{{{spec}}}'") == {
+        "codebuild:CreateProject"
+    }
+    assert _actions_in("# aws iam \\\naws ecr list-images") == {"ecr:ListImages"}
+
+
+def test_the_executor_check_flags_a_script_calling_what_the_role_does_not_allow(synth):
+    statements = _executor_statements(synth)
+    forbidden = {a: {"forbidden.sh"} for a in _actions(IAM_SCRIPTS / "forbidden.sh")}
+    assert len(forbidden) == 3
+    assert _gaps(statements, forbidden) == [
+        f"{action} (used by forbidden.sh and 0 more)" for action in sorted(forbidden)
+    ]
+    allowed = {a: {"allowed.sh"} for a in _actions(IAM_SCRIPTS / "allowed.sh")}
+    assert len(allowed) == 4 and _gaps(statements, allowed) == []
 
 
 def test_the_executor_cannot_touch_its_own_projects(synth):

@@ -31,12 +31,33 @@ def test_build_minutes_and_endpoint_hours():
     cost = estimate(
         PRICES, VLLM, stages(generate=30, build=601, deploy_test=1800), profile="default"
     )
-    large = PRICES.codebuild["BUILD_GENERAL1_LARGE"]["us-east-1"]
-    hourly = PRICES.instances["ml.g6.12xlarge"]["us-east-1"]
-    assert cost.usd == round(11 * large + 0.5 * hourly, 4)  # CodeBuild bills started minutes
+    # 601 s is 11 started minutes at $0.02 (LARGE), 1800 s is 0.5 h at $6.45 (ml.g6.12xlarge)
+    assert cost.usd == 3.445  # 0.22 + 3.225
     assert cost.basis == (
         "11 min BUILD_GENERAL1_LARGE, 0.50 h ml.g6.12xlarge (price table v1 of 2026-11-01)"
     )
+
+
+@pytest.mark.parametrize(
+    ("seconds", "usd", "minutes"),
+    [
+        (0.0, 0.02, 1),  # at least one minute
+        (0.001, 0.02, 1),
+        (60.0, 0.02, 1),  # exactly one minute
+        (60.001, 0.04, 2),  # a started minute is billed whole
+        (119.999, 0.04, 2),
+        (120.0, 0.04, 2),
+        (3600.0, 1.2, 60),
+    ],
+)
+def test_codebuild_bills_by_the_started_minute(seconds, usd, minutes):
+    cost = estimate(PRICES, VLLM, stages(build=seconds), profile="default")
+    assert (cost.usd, cost.basis) == (
+        usd,
+        f"{minutes} min BUILD_GENERAL1_LARGE (price table v1 of 2026-11-01)",
+    )
+    executor = estimate(PRICES, VLLM, {}, profile="default", run_seconds=seconds, in_executor=True)
+    assert executor.usd == round(usd / 2, 4)  # MEDIUM is $0.01 a minute
 
 
 def test_instance_count_compute_type_executor_and_skipped_stages():
@@ -47,10 +68,8 @@ def test_instance_count_compute_type_executor_and_skipped_stages():
     }
     ran = {**stages(build=60, deploy_test=3600), "teardown": StageResult("skip")}
     cost = estimate(PRICES, config, ran, profile="default", run_seconds=3700, in_executor=True)
-    small = PRICES.codebuild["BUILD_GENERAL1_SMALL"]["us-east-1"]
-    medium = PRICES.codebuild["BUILD_GENERAL1_MEDIUM"]["us-east-1"]
-    hourly = PRICES.instances["ml.g6.12xlarge"]["us-east-1"]
-    assert cost.usd == round(small + 2 * hourly + 62 * medium, 4)
+    # 1 min SMALL at $0.005, 2 instance-hours at $6.45, 62 executor minutes at $0.01 (MEDIUM)
+    assert cost.usd == 13.525  # 0.005 + 12.9 + 0.62
     assert "2.00 h ml.g6.12xlarge ×2" in cost.basis and "62 min executor" in cost.basis
     skipped = {"build": StageResult("skip"), "deploy_test": StageResult("skip")}
     assert estimate(PRICES, VLLM, skipped, profile="default").usd == 0.0
@@ -123,8 +142,10 @@ def test_what_the_next_run_should_cost():
     cost, how = expected(record([run(1.0), run(None), run(2.0)]), PRICES, "default", timeouts)
     assert (cost.usd, how, cost.basis) == (1.5, "mean", "mean of its last 2 runs")
     cost, how = expected(record(), PRICES, "default", timeouts)
-    assert how == "at most"
-    assert cost == estimate(PRICES, VLLM, stages(build=3600, deploy_test=1800), profile="default")
+    assert how == "at most"  # 60 min LARGE at $0.02 and 0.5 h at $6.45
+    assert cost == Cost(
+        4.425, "60 min BUILD_GENERAL1_LARGE, 0.50 h ml.g6.12xlarge (price table v1 of 2026-11-01)"
+    )
     assert expected(record(), PRICES, "example", timeouts)[0].usd == 0.0
 
 
@@ -153,31 +174,24 @@ def test_plan_shows_what_the_due_runs_should_cost(cli, tmp_path):
     url = f"sqlite:///{tmp_path}/r.db"
     assert cli("register", "--from-catalog", "--all", "--store", url).exit_code == 0
     out = cli("plan", "--store", url).output
-    bounds = [  # each supported entry at most: its build and deploy_test timeouts
-        estimate(
-            PRICES,
-            json.loads(e.config_json),
-            stages(
-                build=e.data["stages"]["build"]["timeoutSeconds"],
-                deploy_test=e.data["stages"]["deploy_test"]["timeoutSeconds"],
-            ),
-            profile="default",
-        ).usd
-        for e in CATALOG.entries
-        if e.supported
-    ]
+    # Each supported entry at most: 60 min of build (LARGE, $0.02) and 1 h of deploy_test.
+    #   3 on ml.g5.12xlarge ($7.09):  3 × (1.20 + 7.09)  = 24.87
+    #   2 on ml.g6.12xlarge ($6.45):  2 × (1.20 + 6.45)  = 15.30
+    #   7 on ml.g5.xlarge   ($1.408): 7 × (1.20 + 1.408) = 18.256
+    #   1 on ml.g5.2xlarge  ($1.515):      1.20 + 1.515  =  2.715
+    #   2 on ml.m5.large    ($0.115), built in docker:   2 × 0.115 = 0.23
     assert (
-        f"Estimated cost of what is due: {money(sum(bounds))} (price table v1 of 2026-11-01, "
+        "Estimated cost of what is due: $61.37 (price table v1 of 2026-11-01, "
         "15 never run: at most, by stage timeouts)"
     ) in out
     vllm = next(line for line in out.splitlines() if line.strip().startswith("transformers-vllm"))
     # at most: its build timeout in LARGE minutes and its deploy timeout in instance-hours
-    bound = estimate(PRICES, VLLM, stages(build=3600, deploy_test=3600), profile="default")
-    assert vllm.endswith(f"~≤{money(bound.usd)}")
+    assert vllm.endswith("~≤$7.65")  # 1.20 + 6.45
     doc = json.loads(cli("plan", "--json", "--store", url).output)
     due = [d["estimatedCost"]["usd"] for d in doc["due"]]
     assert (
         doc["estimatedCost"]["usd"] == pytest.approx(sum(due))
+        and doc["estimatedCost"]["usd"] == pytest.approx(61.371)
         and doc["estimatedCost"]["atMost"] == 15
     )
     assert {d["costFrom"] for d in doc["due"]} == {"at most"}

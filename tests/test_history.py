@@ -1,5 +1,4 @@
-from hypothesis import given
-from hypothesis import strategies as st
+import pytest
 
 from mlcc_ci.history import analyse
 from mlcc_ci.models import Run
@@ -42,19 +41,41 @@ def test_flakiness_counts_changes_in_the_window():
     assert not analyse(newest_first(["pass"] * 12)).flaky
 
 
-statuses = st.lists(
-    st.sampled_from(["pass", "fail-build", "fail-validate"]), min_size=1, max_size=25
-)
+# Oldest first -> (the regression as (since run, last passing run, failing runs) or None,
+# fixed, pass rate over the last 10). Literal: the table does not restate the rule.
+HISTORIES = [
+    (["pass"], None, False, 1.0),
+    (["fail-build"], None, False, 0.0),
+    (["pass", "pass"], None, False, 1.0),
+    (["pass", "fail-build"], ("r2", "r1", 1), False, 0.5),
+    (["fail-build", "pass"], None, True, 0.5),
+    (["fail-build", "fail-validate"], None, False, 0.0),  # never passed: no regression
+    (["pass", "fail-build", "fail-validate"], ("r2", "r1", 2), False, 0.333),
+    (["fail-build", "pass", "fail-build"], ("r3", "r2", 1), False, 0.333),
+    (["pass", "fail-build", "pass"], None, True, 0.667),
+    (["fail-build", "pass", "pass"], None, False, 0.667),  # fixed once, not again
+    (["pass", "fail-build", "interrupted"], ("r2", "r1", 1), False, 0.5),
+    (["fail-build", "interrupted", "pass"], None, True, 0.5),
+    (["pass", "interrupted", "fail-build"], ("r3", "r1", 1), False, 0.5),
+    (["fail-build"] + ["pass"] * 10, None, False, 1.0),  # the window is the last 10
+    (["pass"] + ["fail-build"] * 10, ("r2", "r1", 10), False, 0.0),
+]
 
 
-@given(statuses)
-def test_regression_iff_latest_failed_after_an_earlier_pass(history):
+@pytest.mark.parametrize(("history", "regression", "fixed", "rate"), HISTORIES)
+def test_regression_fixed_and_pass_rate_by_example(history, regression, fixed, rate):
     trend = analyse(newest_first(history))
-    expected = history[-1] != "pass" and "pass" in history[:-1]
-    assert (trend.regression is not None) == expected
-    assert trend.fixed == (history[-1] == "pass" and len(history) > 1 and history[-2] != "pass")
-    window = history[-10:]
-    assert trend.passRate == round(window.count("pass") / len(window), 3)
+    if regression is None:
+        assert trend.regression is None
+    else:
+        since, last_pass, failing = regression
+        assert trend.regression is not None
+        got = trend.regression
+        assert got.since == f"2026-01-{int(since[1:]):02d}T00:00:00.000Z"
+        assert got.lastPass == f"2026-01-{int(last_pass[1:]):02d}T01:00:00Z"
+        assert (got.lastPassRunId, got.failingRuns) == (last_pass, failing)
+    assert trend.fixed is fixed
+    assert trend.passRate == rate
 
 
 def test_transition_literal_cases():

@@ -4,7 +4,6 @@ import os
 import re
 import subprocess
 import sys
-import sysconfig
 import tarfile
 import venv
 import zipfile
@@ -12,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
-
-SITE = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+from tests.conftest import PYTHON_GUARD, REPO
 
 PROBE = (
     "import sys, runpy\n"
@@ -83,19 +80,27 @@ def test_dist_installs_and_validates_from_anywhere(tmp_path: Path):
     with tarfile.open(dist / f"mlcc_ci-{version}.tar.gz") as sdist:
         assert f"mlcc_ci-{version}/CHANGELOG.md" in sdist.getnames()
 
-    # Installed offline: the wheel alone, its dependencies seen from this virtualenv.
+    # Installed offline with its dependencies, from the local wheelhouse `make twin-cache`
+    # fills (never the package index); the loopback guard stays the only PYTHONPATH entry.
+    wheelhouse = REPO / ".twin" / "wheels"
+    if not (wheelhouse / ".downloaded").is_file():
+        pytest.fail(f"no wheelhouse at {wheelhouse} (make twin-cache fills it)")
+    env = {**os.environ, "PYTHONPATH": str(PYTHON_GUARD), "PIP_NO_INDEX": "1"}
+    env["PIP_CONFIG_FILE"] = os.devnull  # this machine's pip.conf (its indexes) is not read
+    env["PIP_FIND_LINKS"] = str(wheelhouse)
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env_dir)
-    new_site = subprocess.run(
-        [str(env_dir / "bin" / "python"), "-c", SITE], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    (Path(new_site) / "dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     pip = [str(env_dir / "bin" / "python"), "-m", "pip"]
-    subprocess.run([*pip, "install", "--quiet", "--no-index", "--no-deps", str(wheel)], check=True)
-    subprocess.run([*pip, "check"], check=True, capture_output=True)
+    subprocess.run([*pip, "install", "--quiet", str(wheel)], check=True, env=env)
+    subprocess.run([*pip, "check"], check=True, capture_output=True, env=env)
+    installed = subprocess.run(
+        [*pip, "list", "--format=freeze"], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    for dependency in ("boto3", "pyyaml", "jsonschema", "click", "tabulate", "jinja2"):
+        assert re.search(rf"^{dependency}==", installed, re.M | re.I), installed
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     result = subprocess.run(
         [str(env_dir / "bin" / "mlcc-ci"), "catalog", "validate"],
         capture_output=True,

@@ -46,6 +46,34 @@ def test_every_finished_status_goes_stale():
     assert fresh.due == [] and {d.reason for d in fresh.skipped} == {"fresh"}
 
 
+def test_stale_after_exactly_24_hours_to_the_second():
+    """Literal boundaries, now = 2026-06-01T12:00:00Z: a result exactly 24 h old is still
+    fresh ("goes stale after 24 h"), one second older is stale."""
+    assert clock.iso(NOW) == "2026-06-01T12:00:00Z"
+    cases = {
+        "2026-05-31T12:00:01Z": "fresh",  # 24 h minus 1 s
+        "2026-05-31T12:00:00Z": "fresh",  # exactly 24 h
+        "2026-05-31T11:59:59Z": "stale",  # 24 h plus 1 s
+        "2026-05-30T12:00:00Z": "stale",  # 48 h
+    }
+    for tested, expected in cases.items():
+        for status in TERMINAL_STATUSES:
+            plan = select([rec(1, status, tested)], NOW, Policy())
+            reasons = [d.reason for d in (*plan.due, *plan.skipped)]
+            assert reasons == [expected], (tested, status, reasons)
+    # a shorter policy moves the line: exactly 6 h is fresh, 6 h and 1 s is stale
+    six = Policy(stale_after=timedelta(hours=6))
+    assert select([rec(1, "pass", "2026-06-01T06:00:00Z")], NOW, six).due == []
+    assert [d.reason for d in select([rec(1, "pass", "2026-06-01T05:59:59Z")], NOW, six).due] == [
+        "stale"
+    ]
+
+
+def older_than_a_day(r: Record) -> bool:
+    """The oracle for the property tests: elapsed time, not the product's text comparison."""
+    return NOW - clock.parse(r.lastTestTimestamp) > timedelta(hours=24)
+
+
 def test_order_untested_then_regressed_then_oldest():
     records = [
         rec(1, "pass", hours_ago(30)),
@@ -133,7 +161,7 @@ def test_due_iff_untested_or_older_than_a_day(records):
     for r in records:
         expected = r.supported and (
             r.testStatus == "untested"
-            or (r.testStatus in TERMINAL_STATUSES and r.lastTestTimestamp < hours_ago(24))
+            or (r.testStatus in TERMINAL_STATUSES and older_than_a_day(r))
         )
         assert (r.configId in due) == expected, replace(r, configJson="")
 
@@ -225,7 +253,7 @@ def test_due_iff_untested_stale_or_changed(records, edited):
     due = {d.record.configId: d.reason for d in plan.due}
     for r in records:
         changed = r.configId in catalog and r.testStatus != "running"
-        stale = r.testStatus in TERMINAL_STATUSES and r.lastTestTimestamp < hours_ago(24)
+        stale = r.testStatus in TERMINAL_STATUSES and older_than_a_day(r)
         expected = changed or (r.supported and (r.testStatus == "untested" or stale))
         assert (r.configId in due) == expected, replace(r, configJson="")
         assert (due.get(r.configId) == "changed") == changed

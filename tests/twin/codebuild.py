@@ -30,6 +30,7 @@ from typing import Any
 
 import yaml
 
+from tests.conftest import PYTHON_GUARD
 from tests.twin.hosting import ACCOUNT
 from tests.twin.template import REGION, Template
 
@@ -228,6 +229,8 @@ class CodeBuild:
             "PIP_NO_INDEX": "1",
             "PIP_FIND_LINKS": str(self.image.wheels),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+            # the tests' loopback-only guard, imported by every Python process of the build
+            "PYTHONPATH": str(PYTHON_GUARD),
             "npm_config_cache": str(self.image.npm_cache),
             "npm_config_offline": "true",
             "npm_config_update_notifier": "false",
