@@ -26,10 +26,9 @@ class NotARegularFile(OSError):
     """A path that is a FIFO, a device, a folder or a link, or too large to be read."""
 
 
-def read_regular(path: Path, limit: int) -> bytes:
-    """The bytes of `path` if it is a regular file of at most `limit` bytes: opened without
-    following a link and without blocking (a FIFO never hangs the reader), checked before a
-    byte is read."""
+def _open_regular(path: Path) -> tuple[int, os.stat_result]:
+    """A descriptor of `path` and its status if it is a regular file: opened without
+    following a link and without blocking (a FIFO never hangs the reader)."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -37,10 +36,19 @@ def read_regular(path: Path, limit: int) -> bytes:
         if exc.errno == errno.ELOOP:
             raise NotARegularFile(f"{path} is a symbolic link") from None
         raise
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise NotARegularFile(f"{path} is not a regular file")
+    return fd, info
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """The bytes of `path` if it is a regular file of at most `limit` bytes: opened without
+    following a link and without blocking (a FIFO never hangs the reader), checked before a
+    byte is read."""
+    fd, info = _open_regular(path)
     try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotARegularFile(f"{path} is not a regular file")
         if info.st_size > limit:
             raise NotARegularFile(f"{path} is {info.st_size} bytes, more than {limit}")
         with os.fdopen(fd, "rb", closefd=False) as fh:
@@ -90,17 +98,8 @@ def parse_json(data: bytes | str, depth: int = 64) -> Any:
 def read_tail(path: Path, limit: int) -> tuple[bytes, bool]:
     """The last `limit` bytes of the regular file `path` and whether anything came before
     them: opened without following a link and without blocking, whatever the file's size."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    fd, info = _open_regular(path)
     try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise NotARegularFile(f"{path} is a symbolic link") from None
-        raise
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise NotARegularFile(f"{path} is not a regular file")
         start = max(0, info.st_size - limit)
         with os.fdopen(fd, "rb", closefd=False) as fh:
             fh.seek(start)
