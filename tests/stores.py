@@ -89,6 +89,18 @@ def pass_state_machine(sfn) -> str:
     )["stateMachineArn"]
 
 
+# Every finished status, written out (never taken from the product's own constants).
+FINISHED_STATUSES = (
+    "pass",
+    "fail-generate",
+    "fail-validate",
+    "fail-build",
+    "fail-deploy_test",
+    "fail-register",
+    "fail-teardown",
+)
+
+
 def finished_long_ago(store, status: str, n: int, days: float = 3.0):
     """A record (registration(n)) whose last run finished `days` ago with `status`."""
     from datetime import timedelta

@@ -200,19 +200,11 @@ def test_the_scanner_claims_a_stale_record_of_every_finished_status(tmp_path, mo
     """Records the catalog does not name (so only the status index can find them), one per
     finished status, last tested three days ago: the scanner starts every one."""
     from mlcc_ci.aws import scanner
-    from tests.stores import finished_long_ago
+    from tests.stores import FINISHED_STATUSES, finished_long_ago
 
     (tmp_path / scanner.REGISTRATIONS_FILE).write_text("{}")
     monkeypatch.setattr(scanner, "data_path", lambda name: tmp_path / name)
-    statuses = [
-        "pass",
-        "fail-generate",
-        "fail-validate",
-        "fail-build",
-        "fail-deploy_test",
-        "fail-register",
-        "fail-teardown",
-    ]
+    statuses = list(FINISHED_STATUSES)
     with mock_aws(), dynamo_store() as store:
         ids = {finished_long_ago(store, s, n).configId for n, s in enumerate(statuses, 1)}
         arn = pass_state_machine(boto3.client("stepfunctions", region_name="us-east-1"))

@@ -302,17 +302,9 @@ def test_gather_gives_a_stale_record_of_every_finished_status(store):
     from mlcc_ci import clock
     from mlcc_ci.scheduling import gather
     from mlcc_ci.selection import Policy, select
-    from tests.stores import finished_long_ago
+    from tests.stores import FINISHED_STATUSES, finished_long_ago
 
-    statuses = [
-        "pass",
-        "fail-generate",
-        "fail-validate",
-        "fail-build",
-        "fail-deploy_test",
-        "fail-register",
-        "fail-teardown",
-    ]
+    statuses = list(FINISHED_STATUSES)
     assert sorted(statuses) == sorted(TERMINAL_STATUSES)  # every one, named here
     ids = {finished_long_ago(store, s, n).configId: s for n, s in enumerate(statuses, 1)}
     now = clock.now()
