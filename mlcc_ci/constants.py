@@ -41,6 +41,9 @@ STATUSES: Final = (UNTESTED, RUNNING, *TERMINAL_STATUSES)
 # A run the user stopped (Ctrl-C): kept in the history as such; the record goes back to
 # the status it had, so the configuration is due again as it was.
 INTERRUPTED: Final = "interrupted"
+# A run mlcc-ci itself broke (an internal exception, a failure the rules call `harness`):
+# kept in the history with its reason; the record goes back to the status it had.
+ERROR: Final = "error"
 
 # How the executor builds the image (the catalog's buildStrategy).
 BUILD_STRATEGIES: Final = ("codebuild-submit", "docker-in-docker")

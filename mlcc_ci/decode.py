@@ -28,7 +28,16 @@ from mlcc_ci import clock
 from mlcc_ci import fields as field_shapes
 from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
-from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult, stage_order
+from mlcc_ci.models import (
+    RECENT_RUNS,
+    Blocked,
+    Cost,
+    Failure,
+    Record,
+    Run,
+    StageResult,
+    stage_order,
+)
 from mlcc_ci.redact import MASK, looks_secret, redact
 from mlcc_ci.safetext import capped, printable
 
@@ -366,6 +375,8 @@ def _record(config_id: str, item: Mapping[str, Any]) -> Record:
     if isinstance(previous, str) and previous in STATUSES:
         values["previousStatus"] = previous
     values["estimatedCost"] = cost(item.get("estimatedCost"))
+    values["failure"] = failure(item.get("failure"))
+    values["blocked"] = blocked(item.get("blocked"))
     values["recentRuns"] = recent_runs(config_id, name, item.get("recentRuns"))
     if status == "running":  # progress of a finished run says nothing
         if (value := _text(item.get("currentStage"))) is not None:
@@ -385,6 +396,48 @@ def cost(value: Any) -> Cost | None:
     if usd is not None and usd < 0:
         return None
     return Cost(usd, _text(value.get("basis")) or "")
+
+
+_FAILURE_CLASSES = frozenset(
+    ("product", "infra", "capacity", "quota", "credentials", "harness", "unclassified")
+)
+_BLOCKING = frozenset(("infra", "capacity", "quota", "credentials"))
+
+
+def failure(value: Any) -> Failure | None:
+    """A run's classification as stored; None when there is none or it is not one."""
+    if not isinstance(value, Mapping) or value.get("class") not in _FAILURE_CLASSES:
+        return None
+    return Failure(
+        cls=value["class"],
+        stage=capped(_text(value.get("stage")) or "", 64),
+        rule=capped(_text(value.get("rule")) or "", 128),
+        capture=capped(prose(value.get("capture")) or "", 200),
+    )
+
+
+def blocked(value: Any) -> Blocked | None:
+    """What blocks a configuration, as stored; None when nothing readable does."""
+    if not isinstance(value, Mapping) or value.get("class") not in _BLOCKING:
+        return None
+    try:
+        since = moment(value.get("since"), "blocked.since")
+        after = moment(value.get("retryAfter"), "blocked.retryAfter")
+    except ValueError:
+        return None
+    if since is None or after is None:
+        return None
+    rounds = _number(value.get("rounds"))
+    return Blocked(
+        cls=value["class"],
+        stage=capped(_text(value.get("stage")) or "", 64),
+        since=since,
+        retryAfter=after,
+        rule=capped(_text(value.get("rule")) or "", 128),
+        capture=capped(prose(value.get("capture")) or "", 200),
+        rounds=max(int(rounds), 1) if rounds is not None and rounds < 2**31 else 1,
+        notified=value.get("notified") is True,
+    )
 
 
 def recent_runs(config_id: str, name: str, value: Any) -> tuple[Run, ...]:
@@ -435,6 +488,11 @@ def run(item: Mapping[str, Any]) -> Run:
     return _run(plain(item))
 
 
+def _attempt(value: Any) -> int:
+    number = _number(value)
+    return int(number) if number is not None and 1 <= number < 1000 else 1
+
+
 def _run(values: Mapping[str, Any]) -> Run:
     config_id = printable(str(values.get("configId", "?")))
     try:
@@ -455,6 +513,8 @@ def _run(values: Mapping[str, Any]) -> Run:
             errorMessage=prose(values.get("errorMessage")) or "",
             profile=_text(values.get("profile")) or "default",
             estimatedCost=cost(values.get("estimatedCost")),
+            failure=failure(values.get("failure")),
+            attempt=_attempt(values.get("attempt")),
         )
     except ValueError as exc:
         raise Unreadable(config_id, f"history item: {exc}") from None

@@ -21,6 +21,13 @@ RULES_FILE = "_failures.yaml"
 SCHEMA = "failure-rules.schema.json"
 CLASSES = ("product", "infra", "capacity", "quota", "credentials", "harness")
 UNCLASSIFIED = "unclassified"
+# Failures that are not the configuration's: AWS, the network or the account failed us. They
+# block a configuration (its status stays what its product last proved) rather than fail it.
+BLOCKING = ("infra", "capacity", "quota", "credentials")
+# ... of which these pass with time, so their rule's policy retries them.
+RETRIED = ("infra", "capacity", "quota")
+# mlcc-ci's own failure: recorded as an `error`, never counted against the configuration.
+HARNESS = "harness"
 ANY_STAGE = "any"
 TAIL_BYTES = 64 * 1024
 _CAPTURE_LIMIT = 200
@@ -223,3 +230,25 @@ def classify_log(
     if cut:  # the first line is likely a part of one: leave it out
         data = data[data.find(b"\n") + 1 :]
     return classify(stage, data.decode("utf-8", errors="replace"), rules)
+
+
+def classify_stage(
+    stage: str, log: Path | None, summary: str, rules: tuple[Rule, ...] | None = None
+) -> Classification:
+    """The class of a failed stage from what it left: the last of its log (stdout, then the
+    stderr beside it, TAIL_BYTES in all) and then its error summary, which holds what the
+    harness said of it (a timeout, an internal error) and so is read last, nearest the end."""
+    from mlcc_ci.files import read_tail
+
+    parts = []
+    if log is not None:
+        for path in (log, log.with_suffix(".stderr.log")):
+            try:
+                data, cut = read_tail(path, TAIL_BYTES // 2)
+            except OSError:
+                continue
+            if cut:
+                data = data[data.find(b"\n") + 1 :]
+            parts.append(data.decode("utf-8", errors="replace"))
+    parts.append(summary)
+    return classify(stage if stage in FAILABLE_STAGES else None, "\n".join(parts), rules)

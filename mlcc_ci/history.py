@@ -5,7 +5,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mlcc_ci.constants import INTERRUPTED, PASS
+from mlcc_ci.constants import PASS
 from mlcc_ci.models import Run
 
 WINDOW = 10
@@ -34,9 +34,11 @@ class Trend:
 
 
 def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
-    """`runs` newest first. A run the user interrupted proved nothing about the product:
-    it counts toward no regression, fix, flakiness or pass rate."""
-    runs = [r for r in runs if r.status != INTERRUPTED]
+    """`runs` newest first. Only product outcomes count (Run.product): a pass, or a failure
+    no rule put on the infrastructure or the harness. A run the user interrupted, a harness
+    `error`, or a capacity, quota, throttling or credentials failure proved nothing about
+    the product: it counts toward no regression, fix, flakiness or pass rate."""
+    runs = [r for r in runs if r.product]
     if not runs:
         return Trend(None, False, 0, None, 0)
     passed = [r.status == PASS for r in runs]

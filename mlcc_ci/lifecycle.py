@@ -6,6 +6,7 @@ after a failure, a timeout, SIGTERM/SIGINT (the caller sets `cancel` and kills t
 running stage's process group) or an exception inside the harness.
 """
 
+import contextlib
 import json
 import os
 import sys
@@ -13,54 +14,86 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mlcc_ci import clock, endpoint, generator, naming, projectcheck, projectsetup, validate_env
 from mlcc_ci.catalog import Entry
-from mlcc_ci.constants import INTERRUPTED
+from mlcc_ci.constants import ERROR, INTERRUPTED
 from mlcc_ci.cost import estimate
-from mlcc_ci.errors import ConflictError, StoreError
+from mlcc_ci.errors import CatalogError, ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
+from mlcc_ci.failures import (
+    BLOCKING,
+    HARNESS,
+    NO_RETRY,
+    RETRIED,
+    UNCLASSIFIED,
+    Classification,
+    Rule,
+    classify_stage,
+    load_rules,
+)
 from mlcc_ci.history import transition
 from mlcc_ci.mirror import MIRROR_ENV, through
 from mlcc_ci.models import (
     ERROR_SUMMARY_CHARS,
+    Blocked,
+    Failure,
     Outcome,
     Record,
     StageResult,
     progressed,
+    reclaimed,
     run_of,
+    set_aside,
 )
 from mlcc_ci.preflight import preflight
 from mlcc_ci.profiles import Profile, StageSpec
 from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
 from mlcc_ci.safetext import printable
-from mlcc_ci.scheduling import fail_run
+from mlcc_ci.scheduling import new_run_id
 from mlcc_ci.stores.base import ResultsStore, finish, release
 
 RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
+# A blocked configuration waits at least this long, at most a day, before the scanner
+# tries it again; the platform team hears of one blocked longer than a day.
+BLOCKED_MIN_WAIT = 300
+BLOCKED_MAX_WAIT = 86400
+BLOCKED_NOTICE_AFTER = timedelta(days=1)
 FAULT_ENV = "MLCC_CI_FAULT"
 FAULT_COMMANDS = {
     "fail": "echo 'mlcc-ci: injected failure' >&2; exit 1",
     "hang": "echo 'mlcc-ci: injected hang' >&2; sleep 86400",
+    # SageMaker's own words when a region has no free instance of the type asked for
+    "capacity": (
+        "echo 'An error occurred (CapacityError) when calling the CreateEndpoint operation: "
+        "Unable to provision requested ML compute capacity. Please retry using a different "
+        "ML instance type.' >&2; exit 1"
+    ),
 }
 
 
-FAULT_MODES = ("fail", "hang", "crash", "slow")
+FAULT_MODES = ("fail", "hang", "crash", "slow", "capacity")
 
 
-def faults(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
-    """MLCC_CI_FAULT=NAME:STAGE:MODE[,...]; NAME may be '*'; MODE is fail, hang, crash or
-    slow (three seconds, then the stage's own command). A misspelled item is a ValueError:
-    a fault test that silently injects nothing would pass for the wrong reason."""
+def faults(env: Mapping[str, str]) -> dict[tuple[str, str], tuple[str, int]]:
+    """MLCC_CI_FAULT=NAME:STAGE:MODE[:N][,...]; NAME may be '*'; MODE is fail, hang, crash,
+    slow (three seconds, then the stage's own command) or capacity (SageMaker has no
+    instance); N: only the first N attempts of the run (a retry then meets the stage as it
+    is). A misspelled item is a ValueError: a fault test that silently injects nothing would
+    pass for the wrong reason."""
     found = {}
     for item in filter(None, (i.strip() for i in env.get(FAULT_ENV, "").split(","))):
         parts = item.split(":")
-        if len(parts) != 3:
-            raise ValueError(f"{FAULT_ENV} item {item!r} is not NAME:STAGE:MODE")
+        if len(parts) == 4 and parts[3].isdigit() and int(parts[3]) > 0:
+            times = int(parts.pop())
+        elif len(parts) == 3:
+            times = 0  # every attempt
+        else:
+            raise ValueError(f"{FAULT_ENV} item {item!r} is not NAME:STAGE:MODE[:N]")
         name, stage, mode = parts
         if stage not in (*RUN_STAGES, "teardown"):
             known = ", ".join((*RUN_STAGES, "teardown"))
@@ -69,15 +102,22 @@ def faults(env: Mapping[str, str]) -> dict[tuple[str, str], str]:
             raise ValueError(
                 f"{FAULT_ENV} item {item!r}: no mode {mode!r} (modes: {', '.join(FAULT_MODES)})"
             )
-        found[(name, stage)] = mode
+        found[(name, stage)] = (mode, times)
     return found
+
+
+def _fault(
+    injected: Mapping[tuple[str, str], tuple[str, int]], name: str, stage: str, attempt: int
+) -> str | None:
+    mode, times = injected.get((name, stage)) or injected.get(("*", stage)) or ("", 0)
+    return mode if mode and (times == 0 or attempt <= times) else None
 
 
 @dataclass(frozen=True)
 class Progress:
     name: str
     stage: str
-    state: str  # start | end
+    state: str  # start | end | retry (status: the failure class; elapsed: the wait)
     status: str = ""
     elapsed: float = 0.0
     log: str = ""  # at a stage's end: its local log (stdout; stderr beside it)
@@ -143,6 +183,8 @@ class Runner:
         progress: Callable[[Progress], None] | None = None,
         now: Callable[[], datetime] = clock.now,
         notify: Callable[[str, str], None] | None = None,
+        notify_platform: Callable[[str, str], None] | None = None,
+        rules: tuple[Rule, ...] | None = None,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -154,7 +196,10 @@ class Runner:
         self.abandoned = threading.Event()  # a third interrupt: teardown was stopped too
         self.progress = progress or (lambda event: None)
         self.now = now
-        self.notify = notify  # (subject, message) when a run regresses or is fixed
+        self.notify = notify  # (subject, message) to the owners: a regression, a fix
+        # ... and to the platform team: infrastructure has blocked a configuration a day
+        self.notify_platform = notify_platform
+        self.rules = rules  # the failure rules; None: the catalog's, read at each failure
 
     def run(self, record: Record, entry: Entry) -> RunReport:
         """Run the claimed `record` through every stage and write its result.
@@ -164,18 +209,21 @@ class Runner:
         try:
             return self._run(claim, entry)
         except Exception as exc:
+            # mlcc-ci broke, not the configuration: an `error` in the history, and the
+            # record goes back to the status it had
             message = f"internal error in the harness: {type(exc).__name__}: {exc}"[:500]
-            now = self.now()
-            fail_run(self.store, claim.record, now, message, "generate", self.profile.name)
             outcome = Outcome(
-                status="fail-generate",
-                finishedAt=clock.iso(now),
+                status=ERROR,
+                finishedAt=clock.iso(self.now()),
                 durationSeconds=0.0,
                 stageResults={"generate": StageResult("fail", errorSummary=message)},
                 errorMessage=message,
                 profile=self.profile.name,
+                failure=Failure(HARNESS, "generate", "harness-internal-error", type(exc).__name__),
             )
-            return RunReport(record, outcome, self.work_root, [message])
+            report = RunReport(claim.record, outcome, self.work_root, [message])
+            self._update(report)
+            return report
 
     def _show(self, event: Progress, notes: list[str]) -> None:
         """Tell `progress` (the terminal, the build log). Best effort: showing a run is not
@@ -201,11 +249,80 @@ class Runner:
         claim.record = moved
 
     def _run(self, claim: "_Claim", entry: Entry) -> RunReport:
+        """Attempts of the run until one proves something or may not be retried: a failure
+        its rule calls infra, capacity or quota is retried by the rule's policy (count and
+        backoff), resuming at the stage that failed. Each attempt is a run of its own in the
+        history (a run id, a start, a cost); the claim is held across them."""
+        attempt, resume = 1, None
+        carried: dict[str, StageResult] = {}
+        previous: Path | None = None
+        notes: list[str] = []
+        while True:
+            report, found = self._attempt(claim, entry, attempt, resume, carried, previous, notes)
+            failure = report.outcome.failure
+            policy = found.retry if found is not None else NO_RETRY
+            if (
+                failure is None
+                or failure.cls not in RETRIED
+                or attempt > policy.count
+                or self.cancel.is_set()
+            ):
+                break
+            wait = policy.backoff_seconds
+            report.notes.append(
+                f"attempt {attempt} failed at {failure.stage}: {failure.cls} ({failure.rule}); "
+                f"attempt {attempt + 1} of {policy.count + 1} in {wait:g}s"
+            )
+            if not self._next_attempt(claim, report):
+                break
+            event = Progress(entry.name, failure.stage, "retry", failure.cls, wait)
+            self._show(event, report.notes)
+            if self.cancel.wait(wait):  # interrupted while waiting: the last attempt stands
+                break
+            attempt += 1
+            resume = None if failure.stage == "generate" else failure.stage
+            carried = {
+                k: replace(v, note=f"passed in attempt {attempt - 1}; not run again")
+                for k, v in report.outcome.stageResults.items()
+                if k in RUN_STAGES[: RUN_STAGES.index(resume)] and resume is not None
+            }
+            previous = report.work_dir if resume is not None else None
+        self._show(Progress(entry.name, "update", "start"), report.notes)
+        self._update(report)
+        self._show(Progress(entry.name, "update", "end", report.outcome.status), report.notes)
+        return report
+
+    def _next_attempt(self, claim: "_Claim", report: RunReport) -> bool:
+        """Keep the failed attempt in the history and hand the claim to the next one."""
+        current = claim.record
+        run = run_of(current, report.outcome)
+        moved = reclaimed(current, new_run_id(), clock.iso(self.now(), ms=True), run)
+        try:
+            self.store.replace(moved, expect_version=current.version, expect_run_id=current.runId)
+        except (ConflictError, StoreError) as exc:
+            report.notes.append(f"not retried: the record could not be handed on ({exc})")
+            return False
+        claim.record = moved
+        try:
+            self.store.append_run(run)
+        except StoreError as exc:
+            report.notes.append(f"could not append attempt {run.attempt} to the history: {exc}")
+        return True
+
+    def _attempt(
+        self,
+        claim: "_Claim",
+        entry: Entry,
+        attempt: int,
+        resume: str | None,
+        carried: Mapping[str, StageResult],
+        previous: Path | None,
+        notes: list[str],
+    ) -> tuple[RunReport, Classification | None]:
         started = time.perf_counter()
         record = claim.record
         work = self.work_root / f"{record.deploymentConfig}-{record.runId}"
         config = json.loads(record.configJson)
-        notes: list[str] = []
         refused = self._rename(config, notes)
         mirror = self.env.get(MIRROR_ENV, "")
         if mirror and config.get("baseImage"):
@@ -218,7 +335,11 @@ class Runner:
         if not (project.resolve().is_relative_to(root) and project.resolve() != root):
             raise ValueError(f"the project folder {project} would be outside {root}")
         work.mkdir(parents=True, exist_ok=True)
+        if previous is not None and (previous / project.name).is_dir():
+            # the stages that passed are not run again: the project they made moves on
+            (previous / project.name).rename(project)
         env = self._stage_env(record, entry, config, work, project)
+        env["MLCC_ATTEMPT"] = str(attempt)
         secrets = secret_values(env)
         specs = self.profile.stage_specs(entry)
         injected = faults(self.env)
@@ -240,7 +361,7 @@ class Runner:
                     project,
                     env,
                     secrets,
-                    injected.get((entry.name, name)) or injected.get(("*", name)),
+                    _fault(injected, entry.name, name, attempt),
                     proven,
                 )
             except Exception as exc:  # a bug in the harness must not skip teardown
@@ -258,7 +379,9 @@ class Runner:
             if failed:
                 results[name] = StageResult("skip")
                 continue
-            if name == "generate" and refused:
+            if name in carried:
+                results[name] = carried[name]
+            elif name == "generate" and refused:
                 results[name] = StageResult("fail", errorSummary=summarize(refused, "", secrets))
             elif not self.profile.runs(name):
                 results[name] = StageResult("skip", note=self.profile.skip_reason)
@@ -285,6 +408,12 @@ class Runner:
             failed = "teardown"
 
         status = f"fail-{failed}" if failed else "pass"
+        found = None
+        failure = None
+        if failed:
+            found, failure = self._classify(failed, results[failed], work, secrets, notes)
+            if failure.cls == HARNESS:
+                status = ERROR  # mlcc-ci broke: it says nothing about the configuration
         if self.cancel.is_set() and self.cancel_reason == "SIGINT":
             status = INTERRUPTED  # the user stopped it: it says nothing about the product
         message = ""
@@ -292,6 +421,7 @@ class Runner:
             summary = results[failed].errorSummary.strip().splitlines()
             message = f"{failed} failed: {summary[0] if summary else 'no error output'}"
         seconds = time.perf_counter() - started
+        ran = {k: v for k, v in results.items() if k not in carried}  # what this attempt cost
         outcome = Outcome(
             status=status,
             finishedAt=clock.iso(self.now()),
@@ -304,17 +434,29 @@ class Runner:
             estimatedCost=estimate(
                 self.profile.prices,
                 config,
-                results,
+                ran,
                 profile=self.profile.name,
                 run_seconds=seconds,
                 in_executor=bool(self.env.get("CODEBUILD_BUILD_ID")),
             ),
+            failure=failure,
+            attempt=attempt,
         )
-        report = RunReport(claim.record, outcome, work, notes)
-        self._show(Progress(entry.name, "update", "start"), notes)
-        self._update(report)
-        self._show(Progress(entry.name, "update", "end", outcome.status), notes)
-        return report
+        return RunReport(claim.record, outcome, work, notes), found
+
+    def _classify(
+        self, stage: str, result: StageResult, work: Path, secrets: list[str], notes: list[str]
+    ) -> tuple[Classification | None, Failure]:
+        """The failure class of `stage` by the catalog's rules, read from its log. Rules
+        that cannot be read leave it unclassified, and say why."""
+        try:
+            rules = self.rules if self.rules is not None else load_rules()
+            found = classify_stage(stage, self._log(work, stage), result.errorSummary, rules)
+        except CatalogError as exc:
+            notes.append(f"failure not classified: the failure rules have problems: {exc}")
+            return None, Failure(UNCLASSIFIED, stage)
+        capture = printable(redact(found.capture, secrets))
+        return found, Failure(found.cls, stage, found.rule, capture)
 
     # -- pieces ---------------------------------------------------------------------------
 
@@ -563,10 +705,20 @@ class Runner:
         return summarize(note, outcome.stderr_tail, secrets)
 
     def _update(self, report: RunReport) -> None:
+        """Write the run's result. A product outcome finishes the record; a run that proved
+        nothing goes back to the status the record had: interrupted (released, not kept), a
+        harness `error`, or a failure the infrastructure caused (then `blocked` says so)."""
         record, outcome = report.record, report.outcome
+        failure = outcome.failure
+        blocked = None
         try:
             if outcome.status == INTERRUPTED:
                 report.record = release(self.store, record)
+            elif outcome.status == ERROR:
+                report.record = self._write(record, set_aside(record, outcome))
+            elif failure is not None and failure.cls in BLOCKING:
+                blocked = self._blocked(record, outcome, failure)
+                report.record = self._write(record, set_aside(record, outcome, blocked))
             else:
                 report.record = finish(self.store, record, outcome)
         except ConflictError:
@@ -584,7 +736,35 @@ class Runner:
             self.store.append_run(run_of(record, outcome))
         except StoreError as exc:
             report.notes.append(f"could not append the run to the history: {exc}")
-        self._tell(report)
+        if blocked is not None:
+            self._tell_platform(report, blocked)
+        elif outcome.status != ERROR:
+            self._tell(report)
+
+    def _write(self, running: Record, new: Record) -> Record:
+        self.store.replace(new, expect_version=running.version, expect_run_id=running.runId)
+        return new
+
+    def _blocked(self, record: Record, outcome: Outcome, failure: Failure) -> Blocked:
+        """What blocks the configuration now: since the first blocked run of this streak;
+        the scanner may try again after the rule's backoff, doubled for each blocked run in
+        a row (at most a day)."""
+        before = record.blocked
+        rounds = before.rounds + 1 if before else 1
+        rule = next((r for r in (self.rules or _rules_or_none()) if r.name == failure.rule), None)
+        base = rule.retry.backoff_seconds if rule else 0
+        wait = min(max(base, BLOCKED_MIN_WAIT) * 2 ** min(rounds - 1, 10), BLOCKED_MAX_WAIT)
+        after = clock.parse(outcome.finishedAt) + timedelta(seconds=wait)
+        return Blocked(
+            cls=failure.cls,
+            stage=failure.stage,
+            since=before.since if before else (record.runStartedAt or outcome.finishedAt),
+            retryAfter=clock.iso(after),
+            rule=failure.rule,
+            capture=failure.capture,
+            rounds=rounds,
+            notified=before.notified if before else False,
+        )
 
     def _tell(self, report: RunReport) -> None:
         change = transition(report.record.previousStatus, report.outcome.status)
@@ -599,7 +779,45 @@ class Runner:
         ]
         if outcome.errorMessage:
             lines.append(f"First failure: {outcome.errorMessage}")
+        if outcome.failure is not None and outcome.failure.rule:
+            lines.append(f"Classified: {outcome.failure.cls} ({outcome.failure.rule}).")
+        self._send(self.notify, subject, lines, report)
+
+    def _tell_platform(self, report: RunReport, blocked: Blocked) -> None:
+        """The platform team hears of a configuration infrastructure has blocked for more
+        than a day, once per streak (the record remembers it was told)."""
+        record = report.record
+        since = clock.parse(blocked.since)
+        if blocked.notified or self.notify_platform is None:
+            return
+        if clock.parse(report.outcome.finishedAt) - since <= BLOCKED_NOTICE_AFTER:
+            return
+        subject = f"mlcc-ci: {record.deploymentConfig} blocked ({blocked.cls})"
+        lines = [
+            f"{record.deploymentConfig} ({record.configId}) has been blocked by {blocked.cls} "
+            f"at {blocked.stage} since {blocked.since} ({blocked.rounds} runs in a row).",
+            f"Rule {blocked.rule or '-'}: {blocked.capture or '-'}.",
+            f"The scanner tries again after {blocked.retryAfter}.",
+        ]
+        if self._send(self.notify_platform, subject, lines, report):
+            told = replace(record, blocked=replace(blocked, notified=True))
+            # if this write is lost, they are told again next time: better twice than never
+            with contextlib.suppress(ConflictError, StoreError):
+                report.record = self._write(record, replace(told, version=record.version + 1))
+
+    def _send(
+        self, send: Callable[[str, str], None], subject: str, lines: list[str], report: RunReport
+    ) -> bool:
         try:
-            self.notify(subject, "\n".join(lines))
+            send(subject, "\n".join(lines))
         except Exception as exc:  # a notification must never lose a result
             report.notes.append(f"could not send the notification: {type(exc).__name__}: {exc}")
+            return False
+        return True
+
+
+def _rules_or_none() -> tuple[Rule, ...]:
+    try:
+        return load_rules()
+    except CatalogError:
+        return ()

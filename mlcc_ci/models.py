@@ -37,6 +37,65 @@ class Cost:
         return {"usd": self.usd, "basis": self.basis}
 
 
+# Failure classes that say nothing about the product (see failures.py, which owns the rules).
+NOT_PRODUCT = ("infra", "capacity", "quota", "credentials", "harness")
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """How a failed run is classified: the class, the failed stage, and the rule (with its
+    capture, the part failures are grouped by) that said so. `unclassified`: no rule
+    matched; it counts against the product, since no one could show it was not."""
+
+    cls: str
+    stage: str
+    rule: str = ""
+    capture: str = ""
+
+    @property
+    def product(self) -> bool:
+        return self.cls not in NOT_PRODUCT
+
+    def to_item(self) -> dict[str, Any]:
+        item = {"class": self.cls, "stage": self.stage}
+        if self.rule:
+            item["rule"] = self.rule
+        if self.capture:
+            item["capture"] = self.capture
+        return item
+
+
+@dataclass(frozen=True, slots=True)
+class Blocked:
+    """A configuration the infrastructure keeps from being tested: since when, by what, and
+    when the scanner may try again (`rounds`: how many runs in a row were blocked)."""
+
+    cls: str
+    stage: str
+    since: str
+    retryAfter: str
+    rule: str = ""
+    capture: str = ""
+    rounds: int = 1
+    notified: bool = False  # the platform team was told it has lasted a day
+
+    def to_item(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "class": self.cls,
+            "stage": self.stage,
+            "since": self.since,
+            "retryAfter": self.retryAfter,
+            "rounds": self.rounds,
+        }
+        if self.rule:
+            item["rule"] = self.rule
+        if self.capture:
+            item["capture"] = self.capture
+        if self.notified:
+            item["notified"] = True
+        return item
+
+
 @dataclass(frozen=True, slots=True)
 class StageResult:
     status: str  # pass | fail | skip
@@ -108,6 +167,8 @@ class Record:
     currentStage: str | None = None
     currentStageStartedAt: str | None = None
     runStages: Mapping[str, StageResult] = field(default_factory=dict)
+    failure: Failure | None = None  # of the last product result
+    blocked: Blocked | None = None  # the last runs were blocked by the infrastructure
 
     @property
     def supported(self) -> bool:
@@ -133,7 +194,7 @@ class Record:
                 value = {k: v.to_item() for k, v in value.items()}
             elif f.name == "recentRuns":
                 value = [run.summary_item() for run in value]
-            elif f.name == "estimatedCost":
+            elif f.name in ("estimatedCost", "failure", "blocked"):
                 value = value.to_item()
             item[f.name] = value
         return item
@@ -176,14 +237,20 @@ class Run:
     errorMessage: str = ""
     profile: str = "default"
     estimatedCost: Cost | None = None
+    failure: Failure | None = None
+    attempt: int = 1  # 2 and on: a retry of an infrastructure failure, within one run
 
     def to_item(self) -> dict[str, Any]:
         item = asdict(self)
         item["stageResults"] = {k: v.to_item() for k, v in self.stageResults.items()}
-        if self.estimatedCost is None:
-            del item["estimatedCost"]
-        else:
-            item["estimatedCost"] = self.estimatedCost.to_item()
+        for name in ("estimatedCost", "failure"):
+            value = getattr(self, name)
+            if value is None:
+                del item[name]
+            else:
+                item[name] = value.to_item()
+        if self.attempt == 1:
+            del item["attempt"]
         return item
 
     def summary(self) -> "Run":
@@ -212,11 +279,23 @@ class Run:
         }
         if self.estimatedCost is not None:
             item["estimatedCost"] = self.estimatedCost.to_item()
+        if self.failure is not None:
+            item["failure"] = self.failure.to_item()
+        if self.attempt != 1:
+            item["attempt"] = self.attempt
         return item
 
     @property
     def passed(self) -> bool:
         return self.status == PASS
+
+    @property
+    def product(self) -> bool:
+        """Whether the run proved something about the product: a pass, or a failure no rule
+        put on the infrastructure or the harness (interrupted and error runs never do)."""
+        if self.status == PASS:
+            return True
+        return self.status in FAIL_STATUSES and (self.failure is None or self.failure.product)
 
 
 @dataclass(frozen=True)
@@ -232,6 +311,8 @@ class Outcome:
     generatorVersion: str | None = None
     provenImage: str | None = None
     estimatedCost: Cost | None = None
+    failure: Failure | None = None
+    attempt: int = 1
 
 
 # What a finished run leaves on a record, beyond its status.
@@ -246,6 +327,7 @@ RESULT_FIELDS = (
     "provenImage",
     "estimatedCost",
     "recentRuns",
+    "failure",
 )
 
 
@@ -286,14 +368,50 @@ def progressed(record: Record, stage: str, now: str, done: Mapping[str, StageRes
     )
 
 
-def finished(record: Record, outcome: Outcome) -> Record:
-    passed = outcome.status == PASS
-    run = run_of(record, outcome) if record.runId and record.runStartedAt else None
-    recent = (run.summary(), *record.recentRuns) if run else record.recentRuns
+def reclaimed(record: Record, run_id: str, now: str, done: "Run") -> Record:
+    """The running `record` handed to a new attempt of its run (a retry) after the attempt
+    `done`: a run id and a start of its own, so that each attempt stays in the history; the
+    claim is kept."""
     return replace(
         record,
         **_NOT_UNDER_WAY,
-        recentRuns=recent[:RECENT_RUNS],
+        runId=run_id,
+        runStartedAt=now,
+        recentRuns=(done.summary(), *record.recentRuns)[:RECENT_RUNS],
+        version=record.version + 1,
+    )
+
+
+def _recent(record: Record, outcome: Outcome) -> tuple["Run", ...]:
+    run = run_of(record, outcome) if record.runId and record.runStartedAt else None
+    recent = (run.summary(), *record.recentRuns) if run else record.recentRuns
+    return recent[:RECENT_RUNS]
+
+
+def set_aside(record: Record, outcome: Outcome, blocked: Blocked | None = None) -> Record:
+    """The running `record` after a run that proved nothing about the product (a harness
+    error, or one the infrastructure blocked: then `blocked` says by what): it goes back to
+    the status it had, its last product result kept; the run joins `recentRuns`."""
+    return replace(
+        record,
+        **_NOT_UNDER_WAY,
+        testStatus=record.previousStatus or UNTESTED,
+        runId=None,
+        runStartedAt=None,
+        recentRuns=_recent(record, outcome),
+        blocked=blocked if blocked is not None else record.blocked,
+        version=record.version + 1,
+    )
+
+
+def finished(record: Record, outcome: Outcome) -> Record:
+    passed = outcome.status == PASS
+    return replace(
+        record,
+        **_NOT_UNDER_WAY,
+        recentRuns=_recent(record, outcome),
+        failure=None if passed else outcome.failure,
+        blocked=None,  # the product answered: nothing blocks it
         estimatedCost=outcome.estimatedCost,
         testStatus=outcome.status,
         lastTestTimestamp=outcome.finishedAt,
@@ -326,6 +444,8 @@ def run_of(record: Record, outcome: Outcome) -> Run:
         errorMessage="" if outcome.status == PASS else outcome.errorMessage[:ERROR_MESSAGE_CHARS],
         profile=outcome.profile,
         estimatedCost=outcome.estimatedCost,
+        failure=None if outcome.status == PASS else outcome.failure,
+        attempt=outcome.attempt,
     )
 
 

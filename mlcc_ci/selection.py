@@ -2,7 +2,9 @@
 
 Due: untested; a catalog record whose catalog entry changed since its last run (however
 recently it ran); any finished status (pass and every fail-*) not tested for `stale_after`.
-Running records are never due; one running longer than the build timeout plus a grace
+A record the infrastructure blocked (capacity, quota, ...) waits until its retryAfter, then
+is due again as its status says: the scanner's re-queue with backoff. Running records are
+never due; one running longer than the build timeout plus a grace
 period has lost its executor and is reaped. MaxConcurrency counts what is running.
 Order: untested, then changed, then regressed, then oldest. Records that describe one
 deployment (written by different tools) never run twice in one scan, nor while one of them
@@ -131,6 +133,13 @@ def select(
             due.append(Decision(record, "changed", f"catalog entry changed since {since}"))
         elif not record.supported:
             plan.skipped.append(Decision(record, "unsupported", record.supportReason or ""))
+        elif (blocked := record.blocked) is not None and clock.parse(blocked.retryAfter) > now:
+            detail = (
+                f"blocked ({blocked.cls}) at {blocked.stage} since "
+                f"{clock.display(blocked.since)}; tried again after "
+                f"{clock.display(blocked.retryAfter)}"
+            )
+            plan.skipped.append(Decision(record, "blocked", detail))
         elif status == UNTESTED:
             due.append(
                 Decision(record, "untested", f"registered {clock.display(record.createdAt)}")

@@ -113,12 +113,20 @@ def test_exception_inside_the_harness_still_tears_down(store, tmp_path):
     report = runner(store, tmp_path, {"MLCC_CI_FAULT": "http-flask:validate:crash"}).run(
         record, entry
     )
-    results = store.get(record.configId).stageResults
-    assert report.status == "fail-validate"
-    assert results["validate"].errorSummary == (
+    # mlcc-ci broke, not the configuration: an error in the history, the status untouched
+    assert report.status == "error"
+    assert store.get(record.configId).testStatus == "untested"
+    [run] = store.history(record.configId)
+    assert (run.status, run.failure.cls, run.failure.rule) == (
+        "error",
+        "harness",
+        "harness-internal-error",
+    )
+    assert run.failure.capture == "RuntimeError"
+    assert run.stageResults["validate"].errorSummary == (
         "internal error in the harness: RuntimeError: injected crash in validate"
     )
-    assert results["teardown"].status == "pass"
+    assert run.stageResults["teardown"].status == "pass"
 
 
 def test_a_progress_display_that_fails_does_not_fail_the_run(store, tmp_path):
@@ -297,11 +305,14 @@ def test_a_harness_error_before_any_stage_does_not_leave_the_claim_running(store
     blocked.write_text("a file where the work folder should go")
     run = Runner(store, load_profile(CATALOG, "example"), work_root=blocked)
     report = run.run(record, entry)
-    assert report.status == "fail-generate"
+    assert report.status == "error"
     stored = store.get(record.configId)
-    assert stored.testStatus == "fail-generate" and stored.profile == "example"
-    assert stored.errorMessage.startswith("internal error in the harness: NotADirectoryError")
-    assert [h.status for h in store.history(record.configId)] == ["fail-generate"]
+    # not running, and not failed either: the harness broke, the configuration did not
+    assert (stored.testStatus, stored.runId) == ("untested", None)
+    [kept] = store.history(record.configId)
+    assert (kept.status, kept.profile) == ("error", "example")
+    assert kept.errorMessage.startswith("internal error in the harness: NotADirectoryError")
+    assert stored.recentRuns[0].status == "error"
 
 
 def _with_validate(script: str) -> dict:

@@ -1,4 +1,5 @@
-"""Notifications to the stack's SNS topic (TOPIC_ARN): regressions, fixes, sweeps."""
+"""Notifications through SNS: to the owners' topic (TOPIC_ARN) regressions, fixes and sweeps;
+to the platform team's (PLATFORM_TOPIC_ARN) infrastructure that blocks a configuration."""
 
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -6,9 +7,16 @@ from typing import Any
 Publish = Callable[[str, str], None]
 
 
-def publisher(env: Mapping[str, str], session: Any = None) -> Publish:
-    """A function that publishes (subject, message) to TOPIC_ARN; a no-op without one."""
-    topic = env.get("TOPIC_ARN") or env.get("MLCC_CI_TOPIC_ARN")
+TOPICS = {
+    "owners": ("TOPIC_ARN", "MLCC_CI_TOPIC_ARN"),
+    "platform": ("PLATFORM_TOPIC_ARN", "MLCC_CI_PLATFORM_TOPIC_ARN"),
+}
+
+
+def publisher(env: Mapping[str, str], session: Any = None, audience: str = "owners") -> Publish:
+    """A function that publishes (subject, message) to the `audience`'s topic (owners:
+    TOPIC_ARN, platform: PLATFORM_TOPIC_ARN); a no-op without one."""
+    topic = next((env[name] for name in TOPICS[audience] if env.get(name)), "")
     if not topic:
         return lambda subject, message: None
     import boto3

@@ -129,8 +129,9 @@ def trigger(
     records = select_targets(
         catalog, store, policy_from_options(stale_hours, max_concurrency, catalog), due=True
     )
-    if execute_runs(catalog, profile, store, records, jobs, None, preclaimed=False):
-        raise SystemExit(1)
+    code = execute_runs(catalog, profile, store, records, jobs, None, preclaimed=False)
+    if code:
+        raise SystemExit(code)
 
 
 def _invoke_scanner(store: Any, function_name: str) -> None:

@@ -58,6 +58,12 @@ class ProgressView:
                 if self._stage_lines():
                     self._line(f"{event.name:<26} {event.stage:<12} started")
                 return
+            if event.state == "retry":  # an infrastructure failure, tried again
+                if self.verbosity >= 1:
+                    text = f"{event.name:<26} {event.stage:<12} "
+                    text += click.style(f"{event.status:<16}", fg="yellow")
+                    self._line(text + f" retry in {event.elapsed:g}s")
+                return
             if event.stage == "update":
                 self.active.pop(event.name, None)
             elif not self._stage_lines():

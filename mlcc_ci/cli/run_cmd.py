@@ -315,7 +315,7 @@ def run(
         return
     if quiet and verbose:
         raise UsageError("choose -q or -v, not both")
-    failed = execute_runs(
+    code = execute_runs(
         catalog,
         profile,
         store,
@@ -325,8 +325,8 @@ def run(
         preclaimed=bool(config_id and run_id),
         verbosity=0 if quiet else 2 if verbose else 1,
     )
-    if failed:
-        raise SystemExit(1)
+    if code:
+        raise SystemExit(code)
 
 
 def select_targets(
@@ -439,18 +439,22 @@ def execute_runs(
     work_dir: Path | None,
     preclaimed: bool,
     verbosity: int = 1,
-) -> bool:
+) -> int:
+    """Run the claimed records; the exit status: 0 all passed, 1 some configuration failed
+    or is blocked, 3 only harness errors."""
     from tabulate import tabulate
 
     from mlcc_ci.aws.notify import publisher
     from mlcc_ci.cli.logs_cmd import build_log_copier, first_failures
     from mlcc_ci.cli.progress import ProgressView
+    from mlcc_ci.failures import load_rules
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
     from mlcc_ci.safetext import printable
     from mlcc_ci.stores.base import release
     from mlcc_ci.stores.open import data_dir
 
+    rules = load_rules()  # before any claim: rules with a problem stop here, named
     if preclaimed:
         claimed = [Job(r, entry_for(r, catalog)) for r in records]
     else:
@@ -461,7 +465,7 @@ def execute_runs(
         click.echo(f"skipped unreadable record {config_id}: {printable(reason)}", err=True)
     if not claimed:
         click.echo("nothing to run")
-        return False
+        return 0
     root = (work_dir or data_dir(os.environ) / "work").absolute()  # logs are found by it
     ctx = click.get_current_context(silent=True)
     color = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("color", True))
@@ -477,7 +481,13 @@ def execute_runs(
                     copy(event)  # in AWS: the stage's output into the build log
 
             runner = Runner(
-                store, profile, work_root=root, progress=seen, notify=publisher(os.environ)
+                store,
+                profile,
+                work_root=root,
+                progress=seen,
+                notify=publisher(os.environ),
+                notify_platform=publisher(os.environ, audience="platform"),
+                rules=rules,
             )
             restore = install_signal_handlers(runner)
             try:
@@ -498,7 +508,7 @@ def execute_runs(
         rows.append(
             [
                 report.record.deploymentConfig,
-                report.status,
+                shown_outcome(report.outcome),
                 f"{report.outcome.durationSeconds:.1f}s",
             ]
         )
@@ -511,14 +521,48 @@ def execute_runs(
         click.echo("\n".join(failures))
     # a result the store refused is a failed run, whatever the stages said
     passed = sum(r.status == "pass" and r.stored for r in reports)
-    click.echo(
-        f"{passed} passed, {len(reports) - passed} failed (profile {profile.name}; logs in {root})"
-    )
+    kinds = {"blocked": 0, "error": 0, "interrupted": 0}
+    for r in reports:
+        kind = outcome_kind(r.outcome)
+        if kind in kinds and r.stored:
+            kinds[kind] += 1
+    failed = len(reports) - passed - sum(kinds.values())
+    counts = [f"{passed} passed", f"{failed} failed"]
+    counts += [f"{n} {name}" for name, n in kinds.items() if n]
+    click.echo(f"{', '.join(counts)} (profile {profile.name}; logs in {root})")
     unstored = [r for r in reports if not r.stored]
     if unstored:
         click.echo(f"{len(unstored)} result(s) could not be stored; see the notes above", err=True)
     _prune(root, {r.record.runId or "" for r in reports if not r.stored})
-    return passed != len(reports)
+    if failed or kinds["blocked"] or kinds["interrupted"]:
+        return 1  # the matrix is not proven
+    return 3 if kinds["error"] else 0  # only mlcc-ci itself failed
+
+
+def outcome_kind(outcome: Any) -> str:
+    """pass, fail (the product's), blocked (the infrastructure's), error (the harness's) or
+    interrupted."""
+    from mlcc_ci.failures import BLOCKING
+
+    if outcome.status in ("pass", "error", "interrupted"):
+        return str(outcome.status)
+    if outcome.failure is not None and outcome.failure.cls in BLOCKING:
+        return "blocked"
+    return "fail"
+
+
+def shown_outcome(outcome: Any) -> str:
+    """A run's status as the summary shows it: `fail-build [product]`, `blocked (capacity)
+    at deploy_test`, `error`; with the attempt when it was retried."""
+    kind = outcome_kind(outcome)
+    failure = outcome.failure
+    if kind == "blocked":
+        text = f"blocked ({failure.cls}) at {failure.stage}"
+    elif kind == "fail" and failure is not None:
+        text = f"{outcome.status} [{failure.cls}]"
+    else:
+        text = str(outcome.status)
+    return f"{text}, attempt {outcome.attempt}" if outcome.attempt > 1 else text
 
 
 def _prune(root: Path, keep_ids: set[str]) -> None:
