@@ -251,14 +251,14 @@ class Runner:
     def _run(self, claim: "_Claim", entry: Entry) -> RunReport:
         """Attempts of the run until one proves something or may not be retried: a failure
         its rule calls infra, capacity or quota is retried by the rule's policy (count and
-        backoff), resuming at the stage that failed. Each attempt is a run of its own in the
-        history (a run id, a start, a cost); the claim is held across them."""
-        attempt, resume = 1, None
-        carried: dict[str, StageResult] = {}
-        previous: Path | None = None
+        backoff), from the start: teardown has removed all the attempt made (the endpoint
+        must not stay up through a backoff, and `do/clean all` takes the image too). Each
+        attempt is a run of its own in the history (a run id, a start, a cost); the claim is
+        held across them."""
+        attempt = 1
         notes: list[str] = []
         while True:
-            report, found = self._attempt(claim, entry, attempt, resume, carried, previous, notes)
+            report, found = self._attempt(claim, entry, attempt, notes)
             failure = report.outcome.failure
             policy = found.retry if found is not None else NO_RETRY
             if (
@@ -280,13 +280,6 @@ class Runner:
             if self.cancel.wait(wait):  # interrupted while waiting: the last attempt stands
                 break
             attempt += 1
-            resume = None if failure.stage == "generate" else failure.stage
-            carried = {
-                k: replace(v, note=f"passed in attempt {attempt - 1}; not run again")
-                for k, v in report.outcome.stageResults.items()
-                if k in RUN_STAGES[: RUN_STAGES.index(resume)] and resume is not None
-            }
-            previous = report.work_dir if resume is not None else None
         self._show(Progress(entry.name, "update", "start"), report.notes)
         self._update(report)
         self._show(Progress(entry.name, "update", "end", report.outcome.status), report.notes)
@@ -314,9 +307,6 @@ class Runner:
         claim: "_Claim",
         entry: Entry,
         attempt: int,
-        resume: str | None,
-        carried: Mapping[str, StageResult],
-        previous: Path | None,
         notes: list[str],
     ) -> tuple[RunReport, Classification | None]:
         started = time.perf_counter()
@@ -335,9 +325,6 @@ class Runner:
         if not (project.resolve().is_relative_to(root) and project.resolve() != root):
             raise ValueError(f"the project folder {project} would be outside {root}")
         work.mkdir(parents=True, exist_ok=True)
-        if previous is not None and (previous / project.name).is_dir():
-            # the stages that passed are not run again: the project they made moves on
-            (previous / project.name).rename(project)
         env = self._stage_env(record, entry, config, work, project)
         env["MLCC_ATTEMPT"] = str(attempt)
         secrets = secret_values(env)
@@ -379,9 +366,7 @@ class Runner:
             if failed:
                 results[name] = StageResult("skip")
                 continue
-            if name in carried:
-                results[name] = carried[name]
-            elif name == "generate" and refused:
+            if name == "generate" and refused:
                 results[name] = StageResult("fail", errorSummary=summarize(refused, "", secrets))
             elif not self.profile.runs(name):
                 results[name] = StageResult("skip", note=self.profile.skip_reason)
@@ -421,7 +406,6 @@ class Runner:
             summary = results[failed].errorSummary.strip().splitlines()
             message = f"{failed} failed: {summary[0] if summary else 'no error output'}"
         seconds = time.perf_counter() - started
-        ran = {k: v for k, v in results.items() if k not in carried}  # what this attempt cost
         outcome = Outcome(
             status=status,
             finishedAt=clock.iso(self.now()),
@@ -434,7 +418,7 @@ class Runner:
             estimatedCost=estimate(
                 self.profile.prices,
                 config,
-                ran,
+                results,
                 profile=self.profile.name,
                 run_seconds=seconds,
                 in_executor=bool(self.env.get("CODEBUILD_BUILD_ID")),

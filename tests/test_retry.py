@@ -1,0 +1,228 @@
+"""Failure classes at record time: infrastructure failures retried by their rule, blocked when
+they persist, harness failures kept as `error`; the product's numbers count only the product.
+
+Real runs of the example profile (subprocesses, HTTP on 127.0.0.1) with SageMaker's
+capacity error injected at deploy_test (MLCC_CI_FAULT=NAME:deploy_test:capacity[:N]).
+"""
+
+import os
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from mlcc_ci import clock
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.failures import load_rules
+from mlcc_ci.history import analyse
+from mlcc_ci.lifecycle import Runner
+from mlcc_ci.models import Blocked
+from mlcc_ci.profiles import load_profile
+from mlcc_ci.registration import from_entry
+from mlcc_ci.selection import Policy, select
+from mlcc_ci.stores.base import claim
+from mlcc_ci.stores.sqlite import SqliteStore
+
+pytestmark = pytest.mark.functional
+CATALOG = load_valid_catalog()
+NAME = "http-flask"
+
+# A team's rules: SageMaker capacity retried twice at once (the shipped rule waits 600 s).
+TEAM_RULES = """\
+rules:
+  - name: sagemaker-capacity
+    class: capacity
+    stages: [deploy_test]
+    pattern: '(Unable to provision requested ML compute capacity)'
+    retry: {count: 2, backoffSeconds: 0}
+    hint: 'no capacity: retried at once in this test'
+"""
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = SqliteStore(tmp_path / "r.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def rules(tmp_path):
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "_failures.yaml").write_text(TEAM_RULES)
+    return load_rules(team)
+
+
+def run_once(store, tmp_path, rules, fault="", **kwargs):
+    entry = CATALOG.get(NAME)
+    store.register(from_entry(entry), clock.iso(clock.now()))
+    record = store.get(entry.config_id)
+    run_id = f"r{len(store.history(entry.config_id))}"
+    record = claim(store, record, run_id, clock.iso(clock.now(), ms=True))
+    env = {k: v for k, v in os.environ.items() if k != "MLCC_CI_FAULT"}
+    if fault:
+        env["MLCC_CI_FAULT"] = fault
+    runner = Runner(
+        store,
+        load_profile(CATALOG, "example"),
+        work_root=tmp_path / "work",
+        env=env,
+        rules=rules,
+        **kwargs,
+    )
+    return runner.run(record, entry)
+
+
+def test_a_capacity_failure_is_retried_then_passes_and_the_numbers_stay(store, tmp_path, rules):
+    first = run_once(store, tmp_path, rules)
+    assert first.status == "pass"
+    config_id = first.record.configId
+    before = analyse(store.history(config_id))
+
+    report = run_once(store, tmp_path, rules, f"{NAME}:deploy_test:capacity:1")
+
+    assert report.status == "pass", (report.outcome, report.notes)
+    assert report.outcome.attempt == 2
+    history = store.history(config_id)
+    assert [(r.status, r.attempt) for r in history] == [
+        ("pass", 2),
+        ("fail-deploy_test", 1),
+        ("pass", 1),
+    ]
+    failed = history[1].failure
+    assert (failed.cls, failed.stage, failed.rule, failed.capture) == (
+        "capacity",
+        "deploy_test",
+        "sagemaker-capacity",
+        "Unable to provision requested ML compute capacity",
+    )
+    # each attempt is a run of its own: a run id, a start and a cost of its own
+    assert len({r.runId for r in history}) == 3
+    assert history[0].estimatedCost is not None and history[1].estimatedCost is not None
+    # every attempt ran from the start, the failed one torn down before the wait
+    assert history[1].stageResults["teardown"].status == "pass"
+    assert history[0].stageResults["build"].durationSeconds > 0
+    assert history[0].stageResults["deploy_test"].status == "pass"
+    # the capacity failure counts toward nothing the product is judged by
+    after = analyse(history)
+    assert (before.passRate, before.regression, before.flips) == (1.0, None, 0)
+    assert (after.passRate, after.regression, after.flips, after.fixed) == (1.0, None, 0, False)
+    stored = store.get(config_id)
+    assert (stored.testStatus, stored.blocked, stored.failure) == ("pass", None, None)
+    assert [r.status for r in stored.recentRuns] == ["pass", "fail-deploy_test", "pass"]
+
+
+def test_capacity_that_lasts_blocks_the_configuration_without_failing_it(store, tmp_path, rules):
+    sent = []
+    first = run_once(store, tmp_path, rules)
+    assert first.status == "pass"
+
+    report = run_once(
+        store,
+        tmp_path,
+        rules,
+        f"{NAME}:deploy_test:capacity",
+        notify=lambda subject, message: sent.append(subject),
+        notify_platform=lambda subject, message: sent.append(subject),
+    )
+
+    assert report.status == "fail-deploy_test"
+    assert report.outcome.attempt == 3  # the first, and the rule's two retries
+    stored = store.get(first.record.configId)
+    # the product's status is what the product last proved: it passed
+    assert stored.testStatus == "pass"
+    assert stored.lastTestTimestamp == first.record.lastTestTimestamp
+    assert (stored.blocked.cls, stored.blocked.stage, stored.blocked.rule) == (
+        "capacity",
+        "deploy_test",
+        "sagemaker-capacity",
+    )
+    assert stored.blocked.rounds == 1
+    # the rule's backoff is 0 s: at least five minutes, then the scanner may try again
+    finished = clock.parse(report.outcome.finishedAt)
+    assert clock.parse(stored.blocked.retryAfter) == finished + timedelta(seconds=300)
+    assert sent == []  # no regression for the owners; not a day blocked for the platform
+    history = store.history(first.record.configId)
+    assert [r.status for r in history] == ["fail-deploy_test"] * 3 + ["pass"]
+    assert [r.failure.cls for r in history[:3]] == ["capacity"] * 3
+    trend = analyse(history)
+    assert (trend.passRate, trend.regression, trend.runs) == (1.0, None, 1)
+
+
+def test_a_blocked_configuration_waits_for_its_retry_time():
+    from mlcc_ci.models import Record
+
+    now = clock.parse("2026-11-30T12:00:00Z")
+    base = Record(
+        configId="a" * 16,
+        configJson="{}",
+        deploymentConfig="triton-fil",
+        buildStrategy="codebuild-submit",
+        projectName="p",
+        createdAt="2026-11-01T00:00:00Z",
+        source="catalog",
+        version=3,
+        testStatus="pass",
+        lastTestTimestamp="2026-11-28T12:00:00Z",  # stale: 48 h ago
+    )
+    blocked = Blocked(
+        "capacity", "deploy_test", "2026-11-30T10:00:00Z", "2026-11-30T12:10:00Z", rounds=2
+    )
+    plan = select([replace(base, blocked=blocked)], now, Policy())
+    assert plan.due == []
+    [skipped] = plan.skipped
+    assert (skipped.reason, skipped.detail) == (
+        "blocked",
+        "blocked (capacity) at deploy_test since 2026-11-30 10:00 UTC; "
+        "tried again after 2026-11-30 12:10 UTC",
+    )
+    later = select([replace(base, blocked=blocked)], now + timedelta(minutes=10), Policy())
+    assert [(d.reason, d.record.configId) for d in later.due] == [("stale", "a" * 16)]
+
+
+def test_the_platform_team_hears_of_a_block_older_than_a_day_once(store, tmp_path, rules):
+    told = []
+    first = run_once(store, tmp_path, rules)
+    config_id = first.record.configId
+    record = store.get(config_id)
+    since = clock.iso(clock.now() - timedelta(days=2))
+    old = Blocked("capacity", "deploy_test", since, since, "sagemaker-capacity", rounds=4)
+    store.replace(
+        replace(record, blocked=old, version=record.version + 1),
+        expect_version=record.version,
+        expect_run_id=record.runId,
+    )
+    kwargs = {"notify_platform": lambda subject, message: told.append((subject, message))}
+    run_once(store, tmp_path, rules, f"{NAME}:deploy_test:capacity", **kwargs)
+    [(subject, message)] = told
+    assert subject == "mlcc-ci: http-flask blocked (capacity)"
+    assert f"since {since} (5 runs in a row)" in message
+    stored = store.get(config_id)
+    assert (stored.blocked.since, stored.blocked.rounds, stored.blocked.notified) == (
+        since,
+        5,
+        True,
+    )
+    run_once(store, tmp_path, rules, f"{NAME}:deploy_test:capacity", **kwargs)
+    assert len(told) == 1  # told once per streak
+    assert store.get(config_id).blocked.rounds == 6
+
+
+def test_a_product_failure_is_classified_and_counts(store, tmp_path, rules):
+    sent = []
+    first = run_once(store, tmp_path, rules)
+    report = run_once(
+        store,
+        tmp_path,
+        rules,
+        f"{NAME}:deploy_test:fail",
+        notify=lambda subject, message: sent.append(subject),
+    )
+    assert (report.status, report.outcome.attempt) == ("fail-deploy_test", 1)  # not retried
+    stored = store.get(first.record.configId)
+    assert stored.testStatus == "fail-deploy_test" and stored.blocked is None
+    assert (stored.failure.cls, stored.failure.rule) == ("unclassified", "")
+    assert sent == ["mlcc-ci: http-flask regressed (fail-deploy_test)"]
+    trend = analyse(store.history(first.record.configId))
+    assert (trend.passRate, trend.regression.failingRuns) == (0.5, 1)
