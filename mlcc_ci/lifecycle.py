@@ -185,6 +185,8 @@ class Runner:
         notify: Callable[[str, str], None] | None = None,
         notify_platform: Callable[[str, str], None] | None = None,
         rules: tuple[Rule, ...] | None = None,
+        deadline: float | None = None,
+        max_wait: float | None = None,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -200,6 +202,11 @@ class Runner:
         # ... and to the platform team: infrastructure has blocked a configuration a day
         self.notify_platform = notify_platform
         self.rules = rules  # the failure rules; None: the catalog's, read at each failure
+        # Retries within the run: not past `deadline` (time.monotonic(); the executor's run
+        # budget), nor a backoff longer than `max_wait` seconds (a build does not idle for
+        # ten minutes: a longer wait is the scanner's, which re-queues after retryAfter).
+        self.deadline = deadline
+        self.max_wait = max_wait
 
     def run(self, record: Record, entry: Entry) -> RunReport:
         """Run the claimed `record` through every stage and write its result.
@@ -269,6 +276,10 @@ class Runner:
             ):
                 break
             wait = policy.backoff_seconds
+            why_not = self._no_retry_now(wait, report.outcome.durationSeconds)
+            if why_not:
+                report.notes.append(f"attempt {attempt} failed at {failure.stage}: {why_not}")
+                break
             report.notes.append(
                 f"attempt {attempt} failed at {failure.stage}: {failure.cls} ({failure.rule}); "
                 f"attempt {attempt + 1} of {policy.count + 1} in {wait:g}s"
@@ -284,6 +295,14 @@ class Runner:
         self._update(report)
         self._show(Progress(entry.name, "update", "end", report.outcome.status), report.notes)
         return report
+
+    def _no_retry_now(self, wait: float, took: float) -> str | None:
+        """Why a retry waits for the scanner instead of running now; None if it may run."""
+        if self.max_wait is not None and wait > self.max_wait:
+            return f"its backoff ({wait:g}s) is the scanner's to wait, not this build's"
+        if self.deadline is not None and time.monotonic() + wait + 1.25 * took > self.deadline:
+            return "another attempt would not finish within the run's budget"
+        return None
 
     def _next_attempt(self, claim: "_Claim", report: RunReport) -> bool:
         """Keep the failed attempt in the history and hand the claim to the next one."""

@@ -226,3 +226,42 @@ def test_a_product_failure_is_classified_and_counts(store, tmp_path, rules):
     assert sent == ["mlcc-ci: http-flask regressed (fail-deploy_test)"]
     trend = analyse(store.history(first.record.configId))
     assert (trend.passRate, trend.regression.failingRuns) == (0.5, 1)
+
+
+def test_a_build_leaves_a_long_backoff_to_the_scanner(store, tmp_path, rules):
+    slow = tuple(replace(r, retry=replace(r.retry, backoff_seconds=600)) for r in rules)
+    first = run_once(store, tmp_path, slow)
+    report = run_once(store, tmp_path, slow, f"{NAME}:deploy_test:capacity:1", max_wait=120)
+    assert (report.status, report.outcome.attempt) == ("fail-deploy_test", 1)
+    assert report.notes[-1] == (
+        "attempt 1 failed at deploy_test: its backoff (600s) is the scanner's to wait, "
+        "not this build's"
+    )
+    stored = store.get(first.record.configId)
+    assert (stored.testStatus, stored.blocked.cls) == ("pass", "capacity")
+    finished = clock.parse(report.outcome.finishedAt)
+    assert clock.parse(stored.blocked.retryAfter) == finished + timedelta(seconds=600)
+
+
+def test_no_retry_starts_that_would_outrun_the_budget(store, tmp_path, rules):
+    import time
+
+    run_once(store, tmp_path, rules)
+    report = run_once(
+        store, tmp_path, rules, f"{NAME}:deploy_test:capacity:1", deadline=time.monotonic()
+    )
+    assert (report.status, report.outcome.attempt) == ("fail-deploy_test", 1)
+    assert report.notes[-1] == (
+        "attempt 1 failed at deploy_test: another attempt would not finish within the run's budget"
+    )
+
+
+def test_the_build_budget_and_wait_come_from_the_buildspec_s_environment():
+    import time
+
+    from mlcc_ci.cli.run_cmd import retry_limits
+
+    assert retry_limits({}) == (None, None)
+    deadline, wait = retry_limits({"MLCC_CI_RUN_SECONDS": "3600", "CODEBUILD_BUILD_ID": "b:1"})
+    assert wait == 120
+    assert 3590 < deadline - time.monotonic() <= 3600

@@ -4,7 +4,8 @@ import contextlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -455,6 +456,7 @@ def execute_runs(
     from mlcc_ci.stores.open import data_dir
 
     rules = load_rules()  # before any claim: rules with a problem stop here, named
+    deadline, max_wait = retry_limits(os.environ)
     if preclaimed:
         claimed = [Job(r, entry_for(r, catalog)) for r in records]
     else:
@@ -488,6 +490,8 @@ def execute_runs(
                 notify=publisher(os.environ),
                 notify_platform=publisher(os.environ, audience="platform"),
                 rules=rules,
+                deadline=deadline,
+                max_wait=max_wait,
             )
             restore = install_signal_handlers(runner)
             try:
@@ -537,6 +541,20 @@ def execute_runs(
     if failed or kinds["blocked"] or kinds["interrupted"]:
         return 1  # the matrix is not proven
     return 3 if kinds["error"] else 0  # only mlcc-ci itself failed
+
+
+# In a CodeBuild build, a retry's backoff longer than this is left to the scanner.
+BUILD_MAX_RETRY_WAIT = 120
+
+
+def retry_limits(env: Mapping[str, str]) -> tuple[float | None, float | None]:
+    """How far retries within a run may go. In the executor (CodeBuild) the buildspec names
+    the run's budget (MLCC_CI_RUN_SECONDS): a retry must fit in it, and a long backoff is
+    not slept in a build but left to the scanner's re-queue. Locally: the rules' own."""
+    seconds = env.get("MLCC_CI_RUN_SECONDS", "")
+    in_build = bool(env.get("CODEBUILD_BUILD_ID"))
+    deadline = time.monotonic() + float(seconds) if seconds.isdigit() else None
+    return deadline, BUILD_MAX_RETRY_WAIT if in_build else None
 
 
 def outcome_kind(outcome: Any) -> str:
