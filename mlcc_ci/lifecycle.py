@@ -187,6 +187,7 @@ class Runner:
         rules: tuple[Rule, ...] | None = None,
         deadline: float | None = None,
         max_wait: float | None = None,
+        retry: bool = True,
     ) -> None:
         self.store = store
         self.profile = profile
@@ -207,6 +208,7 @@ class Runner:
         # ten minutes: a longer wait is the scanner's, which re-queues after retryAfter).
         self.deadline = deadline
         self.max_wait = max_wait
+        self.retry = retry  # False: `run --no-retry`
 
     def run(self, record: Record, entry: Entry) -> RunReport:
         """Run the claimed `record` through every stage and write its result.
@@ -284,11 +286,11 @@ class Runner:
                 f"attempt {attempt} failed at {failure.stage}: {failure.cls} ({failure.rule}); "
                 f"attempt {attempt + 1} of {policy.count + 1} in {wait:g}s"
             )
-            if not self._next_attempt(claim, report):
-                break
             event = Progress(entry.name, failure.stage, "retry", failure.cls, wait)
             self._show(event, report.notes)
             if self.cancel.wait(wait):  # interrupted while waiting: the last attempt stands
+                break
+            if not self._next_attempt(claim, report):
                 break
             attempt += 1
         self._show(Progress(entry.name, "update", "start"), report.notes)
@@ -298,6 +300,8 @@ class Runner:
 
     def _no_retry_now(self, wait: float, took: float) -> str | None:
         """Why a retry waits for the scanner instead of running now; None if it may run."""
+        if not self.retry:
+            return "not retried (--no-retry): it waits as blocked for `run --due`"
         if self.max_wait is not None and wait > self.max_wait:
             return f"its backoff ({wait:g}s) is the scanner's to wait, not this build's"
         if self.deadline is not None and time.monotonic() + wait + 1.25 * took > self.deadline:

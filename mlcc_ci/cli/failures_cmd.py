@@ -4,7 +4,8 @@ from pathlib import Path
 
 import click
 
-from mlcc_ci.cli.options import json_option
+from mlcc_ci.cli.options import json_option, store_options
+from mlcc_ci.cli.run_cmd import open_for, profile_option
 
 
 @click.group()
@@ -93,6 +94,125 @@ def list_rules(as_json: bool) -> None:
     from tabulate import tabulate
 
     click.echo(tabulate(rows, headers={k: k for k in rows[0]} if rows else ()))
+
+
+@failures.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--name", metavar="NAME", help="The run's configuration (for an older run).")
+@json_option
+@profile_option
+@store_options
+def explain(
+    run_id: str,
+    name: str | None,
+    as_json: bool,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Why run RUN failed: the line of its log the rules matched, the class, the rule and
+    what to do. Reads the stage's local log while it is there, else what the history kept
+    of it (the error summary)."""
+    import json
+
+    from mlcc_ci import clock, runs
+    from mlcc_ci import failures as core
+    from mlcc_ci.cli.logs_cmd import _resolve
+    from mlcc_ci.errors import NotFound
+    from mlcc_ci.redact import redact
+    from mlcc_ci.safetext import printable
+
+    rules = core.load_rules()
+    catalog, _, store = open_for(profile_name, store_url, table)
+    config_id = _resolve(catalog, store, name)[1] if name else None
+    record, run = runs.find(store, run_id, config_id)
+    stage = runs.failed_stage(run)
+    if run.status == "pass" or stage is None:
+        raise NotFound(f"run {run.runId} of {record.deploymentConfig} did not fail ({run.status})")
+    found, log = runs.classify_run(run, rules)
+    source = (
+        f"{log} and {log.with_suffix('.stderr.log').name} beside it (their last 64 KB)"
+        if log
+        else "the error summary the history kept (the log is gone)"
+    )
+    stored = run.failure.cls if run.failure is not None else "-"
+    rule = next((r for r in rules if r.name == found.rule), None)
+    if as_json:
+        doc = {
+            "runId": run.runId,
+            "name": record.deploymentConfig,
+            "status": run.status,
+            "stage": stage,
+            "class": found.cls,
+            "storedClass": None if stored == "-" else stored,
+            "rule": found.rule or None,
+            "ruleSource": rule.source if rule else None,
+            "capture": printable(found.capture) or None,
+            "line": printable(redact(found.line)) or None,
+            "hint": found.hint,
+            "from": str(log) if log else "errorSummary",
+        }
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        printable(
+            f"run {run.runId} of {record.deploymentConfig}: {run.status} at {stage}, "
+            f"started {clock.display(run.startedAt)}"
+            + (f", attempt {run.attempt}" if run.attempt > 1 else "")
+        )
+    )
+    click.echo(f"class:   {found.cls}")
+    if found.rule:
+        click.echo(f"rule:    {found.rule} ({rule.source if rule else '?'})")
+        click.echo(f"capture: {printable(found.capture)}")
+        click.echo(f"line:    {printable(redact(found.line))}")
+    click.echo(f"from:    {source}")
+    click.echo(f"hint:    {found.hint}")
+    if stored != found.cls:
+        click.echo(
+            f"stored:  {stored} (the rules have changed since: `mlcc-ci failures reclassify` "
+            "re-labels the history)"
+        )
+
+
+@failures.command()
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@profile_option
+@store_options
+def reclassify(
+    dry_run: bool, profile_name: str | None, store_url: str | None, table: str | None
+) -> None:
+    """Classify every failed run in the history again by the rules as they are now, and
+    re-label those whose class, rule or capture changed (the runs, and each record's recent
+    runs and last result). Pass rates and regressions follow the new labels."""
+    from collections import Counter
+
+    from mlcc_ci import failures as core
+    from mlcc_ci import runs
+    from mlcc_ci.safetext import printable
+
+    rules = core.load_rules()
+    _, _, store = open_for(profile_name, store_url, table)
+    changes, seen = runs.reclassify(store, rules, write=not dry_run)
+    for change in changes:
+        after = change.after
+        label = f"{after.cls} ({after.rule})" if after.rule else after.cls
+        click.echo(
+            printable(
+                f"{change.name:<28} run {change.run.runId:<14} {change.run.status:<18} "
+                f"{change.before} -> {label}"
+            )
+        )
+    moves = Counter(f"{c.before} -> {c.after.cls}" for c in changes)
+    summary = ", ".join(f"{k}: {n}" for k, n in sorted(moves.items()))
+    verb = "would re-label" if dry_run else "re-labelled"
+    click.echo(f"{verb} {len(changes)} of {seen} failed run(s){': ' + summary if summary else ''}")
+    stuck = [c for c in changes if c.after.cls == "harness" and c.run.status != "error"]
+    for change in stuck:
+        click.echo(
+            f"note: run {change.run.runId} of {change.name} was the harness's failure: "
+            f"`mlcc-ci history forget {change.run.runId}` removes it from the history"
+        )
 
 
 COMMANDS = [failures]

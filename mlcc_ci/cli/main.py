@@ -89,6 +89,7 @@ def _register_commands() -> None:
         failures_cmd,
         generator_cmd,
         github_cmd,
+        history_cmd,
         logs_cmd,
         ops_cmd,
         project_cmd,
@@ -107,8 +108,10 @@ def _register_commands() -> None:
         report_cmd,
         logs_cmd,
         failures_cmd,
+        history_cmd,
         config_cmd,
         github_cmd,
+        history_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -261,6 +261,12 @@ def plan(
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the summary only.")
 @click.option(
+    "--no-retry",
+    is_flag=True,
+    help="Do not retry infrastructure failures (capacity, quota, throttling) in this run: "
+    "record them as blocked at once; `run --due` tries them after their backoff.",
+)
+@click.option(
     "-v", "--verbose", is_flag=True, help="A line for every stage start and end, terminal too."
 )
 @policy_options
@@ -276,6 +282,7 @@ def run(
     dry_run: bool,
     work_dir: Path | None,
     quiet: bool,
+    no_retry: bool,
     verbose: bool,
     stale_hours: float,
     max_concurrency: int | None,
@@ -325,6 +332,7 @@ def run(
         work_dir,
         preclaimed=bool(config_id and run_id),
         verbosity=0 if quiet else 2 if verbose else 1,
+        retry=not no_retry,
     )
     if code:
         raise SystemExit(code)
@@ -440,6 +448,7 @@ def execute_runs(
     work_dir: Path | None,
     preclaimed: bool,
     verbosity: int = 1,
+    retry: bool = True,
 ) -> int:
     """Run the claimed records; the exit status: 0 all passed, 1 some configuration failed
     or is blocked, 3 only harness errors."""
@@ -492,6 +501,7 @@ def execute_runs(
                 rules=rules,
                 deadline=deadline,
                 max_wait=max_wait,
+                retry=retry,
             )
             restore = install_signal_handlers(runner)
             try:

@@ -63,6 +63,10 @@ class ResultsStore(Protocol):
         """Finished runs, newest first."""
         ...
 
+    def forget_run(self, config_id: str, started_at: str) -> None:
+        """Remove one run from the history (its key: configId and startedAt)."""
+        ...
+
     def histories(self, config_ids: Sequence[str], limit: int) -> dict[str, list[Run]]:
         """The last `limit` runs of each configuration, newest first, read in batches."""
         ...

@@ -344,6 +344,10 @@ class DynamoStore:
         item = {**run.to_item(), "expiresAt": int(expires.timestamp())}
         self._call("put_item", TableName=self.runs_table, Item=self._item(item))
 
+    def forget_run(self, config_id: str, started_at: str) -> None:
+        key = {"configId": config_id, "startedAt": started_at}
+        self._call("delete_item", TableName=self.runs_table, Key=self._item(key))
+
     def history(self, config_id: str, limit: int | None = None) -> list[Run]:
         kwargs: dict[str, Any] = {
             "TableName": self.runs_table,

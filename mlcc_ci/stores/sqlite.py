@@ -273,6 +273,12 @@ class SqliteStore:
                 (run.configId, run.startedAt, json.dumps(run.to_item(), sort_keys=True)),
             )
 
+    def forget_run(self, config_id: str, started_at: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "DELETE FROM runs WHERE configId = ? AND startedAt = ?", (config_id, started_at)
+            )
+
     def history(self, config_id: str, limit: int | None = None) -> list[Run]:
         rows = self._read(
             "SELECT item FROM runs WHERE configId = ? ORDER BY startedAt DESC LIMIT ?",

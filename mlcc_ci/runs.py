@@ -1,0 +1,176 @@
+"""Runs of the history by their id: find one, forget one, and re-label failures by the rules.
+
+A run is kept under (configId, startedAt); people name it by its run id, which reports,
+`mlcc-ci logs` and the PR comment show. A record's `recentRuns` hold its last runs' ids,
+so one pass over the records finds any recent run; an older one is found in the history of
+the configuration named with it.
+"""
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mlcc_ci.constants import ERROR, FAIL_STATUSES, NEVER_TESTED, PASS, RUNNING, UNTESTED
+from mlcc_ci.errors import ConflictError, NotFound
+from mlcc_ci.failures import Classification, Rule, classify_stage
+from mlcc_ci.models import RECENT_RUNS, Failure, Record, Run, StageResult
+from mlcc_ci.stores.base import ResultsStore
+
+
+def find(store: ResultsStore, run_id: str, config_id: str | None = None) -> tuple[Record, Run]:
+    """The record and the full history item of the run `run_id`; NotFound if no record's
+    recent runs (or, with `config_id`, that configuration's whole history) hold it."""
+    candidates: Iterator[Record]
+    if config_id is not None:
+        record = store.get(config_id)
+        candidates = iter([record] if record is not None else [])
+    else:
+        candidates = (r for r in store.records() if _mentions(r, run_id))
+    for record in candidates:
+        for run in store.history(record.configId, None if config_id else RECENT_RUNS + 1):
+            if run.runId == run_id:
+                return record, run
+    where = "that configuration's history" if config_id else "any record's recent runs"
+    hint = "" if config_id else " (an older run: name its configuration with --name)"
+    raise NotFound(f"no run {run_id} in {where}{hint}")
+
+
+def _mentions(record: Record, run_id: str) -> bool:
+    return record.runId == run_id or any(r.runId == run_id for r in record.recentRuns)
+
+
+def forget(store: ResultsStore, record: Record, run: Run) -> Record:
+    """Remove `run` from the history and from the record's recent runs. When it was the
+    record's last result, the record takes the result of the run before it (untested if
+    none is left), so its status says only what the remaining runs proved. Raises
+    ConflictError when the record is running or changed meanwhile."""
+    if record.testStatus == RUNNING and record.runId == run.runId:
+        raise ConflictError(f"run {run.runId} is under way: it can be forgotten once it ends")
+    store.forget_run(run.configId, run.startedAt)
+    recent = tuple(r for r in record.recentRuns if r.runId != run.runId)
+    changes: dict[str, object] = {"recentRuns": recent, "version": record.version + 1}
+    newest = record.recentRuns[0].runId if record.recentRuns else None
+    if record.blocked is not None and newest == run.runId:
+        changes["blocked"] = None  # the run that blocked it is gone: so is the block
+    if record.runId == run.runId and record.testStatus != RUNNING:
+        changes.update(_result_before(store, record))
+    new = replace(record, **changes)  # type: ignore[arg-type]
+    store.replace(new, expect_version=record.version, expect_run_id=record.runId)
+    return new
+
+
+def _result_before(store: ResultsStore, record: Record) -> dict[str, object]:
+    """The record's result fields as the newest remaining product run left them."""
+    remaining = [r for r in store.history(record.configId) if r.product]
+    passes = [r for r in remaining if r.status == PASS]
+    last_pass = passes[0].finishedAt if passes else None
+    if not remaining:
+        return {
+            "testStatus": UNTESTED,
+            "lastTestTimestamp": NEVER_TESTED,
+            "lastTestDuration": None,
+            "stageResults": {},
+            "errorMessage": None,
+            "failure": None,
+            "runId": None,
+            "runStartedAt": None,
+            "lastPassTimestamp": last_pass,
+            "estimatedCost": None,
+        }
+    before = remaining[0]
+    return {
+        "testStatus": before.status,
+        "lastTestTimestamp": before.finishedAt,
+        "lastTestDuration": round(before.durationSeconds),
+        "stageResults": dict(before.stageResults),
+        "errorMessage": before.errorMessage or None,
+        "failure": before.failure,
+        "runId": before.runId,
+        "runStartedAt": before.startedAt,
+        "lastPassTimestamp": last_pass,
+        "estimatedCost": before.estimatedCost,
+    }
+
+
+def failed_stage(run: Run) -> str | None:
+    """The stage a failed run failed at: its classification's, else its status's, else the
+    first stage that says fail."""
+    if run.failure is not None and run.failure.stage:
+        return run.failure.stage
+    if run.status in FAIL_STATUSES:
+        return run.status.removeprefix("fail-")
+    return next((k for k, v in run.stageResults.items() if v.status == "fail"), None)
+
+
+def local_log(run: Run, stage: str) -> Path | None:
+    """The local log file a stage's pointer names, if it is one and is still there."""
+    from mlcc_ci.logs import pointer_path
+
+    result = run.stageResults.get(stage)
+    pointer = result.logPointer if result is not None else ""
+    if not pointer or pointer.startswith("cloudwatch:"):
+        return None
+    path = pointer_path(pointer, stage)
+    return path if path is not None and path.is_file() else None
+
+
+def classify_run(run: Run, rules: tuple[Rule, ...]) -> tuple[Classification, Path | None]:
+    """The class of a failed run by `rules`, from its stage's local log when it is still
+    there, else from the error summary the history kept."""
+    stage = failed_stage(run) or "generate"
+    result = run.stageResults.get(stage, StageResult("fail"))
+    log = local_log(run, stage)
+    summary = "\n".join(t for t in (result.errorSummary, run.errorMessage) if t)
+    return classify_stage(stage, log, summary, rules), log
+
+
+@dataclass(frozen=True)
+class Relabel:
+    name: str
+    run: Run
+    before: str  # the class it had ("-": none)
+    after: Failure
+
+
+def reclassify(
+    store: ResultsStore, rules: tuple[Rule, ...], *, write: bool = True
+) -> tuple[list[Relabel], int]:
+    """Classify every failed run in the history again by `rules`; write those whose class,
+    rule or capture changed (history items, and the records' recent runs and last result).
+    Returns the changes and how many failed runs were read."""
+    changes: list[Relabel] = []
+    seen = 0
+    for record in list(store.records()):
+        relabelled: dict[str, Failure] = {}
+        for run in store.history(record.configId):
+            if run.status == PASS or not (run.status in FAIL_STATUSES or run.status == ERROR):
+                continue
+            seen += 1
+            found, _ = classify_run(run, rules)
+            stage = failed_stage(run) or "generate"
+            after = Failure(found.cls, stage, found.rule, found.capture)
+            if run.failure == after:
+                continue
+            before = run.failure.cls if run.failure is not None else "-"
+            changes.append(Relabel(record.deploymentConfig, run, before, after))
+            relabelled[run.runId] = after
+            if write:
+                store.append_run(replace(run, failure=after))
+        if write and relabelled:
+            _relabel_record(store, record, relabelled)
+    return changes, seen
+
+
+def _relabel_record(store: ResultsStore, record: Record, relabelled: dict[str, Failure]) -> None:
+    recent = tuple(
+        replace(r, failure=relabelled[r.runId]) if r.runId in relabelled else r
+        for r in record.recentRuns
+    )
+    failure = record.failure
+    if record.runId in relabelled and record.testStatus != RUNNING:
+        failure = relabelled[record.runId]
+    new = replace(record, recentRuns=recent, failure=failure, version=record.version + 1)
+    # a run that finished meanwhile wrote the record anew: its history items are relabelled
+    with contextlib.suppress(ConflictError):
+        store.replace(new, expect_version=record.version, expect_run_id=record.runId)

@@ -1,0 +1,165 @@
+"""`mlcc-ci run` exit codes and summaries by failure class, `failures explain`, `failures
+reclassify` and `history show|forget`, through the command line on a real SQLite store."""
+
+import re
+from dataclasses import replace
+
+import pytest
+
+from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.history import analyse
+from mlcc_ci.models import Failure, StageResult
+from mlcc_ci.stores.sqlite import SqliteStore
+
+pytestmark = pytest.mark.functional
+CATALOG = load_valid_catalog()
+FLASK = CATALOG.get("http-flask").config_id
+
+
+@pytest.fixture
+def store_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/results.db")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
+    return tmp_path / "results.db"
+
+
+def run(cli, monkeypatch, fault="", *extra):
+    if fault:
+        monkeypatch.setenv("MLCC_CI_FAULT", fault)
+    else:
+        monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
+    return cli("run", "http-flask", "--profile", "example", "-q", *extra)
+
+
+def history(path):
+    store = SqliteStore(path)
+    try:
+        return store.history(FLASK), store.get(FLASK)
+    finally:
+        store.close()
+
+
+def test_a_harness_error_exits_3_and_forgetting_it_needs_a_yes(cli, store_env, monkeypatch):
+    assert run(cli, monkeypatch).exit_code == 0
+    result = run(cli, monkeypatch, "http-flask:validate:crash")
+    assert result.exit_code == 3
+    assert result.output.splitlines()[-1].startswith("0 passed, 0 failed, 1 error (profile")
+    runs, record = history(store_env)
+    assert [r.status for r in runs] == ["error", "pass"]
+    assert record.testStatus == "pass"  # the harness broke; the configuration did not
+    error = runs[0].runId
+
+    shown = cli("history", "show", "http-flask").output.splitlines()
+    assert shown[2].split()[:5] == [error, *shown[2].split()[1:4], "error"]
+    assert "harness (harness-internal-error)" in shown[2]
+
+    refused = cli("history", "forget", error, input="")  # no one answers
+    assert refused.exit_code == 1
+    assert refused.output.splitlines()[-1] == "nothing forgotten (--yes forgets without asking)"
+    assert [r.status for r in history(store_env)[0]] == ["error", "pass"]
+
+    said = cli("history", "forget", error, input="y\n")
+    assert said.exit_code == 0
+    assert said.output.splitlines()[-1] == f"forgot run {error}"
+    runs, record = history(store_env)
+    assert [r.status for r in runs] == ["pass"]
+    assert [r.status for r in record.recentRuns] == ["pass"]
+
+
+def test_forgetting_the_last_result_gives_the_configuration_the_one_before(
+    cli, store_env, monkeypatch
+):
+    assert run(cli, monkeypatch).exit_code == 0
+    assert run(cli, monkeypatch, "http-flask:build:fail").exit_code == 1
+    runs, record = history(store_env)
+    assert record.testStatus == "fail-build"
+    result = cli("history", "forget", runs[0].runId, "--yes")
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == (f"forgot run {runs[0].runId}; http-flask is now pass")
+    _, record = history(store_env)
+    assert (record.testStatus, record.runId, record.failure) == ("pass", runs[1].runId, None)
+    assert record.lastTestTimestamp == runs[1].finishedAt
+    missing = cli("history", "forget", "nosuchrun", "--yes")
+    assert missing.exit_code == 2
+    assert missing.output.strip() == (
+        "Error: no run nosuchrun in any record's recent runs (an older run: name its "
+        "configuration with --name)"
+    )
+
+
+def test_a_capacity_failure_without_retry_is_blocked_and_explained(cli, store_env, monkeypatch):
+    assert run(cli, monkeypatch).exit_code == 0
+    result = run(cli, monkeypatch, "http-flask:deploy_test:capacity", "--no-retry")
+    assert result.exit_code == 1  # the matrix is not proven
+    lines = result.output.splitlines()
+    assert lines[-1].startswith("0 passed, 0 failed, 1 blocked (profile example")
+    assert "http-flask  blocked (capacity) at deploy_test" in result.output
+    runs, record = history(store_env)
+    assert (record.testStatus, record.blocked.cls) == ("pass", "capacity")
+
+    explained = cli("failures", "explain", runs[0].runId)
+    assert explained.exit_code == 0
+    out = explained.output.splitlines()
+    assert out[0].startswith(f"run {runs[0].runId} of http-flask: fail-deploy_test at deploy_test")
+    assert out[1:3] == ["class:   capacity", out[2]]
+    assert re.fullmatch(r"rule:    sagemaker-capacity \(.*catalog/_failures\.yaml:\d+\)", out[2])
+    assert out[3] == "capture: Unable to provision requested ML compute capacity"
+    assert out[4].startswith("line:    An error occurred (CapacityError) when calling the")
+    assert out[5].endswith(
+        "deploy_test.log and deploy_test.stderr.log beside it (their last 64 KB)"
+    )
+    assert out[6].startswith("hint:    SageMaker has no free instances of this type")
+    passed = cli("failures", "explain", runs[1].runId)
+    assert passed.exit_code == 2
+    assert passed.output.strip() == f"Error: run {runs[1].runId} of http-flask did not fail (pass)"
+
+
+def test_reclassify_relabels_the_history_and_the_numbers_follow(cli, store_env, monkeypatch):
+    assert run(cli, monkeypatch).exit_code == 0
+    assert run(cli, monkeypatch, "http-flask:build:fail").exit_code == 1
+    store = SqliteStore(store_env)
+    try:
+        # a failure recorded before the rules knew Docker Hub's rate limit: called product
+        [failed, _passed] = store.history(FLASK)
+        text = (
+            "exit code 1\nERROR: toomanyrequests: You have reached your pull rate limit. "
+            "You may increase the limit by authenticating and upgrading"
+        )
+        old = replace(
+            failed,
+            stageResults={**failed.stageResults, "build": StageResult("fail", 1.0, "", text)},
+            failure=Failure("product", "build"),
+        )
+        store.append_run(old)
+        assert analyse(store.history(FLASK)).passRate == 0.5
+    finally:
+        store.close()
+
+    dry = cli("failures", "reclassify", "--dry-run")
+    assert dry.exit_code == 0
+    assert dry.output.splitlines()[-1] == (
+        "would re-label 1 of 1 failed run(s): product -> infra: 1"
+    )
+    assert history(store_env)[0][0].failure.cls == "product"
+
+    done = cli("failures", "reclassify")
+    line = done.output.splitlines()[0].split()
+    assert line == [
+        "http-flask",
+        "run",
+        failed.runId,
+        "fail-build",
+        "product",
+        "->",
+        line[-2],
+        line[-1],
+    ]
+    assert (line[-2], line[-1]) == ("infra", "(dockerhub-rate-limit)")
+    runs, record = history(store_env)
+    assert (runs[0].failure.cls, runs[0].failure.rule) == ("infra", "dockerhub-rate-limit")
+    assert runs[0].failure.capture == "You have reached your pull rate limit"
+    assert record.recentRuns[0].failure.cls == "infra"
+    assert analyse(runs).passRate == 1.0  # the rate limit was never the product's
+    again = cli("failures", "reclassify")
+    assert again.output.splitlines()[-1] == "re-labelled 0 of 1 failed run(s)"
