@@ -211,3 +211,67 @@ def test_any_item_is_a_record_or_unreadable(raw):
     else:
         json.loads(record.configJson)
         assert record.version >= 0
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ({"class": "capacity", "stage": "deploy_test"}, ("capacity", "deploy_test", "", "")),
+        (
+            {"class": "infra", "stage": "build", "rule": "r", "capture": "c"},
+            ("infra", "build", "r", "c"),
+        ),
+        ({"class": "gremlins", "stage": "build"}, None),  # no class of ours
+        ({"stage": "build"}, None),
+        ("capacity", None),
+        (None, None),
+    ],
+)
+def test_a_stored_failure_is_read_or_dropped(value, expected):
+    from mlcc_ci.decode import failure
+
+    found = failure(value)
+    assert (
+        None if found is None else (found.cls, found.stage, found.rule, found.capture)
+    ) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {
+            "class": "product",
+            "stage": "b",
+            "since": "2026-01-01T00:00:00Z",
+            "retryAfter": "2026-01-01T00:00:00Z",
+        },
+        {
+            "class": "capacity",
+            "stage": "b",
+            "since": "yesterday",
+            "retryAfter": "2026-01-01T00:00:00Z",
+        },
+        {"class": "capacity", "stage": "b", "since": "2026-01-01T00:00:00Z"},
+        ["capacity"],
+    ],
+    ids=["not-a-blocking-class", "since-not-a-time", "no-retry-after", "not-a-map"],
+)
+def test_a_block_no_one_can_read_blocks_nothing(value):
+    from mlcc_ci.decode import blocked
+
+    assert blocked(value) is None
+
+
+def test_a_block_read_keeps_its_rounds_within_bounds():
+    from mlcc_ci.decode import blocked
+
+    base = {
+        "class": "quota",
+        "stage": "deploy_test",
+        "since": "2026-01-01T00:00:00+00:00",
+        "retryAfter": "2026-01-01T01:00:00Z",
+    }
+    assert blocked({**base, "rounds": 4}).rounds == 4
+    assert blocked({**base, "rounds": -3}).rounds == 1
+    assert blocked({**base, "rounds": 1e300}).rounds == 1
+    assert blocked(base).since == "2026-01-01T00:00:00Z"  # written back the canonical way

@@ -92,3 +92,50 @@ def test_transition_literal_cases():
     assert transition("fail-teardown", "pass") == "fixed"
     assert transition("pass", "fail-register") == "regressed"
     assert transition("pass", "interrupted") is None
+
+
+@pytest.mark.parametrize(
+    ("status", "cls", "product"),
+    [
+        ("pass", None, True),
+        ("fail-build", None, True),  # another writer's failure, never classified
+        ("fail-build", "product", True),
+        ("fail-build", "unclassified", True),  # no rule could show it was not the product
+        ("fail-deploy_test", "capacity", False),
+        ("fail-deploy_test", "quota", False),
+        ("fail-build", "infra", False),
+        ("fail-validate", "credentials", False),
+        ("error", "harness", False),
+        ("interrupted", None, False),
+    ],
+)
+def test_which_runs_count_for_the_product(status, cls, product):
+    from dataclasses import replace
+
+    from mlcc_ci.models import Failure
+
+    failure = Failure(cls, status.removeprefix("fail-")) if cls else None
+    assert replace(run(1, status), failure=failure).product is product
+
+
+def test_runs_the_product_did_not_cause_leave_its_numbers_alone():
+    from dataclasses import replace
+
+    from mlcc_ci.models import Failure
+
+    capacity = Failure("capacity", "deploy_test", "sagemaker-capacity")
+    runs = [
+        replace(run(5, "fail-deploy_test"), failure=capacity),
+        run(4, "error"),
+        replace(run(3, "fail-deploy_test"), failure=capacity),
+        run(2, "pass"),
+        run(1, "pass"),
+    ]
+    trend = analyse(runs)
+    assert (trend.regression, trend.fixed, trend.flips, trend.passRate, trend.runs) == (
+        None,
+        False,
+        0,
+        1.0,
+        2,
+    )

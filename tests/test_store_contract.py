@@ -312,3 +312,44 @@ def test_gather_gives_a_stale_record_of_every_finished_status(store):
     assert found == ids
     due = {d.record.configId for d in select(gather(store, now, Policy()), now, Policy()).due}
     assert due == set(ids)
+
+
+def test_classes_blocks_and_attempts_round_trip_and_a_run_can_be_forgotten(store):
+    from dataclasses import replace
+
+    from mlcc_ci.models import Blocked, Failure, set_aside
+
+    store.register(registration(7), T0)
+    record = store.get(registration(7).configId)
+    running = claim(store, record, "run-7a", "2026-01-01T00:10:00.000Z")
+    capacity = Failure("capacity", "deploy_test", "sagemaker-capacity", "Unable to provision")
+    failed = outcome("fail-deploy_test", failure=capacity, attempt=2)
+    blocked = Blocked(
+        "capacity",
+        "deploy_test",
+        "2026-01-01T00:10:00.000Z",
+        "2026-01-01T01:20:00Z",
+        "sagemaker-capacity",
+        "Unable to provision",
+        rounds=3,
+    )
+    new = set_aside(running, failed, blocked)
+    store.replace(new, expect_version=running.version, expect_run_id=running.runId)
+    store.append_run(run_of(running, failed))
+
+    stored = store.get(record.configId)
+    assert stored == new  # every field read back as written
+    assert (stored.testStatus, stored.runId, stored.blocked) == (UNTESTED, None, blocked)
+    [summary] = stored.recentRuns
+    assert (summary.status, summary.failure, summary.attempt) == (
+        "fail-deploy_test",
+        capacity,
+        2,
+    )
+    [kept] = store.history(record.configId)
+    assert (kept.failure, kept.attempt, kept.product) == (capacity, 2, False)
+    assert replace(kept, errorMessage="") == replace(run_of(running, failed), errorMessage="")
+
+    store.forget_run(record.configId, kept.startedAt)
+    assert store.history(record.configId) == []
+    store.forget_run(record.configId, kept.startedAt)  # a second time: nothing to do
