@@ -416,10 +416,10 @@ def test_a_third_interrupt_abandons_teardown_and_says_so(tmp_path):
     assert teardown.errorSummary.startswith("abandoned after a third interrupt")
 
 
-# -- 8. a result that could not be stored is a failed run -------------------------------------
+# -- 8. a result that could not be stored is the harness's error, never a pass ---------------
 
 
-def test_a_result_the_store_refuses_fails_the_run(cli, tmp_path, monkeypatch):
+def test_a_result_the_store_refuses_is_an_error_of_the_harness(cli, tmp_path, monkeypatch):
     from mlcc_ci.errors import StoreError
     from mlcc_ci.stores.sqlite import SqliteStore
 
@@ -442,11 +442,15 @@ def test_a_result_the_store_refuses_fails_the_run(cli, tmp_path, monkeypatch):
         "--work-dir",
         str(tmp_path / "w"),
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # the harness could not do its job
     lines = result.output.splitlines()
     kept = next(line for line in lines if line.startswith("note: http-flask: could not write"))
     assert "database or disk is full" in kept and kept.endswith("result.json")
-    assert "0 passed, 1 failed" in result.output
+    assert any(
+        line.split() == ["http-flask", "error", "(not", "stored)", line.split()[-1]]
+        for line in lines
+    )
+    assert "0 passed, 0 failed, 1 error (profile example" in result.output
     assert "1 result(s) could not be stored; see the notes above" in lines
 
 

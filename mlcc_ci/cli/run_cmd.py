@@ -522,7 +522,7 @@ def execute_runs(
         rows.append(
             [
                 report.record.deploymentConfig,
-                shown_outcome(report.outcome),
+                shown_outcome(report.outcome) if report.stored else "error (not stored)",
                 f"{report.outcome.durationSeconds:.1f}s",
             ]
         )
@@ -533,12 +533,12 @@ def execute_runs(
     if failures:
         click.echo("\nFirst failure of each failed run:")
         click.echo("\n".join(failures))
-    # a result the store refused is a failed run, whatever the stages said
     passed = sum(r.status == "pass" and r.stored for r in reports)
     kinds = {"blocked": 0, "error": 0, "interrupted": 0}
     for r in reports:
-        kind = outcome_kind(r.outcome)
-        if kind in kinds and r.stored:
+        # a result the store could not take is the harness's failure, whatever it was
+        kind = outcome_kind(r.outcome) if r.stored else "error"
+        if kind in kinds:
             kinds[kind] += 1
     failed = len(reports) - passed - sum(kinds.values())
     counts = [f"{passed} passed", f"{failed} failed"]
