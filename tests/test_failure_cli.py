@@ -163,3 +163,51 @@ def test_reclassify_relabels_the_history_and_the_numbers_follow(cli, store_env, 
     assert analyse(runs).passRate == 1.0  # the rate limit was never the product's
     again = cli("failures", "reclassify")
     assert again.output.splitlines()[-1] == "re-labelled 0 of 1 failed run(s)"
+
+
+def test_a_team_retries_capacity_at_once_and_its_numbers_stay(
+    cli, store_env, tmp_path, monkeypatch
+):
+    """The issue's case as a team meets it: its catalog's own rule for SageMaker capacity
+    (retried at once), a capacity failure in the first attempt, and a report that still
+    says 100 % with no regression."""
+    import json
+
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "http-flask").exit_code == 0
+    (team / "_failures.yaml").write_text(
+        "rules:\n"
+        "  - name: sagemaker-capacity\n"
+        "    class: capacity\n"
+        "    stages: [deploy_test]\n"
+        "    pattern: '(Unable to provision requested ML compute capacity)'\n"
+        "    retry: {count: 1, backoffSeconds: 0}\n"
+        "    hint: 'retried at once by this team'\n"
+    )
+    rules = cli("--catalog", str(team), "failures", "rules").output.splitlines()
+    assert rules[2].split()[:4] == ["sagemaker-capacity", "capacity", "deploy_test", "1x/0s"]
+    monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
+    base = ("--catalog", str(team), "run", "http-flask", "--profile", "example")
+    assert cli(*base, "-q").exit_code == 0
+    monkeypatch.setenv("MLCC_CI_FAULT", "http-flask:deploy_test:capacity:1")
+    result = cli(*base)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(
+        line.split()[:3] == ["http-flask", "deploy_test", "capacity"]
+        and line.endswith("retry in 0s")
+        for line in lines
+    )
+    assert any(line.split()[:4] == ["http-flask", "pass,", "attempt", "2"] for line in lines)
+    assert lines[-1].startswith("1 passed, 0 failed (profile example")
+    report = json.loads(
+        cli("--catalog", str(team), "report", "--profile", "example", "--format", "json").output
+    )
+    flask = report["configurations"]["http-flask"]
+    assert (flask["status"], flask["passRate"], flask["regression"]) == ("pass", 1.0, None)
+    runs, _ = history(store_env)
+    assert [(r.status, r.attempt) for r in runs] == [
+        ("pass", 2),
+        ("fail-deploy_test", 1),
+        ("pass", 1),
+    ]
