@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mlcc_ci import clock
-from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
+from mlcc_ci.constants import FAILABLE_STAGES, RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.decode import FOREIGN_STATUSES
-from mlcc_ci.errors import ConflictError, StoreError
-from mlcc_ci.models import Cost, Outcome, Record, Registration, StageResult, run_of
+from mlcc_ci.errors import CatalogError, ConflictError, StoreError
+from mlcc_ci.models import Cost, Failure, Outcome, Record, Registration, StageResult, run_of
 from mlcc_ci.selection import Decision, Plan, Policy, Upcoming, next_due, orphan_message, select
 from mlcc_ci.stores.base import ResultsStore, claim, finish
 
@@ -81,6 +81,7 @@ def fail_run(
     """Record that `record`'s run died without writing its result. None if it already did."""
     started = clock.parse(record.runStartedAt or record.lastTestTimestamp)
     outcome = Outcome(
+        failure=_classified(stage, message),
         status=f"fail-{stage}",
         finishedAt=clock.iso(now),
         durationSeconds=max((now - started).total_seconds(), 0.0),  # 0 for a future start
@@ -96,6 +97,20 @@ def fail_run(
     if record.runId and record.runStartedAt:
         store.append_run(run_of(record, outcome))
     return done
+
+
+def _classified(stage: str, message: str) -> Failure:
+    """The class of a run that died, by the rules, from what is known of it; unclassified
+    where the rules cannot be read (the scanner Lambda packages no YAML reader)."""
+    try:
+        from mlcc_ci.failures import classify
+    except ImportError:
+        return Failure("unclassified", stage)
+    try:
+        found = classify(stage if stage in FAILABLE_STAGES else None, message)
+    except (ImportError, CatalogError):
+        return Failure("unclassified", stage)
+    return Failure(found.cls, stage, found.rule, found.capture)
 
 
 def reap(store: ResultsStore, plan: Plan, now: datetime, policy: Policy) -> list[Record]:

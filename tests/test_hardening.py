@@ -704,9 +704,17 @@ def test_a_run_the_user_interrupts_is_recorded_as_interrupted(tmp_path):
         ),
         (
             "http-flask:build:fial",
-            "Error: MLCC_CI_FAULT item 'http-flask:build:fial': no mode 'fial' (modes: fail, hang, crash, slow)",
+            "Error: MLCC_CI_FAULT item 'http-flask:build:fial': no mode 'fial' "
+            "(modes: fail, hang, crash, slow, capacity)",
         ),
-        ("http-flask:build", "Error: MLCC_CI_FAULT item 'http-flask:build' is not NAME:STAGE:MODE"),
+        (
+            "http-flask:build",
+            "Error: MLCC_CI_FAULT item 'http-flask:build' is not NAME:STAGE:MODE[:N]\n",
+        ),
+        (
+            "http-flask:build:fail:0",
+            "Error: MLCC_CI_FAULT item 'http-flask:build:fail:0' is not NAME:STAGE:MODE[:N]\n",
+        ),
     ],
 )
 def test_a_misspelled_fault_is_an_error(cli, tmp_path, monkeypatch, spec, message):
