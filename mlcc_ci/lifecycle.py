@@ -54,7 +54,6 @@ from mlcc_ci.profiles import Profile, StageSpec
 from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
 from mlcc_ci.safetext import printable
-from mlcc_ci.scheduling import new_run_id
 from mlcc_ci.stores.base import ResultsStore, finish, release
 
 RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
@@ -168,6 +167,15 @@ class _Claim:
     """One run's claimed record as last written (each stage's progress moves its version)."""
 
     record: Record
+
+    def __post_init__(self) -> None:
+        self.claimed_id = self.record.runId or ""  # as the scanner or `run` claimed it
+
+
+def attempt_run_id(claimed_id: str, attempt: int) -> str:
+    """Attempt 2 and on of a claimed run: `<claimed id>-r<N>`, so whoever holds the claimed
+    id (the executor's post_build, the orchestrator) still knows the record as its run's."""
+    return f"{claimed_id}-r{attempt}"
 
 
 class Runner:
@@ -312,7 +320,8 @@ class Runner:
         """Keep the failed attempt in the history and hand the claim to the next one."""
         current = claim.record
         run = run_of(current, report.outcome)
-        moved = reclaimed(current, new_run_id(), clock.iso(self.now(), ms=True), run)
+        next_id = attempt_run_id(claim.claimed_id, run.attempt + 1)
+        moved = reclaimed(current, next_id, clock.iso(self.now(), ms=True), run)
         try:
             self.store.replace(moved, expect_version=current.version, expect_run_id=current.runId)
         except (ConflictError, StoreError) as exc:

@@ -99,6 +99,7 @@ def test_a_capacity_failure_is_retried_then_passes_and_the_numbers_stay(store, t
     )
     # each attempt is a run of its own: a run id, a start and a cost of its own
     assert len({r.runId for r in history}) == 3
+    assert history[0].runId == f"{history[1].runId}-r2"  # the claimed id, then its attempt
     assert history[0].estimatedCost is not None and history[1].estimatedCost is not None
     # every attempt ran from the start, the failed one torn down before the wait
     assert history[1].stageResults["teardown"].status == "pass"

@@ -354,3 +354,20 @@ def test_scanner_claim_then_executor_run_on_dynamodb(cli, tmp_path):
         record = store.get(payload["configId"])
         assert record.testStatus == "pass" and record.runId == payload["runId"]
         assert [h.runId for h in store.history(record.configId)] == [payload["runId"]]
+
+
+def test_record_failure_knows_a_retry_attempt_as_its_run(cli, store_env):
+    from dataclasses import replace
+
+    cli("register", "--from-catalog", "http-fastapi")
+    store = open_store(store_env)
+    record = store.get(load_valid_catalog().get("http-fastapi").config_id)
+    running = claim(store, record, "cb-2", clock.iso(clock.now(), ms=True))
+    retry = replace(running, runId="cb-2-r2", version=running.version + 1)
+    store.replace(retry, expect_version=running.version, expect_run_id="cb-2")
+    args = ["record-failure", "--config-id", record.configId, "--run-id"]
+    other = cli(*args, "cb-", "--message", "x")  # a prefix of it is not the run
+    assert other.output == "run cb- already has its result (running); nothing to do\n"
+    done = cli(*args, "cb-2", "--message", "build timed out after 90 minutes")
+    assert done.output == "recorded fail-build for http-fastapi run cb-2\n"
+    assert [h.runId for h in store.history(record.configId)] == ["cb-2-r2"]

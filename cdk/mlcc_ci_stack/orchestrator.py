@@ -89,7 +89,8 @@ class Orchestrator(Construct):
                 "SET #status = :failed, #error = :message, #tested = :now, "
                 "#stages = :stages, #version = #version + :one"
             ),
-            condition_expression="#status = :running AND #run = :run",
+            # begins_with: a retry's attempt runs as `<claimed id>-r<N>` (lifecycle.py)
+            condition_expression="#status = :running AND begins_with(#run, :run)",
             expression_attribute_names={
                 "#status": "testStatus",
                 "#error": "errorMessage",

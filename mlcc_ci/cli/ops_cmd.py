@@ -189,7 +189,8 @@ def record_failure(
     record = store.get(config_id)
     if record is None:
         raise NotFound(f"no record {config_id} in {store.description}")
-    if record.testStatus != RUNNING or record.runId != run_id:
+    ours = record.runId == run_id or (record.runId or "").startswith(f"{run_id}-r")
+    if record.testStatus != RUNNING or not ours:  # a retry's attempt keeps the claimed id
         click.echo(f"run {run_id} already has its result ({record.testStatus}); nothing to do")
         return
     if fail_run(store, record, clock.now(), message, stage) is None:
