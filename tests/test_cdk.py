@@ -255,7 +255,9 @@ def test_state_machine(synth):
         assert stream == "States.Format('build/{}/{}', $.configId, $.runId)"
     failure = states["RecordFailure"]
     assert failure["Resource"].endswith(":states:::dynamodb:updateItem")
-    assert failure["Parameters"]["ConditionExpression"] == "#status = :running AND #run = :run"
+    assert failure["Parameters"]["ConditionExpression"] == (
+        "#status = :running AND begins_with(#run, :run)"
+    )
     assert failure["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "fail-build"}
     assert failure["Next"] == "RecordRunInHistory"
     assert states["RecordRunInHistory"]["Resource"].endswith(":states:::dynamodb:putItem")
