@@ -37,7 +37,8 @@ def upcoming(store: ResultsStore, policy: Policy) -> Upcoming | None:
     each finished status (the status index is ordered by time), the earliest of them."""
     firsts = []
     for status in (*TERMINAL_STATUSES, *FOREIGN_STATUSES):
-        first = next((r for r in store.by_status(status) if r.supported), None)
+        # a blocked record falls due at its retry time instead (selection.blocked_next)
+        first = next((r for r in store.by_status(status) if r.supported and not r.blocked), None)
         if first is not None:
             firsts.append(first)
     return next_due(firsts, policy)

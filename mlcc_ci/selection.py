@@ -84,6 +84,22 @@ def changed(record: Record, catalog: Mapping[str, Registration]) -> bool:
 class Upcoming:
     record: Record
     at: datetime
+    blocked: bool = False  # due then because its block's retry time comes
+
+
+def blocked_next(plan: Plan, policy: Policy) -> Upcoming | None:
+    """Of the blocked records `plan` skipped, the one due first, and when: at its retry
+    time, or when its result goes stale if that is later."""
+    found = []
+    for decision in plan.skipped:
+        record = decision.record
+        if decision.reason != "blocked" or record.blocked is None:
+            continue
+        at = clock.parse(record.blocked.retryAfter)
+        if record.testStatus in TERMINAL_STATUSES:
+            at = max(at, clock.parse(record.lastTestTimestamp) + policy.stale_after)
+        found.append(Upcoming(record, at, blocked=True))
+    return min(found, key=lambda u: (u.at, u.record.deploymentConfig), default=None)
 
 
 def next_due(records: Iterable[Record], policy: Policy) -> Upcoming | None:

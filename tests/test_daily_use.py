@@ -2,6 +2,7 @@
 
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -254,6 +255,7 @@ def test_an_idle_plan_says_when_the_next_run_falls_due(cli, team):
         "configId": doc["nextDue"]["configId"],
         "status": "pass",
         "at": "2026-02-03T01:00:00Z",
+        "blocked": None,
     }
     busy = json.loads(cli("--catalog", str(team), "plan", *NOW_ARG, "--json").output)
     assert [d["name"] for d in busy["due"]] == ["triton-fil"] and busy["nextDue"] is None
@@ -318,3 +320,49 @@ def test_an_entry_whose_identity_changed_is_named_not_registered(cli, team, tmp_
     plan = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
     assert [d["name"] for d in plan["due"]] == ["http-flask"]
     assert "http-flask" not in plan["unregistered"]
+
+
+def test_an_idle_plan_names_a_blocked_configuration_and_its_retry_time(cli, team, store_env):
+    import json
+    from dataclasses import replace
+
+    from mlcc_ci.models import Blocked
+    from mlcc_ci.stores.sqlite import SqliteStore
+
+    store = SqliteStore(Path(store_env.removeprefix("sqlite:///")))
+    flask = next(r for r in store.records() if r.deploymentConfig == "http-flask")
+    fil = next(r for r in store.records() if r.deploymentConfig == "triton-fil")
+    # triton-fil goes stale at 2026-02-03 01:00; http-flask's result is stale already, but
+    # its last run was blocked: it may be tried again at 12:00, before triton-fil
+    block = Blocked("quota", "deploy_test", "2026-02-02T01:30:00Z", "2026-02-02T12:00:00Z")
+    stale_flask = replace(flask, lastTestTimestamp="2026-01-31T00:00:00Z", blocked=block)
+    store.replace(
+        replace(stale_flask, version=flask.version + 1),
+        expect_version=flask.version,
+        expect_run_id=flask.runId,
+    )
+    store.close()
+    out = cli("--catalog", str(team), "plan", *NOW_ARG, "--stale-hours", "48").output
+    assert out.splitlines()[:2] == [
+        "Due (0):",
+        "  Nothing is due. Next: http-flask (blocked (quota)) at 2026-02-02 12:00 UTC, in "
+        "10.0h, when it may be tried again.",
+    ]
+    skipped = next(
+        line for line in out.splitlines() if line.split()[:2] == ["http-flask", "blocked"]
+    )
+    assert skipped.split(None, 2)[2] == (
+        "blocked (quota) at deploy_test since 2026-02-02 01:30 UTC; tried again after "
+        "2026-02-02 12:00 UTC"
+    )
+    doc = json.loads(
+        cli("--catalog", str(team), "plan", *NOW_ARG, "--stale-hours", "48", "--json").output
+    )
+    assert doc["nextDue"] == {
+        "name": "http-flask",
+        "configId": flask.configId,
+        "status": "pass",
+        "at": "2026-02-02T12:00:00Z",
+        "blocked": "quota",
+    }
+    assert fil.testStatus == "pass"

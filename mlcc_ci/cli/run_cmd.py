@@ -107,9 +107,15 @@ def _next_due_line(following: Any, now: Any) -> str:
     hours = (following.at - now).total_seconds() / 3600
     wait = f"in {hours:.1f}h" if hours < 48 else f"in {hours / 24:.1f}d"
     record = following.record
+    when = clock.display(clock.iso(following.at))
+    if following.blocked and record.blocked is not None:
+        return (
+            f"Nothing is due. Next: {record.deploymentConfig} (blocked ({record.blocked.cls})) "
+            f"at {when}, {wait}, when it may be tried again."
+        )
     return (
         f"Nothing is due. Next: {record.deploymentConfig} ({record.testStatus}) at "
-        f"{clock.display(clock.iso(following.at))}, {wait}, when its result goes stale."
+        f"{when}, {wait}, when its result goes stale."
     )
 
 
@@ -150,7 +156,7 @@ def plan(
     from mlcc_ci.errors import UsageError
     from mlcc_ci.registration import catalog_registrations
     from mlcc_ci.scheduling import gather, upcoming
-    from mlcc_ci.selection import select
+    from mlcc_ci.selection import blocked_next, select
 
     try:
         now = clock.parse(now_text) if now_text else clock.now()
@@ -169,6 +175,8 @@ def plan(
     # idle: say when the next result goes stale (max-concurrency holding some back is not idle)
     idle = not result.due and not any(d.reason == "max-concurrency" for d in result.skipped)
     following = upcoming(store, policy) if idle else None
+    if idle and (after_block := blocked_next(result, policy)) is not None:
+        following = after_block if following is None or after_block.at < following.at else following
     unreadable = dict(store.unreadable)
     costs = {d.record.configId: _due_cost(d.record, catalog, profile) for d in result.due}
     due_total = total(cost for cost, _ in costs.values())
@@ -197,6 +205,10 @@ def plan(
                 "configId": following.record.configId,
                 "status": following.record.testStatus,
                 "at": clock.iso(following.at),
+                # due then because its block's retry time comes: what blocks it
+                "blocked": following.record.blocked.cls
+                if following.blocked and following.record.blocked
+                else None,
             },
             "reap": [_decision_json(d) for d in result.reap],
             "skipped": [_decision_json(d) for d in result.skipped],
