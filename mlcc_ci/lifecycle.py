@@ -286,7 +286,7 @@ class Runner:
             ):
                 break
             wait = policy.backoff_seconds
-            why_not = self._no_retry_now(wait, report.outcome.durationSeconds)
+            why_not = self._no_retry_now(wait, report.outcome)
             if why_not:
                 report.notes.append(f"attempt {attempt} failed at {failure.stage}: {why_not}")
                 break
@@ -306,8 +306,12 @@ class Runner:
         self._show(Progress(entry.name, "update", "end", report.outcome.status), report.notes)
         return report
 
-    def _no_retry_now(self, wait: float, took: float) -> str | None:
+    def _no_retry_now(self, wait: float, outcome: Outcome) -> str | None:
         """Why a retry waits for the scanner instead of running now; None if it may run."""
+        took = outcome.durationSeconds
+        teardown = outcome.stageResults.get("teardown")
+        if teardown is not None and teardown.status == "fail":
+            return "not retried: its teardown failed, and what it made may still be up"
         if not self.retry:
             return "not retried (--no-retry): it waits as blocked for `run --due`"
         if self.max_wait is not None and wait > self.max_wait:

@@ -266,3 +266,14 @@ def test_the_build_budget_and_wait_come_from_the_buildspec_s_environment():
     deadline, wait = retry_limits({"MLCC_CI_RUN_SECONDS": "3600", "CODEBUILD_BUILD_ID": "b:1"})
     assert wait == 120
     assert 3590 < deadline - time.monotonic() <= 3600
+
+
+def test_no_retry_after_a_teardown_that_failed(store, tmp_path, rules):
+    run_once(store, tmp_path, rules)
+    fault = f"{NAME}:deploy_test:capacity:1,{NAME}:teardown:fail"
+    report = run_once(store, tmp_path, rules, fault)
+    assert (report.status, report.outcome.attempt) == ("fail-deploy_test", 1)
+    assert report.notes[-1] == (
+        "attempt 1 failed at deploy_test: not retried: its teardown failed, and what it made "
+        "may still be up"
+    )
