@@ -195,11 +195,16 @@ def _text_table(configs: Sequence[ConfigReport], width: int) -> tuple[str, list[
     from mlcc_ci.report.texttable import Column, fit
 
     status = [_status(c) for c in configs]
-    flag = " ⚠️ REGRESSION"  # what _status adds: under the status when the table is narrow
+    # what _status adds, the class and the flag: under the status when the table is narrow
+    flag = " ⚠️ REGRESSION"
+    narrow = [
+        s.replace(flag, "\n" + flag[1:]).replace(" [", "\n[").replace("blocked (", "blocked\n(")
+        for s in status
+    ]
     return fit(
         [
             Column("Config", [c.name for c in configs], least=16),
-            Column("Status", status, narrow=[s.replace(flag, "\n" + flag[1:]) for s in status]),
+            Column("Status", status, narrow=narrow),
             Column("Project", [c.project or "-" for c in configs], required=False),
             Column("Last Test", [clock.display(c.lastTest) for c in configs]),
             Column("Duration", [_duration(c.duration) for c in configs], required=False),
