@@ -698,8 +698,8 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
         f'data-last="{last}" data-duration="{c.duration if c.duration is not None else ""}" '
         f'data-cost="{cost_value}" data-rate="{rate}">'
         f'<td class="name">{name}<div class="muted">{escape(c.project or "")}</div></td>'
-        f'<td class="status"><span class="badge {badge}">{shown}</span>{flags}'
-        f"{sections.html_status(c)}{_live_cell(c)}{extra}</td>"
+        f'<td class="status"><span class="badge {badge}">{shown}</span>'
+        f"{sections.html_class(c)}{flags}{sections.html_notes(c)}{_live_cell(c)}{extra}</td>"
         f"<td>{word(c.architecture)}</td><td>{word(c.owner)}</td>"
         f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
         f"<td>{_duration(c.duration)}</td>"

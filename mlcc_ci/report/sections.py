@@ -192,13 +192,17 @@ def markdown_summary(g: FailureGroup, cell: Cell) -> str:
 # -- HTML ---------------------------------------------------------------------------------
 
 
-def html_status(c: ConfigReport) -> str:
-    """Beside a row's badge: the failure's class, how long it has been blocked, or the last
-    run's harness error."""
-    out = ""
+def html_class(c: ConfigReport) -> str:
+    """Beside a failing row's badge: the class of its failure."""
     cls = failure_class(c)
-    if cls is not None and c.blocked is None:
-        out += f'<span class="cls cls-{escape(cls)}">{escape(cls)}</span>'
+    if cls is None or (c.blocked is not None and c.status != "running"):
+        return ""
+    return f'<span class="cls cls-{escape(cls)}">{escape(cls)}</span>'
+
+
+def html_notes(c: ConfigReport) -> str:
+    """Under a row's badge: how long it has been blocked, or the last run's harness error."""
+    out = ""
     if c.blocked is not None and c.status != "running":
         out += f'<div class="blocked-since">{escape(blocked_text(c))}</div>'
     if c.lastError is not None:
