@@ -117,7 +117,7 @@ def failure_groups(configs: Sequence["ConfigReport"]) -> list[FailureGroup]:
                     names = (c.name, c.project or "")
                     key = (cls, stage, "", signature(result.errorSummary, names))
                 found.setdefault(key, []).append((c.name, result.errorSummary, failure))
-        if c.blocked is not None:
+        if c.blocked is not None and c.status != RUNNING:  # running: it is being tried again
             b = c.blocked
             key = (b.cls, b.stage, b.rule, b.capture)
             found.setdefault(key, []).append((c.name, b.capture, _as_failure(b)))

@@ -119,15 +119,14 @@ def _failed(c: ConfigReport) -> str | None:
 
 def report_items(report: Report) -> dict[str, Any]:
     """The classes' keys of the JSON report, beside the configurations."""
-    by_class: dict[str, list[str]] = {}
+    by_class: dict[str, dict[str, None]] = {}  # class -> its configurations, in order, once
     for g in report.failure_groups:
-        names = by_class.setdefault(g.cls, [])
-        names += [n for n in g.configurations if n not in names]
+        by_class.setdefault(g.cls, {}).update(dict.fromkeys(g.configurations))
     return {
         "blocked": [c.name for c in report.blocked],
         "errors": [c.name for c in report.errors],
         "noise": report.noise.to_item(),
-        "failuresByClass": by_class,
+        "failuresByClass": {cls: list(names) for cls, names in by_class.items()},
     }
 
 
