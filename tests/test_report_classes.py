@@ -520,3 +520,55 @@ def test_the_pr_comment_never_blames_the_change_for_a_capacity_block(cli, tmp_pa
         assert github.comments[7][0]["body"] == md
     finally:
         github.stop()
+
+
+def test_noise_counts_every_bucket_and_a_retried_blocked_one_is_running(cli, tmp_path, monkeypatch):
+    """Other infra and credentials have buckets of their own; a blocked configuration the
+    scanner is trying again reads `running`, and is neither blocked nor a group meanwhile."""
+    from mlcc_ci.registration import from_entry
+    from mlcc_ci.stores.base import claim
+
+    store = SqliteStore(tmp_path / "n.db")
+    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/n.db")
+    catalog = load_valid_catalog()
+
+    def record(name):
+        entry = catalog.get(name)
+        store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+        return store.get(entry.config_id)
+
+    hub = Failure("infra", "build", "dockerhub-rate-limit", "You have reached your pull rate limit")
+    attempts(
+        store, record("http-flask"), 1, [("fail-build", hub), ("fail-build", hub), ("pass", None)]
+    )
+    expired = Failure("credentials", "deploy_test", "aws-expired-credentials", "ExpiredToken")
+    block = Blocked(
+        "credentials", "deploy_test", "2026-02-02T00:00:00.000Z", "2026-02-02T01:00:00Z"
+    )
+    blocked = attempts(
+        store, record("triton-fil"), 2, [("fail-deploy_test", expired)], blocked=block
+    )
+    doc = json.loads(cli("report", "--json").output)
+    assert doc["noise"] == {
+        "runs": 4,
+        "from": "2026-02-01T00:00:00.000Z",
+        "to": "2026-02-02T00:10:00Z",
+        "capacity": 0,
+        "quota": 0,
+        "throttling": 0,
+        "infra": 2,
+        "credentials": 1,
+        "total": 3,
+        "retried": 1,
+        "harnessErrors": 0,
+        "configurations": 2,
+    }
+    assert doc["blocked"] == ["triton-fil"] and doc["summary"]["blocked"] == 1
+    assert doc["configurations"]["triton-fil"]["shownStatus"] == "blocked (credentials)"
+    assert doc["configurations"]["http-flask"]["passRate"] == 1.0  # the rate limit is no failure
+
+    claim(store, blocked, "again", "2026-02-03T00:00:00.000Z")
+    doc = json.loads(cli("report", "--json").output)
+    assert doc["configurations"]["triton-fil"]["shownStatus"] == "running"
+    assert (doc["blocked"], doc["summary"]["blocked"], doc["failureGroups"]) == ([], 0, [])
+    store.close()

@@ -147,7 +147,7 @@ def _as_failure(b: Blocked) -> Failure:
 
 
 def _failed_stage(run: Run) -> str:
-    return next((s for s, r in run.stageResults.items() if r.status == "fail"), "")
+    return next((s for s, r in run.stageResults.items() if r.status == "fail"), "-")
 
 
 @dataclass(frozen=True)
