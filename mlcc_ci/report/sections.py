@@ -58,13 +58,6 @@ def _tag(g: FailureGroup) -> str:
 # -- text ---------------------------------------------------------------------------------
 
 
-def text_lines(report: Report) -> list[str]:
-    """The noise line, then one line per blocked configuration."""
-    lines = [report.noise.line()]
-    lines += [f"BLOCKED {c.name}: {blocked_text(c)}" for c in report.blocked]
-    return lines
-
-
 def text_head(g: FailureGroup, names: str, said: str) -> str:
     """A group's first line: `FAILURE [product, cuda-out-of-memory: CUDA out of memory] in
     deploy_test ×1 (names): said`, `BLOCKED [capacity, ...] at deploy_test ×1 (names)`,
