@@ -134,3 +134,110 @@ def rich_scenario(store):
     for entry in entries[6:]:
         run_through(store, entry, [ok])
     return roles
+
+
+# -- failure classes: runs written as the runner writes them (lifecycle._update, _next_attempt)
+
+# A capture from a log that tries to run in every format (a team rule could capture this).
+XSS_CAPTURE = "<script>window.__xss=3</script>"
+
+
+def attempts(store, record, day, tries, *, blocked=None, run_id=None, summary=None):
+    """One run of the claimed-or-not `record` on `day`, its attempts `tries` oldest first:
+    each (status, Failure | None). Failed attempts but the last are handed on as the runner's
+    retries are; the last one finishes the record (a product result), or sets it aside (a
+    harness error, or `blocked`: a Blocked). A failed stage's error summary is `summary`, or
+    its failure's capture. Returns the record as stored."""
+    from mlcc_ci.models import reclaimed, set_aside
+
+    run_id = run_id or f"{record.deploymentConfig}-{day}"
+    running = claim(store, record, f"{run_id}a1", f"2026-02-{day:02d}T00:00:00.000Z")
+    for n, (status, failure) in enumerate(tries, start=1):
+        failed = failure.stage if failure is not None else None
+        said = summary or (failure.capture if failure is not None else "")
+        stages = {"generate": StageResult("pass", 10.0)}
+        if failed and failed != "generate":
+            stages[failed] = StageResult("fail", 20.0, f"/work/{failed}.log", said)
+        elif failed:
+            stages["generate"] = StageResult("fail", 1.0, errorSummary=said)
+        stages["teardown"] = StageResult("pass", 5.0)
+        outcome = Outcome(
+            status=status,
+            finishedAt=f"2026-02-{day:02d}T00:{10 * n:02d}:00Z",
+            durationSeconds=35.0,
+            stageResults=stages,
+            errorMessage="" if status == "pass" else f"{failed} failed: {said}",
+            failure=failure,
+            attempt=n,
+        )
+        run = run_of(running, outcome)
+        if n < len(tries):
+            moved = reclaimed(
+                running, f"{run_id}a{n + 1}", f"2026-02-{day:02d}T00:{10 * n:02d}:01.000Z", run
+            )
+            store.replace(moved, expect_version=running.version, expect_run_id=running.runId)
+            store.append_run(run)
+            running = moved
+            continue
+        if status == "error" or blocked is not None:
+            new = set_aside(running, outcome, blocked)
+            store.replace(new, expect_version=running.version, expect_run_id=running.runId)
+        else:
+            new = finish(store, running, outcome)
+        store.append_run(run)
+        return new
+    raise AssertionError("no attempts")
+
+
+def classes_scenario(store, names):
+    """Five configurations, one of each kind the reports tell apart (`names` in this order):
+    a product failure a rule named (regressed; its capture is XSS_CAPTURE), an unclassified
+    one (its summary is EVIL), one blocked by capacity after its retries (it had passed), one
+    that passed on a retry after AWS throttled it, and one whose last run was a harness
+    error (it had passed). Plus a quota failure retried into a pass."""
+    from mlcc_ci.models import Blocked, Failure
+
+    catalog = load_valid_catalog()
+    product, unclassified, blocked, throttled, errored = (catalog.get(n) for n in names)
+    for entry in (product, unclassified, blocked, throttled, errored):
+        store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+
+    def record(entry):
+        return store.get(entry.config_id)
+
+    ok = ("pass", None)
+    attempts(store, record(product), 1, [ok])
+    pip = Failure("product", "build", "pip-no-matching-distribution", XSS_CAPTURE)
+    attempts(store, record(product), 2, [("fail-build", pip)])
+
+    nothing = Failure("unclassified", "build")
+    attempts(store, record(unclassified), 1, [("fail-build", nothing)], summary=EVIL)
+
+    capacity = Failure(
+        "capacity",
+        "deploy_test",
+        "sagemaker-capacity",
+        "Unable to provision requested ML compute capacity",
+    )
+    attempts(store, record(blocked), 1, [ok])
+    attempts(
+        store,
+        record(blocked),
+        3,
+        [("fail-deploy_test", capacity)] * 3,
+        blocked=Blocked(
+            "capacity",
+            "deploy_test",
+            since="2026-02-03T00:00:00.000Z",
+            retryAfter="2026-02-03T01:30:00Z",
+            rule="sagemaker-capacity",
+            capture="Unable to provision requested ML compute capacity",
+        ),
+    )
+    throttling = Failure("infra", "deploy_test", "aws-throttling", "CreateEndpoint")
+    attempts(store, record(throttled), 2, [("fail-deploy_test", throttling), ok])
+    quota = Failure("quota", "build", "codebuild-account-limit", "AccountLimitExceededException")
+    attempts(store, record(throttled), 4, [("fail-build", quota), ok])
+    attempts(store, record(errored), 1, [ok])
+    internal = Failure("harness", "generate", "harness-internal-error", "KeyError")
+    attempts(store, record(errored), 5, [("error", internal)])

@@ -316,3 +316,71 @@ def test_answers_are_compressed_for_clients_that_take_gzip(live_dashboard):
         False,
         False,
     ]
+
+
+@pytest.mark.browser
+def test_dashboard_shows_a_blocked_row_and_failures_by_class_in_chromium(tmp_path):
+    """A configuration capacity blocks reads `blocked (capacity)` with since when, never its
+    old status or a failure; failures are grouped by class; captures from logs are text."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.reporting import XSS_CAPTURE, classes_scenario
+
+    store = SqliteStore(tmp_path / "c.db")
+    classes_scenario(
+        store, ["http-flask", "http-fastapi", "triton-fil", "triton-python", "transformers-vllm"]
+    )
+    assert Path(CHROMIUM).exists(), "Debian's chromium is required (.ci/run installs it)"
+    with serving(store) as (base, _), sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(base + "/")
+        blocked = page.locator('tr[data-config="triton-fil"]')
+        assert blocked.locator(".badge").inner_text() == "blocked (capacity)"
+        assert (
+            blocked.locator(".badge").evaluate("e => getComputedStyle(e).backgroundColor")
+            == "rgb(154, 103, 0)"
+        )
+        assert blocked.locator(".blocked-since").inner_text() == (
+            "capacity at deploy_test since 2026-02-03 00:00 UTC, 1 run in a row; next try after "
+            "2026-02-03 01:30 UTC; last product result: pass"
+        )
+        assert blocked.locator(".flag, .cls").count() == 0
+        assert page.locator("#blocked li").all_inner_texts() == [
+            "triton-fil: capacity at deploy_test since 2026-02-03 00:00 UTC, 1 run in a row; "
+            "next try after 2026-02-03 01:30 UTC; last product result: pass"
+        ]
+        # a failing row carries its class beside its status; a harness error is no failure
+        assert page.locator('tr[data-config="http-flask"] .cls').inner_text() == "product"
+        assert page.locator('tr[data-config="http-fastapi"] .cls').inner_text() == "unclassified"
+        errored = page.locator('tr[data-config="transformers-vllm"]')
+        assert errored.locator(".badge").inner_text() == "pass"
+        assert errored.locator(".error").inner_text().startswith("last run: harness error at")
+        # the groups: by class, in order, then by rule and capture
+        sections = page.locator("#failure-groups section.failure-class")
+        assert sections.evaluate_all("s => s.map(e => e.dataset.class)") == [
+            "product",
+            "unclassified",
+            "capacity",
+            "harness",
+        ]
+        product = sections.nth(0)
+        product.locator("summary").click()
+        assert product.locator("summary").inner_text() == (
+            f"build ×1: http-flask · pip-no-matching-distribution: {XSS_CAPTURE}"
+        )
+        assert product.locator("pre").inner_text() == XSS_CAPTURE
+        sections.nth(1).locator("summary").click()
+        assert page.evaluate("window.__xss === undefined")
+        assert "capacity 3, quota 1, throttling 1" in page.locator("#noise p").inner_text()
+        # the status filter has the blocked ones
+        page.select_option("#f-status", "blocked")
+        visible = page.locator("#configs > tbody > tr:not([hidden])")
+        assert visible.evaluate_all("rows => rows.map(r => r.dataset.config)") == ["triton-fil"]
+        page.screenshot(path=str(tmp_path / "classes.png"), full_page=True)
+        browser.close()
+    assert errors == []

@@ -551,7 +551,8 @@ def test_the_text_report_gives_each_failure_whole_with_its_log(cli, store, tmp_p
     report = cli("report", "--store", url_of(store), "--output", str(tmp_path / "r.txt"))
     assert report.exit_code == 0
     text = (tmp_path / "r.txt").read_text()
-    block = text.split("FAILURE in build ×1 (http-flask): exit code 1\n", 1)[1].splitlines()
+    block = text.split("FAILURE [unclassified] in build ×1 (http-flask): exit code 1\n", 1)[1]
+    block = block.splitlines()
     body = []
     for line in block:
         if not line.startswith("    "):

@@ -31,11 +31,12 @@ def test_text(cli, store_url, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")  # the flag goes under the status to fit
     lines = cli("report").output.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(regressed + " "))
-    assert "fail-build" in lines[at] and lines[at + 1].strip() == "⚠️ REGRESSION"
+    assert "fail-build" in lines[at] and lines[at + 1].strip() == "[unclassified]"
+    assert lines[at + 2].strip() == "⚠️ REGRESSION"
     monkeypatch.setenv("COLUMNS", "200")
     out = cli("report").output
     row = next(line for line in out.splitlines() if line.startswith(regressed + " "))
-    assert "fail-build ⚠️ REGRESSION" in row
+    assert "fail-build [unclassified] ⚠️ REGRESSION" in row
     assert (
         "Summary: 19 total | 15 tested | 14 passing | 1 failing | 0 untested | 4 unsupported | 78.9% coverage"
         in out
@@ -61,6 +62,7 @@ def test_json_keeps_the_legacy_shape_and_validates(cli, store_url):
         "coveragePercent": 78.9,
         "running": 0,
         "unsupported": 4,
+        "blocked": 0,
     }
     assert doc["regressions"] == [regressed] and doc["fixed"] == [fixed]
     config = doc["configurations"][regressed]
@@ -94,7 +96,7 @@ def test_markdown_is_inert_small_and_flags(cli, store_url):
         in md
     )
     # the error summary sits in a fence longer than any backtick run inside it
-    block = md.split(f"<summary>build ×1: {regressed}</summary>", 1)[1]
+    block = md.split(f"<summary>[unclassified] build ×1: {regressed}</summary>", 1)[1]
     fence = re.search(r"^(`{3,})text$", block, re.M).group(1)
     assert len(fence) == 5 and EVIL in block.split(fence + "text\n", 1)[1].split("\n" + fence)[0]
 
@@ -250,7 +252,7 @@ def test_markdown_puts_the_summary_first_and_lists_unsupported_once(cli, store_u
     assert lines[0] == "<!-- mlcc-ci-report -->" and lines[1].startswith("**❌ ")
     assert lines[3].startswith("mlcc-ci coverage · Summary: ")
     order = [
-        md.index(h) for h in ("Summary:", "### Regressions", "### Failures by cause", "| Config |")
+        md.index(h) for h in ("Summary:", "### Regressions", "### Failures by class", "| Config |")
     ]
     assert order == sorted(order)
     assert md.count("http-nginx") == 1  # in the unsupported line, not the table too
@@ -279,9 +281,12 @@ def test_failures_sharing_a_cause_are_one_group_in_every_format(cli, tmp_path, m
     )
     assert small["configurations"] == ["http-fastapi"]
     text = cli("report").output
-    assert "FAILURE in build ×3 (http-flask, triton-fil, triton-python): exit code 1" in text
+    assert (
+        "FAILURE [unclassified] in build ×3 (http-flask, triton-fil, triton-python): exit code 1"
+        in text
+    )
     md = cli("report", "--format", "markdown").output
-    assert "<summary>build ×3: http-flask, triton-fil, triton-python</summary>" in md
+    assert "<summary>[unclassified] build ×3: http-flask, triton-fil, triton-python</summary>" in md
     html = cli("report", "--format", "html").output
     assert "build ×3: http-flask, triton-fil, triton-python" in html
 
@@ -556,7 +561,8 @@ def test_the_text_report_fits_100_columns(cli, tmp_path, monkeypatch):
     assert lines[2].split() == " ".join(header).split()
     assert "Left out to fit 100 columns: Project, Duration, Owner" in out
     regressed = next(i for i, line in enumerate(lines) if line.startswith(roles["regressed"]))
-    assert "fail-build" in lines[regressed] and lines[regressed + 1].strip() == "⚠️ REGRESSION"
+    assert "fail-build" in lines[regressed] and lines[regressed + 1].strip() == "[unclassified]"
+    assert lines[regressed + 2].strip() == "⚠️ REGRESSION"
     # the first failure is whole, wrapped at spaces
     flat = " ".join(out.split())
     assert f"FAILURE in validate ×1 ({last.name}): validate failed: {long_error}" not in flat

@@ -32,6 +32,7 @@ def status(
     untested, unsupported, last completed; the same counts as `report`, from the same model.
     With NAME: that configuration and its history, as `report NAME` shows it."""
     from mlcc_ci import clock
+    from mlcc_ci.report.classes import shown_status
     from mlcc_ci.report.data import load_report
 
     catalog, _, store = open_for(profile_name, store_url, table)
@@ -53,6 +54,7 @@ def status(
         ("Running", "running"),
         ("Passing", "passing"),
         ("Failing", "failing"),
+        ("Blocked", "blocked"),
         ("Untested", "untested"),
         ("Unsupported", "unsupported"),
         ("Coverage", "coveragePercent"),
@@ -66,6 +68,9 @@ def status(
     }
     for label, key in labels:
         click.echo(f"  {label + ':':<16} {shown[key] if shown[key] is not None else '-'}")
+    for c in report.blocked:  # counted by what the product last proved; this is why not now
+        since = clock.display(c.blocked.since if c.blocked else None)
+        click.echo(f"  - {c.name}: {shown_status(c)} since {since}")
     for config_id, reason in report.unreadable.items():
         click.echo(f"  Unreadable:      {config_id}: {reason}")
 
@@ -82,6 +87,7 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
         "running": s.running,
         "passing": s.passing,
         "failing": s.failing,
+        "blocked": s.blocked,
         "untested": s.untested,
         "unsupported": s.unsupported,
         "coveragePercent": s.coverage_percent,

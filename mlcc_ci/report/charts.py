@@ -70,7 +70,8 @@ def _whole_seconds(whole: int) -> str:
 def trend(runs: Sequence[Run]) -> str:
     """Pass rate over time (oldest left), each run a dot in its status colour. `runs`
     newest first, as the report keeps them. Drawn in tenths of a pixel, as whole numbers."""
-    passes = [r.passed for r in reversed(runs) if r.status != "interrupted"]
+    # what the pass rate counts: a run that proved nothing of the product is no dot
+    passes = [r.passed for r in reversed(runs) if r.product]
     if not passes:
         return '<svg class="trend empty" width="0" height="0" aria-hidden="true"></svg>'
     step = 8

@@ -11,8 +11,9 @@ from mlcc_ci import clock
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.cost import NO_PRICES, Prices, Total, estimate, monthly, total
-from mlcc_ci.history import Regression, analyse, signature
-from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult
+from mlcc_ci.history import Regression, analyse
+from mlcc_ci.models import RECENT_RUNS, Blocked, Cost, Failure, Record, Run, StageResult
+from mlcc_ci.report.classes import FailureGroup, Noise, failure_groups, last_error, noise
 
 REPORT_VERSION = 1
 HISTORY_STRIP = RECENT_RUNS  # the runs a report shows per configuration: all it reads
@@ -53,6 +54,9 @@ class ConfigReport:
     currentStage: str | None = None
     currentStageStartedAt: str | None = None
     runStages: Mapping[str, StageResult] = field(default_factory=dict)
+    failure: Failure | None = None  # of the last product failure, while failing
+    blocked: Blocked | None = None  # the infrastructure blocked the last runs
+    lastError: Run | None = None  # the last run, when it was a harness error
 
     @property
     def cost_total(self) -> Total:
@@ -72,16 +76,6 @@ class ConfigReport:
 
 
 @dataclass(frozen=True)
-class FailureGroup:
-    """Failing stages whose error summaries share one signature: one cause."""
-
-    stage: str
-    signature: str
-    sample: str  # one of the summaries, as it was
-    configurations: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Summary:
     total: int
     tested: int
@@ -90,6 +84,7 @@ class Summary:
     untested: int
     running: int
     unsupported: int
+    blocked: int = 0  # of the above, kept from being tested by the infrastructure
 
     @property
     def coverage_percent(self) -> float:
@@ -103,6 +98,7 @@ class Summary:
             f"Summary: {self.total} total | {self.tested} tested | {self.passing} passing | "
             f"{self.failing} failing | {self.untested} untested | {running}"
             f"{self.unsupported} unsupported | {self.coverage_percent:.1f}% coverage"
+            + (f" | {self.blocked} blocked by infrastructure" if self.blocked else "")
         )
 
 
@@ -158,22 +154,24 @@ class Report:
     def untested(self) -> list[ConfigReport]:
         return [c for c in self.configurations if c.status in (UNTESTED, "unregistered")]
 
+    @property
+    def blocked(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.blocked is not None and c.status != RUNNING]
+
+    @property
+    def errors(self) -> list[ConfigReport]:
+        """Configurations whose last run was a harness error (mlcc-ci's, not theirs)."""
+        return [c for c in self.configurations if c.lastError is not None]
+
     @cached_property  # every renderer asks, the HTML template twice
     def failure_groups(self) -> list[FailureGroup]:
-        """The failing stages grouped by cause, the most widespread first."""
-        found: dict[tuple[str, str], list[tuple[str, str]]] = {}
-        for c in self.configurations:
-            if not c.failing:
-                continue
-            for stage, result in c.stageResults.items():
-                if result.status == "fail":
-                    key = (stage, signature(result.errorSummary, (c.name, c.project or "")))
-                    found.setdefault(key, []).append((c.name, result.errorSummary))
-        groups = [
-            FailureGroup(stage, sig, hits[0][1], tuple(name for name, _ in hits))
-            for (stage, sig), hits in found.items()
-        ]
-        return sorted(groups, key=lambda g: (-len(g.configurations), g.stage, g.signature))
+        """Failures by class, then by rule and capture (see classes.failure_groups)."""
+        return failure_groups(self.configurations)
+
+    @cached_property
+    def noise(self) -> Noise:
+        """The infrastructure's failures in the runs shown (see classes.noise)."""
+        return noise(self.configurations)
 
 
 def _primary(records: Sequence[Record]) -> Record:
@@ -297,6 +295,9 @@ def _config(
         currentStage=record.currentStage if running else None,
         currentStageStartedAt=record.currentStageStartedAt if running else None,
         runStages=record.runStages if running else {},
+        failure=record.failure if status.startswith("fail-") else None,
+        blocked=record.blocked,
+        lastError=last_error(shown),
     )
 
 
@@ -343,6 +344,7 @@ def build_report(
         untested=sum(c.status in (UNTESTED, "unregistered") for c in configs),
         running=sum(c.status == RUNNING for c in configs),
         unsupported=sum(c.supportState == "unsupported" for c in configs),
+        blocked=sum(c.blocked is not None and c.status != RUNNING for c in configs),
     )
     return Report(
         clock.iso(now),

@@ -11,7 +11,9 @@ from mlcc_ci import clock
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.constants import FAILABLE_STAGES, RUNNING
 from mlcc_ci.models import Run
+from mlcc_ci.report.classes import run_status
 from mlcc_ci.report.model import ConfigReport, Report
+from mlcc_ci.report.sections import blocked_text, error_text
 from mlcc_ci.safetext import printable
 from mlcc_ci.stores.base import ResultsStore
 
@@ -96,6 +98,16 @@ def text(one: One) -> str:
         f"  pass rate:  {rate(c)}{'; flaky' if c.flaky else ''}{'; fixed' if c.fixed else ''}",
         f"  stages:     {_stages(c)}",
     ]
+    if c.blocked is not None and c.status != RUNNING:
+        lines += _wrap(blocked_text(c), "  BLOCKED:    ")
+        if c.blocked.rule:
+            lines += _wrap(f"{c.blocked.rule}: {c.blocked.capture or '-'}", "  blocked by: ")
+    if c.lastError is not None:
+        lines += _wrap(error_text(c), "  ERROR:      ")
+    if c.failing:
+        f = c.failure
+        cause = f" ({f.rule}: {f.capture or '-'})" if f is not None and f.rule else ""
+        lines += _wrap(f"{f.cls if f else 'unclassified'}{cause}", "  class:      ")
     if c.regression:
         said = (
             f"failing since {clock.display(c.regression.since)}; last pass "
@@ -115,12 +127,13 @@ def text(one: One) -> str:
         lines += ["", "History: no finished runs"]
         return "\n".join(lines) + "\n"
     lines += ["", f"History (newest first, {len(one.runs)} runs; the error under each failure):"]
-    status_width = max(len("Status"), *(len(run.status) for run in one.runs))
+    statuses = [run_status(run) for run in one.runs]
+    status_width = max(len("Status"), *(len(shown) for shown in statuses))
     lines.append(f"  {'Finished':<20}  {'Status':<{status_width}}  {'Duration':<8}  Failed stage")
-    for run in one.runs:
+    for run, shown in zip(one.runs, statuses, strict=True):
         failed = failed_stage(run)
         lines.append(
-            f"  {clock.display(run.finishedAt):<20}  {run.status:<{status_width}}  "
+            f"  {clock.display(run.finishedAt):<20}  {shown:<{status_width}}  "
             f"{_duration(run.durationSeconds):<8}  {failed or '-'}"
         )
         if failed or run.errorMessage:
@@ -196,4 +209,6 @@ def _run_item(run: Run) -> dict[str, Any]:
         "errorMessage": run.errorMessage or None,
         "profile": run.profile,
         "stageResults": {k: v.to_item() for k, v in run.stageResults.items()},
+        "failure": run.failure.to_item() if run.failure is not None else None,
+        "attempt": run.attempt,
     }

@@ -15,9 +15,10 @@ from mlcc_ci.constants import LOG_GROUP, RUNNING, STAGES
 from mlcc_ci.cost import Total, money
 from mlcc_ci.history import WINDOW
 from mlcc_ci.models import Cost
-from mlcc_ci.report import charts
+from mlcc_ci.report import charts, sections
 from mlcc_ci.report.charts import seconds, word
-from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, FailureGroup, Report
+from mlcc_ci.report.classes import FailureGroup, shown_status
+from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
 from mlcc_ci.safetext import capped
 
 FORMATS = ("text", "json", "markdown", "html")
@@ -31,7 +32,9 @@ def _duration(value: float | None) -> str:
 
 
 def _status(c: ConfigReport) -> str:
-    return f"{c.status} ⚠️ REGRESSION" if c.regression else c.status
+    """`fail-build [product] ⚠️ REGRESSION`, `blocked (capacity)`, `pass`."""
+    shown = shown_status(c)
+    return f"{shown} ⚠️ REGRESSION" if c.regression else shown
 
 
 # -- shared -------------------------------------------------------------------------------
@@ -159,6 +162,7 @@ def text(report: Report, width: int = 100) -> str:
         stages, marks = key.split(" (", 1)
         key = f"{stages}\n    ({marks}"
     said += [report.summary.line(), *key.split("\n"), *_cost_lines(report)]
+    said.append(report.noise.line())
     unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
     if unsupported:
         said.append(f"Unsupported by the generator ({len(unsupported)}): {', '.join(unsupported)}")
@@ -175,6 +179,7 @@ def text(report: Report, width: int = 100) -> str:
         said.append(f"FIXED {c.name}: passed after failing")
     for c in report.flaky:
         said.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
+    said += [f"BLOCKED {c.name}: {sections.blocked_text(c)}" for c in report.blocked]
     lines += [part for line in said for part in wrap.wrap(line)]
     for g in report.failure_groups:
         lines += _failure_group(report, g, width)
@@ -190,11 +195,16 @@ def _text_table(configs: Sequence[ConfigReport], width: int) -> tuple[str, list[
     from mlcc_ci.report.texttable import Column, fit
 
     status = [_status(c) for c in configs]
-    flag = " ⚠️ REGRESSION"  # what _status adds: under the status when the table is narrow
+    # what _status adds, the class and the flag: under the status when the table is narrow
+    flag = " ⚠️ REGRESSION"
+    narrow = [
+        s.replace(flag, "\n" + flag[1:]).replace(" [", "\n[").replace("blocked (", "blocked\n(")
+        for s in status
+    ]
     return fit(
         [
             Column("Config", [c.name for c in configs], least=16),
-            Column("Status", status, narrow=[s.replace(flag, "\n" + flag[1:]) for s in status]),
+            Column("Status", status, narrow=narrow),
             Column("Project", [c.project or "-" for c in configs], required=False),
             Column("Last Test", [clock.display(c.lastTest) for c in configs]),
             Column("Duration", [_duration(c.duration) for c in configs], required=False),
@@ -223,7 +233,9 @@ def _failure_group(report: Report, g: FailureGroup, width: int) -> list[str]:
         break_long_words=False,
         break_on_hyphens=False,
     )
-    lines = wrap.wrap(f"FAILURE in {g.stage} ×{len(g.configurations)} ({names}): {said[0]}")
+    lines = wrap.wrap(sections.text_head(g, names, said[0]))
+    if g.kind != "failure":  # its capture said it all; its logs are of no run the record has
+        return lines
     wrap.initial_indent = "    "
     for line in said[1:]:
         lines += wrap.wrap(" ".join(line.split()))
@@ -292,6 +304,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             "runs": c.runs,
             "stale": c.stale,
             "errorMessage": c.errorMessage,
+            **sections.config_items(c),
             "stageResults": {k: v.to_item() for k, v in c.stageResults.items()},
             "cost": {
                 "lastRun": _cost_item(c.lastCost),
@@ -315,6 +328,8 @@ def as_dict(report: Report) -> dict[str, Any]:
                     "durationSeconds": r.durationSeconds,
                     "stageSeconds": {k: v.durationSeconds for k, v in r.stageResults.items()},
                     "costUsd": cost.usd,  # how it was reached: cost.lastRun.basis
+                    "failure": r.failure.to_item() if r.failure is not None else None,
+                    "attempt": r.attempt,
                 }
                 for r, cost in zip(c.history, c.runCosts, strict=True)
             ],
@@ -331,6 +346,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             "coveragePercent": s.coverage_percent,
             "running": s.running,
             "unsupported": s.unsupported,
+            "blocked": s.blocked,
         },
         "configurations": configs,
         "regressions": [c.name for c in report.regressions],
@@ -349,15 +365,8 @@ def as_dict(report: Report) -> dict[str, Any]:
             },
         },
         "unreadable": [{"configId": k, "reason": v} for k, v in report.unreadable.items()],
-        "failureGroups": [
-            {
-                "stage": g.stage,
-                "signature": g.signature,
-                "sample": g.sample,
-                "configurations": list(g.configurations),
-            }
-            for g in report.failure_groups
-        ],
+        "failureGroups": [sections.group_item(g) for g in report.failure_groups],
+        **sections.report_items(report),
         **(
             {
                 "changes": {
@@ -388,7 +397,12 @@ MD_LIMIT_BYTES = 64 * 1024 - 2048  # a PR comment takes 65,536; keep room for a 
 
 def md_cell(value: object) -> str:
     """Safe inside a table cell: HTML-escaped, Markdown-escaped, one line, capped."""
-    text = capped(" ".join(str(value).split()), MD_CELL_CHARS)
+    return md_text(capped(" ".join(str(value).split()), MD_CELL_CHARS))
+
+
+def md_text(value: object) -> str:
+    """Safe as Markdown text on one line (uncapped): HTML-escaped, Markdown-escaped."""
+    text = " ".join(str(value).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_SPECIAL.sub(r"\\\1", text)
     return " ".join(text.split())
@@ -423,7 +437,7 @@ def markdown(report: Report) -> str:
     out = [MD_MARKER, f"**{verdict(report, md_cell)}**", ""]
     out += [f"mlcc-ci coverage · {report.summary.line()}", ""]
     costs = _cost_lines(report, hide_zero=True)
-    out += [f"- {md_cell(line)}" for line in costs] + ([""] if costs else [])
+    out += [f"- {md_cell(line)}" for line in costs] + [f"- {md_text(report.noise.line())}", ""]
     if report.profiles.get("example"):
         out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
     if report.changes:
@@ -436,6 +450,7 @@ def markdown(report: Report) -> str:
             shown = ", ".join(md_cell(n) for n in listed) or "none"
             out.append(f"- {label}: {shown}")
         out.append("")
+    out += sections.markdown_caused(report, md_cell)
     if report.regressions:
         out += ["### Regressions", ""]
         for c in report.regressions:
@@ -446,12 +461,11 @@ def markdown(report: Report) -> str:
                 f"(run {md_cell(c.regression.lastPassRunId)})"
             )
         out.append("")
-    groups = report.failure_groups
+    groups = [g for g in report.failure_groups if g.kind == "failure"]
     if groups:
-        out += ["### Failures by cause", ""]
+        out += ["### Failures by class", ""]
         for g in groups:
-            names = ", ".join(capped(n, MD_CELL_CHARS) for n in g.configurations)
-            summary = _html_escape(f"{g.stage} ×{len(g.configurations)}: {capped(names, 300)}")
+            summary = _html_escape(capped(sections.markdown_summary(g, _plain), 400))
             out += [
                 f"<details><summary>{summary}</summary>",
                 "",
@@ -470,11 +484,11 @@ def markdown(report: Report) -> str:
             out += [f"- {md_cell(c.name)}: {md_cell(say(c))}" for c in configs]
             out.append("")
     runnable = [c for c in report.configurations if c.supportState != "unsupported"]
-    first = [c for c in runnable if c.failing]
-    first += [c for c in runnable if not c.failing and not c.passing]
+    first = [c for c in runnable if c.failing or _blocked(c)]
+    first += [c for c in runnable if not (c.failing or c.passing or _blocked(c))]
     if first:
         out += [*MD_TABLE_HEAD, *(_md_row(c) for c in first), ""]
-    passing = [c for c in runnable if c.passing]
+    passing = [c for c in runnable if c.passing and not _blocked(c)]
     if passing:
         out += [f"<details><summary>{len(passing)} passing</summary>", "", *MD_TABLE_HEAD]
         out += [*(_md_row(c) for c in passing), "", "</details>", ""]
@@ -493,9 +507,23 @@ MD_TABLE_HEAD = (
 )
 
 
+def _plain(name: str) -> str:
+    """A name in a <summary>, escaped there as HTML as a whole."""
+    return capped(name, MD_CELL_CHARS)
+
+
+def _blocked(c: ConfigReport) -> bool:
+    return c.blocked is not None and c.status != RUNNING
+
+
 def _md_row(c: ConfigReport) -> str:
-    icon = _ICON.get(c.status, "❌")
-    status = md_cell(c.status) + (" ⚠️ **REGRESSION**" if c.regression else "")
+    icon = "🚧" if _blocked(c) else _ICON.get(c.status, "❌")
+    status = md_cell(shown_status(c)) + (" ⚠️ **REGRESSION**" if c.regression else "")
+    if _blocked(c):
+        assert c.blocked is not None
+        status += f" since {clock.display(c.blocked.since)}"
+    if c.lastError is not None:
+        status += " (last run: harness error)"
     status += " (fixed)" if c.fixed else ""
     status += " (flaky)" if c.flaky else ""
     return (
@@ -575,6 +603,8 @@ def _group(c: ConfigReport) -> str:
     """What the status filter calls a row."""
     if c.status == RUNNING:
         return "running"
+    if c.blocked is not None:
+        return "blocked"
     if c.failing:
         return "failing"
     if c.passing:
@@ -647,6 +677,9 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
                 f"<pre>{escape(result.errorSummary)}</pre></details>"
             )
     badge = "fail" if c.failing else status
+    shown = status
+    if _blocked(c):
+        badge, shown = "blocked", word(shown_status(c))
     timeline = live_timeline(c, now) if c.status == RUNNING else charts.timeline(c.stageResults)
     last = escape(c.lastTest or "")
     stale = ' <span class="muted">(stale)</span>' if c.stale else ""
@@ -665,8 +698,8 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
         f'data-last="{last}" data-duration="{c.duration if c.duration is not None else ""}" '
         f'data-cost="{cost_value}" data-rate="{rate}">'
         f'<td class="name">{name}<div class="muted">{escape(c.project or "")}</div></td>'
-        f'<td class="status"><span class="badge {badge}">{status}</span>{flags}'
-        f"{_live_cell(c)}{extra}</td>"
+        f'<td class="status"><span class="badge {badge}">{shown}</span>'
+        f"{sections.html_class(c)}{flags}{sections.html_notes(c)}{_live_cell(c)}{extra}</td>"
         f"<td>{word(c.architecture)}</td><td>{word(c.owner)}</td>"
         f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
         f"<td>{_duration(c.duration)}</td>"
@@ -715,6 +748,9 @@ def html(report: Report, *, live: bool = False, log_href: LogHref | None = None)
         stage_colours=charts.STAGE_COLOURS,
         cost_lines=_cost_lines(report),
         running_state=lambda c: _running_state(c, report.generatedAt),
+        blocked_text=sections.blocked_text,
+        error_text=sections.error_text,
+        failure_classes=sections.html_classes(report),
         architectures=sorted({c.architecture for c in report.configurations}),
         owners=sorted({c.owner for c in report.configurations}),
     )

@@ -51,10 +51,15 @@ def _configurations(n: int) -> str:
 
 def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
     """`❌ 1 configuration newly failing (http-flask) · 13/16 passing · static profile:
-    generation and validation only`. `cell` escapes what came from the catalog or a store."""
+    generation and validation only`. `cell` escapes what came from the catalog or a store.
+    What the infrastructure blocked, or mlcc-ci broke on, is said apart and never blamed
+    on the change: `✅ no failures caused by this change · 15/15 passing · 1 blocked by
+    infrastructure, not by this change (triton-fil: capacity)`."""
     supported = [c for c in report.configurations if c.supportState == "supported"]
     passing = sum(c.passing for c in supported)
     failing = [c.name for c in report.configurations if c.failing]
+    blocked = report.blocked
+    errors = report.errors
     new = newly_failing(report)
     if new:
         head = f"❌ {_configurations(len(new))} newly failing ({_names(new, cell)})"
@@ -62,10 +67,24 @@ def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
         why = "failing in the baseline too" if report.changes else "none has passed before"
         head = f"⚠️ {_configurations(len(failing))} failing, none newly: {why}"
         head += f" ({_names(failing, cell)})"
+    elif blocked or errors:
+        head = "✅ no failures caused by this change"
     elif supported and passing == len(supported):
         head = "✅ all passing"
     else:
         head = "✅ no failures"
+    parts = [head, f"{passing}/{len(supported)} passing"]
+    if blocked:
+        named = [f"{c.name}: {c.blocked.cls}" for c in blocked if c.blocked is not None]
+        parts.append(
+            f"{len(blocked)} blocked by infrastructure, not by this change ({_names(named, cell)})"
+        )
+    if errors:
+        s = "" if len(errors) == 1 else "s"
+        parts.append(
+            f"{len(errors)} harness error{s}, mlcc-ci's own "
+            f"({_names([c.name for c in errors], cell)})"
+        )
     ranked = sorted(report.profiles, key=lambda p: -report.profiles[p])
     scopes = [cell(report.scopes.get(p) or f"{p} profile") for p in ranked]
-    return " · ".join([head, f"{passing}/{len(supported)} passing", *scopes])
+    return " · ".join([*parts, *scopes])
