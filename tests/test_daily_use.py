@@ -152,7 +152,7 @@ def test_report_name_shows_one_configuration_with_its_history(cli, every_kind):
     _, supported, _ = every_kind
     name = supported[0].name
     out = cli("report", name).output
-    assert out.startswith(f"{name}: fail-build ⚠️ REGRESSION\n")
+    assert out.startswith(f"{name}: fail-build [unclassified] ⚠️ REGRESSION\n")
     assert (
         "  stages:     generate ✓  validate ✓  build ✗  deploy_test ·  register ·  teardown ✓"
         in out
