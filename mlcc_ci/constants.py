@@ -12,6 +12,9 @@ SCHEDULE_RULE: Final = "mlcc-ci-scanner-schedule"
 SWEEPER_FUNCTION: Final = "mlcc-ci-sweeper"
 SWEEPER_RULE: Final = "mlcc-ci-sweeper-schedule"
 NOTIFICATION_TOPIC: Final = "mlcc-ci-notifications"
+# The platform team's topic: infrastructure (capacity, quota, credentials) that has blocked a
+# configuration for a day. The owners' topic keeps regressions, fixes and sweeps.
+PLATFORM_TOPIC: Final = "mlcc-ci-platform"
 LOG_GROUP: Final = "ml-container-creator-ci"
 STACK_NAME: Final = "MlccCiHarnessStack"
 # The role the generator's own `bootstrap` creates: the stack never takes this name.
@@ -51,6 +54,9 @@ BUILD_STRATEGIES: Final = ("codebuild-submit", "docker-in-docker")
 # Only a fallback: the stack and the CLI derive how long a run may take from the catalog's
 # stage timeouts (budget.py).
 BUILD_TIMEOUT_MINUTES: Final = 90
+# The executor's run budget in seconds, as the buildspec's `timeout` enforces it: retries
+# within a run must fit in it (the runner reads it).
+RUN_SECONDS_ENV: Final = "MLCC_CI_RUN_SECONDS"
 HISTORY_DAYS: Final = 180  # run history items expire (DynamoDB TTL) this long after a run
 DEFAULT_STALE_HOURS: Final = 24
 DEFAULT_MAX_CONCURRENCY: Final = 1

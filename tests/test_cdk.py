@@ -57,6 +57,15 @@ def lambda_named(synth, name):
     return function
 
 
+def topic_named(synth, name):
+    (logical,) = (
+        k
+        for k, v in resources(synth, "AWS::SNS::Topic").items()
+        if v["Properties"]["TopicName"] == name
+    )
+    return logical
+
+
 def test_cdk_nag_aws_solutions_pass_with_written_reasons(synth):
     (plugin,) = synth["report"]["pluginReports"]
     assert plugin["pluginName"] == "AwsSolutions"
@@ -132,6 +141,15 @@ def test_scanner_lambda_and_schedule(synth):
             "State": "ENABLED",
         },
     )
+    # the scheduled event itself reaches the handler (no input replaces it): the scan runs
+    # as of its `time`
+    (rule,) = [
+        r["Properties"]
+        for r in resources(synth, "AWS::Events::Rule").values()
+        if r["Properties"]["Name"] == constants.SCHEDULE_RULE
+    ]
+    (target,) = rule["Targets"]
+    assert not {"Input", "InputPath", "InputTransformer"} & set(target)
     params = synth["json"]["Parameters"]
     assert params["MaxConcurrency"]["Default"] == 1 and params["MaxConcurrency"]["MinValue"] == 1
     assert params["ScannerSchedule"]["Default"] == "rate(1 hour)"
@@ -180,8 +198,15 @@ def test_executor_projects(synth):
             'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" --store "dynamodb://' in spec
         )
         assert "mlcc-ci record-failure" in "\n".join(phases["post_build"]["commands"])
-        budget = int(re.search(r"timeout --signal=TERM (\d+)s mlcc-ci run", spec).group(1))
+        # the runner is told its budget (retries within the run must fit in it) by the
+        # very variable `timeout` is given: one number
+        build = phases["build"]["commands"]
+        (export,) = [c for c in build if c.startswith("export MLCC_CI_RUN_SECONDS=")]
+        budget = int(export.removeprefix("export MLCC_CI_RUN_SECONDS="))
         assert budget == 9000
+        (run,) = [c for c in build if "mlcc-ci run" in c]
+        assert run.startswith('timeout --signal=TERM "${MLCC_CI_RUN_SECONDS}s" mlcc-ci run ')
+        assert build.index(export) < build.index(run)
         # after SIGTERM at the budget, teardown still has its whole timeout, and the
         # result its minutes, before CodeBuild stops the build
         teardown = 900
@@ -570,8 +595,8 @@ def test_sweeper_and_notifications(synth):
     synth["template"].has_resource_properties(
         "AWS::Events::Rule", {"Name": constants.SWEEPER_RULE, "ScheduleExpression": "rate(1 hour)"}
     )
-    (topic_id, topic) = next(iter(resources(synth, "AWS::SNS::Topic").items()))
-    assert topic["Properties"]["TopicName"] == constants.NOTIFICATION_TOPIC
+    topic_id = topic_named(synth, constants.NOTIFICATION_TOPIC)
+    platform_id = topic_named(synth, constants.PLATFORM_TOPIC)
     (subscription,) = resources(synth, "AWS::SNS::Subscription").values()
     assert subscription["Properties"]["Protocol"] == "email"
     assert subscription["Condition"]  # only when NotificationEmail is given
@@ -580,7 +605,7 @@ def test_sweeper_and_notifications(synth):
     for policy in resources(synth, "AWS::IAM::Policy").values():
         for st in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
-            if "sns:Publish" in actions:
+            if "sns:Publish" in actions and st["Resource"] != {"Ref": platform_id}:
                 assert st["Resource"] == {"Ref": topic_id}
                 publishers.update(r["Ref"] for r in policy["Properties"]["Roles"])
             for action in actions:
@@ -597,6 +622,58 @@ def test_sweeper_and_notifications(synth):
     )
     names = {v["Name"] for v in executor["Environment"]["EnvironmentVariables"]}
     assert "MLCC_CI_TOPIC_ARN" in names
+
+
+def test_the_platform_team_has_a_topic_of_its_own(synth):
+    """Infrastructure that blocks a configuration goes to the platform team's topic: made as
+    the owners' is (TLS only), named to the executor by the variable the runner reads, which
+    alone may publish to it, and named by an output to subscribe to."""
+    from mlcc_ci.aws.notify import TOPICS
+
+    topics = resources(synth, "AWS::SNS::Topic")
+    owners = topic_named(synth, constants.NOTIFICATION_TOPIC)
+    platform = topic_named(synth, constants.PLATFORM_TOPIC)
+    assert set(topics) == {owners, platform}
+    # the same hygiene: every property but the names alike, and a policy refusing plain HTTP
+    unnamed = [
+        {k: v for k, v in topics[t]["Properties"].items() if k not in ("TopicName", "DisplayName")}
+        for t in (owners, platform)
+    ]
+    assert unnamed[0] == unnamed[1]
+    for topic in (owners, platform):
+        (policy,) = [
+            p["Properties"]
+            for p in resources(synth, "AWS::SNS::TopicPolicy").values()
+            if p["Properties"]["Topics"] == [{"Ref": topic}]
+        ]
+        (deny,) = policy["PolicyDocument"]["Statement"]
+        assert deny["Effect"] == "Deny" and deny["Condition"] == {
+            "Bool": {"aws:SecureTransport": "false"}
+        }
+    # the executor is told it by the name the runner's platform publisher reads
+    (executor,) = (
+        p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+        if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
+    )
+    variables = {v["Name"]: v["Value"] for v in executor["Environment"]["EnvironmentVariables"]}
+    assert variables["MLCC_CI_PLATFORM_TOPIC_ARN"] == {"Ref": platform}
+    assert "MLCC_CI_PLATFORM_TOPIC_ARN" in TOPICS["platform"]
+    assert variables["MLCC_CI_TOPIC_ARN"] == {"Ref": owners}
+    # and only the executor may publish to it, by a statement naming exactly it
+    publishers = []
+    for policy in resources(synth, "AWS::IAM::Policy").values():
+        for st in policy["Properties"]["PolicyDocument"]["Statement"]:
+            resource = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            if {"Ref": platform} in resource:
+                assert st["Action"] == "sns:Publish" and resource == [{"Ref": platform}], st
+                publishers += [r["Ref"] for r in policy["Properties"]["Roles"]]
+    assert [p.split("Role")[0] for p in publishers] == ["Executor"]
+    # the stack names it for subscribing
+    outputs = synth["json"]["Outputs"]
+    assert outputs["PlatformTopicArn"]["Value"] == {"Ref": platform}
+    assert "aws sns subscribe" in outputs["PlatformTopicArn"]["Description"]
+    assert outputs["NotificationTopicArn"]["Value"] == {"Ref": owners}
 
 
 def test_the_sagemaker_role_is_created_or_given_and_passed_only_to_sagemaker(synth):
@@ -1080,7 +1157,7 @@ def test_alarms_reach_people_through_the_topic(synth):
         "mlcc-ci-executions-aborted",
         "mlcc-ci-sweep-failures",
     }
-    (topic_id,) = resources(synth, "AWS::SNS::Topic")
+    topic_id = topic_named(synth, constants.NOTIFICATION_TOPIC)
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
         assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching", name

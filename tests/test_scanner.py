@@ -213,3 +213,109 @@ def test_the_scanner_claims_a_stale_record_of_every_finished_status(tmp_path, mo
         assert len(result["executionArns"]) == len(statuses)
         assert {r.configId for r in store.records() if r.testStatus == "running"} == ids
         assert result["skipped"] == [] and result["unreadable"] == []
+
+
+def _scheduled(at) -> dict:
+    """The event EventBridge sends the scanner when its schedule fires for `at`."""
+    from mlcc_ci import clock
+
+    return {
+        "version": "0",
+        "id": "5f2c0b8e-0000-4000-8000-000000000000",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": clock.iso(at),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/mlcc-ci-scanner-schedule"],
+        "detail": {},
+    }
+
+
+def _blocked_until(store, record, until, ran_at):
+    """`record` after a run the infrastructure blocked (SageMaker had no capacity at
+    deploy_test): back to its status, tried again after `until`."""
+    from mlcc_ci import clock
+    from mlcc_ci.models import Blocked, Failure, Outcome, StageResult, set_aside
+    from mlcc_ci.stores.base import claim
+
+    running = claim(store, record, f"blocked-{record.configId[:6]}", clock.iso(ran_at, ms=True))
+    failure = Failure("capacity", "deploy_test", "sagemaker-capacity", "Unable to provision")
+    outcome = Outcome(
+        "fail-deploy_test",
+        clock.iso(ran_at),
+        60.0,
+        {"deploy_test": StageResult("fail", errorSummary="Unable to provision")},
+        failure=failure,
+    )
+    blocked = Blocked(
+        "capacity", "deploy_test", clock.iso(ran_at), clock.iso(until), "sagemaker-capacity"
+    )
+    store.replace(
+        set_aside(running, outcome, blocked),
+        expect_version=running.version,
+        expect_run_id=running.runId,
+    )
+    return store.get(record.configId)
+
+
+def test_a_blocked_record_is_started_only_by_a_scan_after_its_retry_time(tmp_path, monkeypatch):
+    """Blocked until T: the scheduled scan at T-1min skips it (saying why) and the one at
+    T+1min starts it, as its status says: an untested catalog record, and a record whose
+    stale pass only the status index finds. A scan invoked by hand, on the clock, skips it."""
+    from datetime import timedelta
+
+    from mlcc_ci import clock
+    from mlcc_ci.aws import scanner
+    from tests.stores import finished_long_ago
+
+    (tmp_path / scanner.REGISTRATIONS_FILE).write_text("{}")
+    monkeypatch.setattr(scanner, "data_path", lambda name: tmp_path / name)
+    now = clock.now()
+    until = now + timedelta(minutes=10)  # the rule's 600 s from a run that just ended
+    with mock_aws(), dynamo_store() as store:
+        entry = next(e for e in load_valid_catalog().entries if e.supported)
+        store.register(from_entry(entry), clock.iso(now - timedelta(hours=1)))
+        fresh = _blocked_until(store, store.get(entry.config_id), until, now)
+        stale = _blocked_until(store, finished_long_ago(store, "pass", 7), until, now)
+        assert (fresh.testStatus, fresh.blocked.retryAfter) == ("untested", clock.iso(until))
+        assert (stale.testStatus, stale.blocked.cls) == ("pass", "capacity")
+        blocked = {fresh.configId, stale.configId}
+        arn = pass_state_machine(boto3.client("stepfunctions", region_name="us-east-1"))
+        env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "50"}
+
+        for event in ({}, _scheduled(until - timedelta(minutes=1))):
+            before = handler(event, None, env=env)
+            assert before["executionArns"] == []
+            skipped = {s["configId"]: s for s in before["skipped"]}
+            assert {skipped[c]["reason"] for c in blocked} == {"blocked"}
+            detail = skipped[fresh.configId]["detail"]
+            assert f"tried again after {clock.display(clock.iso(until))}" in detail
+            assert {store.get(c).testStatus for c in blocked} == {"untested", "pass"}
+
+        after = handler(_scheduled(until + timedelta(minutes=1)), None, env=env)
+        assert len(after["executionArns"]) == 2
+        for config_id in blocked:
+            record = store.get(config_id)
+            assert record.testStatus == "running"
+            # claimed as of the scan: after the retry time
+            assert record.runStartedAt.startswith(clock.iso(until + timedelta(minutes=1))[:19])
+        started = [r.previousStatus for r in map(store.get, sorted(blocked))]
+        assert sorted(started) == ["pass", "untested"]
+
+
+def test_a_scan_runs_as_of_its_scheduled_time_never_before_its_clock():
+    from datetime import timedelta
+
+    from mlcc_ci import clock
+    from mlcc_ci.aws.scanner import scan_time
+
+    now = clock.parse("2026-11-30T10:00:00Z")
+    later, earlier = now + timedelta(minutes=11), now - timedelta(hours=2)
+    assert scan_time(_scheduled(later), now) == later
+    # delivered late (Lambda retried it): the clock, never the past
+    assert scan_time(_scheduled(earlier), now) == now
+    # invoked by hand, or anything that is not EventBridge's scheduled event: the clock
+    assert scan_time({}, now) == now
+    assert scan_time({"time": clock.iso(later)}, now) == now
+    assert scan_time({**_scheduled(later), "time": "soon"}, now) == now

@@ -20,11 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import boto3
 import pytest
 
+from mlcc_ci import clock
 from mlcc_ci.catalog import load_valid_catalog
 from tests.conftest import REPO
 from tests.twin import iam
@@ -172,7 +174,7 @@ def _the_loop(twin, home, workspace, tmp_path_factory):
         ]
 
         # 2. the fault paths, again all at once
-        twin.faults.add("capacity", f"mlcc-ci-{CAPACITY}-")
+        twin.faults.add("capacity", f"mlcc-ci-{CAPACITY}-", times=1)  # the next try has it
         twin.faults.add("ic-unhealthy", f"mlcc-ci-{UNHEALTHY}-")
         twin.faults.add("throttle:CreateEndpoint", f"mlcc-ci-{THROTTLED}-", times=2)
         twin.faults.add("ic-hang", f"mlcc-ci-{TERMINATED}-")
@@ -187,17 +189,29 @@ def _the_loop(twin, home, workspace, tmp_path_factory):
             CATALOG.get(TERMINATED).config_id: terminate,
             CATALOG.get(KILLED).config_id: kill,
         }
+        started = time.monotonic()
         out["faults"] = the_loop.execute_all(the_loop.scan()["executionArns"], watchers)
+        out["fault_seconds"] = time.monotonic() - started
         out["fault_records"] = {n: store.get(CATALOG.get(n).config_id) for n in faulty}
         out["fault_alive"] = twin.alive()
         twin.faults.clear()
+        # the schedule fires now: the configuration capacity blocked waits for its retryAfter
+        out["blocked_scan"] = the_loop.scan(at=clock.now())
 
-        # 3. the sweeper finds what the killed run left; then that configuration runs again
+        # 3. the sweeper finds what the killed run left; then that configuration runs again,
+        # by the first scheduled scan after the blocked one's retryAfter, which re-queues it
         out["sweep"] = the_loop.sweep(POLL_SECONDS="0.2", PATIENCE_SECONDS="30")
         out["swept_alive"] = twin.alive()
         _cli("register", "--from-catalog", "--retest", KILLED, "--table", TABLE)
-        out["rerun"] = the_loop.execute_all(the_loop.scan()["executionArns"])
+        blocked = out["fault_records"][CAPACITY].blocked
+        retry_after = clock.parse(blocked.retryAfter) if blocked else clock.now()
+        out["requeue_at"] = retry_after + timedelta(minutes=1)
+        out["requeue_scan"] = the_loop.scan(at=out["requeue_at"])
+        started = time.monotonic()
+        out["rerun"] = the_loop.execute_all(out["requeue_scan"]["executionArns"])
+        out["rerun_seconds"] = time.monotonic() - started
         out["rerun_record"] = store.get(CATALOG.get(KILLED).config_id)
+        out["requeued_record"] = store.get(CATALOG.get(CAPACITY).config_id)
         out["final_alive"] = twin.alive()
         out["builds"] = codebuild.builds
         out["calls"] = list(twin.calls)
@@ -306,6 +320,8 @@ def test_the_executor_ran_as_codebuild_runs_it(loop):
     phases = [line.split()[-1] for line in log.splitlines() if "Entering phase" in line]
     assert phases == ["INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"]
     assert "[Container] Running command python -m pip install --quiet ." in log
+    # the runner is told the budget `timeout` enforces
+    assert "[Container] Running command export MLCC_CI_RUN_SECONDS=9000" in log
     # the do-scripts ran in the virtualenv the harness prepared, and never prompted
     work = build.work / "mlcc-ci-work"
     (deploy_log,) = work.glob("*/logs/deploy_test.log")
@@ -327,12 +343,40 @@ def test_stage_log_pointers_name_the_stream_codebuild_wrote(loop):
         assert re.search(rf"^{record.deploymentConfig} +deploy_test +pass", text, re.M), text
 
 
+def _capacity_runs(loop) -> list:
+    """The capacity configuration's runs since the matrix, oldest first."""
+    config_id = CATALOG.get(CAPACITY).config_id
+    matrix = loop["matrix_records"][CAPACITY]
+    history = sorted(loop["store"].history(config_id), key=lambda h: clock.parse(h.startedAt))
+    ended = clock.parse(matrix.lastTestTimestamp)
+    return [h for h in history if h.runId != matrix.runId and clock.parse(h.startedAt) > ended]
+
+
 def test_a_failed_deploy_is_recorded_with_aws_s_reason_and_torn_down(loop):
+    """SageMaker had no capacity: the run is classified `capacity`, torn down, and, since the
+    rule's backoff (600 s) is longer than a build waits, not retried within the build: the
+    record is blocked, keeping the status it had (untested: it was asked to be retested),
+    until the scanner's re-queue."""
     record = loop["fault_records"][CAPACITY]
-    assert record.testStatus == "fail-deploy_test"
-    summary = record.stageResults["deploy_test"].errorSummary
+    assert record.testStatus == "untested"
+    blocked = record.blocked
+    assert (blocked.cls, blocked.stage, blocked.rule, blocked.rounds) == (
+        "capacity",
+        "deploy_test",
+        "sagemaker-capacity",
+        1,
+    )
+    (run, *_) = _capacity_runs(loop)
+    assert run.status == "fail-deploy_test" and run.attempt == 1
+    assert (run.failure.cls, run.failure.rule) == ("capacity", "sagemaker-capacity")
+    summary = run.stageResults["deploy_test"].errorSummary
     assert "Failed: Unable to provision requested ML compute capacity for ml.g6.12xlarge" in summary
-    assert record.stageResults["teardown"].status == "pass"
+    assert run.stageResults["teardown"].status == "pass"
+    assert clock.parse(blocked.retryAfter) == clock.parse(run.finishedAt) + timedelta(seconds=600)
+    (build,) = loop["faults"][CATALOG.get(CAPACITY).config_id].builds
+    output = build.output()
+    assert "its backoff (600s) is the scanner's to wait, not this build's" in output
+    assert "blocked (capacity) at deploy_test" in output
     unhealthy = loop["fault_records"][UNHEALTHY]
     assert unhealthy.testStatus == "fail-deploy_test"
     assert (
@@ -343,8 +387,42 @@ def test_a_failed_deploy_is_recorded_with_aws_s_reason_and_torn_down(loop):
         assert _leaks(loop["fault_alive"], f"mlcc-ci-{name}") == {}
 
 
+def test_a_capacity_failure_is_retried_by_the_scanner_after_its_backoff(loop):
+    """Blocked until T: the schedule firing before T skips it, the first scan after T starts
+    it again, and that run passes; both runs are in the history, nothing is left alive."""
+    config_id = CATALOG.get(CAPACITY).config_id
+    retry_after = loop["fault_records"][CAPACITY].blocked.retryAfter
+    before = loop["blocked_scan"]
+    assert before["executionArns"] == []
+    (skipped,) = [s for s in before["skipped"] if s["configId"] == config_id]
+    assert skipped["reason"] == "blocked"
+    assert f"tried again after {clock.display(retry_after)}" in skipped["detail"]
+    assert config_id in loop["rerun"]  # started by the scan after retryAfter
+    run = loop["rerun"][config_id]
+    assert run.execution.visited[-1] == "RunPassed"
+    (build,) = run.builds
+    assert build.status == "SUCCEEDED"
+    record = loop["requeued_record"]
+    assert (record.testStatus, record.blocked, record.failure) == ("pass", None, None)
+    blocked_run, passed = _capacity_runs(loop)
+    assert [blocked_run.failure.cls, passed.status] == ["capacity", "pass"]
+    assert clock.parse(passed.startedAt) == loop["requeue_at"].replace(microsecond=0)
+    assert clock.parse(passed.startedAt) > clock.parse(retry_after)
+    assert _leaks(loop["final_alive"], f"mlcc-ci-{CAPACITY}") == {}
+    # it ran beside the killed configuration's rerun: no phase of its own
+    assert set(loop["rerun"]) == {config_id, CATALOG.get(KILLED).config_id}
+    print(
+        f"\nfaults: {loop['fault_seconds']:.0f} s; rerun and re-queue together: "
+        f"{loop['rerun_seconds']:.0f} s"
+    )
+
+
 def test_throttling_is_retried(loop):
-    assert loop["fault_records"][THROTTLED].testStatus == "pass"
+    """By the AWS CLI inside do/deploy, before mlcc-ci sees any failure: one attempt."""
+    record = loop["fault_records"][THROTTLED]
+    assert record.testStatus == "pass"
+    (run,) = [h for h in loop["store"].history(record.configId) if h.runId == record.runId]
+    assert (run.status, run.attempt, run.failure) == ("pass", 1, None)
     creates = [
         c.error or "ok"
         for c in loop["calls"]

@@ -16,7 +16,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlcc_ci.budget import Budget
-from mlcc_ci.constants import EXECUTOR_PROJECT, RESOURCE_PREFIX
+from mlcc_ci.constants import EXECUTOR_PROJECT, RESOURCE_PREFIX, RUN_SECONDS_ENV
 from mlcc_ci.mirror import MIRROR_ENV
 from mlcc_ci.naming import PREFIX_ENV
 from mlcc_ci_stack.assets import source_asset
@@ -62,8 +62,10 @@ def build_spec(budget: Budget) -> codebuild.BuildSpec:
                         # for project variables, so it is named here, in the shell
                         'export CODEBUILD_SOURCE_S3_BUCKET="$MLCC_CI_SOURCES_BUCKET"',
                         # SIGTERM when the stages and teardown could have used all their
-                        # time; the runner then tears down (CodeBuild's timeout leaves room)
-                        f"timeout --signal=TERM {budget.run_seconds}s "
+                        # time; the runner then tears down (CodeBuild's timeout leaves room).
+                        # The runner knows the budget too: a retry within the run must fit
+                        f"export {RUN_SECONDS_ENV}={budget.run_seconds}",
+                        f'timeout --signal=TERM "${{{RUN_SECONDS_ENV}}}s" '
                         f'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
                         f'--store "{STORE}" --work-dir "$CODEBUILD_SRC_DIR/../mlcc-ci-work"',
                     ],
@@ -91,6 +93,7 @@ class Executor(Construct):
         tables: Tables,
         log_group: logs.ILogGroup,
         topic: sns.ITopic,
+        platform_topic: sns.ITopic,
         sagemaker_role_arn: str,
         budget: Budget,
         hf_token_secret: str,
@@ -105,8 +108,15 @@ class Executor(Construct):
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
             description="mlcc-ci executor: runs one configuration's lifecycle",
         )
+        # the owners hear of regressions and fixes; the platform team of infrastructure
+        # that has blocked a configuration for a day
         self.role.add_to_policy(
             iam.PolicyStatement(sid="Tell", actions=["sns:Publish"], resources=[topic.topic_arn])
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="TellPlatform", actions=["sns:Publish"], resources=[platform_topic.topic_arn]
+            )
         )
         # What the generated do/submit would take from the generator's local profile, which
         # CodeBuild has not: a bucket for the nested build's sources, and a repository name
@@ -156,6 +166,9 @@ class Executor(Construct):
             ),
             "ECR_REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=IMAGE_REPOSITORY),
             "MLCC_CI_TOPIC_ARN": codebuild.BuildEnvironmentVariable(value=topic.topic_arn),
+            "MLCC_CI_PLATFORM_TOPIC_ARN": codebuild.BuildEnvironmentVariable(
+                value=platform_topic.topic_arn
+            ),
             "TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.records.table_name),
             "RUNS_TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.runs.table_name),
             "ROLE_ARN": codebuild.BuildEnvironmentVariable(value=sagemaker_role_arn),

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from aws_cdk import CfnCondition, CfnParameter, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnCondition, CfnOutput, CfnParameter, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -124,6 +124,7 @@ class MlccCiHarnessStack(Stack):
             tables=self.tables,
             log_group=self.log_group,
             topic=self.notifications.topic,
+            platform_topic=self.notifications.platform_topic,
             sagemaker_role_arn=self.sagemaker_role.arn,
             budget=self.budget,
             hf_token_secret=hf_token.value_as_string,
@@ -166,5 +167,19 @@ class MlccCiHarnessStack(Stack):
             topic=self.notifications.topic,
             functions={"scanner": self.scanner.function, "sweeper": self.sweeper.function},
             state_machine=self.orchestrator.state_machine,
+        )
+        CfnOutput(
+            self,
+            "PlatformTopicArn",
+            value=self.notifications.platform_topic.topic_arn,
+            description="The platform team's topic: configurations infrastructure has blocked "
+            "for a day. Subscribe: aws sns subscribe --topic-arn <this> --protocol email "
+            "--notification-endpoint ADDRESS",
+        )
+        CfnOutput(
+            self,
+            "NotificationTopicArn",
+            value=self.notifications.topic.topic_arn,
+            description="The owners' topic: regressions, fixes, sweeps and alarms.",
         )
         acknowledge(self)

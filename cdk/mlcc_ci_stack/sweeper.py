@@ -1,4 +1,5 @@
-"""Lambda `mlcc-ci-sweeper` on a schedule, and the SNS topic `mlcc-ci-notifications`."""
+"""Lambda `mlcc-ci-sweeper` on a schedule, and the SNS topics: `mlcc-ci-notifications` for the
+configurations' owners, `mlcc-ci-platform` for the platform team."""
 
 from aws_cdk import Aws, CfnCondition, Duration, Fn
 from aws_cdk import aws_iam as iam
@@ -9,6 +10,7 @@ from constructs import Construct
 from mlcc_ci.budget import Budget
 from mlcc_ci.constants import (
     NOTIFICATION_TOPIC,
+    PLATFORM_TOPIC,
     RESOURCE_PREFIX,
     SWEEPER_FUNCTION,
     SWEEPER_RULE,
@@ -20,7 +22,9 @@ HANDLER = "mlcc_ci.aws.sweeper.handler"
 
 
 class Notifications(Construct):
-    """Regressions, fixes and sweeps are published here; nothing while all stays green."""
+    """Regressions, fixes and sweeps are published to the owners' topic; infrastructure that
+    has blocked a configuration for a day (capacity, quota, credentials) to the platform
+    team's. Nothing while all stays green."""
 
     def __init__(self, scope: Construct, construct_id: str, *, email: str) -> None:
         super().__init__(scope, construct_id)
@@ -30,6 +34,15 @@ class Notifications(Construct):
             topic_name=NOTIFICATION_TOPIC,
             enforce_ssl=True,
             display_name="mlcc-ci notifications",
+        )
+        # the same hygiene; subscribed by the platform team themselves (the stack's output
+        # PlatformTopicArn names it)
+        self.platform_topic = sns.Topic(
+            self,
+            "PlatformTopic",
+            topic_name=PLATFORM_TOPIC,
+            enforce_ssl=True,
+            display_name="mlcc-ci platform",
         )
         # subscribed only when an address was given (the parameter defaults to none)
         has_email = CfnCondition(

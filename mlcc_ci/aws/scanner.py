@@ -5,7 +5,12 @@ STALE_HOURS (default 24), BUILD_TIMEOUT_MINUTES (how long a claimed run may take
 then built: the stack derives it from the catalog; default 90), ORPHAN_GRACE_MINUTES (15).
 The same selection code as `mlcc-ci plan`; status-index queries only, never a Scan. The
 catalog the stack was synthesized from is packaged beside it (REGISTRATIONS_FILE): a record
-whose entry changed since its last run is registered anew and started at once.
+whose entry changed since its last run is registered anew and started at once. A record the
+infrastructure blocked (capacity, quota, ...) is skipped until its `blocked.retryAfter` and
+started by the first scan after it: the re-queue, with the rule's backoff, of a retry the
+executor's build did not wait for.
+
+A scheduled scan runs as of its EventBridge event's `time` (see `scan_time`).
 """
 
 import contextlib
@@ -70,6 +75,20 @@ def deployed_catalog() -> dict[str, Registration]:
     return {str(k): Registration(**v) for k, v in items.items()}
 
 
+def scan_time(event: Mapping[str, Any], now: datetime) -> datetime:
+    """When the scan happens. EventBridge stamps a scheduled event with the `time` it fired
+    for; the scan runs as of it, or as of the clock `now` when that is later: a delivery
+    retried late never looks into the past (where runs claimed since would seem to start in
+    the future). Invoked any other way (`mlcc-ci trigger`, the console): the clock."""
+    if event.get("source") != "aws.events" or event.get("detail-type") != "Scheduled Event":
+        return now
+    try:
+        stamped = clock.parse(str(event.get("time", "")))
+    except ValueError:
+        return now
+    return max(stamped, now)
+
+
 def _log(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}, default=str))
 
@@ -116,7 +135,12 @@ def scan(
             executionArn=response["executionArn"],
         )
     skipped = [
-        {"configId": d.record.configId, "name": d.record.deploymentConfig, "reason": d.reason}
+        {
+            "configId": d.record.configId,
+            "name": d.record.deploymentConfig,
+            "reason": d.reason,
+            "detail": d.detail,  # e.g. blocked: by what, and after when it is tried again
+        }
         for d in plan.skipped
         if d.reason != "fresh"
     ]
@@ -169,16 +193,22 @@ def handler(
     env: Mapping[str, str] | None = None,
     session: Any = None,
 ) -> dict[str, Any]:
-    """Lambda entry point."""
+    """Lambda entry point: `event` is the schedule's (or `{}` when invoked by hand)."""
     env, session, store = lambda_context(env, session)
     stepfunctions = session.client("stepfunctions", region_name=store.region)
+    now = scan_time(event or {}, clock.now())
     result = scan(
         store,
         stepfunctions,
         env["STATE_MACHINE_ARN"],
         policy_from(env),
-        clock.now(),
+        now,
         deployed_catalog(),
     )
-    _log("scan-done", started=len(result["executionArns"]), dynamodbRequests=store.requests)
+    _log(
+        "scan-done",
+        at=clock.iso(now),
+        started=len(result["executionArns"]),
+        dynamodbRequests=store.requests,
+    )
     return result

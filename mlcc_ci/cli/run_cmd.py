@@ -573,7 +573,9 @@ def retry_limits(env: Mapping[str, str]) -> tuple[float | None, float | None]:
     """How far retries within a run may go. In the executor (CodeBuild) the buildspec names
     the run's budget (MLCC_CI_RUN_SECONDS): a retry must fit in it, and a long backoff is
     not slept in a build but left to the scanner's re-queue. Locally: the rules' own."""
-    seconds = env.get("MLCC_CI_RUN_SECONDS", "")
+    from mlcc_ci.constants import RUN_SECONDS_ENV
+
+    seconds = env.get(RUN_SECONDS_ENV, "")
     in_build = bool(env.get("CODEBUILD_BUILD_ID"))
     deadline = time.monotonic() + float(seconds) if seconds.isdigit() else None
     return deadline, BUILD_MAX_RETRY_WAIT if in_build else None

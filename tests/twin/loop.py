@@ -6,9 +6,11 @@ the executor role can be told from the rest."""
 
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -57,11 +59,43 @@ class Loop:
                 return {k: str(v) for k, v in variables.items()}
         raise KeyError(name)
 
-    def scan(self) -> dict[str, Any]:
+    def scan(self, at: datetime | None = None) -> dict[str, Any]:
+        """The scanner, invoked by hand (`mlcc-ci trigger`: no event), or `at` a time by its
+        schedule: with the event EventBridge sends then, which carries that time. A test
+        moves time forward for the scanner this way only: what it is told is what a
+        schedule firing then would tell it."""
         from mlcc_ci.aws.scanner import handler
 
         env = self.function_env("mlcc-ci-scanner")
-        return dict(handler({}, None, env=env, session=session("scanner")))
+        event = {} if at is None else self.scheduled_event(at)
+        return dict(handler(event, None, env=env, session=session("scanner")))
+
+    def scheduled_event(self, at: datetime) -> dict[str, Any]:
+        """What the template's scanner rule sends its target when it fires for `at`."""
+        from mlcc_ci import clock
+        from mlcc_ci.constants import SCHEDULE_RULE
+
+        (rule,) = [
+            logical
+            for logical in self.template.of_type("AWS::Events::Rule")
+            if self.template.name(logical) == SCHEDULE_RULE
+        ]
+        (target,) = self.template.properties(rule)["Targets"]
+        assert not {"Input", "InputPath", "InputTransformer"} & set(target), target
+        return {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": self.template.ref("AWS::AccountId"),
+            "time": clock.iso(at),
+            "region": REGION,
+            "resources": [
+                f"arn:aws:events:{REGION}:{self.template.ref('AWS::AccountId')}:"
+                f"rule/{SCHEDULE_RULE}"
+            ],
+            "detail": {},
+        }
 
     def sweep(self, **knobs: str) -> dict[str, Any]:
         from mlcc_ci.aws.sweeper import handler
