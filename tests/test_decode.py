@@ -211,3 +211,9 @@ def test_any_item_is_a_record_or_unreadable(raw):
     else:
         json.loads(record.configJson)
         assert record.version >= 0
+
+
+def test_write_limits_are_the_record_schemas_max_lengths():
+    assert decode._write_limits() == {"configJson": 65536, "errorMessage": 2000}
+    assert decode._write_limits("$defs", "stageResult") == {"errorSummary": 600, "note": 600}
+    assert decode._write_limits("$defs", "status") == {}  # no properties: no limits

@@ -1,0 +1,78 @@
+"""The catalog's small parts by example: where a problem sorts, where a generator parameter
+lives in an entry, where a merged value was written, and what a broken file is called."""
+
+from pathlib import Path
+
+from mlcc_ci.catalog import Entry, entry_path, load_catalog, locate, problem_order
+from mlcc_ci.safeyaml import Loaded
+
+
+def test_problems_sort_by_file_then_line_number():
+    assert problem_order("catalog/a.yaml:12: a $.name: bad") == ("catalog/a.yaml", 12)
+    assert problem_order("catalog/a.yaml: no such file or folder") == ("catalog/a.yaml", 0)
+    assert problem_order("no place named") == ("no place named", 0)
+    lines = ["b.yaml:3: x", "a.yaml:10: y", "a.yaml: z", "a.yaml:9: w"]
+    assert sorted(lines, key=problem_order) == [
+        "a.yaml: z",
+        "a.yaml:9: w",
+        "a.yaml:10: y",
+        "b.yaml:3: x",
+    ]
+
+
+def test_a_generator_parameter_is_found_where_the_entry_wrote_it():
+    plain = Entry(
+        "http-flask",
+        {"name": "http-flask", "generatorOptions": {"modelFormat": "x"}},
+        Path("e.yaml"),
+    )
+    renamed = Entry(
+        "triton-onnx",
+        {"name": "triton-onnx", "generatorName": "triton-onnxruntime"},
+        Path("e.yaml"),
+    )
+    assert entry_path(plain, ("deploymentConfig",)) == ("name",)
+    assert entry_path(renamed, ("deploymentConfig",)) == ("generatorName",)
+    assert entry_path(plain, ("awsRegion",)) == ("region",)
+    assert entry_path(plain, ("projectName",)) == ("name",)
+    assert entry_path(plain, ("modelFormat", 0)) == ("generatorOptions", "modelFormat", 0)
+    assert entry_path(plain, ("instanceType",)) == ("instanceType",)
+    # a key the entry sets itself is the entry's, even when generatorOptions repeats it
+    both = Entry(
+        "x", {"name": "x", "backend": "a", "generatorOptions": {"backend": "b"}}, Path("e.yaml")
+    )
+    assert entry_path(both, ("backend",)) == ("backend",)
+
+
+def test_a_merged_value_is_placed_in_the_file_that_names_most_of_its_path():
+    team = (Path("team.yaml"), Loaded({}, {("a",): 2, ("a", "b"): 3}))
+    shipped = (Path("shipped.yaml"), Loaded({}, {("a",): 20, ("a", "b"): 30, ("a", "b", "c"): 40}))
+    assert locate([team, shipped], ("a", "b", "c")) == (Path("shipped.yaml"), 40)
+    assert locate([team, shipped], ("a", "b")) == (Path("team.yaml"), 3)  # a tie: the first
+    assert locate([team, shipped], ("z",)) == (Path("team.yaml"), 1)  # nowhere: the first, line 1
+
+
+def test_a_file_that_is_no_mapping_says_what_it_is(tmp_path):
+    (tmp_path / "text.yaml").write_text("just text\n")
+    (tmp_path / "number.yaml").write_text("42\n")
+    problems = load_catalog([tmp_path / "text.yaml", tmp_path / "number.yaml"]).problems
+    assert [p.split(": ", 1)[1] for p in problems] == [
+        "expected a mapping at the top level, got a int",
+        "expected a mapping at the top level, got a str",
+    ]
+
+
+def test_a_mistyped_path_is_matched_against_yml_files_and_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # problems name files relative to here
+    (tmp_path / "http-flask.yml").write_text("name: http-flask\n")
+    (tmp_path / "teams").mkdir()
+    (tmp_path / "notes.txt").write_text("")
+    catalog = load_catalog([tmp_path / "http-flsk.yml", tmp_path / "team", tmp_path / "note.txt"])
+    assert catalog.problems == [
+        "http-flsk.yml: no such file or folder (did you mean 'http-flask.yml'?)",
+        "note.txt: no such file or folder",  # a .txt is no catalog file
+        "team: no such file or folder (did you mean 'teams'?)",
+    ]
+    # in a folder that is not there either: nothing to suggest
+    gone = load_catalog([tmp_path / "gone" / "x.yaml"]).problems
+    assert gone == ["gone/x.yaml: no such file or folder"]
