@@ -197,3 +197,10 @@ def test_plan_shows_what_the_due_runs_should_cost(cli, tmp_path):
     assert {d["costFrom"] for d in doc["due"]} == {"at most"}
     example = json.loads(cli("plan", "--json", "--profile", "example", "--store", url).output)
     assert example["estimatedCost"]["usd"] == 0.0
+
+
+def test_monthly_cost_of_a_schedule():
+    assert monthly(1.0, timedelta(seconds=1)) == 2628000.0  # 730 h of seconds
+    assert monthly(0.001, timedelta(hours=7)) == 0.1  # 104.29 runs: to the cent
+    assert monthly(1.0, timedelta(0)) is None  # no interval: no schedule
+    assert monthly(None, timedelta(hours=1)) is None

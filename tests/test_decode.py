@@ -217,3 +217,31 @@ def test_write_limits_are_the_record_schemas_max_lengths():
     assert decode._write_limits() == {"configJson": 65536, "errorMessage": 2000}
     assert decode._write_limits("$defs", "stageResult") == {"errorSummary": 600, "note": 600}
     assert decode._write_limits("$defs", "status") == {}  # no properties: no limits
+
+
+def test_foreign_says_how_an_item_differs_from_what_mlcc_ci_writes():
+    assert decode.foreign(item(version=3)) == []
+    assert decode.foreign(BASE) == ["no version"]
+    theirs = item(version=3, stageResults="{}", zTeam="x", aOwner="y")
+    assert decode.foreign(theirs) == [
+        "stageResults stored as a string",
+        "attributes of another tool: aOwner, zTeam",
+    ]
+
+
+def test_secret_texts_names_each_free_text_that_holds_a_secret():
+    leaky = item(
+        errorMessage="token=abc123",
+        supportReason="password: hunter2",
+        stageResults={
+            "build": {"errorSummary": "Bearer abcdefgh1234"},
+            "deploy": {"errorSummary": "fine"},
+            "odd": "not a map",
+        },
+    )
+    assert decode.secret_texts(leaky) == [
+        "errorMessage",
+        "supportReason",
+        "stageResults.build.errorSummary",
+    ]
+    assert decode.secret_texts(item(errorMessage="all fine", stageResults="not a map")) == []

@@ -29,6 +29,8 @@ def test_secret_values_are_those_of_secret_names_longest_first():
         "PWD": "/home/me",  # the shell's folder, not a password
     }
     assert secret_values(env) == ["longer-value", "abcd"]
+    # by length, not by letter
+    assert secret_values({"A_TOKEN": "zzzz", "B_TOKEN": "aaaaaaaa"}) == ["aaaaaaaa", "zzzz"]
     assert secret_values({}) == []
 
 

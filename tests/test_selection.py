@@ -257,3 +257,28 @@ def test_due_iff_untested_stale_or_changed(records, edited):
         expected = changed or (r.supported and (r.testStatus == "untested" or stale))
         assert (r.configId in due) == expected, replace(r, configJson="")
         assert (due.get(r.configId) == "changed") == changed
+
+
+def test_an_orphan_is_reaped_with_how_long_it_ran_or_why_its_start_is_odd():
+    from mlcc_ci.selection import orphan_message
+
+    lost = rec(1, "running", "2026-06-01T10:00:00Z", runId="r1")
+    assert orphan_message(lost, NOW, Policy()) == (
+        "reaped: run r1 started 2026-06-01T10:00:00Z ran 120 min with no result, longer "
+        "than the build timeout plus grace (105 min); its executor is gone"
+    )
+    started = rec(
+        2, "running", "2026-06-01T09:00:00Z", runId="r2", runStartedAt="2026-06-01T11:00:30Z"
+    )
+    assert orphan_message(started, NOW, Policy(build_timeout=timedelta(minutes=1))) == (
+        "reaped: run r2 started 2026-06-01T11:00:30Z ran 59 min with no result, longer "
+        "than the build timeout plus grace (16 min); its executor is gone"
+    )
+    # five minutes ahead is a clock's skew; more is a run from the future
+    skewed = rec(3, "running", "2026-06-01T12:05:00Z", runId="r3")
+    assert "in the future" not in orphan_message(skewed, NOW, Policy())
+    future = rec(4, "running", "2026-06-01T12:05:01Z", runId="r4")
+    assert orphan_message(future, NOW, Policy()) == (
+        "reaped: run r4 claims to have started at 2026-06-01T12:05:01Z, in the future; a clock "
+        "or another writer is wrong, and such a run would hold its place for ever"
+    )
