@@ -146,7 +146,10 @@ def test_what_the_next_run_should_cost():
     assert cost == Cost(
         4.425, "60 min BUILD_GENERAL1_LARGE, 0.50 h ml.g6.12xlarge (price table v1 of 2026-11-01)"
     )
-    assert expected(record(), PRICES, "example", timeouts)[0].usd == 0.0
+    assert expected(record(), PRICES, "example", timeouts) == (
+        Cost(0.0, "profile example runs nothing in AWS"),
+        "unbilled",
+    )
 
 
 def test_a_bad_price_table_is_a_catalog_error(tmp_path):

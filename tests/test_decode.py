@@ -245,3 +245,9 @@ def test_secret_texts_names_each_free_text_that_holds_a_secret():
         "stageResults.build.errorSummary",
     ]
     assert decode.secret_texts(item(errorMessage="all fine", stageResults="not a map")) == []
+
+
+def test_an_unreadable_item_and_its_shown_id():
+    assert str(decode.Unreadable("abc", "no configId")) == "abc: no configId"
+    assert decode.shown_id("x" * 70) == "x" * 64
+    assert decode.shown_id("") == "?"

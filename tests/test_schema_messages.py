@@ -136,3 +136,11 @@ def test_other_combinators_keep_the_validators_own_message():
     ]
     unique = {"type": "array", "uniqueItems": True}
     assert described(unique, [1, 1]) == [Problem((), "items must be unique")]
+
+
+def test_another_validators_message_is_cut_after_120_characters():
+    either = {"anyOf": [{"type": "integer"}, {"type": "boolean"}]}
+    tail = "' is not valid under any of the given schemas"
+    assert described(either, "y" * 74) == [Problem((), "'" + "y" * 74 + tail)]  # 120: kept
+    cut = "'" + "y" * 75 + "' is not valid under any of the given sch..."  # 121: cut to 120
+    assert described(either, "y" * 75) == [Problem((), cut)]

@@ -282,3 +282,11 @@ def test_an_orphan_is_reaped_with_how_long_it_ran_or_why_its_start_is_odd():
         "reaped: run r4 claims to have started at 2026-06-01T12:05:01Z, in the future; a clock "
         "or another writer is wrong, and such a run would hold its place for ever"
     )
+
+
+def test_a_stale_result_says_how_old_it_is_in_hours_then_days():
+    ages = {25: "25.0h ago", 47.5: "47.5h ago", 48: "2.0d ago", 48.5: "2.0d ago", 72: "3.0d ago"}
+    ages[10000] = "416.7d ago"
+    for hours, age in ages.items():
+        (decision,) = select([rec(1, "pass", hours_ago(hours))], NOW, Policy()).due
+        assert decision.detail == f"pass, last tested {age}"
