@@ -207,3 +207,40 @@ def test_monthly_cost_of_a_schedule():
     assert monthly(0.001, timedelta(hours=7)) == 0.1  # 104.29 runs: to the cent
     assert monthly(1.0, timedelta(0)) is None  # no interval: no schedule
     assert monthly(None, timedelta(hours=1)) is None
+
+
+def test_a_config_without_a_build_strategy_builds_in_codebuild():
+    config = {k: v for k, v in VLLM.items() if k != "buildStrategy"}
+    assert estimate(PRICES, config, stages(build=61), profile="default") == Cost(
+        0.04, "2 min BUILD_GENERAL1_LARGE (price table v1 of 2026-11-01)"
+    )
+
+
+def test_a_config_with_no_region_or_no_mapping_has_no_price():
+    unknown = Cost(
+        None, "no BUILD_GENERAL1_LARGE price for no region in the price table v1 of 2026-11-01"
+    )
+    assert estimate(PRICES, {}, stages(build=61), profile="default") == unknown
+    # a configJson that is no mapping is no configuration: nothing to price it by
+    assert expected(record(config=[1, 2]), PRICES, "default", {"build": 60}) == (unknown, "at most")
+
+
+def test_sums_and_means_keep_four_decimals():
+    assert total([Cost(0.00004, "x"), Cost(0.00002, "y")]).usd == 0.0001
+
+    def run(usd):
+        return Run(
+            "0" * 16,
+            "2026-01-01T00:00:00Z",
+            "r",
+            "2026-01-01T00:00:00Z",
+            "pass",
+            1.0,
+            "transformers-vllm",
+            estimatedCost=Cost(usd, "x"),
+        )
+
+    assert expected(record([run(1.0), run(0.00003)]), PRICES, "default", {}) == (
+        Cost(0.5, "mean of its last 2 runs"),
+        "mean",
+    )
