@@ -244,3 +244,11 @@ def test_sums_and_means_keep_four_decimals():
         Cost(0.5, "mean of its last 2 runs"),
         "mean",
     )
+
+
+def test_an_endpoint_or_executor_without_a_price_is_unknown_and_says_which():
+    label = "in the price table v1 of 2026-11-01"
+    no_endpoint = estimate(PRICES, {}, stages(deploy_test=60), profile="default")
+    assert no_endpoint == Cost(None, f"no instance price for no region {label}")
+    no_executor = estimate(PRICES, {"awsRegion": "mars-1"}, {}, profile="default", in_executor=True)
+    assert no_executor == Cost(None, f"no executor price for mars-1 {label}")
