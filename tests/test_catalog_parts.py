@@ -76,3 +76,12 @@ def test_a_mistyped_path_is_matched_against_yml_files_and_folders(tmp_path, monk
     # in a folder that is not there either: nothing to suggest
     gone = load_catalog([tmp_path / "gone" / "x.yaml"]).problems
     assert gone == ["gone/x.yaml: no such file or folder"]
+
+
+def test_a_path_without_a_line_gets_the_line_of_its_nearest_enclosing_key():
+    from mlcc_ci.catalog import line_of
+
+    lines = {("a",): 2, ("a", "b"): 5}
+    assert line_of(lines, ("a", "b", "c", "d")) == 5
+    assert line_of(lines, ("a", "x")) == 2
+    assert line_of(lines, ("z",)) == 1  # nowhere: the first line

@@ -252,3 +252,19 @@ def test_an_endpoint_or_executor_without_a_price_is_unknown_and_says_which():
     assert no_endpoint == Cost(None, f"no instance price for no region {label}")
     no_executor = estimate(PRICES, {"awsRegion": "mars-1"}, {}, profile="default", in_executor=True)
     assert no_executor == Cost(None, f"no executor price for mars-1 {label}")
+
+
+def test_no_price_table_prices_nothing():
+    from mlcc_ci.cost import Prices
+
+    assert prices_of({}) == Prices(0, "-", "USD", {}, {}, frozenset())
+    profiles = {"profiles": {"static": {"billed": False}, "aws": {"billed": True}, "x": {}}}
+    assert prices_of(profiles) == Prices(0, "-", "USD", {}, {}, frozenset({"static"}))
+
+
+def test_a_run_that_billed_nothing_and_a_cost_to_four_decimals():
+    label = "(price table v1 of 2026-11-01)"
+    assert estimate(PRICES, VLLM, {}, profile="default") == Cost(0.0, f"nothing billed ran {label}")
+    # one second of ml.g6.12xlarge at $6.45 an hour
+    one_second = estimate(PRICES, VLLM, stages(deploy_test=1), profile="default")
+    assert one_second == Cost(0.0018, f"0.00 h ml.g6.12xlarge {label}")

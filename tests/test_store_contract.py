@@ -416,3 +416,27 @@ def test_upcoming_is_the_supported_result_that_goes_stale_first(store):
     assert nxt is not None
     assert nxt.record.configId == registration(8).configId  # the unsupported one is older
     assert nxt.at == at("2026-05-01T02:00:00Z")
+
+
+def test_gather_reads_the_catalogs_records_the_status_index_did_not_give(store):
+    from mlcc_ci.scheduling import gather
+    from mlcc_ci.selection import Policy
+
+    for n in (11, 12, 13):
+        store.register(registration(n), T0)
+    fresh = claim(store, store.get(registration(11).configId), "run-11", "2026-06-01T10:00:00.000Z")
+    finish(store, fresh, outcome("pass", at="2026-06-01T11:00:00Z"))
+    running = claim(
+        store, store.get(registration(12).configId), "run-12", "2026-06-01T11:30:00.000Z"
+    )
+    ids = [registration(11).configId, registration(13).configId, "f" * 16]  # the last: no record
+    found = gather(store, at(NOW), Policy(), ids)
+    assert sorted((r.configId, r.testStatus) for r in found) == [
+        (registration(11).configId, "pass"),  # fresh, read one by one since the catalog names it
+        (registration(12).configId, "running"),
+        (registration(13).configId, "untested"),  # once, though the catalog names it too
+    ]
+    assert running.configId in {r.configId for r in found}
+    assert [r.configId for r in gather(store, at(NOW), Policy())].count(
+        registration(11).configId
+    ) == 0
