@@ -268,3 +268,9 @@ def test_a_run_that_billed_nothing_and_a_cost_to_four_decimals():
     # one second of ml.g6.12xlarge at $6.45 an hour
     one_second = estimate(PRICES, VLLM, stages(deploy_test=1), profile="default")
     assert one_second == Cost(0.0018, f"0.00 h ml.g6.12xlarge {label}")
+
+
+def test_a_price_table_names_its_currency_or_is_in_dollars():
+    table = {"version": 2, "date": "2026-01-01"}
+    assert prices_of({"prices": table}).currency == "USD"
+    assert prices_of({"prices": {**table, "currency": "EUR"}}).currency == "EUR"

@@ -290,3 +290,38 @@ def test_a_stale_result_says_how_old_it_is_in_hours_then_days():
     for hours, age in ages.items():
         (decision,) = select([rec(1, "pass", hours_ago(hours))], NOW, Policy()).due
         assert decision.detail == f"pass, last tested {age}"
+
+
+def test_each_decision_says_why_in_words():
+    records = [
+        rec(1, "running", hours_ago(0.5)),
+        rec(2, "running", "2026-06-01T12:05:01Z"),  # more than 5 min ahead: odd
+        rec(3, "running", "2026-06-01T12:05:00Z"),  # 5 min ahead: a clock's skew
+        rec(4, "running", "2026-06-01T10:15:00Z"),  # 105 min: build timeout plus grace
+        rec(5, "running", "2026-06-01T10:14:00Z"),  # 106 min: orphaned
+        rec(6),
+        rec(7, supportState="unsupported"),
+        rec(8, supportState="unsupported", supportReason="vendor image"),
+    ]
+    plan = select(records, NOW, Policy(max_concurrency=3))
+    decisions = [
+        (k, d.record.configId[-2:], d.reason, d.detail)
+        for k in ("due", "reap", "skipped")
+        for d in getattr(plan, k)
+    ]
+    assert (
+        decisions
+        == [
+            ("reap", "02", "odd", "running since 2026-06-01 12:05 UTC, in the future"),
+            ("reap", "05", "orphaned", "running since 2026-06-01 10:14 UTC"),
+            ("skipped", "01", "running", "since 2026-06-01 11:30 UTC"),
+            ("skipped", "03", "running", "since 2026-06-01 12:05 UTC"),
+            ("skipped", "04", "running", "since 2026-06-01 10:15 UTC"),
+            ("skipped", "07", "unsupported", ""),
+            ("skipped", "08", "unsupported", "vendor image"),
+            ("skipped", "06", "max-concurrency", "untested; 3 running, MaxConcurrency 3"),
+        ]
+        or decisions == []
+    )
+    (due,) = select([rec(6)], NOW, Policy()).due
+    assert (due.reason, due.detail) == ("untested", "registered 2026-01-01 00:00 UTC")
