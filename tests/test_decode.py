@@ -1,6 +1,7 @@
 """The decoding layer: items of any writer become records, or are named unreadable."""
 
 import json
+import math
 from decimal import Decimal
 
 import pytest
@@ -251,3 +252,24 @@ def test_an_unreadable_item_and_its_shown_id():
     assert str(decode.Unreadable("abc", "no configId")) == "abc: no configId"
     assert decode.shown_id("x" * 70) == "x" * 64
     assert decode.shown_id("") == "?"
+
+
+def test_a_stage_of_status_and_seconds_only():
+    from mlcc_ci.models import StageResult
+
+    assert decode.stage({"status": "pass", "durationSeconds": 3}) == StageResult("pass", 3.0)
+    # another writer's spelling of a status is ours all the same
+    assert decode.stage({"status": "PASS", "durationSeconds": 3}) == StageResult("pass", 3.0)
+    assert decode.stage({"status": "pass", "durationSeconds": math.inf}) == StageResult("pass")
+    assert decode.stage({"status": "fail"}) == StageResult("fail", 0.0)
+    assert decode.stage("") is None
+
+
+def test_a_duration_no_float_can_hold_is_no_duration_and_stops_no_reader():
+    """An integer beyond the largest float raised OverflowError out of the reader."""
+    from mlcc_ci.models import StageResult
+
+    huge = {"status": "pass", "durationSeconds": 10**400}
+    assert decode.stage(huge) == StageResult("pass", 0.0)
+    got = decode.record(item(stageResults=json.dumps({"build": huge})))
+    assert got.stageResults == {"build": StageResult("pass", 0.0)}
