@@ -325,3 +325,62 @@ def test_each_decision_says_why_in_words():
     )
     (due,) = select([rec(6)], NOW, Policy()).due
     assert (due.reason, due.detail) == ("untested", "registered 2026-01-01 00:00 UTC")
+
+
+def test_a_fresh_result_says_when_it_is_due():
+    plan = select([rec(1, "pass", hours_ago(2))], NOW, Policy())
+    assert [(d.reason, d.detail) for d in plan.skipped] == [
+        ("fresh", "pass; due after 2026-06-02T10:00:00Z")
+    ]
+
+
+def test_untested_before_changed_whenever_each_was_last_touched():
+    changed = rec(3, "pass", "2025-12-31T00:00:00Z")  # tested before the other was created
+    untested = rec(4, "untested")
+    plan = select([changed, untested], NOW, Policy(), _catalog_of(changed))
+    assert [d.reason for d in plan.due] == ["untested", "changed"]
+
+
+def test_untested_records_run_oldest_registration_first():
+    late = replace(rec(1), createdAt="2026-03-01T00:00:00Z")  # cfg-01
+    early = replace(rec(2), createdAt="2026-02-01T00:00:00Z")  # cfg-02
+    plan = select([late, early], NOW, Policy())
+    assert [d.record.deploymentConfig for d in plan.due] == ["cfg-02", "cfg-01"]
+
+
+def test_catalog_entries_without_a_record_are_named_unregistered():
+    from mlcc_ci.models import Registration
+
+    def reg(n: int, support: str = "supported") -> Registration:
+        return Registration(
+            configId=f"{n:016x}",
+            configJson="{}",
+            deploymentConfig=f"cfg-{n:02d}",
+            buildStrategy="codebuild-submit",
+            projectName=f"p{n}",
+            source="catalog",
+            supportState=support,
+        )
+
+    catalog = {r.configId: r for r in (reg(1), reg(9), reg(7), reg(8, "unsupported"))}
+    plan = select([rec(1, "pass", hours_ago(2))], NOW, Policy(), catalog)
+    assert plan.unregistered == ["cfg-07", "cfg-09"]  # sorted; the unsupported one never runs
+
+
+def test_one_run_per_deployment_ours_before_another_tools_copy():
+    same = '{"deploymentConfig":"http-flask","instanceType":"ml.m5.large","awsRegion":"us-east-1"}'
+    # another tool's copy (no version) is older, and still ours runs
+    theirs = replace(rec(1), configJson=same, version=0, createdAt="2025-01-01T00:00:00Z")
+    ours = replace(rec(2), configJson=same)
+    plan = select([theirs, ours], NOW, Policy())
+    assert [d.record.configId[-1] for d in plan.due] == ["2"]
+    assert [(d.record.configId[-1], d.reason, d.detail) for d in plan.skipped] == [
+        ("1", "duplicate", "same deployment as 0000000000000002 (untested)")
+    ]
+    running = replace(rec(3, "running", hours_ago(0.5)), configJson=same)
+    plan = select([ours, running], NOW, Policy())
+    assert plan.due == []
+    assert [(d.record.configId[-1], d.reason, d.detail) for d in plan.skipped] == [
+        ("3", "running", "since 2026-06-01 11:30 UTC"),
+        ("2", "duplicate", "same deployment as 0000000000000003 is running"),
+    ]
