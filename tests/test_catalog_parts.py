@@ -85,3 +85,70 @@ def test_a_path_without_a_line_gets_the_line_of_its_nearest_enclosing_key():
     assert line_of(lines, ("a", "b", "c", "d")) == 5
     assert line_of(lines, ("a", "x")) == 2
     assert line_of(lines, ("z",)) == 1  # nowhere: the first line
+
+
+ENTRY = {
+    "name": "x",
+    "architecture": "http",
+    "backend": "flask",
+    "instanceType": "ml.m5.large",
+    "region": "us-east-1",
+    "deploymentTarget": "realtime-inference",
+}
+
+
+def test_the_generator_config_of_a_bare_entry():
+    from mlcc_ci.catalog import generator_config
+
+    assert generator_config(ENTRY) == {
+        "projectName": "mlcc-ci-x",
+        "deploymentConfig": "x",
+        "architecture": "http",
+        "backend": "flask",
+        "instanceType": "ml.m5.large",
+        "awsRegion": "us-east-1",
+        "deploymentTarget": "realtime-inference",
+    }
+
+
+def test_the_generator_config_of_a_full_entry():
+    from mlcc_ci.catalog import generator_config
+
+    full = {
+        **ENTRY,
+        "projectName": "mine",
+        "generatorName": "y",
+        "modelName": "m",
+        "buildTarget": "t",
+        "baseImage": "b",
+        "buildStrategy": "codebuild-submit",
+        "endpointConfig": {"a": 1},
+        "icConfig": {},  # empty: left out
+        "parameters": {"p": 1},
+        # the generator's own parameters; one the entry sets itself stays the entry's
+        "generatorOptions": {"modelFormat": "onnx", "backend": "other"},
+    }
+    assert generator_config(full) == {
+        "projectName": "mine",
+        "deploymentConfig": "y",
+        "architecture": "http",
+        "backend": "flask",
+        "instanceType": "ml.m5.large",
+        "awsRegion": "us-east-1",
+        "deploymentTarget": "realtime-inference",
+        "buildTarget": "t",
+        "baseImage": "b",
+        "buildStrategy": "codebuild-submit",
+        "modelName": "m",
+        "endpointConfig": {"a": 1},
+        "parameters": {"p": 1},
+        "modelFormat": "onnx",
+    }
+
+
+def test_compact_json_sorts_keys_and_keeps_non_ascii():
+    from mlcc_ci.catalog import compact_json
+
+    assert compact_json({"b": 1, "a": "é", "c": [1, {"e": 2, "d": 3}]}) == (
+        '{"a":"é","b":1,"c":[1,{"d":3,"e":2}]}'
+    )

@@ -273,3 +273,95 @@ def test_a_duration_no_float_can_hold_is_no_duration_and_stops_no_reader():
     assert decode.stage(huge) == StageResult("pass", 0.0)
     got = decode.record(item(stageResults=json.dumps({"build": huge})))
     assert got.stageResults == {"build": StageResult("pass", 0.0)}
+
+
+def test_a_history_item_with_only_a_start_is_a_run_that_says_nothing_more():
+    from mlcc_ci.models import Run
+
+    assert decode.run({"configId": "abc", "startedAt": "2026-01-01T00:00:00Z"}) == Run(
+        configId="abc",
+        startedAt="2026-01-01T00:00:00Z",
+        runId="2026-01-01T00:00:00Z",
+        finishedAt="2026-01-01T00:00:00Z",
+        status="",
+        durationSeconds=0.0,
+        deploymentConfig="",
+        stageResults={},
+        errorMessage="",
+        profile="default",
+        estimatedCost=None,
+    )
+
+
+def test_a_history_item_of_another_writer_reads_every_field():
+    from mlcc_ci.models import Run, StageResult
+
+    got = decode.run(
+        {
+            "configId": "abc",
+            "startedAt": "2026-01-01T00:00:00Z",
+            "runId": "r1",
+            "finishedAt": "2026-01-01T01:00:00Z",
+            "status": "fail-adapter_test",  # the adapter's name for our deploy_test
+            "durationSeconds": Decimal("12"),
+            "deploymentConfig": "http-flask",
+            "stageResults": {
+                "build": {
+                    "status": "failed",
+                    "durationSeconds": 1,
+                    "logPointer": "/logs/b.log",
+                    "errorSummary": "boom",
+                    "note": "no cache",
+                }
+            },
+            "errorMessage": "build failed",
+            "profile": "static",
+        }
+    )
+    assert got == Run(
+        configId="abc",
+        startedAt="2026-01-01T00:00:00Z",
+        runId="r1",
+        finishedAt="2026-01-01T01:00:00Z",
+        status="fail-deploy_test",
+        durationSeconds=12.0,
+        deploymentConfig="http-flask",
+        stageResults={"build": StageResult("fail", 1.0, "/logs/b.log", "boom", "no cache")},
+        errorMessage="build failed",
+        profile="static",
+        estimatedCost=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "text"),
+    [
+        ({"startedAt": None}, "?: history item: no startedAt"),
+        (
+            {"configId": "abc", "startedAt": "soon"},
+            "abc: history item: startedAt 'soon' is not a time",
+        ),
+        (
+            {"configId": "abc", "startedAt": "2026-01-01T00:00:00Z", "finishedAt": "nope"},
+            "abc: history item: finishedAt 'nope' is not a time",
+        ),
+        (
+            {
+                "configId": "abc",
+                "startedAt": "2026-01-01T00:00:00Z",
+                "stageResults": {"b": {"status": "s" * 50}},
+            },
+            f"abc: history item: stage status '{'s' * 40}' is not pass, fail or skip",
+        ),
+    ],
+)
+def test_an_unreadable_history_item_says_whose_and_why(values, text):
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.run(values)
+    assert str(caught.value) == text
+    assert caught.value.config_id == text.split(": ")[0]
+
+
+def test_plain_turns_dynamodb_decimals_into_numbers_all_the_way_down():
+    item = {"a": Decimal("2"), "b": [Decimal("1.5"), {"c": Decimal("3")}], "d": "x"}
+    assert decode.plain(item) == {"a": 2, "b": [1.5, {"c": 3}], "d": "x"}
