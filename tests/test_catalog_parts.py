@@ -123,7 +123,7 @@ def test_the_generator_config_of_a_full_entry():
         "baseImage": "b",
         "buildStrategy": "codebuild-submit",
         "endpointConfig": {"a": 1},
-        "icConfig": {},  # empty: left out
+        "icConfig": {"b": 2},
         "parameters": {"p": 1},
         # the generator's own parameters; one the entry sets itself stays the entry's
         "generatorOptions": {"modelFormat": "onnx", "backend": "other"},
@@ -141,9 +141,13 @@ def test_the_generator_config_of_a_full_entry():
         "buildStrategy": "codebuild-submit",
         "modelName": "m",
         "endpointConfig": {"a": 1},
+        "icConfig": {"b": 2},
         "parameters": {"p": 1},
         "modelFormat": "onnx",
     }
+    # empty ones are left out, as is a model name that is empty
+    empty = {**ENTRY, "endpointConfig": {}, "icConfig": {}, "parameters": {}, "modelName": ""}
+    assert generator_config(empty) == generator_config(ENTRY)
 
 
 def test_compact_json_sorts_keys_and_keeps_non_ascii():
