@@ -365,3 +365,148 @@ def test_an_unreadable_history_item_says_whose_and_why(values, text):
 def test_plain_turns_dynamodb_decimals_into_numbers_all_the_way_down():
     item = {"a": Decimal("2"), "b": [Decimal("1.5"), {"c": Decimal("3")}], "d": "x"}
     assert decode.plain(item) == {"a": 2, "b": [1.5, {"c": 3}], "d": "x"}
+
+
+def test_moments_between_1970_and_2200_only():
+    assert decode.moment("", "createdAt") is None
+    assert decode.moment("1970-01-01T00:00:00Z", "createdAt") == "1970-01-01T00:00:00Z"
+    assert decode.moment("2200-12-31T23:59:59Z", "createdAt") == "2200-12-31T23:59:59Z"
+    assert decode.moment("1970-01-01T00:00:00+00:00", "createdAt") == "1970-01-01T00:00:00Z"
+    assert decode.moment("2200-06-01T00:00:00+00:00", "createdAt") == "2200-06-01T00:00:00Z"
+    assert decode.moment("2026-01-01T00:00:00.1+00:00", "x") == "2026-01-01T00:00:00.100Z"
+    with pytest.raises(
+        ValueError, match=r"^createdAt '1969-12-31T23:59:59Z' lies outside 1970-2200$"
+    ):
+        decode.moment("1969-12-31T23:59:59Z", "createdAt")
+    with pytest.raises(
+        ValueError, match=r"^createdAt '2201-01-01T00:00:00Z' lies outside 1970-2200$"
+    ):
+        decode.moment("2201-01-01T00:00:00Z", "createdAt")
+    long = "1969-12-31T23:59:59.000000+00:00:00.000000"  # 42 characters, a valid offset
+    with pytest.raises(ValueError) as caught:
+        decode.moment(long, "x")
+    assert str(caught.value) == f"x {long[:40]!r} lies outside 1970-2200"
+
+
+def test_a_moment_that_is_no_time_is_named_to_forty_characters():
+    with pytest.raises(ValueError) as caught:
+        decode.moment(10**50, "createdAt")
+    assert str(caught.value) == f"createdAt '{'1' + '0' * 39}' is not a time"
+    with pytest.raises(ValueError) as caught:
+        decode.moment("y" * 50, "createdAt")
+    assert str(caught.value) == f"createdAt '{'y' * 40}' is not a time"
+
+
+def test_the_year_of_a_moment_is_its_year_in_utc_whatever_the_local_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        with pytest.raises(ValueError, match="lies outside"):
+            decode.moment("1969-12-31T23:30:00+00:00", "createdAt")  # 1970 in Tokyo
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_numbers_seconds_and_text_of_any_writer():
+    assert decode._number(math.inf) is None
+    assert decode._number(" 12.5 ") == 12.5
+    assert decode._seconds(0) == 0 and decode._seconds(-1) is None and decode._seconds("2.6") == 3
+    assert decode._text(7) == "7" and decode._text("a\x1bb") is not None
+    assert decode._text([1]) is None and decode._text(True) is None and decode._text({}) is None
+
+
+def test_stage_results_stored_as_blank_text_are_none():
+    assert decode.stages("  ") == {}
+
+
+def test_scrub_masks_a_secret_named_key_and_says_where():
+    value = {"API_TOKEN": "plain", "name": "x", "more": [{"PASSWORD": "p"}], "SECRET": "***"}
+    assert decode.scrub(value) == (
+        {"API_TOKEN": "***", "name": "x", "more": [{"PASSWORD": "***"}], "SECRET": "***"},
+        ["API_TOKEN", "more[0].PASSWORD"],  # one already masked is no news
+    )
+
+
+def test_config_json_numbers_text_and_size():
+    ok = {"deploymentConfig": "x", "endpointConfig": {"initialInstanceCount": 2}, "note": "é"}
+    text, parsed, found = decode.config_json(ok)
+    assert text == '{"deploymentConfig":"x","endpointConfig":{"initialInstanceCount":2},"note":"é"}'
+    assert parsed == ok and found == []
+    bad = {"icConfig": {"cpuCount": "z" * 50}}
+    with pytest.raises(ValueError) as caught:
+        decode.config_json(bad)
+    assert str(caught.value) == f"configJson icConfig.cpuCount '{'z' * 40}' is not a number"
+    # exactly the limit is kept, one character more is refused
+    pad = decode.CONFIG_LIMIT - len('{"a":""}')
+    assert len(decode.config_json({"a": "p" * pad})[0]) == decode.CONFIG_LIMIT
+    with pytest.raises(ValueError, match=r"^configJson is 64 KB, more than 64 KB$"):
+        decode.config_json({"a": "p" * (pad + 1)})
+    with pytest.raises(ValueError, match=r"^configJson is 65 KB, more than 64 KB$"):
+        decode.config_json({"a": "p" * (pad + 1024)})
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"testStatus": [1]}, "testStatus '[1]' is not a status"),
+        ({"testStatus": "x" * 50}, f"testStatus '{'x' * 40}' is not a status"),
+        (
+            {"projectName": "../.."},
+            "projectName '../..' is not valid (expected [A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+        ),
+        (
+            {"configJson": json.dumps({"deploymentConfig": "http-flask", "projectName": "/etc"})},
+            "projectName '/etc' is not valid (expected [A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+        ),
+        (
+            {
+                "deploymentConfig": "http-flask",
+                "configJson": json.dumps({"deploymentConfig": "../x"}),
+            },
+            "deploymentConfig '../x' is not valid (expected [a-z0-9][a-z0-9-]{0,63})",
+        ),
+        ({"runId": "../../e"}, "runId '../../e' is not valid (expected [A-Za-z0-9_-]{1,64})"),
+    ],
+)
+def test_names_that_would_be_paths_or_arguments_are_unreadable(changes, reason):
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record(item(**changes))
+    assert caught.value.reason == reason
+
+
+def test_an_empty_project_name_is_none_and_the_configs_is_used():
+    assert decode.record(item(projectName="")).projectName == "p"
+
+
+def test_the_build_strategy_of_the_item_then_of_its_config():
+    config = json.dumps({"deploymentConfig": "http-flask", "buildStrategy": "docker-in-docker"})
+    assert decode.record(item(buildStrategy="codebuild-submit")).buildStrategy == "codebuild-submit"
+    assert decode.record(item(configJson=config)).buildStrategy == "docker-in-docker"
+    both = item(configJson=config, buildStrategy="codebuild-submit")
+    assert decode.record(both).buildStrategy == "codebuild-submit"
+    assert decode.record(item()).buildStrategy == ""
+
+
+def test_a_stored_cost():
+    from mlcc_ci.models import Cost
+
+    assert decode.cost({"usd": 0}) == Cost(0.0, "")
+    assert decode.cost({"usd": Decimal("1.5"), "basis": "b"}) == Cost(1.5, "b")
+    assert decode.cost({"usd": -1}) is None
+    assert decode.cost({"usd": None}) == Cost(None, "")
+
+
+def test_an_unreadable_recent_run_is_left_out_and_the_rest_kept():
+    runs = [
+        {"startedAt": "2026-01-03T00:00:00Z", "status": "pass"},
+        {"startedAt": "never"},
+        {"startedAt": "2026-01-01T00:00:00Z", "status": "fail-build"},
+    ]
+    got = decode.record(item(recentRuns=runs)).recentRuns
+    assert [(r.startedAt, r.status) for r in got] == [
+        ("2026-01-03T00:00:00Z", "pass"),
+        ("2026-01-01T00:00:00Z", "fail-build"),
+    ]
