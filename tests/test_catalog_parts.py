@@ -3,6 +3,8 @@ lives in an entry, where a merged value was written, and what a broken file is c
 
 from pathlib import Path
 
+import pytest
+
 from mlcc_ci.catalog import Entry, entry_path, load_catalog, locate, problem_order
 from mlcc_ci.safeyaml import Loaded
 
@@ -156,3 +158,126 @@ def test_compact_json_sorts_keys_and_keeps_non_ascii():
     assert compact_json({"b": 1, "a": "é", "c": [1, {"e": 2, "d": 3}]}) == (
         '{"a":"é","b":1,"c":[1,{"d":3,"e":2}]}'
     )
+
+
+RULED = {
+    **ENTRY,
+    "architecture": "transformers",
+    "support": {"state": "supported"},
+    "region": "eu-west-1",
+    "stages": {
+        "build": {"timeoutSeconds": 9000},
+        "deploy_test": {},
+        "validate": {"timeoutSeconds": 7200},
+    },
+    "parameters": {"API_TOKEN": "x", "size": 1},
+}
+SECRET = (
+    "API_TOKEN looks like a secret; secrets never go in the catalog (or the results store): "
+    "give them to the executor's environment instead"
+)
+
+
+def test_the_defaults_rules_each_say_what_they_refuse():
+    from mlcc_ci.catalog import rule_problems
+
+    entry = Entry("x", RULED, Path("x.yaml"))
+    rules = {
+        "regions": ["us-east-1", "us-west-2"],
+        "maxStageTimeoutSeconds": 7200,
+        "gpuArchitectures": ["transformers"],
+    }
+    assert list(rule_problems(entry, rules)) == [
+        (("region",), "region 'eu-west-1' is not one the defaults allow (us-east-1, us-west-2)"),
+        (
+            ("stages", "build", "timeoutSeconds"),
+            "9000s exceeds the defaults' maxStageTimeoutSeconds 7200",
+        ),
+        (("parameters", "API_TOKEN"), SECRET),
+        (
+            ("instanceType",),
+            "transformers entries need a GPU instance (ml.g*, ml.p*, ml.inf*, ml.trn*), not 'ml.m5.large'",
+        ),
+    ]
+    # no rules: only the secret, which no rule allows
+    assert list(rule_problems(entry, {})) == [(("parameters", "API_TOKEN"), SECRET)]
+    # an allowed region, a GPU instance, an unsupported entry: nothing to say
+    fine = {
+        **RULED,
+        "region": "us-east-1",
+        "instanceType": "ml.g5.xlarge",
+        "parameters": {},
+        "stages": {},
+    }
+    assert list(rule_problems(Entry("x", fine, Path("x.yaml")), rules)) == []
+    cpu = {
+        **fine,
+        "instanceType": "ml.m5.large",
+        "support": {"state": "unsupported", "reason": "r"},
+    }
+    assert list(rule_problems(Entry("x", cpu, Path("x.yaml")), rules)) == []
+
+
+def test_an_instance_type_sagemaker_lacks_gets_the_closest():
+    from mlcc_ci.catalog import rule_problems
+
+    entry = Entry("x", {**RULED, "instanceType": "ml.m5.lrge", "parameters": {}}, Path("x.yaml"))
+    ((path, message),) = list(rule_problems(entry, {}))
+    assert path == ("instanceType",)
+    assert message.startswith("SageMaker has no instance type 'ml.m5.lrge' for realtime-inference")
+    assert message.endswith("did you mean 'ml.m5.large'?")
+
+
+def test_merge_maps_key_by_key_and_replaces_the_rest():
+    from mlcc_ci.catalog import inherited, merge
+
+    base = {"a": {"x": 1, "y": [1, 2]}, "b": 1, "c": {"d": {"e": 1}}}
+    assert merge(base, {"a": {"y": [3]}, "b": {"new": 1}, "c": {"d": {"f": 2}}}) == {
+        "a": {"x": 1, "y": [3]},
+        "b": {"new": 1},
+        "c": {"d": {"e": 1, "f": 2}},
+    }
+    assert base == {"a": {"x": 1, "y": [1, 2]}, "b": 1, "c": {"d": {"e": 1}}}  # untouched
+    defaults = {"region": "us-east-1", "owner": "o", "generator": {"version": "1"}, "rules": {}}
+    assert inherited(defaults) == {"region": "us-east-1", "owner": "o"}
+
+
+def test_get_finds_an_entry_by_either_name_or_suggests_one():
+    from mlcc_ci.catalog import Catalog
+    from mlcc_ci.errors import NotFound
+
+    renamed = Entry(
+        "triton-onnx",
+        {**RULED, "name": "triton-onnx", "generatorName": "triton-onnxruntime"},
+        Path("y"),
+    )
+    catalog = Catalog(defaults={}, entries=[Entry("x", RULED, Path("x")), renamed])
+    assert catalog.get("triton-onnxruntime") is renamed
+    assert catalog.get("triton-onnx") is renamed
+    for name, message in {
+        "triton-onnxrt": "no catalog entry named 'triton-onnxrt' (did you mean 'triton-onnx'?)",
+        "triton-onnxruntim": "no catalog entry named 'triton-onnxruntim' (did you mean 'triton-onnxruntime'?)",
+        "zzzzzz": "no catalog entry named 'zzzzzz' (known: x, triton-onnx)",
+    }.items():
+        with pytest.raises(NotFound) as caught:
+            catalog.get(name)
+        assert str(caught.value) == message
+
+
+def test_an_entrys_names_support_and_identity():
+    renamed = Entry(
+        "triton-onnx",
+        {**RULED, "name": "triton-onnx", "generatorName": "triton-onnxruntime", "modelName": ""},
+        Path("y"),
+    )
+    assert renamed.generator_name == "triton-onnxruntime" and renamed.model_name is None
+    assert renamed.supported and renamed.support_reason == ""
+    assert renamed.config_id != renamed.generator_identity
+    plain = Entry(
+        "x",
+        {**RULED, "support": {"state": "unsupported", "reason": "why"}, "modelName": "m"},
+        Path("x"),
+    )
+    assert plain.generator_name == "x" and plain.model_name == "m"
+    assert not plain.supported and plain.support_reason == "why"
+    assert plain.config_id == plain.generator_identity
