@@ -510,3 +510,26 @@ def test_an_unreadable_recent_run_is_left_out_and_the_rest_kept():
         ("2026-01-03T00:00:00Z", "pass"),
         ("2026-01-01T00:00:00Z", "fail-build"),
     ]
+
+
+def test_a_running_record_keeps_its_images_versions_and_progress_within_write_limits():
+    running = item(
+        testStatus="running",
+        runId="r1",
+        runStartedAt="2026-01-01T00:00:00Z",
+        baseImage="python:3.12",
+        generatorVersion="1.6.0",
+        provenImage="img@sha256:abc",
+        errorMessage="e" * 2500,
+        currentStage="s" * 70,
+        currentStageStartedAt="2026-01-01T00:05:00Z",
+    )
+    got = decode.record(running)
+    assert (got.baseImage, got.generatorVersion, got.provenImage) == (
+        "python:3.12",
+        "1.6.0",
+        "img@sha256:abc",
+    )
+    assert got.errorMessage == "e" * 1999 + "…"  # a write allows 2000 characters
+    assert got.currentStage == "s" * 63 + "…"
+    assert got.currentStageStartedAt == "2026-01-01T00:05:00Z"
