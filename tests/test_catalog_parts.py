@@ -281,3 +281,12 @@ def test_an_entrys_names_support_and_identity():
     assert plain.generator_name == "x" and plain.model_name == "m"
     assert not plain.supported and plain.support_reason == "why"
     assert plain.config_id == plain.generator_identity
+
+
+def test_load_valid_catalog_loads_the_paths_it_is_given(tmp_path):
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.errors import CatalogError
+
+    (tmp_path / "bad.yaml").write_text("- a list\n")
+    with pytest.raises(CatalogError):
+        load_valid_catalog([tmp_path / "bad.yaml"])

@@ -533,3 +533,37 @@ def test_a_running_record_keeps_its_images_versions_and_progress_within_write_li
     assert got.errorMessage == "e" * 1999 + "…"  # a write allows 2000 characters
     assert got.currentStage == "s" * 63 + "…"
     assert got.currentStageStartedAt == "2026-01-01T00:05:00Z"
+
+
+def test_an_item_without_a_readable_configid_is_named_as_well_as_it_can_be():
+    for stored, shown in ((None, "?"), ("", "?"), (7, "7")):
+        with pytest.raises(decode.Unreadable) as caught:
+            decode.record({"configId": stored})
+        assert (caught.value.config_id, caught.value.reason) == (shown, "no configId")
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record({"configId": "ab\x1bcd"})
+    assert caught.value.reason == "the configId holds control characters"
+    assert caught.value.config_id == "ab?cd"  # the escape character made harmless
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record(item(testStatus="nope"))
+    assert caught.value.config_id == "0123456789abcdef"
+
+
+def test_a_dynamodb_item_reads_as_its_json_twin():
+    twin = item(
+        version=3,
+        lastTestDuration=842,
+        estimatedCost={"usd": 1.5, "basis": "b"},
+        stageResults={"build": {"status": "pass", "durationSeconds": 2}},
+        recentRuns=[{"startedAt": "2026-01-01T00:00:00Z", "status": "pass", "durationSeconds": 2}],
+    )
+    dynamo = item(
+        version=Decimal("3"),
+        lastTestDuration=Decimal("842"),
+        estimatedCost={"usd": Decimal("1.5"), "basis": "b"},
+        stageResults={"build": {"status": "pass", "durationSeconds": Decimal("2")}},
+        recentRuns=[
+            {"startedAt": "2026-01-01T00:00:00Z", "status": "pass", "durationSeconds": Decimal("2")}
+        ],
+    )
+    assert decode.record(dynamo) == decode.record(twin, from_json=True)
