@@ -290,3 +290,110 @@ def test_load_valid_catalog_loads_the_paths_it_is_given(tmp_path):
     (tmp_path / "bad.yaml").write_text("- a list\n")
     with pytest.raises(CatalogError):
         load_valid_catalog([tmp_path / "bad.yaml"])
+
+
+def test_merge_copies_so_that_no_change_to_the_result_reaches_its_sources():
+    from mlcc_ci.catalog import merge
+
+    base = {"a": {"y": [1, 2]}}
+    override = {"b": {"l": [1]}}
+    merged = merge(base, override)
+    merged["a"]["y"].append(3)
+    merged["b"]["l"].append(2)
+    assert base == {"a": {"y": [1, 2]}} and override == {"b": {"l": [1]}}
+
+
+def test_problems_sort_by_file_and_line_keeping_the_order_found_on_one_line():
+    from mlcc_ci.catalog import _Collector
+
+    out = _Collector()
+    out.add(Path("b.yaml"), 1, "first")
+    out.add(Path("a.yaml"), 2, "z: found first")
+    out.add(Path("a.yaml"), 2, "b: found second")
+    out.add(Path("a.yaml"), 0, "no line")
+    assert out.sorted() == [
+        "a.yaml: no line",
+        "a.yaml:2: z: found first",
+        "a.yaml:2: b: found second",
+        "b.yaml:1: first",
+    ]
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A team catalog folder: the shipped defaults, failure rules and http-flask; problems
+    name its files relative to it."""
+    import shutil
+
+    from mlcc_ci.resources import catalog_dir
+
+    for name in ("_defaults.yaml", "_failures.yaml", "http-flask.yaml"):
+        shutil.copy(catalog_dir() / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_files_named_one_by_one_defaults_and_rules_included(folder):
+    catalog = load_catalog(
+        [folder / "_failures.yaml", folder / "_defaults.yaml", folder / "http-flask.yaml"]
+    )
+    assert [e.name for e in catalog.entries] == ["http-flask"] and catalog.problems == []
+
+
+def test_broken_defaults_are_reported_and_nothing_inherits_from_them(folder):
+    (folder / "_defaults.yaml").write_text("a: [\n")
+    catalog = load_catalog([folder])
+    assert catalog.problems == [
+        "_defaults.yaml:2: invalid YAML: expected the node content, but found '<stream end>'"
+    ]
+    assert catalog.entries == []
+    (folder / "_defaults.yaml").write_text("extends: mlcc-ci\nzzz: 1\n")
+    catalog = load_catalog([folder])
+    assert catalog.problems == ['_defaults.yaml:2: defaults $.zzz: unknown key "zzz"']
+    assert catalog.entries == [] and catalog.defaults == {}
+
+
+def test_extends_is_how_defaults_are_merged_not_a_default(folder):
+    (folder / "_defaults.yaml").write_text("extends: mlcc-ci\n")
+    catalog = load_catalog([folder])
+    assert catalog.problems == [] and "extends" not in catalog.defaults
+    assert [e.name for e in catalog.entries] == ["http-flask"]
+
+
+def test_broken_shipped_defaults_under_a_team_file_are_reported(folder, monkeypatch):
+    import mlcc_ci.catalog as catalog_module
+
+    shipped = folder / "shipped"
+    (shipped / "catalog").mkdir(parents=True)
+    (shipped / "catalog" / "_defaults.yaml").write_text("- a list\n")
+    monkeypatch.setattr(catalog_module, "data_path", lambda name: shipped / name)
+    (folder / "_defaults.yaml").write_text("extends: mlcc-ci\n")
+    assert load_catalog([folder]).problems == [
+        "shipped/catalog/_defaults.yaml:1: expected a mapping at the top level, got a list"
+    ]
+
+
+def test_without_any_defaults_file_an_entry_must_say_everything(tmp_path, monkeypatch):
+    import mlcc_ci.catalog as catalog_module
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(catalog_module, "catalog_dir", lambda: tmp_path)  # no _defaults.yaml
+    (tmp_path / "full.yaml").write_text(
+        "name: full\narchitecture: http\nbackend: flask\nsupport: {state: supported}\n"
+        "baseImage: python:3.12-slim\ninstanceType: ml.m5.large\nregion: us-east-1\n"
+        "deploymentTarget: realtime-inference\nbuildStrategy: codebuild-submit\n"
+        "smokeTest: {payload: {}, expect: {path: x}}\nstages: {}\nowner: me\n"
+        "parameters: {API_TOKEN: x}\n"
+    )
+    catalog = load_catalog([tmp_path / "full.yaml"])
+    assert [e.name for e in catalog.entries] == ["full"]
+    assert catalog.problems == [f"full.yaml:13: full $.parameters.API_TOKEN: {SECRET}"]
+
+
+def test_an_entry_whose_name_is_no_text_is_labelled_by_its_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "odd.yaml").write_text("name: 7\n")
+    assert load_catalog([tmp_path / "odd.yaml"]).problems == [
+        "odd.yaml:1: odd $: missing required key 'architecture', 'backend', 'support'",
+        "odd.yaml:1: odd $.name: expected string, got an integer",
+    ]
