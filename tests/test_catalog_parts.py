@@ -397,3 +397,39 @@ def test_an_entry_whose_name_is_no_text_is_labelled_by_its_file(tmp_path, monkey
         "odd.yaml:1: odd $: missing required key 'architecture', 'backend', 'support'",
         "odd.yaml:1: odd $.name: expected string, got an integer",
     ]
+
+
+def test_with_broken_defaults_every_file_is_still_checked(folder):
+    (folder / "_defaults.yaml").write_text("extends: mlcc-ci\nzzz: 1\n")
+    (folder / "zz.yaml").write_text("name: zz\n")
+    assert load_catalog([folder]).problems == [
+        '_defaults.yaml:2: defaults $.zzz: unknown key "zzz"',
+        "zz.yaml:1: zz $: missing required key 'architecture', 'backend', 'support'",
+    ]
+
+
+def test_a_duplicate_name_is_reported_and_the_files_after_it_still_load(folder):
+    import shutil
+
+    from mlcc_ci.resources import catalog_dir
+
+    shutil.copy(folder / "http-flask.yaml", folder / "a1.yaml")
+    shutil.copy(folder / "http-flask.yaml", folder / "a2.yaml")
+    (folder / "http-flask.yaml").unlink()
+    shutil.copy(catalog_dir() / "http-fastapi.yaml", folder / "b.yaml")
+    catalog = load_catalog([folder])
+    assert catalog.problems == [
+        "a2.yaml:2: http-flask $.name: duplicate name 'http-flask' (also in a1.yaml:2)"
+    ]
+    assert [e.name for e in catalog.entries] == ["http-flask", "http-fastapi"]
+
+
+def test_entries_come_in_architecture_order_and_keep_their_lines(folder):
+    import shutil
+
+    from mlcc_ci.resources import catalog_dir
+
+    shutil.copy(catalog_dir() / "transformers-vllm.yaml", folder / "transformers-vllm.yaml")
+    entries = load_catalog([folder]).entries
+    assert [e.name for e in entries] == ["transformers-vllm", "http-flask"]  # not file order
+    assert entries[1].lines[("name",)] == 2 and entries[1].lines[("instanceType",)] == 9

@@ -144,3 +144,16 @@ def test_another_validators_message_is_cut_after_120_characters():
     assert described(either, "y" * 74) == [Problem((), "'" + "y" * 74 + tail)]  # 120: kept
     cut = "'" + "y" * 75 + "' is not valid under any of the given sch..."  # 121: cut to 120
     assert described(either, "y" * 75) == [Problem((), cut)]
+
+
+def test_nan_is_no_number_wherever_it_is_and_problems_sort_by_path():
+    nan = float("nan")
+    assert problems({"timeoutSeconds": nan, "command": {}}, ENTRY_SCHEMA, "/$defs/stage") == [
+        Problem(("command",), "{} breaks minProperties 1"),
+        Problem(("timeoutSeconds",), "NaN is not a number"),
+        Problem(("timeoutSeconds",), "expected integer, got a number"),
+    ]
+    assert problems({"command": [1.0, nan]}, ENTRY_SCHEMA, "/$defs/stage") == [
+        Problem(("command",), "expected string, got a list"),
+        Problem(("command", 1), "NaN is not a number"),
+    ]
