@@ -433,3 +433,9 @@ def test_entries_come_in_architecture_order_and_keep_their_lines(folder):
     entries = load_catalog([folder]).entries
     assert [e.name for e in entries] == ["transformers-vllm", "http-flask"]  # not file order
     assert entries[1].lines[("name",)] == 2 and entries[1].lines[("instanceType",)] == 9
+
+
+def test_the_defaults_file_named_last_or_alone(folder):
+    assert load_catalog([folder / "_defaults.yaml"]).problems == []
+    catalog = load_catalog([folder / "http-flask.yaml", folder / "_defaults.yaml"])
+    assert [e.name for e in catalog.entries] == ["http-flask"] and catalog.problems == []

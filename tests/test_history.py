@@ -114,3 +114,9 @@ def test_a_signature_takes_out_what_differs_from_run_to_run():
         "Build of <config> failed at <time>: exit <n> (id <id>) in <path> twice"
     )
     assert signature("  two   spaces\n and 3.5 s  ") == "two spaces and <n> s"
+
+
+def test_a_signature_replaces_the_longest_name_first_not_the_last_in_order():
+    from mlcc_ci.history import signature
+
+    assert signature("abc-xyz failed", ["xyz", "abc-xyz"]) == "<config> failed"

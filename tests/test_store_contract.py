@@ -1,5 +1,7 @@
 """One contract, two stores: SQLite and DynamoDB (through moto) must behave alike."""
 
+from dataclasses import replace
+
 import pytest
 
 from mlcc_ci.constants import NEVER_TESTED, RUNNING, TERMINAL_STATUSES, UNTESTED
@@ -366,6 +368,35 @@ def test_schedule_reaps_an_orphan_registers_a_changed_entry_anew_and_claims_the_
     assert store.get(edited.configId).configJson == edited.configJson  # registered anew
     # a fresh result is not even read: the status index gives only the stale ones
     assert plan.skipped == [] and store.get(passed.configId).testStatus == "pass"
+    assert [(d.record.configId, d.reason) for d in plan.reap] == [(orphan.configId, "orphaned")]
+    assert [d.detail for d in plan.due] == [
+        "registered 2026-01-01 00:00 UTC",
+        "catalog entry changed since it was registered",
+    ]
+
+
+def test_schedule_reads_the_catalogs_fresh_records_names_the_unregistered_and_skips_the_running(
+    store,
+):
+    from mlcc_ci.scheduling import schedule
+    from mlcc_ci.selection import Policy
+
+    for n in (21, 22):
+        store.register(registration(n), T0)
+    fresh = claim(store, store.get(registration(21).configId), "run-21", "2026-06-01T10:00:00.000Z")
+    finish(store, fresh, outcome("pass", at="2026-06-01T11:00:00Z"))
+    claim(store, store.get(registration(22).configId), "run-22", "2026-06-01T11:30:00.000Z")
+    edited = registration(21, config_json='{"projectName":"p21","x":1}')
+    catalog = {edited.configId: edited, registration(23).configId: registration(23)}
+    plan, reaped, claimed = schedule(store, at(NOW), Policy(), catalog)
+    assert reaped == [] and plan.unregistered == ["cfg-23"]
+    assert [(d.record.configId, d.reason) for d in plan.skipped] == [
+        (registration(22).configId, "running")
+    ]
+    # fresh, but its entry changed: read one by one since the catalog names it, and run
+    assert [(c.record.configId, c.reason) for c in claimed] == [
+        (registration(21).configId, "changed")
+    ]
 
 
 def test_a_run_that_died_is_failed_once_with_what_it_said(store):
@@ -381,6 +412,13 @@ def test_a_run_that_died_is_failed_once_with_what_it_said(store):
     assert stored.stageResults["deploy_test"].errorSummary == "x" * 500
     assert stored.errorMessage == long and stored.profile == "static"
     assert len(store.history(running.configId)) == 1
+    # another writer's record with a run id but no start: failed, with no run in the history
+    store.register(registration(24), T0)
+    theirs = claim(
+        store, store.get(registration(24).configId), "run-24", "2026-06-01T11:00:00.000Z"
+    )
+    assert fail_run(store, replace(theirs, runStartedAt=None), at(NOW), "lost") is not None
+    assert store.history(theirs.configId) == []
     # already finished: someone else reaped it first, nothing more is written
     assert fail_run(store, running, at(NOW), "again") is None
     assert store.get(running.configId).errorMessage == long
