@@ -207,8 +207,8 @@ def test_the_defaults_rules_each_say_what_they_refuse():
         "region": "us-east-1",
         "instanceType": "ml.g5.xlarge",
         "parameters": {},
-        "stages": {},
     }
+    del fine["stages"]  # none of its own: nothing to time out
     assert list(rule_problems(Entry("x", fine, Path("x.yaml")), rules)) == []
     cpu = {
         **fine,
@@ -439,3 +439,25 @@ def test_the_defaults_file_named_last_or_alone(folder):
     assert load_catalog([folder / "_defaults.yaml"]).problems == []
     catalog = load_catalog([folder / "http-flask.yaml", folder / "_defaults.yaml"])
     assert [e.name for e in catalog.entries] == ["http-flask"] and catalog.problems == []
+
+
+def test_an_entry_deploying_the_same_as_another_is_reported_and_the_files_after_it_still_load(
+    folder,
+):
+    import shutil
+
+    from mlcc_ci.resources import catalog_dir
+
+    text = (folder / "http-flask.yaml").read_text()
+    (folder / "http-flask.yaml").unlink()
+    (folder / "a1.yaml").write_text(text)
+    (folder / "a2.yaml").write_text(
+        text.replace("name: http-flask", "name: flask-two\ngeneratorName: http-flask")
+    )
+    shutil.copy(catalog_dir() / "http-fastapi.yaml", folder / "b.yaml")
+    catalog = load_catalog([folder])
+    assert catalog.problems == [
+        "a2.yaml:2: flask-two $: deploys the same thing as 'http-flask' (a1.yaml): "
+        "generator name, model, instance type, region and target are all equal"
+    ]
+    assert [e.name for e in catalog.entries] == ["http-flask", "http-fastapi"]

@@ -567,3 +567,13 @@ def test_a_dynamodb_item_reads_as_its_json_twin():
         ],
     )
     assert decode.record(dynamo) == decode.record(twin, from_json=True)
+
+
+def test_plain_reads_any_mapping_and_list_not_only_dict_and_list():
+    from collections import OrderedDict
+
+    class Items(list):
+        pass
+
+    assert decode.plain(OrderedDict(a=Decimal("2"))) == {"a": 2}
+    assert decode.plain(Items([Decimal("1.5")])) == [1.5]
