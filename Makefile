@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache dist
+.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache dist
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -117,5 +117,15 @@ test: lint typecheck cdk-cli lambda-wheels browser generator twin-cache
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
+# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml lists them): mutmut
+# copies the project into mutants/, mutates it, and runs against each mutant the unit and
+# functional tests of those modules only (the test files listed there, not the whole suite,
+# to keep it fast) that reach the mutated function. Then the score of each module, with and
+# without the mutants tests/mutation-equivalent.txt lists. Not part of `make test`: it takes
+# the better part of an hour. Nice'd, on MUTATION_JOBS workers (the machine is shared).
+MUTATION_JOBS ?= 2
+mutation: $(BIN)/.installed
+	nice -n 10 $(BIN)/python scripts/mutation.py --max-children $(MUTATION_JOBS)
+
 clean:
-	rm -rf $(VENV) .generator .twin build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
+	rm -rf $(VENV) .generator .twin mutants build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out

@@ -193,13 +193,6 @@ class _Collector:
     def add(self, path: Path, line: int, text: str) -> None:
         self.problems.append((printable(display(path)), line, printable(text)))
 
-    def schema_problems(
-        self, path: Path, loaded: Loaded, label: str, found: Iterable[schema.Problem]
-    ) -> None:
-        for p in found:
-            line = line_of(loaded.lines, p.path)
-            self.add(path, line, f"{label} {schema.json_path(p.path)}: {p.message}")
-
     def located(
         self, sources: "list[tuple[Path, Loaded]]", label: str, found: Iterable[schema.Problem]
     ) -> None:

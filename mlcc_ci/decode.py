@@ -18,6 +18,7 @@ removed. An item that still cannot be understood raises `Unreadable`, naming why
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import fields
 from datetime import datetime
@@ -208,7 +209,8 @@ def stage(value: Any) -> StageResult | None:
     if type(value) is dict and value.get("status") in _STAGE_STATUSES and len(value) == 2:
         # the shape a record's recentRuns keeps (status and time only): a quick path
         seconds = value.get("durationSeconds")
-        if (type(seconds) is float or type(seconds) is int) and 0 <= seconds < math.inf:
+        # bounded by the largest float, not infinity: an int beyond it cannot become one
+        if (type(seconds) is float or type(seconds) is int) and 0 <= seconds <= sys.float_info.max:
             return StageResult(value["status"], float(seconds))
     if isinstance(value, str):
         return StageResult(stage_status(value)) if value else None

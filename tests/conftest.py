@@ -43,6 +43,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _shipped_catalog() -> Iterator[None]:
+    """A team catalog one test named (`--catalog`, kept in mlcc_ci.resources) is no other
+    test's: tests run in any order and in any subset (make mutation runs subsets)."""
+    yield
+    from mlcc_ci.resources import use_catalog
+
+    use_catalog(None)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:

@@ -146,7 +146,10 @@ def test_what_the_next_run_should_cost():
     assert cost == Cost(
         4.425, "60 min BUILD_GENERAL1_LARGE, 0.50 h ml.g6.12xlarge (price table v1 of 2026-11-01)"
     )
-    assert expected(record(), PRICES, "example", timeouts)[0].usd == 0.0
+    assert expected(record(), PRICES, "example", timeouts) == (
+        Cost(0.0, "profile example runs nothing in AWS"),
+        "unbilled",
+    )
 
 
 def test_a_bad_price_table_is_a_catalog_error(tmp_path):
@@ -197,3 +200,77 @@ def test_plan_shows_what_the_due_runs_should_cost(cli, tmp_path):
     assert {d["costFrom"] for d in doc["due"]} == {"at most"}
     example = json.loads(cli("plan", "--json", "--profile", "example", "--store", url).output)
     assert example["estimatedCost"]["usd"] == 0.0
+
+
+def test_monthly_cost_of_a_schedule():
+    assert monthly(1.0, timedelta(seconds=1)) == 2628000.0  # 730 h of seconds
+    assert monthly(0.001, timedelta(hours=7)) == 0.1  # 104.29 runs: to the cent
+    assert monthly(1.0, timedelta(0)) is None  # no interval: no schedule
+    assert monthly(None, timedelta(hours=1)) is None
+
+
+def test_a_config_without_a_build_strategy_builds_in_codebuild():
+    config = {k: v for k, v in VLLM.items() if k != "buildStrategy"}
+    assert estimate(PRICES, config, stages(build=61), profile="default") == Cost(
+        0.04, "2 min BUILD_GENERAL1_LARGE (price table v1 of 2026-11-01)"
+    )
+
+
+def test_a_config_with_no_region_or_no_mapping_has_no_price():
+    unknown = Cost(
+        None, "no BUILD_GENERAL1_LARGE price for no region in the price table v1 of 2026-11-01"
+    )
+    assert estimate(PRICES, {}, stages(build=61), profile="default") == unknown
+    # a configJson that is no mapping is no configuration: nothing to price it by
+    assert expected(record(config=[1, 2]), PRICES, "default", {"build": 60}) == (unknown, "at most")
+
+
+def test_sums_and_means_keep_four_decimals():
+    assert total([Cost(0.00004, "x"), Cost(0.00002, "y")]).usd == 0.0001
+
+    def run(usd):
+        return Run(
+            "0" * 16,
+            "2026-01-01T00:00:00Z",
+            "r",
+            "2026-01-01T00:00:00Z",
+            "pass",
+            1.0,
+            "transformers-vllm",
+            estimatedCost=Cost(usd, "x"),
+        )
+
+    assert expected(record([run(1.0), run(0.00003)]), PRICES, "default", {}) == (
+        Cost(0.5, "mean of its last 2 runs"),
+        "mean",
+    )
+
+
+def test_an_endpoint_or_executor_without_a_price_is_unknown_and_says_which():
+    label = "in the price table v1 of 2026-11-01"
+    no_endpoint = estimate(PRICES, {}, stages(deploy_test=60), profile="default")
+    assert no_endpoint == Cost(None, f"no instance price for no region {label}")
+    no_executor = estimate(PRICES, {"awsRegion": "mars-1"}, {}, profile="default", in_executor=True)
+    assert no_executor == Cost(None, f"no executor price for mars-1 {label}")
+
+
+def test_no_price_table_prices_nothing():
+    from mlcc_ci.cost import Prices
+
+    assert prices_of({}) == Prices(0, "-", "USD", {}, {}, frozenset())
+    profiles = {"profiles": {"static": {"billed": False}, "aws": {"billed": True}, "x": {}}}
+    assert prices_of(profiles) == Prices(0, "-", "USD", {}, {}, frozenset({"static"}))
+
+
+def test_a_run_that_billed_nothing_and_a_cost_to_four_decimals():
+    label = "(price table v1 of 2026-11-01)"
+    assert estimate(PRICES, VLLM, {}, profile="default") == Cost(0.0, f"nothing billed ran {label}")
+    # one second of ml.g6.12xlarge at $6.45 an hour
+    one_second = estimate(PRICES, VLLM, stages(deploy_test=1), profile="default")
+    assert one_second == Cost(0.0018, f"0.00 h ml.g6.12xlarge {label}")
+
+
+def test_a_price_table_names_its_currency_or_is_in_dollars():
+    table = {"version": 2, "date": "2026-01-01"}
+    assert prices_of({"prices": table}).currency == "USD"
+    assert prices_of({"prices": {**table, "currency": "EUR"}}).currency == "EUR"

@@ -1,6 +1,7 @@
 """The decoding layer: items of any writer become records, or are named unreadable."""
 
 import json
+import math
 from decimal import Decimal
 
 import pytest
@@ -275,3 +276,368 @@ def test_a_block_read_keeps_its_rounds_within_bounds():
     assert blocked({**base, "rounds": -3}).rounds == 1
     assert blocked({**base, "rounds": 1e300}).rounds == 1
     assert blocked(base).since == "2026-01-01T00:00:00Z"  # written back the canonical way
+
+
+def test_write_limits_are_the_record_schemas_max_lengths():
+    assert decode._write_limits() == {"configJson": 65536, "errorMessage": 2000}
+    assert decode._write_limits("$defs", "stageResult") == {"errorSummary": 600, "note": 600}
+    assert decode._write_limits("$defs", "status") == {}  # no properties: no limits
+
+
+def test_foreign_says_how_an_item_differs_from_what_mlcc_ci_writes():
+    assert decode.foreign(item(version=3)) == []
+    assert decode.foreign(BASE) == ["no version"]
+    theirs = item(version=3, stageResults="{}", zTeam="x", aOwner="y")
+    assert decode.foreign(theirs) == [
+        "stageResults stored as a string",
+        "attributes of another tool: aOwner, zTeam",
+    ]
+
+
+def test_secret_texts_names_each_free_text_that_holds_a_secret():
+    leaky = item(
+        errorMessage="token=abc123",
+        supportReason="password: hunter2",
+        stageResults={
+            "build": {"errorSummary": "Bearer abcdefgh1234"},
+            "deploy": {"errorSummary": "fine"},
+            "odd": "not a map",
+        },
+    )
+    assert decode.secret_texts(leaky) == [
+        "errorMessage",
+        "supportReason",
+        "stageResults.build.errorSummary",
+    ]
+    assert decode.secret_texts(item(errorMessage="all fine", stageResults="not a map")) == []
+
+
+def test_an_unreadable_item_and_its_shown_id():
+    assert str(decode.Unreadable("abc", "no configId")) == "abc: no configId"
+    assert decode.shown_id("x" * 70) == "x" * 64
+    assert decode.shown_id("") == "?"
+
+
+def test_a_stage_of_status_and_seconds_only():
+    from mlcc_ci.models import StageResult
+
+    assert decode.stage({"status": "pass", "durationSeconds": 3}) == StageResult("pass", 3.0)
+    # another writer's spelling of a status is ours all the same
+    assert decode.stage({"status": "PASS", "durationSeconds": 3}) == StageResult("pass", 3.0)
+    assert decode.stage({"status": "pass", "durationSeconds": math.inf}) == StageResult("pass")
+    assert decode.stage({"status": "fail"}) == StageResult("fail", 0.0)
+    assert decode.stage("") is None
+
+
+def test_a_duration_no_float_can_hold_is_no_duration_and_stops_no_reader():
+    """An integer beyond the largest float raised OverflowError out of the reader."""
+    from mlcc_ci.models import StageResult
+
+    huge = {"status": "pass", "durationSeconds": 10**400}
+    assert decode.stage(huge) == StageResult("pass", 0.0)
+    got = decode.record(item(stageResults=json.dumps({"build": huge})))
+    assert got.stageResults == {"build": StageResult("pass", 0.0)}
+
+
+def test_a_history_item_with_only_a_start_is_a_run_that_says_nothing_more():
+    from mlcc_ci.models import Run
+
+    assert decode.run({"configId": "abc", "startedAt": "2026-01-01T00:00:00Z"}) == Run(
+        configId="abc",
+        startedAt="2026-01-01T00:00:00Z",
+        runId="2026-01-01T00:00:00Z",
+        finishedAt="2026-01-01T00:00:00Z",
+        status="",
+        durationSeconds=0.0,
+        deploymentConfig="",
+        stageResults={},
+        errorMessage="",
+        profile="default",
+        estimatedCost=None,
+    )
+
+
+def test_a_history_item_of_another_writer_reads_every_field():
+    from mlcc_ci.models import Run, StageResult
+
+    got = decode.run(
+        {
+            "configId": "abc",
+            "startedAt": "2026-01-01T00:00:00Z",
+            "runId": "r1",
+            "finishedAt": "2026-01-01T01:00:00Z",
+            "status": "fail-adapter_test",  # the adapter's name for our deploy_test
+            "durationSeconds": Decimal("12"),
+            "deploymentConfig": "http-flask",
+            "stageResults": {
+                "build": {
+                    "status": "failed",
+                    "durationSeconds": 1,
+                    "logPointer": "/logs/b.log",
+                    "errorSummary": "boom",
+                    "note": "no cache",
+                }
+            },
+            "errorMessage": "build failed",
+            "profile": "static",
+        }
+    )
+    assert got == Run(
+        configId="abc",
+        startedAt="2026-01-01T00:00:00Z",
+        runId="r1",
+        finishedAt="2026-01-01T01:00:00Z",
+        status="fail-deploy_test",
+        durationSeconds=12.0,
+        deploymentConfig="http-flask",
+        stageResults={"build": StageResult("fail", 1.0, "/logs/b.log", "boom", "no cache")},
+        errorMessage="build failed",
+        profile="static",
+        estimatedCost=None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "text"),
+    [
+        ({"startedAt": None}, "?: history item: no startedAt"),
+        (
+            {"configId": "abc", "startedAt": "soon"},
+            "abc: history item: startedAt 'soon' is not a time",
+        ),
+        (
+            {"configId": "abc", "startedAt": "2026-01-01T00:00:00Z", "finishedAt": "nope"},
+            "abc: history item: finishedAt 'nope' is not a time",
+        ),
+        (
+            {
+                "configId": "abc",
+                "startedAt": "2026-01-01T00:00:00Z",
+                "stageResults": {"b": {"status": "s" * 50}},
+            },
+            f"abc: history item: stage status '{'s' * 40}' is not pass, fail or skip",
+        ),
+    ],
+)
+def test_an_unreadable_history_item_says_whose_and_why(values, text):
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.run(values)
+    assert str(caught.value) == text
+    assert caught.value.config_id == text.split(": ")[0]
+
+
+def test_plain_turns_dynamodb_decimals_into_numbers_all_the_way_down():
+    item = {"a": Decimal("2"), "b": [Decimal("1.5"), {"c": Decimal("3")}], "d": "x"}
+    assert decode.plain(item) == {"a": 2, "b": [1.5, {"c": 3}], "d": "x"}
+
+
+def test_moments_between_1970_and_2200_only():
+    assert decode.moment("", "createdAt") is None
+    assert decode.moment("1970-01-01T00:00:00Z", "createdAt") == "1970-01-01T00:00:00Z"
+    assert decode.moment("2200-12-31T23:59:59Z", "createdAt") == "2200-12-31T23:59:59Z"
+    assert decode.moment("1970-01-01T00:00:00+00:00", "createdAt") == "1970-01-01T00:00:00Z"
+    assert decode.moment("2200-06-01T00:00:00+00:00", "createdAt") == "2200-06-01T00:00:00Z"
+    assert decode.moment("2026-01-01T00:00:00.1+00:00", "x") == "2026-01-01T00:00:00.100Z"
+    with pytest.raises(
+        ValueError, match=r"^createdAt '1969-12-31T23:59:59Z' lies outside 1970-2200$"
+    ):
+        decode.moment("1969-12-31T23:59:59Z", "createdAt")
+    with pytest.raises(
+        ValueError, match=r"^createdAt '2201-01-01T00:00:00Z' lies outside 1970-2200$"
+    ):
+        decode.moment("2201-01-01T00:00:00Z", "createdAt")
+    long = "1969-12-31T23:59:59.000000+00:00:00.000000"  # 42 characters, a valid offset
+    with pytest.raises(ValueError) as caught:
+        decode.moment(long, "x")
+    assert str(caught.value) == f"x {long[:40]!r} lies outside 1970-2200"
+
+
+def test_a_moment_that_is_no_time_is_named_to_forty_characters():
+    with pytest.raises(ValueError) as caught:
+        decode.moment(10**50, "createdAt")
+    assert str(caught.value) == f"createdAt '{'1' + '0' * 39}' is not a time"
+    with pytest.raises(ValueError) as caught:
+        decode.moment("y" * 50, "createdAt")
+    assert str(caught.value) == f"createdAt '{'y' * 40}' is not a time"
+
+
+def test_the_year_of_a_moment_is_its_year_in_utc_whatever_the_local_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        with pytest.raises(ValueError, match="lies outside"):
+            decode.moment("1969-12-31T23:30:00+00:00", "createdAt")  # 1970 in Tokyo
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_numbers_seconds_and_text_of_any_writer():
+    assert decode._number(math.inf) is None
+    assert decode._number(" 12.5 ") == 12.5
+    assert decode._seconds(0) == 0 and decode._seconds(-1) is None and decode._seconds("2.6") == 3
+    assert decode._text(7) == "7" and decode._text("a\x1bb") is not None
+    assert decode._text([1]) is None and decode._text(True) is None and decode._text({}) is None
+
+
+def test_stage_results_stored_as_blank_text_are_none():
+    assert decode.stages("  ") == {}
+
+
+def test_scrub_masks_a_secret_named_key_and_says_where():
+    value = {"API_TOKEN": "plain", "name": "x", "more": [{"PASSWORD": "p"}], "SECRET": "***"}
+    assert decode.scrub(value) == (
+        {"API_TOKEN": "***", "name": "x", "more": [{"PASSWORD": "***"}], "SECRET": "***"},
+        ["API_TOKEN", "more[0].PASSWORD"],  # one already masked is no news
+    )
+
+
+def test_config_json_numbers_text_and_size():
+    ok = {"deploymentConfig": "x", "endpointConfig": {"initialInstanceCount": 2}, "note": "é"}
+    text, parsed, found = decode.config_json(ok)
+    assert text == '{"deploymentConfig":"x","endpointConfig":{"initialInstanceCount":2},"note":"é"}'
+    assert parsed == ok and found == []
+    bad = {"icConfig": {"cpuCount": "z" * 50}}
+    with pytest.raises(ValueError) as caught:
+        decode.config_json(bad)
+    assert str(caught.value) == f"configJson icConfig.cpuCount '{'z' * 40}' is not a number"
+    # exactly the limit is kept, one character more is refused
+    pad = decode.CONFIG_LIMIT - len('{"a":""}')
+    assert len(decode.config_json({"a": "p" * pad})[0]) == decode.CONFIG_LIMIT
+    with pytest.raises(ValueError, match=r"^configJson is 64 KB, more than 64 KB$"):
+        decode.config_json({"a": "p" * (pad + 1)})
+    with pytest.raises(ValueError, match=r"^configJson is 65 KB, more than 64 KB$"):
+        decode.config_json({"a": "p" * (pad + 1024)})
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"testStatus": [1]}, "testStatus '[1]' is not a status"),
+        ({"testStatus": "x" * 50}, f"testStatus '{'x' * 40}' is not a status"),
+        (
+            {"projectName": "../.."},
+            "projectName '../..' is not valid (expected [A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+        ),
+        (
+            {"configJson": json.dumps({"deploymentConfig": "http-flask", "projectName": "/etc"})},
+            "projectName '/etc' is not valid (expected [A-Za-z0-9][A-Za-z0-9_.-]{0,127})",
+        ),
+        (
+            {
+                "deploymentConfig": "http-flask",
+                "configJson": json.dumps({"deploymentConfig": "../x"}),
+            },
+            "deploymentConfig '../x' is not valid (expected [a-z0-9][a-z0-9-]{0,63})",
+        ),
+        ({"runId": "../../e"}, "runId '../../e' is not valid (expected [A-Za-z0-9_-]{1,64})"),
+    ],
+)
+def test_names_that_would_be_paths_or_arguments_are_unreadable(changes, reason):
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record(item(**changes))
+    assert caught.value.reason == reason
+
+
+def test_an_empty_project_name_is_none_and_the_configs_is_used():
+    assert decode.record(item(projectName="")).projectName == "p"
+
+
+def test_the_build_strategy_of_the_item_then_of_its_config():
+    config = json.dumps({"deploymentConfig": "http-flask", "buildStrategy": "docker-in-docker"})
+    assert decode.record(item(buildStrategy="codebuild-submit")).buildStrategy == "codebuild-submit"
+    assert decode.record(item(configJson=config)).buildStrategy == "docker-in-docker"
+    both = item(configJson=config, buildStrategy="codebuild-submit")
+    assert decode.record(both).buildStrategy == "codebuild-submit"
+    assert decode.record(item()).buildStrategy == ""
+
+
+def test_a_stored_cost():
+    from mlcc_ci.models import Cost
+
+    assert decode.cost({"usd": 0}) == Cost(0.0, "")
+    assert decode.cost({"usd": Decimal("1.5"), "basis": "b"}) == Cost(1.5, "b")
+    assert decode.cost({"usd": -1}) is None
+    assert decode.cost({"usd": None}) == Cost(None, "")
+
+
+def test_an_unreadable_recent_run_is_left_out_and_the_rest_kept():
+    runs = [
+        {"startedAt": "2026-01-03T00:00:00Z", "status": "pass"},
+        {"startedAt": "never"},
+        {"startedAt": "2026-01-01T00:00:00Z", "status": "fail-build"},
+    ]
+    got = decode.record(item(recentRuns=runs)).recentRuns
+    assert [(r.startedAt, r.status) for r in got] == [
+        ("2026-01-03T00:00:00Z", "pass"),
+        ("2026-01-01T00:00:00Z", "fail-build"),
+    ]
+
+
+def test_a_running_record_keeps_its_images_versions_and_progress_within_write_limits():
+    running = item(
+        testStatus="running",
+        runId="r1",
+        runStartedAt="2026-01-01T00:00:00Z",
+        baseImage="python:3.12",
+        generatorVersion="1.6.0",
+        provenImage="img@sha256:abc",
+        errorMessage="e" * 2500,
+        currentStage="s" * 70,
+        currentStageStartedAt="2026-01-01T00:05:00Z",
+    )
+    got = decode.record(running)
+    assert (got.baseImage, got.generatorVersion, got.provenImage) == (
+        "python:3.12",
+        "1.6.0",
+        "img@sha256:abc",
+    )
+    assert got.errorMessage == "e" * 1999 + "…"  # a write allows 2000 characters
+    assert got.currentStage == "s" * 63 + "…"
+    assert got.currentStageStartedAt == "2026-01-01T00:05:00Z"
+
+
+def test_an_item_without_a_readable_configid_is_named_as_well_as_it_can_be():
+    for stored, shown in ((None, "?"), ("", "?"), (7, "7")):
+        with pytest.raises(decode.Unreadable) as caught:
+            decode.record({"configId": stored})
+        assert (caught.value.config_id, caught.value.reason) == (shown, "no configId")
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record({"configId": "ab\x1bcd"})
+    assert caught.value.reason == "the configId holds control characters"
+    assert caught.value.config_id == "ab?cd"  # the escape character made harmless
+    with pytest.raises(decode.Unreadable) as caught:
+        decode.record(item(testStatus="nope"))
+    assert caught.value.config_id == "0123456789abcdef"
+
+
+def test_a_dynamodb_item_reads_as_its_json_twin():
+    twin = item(
+        version=3,
+        lastTestDuration=842,
+        estimatedCost={"usd": 1.5, "basis": "b"},
+        stageResults={"build": {"status": "pass", "durationSeconds": 2}},
+        recentRuns=[{"startedAt": "2026-01-01T00:00:00Z", "status": "pass", "durationSeconds": 2}],
+    )
+    dynamo = item(
+        version=Decimal("3"),
+        lastTestDuration=Decimal("842"),
+        estimatedCost={"usd": Decimal("1.5"), "basis": "b"},
+        stageResults={"build": {"status": "pass", "durationSeconds": Decimal("2")}},
+        recentRuns=[
+            {"startedAt": "2026-01-01T00:00:00Z", "status": "pass", "durationSeconds": Decimal("2")}
+        ],
+    )
+    assert decode.record(dynamo) == decode.record(twin, from_json=True)
+
+
+def test_plain_reads_any_mapping_and_list_not_only_dict_and_list():
+    from collections import OrderedDict
+
+    class Items(list):
+        pass
+
+    assert decode.plain(OrderedDict(a=Decimal("2"))) == {"a": 2}
+    assert decode.plain(Items([Decimal("1.5")])) == [1.5]

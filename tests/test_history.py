@@ -139,3 +139,31 @@ def test_runs_the_product_did_not_cause_leave_its_numbers_alone():
         1.0,
         2,
     )
+
+
+def test_no_runs_and_only_interrupted_runs_say_nothing():
+    from mlcc_ci.history import Trend
+
+    assert analyse([]) == Trend(None, False, 0, None, 0)
+    assert analyse(newest_first(["interrupted", "interrupted"])) == Trend(None, False, 0, None, 0)
+    assert analyse(newest_first(["pass", "interrupted", "pass"])).runs == 2
+
+
+def test_a_signature_takes_out_what_differs_from_run_to_run():
+    from mlcc_ci.history import signature
+
+    text = (
+        "Build of http-flask failed at 2026-01-02T03:04:05.123Z: exit 2 (id 0a1b2c3d4e5f) "
+        "in /tmp/work/do/build\n  twice"
+    )
+    # the longest name first (http-flask, not http + -flask); an empty name is no name
+    assert signature(text, ["http", "", "http-flask"]) == (
+        "Build of <config> failed at <time>: exit <n> (id <id>) in <path> twice"
+    )
+    assert signature("  two   spaces\n and 3.5 s  ") == "two spaces and <n> s"
+
+
+def test_a_signature_replaces_the_longest_name_first_not_the_last_in_order():
+    from mlcc_ci.history import signature
+
+    assert signature("abc-xyz failed", ["xyz", "abc-xyz"]) == "<config> failed"

@@ -257,3 +257,130 @@ def test_due_iff_untested_stale_or_changed(records, edited):
         expected = changed or (r.supported and (r.testStatus == "untested" or stale))
         assert (r.configId in due) == expected, replace(r, configJson="")
         assert (due.get(r.configId) == "changed") == changed
+
+
+def test_an_orphan_is_reaped_with_how_long_it_ran_or_why_its_start_is_odd():
+    from mlcc_ci.selection import orphan_message
+
+    lost = rec(1, "running", "2026-06-01T10:00:00Z", runId="r1")
+    assert orphan_message(lost, NOW, Policy()) == (
+        "reaped: run r1 started 2026-06-01T10:00:00Z ran 120 min with no result, longer "
+        "than the build timeout plus grace (105 min); its executor is gone"
+    )
+    started = rec(
+        2, "running", "2026-06-01T09:00:00Z", runId="r2", runStartedAt="2026-06-01T11:00:30Z"
+    )
+    assert orphan_message(started, NOW, Policy(build_timeout=timedelta(minutes=1))) == (
+        "reaped: run r2 started 2026-06-01T11:00:30Z ran 59 min with no result, longer "
+        "than the build timeout plus grace (16 min); its executor is gone"
+    )
+    # five minutes ahead is a clock's skew; more is a run from the future
+    skewed = rec(3, "running", "2026-06-01T12:05:00Z", runId="r3")
+    assert "in the future" not in orphan_message(skewed, NOW, Policy())
+    future = rec(4, "running", "2026-06-01T12:05:01Z", runId="r4")
+    assert orphan_message(future, NOW, Policy()) == (
+        "reaped: run r4 claims to have started at 2026-06-01T12:05:01Z, in the future; a clock "
+        "or another writer is wrong, and such a run would hold its place for ever"
+    )
+
+
+def test_a_stale_result_says_how_old_it_is_in_hours_then_days():
+    ages = {25: "25.0h ago", 47.5: "47.5h ago", 48: "2.0d ago", 48.5: "2.0d ago", 72: "3.0d ago"}
+    ages[10000] = "416.7d ago"
+    for hours, age in ages.items():
+        (decision,) = select([rec(1, "pass", hours_ago(hours))], NOW, Policy()).due
+        assert decision.detail == f"pass, last tested {age}"
+
+
+def test_each_decision_says_why_in_words():
+    records = [
+        rec(1, "running", hours_ago(0.5)),
+        rec(2, "running", "2026-06-01T12:05:01Z"),  # more than 5 min ahead: odd
+        rec(3, "running", "2026-06-01T12:05:00Z"),  # 5 min ahead: a clock's skew
+        rec(4, "running", "2026-06-01T10:15:00Z"),  # 105 min: build timeout plus grace
+        rec(5, "running", "2026-06-01T10:14:00Z"),  # 106 min: orphaned
+        rec(6),
+        rec(7, supportState="unsupported"),
+        rec(8, supportState="unsupported", supportReason="vendor image"),
+    ]
+    plan = select(records, NOW, Policy(max_concurrency=3))
+    decisions = [
+        (k, d.record.configId[-2:], d.reason, d.detail)
+        for k in ("due", "reap", "skipped")
+        for d in getattr(plan, k)
+    ]
+    assert (
+        decisions
+        == [
+            ("reap", "02", "odd", "running since 2026-06-01 12:05 UTC, in the future"),
+            ("reap", "05", "orphaned", "running since 2026-06-01 10:14 UTC"),
+            ("skipped", "01", "running", "since 2026-06-01 11:30 UTC"),
+            ("skipped", "03", "running", "since 2026-06-01 12:05 UTC"),
+            ("skipped", "04", "running", "since 2026-06-01 10:15 UTC"),
+            ("skipped", "07", "unsupported", ""),
+            ("skipped", "08", "unsupported", "vendor image"),
+            ("skipped", "06", "max-concurrency", "untested; 3 running, MaxConcurrency 3"),
+        ]
+        or decisions == []
+    )
+    (due,) = select([rec(6)], NOW, Policy()).due
+    assert (due.reason, due.detail) == ("untested", "registered 2026-01-01 00:00 UTC")
+
+
+def test_a_fresh_result_says_when_it_is_due():
+    plan = select([rec(1, "pass", hours_ago(2))], NOW, Policy())
+    assert [(d.reason, d.detail) for d in plan.skipped] == [
+        ("fresh", "pass; due after 2026-06-02T10:00:00Z")
+    ]
+
+
+def test_untested_before_changed_whenever_each_was_last_touched():
+    changed = rec(3, "pass", "2025-12-31T00:00:00Z")  # tested before the other was created
+    untested = rec(4, "untested")
+    plan = select([changed, untested], NOW, Policy(), _catalog_of(changed))
+    assert [d.reason for d in plan.due] == ["untested", "changed"]
+
+
+def test_untested_records_run_oldest_registration_first():
+    late = replace(rec(1), createdAt="2026-03-01T00:00:00Z")  # cfg-01
+    early = replace(rec(2), createdAt="2026-02-01T00:00:00Z")  # cfg-02
+    plan = select([late, early], NOW, Policy())
+    assert [d.record.deploymentConfig for d in plan.due] == ["cfg-02", "cfg-01"]
+
+
+def test_catalog_entries_without_a_record_are_named_unregistered():
+    from mlcc_ci.models import Registration
+
+    def reg(n: int, support: str = "supported") -> Registration:
+        return Registration(
+            configId=f"{n:016x}",
+            configJson="{}",
+            deploymentConfig=f"cfg-{n:02d}",
+            buildStrategy="codebuild-submit",
+            projectName=f"p{n}",
+            source="catalog",
+            supportState=support,
+        )
+
+    catalog = {r.configId: r for r in (reg(1), reg(9), reg(7), reg(8, "unsupported"))}
+    plan = select([rec(1, "pass", hours_ago(2))], NOW, Policy(), catalog)
+    assert plan.unregistered == ["cfg-07", "cfg-09"]  # sorted; the unsupported one never runs
+
+
+def test_one_run_per_deployment_ours_before_another_tools_copy():
+    same = '{"deploymentConfig":"http-flask","instanceType":"ml.m5.large","awsRegion":"us-east-1"}'
+    # another tool's copy (no version) is older, and still ours runs
+    theirs = replace(rec(1), configJson=same, version=0, createdAt="2025-01-01T00:00:00Z")
+    ours = replace(rec(2), configJson=same)
+    plan = select([theirs, ours], NOW, Policy())
+    assert [d.record.configId[-1] for d in plan.due] == ["2"]
+    assert [(d.record.configId[-1], d.reason, d.detail) for d in plan.skipped] == [
+        ("1", "duplicate", "same deployment as 0000000000000002 (untested)")
+    ]
+    running = replace(rec(3, "running", hours_ago(0.5)), configJson=same)
+    plan = select([ours, running], NOW, Policy())
+    assert plan.due == []
+    assert [(d.record.configId[-1], d.reason, d.detail) for d in plan.skipped] == [
+        ("3", "running", "since 2026-06-01 11:30 UTC"),
+        ("2", "duplicate", "same deployment as 0000000000000003 is running"),
+    ]

@@ -1,5 +1,7 @@
 """One contract, two stores: SQLite and DynamoDB (through moto) must behave alike."""
 
+from dataclasses import replace
+
 import pytest
 
 from mlcc_ci.constants import NEVER_TESTED, RUNNING, TERMINAL_STATUSES, UNTESTED
@@ -353,3 +355,167 @@ def test_classes_blocks_and_attempts_round_trip_and_a_run_can_be_forgotten(store
     store.forget_run(record.configId, kept.startedAt)
     assert store.history(record.configId) == []
     store.forget_run(record.configId, kept.startedAt)  # a second time: nothing to do
+
+
+# Selection over a store (mlcc_ci.scheduling): the scanner's steps, on both stores.
+NOW = "2026-06-01T12:00:00Z"
+
+
+def at(text: str):
+    from mlcc_ci import clock
+
+    return clock.parse(text)
+
+
+def test_schedule_reaps_an_orphan_registers_a_changed_entry_anew_and_claims_the_due(store):
+    from mlcc_ci.models import Cost
+    from mlcc_ci.scheduling import schedule
+    from mlcc_ci.selection import Policy
+
+    for n in (1, 2, 3, 4):
+        store.register(registration(n), T0)
+    orphan = claim(store, store.get(registration(2).configId), "run-2", "2026-01-01T00:00:00.000Z")
+    passed = claim(store, store.get(registration(4).configId), "run-4", "2026-06-01T10:00:00.000Z")
+    finish(store, passed, outcome("pass", at="2026-06-01T11:00:00Z"))  # fresh: not due
+    edited = registration(3, config_json='{"projectName":"p3","x":1}')
+    plan, reaped, claimed = schedule(store, at(NOW), Policy(), {edited.configId: edited})
+
+    message = (
+        "reaped: run run-2 started 2026-01-01T00:00:00.000Z ran 218160 min with no result, "
+        "longer than the build timeout plus grace (105 min); its executor is gone"
+    )
+    assert [r.configId for r in reaped] == [orphan.configId]
+    stored = store.get(orphan.configId)
+    assert stored.testStatus == "fail-build" and stored.runId == "run-2"
+    assert stored.lastTestTimestamp == NOW and stored.lastTestDuration == 13089600
+    assert stored.errorMessage == message
+    assert stored.stageResults == {"build": StageResult("fail", errorSummary=message)}
+    assert stored.profile == "default"
+    assert stored.estimatedCost == Cost(None, "the run died before it could time its stages")
+    assert [(r.runId, r.status) for r in store.history(orphan.configId)] == [
+        ("run-2", "fail-build")
+    ]
+
+    assert [(c.record.configId, c.reason) for c in claimed] == [
+        (registration(1).configId, "untested"),
+        (registration(3).configId, "changed"),
+    ]
+    for c in claimed:
+        got = store.get(c.record.configId)
+        assert got.testStatus == "running" and got.runStartedAt == "2026-06-01T12:00:00.000Z"
+        assert got.runId == c.record.runId and len(got.runId) == 12
+        int(got.runId, 16)  # hex
+    assert claimed[0].record.runId != claimed[1].record.runId
+    assert store.get(edited.configId).configJson == edited.configJson  # registered anew
+    # a fresh result is not even read: the status index gives only the stale ones
+    assert plan.skipped == [] and store.get(passed.configId).testStatus == "pass"
+    assert [(d.record.configId, d.reason) for d in plan.reap] == [(orphan.configId, "orphaned")]
+    assert [d.detail for d in plan.due] == [
+        "registered 2026-01-01 00:00 UTC",
+        "catalog entry changed since it was registered",
+    ]
+
+
+def test_schedule_reads_the_catalogs_fresh_records_names_the_unregistered_and_skips_the_running(
+    store,
+):
+    from mlcc_ci.scheduling import schedule
+    from mlcc_ci.selection import Policy
+
+    for n in (21, 22):
+        store.register(registration(n), T0)
+    fresh = claim(store, store.get(registration(21).configId), "run-21", "2026-06-01T10:00:00.000Z")
+    finish(store, fresh, outcome("pass", at="2026-06-01T11:00:00Z"))
+    claim(store, store.get(registration(22).configId), "run-22", "2026-06-01T11:30:00.000Z")
+    edited = registration(21, config_json='{"projectName":"p21","x":1}')
+    catalog = {edited.configId: edited, registration(23).configId: registration(23)}
+    plan, reaped, claimed = schedule(store, at(NOW), Policy(), catalog)
+    assert reaped == [] and plan.unregistered == ["cfg-23"]
+    assert [(d.record.configId, d.reason) for d in plan.skipped] == [
+        (registration(22).configId, "running")
+    ]
+    # fresh, but its entry changed: read one by one since the catalog names it, and run
+    assert [(c.record.configId, c.reason) for c in claimed] == [
+        (registration(21).configId, "changed")
+    ]
+
+
+def test_a_run_that_died_is_failed_once_with_what_it_said(store):
+    from mlcc_ci.scheduling import fail_run
+
+    store.register(registration(5), T0)
+    running = claim(store, store.get(registration(5).configId), "run-5", "2026-06-01T13:00:00.000Z")
+    long = "x" * 600
+    done = fail_run(store, running, at(NOW), long, stage="deploy_test", profile="static")
+    assert done is not None and done.testStatus == "fail-deploy_test"
+    stored = store.get(running.configId)
+    assert stored.lastTestDuration == 0  # it claims to start in the future: 0, not negative
+    assert stored.stageResults["deploy_test"].errorSummary == "x" * 500
+    assert stored.errorMessage == long and stored.profile == "static"
+    assert len(store.history(running.configId)) == 1
+    # another writer's record with a run id but no start: failed, with no run in the history
+    store.register(registration(24), T0)
+    theirs = claim(
+        store, store.get(registration(24).configId), "run-24", "2026-06-01T11:00:00.000Z"
+    )
+    assert fail_run(store, replace(theirs, runStartedAt=None), at(NOW), "lost") is not None
+    assert store.history(theirs.configId) == []
+    # already finished: someone else reaped it first, nothing more is written
+    assert fail_run(store, running, at(NOW), "again") is None
+    assert store.get(running.configId).errorMessage == long
+    assert len(store.history(running.configId)) == 1
+
+
+def test_a_claim_lost_to_another_scanner_is_not_ours(store):
+    from mlcc_ci.scheduling import claim_each
+
+    store.register(registration(6), T0)
+    store.register(registration(7), T0)
+    six, seven = store.get(registration(6).configId), store.get(registration(7).configId)
+    claim(store, six, "other", "2026-06-01T11:00:00.000Z")  # another scanner was first
+    ours, lost = claim_each(store, [six, seven], at(NOW))
+    assert [r.configId for r in ours] == [seven.configId] and lost == [six]
+    assert store.get(six.configId).runId == "other"
+
+
+def test_upcoming_is_the_supported_result_that_goes_stale_first(store):
+    from datetime import timedelta
+
+    from mlcc_ci.scheduling import upcoming
+    from mlcc_ci.selection import Policy
+
+    assert upcoming(store, Policy()) is None  # nothing finished
+    times = {8: "2026-05-01T00:00:00Z", 9: "2026-05-02T00:00:00Z", 10: "2026-04-01T00:00:00Z"}
+    for n, when in times.items():
+        support = {"supportState": "unsupported", "supportReason": "no"} if n == 10 else {}
+        store.register(registration(n, **support), T0)
+        running = claim(store, store.get(registration(n).configId), f"run-{n}", when)
+        finish(store, running, outcome("pass" if n == 8 else "fail-build", at=when))
+    nxt = upcoming(store, Policy(stale_after=timedelta(hours=2)))
+    assert nxt is not None
+    assert nxt.record.configId == registration(8).configId  # the unsupported one is older
+    assert nxt.at == at("2026-05-01T02:00:00Z")
+
+
+def test_gather_reads_the_catalogs_records_the_status_index_did_not_give(store):
+    from mlcc_ci.scheduling import gather
+    from mlcc_ci.selection import Policy
+
+    for n in (11, 12, 13):
+        store.register(registration(n), T0)
+    fresh = claim(store, store.get(registration(11).configId), "run-11", "2026-06-01T10:00:00.000Z")
+    finish(store, fresh, outcome("pass", at="2026-06-01T11:00:00Z"))
+    running = claim(
+        store, store.get(registration(12).configId), "run-12", "2026-06-01T11:30:00.000Z"
+    )
+    ids = [registration(11).configId, registration(13).configId, "f" * 16]  # the last: no record
+    found = gather(store, at(NOW), Policy(), ids)
+    assert sorted((r.configId, r.testStatus) for r in found) == [
+        (registration(11).configId, "pass"),  # fresh, read one by one since the catalog names it
+        (registration(12).configId, "running"),
+        (registration(13).configId, "untested"),  # once, though the catalog names it too
+    ]
+    assert running.configId in {r.configId for r in found}
+    assert [r.configId for r in gather(store, at(NOW), Policy())].count(
+        registration(11).configId
+    ) == 0
