@@ -306,8 +306,8 @@ def config_json(value: Any) -> tuple[str, dict[str, Any], list[str]]:
 
 
 def shown_id(value: Any) -> str:
-    """A configId as it may be shown, whatever was stored under it."""
-    return printable(str(value))[:64] or "?"
+    """A configId as it may be shown, whatever was stored under it: on one line."""
+    return printable(str(value)).replace("\n", "?").replace("\t", "?")[:64] or "?"
 
 
 def record(item: Mapping[str, Any], *, from_json: bool = False) -> Record:

@@ -641,3 +641,9 @@ def test_plain_reads_any_mapping_and_list_not_only_dict_and_list():
 
     assert decode.plain(OrderedDict(a=Decimal("2"))) == {"a": 2}
     assert decode.plain(Items([Decimal("1.5")])) == [1.5]
+
+
+def test_an_id_is_shown_on_one_line_whatever_was_stored():
+    assert decode.shown_id("abc\ndef\tg\x1b[31mh") == "abc?def?gh"
+    assert decode.shown_id("") == "?"
+    assert decode.shown_id("x" * 70) == "x" * 64
