@@ -122,8 +122,24 @@ def load(start: Path | None = None) -> SettingsFile:
             )
         if setting.key == "catalog" and isinstance(value, str):
             value = str((path.parent / value).resolve())
+        if setting.key == "store" and isinstance(value, str):
+            value = _store_beside(value, path.parent)
         values[setting.key] = value
     return SettingsFile(path, values)
+
+
+def _store_beside(url: str, folder: Path) -> str:
+    """A SQLite store the file names relatively (`sqlite://rel/results.db`: two slashes)
+    lies beside the file; `sqlite:///abs.db` is absolute, as on the command line."""
+    prefix = "sqlite://"
+    if not url.startswith(prefix) or url.startswith(prefix + "/"):
+        return url
+    rest = url[len(prefix) :]
+    path, query = rest.split("?", 1) if "?" in rest else (rest, "")
+    if not path or path.startswith("~"):
+        return url
+    absolute = (folder / path).resolve()
+    return f"sqlite:///{absolute}" + (f"?{query}" if query else "")
 
 
 def resolve(

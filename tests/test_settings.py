@@ -173,3 +173,18 @@ def test_exit_codes(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("MLCC_CI_GENERATOR_HOME", str(tmp_path / "no-generator"))
     monkeypatch.setenv("PATH", "/usr/bin:/bin")
     assert cli("generator", "where").exit_code == 3
+
+
+def test_a_relative_store_in_the_file_lies_beside_it(cli, tmp_path, monkeypatch):
+    """The README's example: `sqlite://.mlcc-ci/results.db`, read from a subfolder."""
+    (tmp_path / "mlcc-ci.toml").write_text(
+        'profile = "example"\nstore = "sqlite://.mlcc-ci/results.db"\n'
+    )
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    values = _config(cli)["settings"]
+    assert values["store"]["value"] == f"sqlite:///{tmp_path}/.mlcc-ci/results.db"
+    result = cli("run", "http-flask", "--work-dir", str(tmp_path / "work"), "-q")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / ".mlcc-ci" / "results.db").is_file()
+    assert not (tmp_path / "sub" / ".mlcc-ci").exists()
