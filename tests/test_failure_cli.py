@@ -211,3 +211,35 @@ def test_a_team_retries_capacity_at_once_and_its_numbers_stay(
         ("fail-deploy_test", 1),
         ("pass", 1),
     ]
+
+
+def test_forget_with_stdin_closed_is_a_no_not_a_traceback(store_env, monkeypatch, tmp_path):
+    """`mlcc-ci history forget RUN <&-`: a real process with no standard input at all."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    env.pop("MLCC_CI_FAULT", None)
+    mlcc = [sys.executable, "-m", "mlcc_ci"]
+    done = subprocess.run(
+        [*mlcc, "run", "http-flask", "--profile", "example", "-q"], env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr
+    runs, _ = history(store_env)
+    shut = subprocess.run(
+        [*mlcc, "history", "forget", runs[0].runId],
+        env=env,
+        capture_output=True,
+        stdin=None,
+        pass_fds=(),
+        close_fds=True,
+        preexec_fn=lambda: os.close(0),
+    )
+    assert shut.returncode == 1, shut.stderr
+    assert shut.stderr == b""
+    assert shut.stdout.decode().splitlines()[-2:] == [
+        "Forget it? [y/N]: (no one to answer)",
+        "nothing forgotten (--yes forgets without asking)",
+    ]
+    assert [r.runId for r in history(store_env)[0]] == [runs[0].runId]

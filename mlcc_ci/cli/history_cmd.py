@@ -5,7 +5,7 @@ from typing import Any
 
 import click
 
-from mlcc_ci.cli.options import json_option, store_options
+from mlcc_ci.cli.options import confirm, json_option, store_options
 from mlcc_ci.cli.run_cmd import open_for, profile_option
 
 
@@ -99,15 +99,9 @@ def forget(
     last = record.runId == run.runId
     if last:
         click.echo("It is the configuration's last result: the run before it becomes the last.")
-    if not yes:
-        try:
-            sure = click.confirm("Forget it?", default=False)
-        except click.Abort:  # no one to answer (stdin closed)
-            click.echo()
-            sure = False
-        if not sure:
-            click.echo("nothing forgotten (--yes forgets without asking)")
-            raise SystemExit(1)
+    if not yes and not confirm("Forget it?"):
+        click.echo("nothing forgotten (--yes forgets without asking)")
+        raise SystemExit(1)
     new = runs.forget(store, record, run)  # a run under way, or a record changed: exit 3
     tail = f"; {record.deploymentConfig} is now {new.testStatus}" if last else ""
     click.echo(f"forgot run {run.runId}{tail}")

@@ -27,3 +27,18 @@ def store_options(func: F) -> F:
 
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
+
+
+def confirm(question: str) -> bool:
+    """Ask `question`; no answer (stdin at its end, closed or absent) is no, never a
+    traceback."""
+    import sys
+
+    if sys.stdin is None or sys.stdin.closed:
+        click.echo(f"{question} [y/N]: (no one to answer)")
+        return False
+    try:
+        return click.confirm(question, default=False)
+    except (click.Abort, RuntimeError, OSError, ValueError):  # EOF, lost or closed stdin
+        click.echo()
+        return False

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from mlcc_ci.cli.helptext import ProfileOption
-from mlcc_ci.cli.options import store_options
+from mlcc_ci.cli.options import confirm, store_options
 from mlcc_ci.cli.run_cmd import profile_option
 
 _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": "unchanged"}
@@ -152,7 +152,7 @@ def _from_catalog(
             click.echo("nothing to prune")
         elif dry_run:
             click.echo(f"{len(gone)} record(s) would be deleted (dry run)")
-        elif yes or click.confirm(f"Delete these {len(gone)} record(s)?", default=False):
+        elif yes or confirm(f"Delete these {len(gone)} record(s)?"):
             for record in gone:
                 store.delete(record.configId)
             click.echo(f"deleted {len(gone)} record(s)")
@@ -252,7 +252,7 @@ def doctor(
         return
     fixable = len(exam.adopt) + len(exam.merge)
     click.echo(f"{len(exam.findings)} finding(s); {fixable} record(s) to adopt or merge")
-    if fix and fixable and (yes or click.confirm("Fix them?", default=False)):
+    if fix and fixable and (yes or confirm("Fix them?")):
         for line in doc.fix(target, exam):
             click.echo(line)
         left = doc.examine(target, preferred).findings
