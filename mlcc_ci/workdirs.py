@@ -11,7 +11,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 from pathlib import Path
 
-_RUN_FOLDER = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)-(?P<run>[0-9a-f]{12})$")
+_RUN_FOLDER = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)-(?P<run>[0-9a-f]{12}(?:-r[0-9]{1,3})?)$")
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,8 @@ def _run_folder(root, name, run_id, age):
 
 def test_clean_keeps_the_newest_of_each_configuration(cli, tmp_path, monkeypatch):
     root = tmp_path / "work"
-    flask = [_run_folder(root, "http-flask", f"{i:012x}", age=100 * i) for i in range(5)]
+    flask = [_run_folder(root, "http-flask", f"{i:012x}", age=100 * i) for i in range(4)]
+    flask.append(_run_folder(root, "http-flask", "00000000000a-r2", age=500))  # a retry's
     onnx = [_run_folder(root, "triton-onnx", f"a{i:011x}", age=100 * i) for i in range(2)]
     (root / "notes").mkdir()  # not a run folder: never touched
     (root / "http-flask-000000000099").symlink_to(tmp_path)  # a link: never followed
