@@ -3,12 +3,11 @@
 Due: untested; a catalog record whose catalog entry changed since its last run (however
 recently it ran); any finished status (pass and every fail-*) not tested for `stale_after`.
 A record the infrastructure blocked (capacity, quota, ...) waits until its retryAfter, then
-is due again as its status says: the scanner's re-queue with backoff. Running records are
-never due; one running longer than the build timeout plus a grace
-period has lost its executor and is reaped. MaxConcurrency counts what is running.
-Order: untested, then changed, then regressed, then oldest. Records that describe one
-deployment (written by different tools) never run twice in one scan, nor while one of them
-is running.
+is due ("blocked"), fresh or not: the scanner's re-queue with backoff. Running records are
+never due; one running longer than the build timeout plus a grace period has lost its
+executor and is reaped. MaxConcurrency counts what is running. Order: untested, then
+changed, then blocked, then regressed, then oldest. Records that describe one deployment
+(written by different tools) never run twice in one scan, nor while one of them is running.
 """
 
 from collections.abc import Iterable, Mapping
@@ -87,18 +86,15 @@ class Upcoming:
     blocked: bool = False  # due then because its block's retry time comes
 
 
-def blocked_next(plan: Plan, policy: Policy) -> Upcoming | None:
+def blocked_next(plan: Plan) -> Upcoming | None:
     """Of the blocked records `plan` skipped, the one due first, and when: at its retry
-    time, or when its result goes stale if that is later."""
+    time."""
     found = []
     for decision in plan.skipped:
         record = decision.record
         if decision.reason != "blocked" or record.blocked is None:
             continue
-        at = clock.parse(record.blocked.retryAfter)
-        if record.testStatus in TERMINAL_STATUSES:
-            at = max(at, clock.parse(record.lastTestTimestamp) + policy.stale_after)
-        found.append(Upcoming(record, at, blocked=True))
+        found.append(Upcoming(record, clock.parse(record.blocked.retryAfter), blocked=True))
     return min(found, key=lambda u: (u.at, u.record.deploymentConfig), default=None)
 
 
@@ -156,6 +152,14 @@ def select(
                 f"{clock.display(blocked.retryAfter)}"
             )
             plan.skipped.append(Decision(record, "blocked", detail))
+        elif (blocked := record.blocked) is not None and status in (UNTESTED, *TERMINAL_STATUSES):
+            # its retry time has come: its last attempt proved nothing, fresh or not
+            detail = (
+                f"blocked ({blocked.cls}) at {blocked.stage} since "
+                f"{clock.display(blocked.since)}; its retry time "
+                f"{clock.display(blocked.retryAfter)} has come"
+            )
+            due.append(Decision(record, "blocked", detail))
         elif status == UNTESTED:
             due.append(
                 Decision(record, "untested", f"registered {clock.display(record.createdAt)}")
@@ -178,7 +182,7 @@ def select(
         if r.configId not in seen and r.supportState == "supported"
     )
     due = _one_per_deployment(due, plan)
-    rank = {"untested": 0, "changed": 1, "regressed": 2, "stale": 3}
+    rank = {"untested": 0, "changed": 1, "blocked": 2, "regressed": 3, "stale": 4}
     due.sort(
         key=lambda d: (
             rank[d.reason],

@@ -179,7 +179,32 @@ def test_a_blocked_configuration_waits_for_its_retry_time():
         "tried again after 2026-11-30 12:10 UTC",
     )
     later = select([replace(base, blocked=blocked)], now + timedelta(minutes=10), Policy())
-    assert [(d.reason, d.record.configId) for d in later.due] == [("stale", "a" * 16)]
+    [due] = later.due
+    assert (due.reason, due.record.configId, due.detail) == (
+        "blocked",
+        "a" * 16,
+        "blocked (capacity) at deploy_test since 2026-11-30 10:00 UTC; its retry time "
+        "2026-11-30 12:10 UTC has come",
+    )
+    # fresh or not: its last attempt proved nothing, so it is tried again at its time
+    fresh = replace(base, lastTestTimestamp="2026-11-30T09:00:00Z", blocked=blocked)
+    assert [d.reason for d in select([fresh], now, Policy()).due] == []
+    assert [d.reason for d in select([fresh], now + timedelta(minutes=10), Policy()).due] == [
+        "blocked"
+    ]
+    # after what is new and what changed, before regressions and stale results
+    stale = replace(base, configId="b" * 16, deploymentConfig="triton-onnx", projectName="q")
+    untested = replace(
+        base,
+        configId="c" * 16,
+        deploymentConfig="http-flask",
+        projectName="r",
+        testStatus="untested",
+    )
+    order = select(
+        [stale, replace(base, blocked=blocked), untested], now + timedelta(hours=1), Policy()
+    )
+    assert [d.reason for d in order.due] == ["untested", "blocked", "stale"]
 
 
 def test_the_platform_team_hears_of_a_block_older_than_a_day_once(store, tmp_path, rules):

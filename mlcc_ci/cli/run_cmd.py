@@ -175,7 +175,7 @@ def plan(
     # idle: say when the next result goes stale (max-concurrency holding some back is not idle)
     idle = not result.due and not any(d.reason == "max-concurrency" for d in result.skipped)
     following = upcoming(store, policy) if idle else None
-    if idle and (after_block := blocked_next(result, policy)) is not None:
+    if idle and (after_block := blocked_next(result)) is not None:
         following = after_block if following is None or after_block.at < following.at else following
     unreadable = dict(store.unreadable)
     costs = {d.record.configId: _due_cost(d.record, catalog, profile) for d in result.due}
