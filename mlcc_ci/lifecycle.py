@@ -54,7 +54,7 @@ from mlcc_ci.profiles import Profile, StageSpec
 from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
 from mlcc_ci.safetext import printable
-from mlcc_ci.stores.base import ResultsStore, finish, release
+from mlcc_ci.stores.base import ResultsStore, finish
 
 RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
 # A blocked configuration waits at least this long, at most a day, before the scanner
@@ -437,6 +437,7 @@ class Runner:
                 status = ERROR  # mlcc-ci broke: it says nothing about the configuration
         if self.cancel.is_set() and self.cancel_reason == "SIGINT":
             status = INTERRUPTED  # the user stopped it: it says nothing about the product
+            found, failure = None, None  # nor does the way it stopped
         message = ""
         if failed:
             summary = results[failed].errorSummary.strip().splitlines()
@@ -732,9 +733,7 @@ class Runner:
         failure = outcome.failure
         blocked = None
         try:
-            if outcome.status == INTERRUPTED:
-                report.record = release(self.store, record)
-            elif outcome.status == ERROR:
+            if outcome.status in (INTERRUPTED, ERROR):  # kept among its recent runs
                 report.record = self._write(record, set_aside(record, outcome))
             elif failure is not None and failure.cls in BLOCKING:
                 blocked = self._blocked(record, outcome, failure)

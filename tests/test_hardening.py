@@ -683,6 +683,9 @@ def test_a_run_the_user_interrupts_is_recorded_as_interrupted(tmp_path):
     record = store.get(CATALOG.get("http-flask").config_id)
     assert record.testStatus == "untested" and record.runId is None  # due again, as it was
     assert run.status == "interrupted"
+    assert run.failure is None  # how the user stopped it says nothing, not even unclassified
+    # kept among the record's recent runs, where `failures explain` and `history forget` look
+    assert [(r.runId, r.status) for r in record.recentRuns] == [(run.runId, "interrupted")]
     doc = json.loads(
         subprocess.run(
             [sys.executable, "-m", "mlcc_ci", "report", "--json", "--store", store.description],
