@@ -129,6 +129,7 @@ class RunReport:
     work_dir: Path
     notes: list[str] = field(default_factory=list)
     stored: bool = True  # False: the store refused the result; it is kept in the work folder
+    first_started: str | None = None  # of the first attempt, when the run was retried
 
     @property
     def status(self) -> str:
@@ -170,6 +171,7 @@ class _Claim:
 
     def __post_init__(self) -> None:
         self.claimed_id = self.record.runId or ""  # as the scanner or `run` claimed it
+        self.first_started = self.record.runStartedAt  # the first attempt's start
 
 
 def attempt_run_id(claimed_id: str, attempt: int) -> str:
@@ -301,6 +303,7 @@ class Runner:
             if not self._next_attempt(claim, report):
                 break
             attempt += 1
+        report.first_started = claim.first_started
         self._show(Progress(entry.name, "update", "start"), report.notes)
         self._update(report)
         self._show(Progress(entry.name, "update", "end", report.outcome.status), report.notes)
@@ -736,7 +739,8 @@ class Runner:
             if outcome.status in (INTERRUPTED, ERROR):  # kept among its recent runs
                 report.record = self._write(record, set_aside(record, outcome))
             elif failure is not None and failure.cls in BLOCKING:
-                blocked = self._blocked(record, outcome, failure)
+                started = report.first_started or record.runStartedAt
+                blocked = self._blocked(record, outcome, failure, started)
                 report.record = self._write(record, set_aside(record, outcome, blocked))
             else:
                 report.record = finish(self.store, record, outcome)
@@ -764,7 +768,9 @@ class Runner:
         self.store.replace(new, expect_version=running.version, expect_run_id=running.runId)
         return new
 
-    def _blocked(self, record: Record, outcome: Outcome, failure: Failure) -> Blocked:
+    def _blocked(
+        self, record: Record, outcome: Outcome, failure: Failure, started: str | None
+    ) -> Blocked:
         """What blocks the configuration now: since the first blocked run of this streak;
         the scanner may try again after the rule's backoff, doubled for each blocked run in
         a row (at most a day)."""
@@ -777,7 +783,7 @@ class Runner:
         return Blocked(
             cls=failure.cls,
             stage=failure.stage,
-            since=before.since if before else (record.runStartedAt or outcome.finishedAt),
+            since=before.since if before else (started or outcome.finishedAt),
             retryAfter=clock.iso(after),
             rule=failure.rule,
             capture=failure.capture,

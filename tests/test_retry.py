@@ -140,6 +140,8 @@ def test_capacity_that_lasts_blocks_the_configuration_without_failing_it(store, 
         "sagemaker-capacity",
     )
     assert stored.blocked.rounds == 1
+    history = store.history(first.record.configId)
+    assert stored.blocked.since == history[2].startedAt  # the first attempt's start
     # the rule's backoff is 0 s: at least five minutes, then the scanner may try again
     finished = clock.parse(report.outcome.finishedAt)
     assert clock.parse(stored.blocked.retryAfter) == finished + timedelta(seconds=300)
