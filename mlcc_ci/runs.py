@@ -13,8 +13,8 @@ from pathlib import Path
 
 from mlcc_ci.constants import ERROR, FAIL_STATUSES, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.errors import ConflictError, NotFound
-from mlcc_ci.failures import Classification, Rule, classify_stage
-from mlcc_ci.models import RECENT_RUNS, Failure, Record, Run, StageResult
+from mlcc_ci.failures import BLOCKING, HARNESS, Classification, Rule, classify_stage
+from mlcc_ci.models import RECENT_RUNS, Blocked, Failure, Record, Run, StageResult
 from mlcc_ci.stores.base import ResultsStore
 
 
@@ -62,7 +62,13 @@ def forget(store: ResultsStore, record: Record, run: Run) -> Record:
 
 def _result_before(store: ResultsStore, record: Record) -> dict[str, object]:
     """The record's result fields as the newest remaining product run left them."""
-    remaining = [r for r in store.history(record.configId) if r.product]
+    return _result_of(store.history(record.configId))
+
+
+def _result_of(history: list[Run]) -> dict[str, object]:
+    """A record's result fields as the newest product run of `history` (newest first) left
+    them; untested when there is none."""
+    remaining = [r for r in history if r.product]
     passes = [r for r in remaining if r.status == PASS]
     last_pass = passes[0].finishedAt if passes else None
     if not remaining:
@@ -131,20 +137,25 @@ class Relabel:
     run: Run
     before: str  # the class it had ("-": none)
     after: Failure
+    status: str  # the run's status now (a failure put on the harness is an `error`)
 
 
 def reclassify(
     store: ResultsStore, rules: tuple[Rule, ...], *, write: bool = True
 ) -> tuple[list[Relabel], int]:
-    """Classify every failed run in the history again by `rules`; write those whose class,
-    rule or capture changed (history items, and the records' recent runs and last result).
-    Returns the changes and how many failed runs were read."""
+    """Classify every failed run in the history again by `rules` and write those whose
+    class, rule or capture changed, as the runner would have recorded them: a failure now
+    put on the harness becomes an `error`. Each such record is then made again from its
+    history: its result is its newest product run's, and infrastructure failures newer than
+    that block it. (`error` and `interrupted` runs stay as they are.) Returns the changes
+    and how many failed runs were read."""
     changes: list[Relabel] = []
     seen = 0
     for record in list(store.records()):
-        relabelled: dict[str, Failure] = {}
-        for run in store.history(record.configId):
-            if run.status == PASS or not (run.status in FAIL_STATUSES or run.status == ERROR):
+        history = store.history(record.configId)
+        relabelled: dict[str, Run] = {}
+        for run in history:
+            if run.status not in FAIL_STATUSES:
                 continue
             seen += 1
             found, _ = classify_run(run, rules)
@@ -153,24 +164,53 @@ def reclassify(
             if run.failure == after:
                 continue
             before = run.failure.cls if run.failure is not None else "-"
-            changes.append(Relabel(record.deploymentConfig, run, before, after))
-            relabelled[run.runId] = after
+            status = ERROR if after.cls == HARNESS else run.status
+            changes.append(Relabel(record.deploymentConfig, run, before, after, status))
+            relabelled[run.runId] = replace(run, failure=after, status=status)
             if write:
-                store.append_run(replace(run, failure=after))
-        if write and relabelled:
-            _relabel_record(store, record, relabelled)
+                store.append_run(relabelled[run.runId])
+        if write and relabelled and record.testStatus != RUNNING:
+            _remade(store, record, [relabelled.get(r.runId, r) for r in history], relabelled)
     return changes, seen
 
 
-def _relabel_record(store: ResultsStore, record: Record, relabelled: dict[str, Failure]) -> None:
+def _remade(
+    store: ResultsStore, record: Record, history: list[Run], relabelled: dict[str, Run]
+) -> None:
+    """`record` made again from its relabelled `history` (newest first)."""
     recent = tuple(
-        replace(r, failure=relabelled[r.runId]) if r.runId in relabelled else r
+        replace(r, failure=relabelled[r.runId].failure, status=relabelled[r.runId].status)
+        if r.runId in relabelled
+        else r
         for r in record.recentRuns
     )
-    failure = record.failure
-    if record.runId in relabelled and record.testStatus != RUNNING:
-        failure = relabelled[record.runId]
-    new = replace(record, recentRuns=recent, failure=failure, version=record.version + 1)
+    streak = []  # infrastructure failures since the newest product result
+    for run in history:
+        if run.product:
+            break
+        if run.failure is not None and run.failure.cls in BLOCKING and run.status != ERROR:
+            streak.append(run)
+    blocked = None
+    if streak:
+        newest, failure = streak[0], streak[0].failure
+        assert failure is not None
+        blocked = Blocked(
+            cls=failure.cls,
+            stage=failure.stage,
+            since=streak[-1].startedAt,
+            retryAfter=newest.finishedAt,  # its backoff is long over: due at once
+            rule=failure.rule,
+            capture=failure.capture,
+            rounds=len(streak),
+            notified=record.blocked.notified if record.blocked else False,
+        )
+    new = replace(
+        record,
+        **_result_of(history),  # type: ignore[arg-type]
+        recentRuns=recent,
+        blocked=blocked,
+        version=record.version + 1,
+    )
     # a run that finished meanwhile wrote the record anew: its history items are relabelled
     with contextlib.suppress(ConflictError):
         store.replace(new, expect_version=record.version, expect_run_id=record.runId)

@@ -121,7 +121,7 @@ def test_reclassify_relabels_the_history_and_the_numbers_follow(cli, store_env, 
     store = SqliteStore(store_env)
     try:
         # a failure recorded before the rules knew Docker Hub's rate limit: called product
-        [failed, _passed] = store.history(FLASK)
+        [failed, passed] = store.history(FLASK)
         text = (
             "exit code 1\nERROR: toomanyrequests: You have reached your pull rate limit. "
             "You may increase the limit by authenticating and upgrading"
@@ -161,8 +161,46 @@ def test_reclassify_relabels_the_history_and_the_numbers_follow(cli, store_env, 
     assert runs[0].failure.capture == "You have reached your pull rate limit"
     assert record.recentRuns[0].failure.cls == "infra"
     assert analyse(runs).passRate == 1.0  # the rate limit was never the product's
+    # made again from its history, as the runner would have left it: the product passed
+    # last, and the infrastructure has blocked it since
+    assert (record.testStatus, record.runId, record.failure) == ("pass", passed.runId, None)
+    assert (record.blocked.cls, record.blocked.rule, record.blocked.rounds) == (
+        "infra",
+        "dockerhub-rate-limit",
+        1,
+    )
+    assert record.blocked.since == failed.startedAt
+    assert done.output.splitlines()[-1] == (
+        "each configuration re-labelled takes its newest product result; infrastructure "
+        "failures since then block it"
+    )
     again = cli("failures", "reclassify")
     assert again.output.splitlines()[-1] == "re-labelled 0 of 1 failed run(s)"
+
+
+def test_a_failure_reclassified_as_the_harness_s_becomes_an_error(cli, store_env, monkeypatch):
+    assert run(cli, monkeypatch).exit_code == 0
+    assert run(cli, monkeypatch, "http-flask:validate:fail").exit_code == 1
+    store = SqliteStore(store_env)
+    try:
+        [failed, passed] = store.history(FLASK)
+        said = "internal error in the harness: KeyError: 'projectName'"
+        broken = {**failed.stageResults, "validate": StageResult("fail", 0.1, "", said)}
+        store.append_run(
+            replace(failed, stageResults=broken, failure=Failure("product", "validate"))
+        )
+    finally:
+        store.close()
+    done = cli("failures", "reclassify")
+    assert done.output.splitlines()[0].split()[-3:] == [
+        "(harness-internal-error)",
+        "(now",
+        "error)",
+    ]
+    runs, record = history(store_env)
+    assert [r.status for r in runs] == ["error", "pass"]
+    assert (record.testStatus, record.runId, record.blocked) == ("pass", passed.runId, None)
+    assert [r.status for r in record.recentRuns] == ["error", "pass"]
 
 
 def test_a_team_retries_capacity_at_once_and_its_numbers_stay(

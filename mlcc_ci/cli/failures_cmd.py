@@ -201,17 +201,17 @@ def reclassify(
             printable(
                 f"{change.name:<28} run {change.run.runId:<14} {change.run.status:<18} "
                 f"{change.before} -> {label}"
+                + (f" (now {change.status})" if change.status != change.run.status else "")
             )
         )
     moves = Counter(f"{c.before} -> {c.after.cls}" for c in changes)
     summary = ", ".join(f"{k}: {n}" for k, n in sorted(moves.items()))
     verb = "would re-label" if dry_run else "re-labelled"
     click.echo(f"{verb} {len(changes)} of {seen} failed run(s){': ' + summary if summary else ''}")
-    stuck = [c for c in changes if c.after.cls == "harness" and c.run.status != "error"]
-    for change in stuck:
+    if changes and not dry_run:
         click.echo(
-            f"note: run {change.run.runId} of {change.name} was the harness's failure: "
-            f"`mlcc-ci history forget {change.run.runId}` removes it from the history"
+            "each configuration re-labelled takes its newest product result; infrastructure "
+            "failures since then block it"
         )
 
 
