@@ -306,7 +306,8 @@ class Runner:
         report.first_started = claim.first_started
         self._show(Progress(entry.name, "update", "start"), report.notes)
         self._update(report)
-        self._show(Progress(entry.name, "update", "end", report.outcome.status), report.notes)
+        label = _label(report.outcome)
+        self._show(Progress(entry.name, "update", "end", label), report.notes)
         return report
 
     def _no_retry_now(self, wait: float, outcome: Outcome) -> str | None:
@@ -839,6 +840,15 @@ class Runner:
             report.notes.append(f"could not send the notification: {type(exc).__name__}: {exc}")
             return False
         return True
+
+
+def _label(outcome: Outcome) -> str:
+    """A finished run's status as the progress lines show it: `blocked (capacity)` for a
+    failure the infrastructure caused."""
+    failure = outcome.failure
+    if outcome.status.startswith("fail-") and failure is not None and failure.cls in BLOCKING:
+        return f"blocked ({failure.cls})"
+    return outcome.status
 
 
 def _rules_or_none() -> tuple[Rule, ...]:
