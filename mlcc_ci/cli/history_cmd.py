@@ -104,6 +104,8 @@ def forget(
         raise SystemExit(1)
     new = runs.forget(store, record, run)  # a run under way, or a record changed: exit 3
     tail = f"; {record.deploymentConfig} is now {new.testStatus}" if last else ""
+    if record.blocked is not None and new.blocked is None:
+        tail += f"; the block ({record.blocked.cls}) it caused is lifted"
     click.echo(f"forgot run {run.runId}{tail}")
 
 
