@@ -110,6 +110,11 @@ def test_a_capacity_failure_without_retry_is_blocked_and_explained(cli, store_en
         "deploy_test.log and deploy_test.stderr.log beside it (their last 64 KB)"
     )
     assert out[6].startswith("hint:    SageMaker has no free instances of this type")
+    gone = cli("history", "forget", runs[0].runId, "--yes")
+    assert gone.output.splitlines()[-1] == (
+        f"forgot run {runs[0].runId}; the block (capacity) it caused is lifted"
+    )
+    assert history(store_env)[1].blocked is None
     passed = cli("failures", "explain", runs[1].runId)
     assert passed.exit_code == 2
     assert passed.output.strip() == f"Error: run {runs[1].runId} of http-flask did not fail (pass)"
