@@ -30,6 +30,7 @@ from mlcc_ci import fields as field_shapes
 from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.models import (
+    BLOCKING,
     RECENT_RUNS,
     Blocked,
     Cost,
@@ -403,7 +404,6 @@ def cost(value: Any) -> Cost | None:
 _FAILURE_CLASSES = frozenset(
     ("product", "infra", "capacity", "quota", "credentials", "harness", "unclassified")
 )
-_BLOCKING = frozenset(("infra", "capacity", "quota", "credentials"))
 
 
 def failure(value: Any) -> Failure | None:
@@ -420,7 +420,7 @@ def failure(value: Any) -> Failure | None:
 
 def blocked(value: Any) -> Blocked | None:
     """What blocks a configuration, as stored; None when nothing readable does."""
-    if not isinstance(value, Mapping) or value.get("class") not in _BLOCKING:
+    if not isinstance(value, Mapping) or value.get("class") not in BLOCKING:
         return None
     try:
         since = moment(value.get("since"), "blocked.since")

@@ -21,9 +21,8 @@ RULES_FILE = "_failures.yaml"
 SCHEMA = "failure-rules.schema.json"
 CLASSES = ("product", "infra", "capacity", "quota", "credentials", "harness")
 UNCLASSIFIED = "unclassified"
-# Failures that are not the configuration's: AWS, the network or the account failed us. They
-# block a configuration (its status stays what its product last proved) rather than fail it.
-BLOCKING = ("infra", "capacity", "quota", "credentials")
+# Failures that are not the configuration's block it (its status stays what its product last
+# proved) rather than fail it: models.BLOCKING.
 # ... of which these pass with time, so their rule's policy retries them.
 RETRIED = ("infra", "capacity", "quota")
 # mlcc-ci's own failure: recorded as an `error`, never counted against the configuration.

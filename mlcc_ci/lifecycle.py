@@ -25,7 +25,6 @@ from mlcc_ci.cost import estimate
 from mlcc_ci.errors import CatalogError, ConflictError, StoreError
 from mlcc_ci.executors.local import LocalExecutor, StageRun
 from mlcc_ci.failures import (
-    BLOCKING,
     HARNESS,
     NO_RETRY,
     RETRIED,
@@ -739,7 +738,7 @@ class Runner:
         try:
             if outcome.status in (INTERRUPTED, ERROR):  # kept among its recent runs
                 report.record = self._write(record, set_aside(record, outcome))
-            elif failure is not None and failure.cls in BLOCKING:
+            elif failure is not None and failure.blocking:
                 started = report.first_started or record.runStartedAt
                 blocked = self._blocked(record, outcome, failure, started)
                 report.record = self._write(record, set_aside(record, outcome, blocked))
@@ -846,7 +845,7 @@ def _label(outcome: Outcome) -> str:
     """A finished run's status as the progress lines show it: `blocked (capacity)` for a
     failure the infrastructure caused."""
     failure = outcome.failure
-    if outcome.status.startswith("fail-") and failure is not None and failure.cls in BLOCKING:
+    if outcome.status.startswith("fail-") and failure is not None and failure.blocking:
         return f"blocked ({failure.cls})"
     return outcome.status
 

@@ -37,8 +37,11 @@ class Cost:
         return {"usd": self.usd, "basis": self.basis}
 
 
-# Failure classes that say nothing about the product (see failures.py, which owns the rules).
-NOT_PRODUCT = ("infra", "capacity", "quota", "credentials", "harness")
+# Failure classes (failures.py owns the rules that give them). Not the configuration's: AWS,
+# the network or the account failed us; they block a configuration rather than fail it ...
+BLOCKING = ("infra", "capacity", "quota", "credentials")
+# ... and, with mlcc-ci's own failures, say nothing about the product.
+NOT_PRODUCT = (*BLOCKING, "harness")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,10 @@ class Failure:
     @property
     def product(self) -> bool:
         return self.cls not in NOT_PRODUCT
+
+    @property
+    def blocking(self) -> bool:
+        return self.cls in BLOCKING
 
     def to_item(self) -> dict[str, Any]:
         item = {"class": self.cls, "stage": self.stage}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mlcc_ci.constants import ERROR, FAIL_STATUSES, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.errors import ConflictError, NotFound
-from mlcc_ci.failures import BLOCKING, HARNESS, Classification, Rule, classify_stage
+from mlcc_ci.failures import HARNESS, Classification, Rule, classify_stage
 from mlcc_ci.models import RECENT_RUNS, Blocked, Failure, Record, Run, StageResult
 from mlcc_ci.stores.base import ResultsStore
 
@@ -188,7 +188,7 @@ def _remade(
     for run in history:
         if run.product:
             break
-        if run.failure is not None and run.failure.cls in BLOCKING and run.status != ERROR:
+        if run.failure is not None and run.failure.blocking and run.status != ERROR:
             streak.append(run)
     blocked = None
     if streak:

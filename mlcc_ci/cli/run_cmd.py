@@ -584,11 +584,9 @@ def retry_limits(env: Mapping[str, str]) -> tuple[float | None, float | None]:
 def outcome_kind(outcome: Any) -> str:
     """pass, fail (the product's), blocked (the infrastructure's), error (the harness's) or
     interrupted."""
-    from mlcc_ci.failures import BLOCKING
-
     if outcome.status in ("pass", "error", "interrupted"):
         return str(outcome.status)
-    if outcome.failure is not None and outcome.failure.cls in BLOCKING:
+    if outcome.failure is not None and outcome.failure.blocking:
         return "blocked"
     return "fail"
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from mlcc_ci.constants import ERROR, RUNNING
-from mlcc_ci.failures import BLOCKING, HARNESS, UNCLASSIFIED
+from mlcc_ci.failures import HARNESS, UNCLASSIFIED
 from mlcc_ci.history import signature
-from mlcc_ci.models import Blocked, Failure, Run
+from mlcc_ci.models import BLOCKING, Blocked, Failure, Run
 
 if TYPE_CHECKING:
     from mlcc_ci.report.model import ConfigReport
