@@ -423,8 +423,7 @@ def blocked(value: Any) -> Blocked | None:
     if not isinstance(value, Mapping) or value.get("class") not in BLOCKING:
         return None
     try:
-        since = moment(value.get("since"), "blocked.since")
-        after = moment(value.get("retryAfter"), "blocked.retryAfter")
+        since, after = (moment(value.get(key), key) for key in ("since", "retryAfter"))
     except ValueError:
         return None
     if since is None or after is None:

@@ -647,3 +647,62 @@ def test_an_id_is_shown_on_one_line_whatever_was_stored():
     assert decode.shown_id("abc\ndef\tg\x1b[31mh") == "abc?def?gh"
     assert decode.shown_id("") == "?"
     assert decode.shown_id("x" * 70) == "x" * 64
+
+
+def test_a_stored_failure_is_bounded_as_its_writes_are():
+    from mlcc_ci.decode import failure
+
+    found = failure({"class": "quota", "stage": "s" * 100, "rule": "r" * 300, "capture": "c" * 300})
+    assert (len(found.stage), len(found.rule), len(found.capture)) == (64, 128, 200)
+    assert found.rule.endswith("…") and found.capture.endswith("…")
+    exact = failure({"class": "quota", "stage": "s" * 64, "rule": "r" * 128, "capture": "c" * 200})
+    assert (exact.stage, exact.rule, exact.capture) == ("s" * 64, "r" * 128, "c" * 200)
+    bare = failure({"class": "infra"})
+    assert (bare.stage, bare.rule, bare.capture) == ("", "", "")
+
+
+def test_a_stored_block_is_bounded_and_read_field_by_field():
+    from mlcc_ci.decode import blocked
+
+    base = {
+        "class": "capacity",
+        "since": "2026-01-01T00:00:00Z",
+        "retryAfter": "2026-01-01T01:00:00Z",
+    }
+    bare = blocked(base)
+    assert (bare.stage, bare.rule, bare.capture, bare.rounds, bare.notified) == (
+        "",
+        "",
+        "",
+        1,
+        False,
+    )
+    long = blocked({**base, "stage": "s" * 100, "rule": "r" * 300, "capture": "c" * 300})
+    assert (len(long.stage), len(long.rule), len(long.capture)) == (64, 128, 200)
+    exact = blocked({**base, "stage": "s" * 64, "rule": "r" * 128, "capture": "c" * 200})
+    assert (exact.stage, exact.rule, exact.capture) == ("s" * 64, "r" * 128, "c" * 200)
+    assert blocked({**base, "rounds": 2**31 - 1}).rounds == 2**31 - 1
+    assert blocked({**base, "rounds": 2**31}).rounds == 1  # beyond any real streak
+    assert blocked({**base, "rounds": 100}).rounds == 100
+    assert blocked({**base, "notified": "yes"}).notified is False  # only true is true
+    assert blocked({**base, "notified": True}).notified is True
+    assert (bare.since, bare.retryAfter) == ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
+    assert blocked({**base, "retryAfter": "soon"}) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "attempt"),
+    [(None, 1), (1, 1), (2, 2), (999, 999), (1000, 1), (0, 1), (-3, 1), ("3", 3), (2.7, 2)],
+)
+def test_a_run_s_attempt_is_read_within_bounds(value, attempt):
+    item = {"configId": "abc", "startedAt": "2026-01-01T00:00:00Z", "attempt": value}
+    assert decode.run(item).attempt == attempt
+
+
+def test_a_record_with_no_project_name_anywhere_reads_as_empty():
+    item = {
+        "configId": "a" * 16,
+        "configJson": json.dumps({"deploymentConfig": "http-flask"}),
+        "testStatus": "untested",
+    }
+    assert decode.record(item).projectName == ""

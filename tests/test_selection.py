@@ -384,3 +384,30 @@ def test_one_run_per_deployment_ours_before_another_tools_copy():
         ("3", "running", "since 2026-06-01 11:30 UTC"),
         ("2", "duplicate", "same deployment as 0000000000000003 is running"),
     ]
+
+
+def test_blocked_next_is_the_blocked_record_whose_retry_time_comes_first():
+    from mlcc_ci.models import Blocked
+    from mlcc_ci.selection import blocked_next
+
+    def block(after: str) -> Blocked:
+        return Blocked("capacity", "deploy_test", "2026-01-01T00:00:00Z", after)
+
+    later = rec(1, "pass", hours_ago(1), blocked=block(clock.iso(NOW + timedelta(hours=3))))
+    sooner = rec(2, "untested", blocked=block(clock.iso(NOW + timedelta(hours=1))))
+    tie = rec(3, "fail-build", hours_ago(30), blocked=block(clock.iso(NOW + timedelta(hours=1))))
+    fresh = rec(4, "pass", hours_ago(1))  # skipped as fresh: no block, not a candidate
+    plan = select([later, sooner, tie, fresh], NOW, Policy())
+    assert sorted(d.reason for d in plan.skipped) == ["blocked", "blocked", "blocked", "fresh"]
+    found = blocked_next(plan)
+    # the earliest retry time; between equal times, the name first in order
+    assert (found.record.configId, found.at, found.blocked) == (
+        sooner.configId,
+        NOW + timedelta(hours=1),
+        True,
+    )
+    assert blocked_next(select([fresh], NOW, Policy())) is None
+    # a decision called blocked whose record carries no block (another writer's) is none
+    from mlcc_ci.selection import Decision, Plan
+
+    assert blocked_next(Plan(skipped=[Decision(fresh, "blocked", "")])) is None

@@ -519,3 +519,132 @@ def test_gather_reads_the_catalogs_records_the_status_index_did_not_give(store):
     assert [r.configId for r in gather(store, at(NOW), Policy())].count(
         registration(11).configId
     ) == 0
+
+
+def test_a_run_that_died_is_classified_by_the_rules_from_its_message(store):
+    from datetime import UTC, datetime
+
+    from mlcc_ci.scheduling import fail_run
+
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    said = "deploy failed: Unable to provision requested ML compute capacity for ml.g5.xlarge"
+    cases = [
+        (
+            "deploy_test",
+            said,
+            (
+                "capacity",
+                "deploy_test",
+                "sagemaker-capacity",
+                "Unable to provision requested ML compute capacity",
+            ),
+        ),
+        # the capacity rule is deploy_test's: another stage's failure is not its
+        ("build", said, ("unclassified", "build", "", "")),
+        ("build", "reaped: its executor is gone", ("unclassified", "build", "", "")),
+    ]
+    for n, (stage, message, expected) in enumerate(cases, start=20):
+        store.register(registration(n), T0)
+        record = store.get(registration(n).configId)
+        running = claim(store, record, f"run-{n}", "2026-01-01T00:10:00.000Z")
+        done = fail_run(store, running, now, message, stage)
+        failure = done.failure
+        assert (failure.cls, failure.stage, failure.rule, failure.capture) == expected
+        [kept] = store.history(record.configId)
+        assert kept.failure == failure
+
+
+def test_a_run_that_died_is_unclassified_when_the_rules_cannot_be_read(store, tmp_path):
+    from datetime import UTC, datetime
+
+    from mlcc_ci import resources
+    from mlcc_ci.scheduling import fail_run
+
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "_failures.yaml").write_text("rules: [{name: x}]\n")
+    resources.use_catalog(team)
+    try:
+        store.register(registration(30), T0)
+        record = store.get(registration(30).configId)
+        running = claim(store, record, "run-30", "2026-01-01T00:10:00.000Z")
+        said = "Unable to provision requested ML compute capacity"
+        done = fail_run(store, running, datetime(2026, 1, 2, tzinfo=UTC), said, "deploy_test")
+    finally:
+        resources.use_catalog(None)
+    assert (done.failure.cls, done.failure.stage, done.failure.rule) == (
+        "unclassified",
+        "deploy_test",
+        "",
+    )
+
+
+def test_upcoming_passes_over_a_blocked_record(store):
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from mlcc_ci.models import Blocked
+    from mlcc_ci.scheduling import upcoming
+    from mlcc_ci.selection import Policy
+
+    for n, when in {40: "2026-03-01T00:00:00Z", 41: "2026-03-02T00:00:00Z"}.items():
+        store.register(registration(n), T0)
+        running = claim(store, store.get(registration(n).configId), f"run-{n}", when)
+        done = finish(store, running, outcome("pass", at=when))
+        if n == 40:  # the older one is blocked: it falls due at its retry time instead
+            block = Blocked("quota", "build", when, "2026-03-05T00:00:00Z")
+            new = replace(done, blocked=block, version=done.version + 1)
+            store.replace(new, expect_version=done.version, expect_run_id=done.runId)
+    nxt = upcoming(store, Policy(stale_after=timedelta(hours=2)))
+    assert nxt.record.configId == registration(41).configId
+
+
+class Refusing:
+    """A store that refuses every write of one configuration."""
+
+    def __init__(self, store, config_id):
+        self.store, self.config_id = store, config_id
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+    def replace(self, record, **kw):
+        if record.configId == self.config_id:
+            raise StoreError("database or disk is full")
+        return self.store.replace(record, **kw)
+
+    def register(self, reg, now, **kw):
+        if reg.configId == self.config_id:
+            raise StoreError("database or disk is full")
+        return self.store.register(reg, now, **kw)
+
+
+def test_a_claim_or_a_registration_the_store_refuses_is_named_and_the_rest_go_on(store):
+    from datetime import UTC, datetime
+
+    from mlcc_ci.scheduling import claim_each, reregister
+    from mlcc_ci.selection import Decision, Plan
+
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    for n in (50, 51, 52):
+        store.register(registration(n), T0)
+    bad, good, other = (store.get(registration(n).configId) for n in (50, 51, 52))
+    refusing = Refusing(store, bad.configId)
+    ours, lost = claim_each(refusing, [bad, good], now)
+    assert ([r.configId for r in ours], lost) == ([good.configId], [])
+    assert store.unreadable[bad.configId] == "cannot be claimed: database or disk is full"
+
+    store.unreadable.clear()
+    changed = {n: registration(n, config_json=f'{{"projectName":"p{n}","x":2}}') for n in (50, 52)}
+    plan = Plan(
+        due=[
+            Decision(bad, "changed", "catalog entry changed"),
+            Decision(other, "changed", "catalog entry changed"),
+        ]
+    )
+    catalog = {r.configId: r for r in changed.values()}
+    after = reregister(refusing, plan, catalog, now)
+    assert [(d.record.configId, d.record.configJson) for d in after.due] == [
+        (other.configId, '{"projectName":"p52","x":2}')
+    ]
+    assert store.unreadable == {bad.configId: "cannot be registered anew: database or disk is full"}
