@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mlcc_ci import clock
-from mlcc_ci.constants import FAILABLE_STAGES, RUNNING, TERMINAL_STATUSES, UNTESTED
+from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.decode import FOREIGN_STATUSES
 from mlcc_ci.errors import CatalogError, ConflictError, StoreError
 from mlcc_ci.models import Cost, Failure, Outcome, Record, Registration, StageResult, run_of
@@ -106,7 +106,7 @@ def _classified(stage: str, message: str) -> Failure:
     try:
         from mlcc_ci.failures import classify
 
-        found = classify(stage if stage in FAILABLE_STAGES else None, message)
+        found = classify(stage, message)  # a failable stage: record-failure's choices
     except (ImportError, CatalogError):
         return Failure("unclassified", stage)
     return Failure(found.cls, stage, found.rule, found.capture)

@@ -706,3 +706,15 @@ def test_a_record_with_no_project_name_anywhere_reads_as_empty():
         "testStatus": "untested",
     }
     assert decode.record(item).projectName == ""
+
+
+def test_a_bad_run_id_is_named_as_it_was_stored():
+    item = {
+        "configId": "a" * 16,
+        "configJson": json.dumps({"deploymentConfig": "http-flask", "projectName": "p"}),
+        "testStatus": "untested",
+        "runId": "bad\x07id",
+    }
+    with pytest.raises(decode.Unreadable) as raised:
+        decode.record(item)
+    assert "runId 'bad\\x07id' is not valid (expected" in str(raised.value)

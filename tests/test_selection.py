@@ -411,3 +411,35 @@ def test_blocked_next_is_the_blocked_record_whose_retry_time_comes_first():
     from mlcc_ci.selection import Decision, Plan
 
     assert blocked_next(Plan(skipped=[Decision(fresh, "blocked", "")])) is None
+
+
+def test_a_blocked_record_after_another_skipped_one_is_still_found():
+    from mlcc_ci.models import Blocked
+    from mlcc_ci.selection import blocked_next
+
+    after = clock.iso(NOW + timedelta(hours=2))
+    blocked = rec(2, "pass", hours_ago(30), blocked=Blocked("quota", "build", after, after))
+    plan = select([rec(1, "pass", hours_ago(1)), blocked], NOW, Policy())
+    assert [d.reason for d in plan.skipped] == ["fresh", "blocked"]
+    assert blocked_next(plan).record.configId == blocked.configId
+
+
+def test_blocked_comes_after_changed_and_before_regressed_whatever_their_times():
+    from mlcc_ci.models import Blocked, Registration
+
+    after = clock.iso(NOW - timedelta(minutes=1))
+    # the blocked one is the oldest result, the changed one the newest
+    blocked = rec(1, "pass", hours_ago(90), blocked=Blocked("quota", "build", after, after))
+    regressed = rec(2, "fail-build", hours_ago(80), lastPassTimestamp=hours_ago(100))
+    changed = rec(3, "pass", hours_ago(1))
+    catalog = {
+        changed.configId: Registration(
+            changed.configId, '{"x": 2}', "cfg-03", "codebuild-submit", "p3", "catalog"
+        )
+    }
+    plan = select([blocked, regressed, changed], NOW, Policy(), catalog)
+    assert [(d.reason, d.record.configId) for d in plan.due] == [
+        ("changed", changed.configId),
+        ("blocked", blocked.configId),
+        ("regressed", regressed.configId),
+    ]
