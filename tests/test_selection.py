@@ -428,8 +428,8 @@ def test_blocked_comes_after_changed_and_before_regressed_whatever_their_times()
     from mlcc_ci.models import Blocked, Registration
 
     after = clock.iso(NOW - timedelta(minutes=1))
-    # the blocked one is the oldest result, the changed one the newest
-    blocked = rec(1, "pass", hours_ago(90), blocked=Blocked("quota", "build", after, after))
+    # by time alone the order would be regressed, blocked, changed
+    blocked = rec(1, "pass", hours_ago(30), blocked=Blocked("quota", "build", after, after))
     regressed = rec(2, "fail-build", hours_ago(80), lastPassTimestamp=hours_ago(100))
     changed = rec(3, "pass", hours_ago(1))
     catalog = {
