@@ -121,8 +121,9 @@ bench: $(BIN)/.installed
 # copies the project into mutants/, mutates it, and runs against each mutant the unit and
 # functional tests of those modules only (the test files listed there, not the whole suite,
 # to keep it fast) that reach the mutated function. Then the score of each module, with and
-# without the mutants tests/mutation-equivalent.txt lists. Not part of `make test`: it takes
-# the better part of an hour. Nice'd, on MUTATION_JOBS workers (the machine is shared).
+# without the mutants tests/mutation-equivalent.txt lists. Not part of `make test`: about ten
+# minutes, and a mutant that times out under load counts as killed, so its verdict would
+# depend on the machine's load. Nice'd, on MUTATION_JOBS workers (the machine is shared).
 MUTATION_JOBS ?= 2
 mutation: $(BIN)/.installed
 	nice -n 10 $(BIN)/python scripts/mutation.py --max-children $(MUTATION_JOBS)
