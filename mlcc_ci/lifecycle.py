@@ -730,15 +730,15 @@ class Runner:
 
     def _update(self, report: RunReport) -> None:
         """Write the run's result. A product outcome finishes the record; a run that proved
-        nothing goes back to the status the record had: interrupted (released, not kept), a
-        harness `error`, or a failure the infrastructure caused (then `blocked` says so)."""
+        nothing goes back to the status the record had, kept among its recent runs:
+        interrupted, a harness `error`, or a failure the infrastructure caused (then `blocked`
+        says so)."""
         record, outcome = report.record, report.outcome
-        failure = outcome.failure
         blocked = None
         try:
-            if outcome.status in (INTERRUPTED, ERROR):  # kept among its recent runs
+            if outcome.status in (INTERRUPTED, ERROR):
                 report.record = self._write(record, set_aside(record, outcome))
-            elif failure is not None and failure.blocking:
+            elif (failure := outcome.blocked_by) is not None:
                 started = report.first_started or record.runStartedAt
                 blocked = self._blocked(record, outcome, failure, started)
                 report.record = self._write(record, set_aside(record, outcome, blocked))
@@ -844,10 +844,8 @@ class Runner:
 def _label(outcome: Outcome) -> str:
     """A finished run's status as the progress lines show it: `blocked (capacity)` for a
     failure the infrastructure caused."""
-    failure = outcome.failure
-    if outcome.status.startswith("fail-") and failure is not None and failure.blocking:
-        return f"blocked ({failure.cls})"
-    return outcome.status
+    blocked = outcome.blocked_by
+    return f"blocked ({blocked.cls})" if blocked else outcome.status
 
 
 def _rules_or_none() -> tuple[Rule, ...]:

@@ -321,6 +321,15 @@ class Outcome:
     failure: Failure | None = None
     attempt: int = 1
 
+    @property
+    def blocked_by(self) -> Failure | None:
+        """The failure when the infrastructure caused it (the configuration is blocked,
+        not failed); None for a pass, an error, an interruption or a product failure."""
+        failure = self.failure
+        if self.status in FAIL_STATUSES and failure is not None and failure.blocking:
+            return failure
+        return None
+
 
 # What a finished run leaves on a record, beyond its status.
 RESULT_FIELDS = (

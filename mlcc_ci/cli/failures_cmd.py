@@ -117,14 +117,14 @@ def explain(
 
     from mlcc_ci import clock, runs
     from mlcc_ci import failures as core
-    from mlcc_ci.cli.logs_cmd import _resolve
+    from mlcc_ci.cli.logs_cmd import resolve_name
     from mlcc_ci.errors import NotFound
     from mlcc_ci.redact import redact
     from mlcc_ci.safetext import printable
 
     rules = core.load_rules()
     catalog, _, store = open_for(profile_name, store_url, table)
-    config_id = _resolve(catalog, store, name)[1] if name else None
+    config_id = resolve_name(catalog, store, name)[1] if name else None
     record, run = runs.find(store, run_id, config_id)
     stage = runs.failed_stage(run)
     if run.status == "pass" or stage is None:

@@ -34,10 +34,10 @@ def show(
     from tabulate import tabulate
 
     from mlcc_ci import clock
-    from mlcc_ci.cli.logs_cmd import _resolve
+    from mlcc_ci.cli.logs_cmd import resolve_name
 
     catalog, _, store = open_for(profile_name, store_url, table)
-    name, config_id = _resolve(catalog, store, name)
+    name, config_id = resolve_name(catalog, store, name)
     runs = store.history(config_id, limit)
     if as_json:
         click.echo(json.dumps([r.to_item() for r in runs], indent=2))
@@ -85,11 +85,11 @@ def forget(
     that broke, a test of the harness) and should not count. When it was the
     configuration's last result, the configuration takes the result of the run before it."""
     from mlcc_ci import clock, runs
-    from mlcc_ci.cli.logs_cmd import _resolve
+    from mlcc_ci.cli.logs_cmd import resolve_name
     from mlcc_ci.safetext import printable
 
     catalog, _, store = open_for(profile_name, store_url, table)
-    config_id = _resolve(catalog, store, name)[1] if name else None
+    config_id = resolve_name(catalog, store, name)[1] if name else None
     record, run = runs.find(store, run_id, config_id)
     what = (
         f"run {run.runId} of {record.deploymentConfig}: {run.status}{_with_class(run)}, "

@@ -60,7 +60,7 @@ def logs(
     from mlcc_ci.stores.open import data_dir
 
     catalog, _, store = open_for(profile_name, store_url, table)
-    name, config_id = _resolve(catalog, store, name)
+    name, config_id = resolve_name(catalog, store, name)
     record = store.get(config_id)
     runs = store.history(config_id, None if run_id else 1)
     target = core.pick(name, record, runs, run_id, stage)
@@ -103,7 +103,7 @@ def logs(
     _print_local(path, target, cleaner)
 
 
-def _resolve(catalog: Any, store: Any, name: str) -> tuple[str, str]:
+def resolve_name(catalog: Any, store: Any, name: str) -> tuple[str, str]:
     """The configuration's name and configId: a catalog entry, else a record of that name
     (a project's own configuration); else the catalog's did-you-mean."""
     from mlcc_ci.errors import NotFound

@@ -586,7 +586,7 @@ def outcome_kind(outcome: Any) -> str:
     interrupted."""
     if outcome.status in ("pass", "error", "interrupted"):
         return str(outcome.status)
-    if outcome.failure is not None and outcome.failure.blocking:
+    if outcome.blocked_by is not None:
         return "blocked"
     return "fail"
 
