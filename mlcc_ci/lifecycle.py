@@ -18,7 +18,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci import clock, endpoint, generator, naming, projectcheck, projectsetup, validate_env
+from mlcc_ci import (
+    clock,
+    endpoint,
+    generator,
+    naming,
+    placement,
+    projectcheck,
+    projectsetup,
+    validate_env,
+)
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import ERROR, INTERRUPTED
 from mlcc_ci.cost import estimate
@@ -576,7 +585,7 @@ class Runner:
             problems = projectcheck.check_project(project, config)
             if problems:
                 return StageResult("fail", errorSummary=summarize("; ".join(problems), "", secrets))
-            return self._project_validate(project, env, spec, secrets)
+            return self._predicted(project, self._project_validate(project, env, spec, secrets))
         outcome: StageRun | None = None
         deployed = None
         if name == "teardown" and self.profile.endpoint_checks and not fault:
@@ -662,6 +671,21 @@ class Runner:
         return StageResult(
             "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
         )
+
+    def _predicted(self, project: Path, result: StageResult) -> StageResult:
+        """Validate's verdict with what the project's files say SageMaker cannot place: a
+        profile that never deploys fails on it (nothing else would tell); one that deploys
+        notes it, and deploy_test proves it with SageMaker's own reason."""
+        predicted = placement.predict(project)
+        if not predicted or result.status != "pass":
+            return result
+        said = "predicted to fail at deploy_test: " + "; ".join(predicted)
+        if not self.profile.runs("deploy_test"):
+            return StageResult(
+                "fail", logPointer=result.logPointer, errorSummary=summarize(said, "", [])
+            )
+        note = "; ".join(n for n in (result.note, said) if n)
+        return StageResult("pass", logPointer=result.logPointer, note=summarize(note, "", []))
 
     def _smoke_test(self, project: Path, entry: Entry, env: Mapping[str, str]) -> str | None:
         """The entry's smoke test against the endpoint the project deployed."""

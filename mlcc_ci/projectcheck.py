@@ -38,14 +38,14 @@ def check_project(project: Path, config: Mapping[str, Any]) -> list[str]:
     do = project / "do"
     scripts = []
     for script in sorted(p for p in do.rglob("*") if p.is_file()) if do.is_dir() else []:
-        data = _read(script)
+        data = read_project_file(script)
         if data is not None and _is_shell(script, data):
             scripts.append((script, data))
     for script, error in _bash_errors(scripts):
         problems.append(f"{script.relative_to(project)} does not parse: {error[-160:]}")
     problems.extend(_dockerfile(project / "Dockerfile", config.get("baseImage")))
     for source in sorted(p for p in project.rglob("*.py") if not p.is_symlink()):
-        data = _read(source)
+        data = read_project_file(source)
         if data is not None and (failure := _compile_error(data)):
             problems.append(f"{source.relative_to(project)} does not compile: {failure}")
     problems.extend(_config_matches(project / "do" / "config", config))
@@ -60,7 +60,7 @@ def _executable(path: Path) -> bool:
 READ_LIMIT = 2 * 1024 * 1024
 
 
-def _read(path: Path) -> bytes | None:
+def read_project_file(path: Path) -> bytes | None:
     """A project file, if it is a regular one of sane size: never a FIFO (which would block
     the harness outside any stage's timeout), a device, or a link out of the project."""
     try:
@@ -118,7 +118,7 @@ _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::?[-+]([^}]*))?\}|\$([A-Za-z_
 def base_image(dockerfile: Path) -> str | None:
     """The image of the last FROM (the stage that ships), with `ARG` defaults declared
     before it substituted, as `docker build` does without --build-arg."""
-    data = _read(dockerfile)
+    data = read_project_file(dockerfile)
     if data is None:
         return None
     text = data.decode("utf-8", errors="replace")
@@ -150,7 +150,7 @@ def _dockerfile(path: Path, expected: object) -> list[str]:
 
 def _config_matches(path: Path, config: Mapping[str, Any]) -> list[str]:
     """The generator honoured the configuration it was handed."""
-    data = _read(path)
+    data = read_project_file(path)
     if data is None:
         return []
     values = doconfig.parse(data.decode("utf-8", errors="replace"), {})

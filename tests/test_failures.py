@@ -40,6 +40,7 @@ EXPECTED = {
     "hf-model-not-found": ("deploy_test", "product", "Qwen/Qwen2.5-0.5B-Instruc"),
     "cuda-out-of-memory": ("deploy_test", "product", "CUDA out of memory"),
     "endpoint-health-check": ("deploy_test", "product", "did not pass the ping health check"),
+    "sagemaker-ic-placement": ("deploy_test", "product", "1 accelerator device(s)"),
     "disk-full": ("build", "infra", "No space left on device"),
     "pip-network": ("build", "infra", "NewConnectionError"),
     "pip-no-matching-distribution": ("build", "product", "vllm==0.99.1"),

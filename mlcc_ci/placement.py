@@ -1,0 +1,110 @@
+"""Whether SageMaker can place a generated project's inference components, read from its
+files before anything is built or paid for.
+
+SageMaker accepts CreateInferenceComponent and only then finds that no instance of the
+endpoint can hold it: the component goes `Failed` after the endpoint has been paid for. A
+generated project says what each component asks for in `do/ic/<name>.conf`
+(`IC_GPU_COUNT`, `IC_MIN_MEMORY_MB`, `IC_COPY_COUNT`; do/lib/inference-component.sh sends
+them as ComputeResourceRequirements, with 1 accelerator and 1024 MB when unset) and where
+it goes in `do/config` (`INSTANCE_TYPE`). Both are parsed, never run (doconfig).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlcc_ci import doconfig
+from mlcc_ci.projectcheck import read_project_file
+
+
+@dataclass(frozen=True)
+class Instance:
+    vcpus: int
+    memory_mb: int
+    accelerators: int  # GPUs or AWS Inferentia devices
+
+
+# The instance types the catalogs use and their neighbours, from "Amazon SageMaker AI
+# pricing" (https://aws.amazon.com/sagemaker/pricing/, the instance details of real-time
+# inference) and "Accelerated computing" of the EC2 instance types
+# (https://docs.aws.amazon.com/ec2/latest/instancetypes/ac.html). A type not listed is
+# not predicted: nothing is said about it.
+INSTANCES: dict[str, Instance] = {
+    "ml.t2.medium": Instance(2, 4096, 0),
+    "ml.m5.large": Instance(2, 8192, 0),
+    "ml.m5.xlarge": Instance(4, 16384, 0),
+    "ml.m5.2xlarge": Instance(8, 32768, 0),
+    "ml.m5.4xlarge": Instance(16, 65536, 0),
+    "ml.c5.large": Instance(2, 4096, 0),
+    "ml.c5.xlarge": Instance(4, 8192, 0),
+    "ml.c5.2xlarge": Instance(8, 16384, 0),
+    "ml.g5.xlarge": Instance(4, 16384, 1),
+    "ml.g5.2xlarge": Instance(8, 32768, 1),
+    "ml.g5.4xlarge": Instance(16, 65536, 1),
+    "ml.g5.8xlarge": Instance(32, 131072, 1),
+    "ml.g5.12xlarge": Instance(48, 196608, 4),
+    "ml.g5.24xlarge": Instance(96, 393216, 4),
+    "ml.g5.48xlarge": Instance(192, 786432, 8),
+    "ml.g6.xlarge": Instance(4, 16384, 1),
+    "ml.g6.2xlarge": Instance(8, 32768, 1),
+    "ml.g6.12xlarge": Instance(48, 196608, 4),
+    "ml.g6.48xlarge": Instance(192, 786432, 8),
+    "ml.p4d.24xlarge": Instance(96, 1179648, 8),
+    "ml.inf2.xlarge": Instance(4, 16384, 1),
+    "ml.inf2.24xlarge": Instance(96, 393216, 6),
+}
+
+# What do/lib/inference-component.sh sends when a .conf leaves a value unset.
+_DEFAULTS = {"IC_GPU_COUNT": "1", "IC_MIN_MEMORY_MB": "1024", "IC_COPY_COUNT": "1"}
+
+
+def _number(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _values(path: Path, env: dict[str, str]) -> dict[str, str]:
+    data = read_project_file(path)
+    if data is None:
+        return {}
+    parsed = doconfig.parse(data.decode("utf-8", errors="replace"), env)
+    return {k: v.value for k, v in parsed.items() if v.value is not None}
+
+
+def predict(project: Path) -> list[str]:
+    """Why SageMaker could not place the project's inference components on its instance
+    type, one sentence each; empty when they fit or nothing can be told."""
+    config = _values(project / "do" / "config", {})
+    instance_type = config.get("INSTANCE_TYPE", "")
+    instance = INSTANCES.get(instance_type)
+    ic_dir = project / "do" / "ic"
+    if instance is None or not ic_dir.is_dir():
+        return []
+    problems = []
+    for conf in sorted(ic_dir.glob("*.conf")):
+        values = {**_DEFAULTS, **_values(conf, config)}
+        copies = _number(values["IC_COPY_COUNT"]) or 1
+        asks = [
+            (_number(values["IC_GPU_COUNT"]), instance.accelerators, "accelerator device(s)"),
+            (_number(values["IC_MIN_MEMORY_MB"]), instance.memory_mb, "MB of memory"),
+        ]
+        where = f"do/ic/{conf.name}"
+        for need, have, what in asks:
+            if need is None:
+                continue
+            if need > have:
+                problems.append(
+                    f"Unable to place inference component {conf.stem} ({where}) on "
+                    f"{instance_type}: it requires {need:g} {what} per copy and instance "
+                    f"type {instance_type} has {have}"
+                )
+                break
+            if need * copies > have:
+                problems.append(
+                    f"Unable to place inference component {conf.stem} ({where}) on "
+                    f"{instance_type}: it requires {need * copies:g} {what} for its "
+                    f"{copies:g} copies and instance type {instance_type} has {have}"
+                )
+                break
+    return problems
