@@ -21,7 +21,7 @@ import yaml
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 
-from tests.twin import images
+from tests.twin import iam, images
 from tests.twin.hosting import ACCOUNT, ApiError, Hosting
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
@@ -207,6 +207,11 @@ class Twin:
         self.enforced = {}
         return self
 
+    def set_quotas(self, quotas: dict[str, int]) -> "Twin":
+        """Endpoint instance quotas by instance type until the next reset (which lifts them)."""
+        self.hosting.quotas = dict(quotas)
+        return self
+
     def stop(self) -> None:
         self._server.shutdown()
 
@@ -246,6 +251,13 @@ class Twin:
         region: str,
         params: dict[str, Any],
     ) -> tuple[int, dict[str, str], bytes]:
+        # -- issue 28: refuse what the service's model refuses, before moto and hosting --
+        from tests.twin.validation import refusal
+
+        refused = refusal(service, action, params) if request.headers.get("X-Amz-Target") else None
+        if refused:
+            return _error(refused.code, refused.message)
+        # -- end of the validation hook --
         name = _name_in(params)
         if self.faults.take(f"throttle:{action}", name):
             return _error("ThrottlingException", "Rate exceeded")
@@ -336,6 +348,8 @@ class Twin:
         spec = yaml.safe_load(project["source"].get("buildspec") or "{}") or {}
         variables = (spec.get("env") or {}).get("variables") or {}
         repository, name = variables.get("ECR_REPOSITORY_NAME"), variables.get("PROJECT_NAME")
+        if iam.refuse_nested_build(self, region, project, params, repository):
+            return  # its service role may not read the source or push: FAILED, in its log
         location = params.get("sourceLocationOverride", "")
         bucket, _, key = location.partition("/")
         source = s3_backends[ACCOUNT]["global"].get_object(bucket, key)
