@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache dist
+.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache twin-server dist
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -99,6 +99,12 @@ twin-cache: .twin/wheels/.downloaded .twin/npm-cache/.filled
 # the synthesized buildspec and the generator's own do-scripts, then the fault paths.
 twin: lambda-wheels generator twin-cache
 	$(BIN)/python -m pytest -q -m twin
+
+# The simulated account alone, as a server on 127.0.0.1 until Ctrl-C: it prints the URL to
+# give the AWS CLI (--endpoint-url) or boto3. TWIN_PORT=0 takes any free port.
+TWIN_PORT ?= 0
+twin-server: $(BIN)/.installed
+	$(BIN)/python -m tests.twin --port $(TWIN_PORT)
 
 # The browser test drives Debian's chromium (never a downloaded browser).
 browser:
