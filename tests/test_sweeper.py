@@ -306,3 +306,58 @@ def test_a_regression_publishes_one_message_and_a_green_run_none(cli, tmp_path, 
         assert cli(*run).exit_code == 0
         (fixed,) = messages()
         assert fixed["Subject"] == "mlcc-ci: http-flask fixed (pass)"
+
+
+@pytest.mark.cdk
+def test_in_a_shared_account_the_sweeper_describes_only_what_is_under_its_prefix(twin):
+    """Another team's endpoint config (and one whose name only contains the prefix) sits
+    in the account. The sweeper runs under its synthesized role, which may describe only
+    `mlcc-ci-*`: it must not ask for theirs (IAM would refuse, and the whole sweep with
+    it), and must still delete the model a finished run left."""
+    from mlcc_ci.stores.open import open_store
+    from tests.twin import fixture
+    from tests.twin.loop import KEYS, enforce_roles, function_env, session
+    from tests.twin.template import Template
+
+    template = Template.load(fixture.synthesized())
+    template.provision(fixture.clients(fixture.SERVICES))
+    store = open_store(None, table=fixture.TABLE)
+    store.register(from_entry(FLASK), "2026-01-01T00:00:00Z")
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    variant = {
+        "VariantName": "AllTraffic",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.m5.large",
+    }
+    theirs = {"recsys-model": "recsys-epc", "team-mlcc-ci-model": "team-mlcc-ci-epc"}
+    flask = FLASK.config["projectName"]
+    for model in (*theirs, f"{flask}-model-1"):
+        sm.create_model(
+            ModelName=model,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/theirs",
+            PrimaryContainer={"Image": IMAGE.format(model)},
+        )
+    for model, config in theirs.items():
+        sm.create_endpoint_config(
+            EndpointConfigName=config, ProductionVariants=[{**variant, "ModelName": model}]
+        )
+    now = clock.now()
+    _ran(store, FLASK, now - timedelta(minutes=10), clock.now() + timedelta(seconds=5))
+    enforce_roles(twin, template)
+    env = {**function_env(template, "mlcc-ci-sweeper"), **SWEEP_ENV}
+
+    dry = handler({"dryRun": True}, None, env=env, session=session("sweeper"))
+    assert dry["errors"] == [] and dry["deleted"] == []
+    assert dry["leaked"] == [{"resource": f"{flask}-model-1", "reason": dry["leaked"][0]["reason"]}]
+    result = handler(SWEEP, None, env=env, session=session("sweeper"))
+    assert result["deleted"] == [f"model {flask}-model-1"] and result["errors"] == []
+    assert sorted(m["ModelName"] for m in sm.list_models()["Models"]) == sorted(theirs)
+    assert sorted(
+        c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]
+    ) == sorted(theirs.values())
+    sweeper = twin.calls_by(KEYS["sweeper"])
+    assert sweeper and [c for c in sweeper if c.status >= 400] == []
+    described = {
+        c.params["EndpointConfigName"] for c in sweeper if c.action == "DescribeEndpointConfig"
+    }
+    assert described == set()  # none of the account's configs is the prefix's

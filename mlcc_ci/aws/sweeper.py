@@ -231,15 +231,31 @@ def _used_configs(sagemaker: Any, endpoints: list[str]) -> set[str]:
 
 
 def _used_models(sagemaker: Any, prefix: str) -> set[str]:
+    """The models the endpoint configs and inference components under the prefix use.
+
+    Only those: the sweeper's role may describe nothing else (a shared account holds other
+    teams' configs, and describing one is AccessDenied), and NameContains alone would also
+    match `team-mlcc-ci-x`. So a model under the prefix that another team's config (or
+    component) names looks unused here, and may be deleted once `decide` finds that a
+    finished run made it. That is accepted: a model under the prefix is a run's own, made
+    for the run and deleted by its teardown (Remover) whoever else names it, so a sweep
+    does no more than that teardown would have; the alternative, describing every config in
+    the account, needs a role that can read every team's. What no run made (a person's
+    own, under the prefix) is still left alone.
+    """
     used = set()
-    pages = sagemaker.get_paginator("list_endpoint_configs").paginate()
+    pages = sagemaker.get_paginator("list_endpoint_configs").paginate(NameContains=prefix)
     for config in (c for page in pages for c in page["EndpointConfigs"]):
+        if not config["EndpointConfigName"].startswith(f"{prefix}-"):
+            continue
         described = sagemaker.describe_endpoint_config(
             EndpointConfigName=config["EndpointConfigName"]
         )
         used |= {v.get("ModelName", "") for v in described.get("ProductionVariants", [])}
     pages = sagemaker.get_paginator("list_inference_components").paginate(NameContains=prefix)
     for component in (c for page in pages for c in page["InferenceComponents"]):
+        if not component["InferenceComponentName"].startswith(f"{prefix}-"):
+            continue
         described = sagemaker.describe_inference_component(
             InferenceComponentName=component["InferenceComponentName"]
         )

@@ -15,7 +15,9 @@ from typing import Any
 
 import boto3
 
-from tests.twin.codebuild import Build, CodeBuild
+from mlcc_ci.constants import SCANNER_FUNCTION, SWEEPER_FUNCTION
+from tests.twin.codebuild import EXECUTOR_KEY, Build, CodeBuild
+from tests.twin.hosting import ACCOUNT
 from tests.twin.server import Twin
 from tests.twin.stepfunctions import Execution, StateMachine
 from tests.twin.template import REGION, Template
@@ -24,7 +26,70 @@ KEYS = {
     "scanner": "AKIATWINSCANNER00001",
     "sweeper": "AKIATWINSWEEPER00001",
     "orchestrator": "AKIATWINSTATES000001",
+    # Step Functions itself reading an execution's input to run it: no role of the stack's
+    "stepfunctions": "AKIATWINSFNSERVICE01",
 }
+NESTED_ROLE_SUFFIX = "-build-service-role"  # the nested builds' roles (cdk nested.py)
+
+
+def function_env(template: Template, name: str) -> dict[str, str]:
+    """The environment the template gives the Lambda function `name`."""
+    for logical in template.of_type("AWS::Lambda::Function"):
+        if template.name(logical) == name:
+            variables = template.properties(logical)["Environment"]["Variables"]
+            return {k: str(v) for k, v in variables.items()}
+    raise KeyError(name)
+
+
+def _role_of(template: Template, logical: str, prop: str) -> str:
+    """The logical id of the role a resource's property names (Fn::GetAtt <role>.Arn)."""
+    ref = template.resources[logical]["Properties"][prop]
+    (role, attribute) = ref["Fn::GetAtt"]
+    assert attribute == "Arn", ref
+    return str(role)
+
+
+def principals(template: Template) -> dict[str, str]:
+    """Each principal's access key (or, for a nested build, its role's ARN: a build signs
+    nothing the twin sees, server.py checks its steps by the project's service role) and the
+    logical id of the role it acts as."""
+    found = {}
+    for logical in template.of_type("AWS::Lambda::Function"):
+        who = {SCANNER_FUNCTION: "scanner", SWEEPER_FUNCTION: "sweeper"}.get(template.name(logical))
+        if who:
+            found[KEYS[who]] = _role_of(template, logical, "Role")
+    (machine,) = template.of_type("AWS::StepFunctions::StateMachine")
+    found[KEYS["orchestrator"]] = _role_of(template, machine, "RoleArn")
+    roles = template.of_type("AWS::IAM::Role")
+    nested = {
+        logical
+        for logical, r in roles.items()
+        if r["Properties"].get("RoleName", "").endswith(NESTED_ROLE_SUFFIX)
+    }
+    executor = {
+        _role_of(template, logical, "ServiceRole")
+        for logical in template.of_type("AWS::CodeBuild::Project")
+    } - nested
+    (found[EXECUTOR_KEY],) = executor
+    for logical in sorted(nested):
+        found[template.arn(logical)] = logical
+    return found
+
+
+def enforce_roles(twin: Twin, template: Template) -> dict[str, str]:
+    """Install, for every principal, what IAM would say under its synthesized role (see
+    iam.py): the scanner's, the orchestrator's, the sweeper's, the executor's and each
+    nested build's. What the twin answered before stays; what comes after is checked.
+    Returns {key or role ARN: role logical id}."""
+    from tests.twin import iam
+
+    found = principals(template)
+    for key, role in found.items():
+        name = template.name(role)
+        twin.enforced[key] = iam.authorizer(
+            template.policies_of(role), f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/twin"
+        )
+    return found
 
 
 def session(who: str) -> boto3.session.Session:
@@ -45,7 +110,7 @@ class Loop:
         self.twin = twin
         self.template = template
         self.codebuild = codebuild
-        self.states = session("orchestrator").client("stepfunctions", endpoint_url=twin.url)
+        self.states = session("stepfunctions").client("stepfunctions", endpoint_url=twin.url)
         self.definition = self._definition()
 
     def _definition(self) -> dict[str, Any]:
@@ -53,11 +118,7 @@ class Loop:
         return dict(json.loads(self.template.properties(logical)["DefinitionString"]))
 
     def function_env(self, name: str) -> dict[str, str]:
-        for logical in self.template.of_type("AWS::Lambda::Function"):
-            if self.template.name(logical) == name:
-                variables = self.template.properties(logical)["Environment"]["Variables"]
-                return {k: str(v) for k, v in variables.items()}
-        raise KeyError(name)
+        return function_env(self.template, name)
 
     def scan(self, at: datetime | None = None) -> dict[str, Any]:
         """The scanner, invoked by hand (`mlcc-ci trigger`: no event), or `at` a time by its
@@ -97,11 +158,18 @@ class Loop:
             "detail": {},
         }
 
-    def sweep(self, **knobs: str) -> dict[str, Any]:
+    def sweep(self, *, dry_run: bool = False, **knobs: str) -> dict[str, Any]:
+        """The sweeper, as its schedule invokes it (`{"dryRun": false}`), or with
+        `dry_run` as a person invokes it to see what it would delete."""
         from mlcc_ci.aws.sweeper import handler
 
         env = {**self.function_env("mlcc-ci-sweeper"), **knobs}
-        return dict(handler({"dryRun": False}, None, env=env, session=session("sweeper")))
+        event = {"dryRun": True} if dry_run else {"dryRun": False}
+        return dict(handler(event, None, env=env, session=session("sweeper")))
+
+    def enforce_roles(self) -> dict[str, str]:
+        """Every principal of the stack acts under its synthesized role from now on."""
+        return enforce_roles(self.twin, self.template)
 
     def execution_input(self, arn: str) -> dict[str, Any]:
         return dict(json.loads(self.states.describe_execution(executionArn=arn)["input"]))
@@ -112,6 +180,7 @@ class Loop:
         dynamodb = session("orchestrator").client("dynamodb", endpoint_url=self.twin.url)
 
         def start_build(params: dict[str, Any]) -> Build:
+            self._may_start_build(params["ProjectName"])
             overrides = {v["Name"]: v["Value"] for v in params["EnvironmentVariablesOverride"]}
             stream = params["LogsConfigOverride"]["CloudWatchLogs"]["StreamName"]
             build = self.codebuild.start(params["ProjectName"], overrides, stream_prefix=stream)
@@ -122,6 +191,19 @@ class Loop:
         machine = StateMachine(self.definition, start_build, dynamodb)
         execution = machine.run(data)
         return Run(data["configId"], execution, machine.builds)
+
+    def _may_start_build(self, project: str) -> None:
+        """The orchestrator's role against what the .sync CodeBuild task needs (its project;
+        the rule Step Functions keeps for build events): refused as the task would be."""
+        from tests.twin.iam import record, sync_build_calls
+        from tests.twin.stepfunctions import TaskFailed
+
+        check = self.twin.enforced.get(KEYS["orchestrator"])
+        for call in sync_build_calls(project, KEYS["orchestrator"]):
+            refusal = check(call) if check else None
+            record(self.twin, call, refusal)
+            if refusal:
+                raise TaskFailed("CodeBuild.AccessDeniedException", refusal)
 
     def execute_all(
         self, arns: list[str], watchers: dict[str, Callable[[Build], None]] | None = None

@@ -1,0 +1,121 @@
+"""What a twin test module needs to stand the loop up: the stack synthesized once per
+process, an environment that points the CLI and boto3 at the simulated account, the
+stack provisioned from its template, and the loop (scanner, orchestrator, executor builds,
+sweeper) built over it.
+
+    with fixture.account_env(twin, home):
+        template, clients = fixture.deploy(twin, fixture.synthesized(), MaxConcurrency="1")
+        with fixture.workspace() as work:
+            the_loop = fixture.loop(twin, template, work)
+            the_loop.enforce_roles()
+            fixture.cli("register", "--from-catalog", "triton-fil", "--table", fixture.TABLE)
+            runs = the_loop.execute_all(the_loop.scan()["executionArns"])
+"""
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from tests.twin.codebuild import CodeBuild, Image
+from tests.twin.loop import Loop
+from tests.twin.server import Twin
+from tests.twin.template import REGION, Template
+
+REPO = Path(__file__).resolve().parents[2]
+TWIN_CACHE = REPO / ".twin"
+TABLE = "mlcc-ci-table"
+# the clients a test reads the account with (as the account's owner: no role enforced)
+SERVICES = ("dynamodb", "s3", "ecr", "sns", "logs", "iam", "stepfunctions", "secretsmanager")
+SERVICES_READ = (*SERVICES, "sagemaker", "codebuild")
+
+
+def synth(outdir: Path) -> Path:
+    """The stack's cloud assembly, as `cdk synth` writes it (without the cdk-nag checks)."""
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    sys.path.insert(0, str(REPO / "cdk"))
+    try:
+        from app import build_app
+    finally:
+        sys.path.remove(str(REPO / "cdk"))
+    build_app(str(outdir), nag=False).synth()
+    return outdir
+
+
+@functools.cache
+def synthesized() -> Path:
+    """One synthesis per process (it takes a minute or two): every twin module shares it.
+    The folder is left for the process's temporary files to be cleaned with."""
+    return synth(Path(tempfile.mkdtemp(prefix="mlcc-ci-cdk-out-")))
+
+
+@contextmanager
+def account_env(twin: Twin, home: Path) -> Iterator[None]:
+    """The CLI, boto3 and the builds it starts talk to the simulated account only, as its
+    owner (a key no role is enforced on), with a home of their own."""
+    with pytest.MonkeyPatch.context() as env:
+        for key, value in {
+            "AWS_ENDPOINT_URL": twin.url,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "HOME": str(home),
+            "XDG_DATA_HOME": str(home / "share"),
+        }.items():
+            env.setenv(key, value)
+        for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "MLCC_CI_STORE", "VIRTUAL_ENV"):
+            env.delenv(key, raising=False)
+        yield
+
+
+def clients(services: tuple[str, ...] = SERVICES_READ) -> dict[str, Any]:
+    """boto3 clients as the account's owner (inside account_env)."""
+    return {s: boto3.client(s, region_name=REGION) for s in services}
+
+
+def deploy(twin: Twin, assembly: Path, **parameters: str) -> tuple[Template, dict[str, Any]]:
+    """The stack's template with `parameters`, provisioned into the account (inside
+    account_env); the owner's clients."""
+    template = Template.load(assembly, **parameters)
+    owner = clients()
+    template.provision(owner)
+    return template, owner
+
+
+@contextmanager
+def workspace() -> Iterator[Path]:
+    """Where the simulated builds work: not under /tmp, since each build mounts a /tmp of
+    its own; removed afterwards (builds leave a few hundred MB each) unless MLCC_TWIN_KEEP."""
+    work = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-", dir="/var/tmp"))
+    try:
+        yield work
+    finally:
+        if not os.environ.get("MLCC_TWIN_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def loop(twin: Twin, template: Template, work: Path) -> Loop:
+    """The loop over the provisioned stack, its executor builds in `work`."""
+    for cache in (TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache"):
+        if not cache.is_dir():
+            pytest.fail(f"{cache} is missing: `make twin-cache` prepares the simulated image")
+    image = Image(work / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache")
+    return Loop(twin, template, CodeBuild(template, image, twin.url, work / "builds"))
+
+
+def cli(*args: str) -> str:
+    """`mlcc-ci <args>` in a subprocess, as an operator runs it; it must succeed."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mlcc_ci", *args], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
