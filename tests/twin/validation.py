@@ -173,6 +173,9 @@ _JAVA_TYPE = {
 
 
 def _wrong(shape: Any, value: Any) -> _WrongType:
+    """A body that does not deserialize into the input shape: SerializationException, as
+    the AWS JSON protocols' malformed-request tests expect for a value of the wrong type
+    (https://smithy.io/2.0/additional-specs/http-protocol-compliance-tests.html)."""
     if isinstance(value, dict):
         return _WrongType("Start of structure or map found where not expected.")
     if isinstance(value, list):
@@ -189,6 +192,9 @@ class _Check:
         if not isinstance(value, dict):
             raise _wrong(shape, value)
         errors: list[str] = []
+        # a member documented "Required: Yes" (CreateEndpoint's EndpointName and
+        # EndpointConfigName: https://docs.aws.amazon.com/sagemaker/latest/APIReference/
+        # API_CreateEndpoint.html#API_CreateEndpoint_RequestSyntax)
         required = set(shape.required_members)
         for member, member_shape in shape.members.items():
             where = f"{path}.{_camel(member)}" if path else _camel(member)
@@ -261,6 +267,20 @@ class _Check:
         if not ok:
             raise _wrong(shape, value)
 
+    # Each constraint is a shape's documented "Length Constraints", "Pattern", "Valid
+    # Values" or "Valid Range", and breaking one is the ValidationError of the Common
+    # Errors page (https://docs.aws.amazon.com/sagemaker/latest/APIReference/
+    # CommonErrors.html). The pages of the shapes the tests use:
+    # - enum: ProductionVariant.InstanceType, "Valid Values: ml.t2.medium | ..."
+    #   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProductionVariant.html
+    # - length and pattern: CreateEndpoint.EndpointName, "Maximum length of 63. Pattern:
+    #   ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    #   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html
+    # - range: NumberOfAcceleratorDevicesRequired "Minimum value of 1", MinMemoryRequiredInMb
+    #   "Minimum value of 128" https://docs.aws.amazon.com/sagemaker/latest/APIReference/
+    #   API_InferenceComponentComputeResourceRequirements.html
+    # - map keys: ContainerDefinition.Environment, "Key Pattern: [a-zA-Z_][a-zA-Z0-9_]*"
+    #   https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html
     @staticmethod
     def _constraints(shape: Any, value: Any) -> list[str]:
         """The constraint clauses `value` breaks, in the order AWS's validator checks
