@@ -31,6 +31,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import PYTHON_GUARD
+from tests.twin.buildrules import Admission, runtime_problem
 from tests.twin.hosting import ACCOUNT
 from tests.twin.template import REGION, Template
 
@@ -87,6 +88,10 @@ class Build:
     env: dict[str, str] = field(default_factory=dict)
     status: str = "IN_PROGRESS"
     done: threading.Event = field(default_factory=threading.Event)
+    # (phaseType, phaseStatus, context) of the phases the twin tells apart: QUEUED, and a
+    # DOWNLOAD_SOURCE that failed
+    phases: list[tuple[str, str, str]] = field(default_factory=list)
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @property
     def uuid(self) -> str:
@@ -107,6 +112,21 @@ class Build:
         for pid, _ in self.processes():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+    def stop(self) -> None:
+        """StopBuild, which "attempts to stop running a build"
+        (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StopBuild.html;
+        https://docs.aws.amazon.com/codebuild/latest/userguide/stop-build.html: a build
+        already complete cannot be stopped). It ends STOPPED, its current phase STOPPED, and
+        no later phase runs, post_build neither. A queued build leaves the queue unrun."""
+        if self.done.is_set():
+            return
+        self.status = "STOPPED"
+        self.stopping.set()
+        if self.proc is not None:
+            for pid, _ in self.processes():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
     def processes(self) -> list[tuple[int, str]]:
         """(pid, command line) of every process in the build's container now."""
@@ -198,6 +218,8 @@ class CodeBuild:
         # without a /tmp of their own, builds share this machine's: one at a time then
         self._slots = threading.Semaphore(64 if self.isolation else 1)
         self.builds: list[Build] = []
+        # the account's concurrent build quota and queue (buildrules.Admission)
+        self.admission = Admission()
         self._numbers = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -253,6 +275,8 @@ class CodeBuild:
     ) -> Build:
         """Start one build of `project` (its name), as StartBuild with these overrides."""
         _, props = self.template.project(project)
+        # past the concurrent build limit: QUEUED; past the queue: AccountLimitExceeded
+        running_now = self.admission.enter()
         build_id = f"{project}:{uuid.uuid4()}"
         # like CodeBuild's /codebuild/output/src<digits>: no UUID in paths (npm masks
         # UUID-shaped strings in what it prints, taking them for tokens)
@@ -265,6 +289,39 @@ class CodeBuild:
         build = Build(
             build_id, project, f"{prefix}/{build_id.split(':')[1]}", work / "build.log", work
         )
+        with self._lock:
+            self.builds.append(build)
+        if running_now:
+            self._launch(build, props, overrides, logs)
+        else:
+            threading.Thread(
+                target=self._dequeue, args=(build, props, overrides, logs), daemon=True
+            ).start()
+        return build
+
+    def _dequeue(
+        self, build: Build, props: dict[str, Any], overrides: dict[str, str], logs: Any
+    ) -> None:
+        """A queued build starts when a running one ends, unless it was stopped first."""
+        if self.admission.wait_turn(build.stopping):
+            build.phases.append(("QUEUED", "SUCCEEDED", ""))
+            self._launch(build, props, overrides, logs)
+        else:
+            build.phases.append(("QUEUED", "STOPPED", ""))
+            build.done.set()
+
+    def _launch(
+        self, build: Build, props: dict[str, Any], overrides: dict[str, str], logs: Any
+    ) -> None:
+        """From DOWNLOAD_SOURCE on: the buildspec is read first, and runtime-versions the
+        image lacks end the build there, before INSTALL."""
+        work = build.work
+        problem = runtime_problem(
+            props["Environment"]["Image"], yaml.safe_load(props["Source"]["BuildSpec"])
+        )
+        if problem:
+            self._source_failed(build, logs.get("GroupName"), problem)
+            return
         shutil.copytree(self.template.asset_dir(props["Source"]["Location"]), work / "src")
         (work / "tmp").mkdir()
         venv.create(work / "image-python", with_pip=True, symlinks=True)
@@ -291,14 +348,27 @@ class CodeBuild:
         threading.Thread(
             target=self._finish, args=(build, logs.get("GroupName")), daemon=True
         ).start()
-        with self._lock:
-            self.builds.append(build)
-        return build
+
+    def _source_failed(self, build: Build, group: str | None, message: str) -> None:
+        """The build ends in DOWNLOAD_SOURCE with YAML_FILE_ERROR, as CodeBuild words it."""
+        build.log.write_text(
+            "[Container] Phase is DOWNLOAD_SOURCE\n"
+            "[Container] Phase complete: DOWNLOAD_SOURCE State: FAILED\n"
+            f"[Container] Phase context status code: YAML_FILE_ERROR Message: {message}\n"
+        )
+        build.phases.append(("DOWNLOAD_SOURCE", "FAILED", f"YAML_FILE_ERROR: {message}"))
+        if build.status == "IN_PROGRESS":
+            build.status = "FAILED"
+        self.admission.leave()
+        if group:
+            self._ship_log(build, group)
+        build.done.set()
 
     def _finish(self, build: Build, group: str | None) -> None:
         assert build.proc is not None
         code = build.proc.wait()
         self._slots.release()
+        self.admission.leave()
         if build.status == "IN_PROGRESS":
             build.status = "SUCCEEDED" if code == 0 else "FAILED"
         if group:

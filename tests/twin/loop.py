@@ -131,6 +131,27 @@ class Loop:
         event = {} if at is None else self.scheduled_event(at)
         return dict(handler(event, None, env=env, session=session("scanner")))
 
+    def scan_concurrently(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The scanner invoked for every event at once, as Lambda may: EventBridge delivers
+        an event to its target "at least once" (https://docs.aws.amazon.com/eventbridge/
+        latest/userguide/eb-rule-dlq.html), a function invoked asynchronously "can receive
+        the same event from Lambda multiple times" (https://docs.aws.amazon.com/lambda/
+        latest/dg/invocation-async.html), and `mlcc-ci trigger` (the event `{}`) may
+        overlap a scheduled scan. Each invocation is a Lambda instance of its own: its own
+        session, released together."""
+        from mlcc_ci.aws.scanner import handler
+
+        env = self.function_env("mlcc-ci-scanner")
+        sessions = [session("scanner") for _ in events]  # made here: boto3 is not thread-safe
+        together = threading.Barrier(len(events))
+
+        def invoke(event: dict[str, Any], own: boto3.session.Session) -> dict[str, Any]:
+            together.wait()
+            return dict(handler(event, None, env=env, session=own))
+
+        with ThreadPoolExecutor(max_workers=len(events)) as pool:
+            return list(pool.map(invoke, events, sessions))
+
     def scheduled_event(self, at: datetime) -> dict[str, Any]:
         """What the template's scanner rule sends its target when it fires for `at`."""
         from mlcc_ci import clock

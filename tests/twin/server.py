@@ -22,7 +22,9 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request
 
 from tests.twin import iam, images
+from tests.twin.dynamodb import IndexLag
 from tests.twin.hosting import ACCOUNT, ApiError, Hosting
+from tests.twin.nested import NestedBuilds
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d+/([^/]+)/([^/]+)/")
 _INVOKE = re.compile(r"^/endpoints/([^/]+)/invocations$")
@@ -200,6 +202,9 @@ class Twin:
         urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"))
         self.faults.clear()
         self._failed_builds.clear()
+        self.nested = NestedBuilds()  # nested builds that take time (fault nested-build-slow)
+        self.index_lag = 0.0  # how many seconds GSI reads lag the table's writes
+        self.tables = IndexLag(ACCOUNT)
         with self._lock:
             self.calls.clear()
         self.hosting = Hosting(self.faults, self._image_labels, settle_seconds=self.settle_seconds)
@@ -288,6 +293,8 @@ class Twin:
                 f"The repository with name '{name}' does not exist in the registry with id "
                 f"'{ACCOUNT}'",
             )
+        if service == "dynamodb":  # GSIs that lag writes by index_lag (dynamodb.py)
+            return self.tables.answer(self.index_lag, action, region, params, environ, self._pass)
         status, headers, payload = self._pass(environ)
         if service == "codebuild" and status == 200:
             payload = self._nested_build(action, region, params, payload)
@@ -326,15 +333,34 @@ class Twin:
             self._nested_log_group(region, params["projectName"])
             if self.faults.take("nested-build-fails", params["projectName"]):
                 self._failed_builds.add(build["id"])
+            elif self.faults.take("nested-build-slow", params["projectName"]):
+                # it takes nested.slow_minutes: the image is pushed if it succeeds in time
+                metadata = project.project_metadata
+                self.nested.start(
+                    build["id"],
+                    metadata,
+                    params,
+                    lambda: self._push_from_build(region, metadata, params),
+                )
+                doc = json.loads(payload)
+                self.nested.rewrite(doc["build"])
+                return json.dumps(doc).encode()
             else:
                 self._push_from_build(region, project.project_metadata, params)
             return payload
-        if action == "BatchGetBuilds" and self._failed_builds:
+        if action == "StopBuild":
+            self.nested.stop(params.get("id", ""))
+            doc = json.loads(payload)
+            self.nested.rewrite(doc.get("build", {"id": ""}))
+            return json.dumps(doc).encode()
+        if action == "BatchGetBuilds":
             doc = json.loads(payload)
             for build in doc.get("builds", []):
                 if build["id"] in self._failed_builds:
                     build["buildStatus"] = "FAILED"
                     build["currentPhase"] = "COMPLETED"
+                else:
+                    self.nested.rewrite(build)
             return json.dumps(doc).encode()
         return payload
 

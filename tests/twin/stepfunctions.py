@@ -1,22 +1,51 @@
 """The orchestrator's definition, taken from the template, run state by state (moto cannot
 run `codebuild:startBuild.sync` nor the DynamoDB integrations): the subset of the States
 Language it uses — Choice, Task with Parameters (`.$` paths, States.Format), ResultSelector,
-ResultPath and Catch, Succeed and Fail."""
+ResultPath, Retry and Catch, Succeed and Fail — with its timeouts.
+
+Errors as "Error handling in Step Functions workflows" names them
+(https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html): a Task
+past its TimeoutSeconds fails with States.Timeout, which Retry and Catch see; a build that
+does not succeed is States.TaskFailed; a service's own error is `<Service>.<Exception>`.
+States.ALL matches every error (but States.Runtime and States.DataLimitExceeded);
+States.TaskFailed every error but States.Timeout. The execution's own TimeoutSeconds ends it
+TIMED_OUT, and no Catch sees that: "catchers are available for Task, Parallel and Map
+states, but not for top-level state machine execution failures". Whether Step Functions
+stops a `.sync` build whose task or execution timed out, those pages do not say: the twin
+leaves it running.
+"""
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from tests.twin.buildrules import AccountLimitExceeded
 from tests.twin.codebuild import Build
+
+UNCATCHABLE_BY_ALL = {"States.Runtime", "States.DataLimitExceeded"}
 
 
 class TaskFailed(Exception):
     def __init__(self, error: str, cause: str) -> None:
         super().__init__(f"{error}: {cause}")
         self.error, self.cause = error, cause
+
+
+class ExecutionTimedOut(Exception):
+    """The execution's TimeoutSeconds passed: it ends TIMED_OUT, whatever state it was in."""
+
+
+def matches(error: str, names: list[str]) -> bool:
+    """Whether a Retrier's or Catcher's ErrorEquals covers `error`."""
+    if error in names:
+        return True
+    if "States.ALL" in names and error not in UNCATCHABLE_BY_ALL:
+        return True
+    return "States.TaskFailed" in names and error not in (UNCATCHABLE_BY_ALL | {"States.Timeout"})
 
 
 def _path(doc: Any, path: str, context: dict[str, Any]) -> Any:
@@ -84,18 +113,73 @@ class StateMachine:
         definition: dict[str, Any],
         start_build: Callable[[dict[str, Any]], Build],
         dynamodb: Any,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.definition = definition
         self.start_build = start_build
         self.dynamodb = dynamodb
+        self.sleep = sleep  # Retry's intervals: tests pass one that returns at once
+        self.clock = clock
         self.builds: list[Build] = []
 
-    def _task(self, state: dict[str, Any], params: dict[str, Any]) -> Any:
+    def _wait(self, build: Build, state: dict[str, Any], deadline: float | None) -> str:
+        """Until the build ends, the task's TimeoutSeconds passes (States.Timeout), or the
+        execution's does (ExecutionTimedOut)."""
+        if "HeartbeatSeconds" in state:
+            # a .sync task polls its job: no heartbeat is ever sent; not modelled
+            raise NotImplementedError("HeartbeatSeconds on a .sync task")
+        now = self.clock()
+        timeout = state.get("TimeoutSeconds")
+        task_end = now + timeout if timeout is not None else None
+        ends = [t for t in (task_end, deadline) if t is not None]
+        if build.done.wait(max(min(ends) - now, 0) if ends else None):
+            return build.status
+        if deadline is not None and (task_end is None or deadline <= task_end):
+            raise ExecutionTimedOut
+        raise TaskFailed("States.Timeout", f"Task timed out after {timeout} seconds")
+
+    def _attempts(
+        self, state: dict[str, Any], params: dict[str, Any], deadline: float | None
+    ) -> Any:
+        """The task, retried as its first matching Retrier says: IntervalSeconds (1),
+        times BackoffRate (2.0) per attempt, MaxAttempts (3) at most, MaxDelaySeconds."""
+        retriers = state.get("Retry", [])
+        counts = [0] * len(retriers)
+        while True:
+            try:
+                return self._task(state, params, deadline)
+            except TaskFailed as failure:
+                index = next(
+                    (i for i, r in enumerate(retriers) if matches(failure.error, r["ErrorEquals"])),
+                    None,
+                )
+                if index is None:
+                    raise
+                retrier = retriers[index]
+                if counts[index] >= retrier.get("MaxAttempts", 3):
+                    raise
+                delay = (
+                    retrier.get("IntervalSeconds", 1)
+                    * retrier.get("BackoffRate", 2.0) ** (counts[index])
+                )
+                delay = min(delay, retrier.get("MaxDelaySeconds", delay))
+                counts[index] += 1
+                if deadline is not None and self.clock() + delay >= deadline:
+                    raise ExecutionTimedOut from None
+                self.sleep(delay)
+
+    def _task(self, state: dict[str, Any], params: dict[str, Any], deadline: float | None) -> Any:
         resource = state["Resource"].split(":::", 1)[1]
         if resource == "codebuild:startBuild.sync":
-            build = self.start_build(params)
+            try:
+                build = self.start_build(params)
+            except AccountLimitExceeded as exc:
+                # the service's error, as the integration names it
+                raise TaskFailed("CodeBuild.AccountLimitExceededException", str(exc)) from None
             self.builds.append(build)
-            status = build.wait(timeout=state.get("TimeoutSeconds"))
+            status = self._wait(build, state, deadline)
             description = {"Build": {"Id": build.id, "BuildStatus": status}}
             if status != "SUCCEEDED":
                 raise TaskFailed("States.TaskFailed", json.dumps(description))
@@ -112,7 +196,11 @@ class StateMachine:
         name = self.definition["StartAt"]
         visited = []
         doc = dict(data)
+        limit = self.definition.get("TimeoutSeconds")
+        deadline = self.clock() + limit if limit is not None else None
         while True:
+            if deadline is not None and self.clock() >= deadline:
+                return Execution("TIMED_OUT", doc, visited, "States.Timeout")
             visited.append(name)
             state = self.definition["States"][name]
             context = {
@@ -139,14 +227,13 @@ class StateMachine:
             if kind != "Task":
                 raise NotImplementedError(kind)
             try:
-                result = self._task(state, parameters(state.get("Parameters", {}), doc, context))
+                params = parameters(state.get("Parameters", {}), doc, context)
+                result = self._attempts(state, params, deadline)
+            except ExecutionTimedOut:
+                return Execution("TIMED_OUT", doc, visited, "States.Timeout")
             except TaskFailed as failure:
                 catch = next(
-                    (
-                        c
-                        for c in state.get("Catch", [])
-                        if failure.error in c["ErrorEquals"] or "States.ALL" in c["ErrorEquals"]
-                    ),
+                    (c for c in state.get("Catch", []) if matches(failure.error, c["ErrorEquals"])),
                     None,
                 )
                 if catch is None:
