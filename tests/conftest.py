@@ -153,6 +153,15 @@ def twin(_twin_server, monkeypatch):
 
 
 @pytest.fixture
+def new_account_twin(twin):
+    """The simulated account as a new AWS account has it: no instance of an accelerated
+    type allowed for endpoints (every GPU quota 0), CPU types unlimited."""
+    from tests.twin.instances import new_account_quotas
+
+    return twin.set_quotas(new_account_quotas())
+
+
+@pytest.fixture
 def moto_server():
     from moto.server import ThreadedMotoServer
 

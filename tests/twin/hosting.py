@@ -1,42 +1,65 @@
 """SageMaker real-time hosting as the generated do-scripts meet it, which moto 5.2 lacks:
 endpoint configs for inference components (no model in the variant), endpoints and
-inference components whose states move with time (Creating → InService or Failed,
-Deleting → gone), and a container that answers `InvokeEndpoint` the way its framework's
-server would.
+inference components whose states move with the twin's clock (Creating → InService or
+Failed, Deleting → gone), and a container that answers `InvokeEndpoint` the way its
+framework's server would (container.py).
 
-Rules kept from the real service: an inference component needs an InService endpoint and
-an image that exists in ECR; an endpoint cannot be deleted while inference components
-remain on it; invoking an endpoint that has inference components needs the component's
-name. Faults (see `Faults`) make an endpoint fail for lack of capacity, an inference
-component fail its health check, or one stay Creating.
+Rules kept from the real service, each with its source where it is enforced: an endpoint
+name is unique; an endpoint's instances count against the account's per-instance-type
+quota; an inference component needs an InService endpoint, room on its instances
+(instances.py) and an image that exists in ECR; neither can be deleted while Creating; an
+endpoint cannot be deleted while inference components remain on it; invoking an endpoint
+that has inference components needs the component's name. Faults (see `Faults`) make an
+endpoint fail for lack of capacity, an inference component fail its health check, or one
+stay Creating.
 """
 
-import base64
-import json
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-ACCOUNT = "123456789012"
+from tests.twin.account import ACCOUNT, ApiError, missing
+from tests.twin.clock import Clock
+from tests.twin.configs import ConfigsAndModels
+from tests.twin.container import answer
+from tests.twin.instances import Copy, unplaceable
+
+__all__ = ["ACCOUNT", "ApiError", "Hosting"]
+
 CAPACITY = (
     "Unable to provision requested ML compute capacity for {instance}. Please retry using "
     "a different ML instance type or after some time."
 )
-# longer than the 15 s the generated do/clean sleeps when the CLI has no waiter for it
+# Real seconds, whatever the clock's speed: longer than the 15 s (real) the generated
+# do/clean sleeps when the CLI has no waiter for it
 SLOW_DELETE_SECONDS = 25.0
 UNHEALTHY = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
 )
-
-
-class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code, self.message, self.status = code, message, status
+# How long each transition takes, in twin seconds: typical values seen on SageMaker, not
+# documented figures (the docs say an endpoint "can take a few minutes" to become available,
+# https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-create-endpoint.html;
+# the CLI's endpoint waiters poll every 30 s for up to an hour).
+ENDPOINT_CREATION = 360.0
+ENDPOINT_DELETION = 60.0
+COMPONENT_CREATION = 180.0
+COMPONENT_UPDATE = 120.0
+COMPONENT_DELETION = 60.0
+# https://docs.aws.amazon.com/general/latest/gr/sagemaker.html (per-instance-type quotas
+# "<type> for endpoint usage"), in the words SageMaker answers CreateEndpoint with
+QUOTA = (
+    "The account-level service limit '{type} for endpoint usage' is {limit} Instances, with "
+    "current utilization of {used} Instances and a request delta of {delta} Instances. "
+    "Please use AWS Service Quotas to request an increase for this quota. If AWS Service "
+    "Quotas is not available, contact AWS support to request an increase for this quota."
+)
+# Reported, not documented: a component or endpoint still Creating cannot be deleted
+# (https://github.com/aws/amazon-sagemaker-examples/issues/3432); the words follow
+# SageMaker's "Cannot update in-progress endpoint" refusal.
+IN_PROGRESS = 'Cannot delete in-progress {label} "{arn}".'
 
 
 @dataclass
@@ -47,18 +70,21 @@ class Resource:
     kind: str  # endpoint | inference-component
     region: str
     status: str = "Creating"
-    settle_at: float = 0.0  # when Creating/Deleting ends
+    settle_at: float = 0.0  # twin time when Creating/Updating/Deleting ends
+    settle_real: float | None = None  # or a real (monotonic) deadline, for real-time faults
     settles_to: str = "InService"  # or Failed, or "" (gone) for Deleting
     failure: str = ""
-    created: float = field(default_factory=time.time)
+    created: float = 0.0
+    modified: float = 0.0
     spec: dict[str, Any] = field(default_factory=dict)
 
     @property
     def arn(self) -> str:
         return f"arn:aws:sagemaker:{self.region}:{ACCOUNT}:{self.kind}/{self.name.lower()}"
 
-    def tick(self, now: float) -> None:
-        if self.status in ("Creating", "Deleting") and now >= self.settle_at:
+    def tick(self, now: float, real: float) -> None:
+        due = real >= self.settle_real if self.settle_real is not None else now >= self.settle_at
+        if self.status in ("Creating", "Updating", "Deleting") and due:
             self.status = self.settles_to
 
     @property
@@ -66,22 +92,42 @@ class Resource:
         return self.status == ""
 
 
-class Hosting:
+class Hosting(ConfigsAndModels):
     def __init__(
         self,
         faults: "Any",
         image_of: Callable[[str, str], dict[str, str] | None],
         *,
         settle_seconds: float = 0.3,
+        clock: Clock | None = None,
+        quotas: dict[str, int] | None = None,
     ) -> None:
         self.faults = faults
         self.image_of = image_of  # (region, image URI) -> the image's labels, or None
-        self.settle_seconds = settle_seconds
+        # settle_seconds: the real time an endpoint takes to be created (the clock's speed)
+        self.clock = clock or Clock(ENDPOINT_CREATION / settle_seconds)
+        # instance type -> instances allowed for endpoint usage; a type not here is unlimited
+        self.quotas: dict[str, int] = dict(quotas or {})
         self.lock = threading.Lock()
         self.configs: dict[str, dict[str, Any]] = {}
         self.models: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, Resource] = {}
         self.components: dict[str, Resource] = {}
+
+    @property
+    def settle_seconds(self) -> float:
+        """Real seconds an endpoint takes to be created; setting it sets the clock's speed."""
+        return ENDPOINT_CREATION / self.clock.speed
+
+    @settle_seconds.setter
+    def settle_seconds(self, seconds: float) -> None:
+        """As before the clock: transitions under way keep the real time they had left."""
+        with self.lock:
+            now, old = self.clock.now(), self.clock.speed
+            self.clock.speed = new = ENDPOINT_CREATION / seconds
+            for res in (*self.endpoints.values(), *self.components.values()):
+                if res.settle_at > now:
+                    res.settle_at = now + (res.settle_at - now) * new / old
 
     # -- what is left -------------------------------------------------------------------
 
@@ -99,10 +145,10 @@ class Hosting:
             }
 
     def _tick(self) -> None:
-        now = time.time()
+        now, real = self.clock.now(), time.monotonic()
         for table in (self.endpoints, self.components):
             for name, res in list(table.items()):
-                res.tick(now)
+                res.tick(now, real)
                 if res.gone:
                     del table[name]
 
@@ -142,111 +188,72 @@ class Hosting:
         }
     )
 
-    def _settle(self, res: Resource, to: str, failure: str = "") -> Resource:
-        res.settle_at = time.time() + self.settle_seconds
+    def _settle(self, res: Resource, to: str, after: float, failure: str = "") -> Resource:
+        """`res` becomes `to` once `after` twin seconds have passed."""
+        res.settle_at, res.settle_real = self.clock.now() + after, None
         res.settles_to, res.failure = to, failure
+        res.modified = self.clock.stamp()
         return res
 
-    @staticmethod
-    def _missing(kind: str, name: str, region: str) -> ApiError:
-        arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:{kind}/{name.lower()}"
-        label = {"endpoint-config": "endpoint configuration"}.get(kind, kind.replace("-", " "))
-        return ApiError("ValidationException", f'Could not find {label} "{arn}".')
-
-    # -- endpoint configs and models -----------------------------------------------------
-
-    def _CreateEndpointConfig(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        name = p["EndpointConfigName"]
-        if name in self.configs:
-            raise ApiError(
-                "ValidationException",
-                f'Cannot create already existing endpoint configuration "{name}".',
-            )
-        for variant in p.get("ProductionVariants", []):
-            model = variant.get("ModelName")
-            if model and model not in self.models:
-                raise self._missing("model", model, region)
-        arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:endpoint-config/{name.lower()}"
-        self.configs[name] = {**p, "EndpointConfigArn": arn, "CreationTime": time.time()}
-        return {"EndpointConfigArn": arn}
-
-    def _DescribeEndpointConfig(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        name = p["EndpointConfigName"]
-        if name not in self.configs:
-            raise self._missing("endpoint-config", name, region)
-        return self.configs[name]
-
-    def _DeleteEndpointConfig(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        if self.configs.pop(p["EndpointConfigName"], None) is None:
-            raise self._missing("endpoint-config", p["EndpointConfigName"], region)
-        return {}
-
-    def _ListEndpointConfigs(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        return {
-            "EndpointConfigs": [
-                {
-                    "EndpointConfigName": n,
-                    "EndpointConfigArn": c["EndpointConfigArn"],
-                    "CreationTime": c["CreationTime"],
-                }
-                for n, c in sorted(self.configs.items())
-                if p.get("NameContains", "") in n
-            ]
-        }
-
-    def _CreateModel(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        arn = f"arn:aws:sagemaker:{region}:{ACCOUNT}:model/{p['ModelName'].lower()}"
-        self.models[p["ModelName"]] = {**p, "ModelArn": arn, "CreationTime": time.time()}
-        return {"ModelArn": arn}
-
-    def _DescribeModel(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        if p["ModelName"] not in self.models:
-            raise self._missing("model", p["ModelName"], region)
-        return self.models[p["ModelName"]]
-
-    def _DeleteModel(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        if self.models.pop(p["ModelName"], None) is None:
-            raise self._missing("model", p["ModelName"], region)
-        return {}
-
-    def _ListModels(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        return {
-            "Models": [
-                {"ModelName": n, "ModelArn": m["ModelArn"], "CreationTime": m["CreationTime"]}
-                for n, m in sorted(self.models.items())
-                if p.get("NameContains", "") in n
-            ]
-        }
+    def _new(self, name: str, kind: str, region: str, spec: dict[str, Any]) -> Resource:
+        stamp = self.clock.stamp()
+        return Resource(name, kind, region, created=stamp, modified=stamp, spec=spec)
 
     # -- endpoints ----------------------------------------------------------------------
 
     def _CreateEndpoint(self, p: dict[str, Any], region: str) -> dict[str, Any]:
         name, config = p["EndpointName"], p["EndpointConfigName"]
+        # "The endpoint name must be unique within an AWS Region in your AWS account."
+        # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateEndpoint.html
         if name in self.endpoints:
             raise ApiError(
                 "ValidationException",
                 f'Cannot create already existing endpoint "{self.endpoints[name].arn}".',
             )
         if config not in self.configs:
-            raise self._missing("endpoint-config", config, region)
-        res = Resource(name, "endpoint", region, spec={"EndpointConfigName": config})
+            raise missing("endpoint-config", config, region)
         variants = self.configs[config].get("ProductionVariants", [{}])
+        self._within_quotas(variants)
+        res = self._new(name, "endpoint", region, {"EndpointConfigName": config})
+        res.spec["variants"] = variants  # what it runs on, should its config be deleted
         instance = variants[0].get("InstanceType", "the instance type")
         if self.faults.take("capacity", name):
-            self._settle(res, "Failed", CAPACITY.format(instance=instance))
+            self._settle(res, "Failed", ENDPOINT_CREATION, CAPACITY.format(instance=instance))
         else:
-            self._settle(res, "InService")
+            self._settle(res, "InService", ENDPOINT_CREATION)
         self.endpoints[name] = res
         return {"EndpointArn": res.arn}
 
+    def _within_quotas(self, variants: list[dict[str, Any]]) -> None:
+        """ResourceLimitExceeded when the new endpoint's instances would take a type past
+        its quota: instances of live endpoints count (not Deleting, Failed or gone)."""
+        wanted: dict[str, int] = {}
+        for v in variants:
+            if v.get("InstanceType"):
+                wanted[v["InstanceType"]] = wanted.get(v["InstanceType"], 0) + int(
+                    v.get("InitialInstanceCount", 1)
+                )
+        for kind, delta in wanted.items():
+            if kind not in self.quotas:
+                continue
+            used = sum(
+                int(v.get("InitialInstanceCount", 1))
+                for e in self.endpoints.values()
+                if e.status not in ("Deleting", "Failed", "")
+                for v in e.spec["variants"]
+                if v.get("InstanceType") == kind
+            )
+            if used + delta > self.quotas[kind]:
+                message = QUOTA.format(type=kind, limit=self.quotas[kind], used=used, delta=delta)
+                raise ApiError("ResourceLimitExceeded", message)
+
     def _endpoint(self, name: str, region: str) -> Resource:
         if name not in self.endpoints:
-            raise self._missing("endpoint", name, region)
+            raise missing("endpoint", name, region)
         return self.endpoints[name]
 
     def _DescribeEndpoint(self, p: dict[str, Any], region: str) -> dict[str, Any]:
         res = self._endpoint(p["EndpointName"], region)
-        config = self.configs.get(res.spec["EndpointConfigName"], {})
         variants = [
             {
                 "VariantName": v.get("VariantName", "AllTraffic"),
@@ -254,7 +261,8 @@ class Hosting:
                 "DesiredInstanceCount": v.get("InitialInstanceCount", 1),
                 "InstanceType": v.get("InstanceType"),
             }
-            for v in config.get("ProductionVariants", [])
+            for v in res.spec["variants"]
+            if v
         ]
         out = {
             "EndpointName": res.name,
@@ -262,7 +270,7 @@ class Hosting:
             "EndpointConfigName": res.spec["EndpointConfigName"],
             "EndpointStatus": res.status,
             "CreationTime": res.created,
-            "LastModifiedTime": res.created,
+            "LastModifiedTime": res.modified,
             "ProductionVariants": variants,
         }
         if res.failure and res.status == "Failed":
@@ -271,6 +279,8 @@ class Hosting:
 
     def _DeleteEndpoint(self, p: dict[str, Any], region: str) -> dict[str, Any]:
         res = self._endpoint(p["EndpointName"], region)
+        if res.status == "Creating":
+            raise ApiError("ValidationException", IN_PROGRESS.format(label="endpoint", arn=res.arn))
         on_it = [c.name for c in self.components.values() if c.spec["EndpointName"] == res.name]
         if on_it:
             raise ApiError(
@@ -280,7 +290,7 @@ class Hosting:
             )
         if res.status != "Deleting":
             res.status = "Deleting"
-            self._settle(res, "")
+            self._settle(res, "", ENDPOINT_DELETION)
         return {}
 
     def _ListEndpoints(self, p: dict[str, Any], region: str) -> dict[str, Any]:
@@ -291,7 +301,7 @@ class Hosting:
                     "EndpointArn": r.arn,
                     "EndpointStatus": r.status,
                     "CreationTime": r.created,
-                    "LastModifiedTime": r.created,
+                    "LastModifiedTime": r.modified,
                 }
                 for r in sorted(self.endpoints.values(), key=lambda r: r.name)
                 if p.get("NameContains", "") in r.name
@@ -312,24 +322,56 @@ class Hosting:
                 "an inference component.",
             )
         image = p.get("Specification", {}).get("Container", {}).get("Image", "")
-        res = Resource(name, "inference-component", region, spec=p)
+        res = self._new(name, "inference-component", region, p)
         labels = self.image_of(region, image)
-        if labels is None:
-            self._settle(res, "Failed", f"Image {image} does not exist or is not accessible.")
+        unplaced = self._unplaced(res, host, p)
+        if unplaced:
+            self._settle(res, "Failed", COMPONENT_CREATION, unplaced)
+        elif labels is None:
+            self._settle(
+                res,
+                "Failed",
+                COMPONENT_CREATION,
+                f"Image {image} does not exist or is not accessible.",
+            )
         elif self.faults.take("ic-unhealthy", name):
-            self._settle(res, "Failed", UNHEALTHY)
+            self._settle(res, "Failed", COMPONENT_CREATION, UNHEALTHY)
         elif self.faults.take("ic-hang", name):
-            self._settle(res, "InService")
-            res.settle_at = float("inf")  # Creating for ever
+            self._settle(res, "InService", float("inf"))  # Creating for ever
         else:
-            self._settle(res, "InService")
+            self._settle(res, "InService", COMPONENT_CREATION)
         res.spec = {**p, "labels": labels or {}}
         self.components[name] = res
         return {"InferenceComponentArn": res.arn}
 
+    def _unplaced(self, res: Resource, host: Resource, p: dict[str, Any]) -> str:
+        """Why the component's copies do not fit on its endpoint's instances, beside the
+        copies of the other components there that hold resources ("" when they fit)."""
+        variants = [v for v in host.spec["variants"] if v]
+        wanted = p.get("VariantName") or (variants[0].get("VariantName") if variants else "")
+        variant = next((v for v in variants if v.get("VariantName") == wanted), None)
+        if variant is None or not variant.get("InstanceType"):
+            return ""
+        placed = [
+            (Copy.of(c.spec.get("Specification", {})), _copies(c.spec))
+            for c in self.components.values()
+            if c is not res
+            and c.spec["EndpointName"] == host.name
+            and c.spec.get("VariantName", wanted) == wanted
+            and not (c.status == "Failed" or c.settles_to == "Failed")
+        ]
+        return unplaceable(
+            res.name,
+            variant["InstanceType"],
+            int(variant.get("InitialInstanceCount", 1)),
+            placed,
+            Copy.of(p.get("Specification", {})),
+            _copies(p),
+        )
+
     def _component(self, name: str, region: str) -> Resource:
         if name not in self.components:
-            raise self._missing("inference-component", name, region)
+            raise missing("inference-component", name, region)
         return self.components[name]
 
     def _describe_component(self, res: Resource) -> dict[str, Any]:
@@ -344,12 +386,12 @@ class Hosting:
             "VariantName": spec.get("VariantName", "AllTraffic"),
             "Specification": spec.get("Specification", {}),
             "RuntimeConfig": {
-                "DesiredCopyCount": spec.get("RuntimeConfig", {}).get("CopyCount", 1),
-                "CurrentCopyCount": spec.get("RuntimeConfig", {}).get("CopyCount", 1),
+                "DesiredCopyCount": _copies(spec),
+                "CurrentCopyCount": _copies(spec) if res.status == "InService" else 0,
             },
             "InferenceComponentStatus": res.status,
             "CreationTime": res.created,
-            "LastModifiedTime": res.created,
+            "LastModifiedTime": res.modified,
         }
         if res.failure and res.status == "Failed":
             out["FailureReason"] = res.failure
@@ -360,18 +402,30 @@ class Hosting:
 
     def _UpdateInferenceComponent(self, p: dict[str, Any], region: str) -> dict[str, Any]:
         res = self._component(p["InferenceComponentName"], region)
+        if res.status != "InService":
+            raise ApiError(
+                "ValidationException",
+                f'Cannot update in-progress inference component "{res.arn}".',
+            )
         for key in ("Specification", "RuntimeConfig"):
             if key in p:
                 res.spec[key] = p[key]
+        host = self.endpoints.get(res.spec["EndpointName"])
+        unplaced = self._unplaced(res, host, res.spec) if host else ""
+        res.status = "Updating"  # the new copy count is placed as a new component's is
+        self._settle(res, "Failed" if unplaced else "InService", COMPONENT_UPDATE, unplaced)
         return {"InferenceComponentArn": res.arn}
 
     def _DeleteInferenceComponent(self, p: dict[str, Any], region: str) -> dict[str, Any]:
         res = self._component(p["InferenceComponentName"], region)
+        if res.status == "Creating":
+            label = "inference component"
+            raise ApiError("ValidationException", IN_PROGRESS.format(label=label, arn=res.arn))
         if res.status != "Deleting":
             res.status = "Deleting"
-            self._settle(res, "")
+            self._settle(res, "", COMPONENT_DELETION)
             if self.faults.take("slow-delete", res.name):
-                res.settle_at = time.time() + SLOW_DELETE_SECONDS
+                res.settle_real = time.monotonic() + SLOW_DELETE_SECONDS
         return {}
 
     def _ListInferenceComponents(self, p: dict[str, Any], region: str) -> dict[str, Any]:
@@ -384,41 +438,25 @@ class Hosting:
         ]
         start = int(p.get("NextToken") or 0)
         size = int(p.get("MaxResults") or 10)
-        page = found[start : start + size]
+        summary = (
+            "InferenceComponentName",
+            "InferenceComponentArn",
+            "EndpointName",
+            "EndpointArn",
+            "VariantName",
+            "InferenceComponentStatus",
+            "CreationTime",
+            "LastModifiedTime",
+        )
         out: dict[str, Any] = {
             "InferenceComponents": [
-                {
-                    k: v
-                    for k, v in self._describe_component(r).items()
-                    if k
-                    in (
-                        "InferenceComponentName",
-                        "InferenceComponentArn",
-                        "EndpointName",
-                        "EndpointArn",
-                        "VariantName",
-                        "InferenceComponentStatus",
-                        "CreationTime",
-                        "LastModifiedTime",
-                    )
-                }
-                for r in page
+                {k: v for k, v in self._describe_component(r).items() if k in summary}
+                for r in found[start : start + size]
             ]
         }
         if start + size < len(found):
             out["NextToken"] = str(start + size)
         return out
-
-    # -- benchmarking (do/clean all asks; nothing is ever there) --------------------------
-
-    def _ListAIBenchmarkJobs(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        return {"AIBenchmarkJobs": []}
-
-    def _DescribeAIWorkloadConfig(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        raise ApiError("ResourceNotFound", "AI workload config not found.")
-
-    def _DeleteAIWorkloadConfig(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        raise ApiError("ResourceNotFound", "AI workload config not found.")
 
     # -- the container --------------------------------------------------------------------
 
@@ -447,49 +485,5 @@ class Hosting:
         return answer(labels.get("framework", ""), labels.get("server", ""), body)
 
 
-def _model_error(message: str) -> ApiError:
-    return ApiError(
-        "ModelError", f'Received client error (400) from primary with message "{message}".', 424
-    )
-
-
-def answer(framework: str, server: str, body: bytes) -> bytes:
-    """What the framework's model server answers to `body` (or a ModelError, as it would)."""
-    try:
-        request = json.loads(body or b"{}")
-    except ValueError:
-        raise _model_error("request body is not JSON") from None
-    if not isinstance(request, dict):
-        raise _model_error("request body is not a JSON object")
-    if framework == "transformers" and server in ("vllm", "sglang"):
-        if not isinstance(request.get("messages"), list):
-            raise _model_error("'messages' is required")
-        reply = {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:12]}",
-            "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "Hello."}}],
-        }
-    elif framework == "transformers":
-        if not isinstance(request.get("inputs"), str):
-            raise _model_error("'inputs' must be a string")
-        reply = {"generated_text": "Paris is the capital of France."}
-    elif framework == "triton":
-        inputs = request.get("inputs")
-        if not (isinstance(inputs, list) and inputs and "data" in inputs[0]):
-            raise _model_error("triton expects 'inputs' with 'data'")
-        reply = {
-            "model_name": "model",
-            "outputs": [{"name": "output__0", "datatype": "FP32", "shape": [1, 1], "data": [0.5]}],
-        }
-    elif framework == "http":
-        if not isinstance(request.get("instances"), list):
-            raise _model_error("'instances' is required")
-        reply = {"predictions": [0.5 for _ in request["instances"]]}
-    elif framework == "diffusors":
-        if not isinstance(request.get("prompt"), str):
-            raise _model_error("'prompt' is required")
-        png = base64.b64encode(b"\x89PNG\r\n\x1a\n twin").decode()
-        reply = {"created": int(time.time()), "data": [{"b64_json": png}]}
-    else:
-        raise _model_error(f"no model server for framework {framework!r}")
-    return json.dumps(reply).encode()
+def _copies(spec: dict[str, Any]) -> int:
+    return int((spec.get("RuntimeConfig") or {}).get("CopyCount", 1))
