@@ -103,8 +103,8 @@ def test_logs_of_a_passing_static_run_show_the_last_stage_with_a_log(
     """register and update leave no log: a passing run shows validate's."""
     url = f"sqlite:///{tmp_path}/r.db"
     work = ["--store", url, "--work-dir", str(tmp_path / "work")]
-    assert cli("run", "http-flask", "--profile", "static", *work).exit_code == 0
-    shown = cli("logs", "http-flask", "--store", url)
+    assert cli("run", "triton-fil", "--profile", "static", *work).exit_code == 0
+    shown = cli("logs", "triton-fil", "--store", url)
     assert shown.exit_code == 0, shown.output
     assert "Configuration loaded" in shown.output  # the project's do/validate said it
 

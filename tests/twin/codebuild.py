@@ -14,6 +14,7 @@ account. When the build ends, its output goes to the log stream CodeBuild would 
 
 import contextlib
 import itertools
+import json
 import os
 import shlex
 import shutil
@@ -42,6 +43,32 @@ SERVICE_KEY = "AKIATWINCODEBUILD001"  # CodeBuild itself (writing logs)
 PHASES = ("install", "pre_build", "build", "post_build")
 
 
+# `sleep N` (N plain seconds) sleeps N/speed; anything else is passed to sleep as it is.
+_SLEEP = """#!/bin/sh
+case "$#:$1" in
+  1:*[!0-9.]*|1:) exec {sleep} "$@" ;;
+  1:*) exec {sleep} "$(awk -v n="$1" 'BEGIN {{ printf "%.3f", n / {speed} }}')" ;;
+esac
+exec {sleep} "$@"
+"""
+
+
+def _scaled_waiters(root: Path, speed: float) -> None:
+    """botocore's waiters, each `delay` divided by `speed` and `maxAttempts` multiplied by
+    it (the same patience), where botocore's loader looks first (AWS_DATA_PATH)."""
+    import botocore
+
+    data = Path(botocore.__file__).parent / "data"
+    for source in data.glob("*/*/waiters-2.json"):
+        doc = json.loads(source.read_text())
+        for waiter in doc.get("waiters", {}).values():
+            waiter["delay"] = max(waiter.get("delay", 15) / speed, 0.05)
+            waiter["maxAttempts"] = int(waiter.get("maxAttempts", 40) * speed)
+        target = root / source.relative_to(data)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps(doc))
+
+
 @dataclass
 class Image:
     """The simulated aws/codebuild/standard image: tools under `bin/`."""
@@ -49,6 +76,11 @@ class Image:
     root: Path
     wheels: Path
     npm_cache: Path
+    # The simulated account's time runs this many times faster than this machine's (see
+    # tests/twin/clock.py), and so does the build's: its `sleep` and the AWS CLI's waiter
+    # delays are divided by it, so that a script's `sleep 30` between two polls is the same
+    # share of an endpoint's creation as in AWS.
+    speed: float = 1.0
 
     def __post_init__(self) -> None:
         bin_dir = self.root / "bin"
@@ -59,10 +91,30 @@ class Image:
             "aws": f'#!/bin/sh\nexec "{python}" -I -m awscli "$@"\n',
             "docker": f'#!/bin/sh\nexec "{python}" -I "{IMAGE_DIR / "docker.py"}" "$@"\n',
         }
+        if self.speed != 1.0:
+            scripts["sleep"] = _SLEEP.format(speed=self.speed, sleep=shutil.which("sleep"))
+            _scaled_waiters(self.root / "aws-data", self.speed)
         for name, text in scripts.items():
             path = bin_dir / name
             path.write_text(text)
             path.chmod(0o755)
+
+    def data_path(self) -> str | None:
+        """AWS_DATA_PATH for the build: the waiters at the image's speed, if it has one."""
+        return str(self.root / "aws-data") if self.speed != 1.0 else None
+
+    def under_tmp(self) -> list[Path]:
+        """The top folders under /tmp that hold the image's tools (its Python, the local
+        mirrors, the loopback guard), if any do: a build's private /tmp must keep them."""
+        tmp = Path("/tmp").resolve()
+        parts = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve()]
+        parts += [self.wheels, self.npm_cache, PYTHON_GUARD, IMAGE_DIR]
+        found = set()
+        for part in parts:
+            resolved = part.resolve()
+            if resolved.is_relative_to(tmp) and resolved != tmp:
+                found.add(tmp / resolved.relative_to(tmp).parts[0])
+        return sorted(found)
 
     def path(self, python_bin: Path) -> str:
         node_dir = Path(shutil.which("node") or "/usr/bin/node").parent
@@ -208,6 +260,23 @@ def private_tmp() -> list[str]:
     return []
 
 
+def _private_tmp_mount(work: Path, keep: list[Path]) -> str:
+    """The shell prefix that mounts the build's own /tmp ("$1"), then mounts back at their
+    paths the folders of this machine's /tmp that the simulated image is made of (a checkout
+    under /tmp: its virtualenv, the local mirrors, the guard): a real image has its tools
+    outside /tmp, and they must not vanish because the checkout happens to be there."""
+    host = work / "host-tmp"
+    host.mkdir()
+    lines = [f"mount --bind /tmp {shlex.quote(str(host))}", 'mount --bind "$1" /tmp']
+    for path in keep:
+        relative = shlex.quote(str(path.relative_to("/tmp")))
+        lines.append(
+            f"mkdir -p /tmp/{relative} && mount --bind {shlex.quote(str(host))}/{relative} "
+            f"/tmp/{relative}"
+        )
+    return " && ".join(lines) + " && "
+
+
 class CodeBuild:
     def __init__(self, template: Template, image: Image, endpoint: str, workspace: Path) -> None:
         self.template = template
@@ -239,6 +308,7 @@ class CodeBuild:
             "AWS_SECRET_ACCESS_KEY": "twin-executor-secret",
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_EC2_METADATA_DISABLED": "true",
+            **({"AWS_DATA_PATH": data} if (data := self.image.data_path()) else {}),
             "CODEBUILD_BUILD_ID": build.id,
             "CODEBUILD_BUILD_ARN": f"arn:aws:codebuild:{REGION}:{ACCOUNT}:build/{build.id}",
             "CODEBUILD_BUILD_NUMBER": "1",
@@ -328,7 +398,7 @@ class CodeBuild:
         env = build.env = self.environment(props, build, overrides)
         spec = yaml.safe_load(props["Source"]["BuildSpec"])
         (work / "buildspec.sh").write_text(script(spec))
-        mount = 'mount --bind "$1" /tmp && ' if self.isolation else ""
+        mount = _private_tmp_mount(work, self.image.under_tmp()) if self.isolation else ""
         script_args = [
             "buildspec",
             str(work / "tmp"),

@@ -108,7 +108,10 @@ def loop(twin: Twin, template: Template, work: Path) -> Loop:
     for cache in (TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache"):
         if not cache.is_dir():
             pytest.fail(f"{cache} is missing: `make twin-cache` prepares the simulated image")
-    image = Image(work / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache")
+    # the builds' time runs at the account's pace: a script's `sleep 30` between two polls
+    # is the same share of an endpoint's creation as in AWS
+    speed = twin.hosting.clock.speed
+    image = Image(work / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache", speed=speed)
     return Loop(twin, template, CodeBuild(template, image, twin.url, work / "builds"))
 
 

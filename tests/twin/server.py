@@ -39,6 +39,9 @@ class Call:
     params: dict[str, Any]
     status: int
     error: str = ""
+    # the client, from its User-Agent: "aws-cli" (the do-scripts), "boto3" (mlcc-ci), ...
+    client: str = ""
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -242,7 +245,9 @@ class Twin:
         if status >= 300:
             error = headers.get("x-amzn-ErrorType", "") or _error_code(payload)
         with self._lock:
-            self.calls.append(Call(service, action, key, region, params, status, error))
+            self.calls.append(
+                Call(service, action, key, region, params, status, error, _client(request))
+            )
         start_response(f"{status} {'OK' if status < 300 else 'Error'}", list(headers.items()))
         return [payload]
 
@@ -460,6 +465,13 @@ class Twin:
     def calls_by(self, key: str) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.key == key]
+
+
+def _client(request: Request) -> str:
+    """Which client sent a request: the first product of its User-Agent, by name."""
+    agent = request.headers.get("User-Agent", "")
+    first = agent.split(" ", 1)[0].split("/", 1)[0]
+    return first.lower()
 
 
 def _name_in(params: dict[str, Any]) -> str:
