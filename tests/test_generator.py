@@ -95,7 +95,7 @@ def test_static_profile_flags_what_sagemaker_cannot_place(static_run):
 
 
 def test_static_profile_passes_every_other_supported_entry(static_run):
-    result, records, _ = static_run
+    _, records, _ = static_run
     assert {n for n, r in records.items() if r.testStatus != "pass"} == set(UNPLACEABLE)
     for entry in (e for e in SUPPORTED if e.name not in UNPLACEABLE):
         record = records[entry.name]

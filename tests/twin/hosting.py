@@ -23,7 +23,7 @@ from typing import Any
 from tests.twin.account import ACCOUNT, ApiError, missing
 from tests.twin.clock import Clock
 from tests.twin.configs import ConfigsAndModels
-from tests.twin.container import answer
+from tests.twin.container import answer, emptied
 from tests.twin.instances import Copy, unplaceable
 
 __all__ = ["ACCOUNT", "ApiError", "Hosting"]
@@ -482,7 +482,13 @@ class Hosting(ConfigsAndModels):
                         f"Inference component {component} is not InService on {endpoint}.",
                     )
                 labels = res.spec.get("labels", {})
-        return answer(labels.get("framework", ""), labels.get("server", ""), body)
+        reply = answer(labels.get("framework", ""), labels.get("server", ""), body)
+        name = component or endpoint
+        if self.faults.take("answer-empty", name):  # a server that answers, with nothing in it
+            return emptied(reply)
+        if self.faults.take("answer-text", name):  # a server that answers plain text
+            return b"OK"
+        return reply
 
 
 def _copies(spec: dict[str, Any]) -> int:

@@ -57,7 +57,9 @@ class Faults:
     provision), ic-unhealthy (an inference component fails its health check), ic-hang (one
     stays Creating), slow-delete (deleting an inference component takes SLOW_DELETE_SECONDS,
     as on SageMaker, where it takes minutes), nested-build-fails (a nested CodeBuild build
-    ends FAILED), and throttle:<Action> (the call is refused with ThrottlingException)."""
+    ends FAILED), answer-empty (the container answers with every list empty, e.g.
+    `{"predictions": []}`), answer-text (it answers `OK`, not JSON), and throttle:<Action>
+    (the call is refused with ThrottlingException)."""
 
     rules: list[Rule] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
