@@ -146,6 +146,10 @@ def _missing(exc: Exception) -> bool:
     return "Could not find" in str(exc) or "does not exist" in str(exc)
 
 
+# States in which SageMaker refuses to delete an inference component.
+IN_PROGRESS = ("Creating", "Updating")
+
+
 class Remover:
     """Deletes an endpoint the way SageMaker asks: its inference components first, the
     endpoint once they are gone, then its endpoint config and models."""
@@ -199,6 +203,25 @@ class Remover:
             self.sleep(self.poll)
         return left
 
+    def _settled(self, name: str) -> dict[str, Any]:
+        """The inference component once it is no longer Creating or Updating: SageMaker
+        refuses to delete one in progress ("Cannot delete in-progress inference component");
+        one that never starts fails at its startup health check timeout."""
+        deadline = self.monotonic() + self.patience
+        while True:
+            spec: dict[str, Any] = self.sagemaker.describe_inference_component(
+                InferenceComponentName=name
+            )
+            status = spec.get("InferenceComponentStatus")
+            if status not in IN_PROGRESS:
+                return spec
+            if self.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"inference component {name} still {status} after {self.patience:g}s: "
+                    "SageMaker deletes none in progress; the endpoint stays until it settles"
+                )
+            self.sleep(self.poll)
+
     def delete(self, endpoint: str, gone: list[str]) -> None:
         """Delete the endpoint and what it was made of, adding each to `gone` as it goes.
         An exception says what could not be deleted."""
@@ -207,7 +230,7 @@ class Remover:
         models: list[str] = []
         components = self.components(endpoint)
         for name in components:
-            spec = self.sagemaker.describe_inference_component(InferenceComponentName=name)
+            spec = self._settled(name)
             models.append(spec.get("Specification", {}).get("ModelName", ""))
             if spec.get("InferenceComponentStatus") != "Deleting":  # else someone already asked
                 self.sagemaker.delete_inference_component(InferenceComponentName=name)

@@ -275,6 +275,40 @@ def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, a
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [slow]
 
 
+def test_a_component_still_creating_is_waited_for_then_deleted(twin, aws):
+    """SageMaker deletes no inference component in progress: the sweeper waits for it to
+    settle, then deletes it and its endpoint, and never asks while it is Creating."""
+    store, sm = aws
+    twin.hosting.clock.speed = 120  # the component takes 1.5 s to be created
+    endpoint = _deploy(twin, sm, FLASK.config["projectName"], "1")
+    _ran(store, FLASK, clock.now() - timedelta(minutes=30), clock.now())
+    result = handler(SWEEP, None, env=SWEEP_ENV)
+    assert result["errors"] == []
+    assert result["deleted"][:2] == [
+        f"inference component {FLASK.config['projectName']}-default-1",
+        f"endpoint {endpoint}",
+    ]
+    deletes = [c for c in twin.calls if c.action == "DeleteInferenceComponent"]
+    assert [c.status for c in deletes] == [200]
+
+
+def test_a_component_that_stays_creating_is_left_for_the_next_sweep_and_said(twin, aws):
+    store, sm = aws
+    twin.faults.add("ic-hang", FLASK.config["projectName"])  # it never answers /ping
+    endpoint = _deploy(twin, sm, FLASK.config["projectName"], "1")
+    _ran(store, FLASK, clock.now() - timedelta(minutes=30), clock.now())
+    result = handler(SWEEP, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "0.5"})
+    (error,) = result["errors"]
+    assert error["resource"] == endpoint
+    assert error["error"] == (
+        f"RuntimeError: inference component {FLASK.config['projectName']}-default-1 still "
+        "Creating after 0.5s: SageMaker deletes none in progress; the endpoint stays until it "
+        "settles"
+    )
+    assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [endpoint]
+    assert not [c for c in twin.calls if c.action == "DeleteInferenceComponent"]
+
+
 def test_a_regression_publishes_one_message_and_a_green_run_none(cli, tmp_path, monkeypatch):
     with mock_aws():
         topic, messages = _queue()

@@ -24,42 +24,30 @@ from tests.twin.account import ACCOUNT, ApiError, missing
 from tests.twin.clock import Clock
 from tests.twin.configs import ConfigsAndModels
 from tests.twin.container import answer, emptied
+from tests.twin.hostingtexts import (
+    CAPACITY,
+    COMPONENT_CREATION,
+    COMPONENT_DELETION,
+    COMPONENT_UPDATE,
+    ENDPOINT_CREATION,
+    ENDPOINT_DELETION,
+    HANG_SECONDS,
+    HUNG,
+    IN_PROGRESS,
+    QUOTA,
+    SLOW_DELETE_SECONDS,
+    UNHEALTHY,
+)
 from tests.twin.instances import Copy, unplaceable
 
-__all__ = ["ACCOUNT", "ApiError", "Hosting"]
-
-CAPACITY = (
-    "Unable to provision requested ML compute capacity for {instance}. Please retry using "
-    "a different ML instance type or after some time."
-)
-# Real seconds, whatever the clock's speed: longer than the 15 s (real) the generated
-# do/clean sleeps when the CLI has no waiter for it
-SLOW_DELETE_SECONDS = 25.0
-UNHEALTHY = (
-    "The primary container for production variant AllTraffic did not pass the ping health "
-    "check. Please check CloudWatch logs for this endpoint."
-)
-# How long each transition takes, in twin seconds: typical values seen on SageMaker, not
-# documented figures (the docs say an endpoint "can take a few minutes" to become available,
-# https://docs.aws.amazon.com/sagemaker/latest/dg/serverless-endpoints-create-endpoint.html;
-# the CLI's endpoint waiters poll every 30 s for up to an hour).
-ENDPOINT_CREATION = 360.0
-ENDPOINT_DELETION = 60.0
-COMPONENT_CREATION = 180.0
-COMPONENT_UPDATE = 120.0
-COMPONENT_DELETION = 60.0
-# https://docs.aws.amazon.com/general/latest/gr/sagemaker.html (per-instance-type quotas
-# "<type> for endpoint usage"), in the words SageMaker answers CreateEndpoint with
-QUOTA = (
-    "The account-level service limit '{type} for endpoint usage' is {limit} Instances, with "
-    "current utilization of {used} Instances and a request delta of {delta} Instances. "
-    "Please use AWS Service Quotas to request an increase for this quota. If AWS Service "
-    "Quotas is not available, contact AWS support to request an increase for this quota."
-)
-# Reported, not documented: a component or endpoint still Creating cannot be deleted
-# (https://github.com/aws/amazon-sagemaker-examples/issues/3432); the words follow
-# SageMaker's "Cannot update in-progress endpoint" refusal.
-IN_PROGRESS = 'Cannot delete in-progress {label} "{arn}".'
+__all__ = [
+    "ACCOUNT",
+    "COMPONENT_CREATION",
+    "COMPONENT_DELETION",
+    "ENDPOINT_CREATION",
+    "ApiError",
+    "Hosting",
+]
 
 
 @dataclass
@@ -337,7 +325,11 @@ class Hosting(ConfigsAndModels):
         elif self.faults.take("ic-unhealthy", name):
             self._settle(res, "Failed", COMPONENT_CREATION, UNHEALTHY)
         elif self.faults.take("ic-hang", name):
-            self._settle(res, "InService", float("inf"))  # Creating for ever
+            # a container that never answers /ping: Creating until its startup health check
+            # times out, then Failed (and deletable only then). HANG_SECONDS are real, to
+            # give a test time to act while it hangs.
+            self._settle(res, "Failed", 0.0, HUNG)
+            res.settle_real = time.monotonic() + HANG_SECONDS
         else:
             self._settle(res, "InService", COMPONENT_CREATION)
         res.spec = {**p, "labels": labels or {}}
