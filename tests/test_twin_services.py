@@ -607,3 +607,39 @@ def _running_seen(result: dict[str, Any]) -> int:
         if s["reason"] == "max-concurrency"
     }
     return seen
+
+
+def _refused(params: dict[str, Any]) -> Build:
+    raise AccountLimitExceeded("Cannot have more than 5 builds in queue for the account")
+
+
+@pytest.mark.twin
+@pytest.mark.parametrize(
+    ("start_build", "error"),
+    [
+        (lambda params: _build(None), "States.Timeout"),  # the build outlasts its task
+        (_refused, "CodeBuild.AccountLimitExceededException"),
+    ],
+)
+def test_the_orchestrator_records_a_build_that_timed_out_or_never_started(
+    twin, scanner_loop, start_build, error
+):
+    """The synthesized definition, its build tasks' TimeoutSeconds shortened to 1 s: the
+    error reaches its Catch, and the failure path records it on the claimed record."""
+    from tests.twin.loop import session
+
+    loop, store, _ = scanner_loop
+    (arn,) = loop.scan()["executionArns"][:1]
+    data = loop.execution_input(arn)
+    definition = json.loads(json.dumps(loop.definition))
+    for state in definition["States"].values():
+        if state.get("Resource") == SYNC_BUILD:
+            state["TimeoutSeconds"] = 1
+    dynamodb = session("orchestrator").client("dynamodb", endpoint_url=twin.url)
+    execution = StateMachine(definition, start_build, dynamodb).run(data)
+    assert (execution.status, execution.visited[-3:]) == (
+        "FAILED",
+        ["RecordFailure", "RecordRunInHistory", "ExecutorFailed"],
+    )
+    record = store.get(data["configId"])
+    assert record.testStatus.startswith("fail-") and error in (record.errorMessage or "")

@@ -132,11 +132,11 @@ class Loop:
         return dict(handler(event, None, env=env, session=session("scanner")))
 
     def scan_concurrently(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """The scanner invoked for every event at once, as Lambda may: EventBridge delivers
-        an event to its target "at least once" (https://docs.aws.amazon.com/eventbridge/
-        latest/userguide/eb-rule-dlq.html), a function invoked asynchronously "can receive
-        the same event from Lambda multiple times" (https://docs.aws.amazon.com/lambda/
-        latest/dg/invocation-async.html), and `mlcc-ci trigger` (the event `{}`) may
+        """The scanner invoked for every event at once, as Lambda may: EventBridge invokes
+        its target asynchronously, and then "occasionally, your function may receive the
+        same event multiple times, even if no error occurs" (Invoke, https://docs.aws.
+        amazon.com/lambda/latest/api/API_Invoke.html; https://docs.aws.amazon.com/lambda/
+        latest/dg/invocation-async.html); and `mlcc-ci trigger` (the event `{}`) may
         overlap a scheduled scan. Each invocation is a Lambda instance of its own: its own
         session, released together."""
         from mlcc_ci.aws.scanner import handler
