@@ -76,7 +76,7 @@ def pin_of(defaults: Mapping[str, Any]) -> Pin:
 def home(env: Mapping[str, str]) -> Path:
     """Where `generator install` puts pinned generators (one npm prefix per version)."""
     if env.get(HOME_ENV):
-        return Path(env[HOME_ENV]).expanduser()
+        return Path(env[HOME_ENV]).expanduser().absolute()  # a relative one: from here
     from mlcc_ci.stores.open import data_dir
 
     return data_dir(env) / "generator"

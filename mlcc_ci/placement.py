@@ -9,8 +9,11 @@ them as ComputeResourceRequirements, with 1 accelerator and 1024 MB when unset) 
 it goes in `do/config` (`INSTANCE_TYPE`). Both are parsed, never run (doconfig).
 """
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlcc_ci import doconfig
 from mlcc_ci.projectcheck import read_project_file
@@ -108,3 +111,39 @@ def predict(project: Path) -> list[str]:
                 )
                 break
     return problems
+
+
+# The generator's script that creates inference components (its template, as the installed
+# package ships it): an accelerator request it always sends, whatever the instance type.
+IC_SCRIPT = Path("templates") / "do" / "lib" / "inference-component.sh"
+_ALWAYS_ACCELERATORS = re.compile(
+    r'NumberOfAcceleratorDevicesRequired\\?"\s*:\s*\$\{IC_GPU_COUNT:-[1-9]'
+)
+
+
+def catalog_warnings(entries: Iterable[Any], generator_root: Path, version: str) -> list[str]:
+    """For supported entries deployed as inference components on an instance type with no
+    accelerator, when the installed generator's own script always asks for one: SageMaker
+    will not place them. FILE:LINE: ENTRY $.instanceType: warning lines (the catalog is
+    valid; the generator is what fails)."""
+    from mlcc_ci.catalog import display, line_of
+
+    script = generator_root / IC_SCRIPT
+    data = read_project_file(script)
+    if data is None or not _ALWAYS_ACCELERATORS.search(data.decode("utf-8", errors="replace")):
+        return []
+    out = []
+    for entry in entries:
+        instance_type = str(entry.data.get("instanceType", ""))
+        instance = INSTANCES.get(instance_type)
+        realtime = entry.config.get("deploymentTarget") == "realtime-inference"
+        if not entry.supported or not realtime or instance is None or instance.accelerators:
+            continue
+        line = line_of(entry.lines, ("instanceType",))
+        out.append(
+            f"{display(entry.path)}:{line}: {entry.name} $.instanceType: warning: generator "
+            f"{version} asks each inference component for at least 1 accelerator "
+            f"({IC_SCRIPT.as_posix()}: IC_GPU_COUNT, default 1) and {instance_type} has none: "
+            "SageMaker will not place it, deploy_test will fail"
+        )
+    return out

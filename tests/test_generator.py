@@ -214,7 +214,18 @@ def test_default_profile_generates_and_validates_then_stops_at_build_preflight(
 
 
 def test_catalog_validate_checks_the_generators_parameters(cli, pinned_generator, tmp_path):
-    assert cli("catalog", "validate").output == "catalog valid: 19 entries\n"
+    warned = [
+        f"catalog/{name}.yaml:9: {name} $.instanceType: warning: generator 1.6.0 asks each "
+        "inference component for at least 1 accelerator (templates/do/lib/inference-component"
+        ".sh: IC_GPU_COUNT, default 1) and ml.m5.large has none: SageMaker will not place it, "
+        "deploy_test will fail"
+        for name in UNPLACEABLE
+    ]
+    shipped = cli("catalog", "validate")
+    assert (shipped.exit_code, shipped.output) == (
+        0,
+        "\n".join([*warned, "catalog valid: 19 entries\n"]),
+    )
 
     team = tmp_path / "catalog"
     shutil.copytree(catalog_dir(), team)

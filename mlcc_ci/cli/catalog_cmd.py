@@ -41,6 +41,7 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
 
     result = load_catalog(paths or None)
     pin = generator.pin_of(result.defaults)
+    warnings: list[str] = []  # what the generator will fail at, in a valid catalog
     if result.entries and pin.version:  # the entries that loaded, whatever else is wrong
         installed = generator.find(pin, os.environ)
         if installed is None or installed.version != pin.version:
@@ -53,6 +54,9 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             params = generator.load_parameters(installed)
             found = result.problems + generator.catalog_problems(result.entries, params)
             result.problems = sorted(found, key=problem_order)
+            from mlcc_ci.placement import catalog_warnings
+
+            warnings = catalog_warnings(result.entries, installed.root, installed.version)
     # the failure rules of the catalog validated (a team's first, then the shipped ones)
     from mlcc_ci.errors import CatalogError
     from mlcc_ci.failures import load_rules
@@ -75,6 +79,8 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
         raise SystemExit(2)
     if fmt != "markdown":
+        for line in warnings:
+            click.echo(line, err=True)
         n = len(result.entries)
         click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
 
