@@ -49,9 +49,10 @@ _ANY_RESOURCE = {
     "codebuild:ListProjects",
     "secretsmanager:ListSecrets",
 }
-# The condition keys a call can tell (Need.context); a statement that tests another key, or
-# uses another operator, raises NotImplementedError rather than being read as allowed.
-_OPERATORS = {"StringEquals", "StringLike", "ArnLike", "ArnEquals"}
+# The condition operators and keys the synthesized roles use (the trust policies' ArnLike
+# aws:SourceArn and StringEquals aws:SourceAccount are CloudFormation's, not a caller's); a
+# statement with another raises NotImplementedError rather than being read as allowed.
+_OPERATORS = {"StringEquals"}
 _KNOWN_KEYS = {"iam:PassedToService"}
 
 
@@ -159,15 +160,11 @@ def _listed(value: Any) -> list[Any]:
 
 
 def _condition(operator: str, actual: str | None, wanted: Any) -> bool:
-    """One condition operator (IAM User Guide, "IAM JSON policy elements: Condition
-    operators": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
+    """StringEquals: exact, case-sensitive, any of the values (IAM User Guide, "IAM JSON
+    policy elements: Condition operators": https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html).
     A key the request does not carry matches nothing."""
-    if actual is None:
-        return False
-    if operator in ("StringEquals", "ArnEquals"):
-        return actual in _listed(wanted)
-    # StringLike and ArnLike: * and ? wildcards, case-sensitive
-    return any(fnmatch.fnmatchcase(actual, str(w)) for w in _listed(wanted))
+    assert operator == "StringEquals", operator
+    return actual is not None and actual in _listed(wanted)
 
 
 def _matches(statement: dict[str, Any], need: Need, resource: str) -> bool:
