@@ -248,8 +248,8 @@ def nested_build_calls(
     uploaded source (DOWNLOAD_SOURCE), log in to ECR and push the image. The actions are
     those of CodeBuild's service role policy ("Allow CodeBuild to interact with other AWS
     services": https://docs.aws.amazon.com/codebuild/latest/userguide/setting-up-service-role.html)
-    and of `docker push` to ECR ("Amazon ECR private repository policy examples" lists the
-    push actions: https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html)."""
+    and of `docker push` to ECR ("IAM permissions for pushing an image to an Amazon ECR
+    private repository": https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-push-iam.html)."""
     from tests.twin.server import Call
 
     role, name = project["serviceRole"], project["name"]
