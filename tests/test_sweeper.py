@@ -6,6 +6,7 @@ everything is green. Against the simulated account (tests/twin), whose SageMaker
 inference components."""
 
 import json
+import time
 from datetime import timedelta
 
 import boto3
@@ -58,6 +59,15 @@ def _deploy(twin, sm, project: str, suffix: str, *, model: bool = False) -> str:
             RuntimeConfig={"CopyCount": 1},
         )
     return endpoint
+
+
+def _until_in_service(sm, component: str) -> None:
+    for _ in range(100):
+        described = sm.describe_inference_component(InferenceComponentName=component)
+        if described["InferenceComponentStatus"] == "InService":
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{component} never went InService")
 
 
 def _queue():
@@ -267,6 +277,8 @@ def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, a
     started = clock.now() - timedelta(minutes=30)
     slow = _deploy(twin, sm, FLASK.config["projectName"], "1")
     _ran(store, FLASK, started, clock.now())
+    component = f"{FLASK.config['projectName']}-default-1"
+    _until_in_service(sm, component)
     twin.hosting.settle_seconds = 30  # deleting takes longer than the sweep waits
     result = handler(SWEEP, None, env={"POLL_SECONDS": "0.1", "PATIENCE_SECONDS": "0.5"})
     assert result["deleted"] == [f"inference component {FLASK.config['projectName']}-default-1"]
