@@ -28,6 +28,7 @@ class Deployed:
     endpoint: str
     components: tuple[str, ...]
     region: str
+    config: str = ""  # the endpoint config do/deploy recorded (made before the endpoint)
 
 
 def _values(path: Path, env: Mapping[str, str]) -> dict[str, str]:
@@ -52,7 +53,7 @@ def deployed(project: Path, env: Mapping[str, str]) -> Deployed | None:
     if not components and config.get("INFERENCE_COMPONENT_NAME"):
         components.append(config["INFERENCE_COMPONENT_NAME"])
     region = env.get("AWS_REGION") or config.get("AWS_REGION") or "us-east-1"
-    return Deployed(endpoint, tuple(components), region)
+    return Deployed(endpoint, tuple(components), region, config.get("ENDPOINT_CONFIG_NAME", ""))
 
 
 def client(service: str, region: str, env: Mapping[str, str]) -> Any:
@@ -100,7 +101,8 @@ def smoke_test(where: Deployed, spec: Mapping[str, Any], runtime: Any) -> str | 
     try:
         body = json.loads(answer)
     except ValueError:
-        return f"smoke test: the answer is not JSON: {answer[:200]!r}"
+        shown = answer[:200].decode("utf-8", errors="replace")
+        return f"smoke test: the answer is not JSON: {shown!r}"
     expect = spec.get("expect", {})
     path = str(expect.get("path", ""))
     try:
@@ -176,6 +178,15 @@ class Remover:
                 return False
             raise
         return bool(described.get("EndpointStatus") != "Deleting")
+
+    def config_exists(self, name: str) -> bool:
+        try:
+            self.sagemaker.describe_endpoint_config(EndpointConfigName=name)
+        except Exception as exc:
+            if _missing(exc):
+                return False
+            raise
+        return True
 
     def components(self, endpoint: str) -> list[str]:
         pages = self.sagemaker.get_paginator("list_inference_components").paginate(
@@ -265,4 +276,9 @@ def sweep_up(where: Deployed, remover: Remover) -> list[str]:
     gone: list[str] = []
     if remover.exists(where.endpoint):
         remover.delete(where.endpoint, gone)
+    elif where.config and remover.config_exists(where.config):
+        # do/deploy made it, then SageMaker refused the endpoint (a quota, a bad request):
+        # no endpoint will ever use it, and do/clean cleans only after a deployment
+        remover.sagemaker.delete_endpoint_config(EndpointConfigName=where.config)
+        gone.append(f"endpoint config {where.config}")
     return gone

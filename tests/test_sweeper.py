@@ -407,3 +407,25 @@ def test_in_a_shared_account_the_sweeper_describes_only_what_is_under_its_prefix
         c.params["EndpointConfigName"] for c in sweeper if c.action == "DescribeEndpointConfig"
     }
     assert described == set()  # none of the account's configs is the prefix's
+
+
+def test_teardown_deletes_the_endpoint_config_of_an_endpoint_sagemaker_refused(twin, aws):
+    """do/deploy made its endpoint config, then CreateEndpoint was refused (a quota of 0):
+    the harness's sweep after teardown deletes the config no endpoint will ever use."""
+    from mlcc_ci import endpoint
+
+    _, sm = aws
+    variant = {
+        "VariantName": "AllTraffic",
+        "InitialInstanceCount": 1,
+        "InstanceType": "ml.g5.xlarge",
+    }
+    sm.create_endpoint_config(EndpointConfigName="mlcc-ci-p-epc-1", ProductionVariants=[variant])
+    twin.set_quotas({"ml.g5.xlarge": 0})
+    with pytest.raises(sm.exceptions.ClientError, match="ResourceLimitExceeded"):
+        sm.create_endpoint(EndpointName="mlcc-ci-p-endpoint", EndpointConfigName="mlcc-ci-p-epc-1")
+    where = endpoint.Deployed("mlcc-ci-p-endpoint", (), "us-east-1", "mlcc-ci-p-epc-1")
+    remover = endpoint.Remover(sm, patience=1.0, poll=0.1)
+    assert endpoint.sweep_up(where, remover) == ["endpoint config mlcc-ci-p-epc-1"]
+    assert sm.list_endpoint_configs()["EndpointConfigs"] == []
+    assert endpoint.sweep_up(where, remover) == []  # nothing left: nothing said
