@@ -14,17 +14,14 @@ account. When the build ends, its output goes to the log stream CodeBuild would 
 
 import contextlib
 import itertools
-import json
 import os
 import shlex
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
-import venv
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,101 +29,15 @@ from typing import Any
 import yaml
 
 from tests.conftest import PYTHON_GUARD
+from tests.twin.buildimage import Image, discard
 from tests.twin.buildrules import Admission, runtime_problem
 from tests.twin.hosting import ACCOUNT
 from tests.twin.template import REGION, Template
 
-IMAGE_DIR = Path(__file__).resolve().parent / "image"
 # The keys the executor's builds sign with: calls made with them are the executor role's.
 EXECUTOR_KEY = "AKIATWINEXECUTOR0001"
 SERVICE_KEY = "AKIATWINCODEBUILD001"  # CodeBuild itself (writing logs)
 PHASES = ("install", "pre_build", "build", "post_build")
-
-
-# `sleep N` (N plain seconds) sleeps N/speed; anything else is passed to sleep as it is.
-_SLEEP = """#!/bin/sh
-case "$#:$1" in
-  1:*[!0-9.]*|1:) exec {sleep} "$@" ;;
-  1:*) exec {sleep} "$(awk -v n="$1" 'BEGIN {{ printf "%.3f", n / {speed} }}')" ;;
-esac
-exec {sleep} "$@"
-"""
-
-
-def _scaled_waiters(root: Path, speed: float) -> None:
-    """botocore's waiters, each `delay` divided by `speed` and `maxAttempts` multiplied by
-    it (the same patience), where botocore's loader looks first (AWS_DATA_PATH)."""
-    import botocore
-
-    data = Path(botocore.__file__).parent / "data"
-    for source in data.glob("*/*/waiters-2.json"):
-        doc = json.loads(source.read_text())
-        for waiter in doc.get("waiters", {}).values():
-            waiter["delay"] = max(waiter.get("delay", 15) / speed, 0.05)
-            waiter["maxAttempts"] = int(waiter.get("maxAttempts", 40) * speed)
-        target = root / source.relative_to(data)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps(doc))
-
-
-@dataclass
-class Image:
-    """The simulated aws/codebuild/standard image: tools under `bin/`."""
-
-    root: Path
-    wheels: Path
-    npm_cache: Path
-    # The simulated account's time runs this many times faster than this machine's (see
-    # tests/twin/clock.py), and so does the build's: its `sleep` and the AWS CLI's waiter
-    # delays are divided by it, so that a script's `sleep 30` between two polls is the same
-    # share of an endpoint's creation as in AWS.
-    speed: float = 1.0
-
-    def __post_init__(self) -> None:
-        bin_dir = self.root / "bin"
-        bin_dir.mkdir(parents=True, exist_ok=True)
-        python = sys.executable
-        scripts = {
-            # AWS CLI v2 carries its own Python; here the PyPI CLI runs with its own
-            "aws": f'#!/bin/sh\nexec "{python}" -I -m awscli "$@"\n',
-            "docker": f'#!/bin/sh\nexec "{python}" -I "{IMAGE_DIR / "docker.py"}" "$@"\n',
-        }
-        if self.speed != 1.0:
-            scripts["sleep"] = _SLEEP.format(speed=self.speed, sleep=shutil.which("sleep"))
-            _scaled_waiters(self.root / "aws-data", self.speed)
-        for name, text in scripts.items():
-            path = bin_dir / name
-            path.write_text(text)
-            path.chmod(0o755)
-
-    def data_path(self) -> str | None:
-        """AWS_DATA_PATH for the build: the waiters at the image's speed, if it has one."""
-        return str(self.root / "aws-data") if self.speed != 1.0 else None
-
-    def under_tmp(self) -> list[Path]:
-        """The top folders under /tmp that hold the image's tools (its Python, the local
-        mirrors, the loopback guard), if any do: a build's private /tmp must keep them."""
-        tmp = Path("/tmp").resolve()
-        parts = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.executable).resolve()]
-        parts += [self.wheels, self.npm_cache, PYTHON_GUARD, IMAGE_DIR]
-        found = set()
-        for part in parts:
-            resolved = part.resolve()
-            if resolved.is_relative_to(tmp) and resolved != tmp:
-                found.add(tmp / resolved.relative_to(tmp).parts[0])
-        return sorted(found)
-
-    def path(self, python_bin: Path) -> str:
-        node_dir = Path(shutil.which("node") or "/usr/bin/node").parent
-        parts = [
-            str(python_bin),
-            str(self.root / "bin"),
-            str(node_dir),
-            "/usr/local/bin",
-            "/usr/bin",
-            "/bin",
-        ]
-        return os.pathsep.join(dict.fromkeys(parts))
 
 
 @dataclass
@@ -404,7 +315,7 @@ class CodeBuild:
             return
         shutil.copytree(self.template.asset_dir(props["Source"]["Location"]), work / "src")
         (work / "tmp").mkdir()
-        venv.create(work / "image-python", with_pip=True, symlinks=True)
+        self.image.python_for(work / "image-python")
         env = build.env = self.environment(props, build, overrides)
         spec = yaml.safe_load(props["Source"]["BuildSpec"])
         (work / "buildspec.sh").write_text(script(spec))
@@ -453,6 +364,7 @@ class CodeBuild:
             build.status = "SUCCEEDED" if code == 0 else "FAILED"
         if group:
             self._ship_log(build, group)
+        discard(build.work)
         build.done.set()
 
     def _ship_log(self, build: Build, group: str) -> None:
