@@ -65,3 +65,89 @@ def test_the_stand_in_docker_fails_as_docker_does_without_the_repository(twin, t
         text=True,
     )
     assert no_engine.returncode == 1 and "Is the docker daemon running?" in no_engine.stderr
+
+
+def test_the_images_aws_runs_the_cli_through_the_builds_server_as_the_cli_itself(twin, tmp_path):
+    """The image's `aws` hands each command to the build's CLI server (one import of the
+    CLI a build): the same output, exit codes, standard input and folder as the CLI run
+    alone; and a command whose caller is killed stops with it."""
+    import signal
+    import sys
+    import time
+
+    from tests.twin.buildimage import IMAGE_DIR, stop_cli_server
+
+    image = Image(tmp_path / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache")
+    work = tmp_path / "build"
+    (work / "src").mkdir(parents=True)
+    env = {
+        **os.environ,
+        "CODEBUILD_SRC_DIR": str(work / "src"),
+        "AWS_ENDPOINT_URL": twin.url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-I", str(IMAGE_DIR / "awsd.py"), str(work / "aws.sock")], env=env
+    )
+    aws = str(image.root / "bin" / "aws")
+    try:
+        for _ in range(100):
+            if (work / "aws.sock.pid").exists():
+                break
+            time.sleep(0.05)
+
+        def both(*args: str, stdin: str = "") -> list[tuple[int, str, str]]:
+            found = []
+            for command in ([aws], [sys.executable, "-I", "-m", "awscli"]):
+                done = subprocess.run(
+                    [*command, *args],
+                    env=env,
+                    input=stdin,
+                    capture_output=True,
+                    text=True,
+                    cwd=work,
+                )
+                found.append((done.returncode, done.stdout, done.stderr))
+            return found
+
+        through_server, alone = both("sts", "get-caller-identity", "--query", "Account")
+        assert through_server == alone == (0, '"123456789012"\n', "")
+        through_server, alone = both("sagemaker", "describe-endpoint", "--endpoint-name", "nope")
+        assert through_server == alone and through_server[0] == 255
+        assert "Could not find endpoint" in through_server[2]
+        (work / "config.json").write_text(
+            '{"EndpointConfigName": "c", "ProductionVariants": [{"VariantName": "A", '
+            '"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}]}'
+        )
+        made = subprocess.run(
+            [aws, "sagemaker", "create-endpoint-config", "--cli-input-json", "file://config.json"],
+            env=env,
+            cwd=work,
+            capture_output=True,
+            text=True,
+        )
+        assert made.returncode == 0 and "endpoint-config/c" in made.stdout  # its folder
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="stdin-bucket")
+        sent = subprocess.run(
+            [aws, "s3", "cp", "-", "s3://stdin-bucket/k"], env=env, input="from stdin\n", text=True
+        )
+        got = boto3.client("s3", region_name="us-east-1").get_object(Bucket="stdin-bucket", Key="k")
+        assert (sent.returncode, got["Body"].read()) == (0, b"from stdin\n")
+        # a wait that never ends, its caller killed as a stage's timeout would
+        waiting = subprocess.Popen(
+            [aws, "sagemaker", "wait", "endpoint-in-service", "--endpoint-name", "nope2"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1)
+        waiting.send_signal(signal.SIGTERM)
+        waiting.wait(5)
+        time.sleep(0.5)
+        children = subprocess.run(
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
+        ).stdout.split()
+        assert children == []
+    finally:
+        stop_cli_server(work)
+        server.wait(5)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import venv
@@ -85,7 +86,8 @@ class Image:
         python = sys.executable
         scripts = {
             # AWS CLI v2 carries its own Python; here the PyPI CLI runs with its own
-            "aws": f'#!/bin/sh\nexec "{python}" -I -m awscli "$@"\n',
+            # (through the build's CLI server, awsd.py: the same CLI, imported once a build)
+            "aws": f'#!/bin/sh\nexec "{python}" -I -S "{IMAGE_DIR / "aws.py"}" "$@"\n',
             "docker": f'#!/bin/sh\nexec "{python}" -I "{IMAGE_DIR / "docker.py"}" "$@"\n',
         }
         if self.speed != 1.0:
@@ -113,6 +115,12 @@ class Image:
             text = script.read_bytes()
             if str(template).encode() in text:
                 script.write_bytes(text.replace(str(template).encode(), str(target).encode()))
+
+    def cli_server(self) -> str:
+        """The shell command that starts a build's AWS CLI server in the background (in
+        the build's mount namespace), its socket beside the build's source folder."""
+        server = IMAGE_DIR / "awsd.py"
+        return f'{{ "{sys.executable}" -I "{server}" "$2/../aws.sock" & }} && '
 
     def data_path(self) -> str | None:
         """AWS_DATA_PATH for the build: the waiters at the image's speed, if it has one."""
@@ -142,3 +150,9 @@ class Image:
             "/bin",
         ]
         return os.pathsep.join(dict.fromkeys(parts))
+
+
+def stop_cli_server(work: Path) -> None:
+    """The build is over: its AWS CLI server goes with its container."""
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int((work / "aws.sock.pid").read_text()), signal.SIGKILL)

@@ -29,7 +29,7 @@ from typing import Any
 import yaml
 
 from tests.conftest import PYTHON_GUARD
-from tests.twin.buildimage import Image, discard
+from tests.twin.buildimage import Image, discard, stop_cli_server
 from tests.twin.buildrules import Admission, runtime_problem
 from tests.twin.hosting import ACCOUNT
 from tests.twin.template import REGION, Template
@@ -329,7 +329,13 @@ class CodeBuild:
         self._slots.acquire()
         with build.log.open("wb") as out:
             build.proc = subprocess.Popen(
-                [*self.isolation, "bash", "-c", mount + 'cd "$2" && exec bash "$3"', *script_args],
+                [
+                    *self.isolation,
+                    "bash",
+                    "-c",
+                    mount + self.image.cli_server() + 'cd "$2" && exec bash "$3"',
+                    *script_args,
+                ],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
@@ -362,6 +368,7 @@ class CodeBuild:
         self.admission.leave()
         if build.status == "IN_PROGRESS":
             build.status = "SUCCEEDED" if code == 0 else "FAILED"
+        stop_cli_server(build.work)
         if group:
             self._ship_log(build, group)
         discard(build.work)

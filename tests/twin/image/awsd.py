@@ -1,0 +1,100 @@
+"""The simulated image's AWS CLI, started once per build: the PyPI CLI's own code, imported
+once, and forked for each `aws` command the build runs (the do-scripts run a hundred or
+so, and each CLI process spends most of its time importing itself).
+
+`python -I awsd.py SOCKET` listens on SOCKET; `aws.py`, the image's `aws`, sends it the
+command's arguments, environment, folder and its standard input, output and error; a child
+of this server runs `awscli.clidriver.main()` with them, in the build's own mount
+namespace (it is started inside it), and sends back the exit code. A child whose caller
+goes away (killed at a timeout, with its process group) exits too.
+"""
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+
+
+def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
+    head, fds, _, _ = socket.recv_fds(conn, 4, 3)
+    (size,) = struct.unpack("!I", head)
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            raise EOFError("the caller went away")
+        data += chunk
+    return json.loads(data), fds
+
+
+def _watch(conn: socket.socket) -> None:
+    """Exit as soon as the caller is gone: nothing would read what this command says."""
+    with contextlib.suppress(OSError):
+        while conn.recv(1):
+            pass
+    os._exit(143)
+
+
+def _serve(conn: socket.socket) -> None:
+    try:
+        request, fds = _receive(conn)
+    except (OSError, EOFError, ValueError):
+        os._exit(1)
+    for number, fd in enumerate(fds):
+        os.dup2(fd, number)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=_watch, args=(conn,), daemon=True).start()
+    sys.argv = ["aws", *request["argv"]]
+    import importlib
+
+    import awscli
+
+    importlib.reload(awscli)  # what it does to the environment on import (AWS_DATA_PATH)
+    from awscli.clidriver import main
+
+    try:
+        code = main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        code = 130
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError):
+            stream.flush()
+    try:
+        conn.sendall(struct.pack("!i", int(code or 0)))
+    finally:
+        os._exit(int(code or 0) & 0xFF)
+
+
+def main(path: str) -> None:
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(path)
+    server.listen(128)
+    with open(path + ".pid", "w") as pid:  # the build's end stops it (codebuild.py)
+        pid.write(str(os.getpid()))
+    # what every command imports, once (the connections wait in the backlog meanwhile)
+    import awscli.clidriver  # noqa: F401
+    import botocore.client
+    import botocore.httpsession  # noqa: F401
+
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped as they end
+    while True:
+        conn, _ = server.accept()
+        if os.fork() == 0:
+            server.close()
+            _serve(conn)
+        conn.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
