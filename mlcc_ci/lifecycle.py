@@ -585,7 +585,9 @@ class Runner:
             problems = projectcheck.check_project(project, config)
             if problems:
                 return StageResult("fail", errorSummary=summarize("; ".join(problems), "", secrets))
-            return self._predicted(project, self._project_validate(project, env, spec, secrets))
+            log = self._log(Path(env["MLCC_WORK_DIR"]), "validate")
+            checked = self._project_validate(project, env, spec, secrets)
+            return self._predicted(project, checked, log)
         outcome: StageRun | None = None
         deployed = None
         if name == "teardown" and self.profile.endpoint_checks and not fault:
@@ -672,20 +674,22 @@ class Runner:
             "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)
         )
 
-    def _predicted(self, project: Path, result: StageResult) -> StageResult:
+    def _predicted(self, project: Path, result: StageResult, log: Path) -> StageResult:
         """Validate's verdict with what the project's files say SageMaker cannot place: a
         profile that never deploys fails on it (nothing else would tell); one that deploys
-        notes it, and deploy_test proves it with SageMaker's own reason."""
+        notes it, and deploy_test proves it with SageMaker's own reason. Said in the stage's
+        log too, where `logs` and the run summary send the reader."""
         predicted = placement.predict(project)
         if not predicted or result.status != "pass":
             return result
         said = "predicted to fail at deploy_test: " + "; ".join(predicted)
+        with log.open("a", encoding="utf-8") as out:
+            out.write(f"[mlcc-ci] {said}\n")
+        pointer = result.logPointer or self._pointer(log)
         if not self.profile.runs("deploy_test"):
-            return StageResult(
-                "fail", logPointer=result.logPointer, errorSummary=summarize(said, "", [])
-            )
+            return StageResult("fail", logPointer=pointer, errorSummary=summarize(said, "", []))
         note = "; ".join(n for n in (result.note, said) if n)
-        return StageResult("pass", logPointer=result.logPointer, note=summarize(note, "", []))
+        return StageResult("pass", logPointer=pointer, note=summarize(note, "", []))
 
     def _smoke_test(self, project: Path, entry: Entry, env: Mapping[str, str]) -> str | None:
         """The entry's smoke test against the endpoint the project deployed."""

@@ -84,11 +84,16 @@ def test_static_profile_flags_what_sagemaker_cannot_place(static_run):
         assert record.testStatus == "fail-validate"
         assert (record.failure.cls, record.failure.rule) == ("product", "sagemaker-ic-placement")
         assert record.failure.capture == "1 accelerator device(s)"
-        assert record.stageResults["validate"].errorSummary == (
+        validate = record.stageResults["validate"]
+        assert validate.errorSummary == (
             "predicted to fail at deploy_test: Unable to place inference component default "
             "(do/ic/default.conf) on ml.m5.large: it requires 1 accelerator device(s) per copy "
             "and instance type ml.m5.large has 0"
         )
+        # the log the summary points at says it too (after the project's own do/validate)
+        log = Path(validate.logPointer).read_text()
+        assert log.endswith(f"[mlcc-ci] {validate.errorSummary}\n")
+        assert "Validation passed" in log
     assert result.output.splitlines()[-1].startswith(
         f"{len(SUPPORTED) - len(UNPLACEABLE)} passed, {len(UNPLACEABLE)} failed"
     )
