@@ -8,14 +8,15 @@ CAPACITY = (
 # The `ic-hang` fault: real seconds a component stays Creating before SageMaker gives up on
 # its startup health check (ContainerStartupHealthCheckTimeoutInSeconds, API_Inference
 # ComponentStartupParameters) and fails it.
-HANG_SECONDS = 20.0
+HANG_SECONDS = 8.0
 HUNG = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check within the startup health check timeout."
 )
-# Real seconds, whatever the clock's speed: longer than the 15 s (real) the generated
-# do/clean sleeps when the CLI has no waiter for it
-SLOW_DELETE_SECONDS = 25.0
+# Real seconds, whatever the clock's speed: longer than the `sleep 15` the generated
+# do/clean takes when the CLI has no waiter for it (a fraction of a second at the image's
+# pace, see buildimage.py), so that its DeleteEndpoint comes too early, as on SageMaker
+SLOW_DELETE_SECONDS = 5.0
 UNHEALTHY = (
     "The primary container for production variant AllTraffic did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
