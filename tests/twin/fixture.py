@@ -122,3 +122,54 @@ def cli(*args: str) -> str:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout
+
+
+# What a run may leave behind that costs or clutters (images expire by the repository's rule)
+LEAKS = (
+    "endpoint",
+    "endpoint-config",
+    "model",
+    "inference-component",
+    "codebuild-project",
+    "iam-role",
+)
+
+
+def leaks(alive: dict[str, list[str]], project: str | None = None) -> dict[str, list[str]]:
+    """What `Twin.alive()` found of the kinds in LEAKS, of `project` (a name prefix) or all."""
+    found = {
+        kind: [n for n in names if project is None or n.startswith(project)]
+        for kind, names in alive.items()
+        if kind in LEAKS
+    }
+    return {kind: names for kind, names in found.items() if names}
+
+
+@contextmanager
+def stack(
+    twin: Twin, home: Path, *, max_concurrency: int, hf_secret: str, hf_token: str
+) -> Iterator[dict[str, Any]]:
+    """The stack deployed into the (reset) account, every principal under its synthesized
+    role, the account's Hugging Face token stored as an operator stores it; the loop over
+    it, and the results store."""
+    from mlcc_ci.stores.open import open_store
+
+    with account_env(twin, home), workspace() as work:
+        template, owner = deploy(
+            twin,
+            synthesized(),
+            MaxConcurrency=str(max_concurrency),
+            HuggingFaceAccess=hf_secret,
+        )
+        the_loop = loop(twin, template, work)
+        principals = the_loop.enforce_roles()
+        owner["secretsmanager"].create_secret(Name=hf_secret, SecretString=hf_token)
+        twin.mark_baseline()
+        yield {
+            "twin": twin,
+            "template": template,
+            "clients": owner,
+            "loop": the_loop,
+            "principals": principals,
+            "store": open_store(None, table=TABLE),
+        }
