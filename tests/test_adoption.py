@@ -159,6 +159,12 @@ def wheelhouse(tmp_path_factory):
     return out
 
 
+def _gpu(entry: Path) -> None:
+    text = entry.read_text()
+    assert "instanceType: ml.m5.large" in text
+    entry.write_text(text.replace("instanceType: ml.m5.large", "instanceType: ml.g5.xlarge"))
+
+
 def test_a_team_adopts_it_from_an_empty_repository(tmp_path, wheelhouse, pinned_generator, github):
     twin_wheels, npm_cache = REPO / ".twin" / "wheels", REPO / ".twin" / "npm-cache"
     assert twin_wheels.is_dir() and npm_cache.is_dir(), "make twin-cache fills them"
@@ -202,6 +208,9 @@ def test_a_team_adopts_it_from_an_empty_repository(tmp_path, wheelhouse, pinned_
     assert mlcc("--version").stdout.strip().endswith(__version__)
     made = mlcc("catalog", "init", "ci/catalog", "http-flask", "--owner", "team-a")
     assert made.returncode == 0, made.stderr
+    # generator 1.6.0 asks every inference component for an accelerator, which ml.m5.large
+    # lacks (the static profile fails it, and says why): the team serves it from a GPU type
+    _gpu(laptop / "ci" / "catalog" / "http-flask.yaml")
     (laptop / "mlcc-ci.toml").write_text('catalog = "ci/catalog"\nprofile = "static"\n')
     assert mlcc("catalog", "validate").returncode in (0, 2)  # no generator on the laptop yet
     (laptop / ".github" / "workflows").mkdir(parents=True)
@@ -278,6 +287,7 @@ def test_a_team_adopts_it_from_an_empty_repository(tmp_path, wheelhouse, pinned_
     (laptop / "ci" / "catalog" / "http-fastapi.yaml").write_text(
         (tmp_path / "scratch" / "http-fastapi.yaml").read_text()
     )
+    _gpu(laptop / "ci" / "catalog" / "http-fastapi.yaml")
     _git(laptop, "add", "-A")
     _git(laptop, "commit", "-m", "Add http-fastapi")
     _git(laptop, "push", "origin", "add-fastapi")

@@ -281,7 +281,10 @@ def test_the_pinned_generators_do_test_still_knows_no_http_or_triton(
     for entry in (FLASK, CATALOG.get("triton-fil")):
         project = generate(pinned_generator.command, entry, tmp_path / entry.name)
         name = entry.config["projectName"]
-        projectsetup.apply(project, {"ENDPOINT_NAME": "{projectName}-endpoint"}, name)
+        # on a GPU type: generator 1.6.0 asks ml.m5.large for an accelerator it lacks, and
+        # SageMaker would not place the http project's component at all
+        settings = {"ENDPOINT_NAME": "{projectName}-endpoint", "INSTANCE_TYPE": "ml.g5.xlarge"}
+        projectsetup.apply(project, settings, name)
         config = (project / "do" / "config").read_text()
         twin.push_image("us-east-1", "mlcc-ci-images", name, config, [f"{name}-latest"])
         for script in ("deploy", "test"):
