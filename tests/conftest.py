@@ -145,6 +145,19 @@ def _twin_server():
     twin.stop()
 
 
+@pytest.fixture(scope="module")
+def account(_twin_server, tmp_path_factory):
+    """The stack deployed into an empty simulated account, one per test module, with room
+    for every supported configuration at once (tests/twin/fixture.py)."""
+    from mlcc_ci.catalog import load_valid_catalog
+    from tests.twin import fixture
+
+    supported = [e for e in load_valid_catalog().entries if e.supported]
+    home = tmp_path_factory.mktemp("twin-home")
+    with fixture.stack(_twin_server.reset(), home, max_concurrency=len(supported)) as found:
+        yield found
+
+
 @pytest.fixture
 def twin(_twin_server, monkeypatch):
     """The simulated account (tests/twin), empty, with AWS_ENDPOINT_URL pointing at it."""

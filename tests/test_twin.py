@@ -32,7 +32,7 @@ TABLE = fixture.TABLE
 # Generator 1.6.0 asks for 1 accelerator per inference component also on ml.m5.large, which
 # has none: SageMaker cannot place them (the static profile predicts it, see test_generator)
 UNPLACEABLE = ("http-fastapi", "http-flask")
-HF_SECRET, HF_TOKEN = "mlcc-ci-hf-token", "hf_" + "TwinTokenNeverShown0123456789"
+HF_SECRET, HF_TOKEN = fixture.HF_SECRET, fixture.HF_TOKEN
 GATED = "transformers-tensorrt-llm"
 # What a run does to SageMaker, in the order it must happen (the smoke test is mlcc-ci's
 # own InvokeEndpoint, through boto3; the do-scripts use the AWS CLI).
@@ -49,19 +49,6 @@ NAME_OF = {
     "DeleteInferenceComponent": "InferenceComponentName",
     "InvokeEndpoint": "EndpointName",
 }
-
-
-@pytest.fixture(scope="module")
-def account(_twin_server, tmp_path_factory):
-    """The stack in an empty simulated account (tests/twin/fixture.py)."""
-    with fixture.stack(
-        _twin_server.reset(),
-        tmp_path_factory.mktemp("twin-home"),
-        max_concurrency=len(SUPPORTED),
-        hf_secret=HF_SECRET,
-        hf_token=HF_TOKEN,
-    ) as found:
-        yield found
 
 
 @pytest.fixture(scope="module")

@@ -42,7 +42,6 @@ FAULTY = (
     EMPTY_ANSWER,
     TEXT_ANSWER,
 )
-HF_SECRET, HF_TOKEN = "mlcc-ci-hf-token", "hf_" + "TwinTokenNeverShown0123456789"
 
 
 def _when_component_hangs(twin, project: str, act):
@@ -70,19 +69,6 @@ def _budget_expires(build: Build) -> None:
     which passes it on as it does its own)."""
     (pid,) = [pid for pid, cmd in build.processes() if cmd.startswith("timeout --signal=TERM")]
     os.kill(pid, signal.SIGTERM)
-
-
-@pytest.fixture(scope="module")
-def account(_twin_server, tmp_path_factory):
-    """The stack in an empty simulated account (tests/twin/fixture.py)."""
-    with fixture.stack(
-        _twin_server.reset(),
-        tmp_path_factory.mktemp("twin-home"),
-        max_concurrency=len(SUPPORTED),
-        hf_secret=HF_SECRET,
-        hf_token=HF_TOKEN,
-    ) as found:
-        yield found
 
 
 @pytest.fixture(scope="module")

@@ -34,6 +34,8 @@ from tests.twin.template import REGION, Template
 REPO = Path(__file__).resolve().parents[2]
 TWIN_CACHE = REPO / ".twin"
 TABLE = "mlcc-ci-table"
+# the account's Hugging Face token for gated models, as an operator stores it
+HF_SECRET, HF_TOKEN = "mlcc-ci-hf-token", "hf_" + "TwinTokenNeverShown0123456789"
 # the clients a test reads the account with (as the account's owner: no role enforced)
 SERVICES = ("dynamodb", "s3", "ecr", "sns", "logs", "iam", "stepfunctions", "secretsmanager")
 SERVICES_READ = (*SERVICES, "sagemaker", "codebuild")
@@ -146,9 +148,7 @@ def leaks(alive: dict[str, list[str]], project: str | None = None) -> dict[str, 
 
 
 @contextmanager
-def stack(
-    twin: Twin, home: Path, *, max_concurrency: int, hf_secret: str, hf_token: str
-) -> Iterator[dict[str, Any]]:
+def stack(twin: Twin, home: Path, *, max_concurrency: int) -> Iterator[dict[str, Any]]:
     """The stack deployed into the (reset) account, every principal under its synthesized
     role, the account's Hugging Face token stored as an operator stores it; the loop over
     it, and the results store."""
@@ -159,11 +159,11 @@ def stack(
             twin,
             synthesized(),
             MaxConcurrency=str(max_concurrency),
-            HuggingFaceAccess=hf_secret,
+            HuggingFaceAccess=HF_SECRET,
         )
         the_loop = loop(twin, template, work)
         principals = the_loop.enforce_roles()
-        owner["secretsmanager"].create_secret(Name=hf_secret, SecretString=hf_token)
+        owner["secretsmanager"].create_secret(Name=HF_SECRET, SecretString=HF_TOKEN)
         twin.mark_baseline()
         yield {
             "twin": twin,
