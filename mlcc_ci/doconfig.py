@@ -9,6 +9,9 @@ command substitution is unknown (None), because mlcc-ci never runs one.
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+
+from mlcc_ci.files import read_regular
 
 _ASSIGN = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 _SECRET_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL")
@@ -38,6 +41,20 @@ def is_secret(name: str) -> bool:
     return any(word in upper for word in _SECRET_WORDS) or not _SECRET_PARTS.isdisjoint(
         re.split(r"[^A-Z0-9]+", upper)
     )
+
+
+# A generated file larger than this is not read: nothing the generator writes comes close.
+READ_LIMIT = 2 * 1024 * 1024
+
+
+def values(path: Path, env: Mapping[str, str]) -> dict[str, str]:
+    """The values a project file (do/config, do/ic/*.conf) sets that are known and not empty;
+    nothing when it is missing or not a regular file of sane size (a FIFO never blocks)."""
+    try:
+        text = read_regular(path, READ_LIMIT).decode("utf-8", errors="replace")
+    except OSError:
+        return {}
+    return {k: v.value for k, v in parse(text, env).items() if v.value}
 
 
 def parse(text: str, env: Mapping[str, str]) -> dict[str, ConfigValue]:

@@ -31,24 +31,16 @@ class Deployed:
     config: str = ""  # the endpoint config do/deploy recorded (made before the endpoint)
 
 
-def _values(path: Path, env: Mapping[str, str]) -> dict[str, str]:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return {}
-    return {k: v.value for k, v in doconfig.parse(text, env).items() if v.value}
-
-
 def deployed(project: Path, env: Mapping[str, str]) -> Deployed | None:
     """The endpoint and inference components do/deploy recorded, or None."""
-    config = _values(project / "do" / "config", env)
+    config = doconfig.values(project / "do" / "config", env)
     endpoint = config.get("ENDPOINT_NAME", "")
     if not endpoint:
         return None
     components = [
         found
         for conf in sorted((project / "do" / "ic").glob("*.conf"))
-        if (found := _values(conf, {}).get("IC_DEPLOYED_NAME"))
+        if (found := doconfig.values(conf, {}).get("IC_DEPLOYED_NAME"))
     ]
     if not components and config.get("INFERENCE_COMPONENT_NAME"):
         components.append(config["INFERENCE_COMPONENT_NAME"])

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcc_ci import doconfig
+from mlcc_ci.catalog import display, line_of
 from mlcc_ci.projectcheck import read_project_file
 
 
@@ -67,18 +68,10 @@ def _number(text: str | None) -> float | None:
         return None
 
 
-def _values(path: Path, env: dict[str, str]) -> dict[str, str]:
-    data = read_project_file(path)
-    if data is None:
-        return {}
-    parsed = doconfig.parse(data.decode("utf-8", errors="replace"), env)
-    return {k: v.value for k, v in parsed.items() if v.value is not None}
-
-
 def predict(project: Path) -> list[str]:
     """Why SageMaker could not place the project's inference components on its instance
     type, one sentence each; empty when they fit or nothing can be told."""
-    config = _values(project / "do" / "config", {})
+    config = doconfig.values(project / "do" / "config", {})
     instance_type = config.get("INSTANCE_TYPE", "")
     instance = INSTANCES.get(instance_type)
     ic_dir = project / "do" / "ic"
@@ -86,7 +79,7 @@ def predict(project: Path) -> list[str]:
         return []
     problems = []
     for conf in sorted(ic_dir.glob("*.conf")):
-        values = {**_DEFAULTS, **_values(conf, config)}
+        values = {**_DEFAULTS, **doconfig.values(conf, config)}
         copies = _number(values["IC_COPY_COUNT"]) or 1
         asks = [
             (_number(values["IC_GPU_COUNT"]), instance.accelerators, "accelerator device(s)"),
@@ -126,8 +119,6 @@ def catalog_warnings(entries: Iterable[Any], generator_root: Path, version: str)
     accelerator, when the installed generator's own script always asks for one: SageMaker
     will not place them. FILE:LINE: ENTRY $.instanceType: warning lines (the catalog is
     valid; the generator is what fails)."""
-    from mlcc_ci.catalog import display, line_of
-
     script = generator_root / IC_SCRIPT
     data = read_project_file(script)
     if data is None or not _ALWAYS_ACCELERATORS.search(data.decode("utf-8", errors="replace")):

@@ -56,8 +56,7 @@ def _executable(path: Path) -> bool:
     return bool(path.stat().st_mode & 0o111)
 
 
-# A generated file larger than this is not read: nothing the generator writes comes close.
-READ_LIMIT = 2 * 1024 * 1024
+READ_LIMIT = doconfig.READ_LIMIT  # a generated file larger than this is not read
 
 
 def read_project_file(path: Path) -> bytes | None:

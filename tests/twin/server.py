@@ -41,7 +41,6 @@ class Call:
     error: str = ""
     # the client, from its User-Agent: "aws-cli" (the do-scripts), "boto3" (mlcc-ci), ...
     client: str = ""
-    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
