@@ -9,20 +9,33 @@ from cdk_nag import AwsSolutionsChecks
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.stack import MlccCiHarnessStack
 
-from mlcc_ci.constants import STACK_NAME
 
-
-def build_app(outdir: str | None = None, *, nag: bool = True) -> cdk.App:
-    app = cdk.App(outdir=outdir)
+def build_app(
+    outdir: str | None = None,
+    *,
+    nag: bool = True,
+    context: dict[str, str] | None = None,
+    region: str | None = None,
+) -> cdk.App:
+    """`context`: what `cdk -c key=value` gives (`prefix`, `table`: see names.py)."""
+    app = cdk.App(outdir=outdir, context=context)
+    names = Names.from_context({key: app.node.try_get_context(key) for key in ("prefix", "table")})
+    # The region is part of the names IAM keeps account-wide: the app needs it (the CDK CLI
+    # gives the profile's as CDK_DEFAULT_REGION; `-c region=...` names another).
+    region = region or app.node.try_get_context("region") or os.environ.get("CDK_DEFAULT_REGION")
+    if not region:
+        raise ValueError(
+            "no region: run with a profile that has one, or add -c region=REGION (the "
+            "nested builds' role names, which IAM keeps account-wide, carry it)"
+        )
     MlccCiHarnessStack(
         app,
-        STACK_NAME,
-        env=cdk.Environment(
-            account=os.environ.get("CDK_DEFAULT_ACCOUNT"),
-            region=os.environ.get("CDK_DEFAULT_REGION"),
-        ),
+        names.stack,
+        names=names,
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=region),
     )
     if nag:
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
@@ -30,4 +43,7 @@ def build_app(outdir: str | None = None, *, nag: bool = True) -> cdk.App:
 
 
 if __name__ == "__main__":
-    build_app().synth()
+    try:
+        build_app().synth()
+    except ValueError as exc:  # a context value the stack cannot take: one line, no trace
+        sys.exit(f"mlcc-ci stack: {exc}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from mlcc_ci import (
     clock,
+    doconfig,
     endpoint,
     generator,
     naming,
@@ -512,7 +513,9 @@ class Runner:
     def _settle(self, project: Path, project_name: str, result: StageResult) -> StageResult:
         """Write the profile's settings into the generated do/config (see projectsetup)."""
         try:
-            projectsetup.apply(project, self.profile.project_config, project_name)
+            # do/config's own region: the one its scripts (do/submit) will use
+            region = doconfig.values(project / "do" / "config", self.env).get("AWS_REGION")
+            projectsetup.apply(project, self.profile.project_config, project_name, region)
         except (OSError, ValueError) as exc:
             note = f"could not write the run's settings into do/config: {exc}"
             return replace(result, status="fail", errorSummary=note)

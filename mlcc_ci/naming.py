@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 PREFIX_ENV = "MLCC_CI_RESOURCE_PREFIX"
+DEFAULT_PREFIX = "mlcc-ci"  # the seed's names (constants.RESOURCE_PREFIX)
 # The generated scripts append up to 20 characters (`-endpoint-<epoch seconds>`) and
 # SageMaker names stop at 63; IAM role names (`-build-service-role`) at 64.
 MAX_PROJECT_NAME = 43
@@ -22,6 +23,9 @@ def run_project_name(config: Mapping[str, Any], prefix: str | None) -> str:
     """The projectName a run generates and deploys: the registered one, under `prefix`
     when one is required. ValueError when no valid name results."""
     name = str(config.get("projectName") or "")
+    if prefix and prefix != DEFAULT_PREFIX and name.startswith(f"{DEFAULT_PREFIX}-"):
+        # a catalog entry's default name moves under the stack's own prefix
+        name = name[len(DEFAULT_PREFIX) + 1 :]
     if prefix and not name.startswith(f"{prefix}-"):
         name = f"{prefix}-{name}"
     if not _VALID.match(name):
@@ -38,34 +42,96 @@ def run_project_name(config: Mapping[str, Any], prefix: str | None) -> str:
     return name
 
 
-# do/submit names its nested CodeBuild project's role `<project>-service-role`.
+# do/submit names its nested CodeBuild project's role `<project>-service-role`. IAM names are
+# account-wide and project names regional, so the profile's project name carries the
+# region's code (`{regionCode}`): stacks in two regions of one account never want one role.
 NESTED_ROLE_SUFFIX = "-service-role"
+MAX_ROLE_NAME = 64
+_COMPASS = {
+    "north": "n",
+    "south": "s",
+    "east": "e",
+    "west": "w",
+    "central": "c",
+    "northeast": "ne",
+    "northwest": "nw",
+    "southeast": "se",
+    "southwest": "sw",
+    "gov": "g",
+    "iso": "i",
+    "isob": "ib",
+    "isof": "if",
+    "isoe": "ie",
+}
 
 
-def nested_build_role(project_name: str, project_config: Mapping[str, str]) -> str | None:
-    """The IAM role do/submit looks for before it builds `project_name`'s image, given the
-    profile's projectConfig (CODEBUILD_PROJECT_NAME); None when the profile names none."""
+def region_code(region: str) -> str:
+    """A region's short code, as operators write it: us-east-1 -> use1, ap-southeast-2 ->
+    apse2, us-gov-west-1 -> usgw1. ValueError for what is not a region name."""
+    parts = region.split("-")
+    if len(parts) < 3 or not parts[-1].isdigit() or not all(p.isalpha() for p in parts[:-1]):
+        raise ValueError(f"{region!r} is not an AWS region name")
+    middle = "".join(_COMPASS.get(word, word[0]) for word in parts[1:-1])
+    return f"{parts[0]}{middle}{parts[-1]}"
+
+
+def expand(template: str, project_name: str, region: str | None = None) -> str:
+    """A projectConfig value for a run: `{projectName}`, and `{regionCode}` when the run has
+    a region (ValueError when the template needs one and there is none)."""
+    value = template.replace("{projectName}", project_name)
+    if "{regionCode}" in value:
+        if not region:
+            raise ValueError(f"{template!r} names {{regionCode}} and the run has no AWS region")
+        value = value.replace("{regionCode}", region_code(region))
+    return value
+
+
+# The longest code of a region (apse4, usgw1, usibe1): names checked for any region use it.
+LONGEST_REGION_CODE = 6
+REGION_CODE = "{regionCode}"
+
+
+def _check_role(role: str) -> str:
+    length = len(role.replace(REGION_CODE, "x" * LONGEST_REGION_CODE))
+    if length > MAX_ROLE_NAME:
+        raise ValueError(
+            f"the nested build role {role!r} would be {length} characters (IAM allows "
+            f"{MAX_ROLE_NAME}): register the project under a shorter name"
+        )
+    return role
+
+
+def nested_build_role(
+    project_name: str, project_config: Mapping[str, str], region: str | None = None
+) -> str | None:
+    """The IAM role do/submit looks for before it builds `project_name`'s image in `region`,
+    given the profile's projectConfig (CODEBUILD_PROJECT_NAME); None when the profile names
+    none. ValueError when IAM would refuse the name."""
     template = project_config.get("CODEBUILD_PROJECT_NAME")
     if not template:
         return None
-    return template.replace("{projectName}", project_name) + NESTED_ROLE_SUFFIX
+    return _check_role(expand(template, project_name, region) + NESTED_ROLE_SUFFIX)
 
 
 def nested_builds(
-    catalog: Any, prefix: str, profile_name: str = "default"
+    catalog: Any, prefix: str, region: str | None, profile_name: str = "default"
 ) -> list[tuple[str, str]]:
     """(nested CodeBuild project, its role) of every supported entry that builds with
-    codebuild-submit, as `profile_name` runs it in AWS."""
+    codebuild-submit, as `profile_name` runs it in AWS in `region`; with no region the names
+    keep `{regionCode}` for the caller to fill (the stack, whose region is a token)."""
     from mlcc_ci.profiles import load_profile
 
     settings = load_profile(catalog, profile_name).project_config
     template = settings.get("CODEBUILD_PROJECT_NAME")
+    if not template:
+        return []
     found = set()
     for entry in catalog.entries:
         if not entry.supported or entry.data.get("buildStrategy") != "codebuild-submit":
             continue
         name = run_project_name(entry.config, prefix)
-        role = nested_build_role(name, settings)
-        if template and role:
-            found.add((template.replace("{projectName}", name), role))
+        project = (
+            expand(template, name, region) if region else template.replace("{projectName}", name)
+        )
+        found.add((project, _check_role(project + NESTED_ROLE_SUFFIX)))
     return sorted(found)

@@ -130,9 +130,10 @@ def _nested_build_role(entry: Entry, profile: Profile, env: Mapping[str, str]) -
         return None
     try:
         project = naming.run_project_name(entry.config, prefix)
+        region = env.get("MLCC_DEPLOY_REGION") or env.get("AWS_REGION")
+        role = naming.nested_build_role(project, profile.project_config, region)
     except ValueError as exc:
         return str(exc)
-    role = naming.nested_build_role(project, profile.project_config)
     if role is None:
         return None
     from botocore.exceptions import BotoCoreError, ClientError

@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlcc_ci.aws.sweeper import METRIC_NAMESPACE, SWEEP_FAILURES
-from mlcc_ci.constants import RESOURCE_PREFIX
+from mlcc_ci_stack.names import Names
 
 PERIOD = Duration.hours(1)  # the Lambdas run hourly
 
@@ -24,8 +24,10 @@ class Alarms(Construct):
         topic: sns.ITopic,
         functions: dict[str, lambda_.IFunction],
         state_machine: sfn.IStateMachine,
+        names: Names,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.names = names
         self.alarms: list[cloudwatch.Alarm] = []
         for label, function in functions.items():
             self._alarm(
@@ -65,7 +67,7 @@ class Alarms(Construct):
             metric.create_alarm(
                 self,
                 label,
-                alarm_name=f"{RESOURCE_PREFIX}-{label}",
+                alarm_name=self.names(label),
                 alarm_description=description,
                 threshold=1,
                 evaluation_periods=1,

@@ -16,72 +16,17 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlcc_ci.budget import Budget
-from mlcc_ci.constants import EXECUTOR_PROJECT, RESOURCE_PREFIX, RUN_SECONDS_ENV
 from mlcc_ci.mirror import MIRROR_ENV
 from mlcc_ci.naming import PREFIX_ENV
 from mlcc_ci_stack.assets import source_asset
+from mlcc_ci_stack.buildspec import build_spec
 from mlcc_ci_stack.mirror import DockerHubCache
+from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.nested import DLC_ACCOUNT, NestedBuildRoles
 from mlcc_ci_stack.tables import Tables
+from mlcc_ci_stack.trust import service
 
-# The Node.js runtime the executor runs the generator with (CodeBuild's standard:7.0 image
-# ships it): its major must be the pinned generator's `engines.node` (a cdk test checks it
-# against the installed package).
-GENERATOR_NODE_MAJOR = "24"
-# The repository the generated do-scripts push to; the stack keeps it, with a lifecycle.
-IMAGE_REPOSITORY = f"{RESOURCE_PREFIX}-images"
 IMAGE_DAYS = 14  # an image nothing pushed again for this long is expired
-STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
-# The orchestrator names each build's log stream prefix build/<configId>/<runId>;
-# CodeBuild appends the build's UUID to it: that is the stream the run's stages point at.
-LOG_STREAM_PREFIX = "build/{configId}/{runId}"
-LOG_STREAM = "build/$CONFIG_ID/$RUN_ID/${CODEBUILD_BUILD_ID#*:}"
-
-
-def build_spec(budget: Budget) -> codebuild.BuildSpec:
-    return codebuild.BuildSpec.from_object(
-        {
-            "version": "0.2",
-            "env": {"shell": "bash"},
-            "phases": {
-                "install": {
-                    # the image's own Node.js 24 satisfies the pinned generator's engines
-                    # field: nothing is downloaded from outside AWS
-                    "runtime-versions": {"python": "3.12", "nodejs": GENERATOR_NODE_MAJOR},
-                    "commands": [
-                        "python -m pip install --quiet .",
-                        "node --version",
-                        # the package and version the catalog pins: one source of truth
-                        "mlcc-ci generator install",
-                    ],
-                },
-                "build": {
-                    "commands": [
-                        f'export MLCC_CI_LOG_STREAM="{LOG_STREAM}"',
-                        # do/submit's source bucket: CodeBuild reserves the CODEBUILD_ prefix
-                        # for project variables, so it is named here, in the shell
-                        'export CODEBUILD_SOURCE_S3_BUCKET="$MLCC_CI_SOURCES_BUCKET"',
-                        # SIGTERM when the stages and teardown could have used all their
-                        # time; the runner then tears down (CodeBuild's timeout leaves room).
-                        # The runner knows the budget too: a retry within the run must fit
-                        f"export {RUN_SECONDS_ENV}={budget.run_seconds}",
-                        f'timeout --signal=TERM "${{{RUN_SECONDS_ENV}}}s" '
-                        f'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
-                        f'--store "{STORE}" --work-dir "$CODEBUILD_SRC_DIR/../mlcc-ci-work"',
-                    ],
-                },
-                "post_build": {
-                    "commands": [
-                        'if [ "$CODEBUILD_BUILD_SUCCEEDING" != "1" ]; then '
-                        'mlcc-ci record-failure --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
-                        f'--store "{STORE}" --message "executor build $CODEBUILD_BUILD_ID '
-                        f"failed or timed out ({budget.build_minutes} min) before the run "
-                        'recorded its result" || true; fi',
-                    ],
-                },
-            },
-        }
-    )
 
 
 class Executor(Construct):
@@ -99,13 +44,15 @@ class Executor(Construct):
         hf_token_secret: str,
         nested_builds: list[tuple[str, str]],
         docker_hub_mirror: str,
+        names: Names,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.names = names
         source = s3_assets.Asset(self, "Source", path=str(source_asset()))
         self.role = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+            assumed_by=service("codebuild"),
             description="mlcc-ci executor: runs one configuration's lifecycle",
         )
         # the owners hear of regressions and fixes; the platform team of infrastructure
@@ -142,7 +89,7 @@ class Executor(Construct):
         self.images = ecr.Repository(
             self,
             "Images",
-            repository_name=IMAGE_REPOSITORY,
+            repository_name=names.images,
             image_scan_on_push=True,
             lifecycle_rules=[
                 ecr.LifecycleRule(
@@ -157,14 +104,16 @@ class Executor(Construct):
         self.nested = NestedBuildRoles(
             self, "NestedBuilds", names=nested_builds, sources=self.sources, images=self.images
         )
-        self._grant(tables, log_group, sagemaker_role_arn)
+        self._grant(tables, log_group, sagemaker_role_arn, hf_token_secret)
         self.nested.grant_use(self.role)
         self.role.add_to_policy(DockerHubCache.pull_statement())  # docker-in-docker builds
         environment_variables = {
             "MLCC_CI_SOURCES_BUCKET": codebuild.BuildEnvironmentVariable(
                 value=self.sources.bucket_name
             ),
-            "ECR_REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=IMAGE_REPOSITORY),
+            "ECR_REPOSITORY_NAME": codebuild.BuildEnvironmentVariable(value=names.images),
+            # where `mlcc-ci logs` and the reports find the builds' logs
+            "MLCC_CI_LOG_GROUP": codebuild.BuildEnvironmentVariable(value=log_group.log_group_name),
             "MLCC_CI_TOPIC_ARN": codebuild.BuildEnvironmentVariable(value=topic.topic_arn),
             "MLCC_CI_PLATFORM_TOPIC_ARN": codebuild.BuildEnvironmentVariable(
                 value=platform_topic.topic_arn
@@ -176,7 +125,7 @@ class Executor(Construct):
             # not reach: the validate stage refuses it
             "MLCC_CI_STACK_REGION": codebuild.BuildEnvironmentVariable(value=Aws.REGION),
             # every name a run creates stays under the prefix this role may manage
-            PREFIX_ENV: codebuild.BuildEnvironmentVariable(value=RESOURCE_PREFIX),
+            PREFIX_ENV: codebuild.BuildEnvironmentVariable(value=names.prefix),
             # gated models: the name of a Secrets Manager secret holding a Hugging Face
             # token; do/deploy reads it (empty: none given)
             "HF_TOKEN_ARN": codebuild.BuildEnvironmentVariable(value=hf_token_secret),
@@ -185,7 +134,7 @@ class Executor(Construct):
         }
         self.projects: dict[bool, codebuild.Project] = {}
         for privileged in (False, True):
-            name = f"{EXECUTOR_PROJECT}-dind" if privileged else EXECUTOR_PROJECT
+            name = f"{names.executor}-dind" if privileged else names.executor
             self.projects[privileged] = codebuild.Project(
                 self,
                 "DockerInDocker" if privileged else "Project",
@@ -210,9 +159,15 @@ class Executor(Construct):
                 ),
             )
 
-    def _grant(self, tables: Tables, log_group: logs.ILogGroup, sagemaker_role_arn: str) -> None:
+    def _grant(
+        self,
+        tables: Tables,
+        log_group: logs.ILogGroup,
+        sagemaker_role_arn: str,
+        hf_token_secret: str,
+    ) -> None:
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
-        prefix = RESOURCE_PREFIX
+        prefix = self.names.prefix
 
         def arn(service: str, resource: str) -> str:
             return f"arn:{partition}:{service}:{region}:{account}:{resource}"
@@ -284,7 +239,6 @@ class Executor(Construct):
                 actions=[
                     "ecr:CreateRepository",
                     "ecr:DescribeRepositories",
-                    "ecr:DeleteRepository",
                     "ecr:BatchCheckLayerAvailability",
                     "ecr:InitiateLayerUpload",
                     "ecr:UploadLayerPart",
@@ -309,18 +263,6 @@ class Executor(Construct):
                 resources=[f"arn:{partition}:ecr:*:{DLC_ACCOUNT}:repository/*"],
             ),
             iam.PolicyStatement(
-                sid="NestedBuilds",
-                actions=[
-                    "codebuild:CreateProject",
-                    "codebuild:UpdateProject",
-                    "codebuild:DeleteProject",
-                    "codebuild:BatchGetProjects",
-                    "codebuild:StartBuild",
-                    "codebuild:BatchGetBuilds",
-                ],
-                resources=[arn("codebuild", f"project/{prefix}-*")],
-            ),
-            iam.PolicyStatement(
                 sid="NestedBuildLogs",
                 actions=["logs:DescribeLogStreams", "logs:GetLogEvents"],
                 resources=[
@@ -329,10 +271,17 @@ class Executor(Construct):
                 ],
             ),
             iam.PolicyStatement(
-                # tokens for gated models (HF_TOKEN, NGC) stored under the run prefix
-                sid="ModelTokens",
+                # the harness bounds how long an endpoint's logs are kept, after its deploy
+                sid="EndpointLogRetention",
+                actions=["logs:PutRetentionPolicy"],
+                resources=[arn("logs", f"log-group:/aws/sagemaker/Endpoints/{prefix}-*")],
+            ),
+            iam.PolicyStatement(
+                # the Hugging Face token's secret, and no other (Secrets Manager appends six
+                # characters to a secret's name in its ARN)
+                sid="ModelToken",
                 actions=["secretsmanager:GetSecretValue"],
-                resources=[arn("secretsmanager", f"secret:{prefix}-*")],
+                resources=[arn("secretsmanager", f"secret:{hf_token_secret}-??????")],
             ),
             iam.PolicyStatement(
                 sid="ListOnly",
@@ -340,22 +289,29 @@ class Executor(Construct):
                     "codebuild:ListProjects",
                     "sagemaker:ListInferenceComponents",
                     "sagemaker:ListAiBenchmarkJobs",
-                    "secretsmanager:ListSecrets",
                 ],
                 resources=["*"],  # list actions AWS scopes to no resource
             ),
-            iam.PolicyStatement(
-                # the run prefix also matches the executor's own projects: never touch them
-                sid="NotOurselves",
-                effect=iam.Effect.DENY,
-                actions=[
-                    "codebuild:CreateProject",
-                    "codebuild:UpdateProject",
-                    "codebuild:DeleteProject",
-                    "codebuild:StartBuild",
-                ],
-                resources=[arn("codebuild", f"project/{EXECUTOR_PROJECT}*")],
-            ),
         ]
+        if self.nested.projects:
+            # do/submit makes, starts and waits for the nested build of the run's own project,
+            # do/clean deletes it, teardown and the sweeper stop it: only the projects this
+            # stack names, by exact ARN (a buildspecOverride reaches nothing else: each runs
+            # as its own nested role, and PassRole is granted on those alone)
+            statements.append(
+                iam.PolicyStatement(
+                    sid="NestedBuilds",
+                    actions=[
+                        "codebuild:CreateProject",
+                        "codebuild:DeleteProject",
+                        "codebuild:BatchGetProjects",
+                        "codebuild:StartBuild",
+                        "codebuild:StopBuild",
+                        "codebuild:BatchGetBuilds",
+                        "codebuild:ListBuildsForProject",
+                    ],
+                    resources=[arn("codebuild", f"project/{p}") for p in self.nested.projects],
+                )
+            )
         for statement in statements:
             self.role.add_to_policy(statement)

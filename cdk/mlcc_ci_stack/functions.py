@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from mlcc_ci_stack.assets import LAMBDA_PYTHON, scanner_asset
+from mlcc_ci_stack.trust import service
 
 
 def stack_function(
@@ -32,7 +33,7 @@ def stack_function(
     role = iam.Role(
         scope,
         "Role",
-        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        assumed_by=service("lambda"),
         description=role_description,
     )
     logs_statement = iam.PolicyStatement(

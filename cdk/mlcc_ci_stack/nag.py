@@ -1,6 +1,6 @@
 """Every cdk-nag (AwsSolutions) finding the stack accepts, each with the reason it is accepted.
 
-Wildcards here are name prefixes for what a run creates (mlcc-ci-*), log streams inside our
+Wildcards here are name prefixes for what a run creates (<prefix>-*), log streams inside our
 own log group, and the few actions AWS offers no resource-level permission for. No action
 is `*` and none is a service-wide wildcard.
 """
@@ -10,8 +10,10 @@ from typing import Any
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
+from mlcc_ci_stack.boundary import SERVICES
+
 PREFIX_REASON = (
-    "A run creates and deletes resources it names with the mlcc-ci- prefix; the policy is "
+    "A run creates and deletes resources it names with the run prefix; the policy is "
     "scoped to that prefix, the narrowest scope known before the run."
 )
 
@@ -25,8 +27,10 @@ def _logical(construct: Any) -> str:
 
 
 def acknowledge(stack: Any) -> None:
+    prefix = stack.names.prefix
     log_group = _logical(stack.log_group)
-    executor_policy = stack.executor.role.node.find_child("DefaultPolicy")
+    # the role: its default policy and the managed policies CDK splits off when it is long
+    executor_policy = stack.executor.role
     scanner_policy = stack.scanner.function.role.node.find_child("DefaultPolicy")
     orchestrator_policy = stack.orchestrator.state_machine.role.node.find_child("DefaultPolicy")
     region_account = "<AWS::Region>:<AWS::AccountId>"
@@ -39,7 +43,7 @@ def acknowledge(stack: Any) -> None:
     sweeper_policy = stack.sweeper.function.role.node.find_child("DefaultPolicy")
     endpoint_policy = stack.sagemaker_role.created.node.find_child("DefaultPolicy")
     for resource, reason in (
-        (f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*", PREFIX_REASON),
+        (f"arn:<AWS::Partition>:ecr:{region_account}:repository/{prefix}-*", PREFIX_REASON),
         (
             "*",
             "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (limited to SageMaker's "
@@ -59,17 +63,13 @@ def acknowledge(stack: Any) -> None:
         )
     for resource, reason in (
         (
-            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/mlcc-ci-*",
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/{prefix}-*",
             "The nested builds' own log groups, which do/submit reads to report a failure.",
         ),
         (
-            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/mlcc-ci-*"
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/{prefix}-*"
             ":log-stream:*",
             "The streams inside those log groups.",
-        ),
-        (
-            f"arn:<AWS::Partition>:secretsmanager:{region_account}:secret:mlcc-ci-*",
-            "Model tokens (Hugging Face, NGC) the account stores under the run prefix.",
         ),
     ):
         _ack(executor_policy, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
@@ -77,22 +77,22 @@ def acknowledge(stack: Any) -> None:
         _ack(
             executor_policy,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{region_account}:"
-            f"{kind}/mlcc-ci-*]",
+            f"{kind}/{prefix}-*]",
             PREFIX_REASON,
         )
     for kind in ("model", "endpoint-config", "endpoint", "inference-component"):
         _ack(
             executor_policy,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{region_account}:"
-            f"{kind}/mlcc-ci-*]",
+            f"{kind}/{prefix}-*]",
             PREFIX_REASON,
         )
     for kind in ("model", "endpoint-config", "endpoint", "inference-component"):
         _ack(
             sweeper_policy,
             f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:sagemaker:{region_account}:"
-            f"{kind}/mlcc-ci-*]",
-            "The sweeper deletes only what runs create, which carry the mlcc-ci- prefix.",
+            f"{kind}/{prefix}-*]",
+            "The sweeper deletes only what runs create, which carry the run prefix.",
         )
     for resource, reason in (
         (
@@ -101,7 +101,7 @@ def acknowledge(stack: Any) -> None:
             "the sweeper lists only the nested builds' (a name prefix).",
         ),
         (
-            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/mlcc-ci-*",
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/codebuild/{prefix}-*",
             "The nested builds' log groups, which the sweeper gives a retention.",
         ),
     ):
@@ -110,19 +110,21 @@ def acknowledge(stack: Any) -> None:
         sweeper_policy,
         "AwsSolutions-IAM5[Resource::*]",
         "SageMaker's and CodeBuild's list actions have no resource-level permissions; every "
-        "delete is scoped to the mlcc-ci- prefix.",
+        "delete is scoped to the run prefix.",
     )
     _ack(
         sweeper_policy,
         f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:{region_account}:"
-        "project/mlcc-ci-*-build]",
-        "The nested builds' projects runs create (<project>-build), named after their project.",
+        f"project/{prefix}-*-build-*]",
+        "The nested builds' projects runs create (<project>-build-<region code>), named "
+        "after their project.",
     )
-    for resource in (
-        f"arn:<AWS::Partition>:ecr:{region_account}:repository/mlcc-ci-*",
-        f"arn:<AWS::Partition>:codebuild:{region_account}:project/mlcc-ci-*",
-    ):
-        _ack(executor_policy, f"AwsSolutions-IAM5[Resource::{resource}]", PREFIX_REASON)
+    _ack(
+        executor_policy,
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:{region_account}:repository/"
+        f"{prefix}-*]",
+        PREFIX_REASON,
+    )
     _ack(
         executor_policy,
         "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ecr:*:763104351884:repository/*]",
@@ -133,8 +135,8 @@ def acknowledge(stack: Any) -> None:
         executor_policy,
         "AwsSolutions-IAM5[Resource::*]",
         "ecr:GetAuthorizationToken and the list actions the do-scripts call "
-        "(codebuild:ListProjects, sagemaker:ListInferenceComponents and ListAiBenchmarkJobs, "
-        "secretsmanager:ListSecrets) have no resource-level permissions.",
+        "(codebuild:ListProjects, sagemaker:ListInferenceComponents and ListAiBenchmarkJobs) "
+        "have no resource-level permissions.",
     )
     for action in ("s3:GetObject*", "s3:GetBucket*", "s3:List*"):
         _ack(
@@ -197,13 +199,6 @@ def acknowledge(stack: Any) -> None:
         ),
     ):
         _ack(nested, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
-    _ack(
-        nested,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/"
-        "mlcc-ci-*-build-service-role]",
-        "Read-only lookups (GetRole, ListRolePolicies) of the nested builds' roles, which "
-        "do/submit makes before it builds; passing them is granted by exact ARN.",
-    )
     for role in nested.roles:
         project = role.node.id.removesuffix("-service-role")
         _ack(
@@ -212,6 +207,23 @@ def acknowledge(stack: Any) -> None:
             f"/aws/codebuild/{project}:*]",
             "The streams of this nested build's own log group.",
         )
+    _ack(
+        executor_policy,
+        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:{region_account}:log-group:"
+        f"/aws/sagemaker/Endpoints/{prefix}-*]",
+        "The log groups of the endpoints runs create, named after them, which the harness "
+        "gives a retention after deploying.",
+    )
+    ceiling = (
+        "A permissions boundary is a ceiling, not a grant: it names whole services so that "
+        "no role of the stack can ever reach beyond them; each role's own policy is scoped."
+    )
+    for finding in (
+        "Resource::*",
+        f"Resource::arn:<AWS::Partition>:secretsmanager:{region_account}:secret:{prefix}-*",
+        *(f"Action::{service}:*" for service in SERVICES),
+    ):
+        _ack(stack.node.find_child("PermissionsBoundary"), f"AwsSolutions-IAM5[{finding}]", ceiling)
     _ack(
         orchestrator_policy,
         "AwsSolutions-IAM5[Resource::*]",

@@ -1,4 +1,5 @@
-"""The roles the nested image builds run as, one per configuration of the catalog.
+"""The roles the nested image builds run as, and their log groups, one per configuration
+of the catalog.
 
 The generated `do/submit` builds the image in a CodeBuild project of its own, and creates
 that project's service role when `iam get-role` finds none. An executor allowed to create
@@ -6,16 +7,24 @@ roles could create any role — an administrator, one trusted from outside — s
 creates them instead, each limited to what that build does (write its logs, push to the
 stack's repository, read its uploaded source), and the executor may only read and pass
 them. do/submit finds its role and never creates one; do/clean's attempt to delete it is
-refused, which it reports and goes on.
+refused, which it reports and goes on. Each role is named after its project, which carries
+the region's code (IAM names are account-wide).
+
+CodeBuild writes a project's logs to /aws/codebuild/<project>: the stack makes those groups,
+with a retention, and `cdk destroy` removes them.
 """
 
-from aws_cdk import Aws
+from aws_cdk import Aws, RemovalPolicy
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from mlcc_ci_stack.mirror import DockerHubCache
+from mlcc_ci_stack.trust import service
+
+NESTED_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 
 # AWS Deep Learning Containers, the base of the LMI/DJL images (read-only pulls).
 DLC_ACCOUNT = "763104351884"
@@ -35,18 +44,26 @@ class NestedBuildRoles(Construct):
         super().__init__(scope, construct_id)
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
         self.roles: list[iam.Role] = []
+        self.projects = [project for project, _ in names]
         for project, role_name in names:
+            logs.LogGroup(
+                self,
+                f"{project}-logs",
+                log_group_name=f"/aws/codebuild/{project}",
+                retention=NESTED_LOG_RETENTION,
+                removal_policy=RemovalPolicy.DESTROY,
+            )
             role = iam.Role(
                 self,
                 role_name,
                 role_name=role_name,
-                assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
+                assumed_by=service("codebuild"),
                 description=f"mlcc-ci: the nested image build {project} (do/submit)",
             )
             for statement in (
                 iam.PolicyStatement(
                     sid="BuildLogs",
-                    actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                     resources=[
                         f"arn:{partition}:logs:{region}:{account}:log-group:/aws/codebuild/{project}",
                         f"arn:{partition}:logs:{region}:{account}:log-group:/aws/codebuild/{project}:*",
@@ -99,7 +116,6 @@ class NestedBuildRoles(Construct):
         it builds) and pass them to CodeBuild, each by its ARN; nothing else."""
         if not self.roles:
             return
-        partition, account = Aws.PARTITION, Aws.ACCOUNT_ID
         iam.ManagedPolicy(
             self,
             "ExecutorUse",
@@ -115,7 +131,7 @@ class NestedBuildRoles(Construct):
                 iam.PolicyStatement(
                     sid="SeeNestedBuildRoles",
                     actions=["iam:GetRole", "iam:ListRolePolicies"],
-                    resources=[f"arn:{partition}:iam::{account}:role/mlcc-ci-*-build-service-role"],
+                    resources=self.arns,
                 ),
             ],
         )

@@ -6,7 +6,7 @@ fails or times out without having written its result, the failure is written to 
 history, through the DynamoDB service integration.
 """
 
-from aws_cdk import Aws, Duration
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -14,8 +14,10 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from mlcc_ci.budget import Budget
-from mlcc_ci.constants import RUNNING, STATE_MACHINE
-from mlcc_ci_stack.executor import LOG_STREAM_PREFIX, Executor
+from mlcc_ci.constants import RUNNING
+from mlcc_ci_stack.buildspec import LOG_STREAM_PREFIX
+from mlcc_ci_stack.executor import Executor
+from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.tables import Tables
 
 FAILURE_MESSAGE = (
@@ -68,6 +70,7 @@ class Orchestrator(Construct):
         executor: Executor,
         log_group: logs.ILogGroup,
         budget: Budget,
+        names: Names,
     ) -> None:
         super().__init__(scope, construct_id)
         S = tasks.DynamoAttributeValue.from_string
@@ -184,15 +187,24 @@ class Orchestrator(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            state_machine_name=STATE_MACHINE,
+            state_machine_name=names("orchestrator"),
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_chainable(choose),
             timeout=Duration.minutes(budget.state_machine_minutes),
             tracing_enabled=True,
             logs=sfn.LogOptions(
                 # every event, but no execution data (inputs, outputs, errors' causes): what a
-                # run did is in its build's log and its record
-                destination=log_group,
+                # run did is in its build's log and its record. A group under
+                # /aws/vendedlogs/ needs no entry in the account's CloudWatch Logs resource
+                # policy, whose 5,120 characters other stacks share ("Enabling logging from
+                # AWS services", CloudWatch Logs User Guide)
+                destination=logs.LogGroup(
+                    self,
+                    "Logs",
+                    log_group_name=names.orchestrator_logs,
+                    retention=logs.RetentionDays.THREE_MONTHS,
+                    removal_policy=RemovalPolicy.DESTROY,
+                ),
                 level=sfn.LogLevel.ALL,
                 include_execution_data=False,
             ),

@@ -9,15 +9,12 @@ from aws_cdk import Aws, CfnCondition, CfnParameter, Fn
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from mlcc_ci.constants import RESOURCE_PREFIX
-
-# The generated do-scripts push to the generator profile's repository (ml-container-creator
-# unless the profile names another) or to ours.
-REPOSITORIES = ("ml-container-creator", f"{RESOURCE_PREFIX}-*")
+from mlcc_ci_stack.names import Names
+from mlcc_ci_stack.trust import service
 
 
 class SageMakerRole(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names) -> None:
         super().__init__(scope, construct_id)
         given = CfnParameter(
             scope,
@@ -37,7 +34,7 @@ class SageMakerRole(Construct):
         self.created = iam.Role(
             self,
             "Role",
-            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+            assumed_by=service("sagemaker"),
             description="mlcc-ci: what a CI endpoint may do (pull its image, write its logs)",
         )
         for statement in (
@@ -50,7 +47,9 @@ class SageMakerRole(Construct):
                 ],
                 resources=[
                     f"arn:{partition}:ecr:{region}:{account}:repository/{repo}"
-                    for repo in REPOSITORIES
+                    # the generated do-scripts push to the generator profile's repository
+                    # (ml-container-creator unless it names another) or to ours
+                    for repo in ("ml-container-creator", names("*"))
                 ],
             ),
             iam.PolicyStatement(

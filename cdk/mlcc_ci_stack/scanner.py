@@ -7,8 +7,8 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlcc_ci.budget import Budget
-from mlcc_ci.constants import SCANNER_FUNCTION, SCHEDULE_RULE
 from mlcc_ci_stack.functions import schedule_rule, stack_function
+from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.scanner.handler"
@@ -27,12 +27,13 @@ class Scanner(Construct):
         stale_hours: str,
         schedule: str,
         budget: Budget,
+        names: Names,
         reserved: "tuple[CfnCondition, str] | None" = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = stack_function(
             self,
-            name=SCANNER_FUNCTION,
+            name=names("scanner"),
             handler=HANDLER,
             description="mlcc-ci: claims due configurations and starts one execution each",
             role_description="mlcc-ci scanner: selects due configurations and starts their runs",
@@ -79,7 +80,7 @@ class Scanner(Construct):
         )
         self.rule = schedule_rule(
             self,
-            name=SCHEDULE_RULE,
+            name=names("scanner-schedule"),
             description="Runs the mlcc-ci scanner",
             schedule=schedule,
             function=self.function,

@@ -1,24 +1,23 @@
-"""MlccCiHarnessStack: tables, scanner, orchestrator, executor and their log group."""
+"""MlccCiHarnessStack: tables, scanner, orchestrator, executor and their log group, every
+name from one prefix (names.py), every role under one permissions boundary."""
 
 from typing import Any
 
 from aws_cdk import CfnCondition, CfnOutput, CfnParameter, Fn, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from mlcc_ci.budget import for_catalog
 from mlcc_ci.catalog import load_valid_catalog
-from mlcc_ci.constants import (
-    DEFAULT_MAX_CONCURRENCY,
-    DEFAULT_STALE_HOURS,
-    LOG_GROUP,
-    RESOURCE_PREFIX,
-)
+from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS
 from mlcc_ci.naming import nested_builds
 from mlcc_ci_stack.alarms import Alarms
+from mlcc_ci_stack.boundary import boundary
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.mirror import DockerHubCache
 from mlcc_ci_stack.nag import acknowledge
+from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.orchestrator import Orchestrator
 from mlcc_ci_stack.roles import SageMakerRole
 from mlcc_ci_stack.scanner import Scanner
@@ -27,7 +26,10 @@ from mlcc_ci_stack.tables import Tables
 
 
 class MlccCiHarnessStack(Stack):
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, names: Names | None = None, **kwargs: Any
+    ) -> None:
+        self.names = names = names or Names()
         super().__init__(
             scope,
             construct_id,
@@ -61,7 +63,7 @@ class MlccCiHarnessStack(Stack):
         self.log_group = logs.LogGroup(
             self,
             "Logs",
-            log_group_name=LOG_GROUP,
+            log_group_name=names.log_group,
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.RETAIN,
         )
@@ -78,10 +80,10 @@ class MlccCiHarnessStack(Stack):
             "HuggingFaceAccess",
             type="String",
             default="",
-            allowed_pattern=rf"^$|^{RESOURCE_PREFIX}-[A-Za-z0-9/_+=.@-]+$",
-            constraint_description=f"empty, or a secret name starting {RESOURCE_PREFIX}-",
+            allowed_pattern=rf"^$|^{names.prefix}-[A-Za-z0-9/_+=.@-]+$",
+            constraint_description=f"empty, or a secret name starting {names.prefix}-",
             description="A Secrets Manager secret holding a Hugging Face token, for gated "
-            f"models (empty: none). Its name must start {RESOURCE_PREFIX}-.",
+            f"models (empty: none). Its name must start {names.prefix}-.",
         )
         docker_hub = CfnParameter(
             self,
@@ -115,9 +117,11 @@ class MlccCiHarnessStack(Stack):
         if self.budget.problems():
             raise ValueError("; ".join(self.budget.problems()))
         self.mirror = DockerHubCache(self, "DockerHub", secret_arn=docker_hub.value_as_string)
-        self.tables = Tables(self, "Tables")
-        self.notifications = Notifications(self, "Notifications", email=email.value_as_string)
-        self.sagemaker_role = SageMakerRole(self, "SageMaker")
+        self.tables = Tables(self, "Tables", names=names)
+        self.notifications = Notifications(
+            self, "Notifications", names=names, email=email.value_as_string
+        )
+        self.sagemaker_role = SageMakerRole(self, "SageMaker", names=names)
         self.executor = Executor(
             self,
             "Executor",
@@ -128,7 +132,8 @@ class MlccCiHarnessStack(Stack):
             sagemaker_role_arn=self.sagemaker_role.arn,
             budget=self.budget,
             hf_token_secret=hf_token.value_as_string,
-            nested_builds=nested_builds(catalog, RESOURCE_PREFIX),
+            nested_builds=nested_builds(catalog, names.prefix, self.region),
+            names=names,
             docker_hub_mirror=self.mirror.uri,
         )
         self.orchestrator = Orchestrator(
@@ -138,6 +143,7 @@ class MlccCiHarnessStack(Stack):
             executor=self.executor,
             log_group=self.log_group,
             budget=self.budget,
+            names=names,
         )
         self.scanner = Scanner(
             self,
@@ -150,6 +156,7 @@ class MlccCiHarnessStack(Stack):
             schedule=schedule.value_as_string,
             budget=self.budget,
             reserved=(reserving, reserved.value_as_string),
+            names=names,
         )
         self.sweeper = Sweeper(
             self,
@@ -160,6 +167,7 @@ class MlccCiHarnessStack(Stack):
             schedule="rate(1 hour)",
             budget=self.budget,
             reserved=(reserving, reserved.value_as_string),
+            names=names,
         )
         self.alarms = Alarms(
             self,
@@ -167,7 +175,10 @@ class MlccCiHarnessStack(Stack):
             topic=self.notifications.topic,
             functions={"scanner": self.scanner.function, "sweeper": self.sweeper.function},
             state_machine=self.orchestrator.state_machine,
+            names=names,
         )
+        # every role the stack makes (its own, CDK's helpers', the nested builds') is bounded
+        iam.PermissionsBoundary.of(self).apply(boundary(self, names))
         CfnOutput(
             self,
             "PlatformTopicArn",
@@ -181,5 +192,12 @@ class MlccCiHarnessStack(Stack):
             "NotificationTopicArn",
             value=self.notifications.topic.topic_arn,
             description="The owners' topic: regressions, fixes, sweeps and alarms.",
+        )
+        CfnOutput(
+            self,
+            "Store",
+            value=f"dynamodb://{names.table}?region={self.region}&runs_table={names.runs_table}"
+            f"&log_group={names.log_group}",
+            description="The results store: mlcc-ci report --store <this>",
         )
         acknowledge(self)

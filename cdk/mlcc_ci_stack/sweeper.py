@@ -7,15 +7,10 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
+from mlcc_ci import naming
 from mlcc_ci.budget import Budget
-from mlcc_ci.constants import (
-    NOTIFICATION_TOPIC,
-    PLATFORM_TOPIC,
-    RESOURCE_PREFIX,
-    SWEEPER_FUNCTION,
-    SWEEPER_RULE,
-)
 from mlcc_ci_stack.functions import schedule_rule, stack_function
+from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.sweeper.handler"
@@ -26,12 +21,12 @@ class Notifications(Construct):
     has blocked a configuration for a day (capacity, quota, credentials) to the platform
     team's. Nothing while all stays green."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, email: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, names: Names, email: str) -> None:
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(
             self,
             "Topic",
-            topic_name=NOTIFICATION_TOPIC,
+            topic_name=names("notifications"),
             enforce_ssl=True,
             display_name="mlcc-ci notifications",
         )
@@ -40,7 +35,7 @@ class Notifications(Construct):
         self.platform_topic = sns.Topic(
             self,
             "PlatformTopic",
-            topic_name=PLATFORM_TOPIC,
+            topic_name=names("platform"),
             enforce_ssl=True,
             display_name="mlcc-ci platform",
         )
@@ -65,17 +60,18 @@ class Sweeper(Construct):
         log_group: logs.ILogGroup,
         schedule: str,
         budget: Budget,
+        names: Names,
         reserved: "tuple[CfnCondition, str] | None" = None,
     ) -> None:
         super().__init__(scope, construct_id)
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
 
         def arn(resource: str) -> str:
-            return f"arn:{partition}:sagemaker:{region}:{account}:{resource}/{RESOURCE_PREFIX}-*"
+            return f"arn:{partition}:sagemaker:{region}:{account}:{resource}/{names.prefix}-*"
 
         self.function = stack_function(
             self,
-            name=SWEEPER_FUNCTION,
+            name=names("sweeper"),
             handler=HANDLER,
             description="mlcc-ci: deletes SageMaker endpoints no running run owns",
             role_description="mlcc-ci sweeper: deletes endpoints no running run owns",
@@ -96,7 +92,7 @@ class Sweeper(Construct):
                     actions=["codebuild:BatchGetProjects", "codebuild:DeleteProject"],
                     resources=[
                         f"arn:{partition}:codebuild:{region}:{account}:project/"
-                        f"{RESOURCE_PREFIX}-*-build"
+                        f"{names.prefix}-*-build-*"
                     ],
                 ),
                 iam.PolicyStatement(
@@ -133,7 +129,7 @@ class Sweeper(Construct):
                     actions=["logs:PutRetentionPolicy"],
                     resources=[
                         f"arn:{partition}:logs:{region}:{account}:log-group:"
-                        f"/aws/codebuild/{RESOURCE_PREFIX}-*"
+                        f"/aws/codebuild/{names.prefix}-*"
                     ],
                 ),
                 iam.PolicyStatement(
@@ -152,13 +148,14 @@ class Sweeper(Construct):
                 "TABLE_NAME": tables.records.table_name,
                 "RUNS_TABLE_NAME": tables.runs.table_name,
                 "TOPIC_ARN": topic.topic_arn,
+                naming.PREFIX_ENV: names.prefix,
                 # a run may rightly stay `running` this long: queued, then built
                 "BUILD_TIMEOUT_MINUTES": str(budget.running_minutes),
             },
         )
         schedule_rule(
             self,
-            name=SWEEPER_RULE,
+            name=names("sweeper-schedule"),
             description="Runs the mlcc-ci sweeper",
             schedule=schedule,
             function=self.function,

@@ -1,0 +1,63 @@
+"""The executor's buildspec: install mlcc-ci and the pinned generator, then run one claimed
+configuration within the run budget, and record a build that died before its run did."""
+
+from aws_cdk import aws_codebuild as codebuild
+
+from mlcc_ci.budget import Budget
+from mlcc_ci.constants import RUN_SECONDS_ENV
+
+# The Node.js runtime the executor runs the generator with (CodeBuild's standard:7.0 image
+# ships it): its major must be the pinned generator's `engines.node` (a cdk test checks it
+# against the installed package).
+GENERATOR_NODE_MAJOR = "24"
+STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
+# The orchestrator names each build's log stream prefix build/<configId>/<runId>;
+# CodeBuild appends the build's UUID to it: that is the stream the run's stages point at.
+LOG_STREAM_PREFIX = "build/{configId}/{runId}"
+LOG_STREAM = "build/$CONFIG_ID/$RUN_ID/${CODEBUILD_BUILD_ID#*:}"
+
+
+def build_spec(budget: Budget) -> codebuild.BuildSpec:
+    return codebuild.BuildSpec.from_object(
+        {
+            "version": "0.2",
+            "env": {"shell": "bash"},
+            "phases": {
+                "install": {
+                    # the image's own Node.js 24 satisfies the pinned generator's engines
+                    # field: nothing is downloaded from outside AWS
+                    "runtime-versions": {"python": "3.12", "nodejs": GENERATOR_NODE_MAJOR},
+                    "commands": [
+                        "python -m pip install --quiet .",
+                        "node --version",
+                        # the package and version the catalog pins: one source of truth
+                        "mlcc-ci generator install",
+                    ],
+                },
+                "build": {
+                    "commands": [
+                        f'export MLCC_CI_LOG_STREAM="{LOG_STREAM}"',
+                        # do/submit's source bucket: CodeBuild reserves the CODEBUILD_ prefix
+                        # for project variables, so it is named here, in the shell
+                        'export CODEBUILD_SOURCE_S3_BUCKET="$MLCC_CI_SOURCES_BUCKET"',
+                        # SIGTERM when the stages and teardown could have used all their
+                        # time; the runner then tears down (CodeBuild's timeout leaves room).
+                        # The runner knows the budget too: a retry within the run must fit
+                        f"export {RUN_SECONDS_ENV}={budget.run_seconds}",
+                        f'timeout --signal=TERM "${{{RUN_SECONDS_ENV}}}s" '
+                        f'mlcc-ci run --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
+                        f'--store "{STORE}" --work-dir "$CODEBUILD_SRC_DIR/../mlcc-ci-work"',
+                    ],
+                },
+                "post_build": {
+                    "commands": [
+                        'if [ "$CODEBUILD_BUILD_SUCCEEDING" != "1" ]; then '
+                        'mlcc-ci record-failure --config-id "$CONFIG_ID" --run-id "$RUN_ID" '
+                        f'--store "{STORE}" --message "executor build $CODEBUILD_BUILD_ID '
+                        f"failed or timed out ({budget.build_minutes} min) before the run "
+                        'recorded its result" || true; fi',
+                    ],
+                },
+            },
+        }
+    )
