@@ -25,6 +25,7 @@ class Scanner(Construct):
         log_group: logs.ILogGroup,
         max_concurrency: str,
         stale_hours: str,
+        daily_spend_cap: str,
         schedule: str,
         budget: Budget,
         names: Names,
@@ -60,6 +61,18 @@ class Scanner(Construct):
                     resources=[tables.runs.table_arn],
                 ),
                 iam.PolicyStatement(
+                    # concurrency slots and the day's spend: conditional writes that hold
+                    # under duplicate events and overlapping scans (mlcc_ci/aws/slots.py)
+                    sid="Slots",
+                    actions=[
+                        "dynamodb:GetItem",
+                        "dynamodb:PutItem",
+                        "dynamodb:UpdateItem",
+                        "dynamodb:DeleteItem",
+                    ],
+                    resources=[tables.slots.table_arn],
+                ),
+                iam.PolicyStatement(
                     sid="StartRuns",
                     actions=["states:StartExecution"],
                     resources=[state_machine.state_machine_arn],
@@ -74,6 +87,8 @@ class Scanner(Construct):
                 "STATE_MACHINE_ARN": state_machine.state_machine_arn,
                 "MAX_CONCURRENCY": max_concurrency,
                 "STALE_HOURS": stale_hours,
+                "SLOTS_TABLE_NAME": tables.slots.table_name,
+                "DAILY_SPEND_CAP": daily_spend_cap,
                 # a run may rightly stay `running` this long: queued, then built
                 "BUILD_TIMEOUT_MINUTES": str(budget.running_minutes),
             },

@@ -45,6 +45,16 @@ class MlccCiHarnessStack(Stack):
             description="At most this many configurations run at once (the scanner counts "
             "running ones).",
         )
+        spend_cap = CfnParameter(
+            self,
+            "DailySpendCap",
+            type="Number",
+            default=0,
+            min_value=0,
+            description="Dollars the runs started in one day (UTC) may cost at most, priced "
+            "by the cost table at each run's worst case; the scanner starts no run past it "
+            "(0: no cap).",
+        )
         schedule = CfnParameter(
             self,
             "ScannerSchedule",
@@ -153,6 +163,7 @@ class MlccCiHarnessStack(Stack):
             log_group=self.log_group,
             max_concurrency=max_concurrency.value_as_string,
             stale_hours=stale_hours.value_as_string,
+            daily_spend_cap=spend_cap.value_as_string,
             schedule=schedule.value_as_string,
             budget=self.budget,
             reserved=(reserving, reserved.value_as_string),
