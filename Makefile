@@ -58,9 +58,12 @@ cdk/node_modules/.installed: cdk/package.json cdk/package-lock.json
 
 cdk-cli: cdk/node_modules/.installed
 
+# The region comes from the AWS profile (CDK_DEFAULT_REGION), or REGION=...; PREFIX=...
+# names everything under another prefix (beside the generator's own CI stack).
 synth: $(BIN)/.installed cdk-cli lambda-wheels
 	cd cdk && PATH="$(abspath $(BIN)):$$PATH" CDK_DISABLE_CLI_TELEMETRY=true \
-	  npx cdk synth -q --no-notices
+	  npx cdk synth -q --no-notices $(if $(REGION),-c region=$(REGION)) \
+	  $(if $(PREFIX),-c prefix=$(PREFIX)) $(if $(TABLE),-c table=$(TABLE))
 
 # The scanner Lambda's dependencies as wheels for its platform (and for this machine's
 # Python, so the tests can import the same recipe's asset); the synth installs offline.

@@ -244,7 +244,7 @@ def synthesized(tmp_path_factory) -> Template:
     finally:
         sys.path.remove(str(REPO / "cdk"))
     outdir = tmp_path_factory.mktemp("cdk.out")
-    build_app(str(outdir), nag=False).synth()
+    build_app(str(outdir), nag=False, region="us-east-1").synth()
     return Template.load(outdir, MaxConcurrency=str(MAX_CONCURRENCY))
 
 

@@ -49,7 +49,7 @@ def synth(outdir: Path) -> Path:
         from app import build_app
     finally:
         sys.path.remove(str(REPO / "cdk"))
-    build_app(str(outdir), nag=False).synth()
+    build_app(str(outdir), nag=False, region=REGION).synth()
     return outdir
 
 
