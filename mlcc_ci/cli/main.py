@@ -96,6 +96,7 @@ def _register_commands() -> None:
         register_cmd,
         report_cmd,
         run_cmd,
+        stack_cmd,
     )
 
     for module in (
@@ -112,6 +113,7 @@ def _register_commands() -> None:
         config_cmd,
         github_cmd,
         history_cmd,
+        stack_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
