@@ -11,18 +11,27 @@ started by the first scan after it: the re-queue, with the rule's backoff, of a 
 executor's build did not wait for.
 
 A scheduled scan runs as of its EventBridge event's `time` (see `scan_time`).
+
+Hard limits (slots.py): with SLOTS_TABLE_NAME, each due record takes a concurrency slot
+before it is claimed, and none is claimed without one; the status index's count of running
+records only ends a scan early. With DAILY_SPEND_CAP (dollars; "0" or absent: none), a
+run's worst-case cost is added to the day's spend before its slot is taken, and a run that
+would pass the cap is skipped (`spend-cap`). A lost claim, or an execution that fails to
+start, gives back what it took.
 """
 
 import contextlib
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from mlcc_ci import clock
+from mlcc_ci.aws.slots import Slots, Spend
+from mlcc_ci.budget import QUEUED_MINUTES
 from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -32,15 +41,18 @@ from mlcc_ci.constants import (
     RUNS_TABLE_NAME,
     TABLE_NAME,
 )
-from mlcc_ci.errors import ConflictError
-from mlcc_ci.models import Registration
+from mlcc_ci.cost import Prices, estimate, money, prices_of
+from mlcc_ci.errors import ConflictError, StoreError
+from mlcc_ci.models import Cost, Record, Registration, StageResult
 from mlcc_ci.resources import data_path
-from mlcc_ci.scheduling import schedule
-from mlcc_ci.selection import ORPHAN_GRACE_MINUTES, Policy
-from mlcc_ci.stores.base import ResultsStore, release
+from mlcc_ci.scheduling import Claimed, gather, new_run_id, reap, reregister
+from mlcc_ci.selection import ORPHAN_GRACE_MINUTES, Decision, Policy, select
+from mlcc_ci.stores.base import ResultsStore, claim, release
 
 # The catalog's registrations, packaged in the Lambda's asset (it has no YAML reader).
 REGISTRATIONS_FILE = "catalog-registrations.json"
+# The catalog defaults' price table (and unbilled profiles), packaged beside them.
+PRICES_FILE = "catalog-prices.json"
 
 
 def policy_from(env: Mapping[str, str]) -> Policy:
@@ -60,6 +72,50 @@ def write_catalog(catalog: Any, path: Path) -> None:
 
     items = {k: asdict(v) for k, v in catalog_registrations(catalog).items()}
     path.write_text(json.dumps(items, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    # and what prices a run, for the daily spend cap, beside it
+    defaults = catalog.defaults
+    priced = {
+        "prices": defaults.get("prices") or {},
+        "profiles": {
+            name: {"billed": spec.get("billed")}
+            for name, spec in (defaults.get("profiles") or {}).items()
+            if spec.get("billed") is False
+        },
+    }
+    (path.parent / PRICES_FILE).write_text(
+        json.dumps(priced, indent=1, sort_keys=True) + "\n", encoding="utf-8"
+    )
+
+
+def deployed_prices() -> Prices:
+    """The price table packaged with the scanner; without it, the checkout catalog's."""
+    path = data_path(PRICES_FILE)
+    if not path.is_file():
+        from mlcc_ci.catalog import load_valid_catalog
+
+        return prices_of(load_valid_catalog().defaults)
+    return prices_of(json.loads(path.read_text(encoding="utf-8")))
+
+
+def worst_case(record: Record, prices: Prices, policy: Policy) -> Cost:
+    """The most a run of `record` can cost: its build, its endpoint's instances and the
+    executor, each for the whole build timeout (the time a claimed run may rightly take,
+    less the time queued, which bills nothing)."""
+    minutes = policy.build_timeout.total_seconds() / 60
+    seconds = (minutes - QUEUED_MINUTES if minutes > QUEUED_MINUTES else minutes) * 60
+    try:
+        config = json.loads(record.configJson)
+    except ValueError:
+        config = {}
+    stages = {s: StageResult("pass", seconds) for s in ("build", "deploy_test")}
+    return estimate(
+        prices,
+        config if isinstance(config, dict) else {},
+        stages,
+        profile="default",  # the executor's
+        run_seconds=seconds,
+        in_executor=True,
+    )
 
 
 def deployed_catalog() -> dict[str, Registration]:
@@ -93,6 +149,36 @@ def _log(event: str, **fields: Any) -> None:
     print(json.dumps({"event": event, **fields}, default=str))
 
 
+@dataclass
+class Limits:
+    """The hard limits a scan keeps: slots (None: none, the index count only) and the
+    day's spend (None: no cap), priced by `prices`."""
+
+    slots: Slots | None = None
+    spend: Spend | None = None
+    prices: Prices | None = None
+
+
+def limits_from(env: Mapping[str, str], client: Any, policy: Policy, now: datetime) -> Limits:
+    table = env.get("SLOTS_TABLE_NAME", "")
+    if not table:
+        return Limits()
+    slots = None
+    if policy.max_concurrency is not None:  # None: no limit (mlcc-ci plan's default)
+        slots = Slots(
+            client,
+            table=table,
+            records_table=env.get("TABLE_NAME", TABLE_NAME),
+            size=policy.max_concurrency,
+            hold=policy.build_timeout + policy.grace,
+            now=now,
+        )
+    cap = float(env.get("DAILY_SPEND_CAP") or 0)
+    if cap <= 0:
+        return Limits(slots)
+    return Limits(slots, Spend(client, table=table, cap=cap, now=now), deployed_prices())
+
+
 def scan(
     store: ResultsStore,
     stepfunctions: Any,
@@ -100,13 +186,22 @@ def scan(
     policy: Policy,
     now: datetime,
     catalog: Mapping[str, Registration] | None = None,
+    limits: Limits | None = None,
 ) -> dict[str, Any]:
     store.unreadable.clear()
-    plan, reaped, claimed = schedule(store, now, policy, catalog)
+    limits = limits or Limits()
+    catalog = catalog or {}
+    plan = select(gather(store, now, policy, catalog), now, policy, catalog)
+    reaped = reap(store, plan, now, policy)
     for record in reaped:
         _log("reaped", configId=record.configId, message=record.errorMessage)
+    plan = reregister(store, plan, catalog, now)
+    if limits.slots is not None:
+        for held in limits.slots.free_finished():
+            _log("slot-freed", slot=held.slot, configId=held.configId, runId=held.runId)
     arns = []
-    for item in claimed:
+    started, skipped = _claim_within(store, plan.due, policy, now, limits)
+    for item, taken in started:
         record = item.record
         payload = {
             # what the state machine uses, nothing more: the executor reads the record
@@ -125,6 +220,7 @@ def scan(
             )
         except Exception as exc:
             _release(store, record)
+            taken.give_back()
             _log("start-failed", configId=record.configId, error=str(exc)[:300])
             continue
         arns.append(response["executionArn"])
@@ -132,25 +228,93 @@ def scan(
             "started",
             configId=record.configId,
             reason=item.reason,
+            slot=taken.slot,
             executionArn=response["executionArn"],
         )
-    skipped = [
-        {
-            "configId": d.record.configId,
-            "name": d.record.deploymentConfig,
-            "reason": d.reason,
-            "detail": d.detail,  # e.g. blocked: by what, and after when it is tried again
-        }
-        for d in plan.skipped
-        if d.reason != "fresh"
-    ]
     return {
         "executionArns": arns,
         "reaped": [r.configId for r in reaped],
-        "skipped": skipped,
+        "skipped": [
+            {
+                "configId": d.record.configId,
+                "name": d.record.deploymentConfig,
+                "reason": d.reason,
+                "detail": d.detail,  # e.g. blocked: by what, and after when it is tried again
+            }
+            for d in [*plan.skipped, *skipped]
+            if d.reason != "fresh"
+        ],
         # one record no one can read (or claim) never stops the scan: it is named here
         "unreadable": [{"configId": k, "reason": v} for k, v in store.unreadable.items()],
     }
+
+
+@dataclass
+class Taken:
+    """What a claim holds: its slot (if slots are kept) and what it added to the day."""
+
+    limits: Limits
+    run_id: str
+    slot: str | None = None
+    dollars: float = 0.0
+
+    def give_back(self) -> None:
+        if self.slot is not None and self.limits.slots is not None:
+            self.limits.slots.give_back(self.slot, self.run_id)
+        if self.dollars and self.limits.spend is not None:
+            self.limits.spend.refund(self.dollars)
+
+
+def _claim_within(
+    store: ResultsStore, due: list[Decision], policy: Policy, now: datetime, limits: Limits
+) -> tuple[list[tuple[Claimed, Taken]], list[Decision]]:
+    """Claim each due record that gets the day's spend and a slot: (claimed, skipped)."""
+    ours: list[tuple[Claimed, Taken]] = []
+    skipped: list[Decision] = []
+    full = ""
+    for decision in due:
+        record = decision.record
+        if full:
+            skipped.append(Decision(record, "max-concurrency", f"{decision.reason}; {full}"))
+            continue
+        taken = Taken(limits, new_run_id())
+        if limits.spend is not None:
+            refused = _charge(limits, record, policy, taken)
+            if refused:
+                skipped.append(Decision(record, "spend-cap", f"{decision.reason}; {refused}"))
+                continue
+        if limits.slots is not None:
+            taken.slot = limits.slots.take(record.configId, taken.run_id, record.version)
+            if taken.slot is None:
+                taken.give_back()
+                full = f"all {limits.slots.size} slots held (MaxConcurrency)"
+                skipped.append(Decision(record, "max-concurrency", f"{decision.reason}; {full}"))
+                continue
+        try:
+            running = claim(store, record, taken.run_id, clock.iso(now, ms=True))
+        except ConflictError:
+            taken.give_back()  # another scan claimed it first: not ours to run
+            continue
+        except StoreError as exc:
+            taken.give_back()
+            store.unreadable[record.configId] = f"cannot be claimed: {exc}"
+            continue
+        ours.append((Claimed(running, decision.reason), taken))
+    return ours, skipped
+
+
+def _charge(limits: Limits, record: Record, policy: Policy, taken: Taken) -> str:
+    """Add `record`'s worst-case cost to the day's spend: "" if it fits, else why not."""
+    assert limits.spend is not None and limits.prices is not None
+    cost = worst_case(record, limits.prices, policy)
+    cap = f"the day's cap {money(limits.spend.cap)} (UTC {limits.spend.day})"
+    if cost.usd is None:
+        return f"its cost is unknown ({cost.basis}), and {cap} needs one"
+    if not limits.spend.charge(cost.usd):
+        spent = money(limits.spend.spent())
+        return f"{spent} spent of {cap}; this run may cost up to {money(cost.usd)}"
+    taken.dollars = cost.usd
+    return ""
 
 
 def _release(store: ResultsStore, record: Any) -> None:
@@ -197,13 +361,15 @@ def handler(
     env, session, store = lambda_context(env, session)
     stepfunctions = session.client("stepfunctions", region_name=store.region)
     now = scan_time(event or {}, clock.now())
+    policy = policy_from(env)
     result = scan(
         store,
         stepfunctions,
         env["STATE_MACHINE_ARN"],
-        policy_from(env),
+        policy,
         now,
         deployed_catalog(),
+        limits_from(env, store.client, policy, now),
     )
     _log(
         "scan-done",
