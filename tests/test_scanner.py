@@ -319,3 +319,195 @@ def test_a_scan_runs_as_of_its_scheduled_time_never_before_its_clock():
     assert scan_time({}, now) == now
     assert scan_time({"time": clock.iso(later)}, now) == now
     assert scan_time({**_scheduled(later), "time": "soon"}, now) == now
+
+
+# -- hard limits: concurrency slots and the daily spend cap (issue 29, item 5) ---------------
+
+SLOTS = "mlcc-ci-slots"
+
+
+def _slots_table(store) -> None:
+    store.client.create_table(
+        TableName=SLOTS,
+        KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+
+
+def _slot_items(store) -> dict[str, dict]:
+    items = store.client.scan(TableName=SLOTS, ConsistentRead=True)["Items"]
+    return {i["slot"]["S"]: i for i in items}
+
+
+def _held(store) -> dict[str, str]:
+    """configId -> runId of every slot held."""
+    return {
+        i["configId"]["S"]: i["runId"]["S"]
+        for k, i in _slot_items(store).items()
+        if k.startswith("slot-")
+    }
+
+
+def _running(store) -> dict[str, str]:
+    return {r.configId: r.runId for r in store.records() if r.testStatus == "running"}
+
+
+@pytest.fixture
+def lagging(monkeypatch):
+    """The status index has not seen any claim yet: every scan counts no running record, so
+    only the slots can keep MaxConcurrency."""
+    from mlcc_ci.aws import scanner
+
+    real = scanner.gather
+
+    def gather(*args, **kwargs):
+        return [r for r in real(*args, **kwargs) if r.testStatus != "running"]
+
+    monkeypatch.setattr(scanner, "gather", gather)
+
+
+def test_concurrent_scans_never_hold_more_slots_than_max_concurrency(aws, lagging):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    store, sfn, arn = aws
+    _slots_table(store)
+    env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "2", "SLOTS_TABLE_NAME": SLOTS}
+    sessions = [boto3.session.Session(region_name="us-east-1") for _ in range(6)]
+    together = threading.Barrier(len(sessions))
+
+    def invoke(session):
+        together.wait()
+        return handler({}, None, env=env, session=session)
+
+    with ThreadPoolExecutor(max_workers=len(sessions)) as pool:
+        results = list(pool.map(invoke, sessions))
+    results.append(handler({}, None, env=env))  # and one after, the index still lagging
+    started = [a for r in results for a in r["executionArns"]]
+    assert 1 <= len(started) <= 2
+    assert len(sfn.list_executions(stateMachineArn=arn)["executions"]) == len(started)
+    assert _held(store) == _running(store)  # each running claim holds one slot, no more
+    assert set(_slot_items(store)) <= {"slot-0", "slot-1"}
+    full = [s for s in results[-1]["skipped"] if s["reason"] == "max-concurrency"]
+    assert any("all 2 slots held" in s["detail"] for s in full)
+
+
+def test_a_slot_whose_run_finished_is_freed_at_the_next_scan(aws, lagging):
+    from mlcc_ci import clock
+    from mlcc_ci.models import Outcome
+    from mlcc_ci.stores.base import finish
+
+    store, _, arn = aws
+    _slots_table(store)
+    env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "1", "SLOTS_TABLE_NAME": SLOTS}
+    assert len(handler({}, None, env=env)["executionArns"]) == 1
+    (first,) = _running(store)
+    assert handler({}, None, env=env)["executionArns"] == []  # its run holds the slot
+    outcome = Outcome("pass", clock.iso(clock.now()), 60.0, {}, profile="default")
+    finish(store, store.get(first), outcome)
+    assert len(handler({}, None, env=env)["executionArns"]) == 1
+    (second,) = _running(store)
+    assert second != first
+    assert _held(store) == {second: store.get(second).runId}
+
+
+def test_an_expired_slot_is_taken(aws, lagging):
+    import time
+
+    from mlcc_ci import clock
+    from mlcc_ci.stores.base import claim
+
+    store, _, arn = aws
+    _slots_table(store)
+    # a run that died without a trace: its record still says running, its slot expired
+    dead = claim(store, next(store.records()), "died", clock.iso(clock.now(), ms=True))
+    store.client.put_item(
+        TableName=SLOTS,
+        Item={
+            "slot": {"S": "slot-0"},
+            "configId": {"S": dead.configId},
+            "runId": {"S": "died"},
+            "expiresAt": {"N": str(int(time.time()) - 60)},
+        },
+    )
+    env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "1", "SLOTS_TABLE_NAME": SLOTS}
+    result = handler({}, None, env=env)
+    assert len(result["executionArns"]) == 1
+    (held,) = _slot_items(store).values()
+    assert held["runId"]["S"] != "died" and int(held["expiresAt"]["N"]) > time.time()
+
+
+def test_a_live_slot_of_a_running_record_is_not_taken(aws, lagging):
+    import time
+
+    from mlcc_ci import clock
+    from mlcc_ci.stores.base import claim
+
+    store, _, arn = aws
+    _slots_table(store)
+    alive = claim(store, next(store.records()), "alive", clock.iso(clock.now(), ms=True))
+    store.client.put_item(
+        TableName=SLOTS,
+        Item={
+            "slot": {"S": "slot-0"},
+            "configId": {"S": alive.configId},
+            "runId": {"S": "alive"},
+            "expiresAt": {"N": str(int(time.time()) + 3600)},
+        },
+    )
+    env = {"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "1", "SLOTS_TABLE_NAME": SLOTS}
+    assert handler({}, None, env=env)["executionArns"] == []
+    assert _held(store) == {alive.configId: "alive"}
+
+
+def _spent(store) -> tuple[float, int]:
+    (item,) = [i for k, i in _slot_items(store).items() if k.startswith("spend-")]
+    return float(item["dollars"]["N"]), int(item["expiresAt"]["N"])
+
+
+def test_the_spend_cap_stops_claims_once_reached(aws):
+    from datetime import UTC, datetime, timedelta
+
+    from mlcc_ci.aws.scanner import deployed_prices, policy_from, worst_case
+    from mlcc_ci.cost import money
+
+    store, _, arn = aws
+    _slots_table(store)
+    env = {
+        "STATE_MACHINE_ARN": arn,
+        "MAX_CONCURRENCY": "2",
+        "SLOTS_TABLE_NAME": SLOTS,
+        "DAILY_SPEND_CAP": "100000",
+    }
+    assert len(handler({}, None, env=env)["executionArns"]) == 2
+    prices, policy = deployed_prices(), policy_from(env)
+    costs = [worst_case(store.get(c), prices, policy).usd for c in _running(store)]
+    spent, expires = _spent(store)
+    assert costs and None not in costs and spent == pytest.approx(sum(costs), abs=1e-4)
+    day = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    assert expires == int((day + timedelta(days=3)).timestamp())  # two days after its day
+
+    capped = {**env, "MAX_CONCURRENCY": "50", "DAILY_SPEND_CAP": f"{spent:.4f}"}
+    result = handler({}, None, env=capped)
+    assert result["executionArns"] == []
+    refused = [s for s in result["skipped"] if s["reason"] == "spend-cap"]
+    assert len(refused) == len(SUPPORTED) - 2
+    assert f"{money(spent)} spent of the day's cap {money(spent)}" in refused[0]["detail"]
+    assert _spent(store)[0] == pytest.approx(spent, abs=1e-4)  # the refusals added nothing
+    assert len(_running(store)) == 2
+
+
+def test_an_execution_that_fails_to_start_gives_back_slot_and_spend(aws):
+    store, _, _ = aws
+    _slots_table(store)
+    env = {
+        "STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:nope",
+        "MAX_CONCURRENCY": "3",
+        "SLOTS_TABLE_NAME": SLOTS,
+        "DAILY_SPEND_CAP": "100000",
+    }
+    result = handler({}, None, env=env)
+    assert result["executionArns"] == []
+    assert _running(store) == {} and _held(store) == {}
+    assert _spent(store)[0] == pytest.approx(0.0, abs=1e-4)
