@@ -194,6 +194,12 @@ def test_the_scanner_reads_the_catalog_packaged_with_it(tmp_path, monkeypatch):
     assert set(packaged) == SUPPORTED
     (tmp_path / scanner.REGISTRATIONS_FILE).write_text("{}")
     assert scanner.deployed_catalog() == {}  # what was packaged, not the checkout's catalog
+    # the price table for the spend cap is packaged beside it, as JSON
+    from mlcc_ci.cost import prices_of
+
+    assert scanner.deployed_prices() == prices_of(catalog.defaults)
+    (tmp_path / scanner.PRICES_FILE).write_text('{"prices": {}}')
+    assert scanner.deployed_prices().version == 0  # what was packaged
 
 
 def test_the_scanner_claims_a_stale_record_of_every_finished_status(tmp_path, monkeypatch):
