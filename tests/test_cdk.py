@@ -17,6 +17,7 @@ from tests.stores import pass_state_machine
 
 pytestmark = pytest.mark.cdk
 CDK = REPO / "cdk"
+REGION = "us-east-1"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 
@@ -31,7 +32,7 @@ def synth(tmp_path_factory):
     from aws_cdk.assertions import Template
 
     outdir = tmp_path_factory.mktemp("cdk.out")
-    app = build_app(str(outdir))
+    app = build_app(str(outdir), region=REGION)
     assembly = app.synth()
     stack = app.node.find_child(constants.STACK_NAME)
     report = json.loads((outdir / "validation-report.json").read_text())
@@ -110,8 +111,15 @@ def test_tables(synth):
             "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         },
     )
-    for table in resources(synth, "AWS::DynamoDB::Table").values():
-        assert table["DeletionPolicy"] == "Retain"
+    tables = {
+        t["Properties"]["TableName"]: t for t in resources(synth, "AWS::DynamoDB::Table").values()
+    }
+    # results outlive the stack; the slots (claims and the day's spend) need not
+    assert {n: t["DeletionPolicy"] for n, t in tables.items()} == {
+        constants.TABLE_NAME: "Retain",
+        constants.RUNS_TABLE_NAME: "Retain",
+        "mlcc-ci-slots": "Delete",
+    }
 
 
 def test_scanner_lambda_and_schedule(synth):
@@ -443,7 +451,10 @@ def test_cdk_cli_synth_offline(tmp_path):
         "CDK_DISABLE_VERSION_CHECK": "1",
     }
     result = subprocess.run(
-        [str(cli), "synth", "-q", "--no-notices", "--output", str(tmp_path / "out")],
+        [
+            *(str(cli), "synth", "-q", "--no-notices", "--output", str(tmp_path / "out")),
+            *("-c", f"region={REGION}"),
+        ],
         cwd=CDK,
         capture_output=True,
         text=True,
@@ -788,18 +799,20 @@ _WAITERS = {
 _RESOURCE = {
     "sagemaker": "mlcc-ci-*",
     "ecr": "repository/mlcc-ci-*",
-    "iam": "role/mlcc-ci-*",
-    "codebuild": "project/mlcc-ci-*",
+    "iam": "ExecutorNestedBuilds",  # the nested builds' roles, by their exact ARNs
+    "codebuild": "project/mlcc-ci-",  # the nested builds' projects, by their exact names
     "logs": "log-group:/aws/codebuild/mlcc-ci-*",
-    "secretsmanager": "secret:mlcc-ci-*",
+    "secretsmanager": "HuggingFaceAccess",  # the token's secret, and no other
 }
 _NO_RESOURCE = {
     "ecr:GetAuthorizationToken",
     "codebuild:ListProjects",
     "sagemaker:ListInferenceComponents",
     "sagemaker:ListAiBenchmarkJobs",
-    "secretsmanager:ListSecrets",
 }
+# What the executor turns off: profile.sh's search of the account's secrets for anything
+# named like a token (MLCC_SKIP_SECRET_DISCOVERY in the executor's environment).
+_TURNED_OFF = {"secretsmanager:ListSecrets": "MLCC_SKIP_SECRET_DISCOVERY"}
 
 
 def _pascal(op: str) -> str:
@@ -946,7 +959,7 @@ def _gaps(statements: list[dict], script_actions: dict[str, set[str]]) -> list[s
     sources = next(st for st in statements if st.get("Sid") == "NestedBuildSources")["Resource"]
     gaps = []
     for action, where in sorted(script_actions.items()):
-        if action in _STACK_OWNS:
+        if action in _STACK_OWNS or action in _TURNED_OFF:
             continue
         service = action.split(":")[0]
         fitting = []
@@ -1014,11 +1027,28 @@ def test_the_executor_check_flags_a_script_calling_what_the_role_does_not_allow(
     assert len(allowed) == 4 and _gaps(statements, allowed) == []
 
 
-def test_the_executor_cannot_touch_its_own_projects(synth):
-    """Its grants on project/mlcc-ci-* (the nested builds) would match mlcc-ci-executor too."""
-    (deny,) = [st for st in _executor_statements(synth) if st.get("Effect") == "Deny"]
-    assert set(deny["Action"]) >= {"codebuild:StartBuild", "codebuild:UpdateProject"}
-    assert "project/mlcc-ci-executor*" in json.dumps(deny["Resource"])
+def test_the_executor_builds_only_the_nested_projects_the_stack_names(synth):
+    """CodeBuild's write actions name each nested project by its exact ARN (its name carries
+    the region's code); none is a wildcard that would match the executor's own projects or
+    another team's, and no UpdateProject at all (nothing calls it). profile.sh's search of
+    the account's secrets is turned off, so the role may list none."""
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.naming import nested_builds
+
+    nested = {p for p, _ in nested_builds(load_valid_catalog(), "mlcc-ci", REGION)}
+    (grant,) = [st for st in _executor_statements(synth) if st.get("Sid") == "NestedBuilds"]
+    assert "codebuild:StartBuild" in grant["Action"]
+    assert "codebuild:UpdateProject" not in json.dumps(_executor_statements(synth))
+    names = {json.dumps(r).split("project/")[1].rstrip('"]}') for r in grant["Resource"]}
+    assert names == nested and all(n.endswith("-build-use1") for n in names)
+    assert not any(st.get("Effect") == "Deny" for st in _executor_statements(synth))
+    assert "secretsmanager:ListSecrets" not in json.dumps(_executor_statements(synth))
+    for project in resources(synth, "AWS::CodeBuild::Project").values():
+        env = {
+            v["Name"]: v["Value"]
+            for v in project["Properties"]["Environment"]["EnvironmentVariables"]
+        }
+        assert env[_TURNED_OFF["secretsmanager:ListSecrets"]] == "1"
     for st in _executor_statements(synth):
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         assert all(a != "*" and not a.endswith(":*") for a in actions), st
@@ -1072,7 +1102,7 @@ def test_the_executor_cannot_escalate_beyond_what_the_stack_gave_it(synth):
     nested = sorted(
         template.arn(k)
         for k, r in roles.items()
-        if r["Properties"].get("RoleName", "").endswith("-build-service-role")
+        if r["Properties"].get("RoleName", "").endswith("-build-use1-service-role")
     )
     sagemaker_role = next(
         template.arn(k)
@@ -1116,8 +1146,15 @@ def test_the_executor_cannot_escalate_beyond_what_the_stack_gave_it(synth):
             assert not may_pass(role, service), (role, service)
     assert not may_pass(nested[0], "sagemaker.amazonaws.com")
     assert not may_pass(sagemaker_role, "codebuild.amazonaws.com")
-    # its own projects are out of reach: it cannot change or start them
-    for project in ("mlcc-ci-executor", "mlcc-ci-executor-dind"):
+    # its own projects, and every project the stack did not name, are out of reach: it
+    # cannot change or start them (a buildspecOverride would run as their roles)
+    for project in (
+        "mlcc-ci-executor",
+        "mlcc-ci-executor-dind",
+        "mlcc-ci-someone-elses-build-use1",
+        "mlcc-ci-http-flask-build",
+        "team-build",
+    ):
         arn = f"arn:aws:codebuild:us-east-1:123456789012:project/{project}"
         for action in (
             "codebuild:StartBuild",
@@ -1202,6 +1239,8 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.naming import nested_builds
 
-    assert len(pulls) == 1 + len(nested_builds(load_valid_catalog(), constants.RESOURCE_PREFIX))
+    assert len(pulls) == 1 + len(
+        nested_builds(load_valid_catalog(), constants.RESOURCE_PREFIX, REGION)
+    )
     assert all("ecr:BatchImportUpstreamImage" in st["Action"] for st in pulls)
     assert all("repository/docker-hub/*" in json.dumps(st["Resource"]) for st in pulls)

@@ -126,6 +126,10 @@ class Executor(Construct):
             "MLCC_CI_STACK_REGION": codebuild.BuildEnvironmentVariable(value=Aws.REGION),
             # every name a run creates stays under the prefix this role may manage
             PREFIX_ENV: codebuild.BuildEnvironmentVariable(value=names.prefix),
+            # profile.sh would otherwise look through the account's secrets for anything named
+            # like a Hugging Face or NGC token, another team's included: the token is the one
+            # HF_TOKEN_ARN names, and the role may list no secrets
+            "MLCC_SKIP_SECRET_DISCOVERY": codebuild.BuildEnvironmentVariable(value="1"),
             # gated models: the name of a Secrets Manager secret holding a Hugging Face
             # token; do/deploy reads it (empty: none given)
             "HF_TOKEN_ARN": codebuild.BuildEnvironmentVariable(value=hf_token_secret),

@@ -10,7 +10,7 @@ https://docs.aws.amazon.com/lambda/latest/dg/permissions-managed-policies.html, 
 in a role's trust policy.
 """
 
-from aws_cdk import Aws
+from aws_cdk import Aws, CfnResource
 from aws_cdk import aws_iam as iam
 
 
@@ -19,4 +19,13 @@ def service(name: str) -> iam.ServicePrincipal:
     return iam.ServicePrincipal(
         f"{name}.amazonaws.com",
         conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
+    )
+
+
+def trust_this_account_only(role: CfnResource) -> None:
+    """The same condition on a role CDK writes as a raw resource (a custom resource
+    provider's, trusted by Lambda in a single statement)."""
+    role.add_property_override(
+        "AssumeRolePolicyDocument.Statement.0.Condition",
+        {"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
     )

@@ -1,0 +1,177 @@
+"""Where the stack may stand: beside the generator's own CI stack (another prefix), in two
+regions of one account (the region in every account-wide name), on the generator's table
+(`-c table=...`). Each synthesized for real, offline."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import GENERATOR_HOME, REPO
+
+pytestmark = pytest.mark.cdk
+CDK = REPO / "cdk"
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# The physical-name properties CloudFormation gives each kind of resource.
+NAMES = {
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::CodeBuild::Project": "Name",
+    "AWS::ECR::Repository": "RepositoryName",
+    "AWS::SNS::Topic": "TopicName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::IAM::Role": "RoleName",
+    "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
+    "AWS::Lambda::Function": "FunctionName",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
+    "AWS::Events::Rule": "Name",
+    "AWS::CloudWatch::Alarm": "AlarmName",
+}
+# IAM's names (and a budget's) are the account's, in every region.
+ACCOUNT_WIDE = {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::Budgets::Budget"}
+
+
+def synthesize(outdir: Path, region: str, **context: str) -> dict:
+    sys.path.insert(0, str(CDK))
+    try:
+        from app import build_app
+    finally:
+        sys.path.remove(str(CDK))
+    app = build_app(str(outdir), context=context, region=region)
+    app.synth()
+    (stack,) = (p for p in outdir.glob("*.template.json"))
+    report = json.loads((outdir / "validation-report.json").read_text())
+    (plugin,) = report["pluginReports"]
+    assert plugin["conclusion"] == "success" and plugin["violations"] == [], plugin["violations"]
+    return {"name": stack.name.removesuffix(".template.json"), **json.loads(stack.read_text())}
+
+
+def physical_names(template: dict) -> dict[str, set[str]]:
+    """{resource type: its literal names}; a name that is not a literal fails the test."""
+    found: dict[str, set[str]] = {}
+    for resource in template["Resources"].values():
+        kind = resource["Type"]
+        props = resource.get("Properties", {})
+        name = (
+            props.get("Budget", {}).get("BudgetName")
+            if kind == "AWS::Budgets::Budget"
+            else props.get(NAMES.get(kind, ""))
+        )
+        if name is None:
+            continue
+        assert isinstance(name, str), (kind, name)
+        found.setdefault(kind, set()).add(name)
+    return found
+
+
+@pytest.fixture(scope="module")
+def stacks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("names")
+    return {
+        "default": synthesize(out / "default", "us-east-1"),
+        "team-east": synthesize(out / "east", "us-east-1", prefix="team-ci"),
+        "team-west": synthesize(out / "west", "eu-west-1", prefix="team-ci"),
+    }
+
+
+def generator_stack_names() -> set[str]:
+    """The names the generator's own CI stack (infra/ci-harness, which `bootstrap --ci`
+    deploys) gives, read from its source in the pinned package: literal names, and the
+    region-suffixed role names for us-east-1."""
+    (source,) = GENERATOR_HOME.glob(
+        "*/lib/node_modules/@aws/ml-container-creator/infra/ci-harness/lib/ci-harness-stack.ts"
+    )
+    text = source.read_text()
+    names = set(re.findall(r"[a-zA-Z]+Name: '([^']+)'", text))
+    names |= {
+        n.replace("${this.region}", "us-east-1")
+        for n in re.findall(r"[a-zA-Z]+Name: `([^`]+)`", text)
+    }
+    assert {"mlcc-ci-table", "mlcc-ci-executor", "ml-container-creator-ci"} <= names
+    return names
+
+
+def test_another_prefix_names_everything_under_it_and_nothing_the_generator_uses(stacks):
+    ours = stacks["team-east"]
+    names = set().union(*physical_names(ours).values())
+    assert len(names) > 30
+    assert all("team-ci" in name for name in names), sorted(n for n in names if "team-ci" not in n)
+    assert not names & generator_stack_names()
+    assert ours["name"] == "team-ci-harness"
+    # the default keeps the seed's names, the generator's among them: hence the prefix
+    default = set().union(*physical_names(stacks["default"]).values())
+    assert {"mlcc-ci-table", "mlcc-ci-executor", "ml-container-creator-ci"} <= default
+    assert stacks["default"]["name"] == "MlccCiHarnessStack"
+
+
+def test_two_regions_of_one_account_share_no_account_wide_name(stacks):
+    east, west = (physical_names(stacks[k]) for k in ("team-east", "team-west"))
+    east_wide = set().union(*(east.get(k, set()) for k in ACCOUNT_WIDE))
+    west_wide = set().union(*(west.get(k, set()) for k in ACCOUNT_WIDE))
+    assert east_wide and west_wide
+    assert not east_wide & west_wide, sorted(east_wide & west_wide)
+    assert all("-use1-" in n for n in east.get("AWS::IAM::Role", set()))
+    assert all("-euw1-" in n for n in west.get("AWS::IAM::Role", set()))
+    # the roles the stack does not name get CloudFormation's unique names
+    for template in (stacks["team-east"], stacks["team-west"]):
+        unnamed = [
+            r
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::IAM::Role" and "RoleName" not in r["Properties"]
+        ]
+        assert unnamed
+
+
+def test_every_role_is_bounded_and_trusts_its_service_for_this_account_only(stacks):
+    template = stacks["team-west"]
+    (boundary,) = [
+        k
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::ManagedPolicy"
+        and "the most any role" in r["Properties"].get("Description", "")
+    ]
+    roles = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"]
+    assert len(roles) > 15
+    for role in roles:
+        props = role["Properties"]
+        assert props["PermissionsBoundary"] == {"Ref": boundary}, props.get("RoleName")
+        for statement in props["AssumeRolePolicyDocument"]["Statement"]:
+            account = statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+            assert account == {"Ref": "AWS::AccountId"}, statement
+
+
+def test_the_generators_table_is_used_not_created(tmp_path):
+    template = synthesize(tmp_path, "us-east-1", prefix="team-ci", table="mlcc-ci-table")
+    tables = physical_names(template)["AWS::DynamoDB::Table"]
+    assert tables == {"team-ci-runs", "team-ci-slots"}
+    text = json.dumps(template)
+    assert ":table/mlcc-ci-table" in text
+    assert ":table/mlcc-ci-table/index/testStatus-lastTestTimestamp-index" in text
+    (store,) = [o["Value"] for k, o in template["Outputs"].items() if k == "Store"]
+    assert store.startswith("dynamodb://mlcc-ci-table?region=us-east-1&runs_table=team-ci-runs")
+
+
+@pytest.mark.parametrize(
+    ("context", "said"),
+    [
+        ({"prefix": "Team_CI"}, "prefix 'Team_CI': lowercase letters"),
+        ({"prefix": "a-very-long-prefix"}, "at most 12 characters"),
+        ({}, "no region"),
+    ],
+)
+def test_a_context_value_the_stack_cannot_take_is_one_line(tmp_path, context, said):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("CDK_", "AWS_"))},
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "CDK_OUTDIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=CDK, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("mlcc-ci stack: ") and said in lines[-1], result.stderr
+    assert "Traceback" not in result.stderr
