@@ -23,6 +23,7 @@ from mlcc_ci import (
     doconfig,
     endpoint,
     generator,
+    modeltoken,
     naming,
     placement,
     projectcheck,
@@ -376,7 +377,7 @@ class Runner:
         work.mkdir(parents=True, exist_ok=True)
         env = self._stage_env(record, entry, config, work, project)
         env["MLCC_ATTEMPT"] = str(attempt)
-        secrets = secret_values(env)
+        secrets = secret_values({**self.env, **env})  # a token withheld from env included
         specs = self.profile.stage_specs(entry)
         injected = faults(self.env)
         results: dict[str, StageResult] = {}
@@ -549,7 +550,7 @@ class Runner:
         # The generated do-scripts refuse to run outside a Python virtual environment, and
         # a CI image has none: every stage runs in one that sees the harness's boto3.
         env.update(validate_env.activation(generator.home(env) / "validate-env", env))
-        return env
+        return modeltoken.withheld(env)  # no stage gets a Hugging Face token (modeltoken)
 
     def _log(self, work: Path, stage: str) -> Path:
         return work / "logs" / f"{stage}.log"
@@ -585,6 +586,10 @@ class Runner:
             command = f"sleep 3; {spec.command or 'true'}"
             fault = None
         if name == "validate" and not fault:
+            checks, deploys = self.profile.checks, self.profile.runs("deploy_test")
+            refused = modeltoken.refused_before_build(checks, deploys, entry.data, env)
+            if refused:
+                return StageResult("fail", errorSummary=summarize(refused, "", secrets))
             problems = projectcheck.check_project(project, config)
             if problems:
                 return StageResult("fail", errorSummary=summarize("; ".join(problems), "", secrets))

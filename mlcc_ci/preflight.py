@@ -5,7 +5,7 @@ import shlex
 import shutil
 from collections.abc import Callable, Mapping
 
-from mlcc_ci import generator
+from mlcc_ci import generator, modeltoken
 from mlcc_ci.catalog import Entry
 from mlcc_ci.profiles import Profile, StageSpec
 
@@ -110,13 +110,9 @@ def _stack_region(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str
 
 
 def _model_token(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
-    if entry.data.get("modelAccess") != "gated" or env.get("HF_TOKEN_ARN") or env.get("HF_TOKEN"):
-        return None
-    return (
-        f"{entry.model_name} is a gated model and no Hugging Face token is given: deploy the "
-        "stack with HuggingFaceAccess naming a Secrets Manager secret (mlcc-ci-...) that holds "
-        "one, or set HF_TOKEN_ARN (HF_TOKEN locally)"
-    )
+    """The harness passes no Hugging Face token (modeltoken): a deploy that needs one, or
+    that do/deploy would give one from the generator's own profile, is refused."""
+    return modeltoken.refusal(entry.data, env)
 
 
 def _nested_build_role(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:

@@ -149,10 +149,10 @@ def test_secrets_are_redacted_from_error_summaries(store, tmp_path):
     run = runner(
         store,
         tmp_path,
-        {"HF_TOKEN": secret},
+        {"NGC_API_KEY": secret},  # a stage never gets HF_TOKEN (test_modeltoken.py)
         build={
             "command": {
-                "docker-in-docker": 'echo "token=$HF_TOKEN and AKIAABCDEFGHIJKLMNOP" >&2; exit 3'
+                "docker-in-docker": 'echo "token=$NGC_API_KEY and AKIAABCDEFGHIJKLMNOP" >&2; exit 3'
             }
         },
     )

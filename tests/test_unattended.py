@@ -145,7 +145,9 @@ def test_preflight_looks_for_aws_credentials_in_the_stage_environment(tmp_path, 
     assert preflight("teardown", entry, profile, specs, no_metadata) == missing
 
 
-def test_a_gated_model_needs_a_token_before_it_deploys():
+def test_a_gated_model_is_refused_before_it_deploys_token_or_not():
+    """The harness passes no Hugging Face token (test_modeltoken.py): a gated model's
+    deploy is refused whether one is given or not."""
     entry = CATALOG.get("transformers-tensorrt-llm")
     profile = load_profile(CATALOG, "default")
     specs = profile.stage_specs(entry)
@@ -154,14 +156,14 @@ def test_a_gated_model_needs_a_token_before_it_deploys():
         "AWS_ACCESS_KEY_ID": "k",
         "AWS_SECRET_ACCESS_KEY": "s",
     }
-    assert preflight("deploy_test", entry, profile, specs, env) == (
-        "meta-llama/Llama-3.2-3B-Instruct is a gated model and no Hugging Face token is given: "
-        "deploy the stack with HuggingFaceAccess naming a Secrets Manager secret (mlcc-ci-...) "
-        "that holds one, or set HF_TOKEN_ARN (HF_TOKEN locally)"
+    refused = (
+        "no Hugging Face token for the gated model meta-llama/Llama-3.2-3B-Instruct: the "
+        "harness passes none to a generated project, as do/deploy would put it in plain text "
+        "into the inference component's container environment, readable by anyone allowed to "
+        "describe the component"
     )
-    assert (
-        preflight("deploy_test", entry, profile, specs, {**env, "HF_TOKEN_ARN": "mlcc-ci-hf"})
-        is None
-    )
+    assert preflight("deploy_test", entry, profile, specs, env) == refused
+    given = {**env, "HF_TOKEN_ARN": "mlcc-ci-hf"}
+    assert preflight("deploy_test", entry, profile, specs, given) == refused
     public = CATALOG.get("transformers-vllm")
     assert preflight("deploy_test", public, profile, profile.stage_specs(public), env) is None
