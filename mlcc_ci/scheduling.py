@@ -3,13 +3,23 @@
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from mlcc_ci import clock
 from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.decode import FOREIGN_STATUSES
 from mlcc_ci.errors import CatalogError, ConflictError, StoreError
-from mlcc_ci.models import Cost, Failure, Outcome, Record, Registration, StageResult, run_of
+from mlcc_ci.models import (
+    Blocked,
+    Cost,
+    Failure,
+    Outcome,
+    Record,
+    Registration,
+    StageResult,
+    run_of,
+    set_aside,
+)
 from mlcc_ci.selection import Decision, Plan, Policy, Upcoming, next_due, orphan_message, select
 from mlcc_ci.stores.base import ResultsStore, claim, finish
 
@@ -79,10 +89,13 @@ def fail_run(
     stage: str = "build",
     profile: str | None = None,
 ) -> Record | None:
-    """Record that `record`'s run died without writing its result. None if it already did."""
+    """Record that `record`'s run died without writing its result. None if it already did.
+    A failure the rules put on the infrastructure (infra, capacity, quota, credentials)
+    blocks the configuration instead, as the runner does: its status stays what it was."""
     started = clock.parse(record.runStartedAt or record.lastTestTimestamp)
+    failure, backoff = _classified(stage, message)
     outcome = Outcome(
-        failure=_classified(stage, message),
+        failure=failure,
         status=f"fail-{stage}",
         finishedAt=clock.iso(now),
         durationSeconds=max((now - started).total_seconds(), 0.0),  # 0 for a future start
@@ -92,7 +105,11 @@ def fail_run(
         estimatedCost=Cost(None, "the run died before it could time its stages"),
     )
     try:
-        done = finish(store, record, outcome)
+        if outcome.blocked_by is None:
+            done = finish(store, record, outcome)
+        else:
+            done = set_aside(record, outcome, _blocked(record, outcome, failure, backoff))
+            store.replace(done, expect_version=record.version, expect_run_id=record.runId)
     except ConflictError:
         return None  # someone else reaped or finished it first
     if record.runId and record.runStartedAt:
@@ -100,16 +117,40 @@ def fail_run(
     return done
 
 
-def _classified(stage: str, message: str) -> Failure:
-    """The class of a run that died, by the rules, from what is known of it; unclassified
-    where the rules cannot be read (the scanner Lambda packages no YAML reader)."""
+def _classified(stage: str, message: str) -> tuple[Failure, int]:
+    """The class of a run that died, by the rules, from what is known of it, and its rule's
+    backoff in seconds; unclassified where the rules cannot be read."""
     try:
         from mlcc_ci.failures import classify
 
         found = classify(stage, message)  # a failable stage: record-failure's choices
     except (ImportError, CatalogError):
-        return Failure("unclassified", stage)
-    return Failure(found.cls, stage, found.rule, found.capture)
+        return Failure("unclassified", stage), 0
+    return Failure(found.cls, stage, found.rule, found.capture), found.retry.backoff_seconds
+
+
+# As the runner's (lifecycle.py): a blocked configuration waits its rule's backoff (at least
+# 5 minutes), doubled for each blocked run in a row, at most a day.
+BLOCKED_MIN_WAIT = 300
+BLOCKED_MAX_WAIT = 86400
+
+
+def _blocked(record: Record, outcome: Outcome, failure: Failure, backoff: int) -> Blocked:
+    """What blocks the configuration now, since the first blocked run of this streak."""
+    before = record.blocked
+    rounds = before.rounds + 1 if before else 1
+    wait = min(max(backoff, BLOCKED_MIN_WAIT) * 2 ** min(rounds - 1, 10), BLOCKED_MAX_WAIT)
+    after = clock.parse(outcome.finishedAt) + timedelta(seconds=wait)
+    return Blocked(
+        cls=failure.cls,
+        stage=failure.stage,
+        since=before.since if before else (record.runStartedAt or outcome.finishedAt),
+        retryAfter=clock.iso(after),
+        rule=failure.rule,
+        capture=failure.capture,
+        rounds=rounds,
+        notified=before.notified if before else False,
+    )
 
 
 def reap(store: ResultsStore, plan: Plan, now: datetime, policy: Policy) -> list[Record]:

@@ -282,20 +282,34 @@ def test_state_machine(synth):
         assert state["Catch"] == [
             {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RecordFailure"}
         ]
+        # StartBuild's own refusals are retried with backoff before the Catch sees them
+        assert state["Retry"] == [
+            {
+                "ErrorEquals": [
+                    "CodeBuild.ThrottlingException",
+                    "CodeBuild.AccountLimitExceededException",
+                ],
+                "IntervalSeconds": 30,
+                "MaxAttempts": 3,
+                "BackoffRate": 2,
+            }
+        ]
         # it waits as long as the build may queue (60 min) and run (179), and a little more
         assert state["TimeoutSeconds"] == (60 + 179 + 5) * 60
         stream = state["Parameters"]["LogsConfigOverride"]["CloudWatchLogs"]["StreamName.$"]
         assert stream == "States.Format('build/{}/{}', $.configId, $.runId)"
+    # the recorder Lambda (mlcc_ci/aws/recorder.py) writes the failure, classified
     failure = states["RecordFailure"]
-    assert failure["Resource"].endswith(":states:::dynamodb:updateItem")
-    assert failure["Parameters"]["ConditionExpression"] == (
-        "#status = :running AND begins_with(#run, :run)"
-    )
-    assert failure["Parameters"]["ExpressionAttributeValues"][":failed"] == {"S": "fail-build"}
-    assert failure["Next"] == "RecordRunInHistory"
-    assert states["RecordRunInHistory"]["Resource"].endswith(":states:::dynamodb:putItem")
-    item = states["RecordRunInHistory"]["Parameters"]["Item"]
-    assert item["expiresAt"] == {"N.$": "$.expiresAt"}
+    assert failure["Resource"].endswith(":states:::lambda:invoke")
+    assert failure["Parameters"]["Payload"] == {
+        "configId.$": "$.configId",
+        "runId.$": "$.runId",
+        "error.$": "$.error",
+    }
+    assert failure["Next"] == "Recorded"
+    (recorded,) = states["Recorded"]["Choices"]
+    assert (recorded["StringEquals"], recorded["Next"]) == ("recorded", "ExecutorFailed")
+    assert states["Recorded"]["Default"] == "RunRecordedItsFailure"
     choice = states["BuildStrategy"]["Choices"][0]
     assert choice == {
         "Variable": "$.buildStrategy",

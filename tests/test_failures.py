@@ -26,6 +26,7 @@ EXPECTED = {
     ),
     "sagemaker-resource-limit": ("deploy_test", "quota", "ml.g5.12xlarge for endpoint usage"),
     "codebuild-account-limit": ("build", "quota", "ACCOUNT_LIMIT_EXCEEDED"),
+    "codebuild-queue-timeout": ("build", "infra", "QUEUED"),
     "aws-throttling": ("deploy_test", "infra", "DescribeEndpoint"),
     "aws-expired-credentials": ("build", "credentials", "ExpiredToken"),
     "aws-no-credentials": ("register", "credentials", "Unable to locate credentials"),

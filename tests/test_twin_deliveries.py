@@ -22,7 +22,6 @@ from botocore.exceptions import ClientError
 from mlcc_ci.constants import STATUS_INDEX
 from tests.twin.buildrules import AccountLimitExceeded, runtime_problem
 from tests.twin.codebuild import Build, CodeBuild, Image
-from tests.twin.stepfunctions import StateMachine
 from tests.twin.template import Template
 
 STANDARD_7 = "aws/codebuild/standard:7.0"
@@ -355,31 +354,96 @@ def _refused(params: dict[str, Any]) -> Build:
 
 @pytest.mark.twin
 @pytest.mark.parametrize(
-    ("start_build", "error"),
+    ("start_build", "error", "cls", "attempts"),
     [
-        (lambda params: Build.ended(None), "States.Timeout"),  # the build outlasts its task
-        (_refused, "CodeBuild.AccountLimitExceededException"),
+        # the build outlasts its task: no rule knows why, so it counts against the product
+        (lambda params: Build.ended(None), "States.Timeout", "unclassified", 1),
+        # the account's build queue stays full through the retries: a quota blocks it
+        (_refused, "AccountLimitExceededException", "quota", 4),
     ],
 )
 def test_the_orchestrator_records_a_build_that_timed_out_or_never_started(
-    twin, scanner_loop, start_build, error
+    twin, scanner_loop, start_build, error, cls, attempts
 ):
     """The synthesized definition, its build tasks' TimeoutSeconds shortened to 1 s: the
-    error reaches its Catch, and the failure path records it on the claimed record."""
-    from tests.twin.loop import session
-
+    error reaches its Catch, and the recorder Lambda records it on the claimed record,
+    classified by the runner's rules: a failure of the product's fails it, one of the
+    infrastructure's blocks it with its status kept. The execution fails either way."""
     loop, store, _ = scanner_loop
     (arn,) = loop.scan()["executionArns"][:1]
     data = loop.execution_input(arn)
+    before = store.get(data["configId"]).previousStatus
     definition = json.loads(json.dumps(loop.definition))
     for state in definition["States"].values():
         if state.get("Resource") == SYNC_BUILD:
             state["TimeoutSeconds"] = 1
-    dynamodb = session("orchestrator").client("dynamodb", endpoint_url=twin.url)
-    execution = StateMachine(definition, start_build, dynamodb).run(data)
+    calls = []
+
+    def counted(params: dict[str, Any]) -> Build:
+        calls.append(params["ProjectName"])
+        return start_build(params)
+
+    execution = loop.machine(counted, definition, sleep=lambda s: None).run(data)
     assert (execution.status, execution.visited[-3:]) == (
         "FAILED",
-        ["RecordFailure", "RecordRunInHistory", "ExecutorFailed"],
+        ["RecordFailure", "Recorded", "ExecutorFailed"],
     )
+    assert len(calls) == attempts
     record = store.get(data["configId"])
-    assert record.testStatus.startswith("fail-") and error in (record.errorMessage or "")
+    (attempt,) = store.history(data["configId"])
+    assert error in attempt.errorMessage and attempt.failure.cls == cls
+    if cls == "unclassified":
+        assert (record.testStatus, record.failure.cls, record.blocked) == ("fail-build", cls, None)
+    else:
+        assert (record.testStatus, record.blocked.cls) == (before, cls)
+
+
+def _claim_one_that_passed(loop: Any, store: Any) -> str:
+    """A configuration that passed, claimed by a scan: the ARN of its execution."""
+    from dataclasses import replace
+
+    (arn,) = loop.scan()["executionArns"][:1]
+    data = loop.execution_input(arn)
+    record = store.get(data["configId"])
+    # as if its last run, before this claim, had passed
+    passed = replace(record, previousStatus="pass", version=record.version + 1)
+    store.replace(passed, expect_version=record.version, expect_run_id=record.runId)
+    assert store.get(data["configId"]).previousStatus == "pass"
+    return str(arn)
+
+
+@pytest.mark.twin
+def test_a_start_build_throttled_on_every_attempt_blocks_the_configuration_as_infra(
+    twin, scanner_loop
+):
+    """Issue 29's Done-when: StartBuild throttled every time (fault throttle:StartBuild) →
+    the build task's Retry tries it 3 times more, 30 s then doubling → the recorder blocks
+    the configuration, class infra, its status what it was before the claim (pass), and
+    the attempt is in the history. The execution fails: the alarm hears of it."""
+    from mlcc_ci.constants import RUNNING
+
+    loop, store, _ = scanner_loop
+    loop.enforce_roles()  # the recorder writes under its own synthesized role
+    arn = _claim_one_that_passed(loop, store)
+    config_id = loop.execution_input(arn)["configId"]
+    claimed = store.get(config_id)
+    assert claimed.testStatus == RUNNING
+    twin.faults.add("throttle:StartBuild")
+    waits: list[float] = []
+    run = loop.execute(arn, sleep=waits.append)
+    assert waits == [30, 60, 120]
+    assert run.builds == []  # no build ever started
+    assert (run.execution.status, run.execution.visited[-3:]) == (
+        "FAILED",
+        ["RecordFailure", "Recorded", "ExecutorFailed"],
+    )
+    record = store.get(config_id)
+    assert record.testStatus == "pass" and record.runId is None
+    assert (record.blocked.cls, record.blocked.rule, record.blocked.capture) == (
+        "infra",
+        "aws-throttling",
+        "StartBuild",
+    )
+    (attempt,) = store.history(config_id)
+    assert (attempt.runId, attempt.status) == (claimed.runId, "fail-build")
+    assert attempt.failure.cls == "infra" and "ThrottlingException" in attempt.errorMessage

@@ -1,8 +1,9 @@
 """Stage the code the stack deploys, offline, from this checkout.
 
-The scanner Lambda gets the mlcc_ci package, its schemas, the catalog's registrations (it
-reads no YAML), and its dependencies installed for the Lambda platform (manylinux x86_64,
-the runtime's Python), never copied from the machine running the synth: `make
+The Lambdas get the mlcc_ci package, its schemas, the catalog's registrations (the scanner
+reads no catalog YAML), the catalog's failure rules (the recorder classifies by them), and
+their dependencies installed for the Lambda platform (manylinux x86_64, the runtime's
+Python), never copied from the machine running the synth: `make
 lambda-wheels` downloads the wheels once, and the synth installs from them without a
 network. The executor gets the package source to `pip install`.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from mlcc_ci.aws.scanner import REGISTRATIONS_FILE, write_catalog
 from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.failures import RULES_FILE
 
 CDK_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = CDK_DIR / "build"
@@ -98,6 +100,10 @@ def scanner_asset(out: Path | None = None, python_version: str = LAMBDA_PYTHON) 
     shutil.copytree(_data_dir(package, "schema"), out / "mlcc_ci" / "_data" / "schema")
     # the catalog the stack is synthesized from, as the scanner compares records with it
     write_catalog(load_valid_catalog(), out / "mlcc_ci" / "_data" / REGISTRATIONS_FILE)
+    # the failure rules, as the recorder classifies a build that died (with PyYAML)
+    rules = out / "mlcc_ci" / "_data" / "catalog" / RULES_FILE
+    rules.parent.mkdir()
+    shutil.copy2(_data_dir(package, "catalog") / RULES_FILE, rules)
     install_dependencies(out, python_version)
     return out
 

@@ -55,7 +55,8 @@ def acknowledge(stack: Any) -> None:
         ),
     ):
         _ack(endpoint_policy, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
-    for policy in (executor_policy, scanner_policy, sweeper_policy):
+    recorder_policy = stack.recorder.function.role.node.find_child("DefaultPolicy")
+    for policy in (executor_policy, scanner_policy, sweeper_policy, recorder_policy):
         _ack(
             policy,
             f"AwsSolutions-IAM5[Resource::<{log_group}.Arn>:log-stream:*]",
@@ -109,7 +110,8 @@ def acknowledge(stack: Any) -> None:
     _ack(
         sweeper_policy,
         "AwsSolutions-IAM5[Resource::*]",
-        "SageMaker's and CodeBuild's list actions have no resource-level permissions; every "
+        "SageMaker's and CodeBuild's list actions and cloudwatch:PutMetricData (limited to "
+        "the stack's namespace by a condition) have no resource-level permissions; every "
         "delete is scoped to the run prefix.",
     )
     _ack(
@@ -229,7 +231,13 @@ def acknowledge(stack: Any) -> None:
         "AwsSolutions-IAM5[Resource::*]",
         "X-Ray tracing and CloudWatch Logs delivery actions have no resource-level permissions.",
     )
-    for function in (stack.scanner.function, stack.sweeper.function):
+    _ack(
+        orchestrator_policy,
+        f"AwsSolutions-IAM5[Resource::<{_logical(stack.recorder.function)}.Arn>:*]",
+        "The recorder Lambda's versions and aliases, as the CDK's LambdaInvoke task grants "
+        "lambda:InvokeFunction on the one function.",
+    )
+    for function in (stack.scanner.function, stack.sweeper.function, stack.recorder.function):
         _ack(
             function,
             "AwsSolutions-L1",

@@ -1,29 +1,39 @@
 """Step Functions `mlcc-ci-orchestrator`: one execution runs one claimed configuration.
 
-It starts the executor build and waits for it (`codebuild:startBuild.sync`). When the build
-fails or times out without having written its result, the failure is written to the record
-(conditionally: only while the record is still `running` with this run's id) and to the
-history, through the DynamoDB service integration.
+It starts the executor build and waits for it (`codebuild:startBuild.sync`), retrying
+StartBuild's own refusals (throttling, a full build queue) with backoff. When the build
+fails, times out or never starts without having written its result, the recorder Lambda
+(mlcc_ci/aws/recorder.py) records the failure, classified by the same rules as the runner:
+only while the record is still `running` with this run's id, and a failure of the
+infrastructure blocks the configuration, its status kept.
 """
 
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
+from mlcc_ci.aws.recorder import RECORDED
 from mlcc_ci.budget import Budget
-from mlcc_ci.constants import RUNNING
 from mlcc_ci_stack.buildspec import LOG_STREAM_PREFIX
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.names import Names
-from mlcc_ci_stack.tables import Tables
 
-FAILURE_MESSAGE = (
-    "executor build failed or timed out without writing its result ({}); "
-    "see its log stream under build/{}/{}/"
-)
+# StartBuild's own errors, as Step Functions names a service's error: `<Service>.<Exception>`
+# ("Error handling in Step Functions workflows", https://docs.aws.amazon.com/step-functions/
+# latest/dg/concepts-error-handling.html; e.g. `Lambda.ServiceException`,
+# https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+# AccountLimitExceededException is StartBuild's documented error for a full build queue
+# (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html); a
+# throttled call is the common ThrottlingException of AWS APIs.
+START_BUILD_ERRORS = ["CodeBuild.ThrottlingException", "CodeBuild.AccountLimitExceededException"]
+# 30 s, 60 s, 120 s: a throttle passes in seconds; a full queue frees a slot as a build ends
+START_BUILD_RETRY_SECONDS = 30
+START_BUILD_BACKOFF = 2.0
+START_BUILD_ATTEMPTS = 3
 
 
 def _start_build(
@@ -66,87 +76,29 @@ class Orchestrator(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        tables: Tables,
         executor: Executor,
+        recorder: lambda_.IFunction,
         log_group: logs.ILogGroup,
         budget: Budget,
         names: Names,
     ) -> None:
         super().__init__(scope, construct_id)
-        S = tasks.DynamoAttributeValue.from_string
-        now = sfn.JsonPath.string_at("$$.State.EnteredTime")
-        message = sfn.JsonPath.format(
-            FAILURE_MESSAGE,
-            sfn.JsonPath.string_at("$.error.Error"),
-            sfn.JsonPath.string_at("$.configId"),
-            sfn.JsonPath.string_at("$.runId"),
-        )
-        record_failure = tasks.DynamoUpdateItem(
+        record_failure = tasks.LambdaInvoke(
             self,
             "RecordFailure",
             comment="Only while the record still belongs to this run: a run that wrote its "
-            "own result keeps it.",
-            table=tables.records,
-            key={"configId": S(sfn.JsonPath.string_at("$.configId"))},
-            update_expression=(
-                "SET #status = :failed, #error = :message, #tested = :now, "
-                "#stages = :stages, #version = #version + :one"
+            "own result keeps it. Classified by the runner's rules: the infrastructure's "
+            "failures block the configuration.",
+            lambda_function=recorder,
+            payload=sfn.TaskInput.from_object(
+                {
+                    "configId": sfn.JsonPath.string_at("$.configId"),
+                    "runId": sfn.JsonPath.string_at("$.runId"),
+                    "error": sfn.JsonPath.object_at("$.error"),
+                }
             ),
-            # begins_with: a retry's attempt runs as `<claimed id>-r<N>` (lifecycle.py)
-            condition_expression="#status = :running AND begins_with(#run, :run)",
-            expression_attribute_names={
-                "#status": "testStatus",
-                "#error": "errorMessage",
-                "#tested": "lastTestTimestamp",
-                "#stages": "stageResults",
-                "#version": "version",
-                "#run": "runId",
-            },
-            expression_attribute_values={
-                ":failed": S("fail-build"),
-                ":running": S(RUNNING),
-                ":message": S(message),
-                ":now": S(now),
-                ":one": tasks.DynamoAttributeValue.from_number(1),
-                ":stages": tasks.DynamoAttributeValue.from_map(
-                    {
-                        "build": tasks.DynamoAttributeValue.from_map(
-                            {
-                                "status": S("fail"),
-                                "durationSeconds": tasks.DynamoAttributeValue.from_number(0),
-                                "errorSummary": S(message),
-                            }
-                        )
-                    }
-                ),
-                ":run": S(sfn.JsonPath.string_at("$.runId")),
-            },
-            return_values=tasks.DynamoReturnValues.ALL_NEW,
-            result_selector={
-                "deploymentConfig.$": "$.Attributes.deploymentConfig.S",
-                "startedAt.$": "$.Attributes.runStartedAt.S",
-            },
-            result_path="$.record",
-        )
-        record_run = tasks.DynamoPutItem(
-            self,
-            "RecordRunInHistory",
-            table=tables.runs,
-            item={
-                "configId": S(sfn.JsonPath.string_at("$.configId")),
-                "startedAt": S(sfn.JsonPath.string_at("$.record.startedAt")),
-                "runId": S(sfn.JsonPath.string_at("$.runId")),
-                "finishedAt": S(now),
-                "status": S("fail-build"),
-                "durationSeconds": tasks.DynamoAttributeValue.from_number(0),
-                "deploymentConfig": S(sfn.JsonPath.string_at("$.record.deploymentConfig")),
-                "errorMessage": S(message),
-                "profile": S("default"),
-                "expiresAt": tasks.DynamoAttributeValue.number_from_string(
-                    sfn.JsonPath.string_at("$.expiresAt")
-                ),
-            },
-            result_path=sfn.JsonPath.DISCARD,
+            result_selector={"outcome.$": "$.Payload.outcome"},
+            result_path="$.recorded",
         )
         executor_failed = sfn.Fail(
             self,
@@ -162,12 +114,11 @@ class Orchestrator(Construct):
             "RunRecordedItsFailure",
             comment="The run recorded its own failure; see the record's stageResults.",
         )
-        record_failure.add_catch(
-            run_failed,
-            errors=["DynamoDB.ConditionalCheckFailedException"],
-            result_path=sfn.JsonPath.DISCARD,
+        record_failure.next(
+            sfn.Choice(self, "Recorded")
+            .when(sfn.Condition.string_equals("$.recorded.outcome", RECORDED), executor_failed)
+            .otherwise(run_failed)
         )
-        record_failure.next(record_run).next(executor_failed)
 
         done = sfn.Succeed(self, "RunPassed")
         builds = []
@@ -175,6 +126,12 @@ class Orchestrator(Construct):
             name = "BuildDockerInDocker" if privileged else "Build"
             build = _start_build(
                 self, name, project.project_name, log_group.log_group_name, budget.task_seconds
+            )
+            build.add_retry(
+                errors=START_BUILD_ERRORS,
+                interval=Duration.seconds(START_BUILD_RETRY_SECONDS),
+                backoff_rate=START_BUILD_BACKOFF,
+                max_attempts=START_BUILD_ATTEMPTS,
             )
             build.add_catch(record_failure, errors=["States.ALL"], result_path="$.error")
             build.next(done)

@@ -19,6 +19,7 @@ from mlcc_ci_stack.mirror import DockerHubCache
 from mlcc_ci_stack.nag import acknowledge
 from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.orchestrator import Orchestrator
+from mlcc_ci_stack.recorder import Recorder
 from mlcc_ci_stack.roles import SageMakerRole
 from mlcc_ci_stack.scanner import Scanner
 from mlcc_ci_stack.sweeper import Notifications, Sweeper
@@ -146,11 +147,14 @@ class MlccCiHarnessStack(Stack):
             names=names,
             docker_hub_mirror=self.mirror.uri,
         )
+        self.recorder = Recorder(
+            self, "Recorder", tables=self.tables, log_group=self.log_group, names=names
+        )
         self.orchestrator = Orchestrator(
             self,
             "Orchestrator",
-            tables=self.tables,
             executor=self.executor,
+            recorder=self.recorder.function,
             log_group=self.log_group,
             budget=self.budget,
             names=names,

@@ -5,7 +5,9 @@ sweeper Lambda's handler. Each part signs its calls with a key of its own, so th
 the executor role can be told from the rest."""
 
 import json
+import re
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -19,17 +21,30 @@ from mlcc_ci.constants import SCANNER_FUNCTION, SWEEPER_FUNCTION
 from tests.twin.codebuild import EXECUTOR_KEY, Build, CodeBuild
 from tests.twin.hosting import ACCOUNT
 from tests.twin.server import Twin
-from tests.twin.stepfunctions import Execution, StateMachine
+from tests.twin.stepfunctions import Execution, StateMachine, TaskFailed
 from tests.twin.template import REGION, Template
 
 KEYS = {
     "scanner": "AKIATWINSCANNER00001",
     "sweeper": "AKIATWINSWEEPER00001",
+    "recorder": "AKIATWINRECORDER0001",
     "orchestrator": "AKIATWINSTATES000001",
     # Step Functions itself reading an execution's input to run it: no role of the stack's
     "stepfunctions": "AKIATWINSFNSERVICE01",
 }
-NESTED_ROLE_SUFFIX = "-build-service-role"  # the nested builds' roles (cdk nested.py)
+# the nested builds' roles (cdk nested.py): <project>-build-<region code>-service-role
+NESTED_ROLE = re.compile(r"-build-[a-z0-9]+-service-role$")
+RECORDER_HANDLER = "mlcc_ci.aws.recorder.handler"  # the orchestrator's failure path
+
+
+def recorder_name(template: Template) -> str:
+    """The name of the Lambda function the orchestrator's failure path invokes."""
+    (name,) = [
+        template.name(logical)
+        for logical in template.of_type("AWS::Lambda::Function")
+        if template.properties(logical)["Handler"] == RECORDER_HANDLER
+    ]
+    return name
 
 
 def function_env(template: Template, name: str) -> dict[str, str]:
@@ -54,8 +69,10 @@ def principals(template: Template) -> dict[str, str]:
     nothing the twin sees, server.py checks its steps by the project's service role) and the
     logical id of the role it acts as."""
     found = {}
+    names = {SCANNER_FUNCTION: "scanner", SWEEPER_FUNCTION: "sweeper"}
+    names[recorder_name(template)] = "recorder"
     for logical in template.of_type("AWS::Lambda::Function"):
-        who = {SCANNER_FUNCTION: "scanner", SWEEPER_FUNCTION: "sweeper"}.get(template.name(logical))
+        who = names.get(template.name(logical))
         if who:
             found[KEYS[who]] = _role_of(template, logical, "Role")
     (machine,) = template.of_type("AWS::StepFunctions::StateMachine")
@@ -64,7 +81,7 @@ def principals(template: Template) -> dict[str, str]:
     nested = {
         logical
         for logical, r in roles.items()
-        if r["Properties"].get("RoleName", "").endswith(NESTED_ROLE_SUFFIX)
+        if NESTED_ROLE.search(r["Properties"].get("RoleName", ""))
     }
     executor = {
         _role_of(template, logical, "ServiceRole")
@@ -87,7 +104,9 @@ def enforce_roles(twin: Twin, template: Template) -> dict[str, str]:
     for key, role in found.items():
         name = template.name(role)
         twin.enforced[key] = iam.authorizer(
-            template.policies_of(role), f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/twin"
+            template.policies_of(role),
+            f"arn:aws:sts::{ACCOUNT}:assumed-role/{name}/twin",
+            template.boundary_of(role),
         )
     return found
 
@@ -195,13 +214,43 @@ class Loop:
     def execution_input(self, arn: str) -> dict[str, Any]:
         return dict(json.loads(self.states.describe_execution(executionArn=arn)["input"]))
 
-    def execute(self, arn: str, watch: Callable[[Build], None] | None = None) -> Run:
-        """Run one execution the scanner started, as Step Functions would."""
-        data = self.execution_input(arn)
+    def record_failure(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """The recorder Lambda, as the orchestrator's failure path invokes it: its handler
+        with the environment the template gives it, as its own role."""
+        from mlcc_ci.aws.recorder import handler
+
+        env = self.function_env(recorder_name(self.template))
+        return dict(handler(payload, None, env=env, session=session("recorder")))
+
+    def machine(
+        self,
+        start_build: Callable[[dict[str, Any]], Build],
+        definition: dict[str, Any] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> StateMachine:
+        """The orchestrator's definition (the template's, unless given), its Lambda task
+        invoking the recorder, its DynamoDB calls (none now) as the orchestrator's role."""
         dynamodb = session("orchestrator").client("dynamodb", endpoint_url=self.twin.url)
+        lambdas = {recorder_name(self.template): self.record_failure}
+        return StateMachine(
+            definition or self.definition, start_build, dynamodb, lambdas=lambdas, sleep=sleep
+        )
+
+    def execute(
+        self,
+        arn: str,
+        watch: Callable[[Build], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Run:
+        """Run one execution the scanner started, as Step Functions would; `sleep` waits
+        out the Retry intervals (a test passes one that records them)."""
+        data = self.execution_input(arn)
 
         def start_build(params: dict[str, Any]) -> Build:
             self._may_start_build(params["ProjectName"])
+            if self.twin.faults.take("throttle:StartBuild", params["ProjectName"]):
+                # StartBuild refused with ThrottlingException, as the integration names it
+                raise TaskFailed("CodeBuild.ThrottlingException", "Rate exceeded")
             overrides = {v["Name"]: v["Value"] for v in params["EnvironmentVariablesOverride"]}
             stream = params["LogsConfigOverride"]["CloudWatchLogs"]["StreamName"]
             build = self.codebuild.start(params["ProjectName"], overrides, stream_prefix=stream)
@@ -209,7 +258,7 @@ class Loop:
                 threading.Thread(target=watch, args=(build,), daemon=True).start()
             return build
 
-        machine = StateMachine(self.definition, start_build, dynamodb)
+        machine = self.machine(start_build, sleep=sleep)
         execution = machine.run(data)
         return Run(data["configId"], execution, machine.builds)
 
@@ -217,7 +266,6 @@ class Loop:
         """The orchestrator's role against what the .sync CodeBuild task needs (its project;
         the rule Step Functions keeps for build events): refused as the task would be."""
         from tests.twin.iam import record, sync_build_calls
-        from tests.twin.stepfunctions import TaskFailed
 
         check = self.twin.enforced.get(KEYS["orchestrator"])
         for call in sync_build_calls(project, KEYS["orchestrator"]):

@@ -1,7 +1,14 @@
 """The orchestrator's definition, taken from the template, run state by state (moto cannot
-run `codebuild:startBuild.sync` nor the DynamoDB integrations): the subset of the States
-Language it uses — Choice, Task with Parameters (`.$` paths, States.Format), ResultSelector,
-ResultPath, Retry and Catch, Succeed and Fail — with its timeouts.
+run `codebuild:startBuild.sync` nor the Lambda and DynamoDB integrations): the subset of the
+States Language it uses — Choice, Task with Parameters (`.$` paths, States.Format),
+ResultSelector, ResultPath, Retry and Catch, Succeed and Fail — with its timeouts.
+
+A `.sync` build that does not succeed fails the task with its Build as the cause, as
+DescribeBuild words it (BuildStatus; CurrentPhase COMPLETED once it ended; its Phases, each
+with its PhaseStatus: the twin knows QUEUED, a failed DOWNLOAD_SOURCE, and puts a build that
+ran and failed in BUILD). `lambda:invoke` calls the function's handler in-process and
+answers {"Payload": <what it returned>, "StatusCode": 200}; a handler that raises fails the
+task with the exception's type as the error, as Lambda names a Python function's error.
 
 Errors as "Error handling in Step Functions workflows" names them
 (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html): a Task
@@ -18,7 +25,7 @@ leaves it running.
 import json
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -99,6 +106,23 @@ def _place(doc: dict[str, Any], path: str | None, result: Any) -> dict[str, Any]
     return dict(out)
 
 
+def described(build: Build, status: str) -> dict[str, Any]:
+    """The ended `build` as DescribeBuild (BatchGetBuilds) gives it to a `.sync` task."""
+    phases = [{"PhaseType": "SUBMITTED", "PhaseStatus": "SUCCEEDED"}]
+    phases += [{"PhaseType": kind, "PhaseStatus": state} for kind, state, _ in build.phases]
+    failed = any(p["PhaseStatus"] != "SUCCEEDED" for p in phases)
+    if status != "SUCCEEDED" and not failed and build.proc is not None:
+        phases.append({"PhaseType": "BUILD", "PhaseStatus": status})
+    phases.append({"PhaseType": "COMPLETED"})
+    return {
+        "Id": build.id,
+        "BuildStatus": status,
+        "BuildComplete": True,
+        "CurrentPhase": "COMPLETED",
+        "Phases": phases,
+    }
+
+
 @dataclass
 class Execution:
     status: str
@@ -114,12 +138,14 @@ class StateMachine:
         start_build: Callable[[dict[str, Any]], Build],
         dynamodb: Any,
         *,
+        lambdas: Mapping[str, Callable[[dict[str, Any]], Any]] | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.definition = definition
         self.start_build = start_build
         self.dynamodb = dynamodb
+        self.lambdas = lambdas or {}  # function name -> its handler, invoked with a payload
         self.sleep = sleep  # Retry's intervals: tests pass one that returns at once
         self.clock = clock
         self.builds: list[Build] = []
@@ -180,10 +206,17 @@ class StateMachine:
                 raise TaskFailed("CodeBuild.AccountLimitExceededException", str(exc)) from None
             self.builds.append(build)
             status = self._wait(build, state, deadline)
-            description = {"Build": {"Id": build.id, "BuildStatus": status}}
+            description = {"Build": described(build, status)}
             if status != "SUCCEEDED":
                 raise TaskFailed("States.TaskFailed", json.dumps(description))
             return description
+        if resource == "lambda:invoke":
+            name = str(params["FunctionName"]).rsplit(":function:", 1)[-1].split(":")[0]
+            try:
+                payload = self.lambdas[name](params.get("Payload", {}))
+            except Exception as exc:  # the function's error, as Lambda reports it
+                raise TaskFailed(type(exc).__name__, str(exc)) from None
+            return {"Payload": payload, "StatusCode": 200}
         if resource.startswith("dynamodb:"):
             method = re.sub(r"(?<!^)([A-Z])", r"_\1", resource.split(":")[1]).lower()
             try:
@@ -194,7 +227,7 @@ class StateMachine:
 
     def run(self, data: dict[str, Any]) -> Execution:
         name = self.definition["StartAt"]
-        visited = []
+        visited: list[str] = []
         doc = dict(data)
         limit = self.definition.get("TimeoutSeconds")
         deadline = self.clock() + limit if limit is not None else None
