@@ -54,6 +54,7 @@ EXPECTED = {
         "product",
         "Required parameter 'modelName' is missing",
     ),
+    "deploy-provisioning-timeout": ("deploy_test", "capacity", "Waiting for endpoint"),
     "stage-timeout": ("deploy_test", "product", "timed out"),
 }
 
