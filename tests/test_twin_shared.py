@@ -50,6 +50,7 @@ def account(_twin_server, tmp_path_factory):
         out["after"] = shared.describe(owner)
         out["alive"] = twin.alive()
         out["calls"] = list(twin.calls)
+        out["borrowed"] = _borrow(twin, owner)
         out["template"] = template
         yield out
 
@@ -83,7 +84,7 @@ def test_the_configuration_passes_the_whole_loop_beside_them(account):
         s: "pass" for s in ("generate", "validate", "build", "deploy_test", "register", "teardown")
     }
     # its nested build ran as its own role, read the source and pushed the image
-    nested_role = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-service-role"
+    nested_role = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-use1-service-role"
     steps = [(c.action, c.status) for c in account["calls"] if c.key == nested_role]
     assert ("GetObject", 200) in steps and ("PutImage", 200) in steps
     leaks = {k: v for k, v in account["alive"].items() if k in ("endpoint", "model")}
@@ -102,7 +103,7 @@ def test_the_sweeper_leaves_the_hand_made_endpoint_and_says_why(account):
         assert result["left"] == [{"resource": shared.BY_HAND, "reason": reason}], sweep
         assert result["deleted"] == [], sweep
     # the retention the nested build's log group gets; no other team's
-    assert account["sweep"]["logRetention"] == [f"/aws/codebuild/{PROJECT}-build"]
+    assert account["sweep"]["logRetention"] == []  # the stack gave the nested build's its own
 
 
 def test_every_principal_acted_under_its_role_and_was_refused_only_where_expected(account):
@@ -111,7 +112,7 @@ def test_every_principal_acted_under_its_role_and_was_refused_only_where_expecte
     names[EXECUTOR_KEY] = "executor"
     assert set(names) <= set(principals)
     nested = {k for k in principals if k.startswith("arn:aws:iam::")}
-    assert f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-service-role" in nested
+    assert f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-use1-service-role" in nested
     by = {names.get(c.key, "nested" if c.key in nested else c.key) for c in account["calls"]}
     assert {"scanner", "sweeper", "orchestrator", "executor", "nested"} <= by
     denied = set()
@@ -123,12 +124,73 @@ def test_every_principal_acted_under_its_role_and_was_refused_only_where_expecte
     # do/submit probes the generator's bootstrap bucket (it exists here, theirs: the
     # script takes it as absent and uploads to the stack's), do/clean tries to delete the
     # nested build's role and its policy (the stack's: it reports that and goes on)
-    nested_role = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-service-role"
+    nested_role = f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-use1-service-role"
     assert denied == {
         ("executor", "s3:ListBucket", f"arn:aws:s3:::{shared.BOOTSTRAP_BUCKET}"),
         ("executor", "iam:DeleteRole", nested_role),
         ("executor", "iam:DeleteRolePolicy", nested_role),
     }
+
+
+def _borrow(twin, owner) -> dict[str, str]:
+    """What the executor's role gets when it reaches for what the stack did not make:
+    another team's build project (to start it with its own buildspec, or change it), the
+    executor's own projects, a project under the prefix the stack did not name, a secret
+    under the prefix that is not the token's. Asked of the account itself, as the executor's
+    build would ask it. {what: error code, or "allowed"}."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    owner["secretsmanager"].create_secret(Name="mlcc-ci-other-token", SecretString="x")
+    session = boto3.session.Session(
+        aws_access_key_id=EXECUTOR_KEY, aws_secret_access_key="twin", region_name="us-east-1"
+    )
+    codebuild = session.client("codebuild", endpoint_url=twin.url)
+    secrets = session.client("secretsmanager", endpoint_url=twin.url)
+    override = "version: 0.2\nphases:\n  build:\n    commands:\n      - env"
+    attempts = {
+        f"start {shared.TEAM}-train": lambda: codebuild.start_build(
+            projectName=f"{shared.TEAM}-train", buildspecOverride=override
+        ),
+        f"update {shared.TEAM}-train": lambda: codebuild.update_project(
+            name=f"{shared.TEAM}-train", description="mine now"
+        ),
+        "start mlcc-ci-executor": lambda: codebuild.start_build(
+            projectName="mlcc-ci-executor", buildspecOverride=override
+        ),
+        "create mlcc-ci-anything-build-use1": lambda: codebuild.create_project(
+            name="mlcc-ci-anything-build-use1",
+            source={"type": "NO_SOURCE", "buildspec": override},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={
+                "type": "LINUX_CONTAINER",
+                "image": "aws/codebuild/standard:7.0",
+                "computeType": "BUILD_GENERAL1_SMALL",
+            },
+            serviceRole=f"arn:aws:iam::{ACCOUNT}:role/{PROJECT}-build-use1-service-role",
+        ),
+        "read mlcc-ci-other-token": lambda: secrets.get_secret_value(
+            SecretId="mlcc-ci-other-token"
+        ),
+        f"start {PROJECT}-build-use1": lambda: codebuild.start_build(
+            projectName=f"{PROJECT}-build-use1"
+        ),
+    }
+    said = {}
+    for what, attempt in attempts.items():
+        try:
+            attempt()
+            said[what] = "allowed"
+        except ClientError as exc:
+            said[what] = exc.response["Error"]["Code"]
+    return said
+
+
+def test_the_executor_cannot_borrow_a_build_or_a_secret_the_stack_did_not_make(account):
+    said = account["borrowed"]
+    mine = said.pop(f"start {PROJECT}-build-use1")
+    assert mine not in DENIED  # its own nested project: IAM lets it (do/clean deleted it)
+    assert set(said.values()) <= set(DENIED), said
 
 
 # -- the IAM rules the shared account rests on, one by one ---------------------------------

@@ -53,7 +53,7 @@ _ANY_RESOURCE = {
 # aws:SourceArn and StringEquals aws:SourceAccount are CloudFormation's, not a caller's); a
 # statement with another raises NotImplementedError rather than being read as allowed.
 _OPERATORS = {"StringEquals"}
-_KNOWN_KEYS = {"iam:PassedToService"}
+_KNOWN_KEYS = {"iam:PassedToService", "cloudwatch:namespace"}
 
 
 @dataclass(frozen=True)
@@ -61,12 +61,17 @@ class Need:
     action: str
     resources: tuple[str, ...]
     passed_to: str = ""  # iam:PassRole: the service the role is passed to
+    keys: tuple[tuple[str, str], ...] = ()  # other condition keys the request carries
 
     @property
     def context(self) -> dict[str, str]:
         """The condition keys this request carries (iam:PassedToService: list_awsidentity
-        andaccessmanagementiam.html, "Condition keys")."""
-        return {"iam:PassedToService": self.passed_to} if self.passed_to else {}
+        andaccessmanagementiam.html, "Condition keys"; cloudwatch:namespace:
+        list_amazoncloudwatch.html)."""
+        found = dict(self.keys)
+        if self.passed_to:
+            found["iam:PassedToService"] = self.passed_to
+        return found
 
 
 def _arn(service: str, region: str, resource: str) -> str:
@@ -81,6 +86,8 @@ def needs(call: "Call") -> list[Need]:
     p, r = call.params, call.region
     if action in _ANY_RESOURCE:
         return [Need(action, ("*",))]
+    if action == "cloudwatch:PutMetricData":  # no resource; its namespace is a condition key
+        return [Need(action, ("*",), keys=(("cloudwatch:namespace", str(p.get("Namespace"))),))]
     if call.service == "sagemaker":
         kinds = {
             "EndpointConfigName": "endpoint-config",
@@ -113,6 +120,8 @@ def needs(call: "Call") -> list[Need]:
     if call.service == "codebuild":
         if call.action == "BatchGetBuilds":
             names = [i.split(":", 1)[0] for i in p["ids"]]
+        elif call.action == "StopBuild":
+            names = [p["id"].split(":", 1)[0]]
         else:
             names = p.get("names") or [p.get("name") or p.get("projectName")]
         found = [Need(action, tuple(_arn("codebuild", r, f"project/{n}") for n in names))]
@@ -135,7 +144,16 @@ def needs(call: "Call") -> list[Need]:
         resource = f"log-group:{group}" + (f":log-stream:{stream}" if stream else "")
         return [Need(action, (_arn("logs", r, resource),))]
     if call.service == "secretsmanager":
-        return [Need(action, (_arn("secretsmanager", r, f"secret:{p['SecretId']}"),))]
+        # a secret's ARN is its name, a hyphen and six random characters ("Secrets Manager
+        # ARNs", https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_iam-permissions.html):
+        # a policy on the name alone does not match it
+        secret = p["SecretId"]
+        resource = (
+            secret
+            if secret.startswith("arn:")
+            else _arn("secretsmanager", r, f"secret:{secret}-Tw1n0a")
+        )
+        return [Need(action, (resource,))]
     if call.service == "dynamodb":
         table = _arn("dynamodb", r, f"table/{p['TableName']}")
         if p.get("IndexName"):
@@ -168,15 +186,18 @@ def _condition(operator: str, actual: str | None, wanted: Any) -> bool:
 
 
 def _matches(statement: dict[str, Any], need: Need, resource: str) -> bool:
-    if "NotAction" in statement or "NotResource" in statement:
-        raise NotImplementedError("NotAction/NotResource")
+    """NotResource: every resource but those ("IAM JSON policy elements: NotResource")."""
+    if "NotAction" in statement:
+        raise NotImplementedError("NotAction")
     if not any(
         fnmatch.fnmatchcase(need.action.lower(), a.lower()) for a in _listed(statement["Action"])
     ):
         return False
-    if not any(
-        fnmatch.fnmatchcase(resource, pattern) for pattern in _listed(statement["Resource"])
-    ):
+    named = any(
+        fnmatch.fnmatchcase(resource, pattern)
+        for pattern in _listed(statement.get("Resource", statement.get("NotResource")))
+    )
+    if named == ("NotResource" in statement):
         return False
     for operator, conditions in statement.get("Condition", {}).items():
         if operator not in _OPERATORS:
@@ -199,12 +220,21 @@ def allowed(statements: Iterable[dict[str, Any]], need: Need) -> bool:
     return True
 
 
-def authorizer(statements: list[dict[str, Any]], principal: str) -> Callable[["Call"], str | None]:
-    """For the simulated account: why IAM would refuse a call, or None."""
+def authorizer(
+    statements: list[dict[str, Any]],
+    principal: str,
+    boundary: list[dict[str, Any]] | None = None,
+) -> Callable[["Call"], str | None]:
+    """For the simulated account: why IAM would refuse a call, or None. With a permissions
+    boundary, a call must be allowed by the role's policies and by the boundary ("Evaluating
+    effective permissions with boundaries", IAM User Guide,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html)."""
 
     def refuse(call: "Call") -> str | None:
         for need in needs(call):
-            if not allowed(statements, need):
+            if not allowed(statements, need) or (
+                boundary is not None and not allowed(boundary, need)
+            ):
                 return (
                     f"User: {principal} is not authorized to perform: {need.action} on "
                     f"resource: {need.resources[0]}"

@@ -218,6 +218,14 @@ class Template:
                 name=self.name(logical), definition=p["DefinitionString"], roleArn=p["RoleArn"]
             )
 
+    def boundary_of(self, role_logical: str) -> list[dict[str, Any]] | None:
+        """The statements of a role's permissions boundary (a managed policy of the
+        template), or None."""
+        ref = self.resources[role_logical]["Properties"].get("PermissionsBoundary")
+        if ref is None:
+            return None
+        return list(self.properties(ref["Ref"])["PolicyDocument"]["Statement"])
+
     def policies_of(self, role_logical: str) -> list[dict[str, Any]]:
         """Every statement attached to a role: inline policies and AWS::IAM::Policy."""
         statements = []
