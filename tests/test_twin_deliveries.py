@@ -304,6 +304,18 @@ def _check_claims(loop: Any, store: Any, machine: str, results: list[dict[str, A
     assert sum(len(r["executionArns"]) for r in results) == len(started)
     running = {r.configId: r.runId for r in store.records() if r.testStatus == "running"}
     assert running == {s["configId"]: s["runId"] for s in started}
+    # the hard limit: every running claim holds a concurrency slot of its own, no more
+    # slots are held than MaxConcurrency, and none by a run that is not running
+    slots = _slots(loop, store)
+    assert set(slots) <= {f"slot-{i}" for i in range(MAX_CONCURRENCY)}, slots
+    assert {i["configId"]["S"]: i["runId"]["S"] for i in slots.values()} == running
+
+
+def _slots(loop: Any, store: Any) -> dict[str, Any]:
+    """The slot items of the scanner's slots table (the synthesized template's)."""
+    table = loop.function_env("mlcc-ci-scanner")["SLOTS_TABLE_NAME"]
+    items = store.client.scan(TableName=table, ConsistentRead=True)["Items"]
+    return {i["slot"]["S"]: i for i in items if i["slot"]["S"].startswith("slot-")}
 
 
 @pytest.mark.twin
@@ -329,8 +341,10 @@ def test_with_the_index_lagging_scans_never_pass_max_concurrency(twin, scanner_l
     results = loop.scan_concurrently([scheduled, scheduled, {}])
     later = loop.scan_concurrently([loop.scheduled_event(clock.now()), {}])
     later.append(loop.scan())
-    # the scans after the first saw no run in the index: its claims had not reached it
+    # the scans after the first saw no run in the index: its claims had not reached it;
+    # the slots, taken by conditional writes, stopped them: the last found every one held
     assert {_running_seen(r) for r in later} == {0}
+    assert _slots_full(later[-1]) and later[-1]["executionArns"] == [], later[-1]
     _check_claims(loop, store, machine, results + later)
     time.sleep(2.2)  # the index has caught up: still no more than MaxConcurrency
     caught_up = loop.scan()
@@ -343,9 +357,16 @@ def _running_seen(result: dict[str, Any]) -> int:
     (seen,) = {
         int(s["detail"].split("; ")[1].split(" running")[0])
         for s in result["skipped"]
-        if s["reason"] == "max-concurrency"
+        if s["reason"] == "max-concurrency" and " running, MaxConcurrency" in s["detail"]
     }
     return seen
+
+
+def _slots_full(result: dict[str, Any]) -> bool:
+    """Whether a scan found every slot held, and skipped what was due for it."""
+    return any(
+        s["reason"] == "max-concurrency" and "slots held" in s["detail"] for s in result["skipped"]
+    )
 
 
 def _refused(params: dict[str, Any]) -> Build:
