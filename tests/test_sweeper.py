@@ -429,3 +429,157 @@ def test_teardown_deletes_the_endpoint_config_of_an_endpoint_sagemaker_refused(t
     assert endpoint.sweep_up(where, remover) == ["endpoint config mlcc-ci-p-epc-1"]
     assert sm.list_endpoint_configs()["EndpointConfigs"] == []
     assert endpoint.sweep_up(where, remover) == []  # nothing left: nothing said
+
+
+def _nested_project(codebuild, name: str) -> None:
+    codebuild.create_project(
+        name=name,
+        source={"type": "NO_SOURCE", "buildspec": "version: 0.2"},
+        artifacts={"type": "NO_ARTIFACTS"},
+        environment={
+            "type": "LINUX_CONTAINER",
+            "image": "x",
+            "computeType": "BUILD_GENERAL1_SMALL",
+        },
+        serviceRole="arn:aws:iam::123456789012:role/nested",
+    )
+
+
+def test_nested_builds_whose_run_is_over_are_stopped_and_a_running_runs_kept(twin, aws):
+    """do/submit's build of a run that was killed keeps running and pushing: the sweep stops
+    it; the build of a run under way, and builds outside the prefix, go on."""
+    store, _ = aws
+    now = clock.now()
+    claim(store, store.get(VLLM.config_id), "live", clock.iso(now - timedelta(minutes=5), ms=True))
+    flask, vllm = FLASK.config["projectName"], VLLM.config["projectName"]
+    codebuild = boto3.client("codebuild", region_name="us-east-1")
+    started = {}
+    for project in (f"{flask}-build-use1", f"{vllm}-build-use1", "someone-else-build-use1"):
+        _nested_project(codebuild, project)
+        twin.faults.add("nested-build-slow", project)  # it runs for 90 build minutes
+        started[project] = codebuild.start_build(projectName=project)["build"]["id"]
+    _nested_project(codebuild, f"{flask}-build-euw1")  # another region's name: not ours
+
+    def statuses():
+        builds = codebuild.batch_get_builds(ids=list(started.values()))["builds"]
+        return {b["projectName"]: b["buildStatus"] for b in builds}
+
+    assert set(statuses().values()) == {"IN_PROGRESS"}
+    dry = handler({"dryRun": True}, None, env=SWEEP_ENV)
+    assert dry["nestedBuilds"] == {
+        "stopped": [started[f"{flask}-build-use1"]],
+        "running": [started[f"{vllm}-build-use1"]],
+    }
+    assert set(statuses().values()) == {"IN_PROGRESS"}  # a dry run only lists
+    assert not [c for c in twin.calls if c.action == "StopBuild"]
+
+    topic, messages = _queue()
+    result = handler(SWEEP, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
+    assert result["nestedBuilds"]["stopped"] == [started[f"{flask}-build-use1"]]
+    assert result["errors"] == []
+    assert statuses() == {
+        f"{flask}-build-use1": "STOPPED",
+        f"{vllm}-build-use1": "IN_PROGRESS",
+        "someone-else-build-use1": "IN_PROGRESS",
+    }
+    (note,) = messages()
+    assert f"stopped nested build {started[f'{flask}-build-use1']}" in note["Message"]
+    again = handler(SWEEP, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
+    assert again["nestedBuilds"]["stopped"] == [] and messages() == []
+
+
+def _slots_table() -> str:
+    boto3.client("dynamodb", region_name="us-east-1").create_table(
+        TableName="mlcc-ci-slots",
+        KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    return "mlcc-ci-slots"
+
+
+def test_a_hand_made_endpoint_is_told_of_once_not_every_sweep(twin, aws):
+    store, sm = aws
+    now = clock.now()
+    fastapi = FASTAPI.config["projectName"]
+    _ran(store, FASTAPI, now - timedelta(hours=5), now - timedelta(hours=4), "pass")
+    first = _deploy(twin, sm, fastapi, "5")  # a person's try, hours after the last run
+    topic, messages = _queue()
+    env = {**SWEEP_ENV, "TOPIC_ARN": topic, "SLOTS_TABLE_NAME": _slots_table()}
+
+    assert handler({"dryRun": True}, None, env=env)["left"][0]["resource"] == first
+    ddb = boto3.client("dynamodb", region_name="us-east-1")
+    assert ddb.scan(TableName="mlcc-ci-slots")["Items"] == []  # a dry run remembers nothing
+    handler(SWEEP, None, env=env)
+    (note,) = messages()
+    assert f"left alone {first}" in note["Message"]
+    (item,) = ddb.scan(TableName="mlcc-ci-slots")["Items"]
+    assert item["slot"] == {"S": f"told#{first}"}
+    expires = int(item["expiresAt"]["N"]) - clock.now().timestamp()
+    assert 29.9 * 86400 < expires <= 30 * 86400
+
+    for _ in range(3):  # a sweep every 15 minutes: still standing, still untold again
+        assert handler(SWEEP, None, env=env)["left"][0]["resource"] == first
+    assert messages() == []
+    second = _deploy(twin, sm, fastapi, "6")  # a new one is news, the old one is not
+    handler(SWEEP, None, env=env)
+    (note,) = messages()
+    assert f"left alone {second}" in note["Message"] and first not in note["Message"]
+    # without the table (a sweep run by hand, locally) it is said each time, as before
+    handler(SWEEP, None, env={**SWEEP_ENV, "TOPIC_ARN": topic})
+    (note,) = messages()
+    assert first in note["Message"] and second in note["Message"]
+
+
+def test_each_sweep_publishes_the_endpoints_in_service_and_the_oldest_age(twin, aws, monkeypatch):
+    store, sm = aws
+    now = clock.now()
+    _ran(store, FLASK, now - timedelta(minutes=30), clock.now())
+    leaked = _deploy(twin, sm, FLASK.config["projectName"], "1")  # deleted by the sweep
+    _ran(store, FASTAPI, now - timedelta(hours=5), now - timedelta(hours=4), "pass")
+    # left alone, counted (a model behind its variant: no component to delete first)
+    by_hand = _deploy(twin, sm, FASTAPI.config["projectName"], "2", model=True)
+    _deploy(twin, sm, "someone-else", "3")  # not under the prefix: not counted
+    created = sm.describe_endpoint(EndpointName=by_hand)["CreationTime"]
+    later = clock.now() + timedelta(minutes=90)
+    monkeypatch.setattr(clock, "now", lambda: later)  # the sweep an hour and a half later
+
+    result = handler(SWEEP, None, env=SWEEP_ENV)
+    assert f"endpoint {leaked}" in result["deleted"] and result["errors"] == []
+    assert result["fleet"]["in_service"] == 1
+    age = (later - created).total_seconds() / 60
+    assert abs(result["fleet"]["oldest_minutes"] - age) < 0.2 and age > 90
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    dimensions = [{"Name": "Prefix", "Value": "mlcc-ci"}]
+
+    def published(metric):
+        stats = cloudwatch.get_metric_statistics(
+            Namespace="mlcc-ci",
+            MetricName=metric,
+            Dimensions=dimensions,
+            StartTime=later - timedelta(minutes=5),
+            EndTime=later + timedelta(minutes=5),
+            Period=60,
+            Statistics=["Maximum"],
+        )
+        return [p["Maximum"] for p in stats["Datapoints"]]
+
+    assert published("EndpointsInService") == [1.0]
+    assert published("OldestEndpointMinutes") == [result["fleet"]["oldest_minutes"]]
+    sm.delete_endpoint(EndpointName=by_hand)
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=by_hand, WaiterConfig={"Delay": 1})
+    assert handler(SWEEP, None, env=SWEEP_ENV)["fleet"] == {"in_service": 0, "oldest_minutes": 0}
+
+
+def test_the_sweeper_works_under_the_prefix_its_environment_names(twin, aws):
+    """The stack gives its prefix (MLCC_CI_RESOURCE_PREFIX): another prefix's endpoints,
+    the seed's included, are not the sweeper's."""
+    _, sm = aws
+    seed = _deploy(twin, sm, "mlcc-ci-x", "1")
+    theirs = _deploy(twin, sm, "team-ci-y", "2")
+    result = handler(
+        {"dryRun": True}, None, env={**SWEEP_ENV, "MLCC_CI_RESOURCE_PREFIX": "team-ci"}
+    )
+    assert [x["resource"] for x in result["left"]] == [theirs]
+    assert result["fleet"]["in_service"] == 1
+    assert [x["resource"] for x in handler({"dryRun": True}, None, env=SWEEP_ENV)["left"]] == [seed]

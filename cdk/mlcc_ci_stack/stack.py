@@ -14,6 +14,7 @@ from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS
 from mlcc_ci.naming import nested_builds
 from mlcc_ci_stack.alarms import Alarms
 from mlcc_ci_stack.boundary import boundary
+from mlcc_ci_stack.budget_alarm import BudgetAlarm
 from mlcc_ci_stack.executor import Executor
 from mlcc_ci_stack.mirror import DockerHubCache
 from mlcc_ci_stack.nag import acknowledge
@@ -179,7 +180,6 @@ class MlccCiHarnessStack(Stack):
             tables=self.tables,
             topic=self.notifications.topic,
             log_group=self.log_group,
-            schedule="rate(1 hour)",
             budget=self.budget,
             reserved=(reserving, reserved.value_as_string),
             names=names,
@@ -191,7 +191,9 @@ class MlccCiHarnessStack(Stack):
             functions={"scanner": self.scanner.function, "sweeper": self.sweeper.function},
             state_machine=self.orchestrator.state_machine,
             names=names,
+            budget=self.budget,
         )
+        self.budget_alarm = BudgetAlarm(self, "Cost", topic=self.notifications.topic, names=names)
         # every role the stack makes (its own, CDK's helpers', the nested builds') is bounded
         iam.PermissionsBoundary.of(self).apply(boundary(self, names))
         CfnOutput(

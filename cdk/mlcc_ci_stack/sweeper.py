@@ -8,12 +8,15 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlcc_ci import naming
+from mlcc_ci.aws.sweeper import METRIC_NAMESPACE
 from mlcc_ci.budget import Budget
 from mlcc_ci_stack.functions import schedule_rule, stack_function
 from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.sweeper.handler"
+# A leaked endpoint bills until the next sweep: at most this long past its run.
+SCHEDULE = "rate(15 minutes)"
 
 
 class Notifications(Construct):
@@ -58,12 +61,13 @@ class Sweeper(Construct):
         tables: Tables,
         topic: sns.ITopic,
         log_group: logs.ILogGroup,
-        schedule: str,
         budget: Budget,
         names: Names,
         reserved: "tuple[CfnCondition, str] | None" = None,
+        schedule: str = SCHEDULE,
     ) -> None:
         super().__init__(scope, construct_id)
+        nested = f"{names.prefix}-*-build-*"
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
 
         def arn(resource: str) -> str:
@@ -90,10 +94,30 @@ class Sweeper(Construct):
                 iam.PolicyStatement(
                     sid="DeleteNestedBuildProjects",
                     actions=["codebuild:BatchGetProjects", "codebuild:DeleteProject"],
-                    resources=[
-                        f"arn:{partition}:codebuild:{region}:{account}:project/"
-                        f"{names.prefix}-*-build-*"
+                    resources=[f"arn:{partition}:codebuild:{region}:{account}:project/{nested}"],
+                ),
+                iam.PolicyStatement(
+                    # the nested builds whose run is over (nested_stop.py)
+                    sid="StopNestedBuilds",
+                    actions=[
+                        "codebuild:ListBuildsForProject",
+                        "codebuild:BatchGetBuilds",
+                        "codebuild:StopBuild",
                     ],
+                    resources=[f"arn:{partition}:codebuild:{region}:{account}:project/{nested}"],
+                ),
+                iam.PolicyStatement(
+                    # the endpoints in service and the oldest one's age, for the alarms
+                    sid="EndpointMetrics",
+                    actions=["cloudwatch:PutMetricData"],
+                    resources=["*"],  # PutMetricData has no resource: the namespace is fixed
+                    conditions={"StringEquals": {"cloudwatch:namespace": METRIC_NAMESPACE}},
+                ),
+                iam.PolicyStatement(
+                    # which hand-made endpoints the owners were already told of (told.py)
+                    sid="ToldOnce",
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                    resources=[tables.slots.table_arn],
                 ),
                 iam.PolicyStatement(
                     # when each project's runs ran: what a run made, and what it did not
@@ -148,6 +172,7 @@ class Sweeper(Construct):
                 "TABLE_NAME": tables.records.table_name,
                 "RUNS_TABLE_NAME": tables.runs.table_name,
                 "TOPIC_ARN": topic.topic_arn,
+                "SLOTS_TABLE_NAME": tables.slots.table_name,
                 naming.PREFIX_ENV: names.prefix,
                 # a run may rightly stay `running` this long: queued, then built
                 "BUILD_TIMEOUT_MINUTES": str(budget.running_minutes),

@@ -2,16 +2,19 @@
 
 If teardown fails, or CodeBuild kills a build at its hard timeout, the endpoint a run
 deployed keeps running (a GPU instance at several dollars an hour) until someone notices.
-Each hour the sweeper finds, under the CI prefix, the endpoints, endpoint configs without an
-endpoint, models nothing uses and nested CodeBuild projects (`<project>-build`) that a
-finished run left (see ownership.py: named after a registered project, made while one of
-its runs was under way), and deletes them: an endpoint's inference components first, the
+Every 15 minutes the sweeper finds, under the CI prefix, the endpoints, endpoint configs
+without an endpoint, models nothing uses and nested CodeBuild projects (`<project>-build`)
+that a finished run left (see ownership.py: named after a registered project, made while one
+of its runs was under way), and deletes them: an endpoint's inference components first, the
 endpoint once they are gone, then its endpoint config and models, as SageMaker asks. What a
-run still under way uses is kept; what no run made (a person's own try, under the same
-name) is left alone and listed. One resource that cannot be deleted never stops the others:
-each says what went wrong, and a metric counts them for an alarm. It also gives the nested
-builds' log groups a retention. It deletes only when its event says `{"dryRun": false}`
-(the schedule does); any other event, `{}` included, only lists what it would delete.
+run still under way uses is kept; what no run made (a person's own try, under the same name)
+is left alone and listed. One resource that cannot be deleted never stops the others: each
+says what went wrong, and a metric counts them for an alarm. It also gives the nested
+builds' log groups a retention, stops the nested builds whose run is over (nested_stop.py),
+tells of each hand-made resource once (told.py), and publishes how many endpoints are in
+service under the prefix and how old the oldest is (fleet.py). It deletes only when its
+event says `{"dryRun": false}` (the schedule does); any other event, `{}` included, only
+lists what it would delete.
 """
 
 import json
@@ -21,6 +24,9 @@ from functools import partial
 from typing import Any
 
 from mlcc_ci import clock, naming
+from mlcc_ci.aws import fleet
+from mlcc_ci.aws.nested_stop import stop_finished
+from mlcc_ci.aws.told import Told
 from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING, STATUSES
 from mlcc_ci.endpoint import POLL_SECONDS, Remover
 from mlcc_ci.ownership import Decision, Project, decide
@@ -113,6 +119,8 @@ def sweep(
     sweeper: Remover | None = None,
     logs: Any = None,
     codebuild: Any = None,
+    cloudwatch: Any = None,
+    told: Told | None = None,
 ) -> dict[str, Any]:
     remover = sweeper or Remover(sagemaker, patience=COMPONENT_PATIENCE_SECONDS)
 
@@ -158,6 +166,10 @@ def sweep(
             decision = decide(name, "model", created, known)
             decisions.append(decision)
             act(decision, partial(_delete_model, sagemaker, name, deleted))
+    builds: dict[str, list[Any]] = {"stopped": [], "running": []}
+    if codebuild is not None:
+        builds = stop_finished(codebuild, prefix, known, dry_run=dry_run)
+        errors += builds.pop("errors")
     for name, created in nested.items():
         decision = decide(name, "nested-build", created, known)
         decisions.append(decision)
@@ -172,20 +184,32 @@ def sweep(
             )
     leaked = [d for d in decisions if d.action == "delete"]
     left = [d for d in decisions if d.action == "leave"]
-    if deleted or errors or (left and not dry_run):
+    # what no run made is told of once (told.py), not every sweep
+    news = [d for d in left if told is None or not _told(told, d.resource, errors)]
+    stopped = builds["stopped"]
+    if not dry_run and (deleted or errors or stopped or news):
         lines = [f"- deleted {d}" for d in deleted]
+        lines += [f"- stopped nested build {b} (its run is over)" for b in stopped]
         lines += [f"- NOT deleted {e['resource']}: {e['error']}" for e in errors]
-        lines += [f"- left alone {d.resource}: {d.reason}" for d in left]
+        lines += [f"- left alone {d.resource}: {d.reason}" for d in news]
         subject = f"mlcc-ci sweeper deleted {len(deleted)} resource(s)"
         if errors:
             subject += f", {len(errors)} could not be deleted"
         publish(subject, "What runs left behind, under the CI prefix:\n" + "\n".join(lines))
+        for d in news if told is not None else []:
+            try:
+                told.remember(d.resource, now)  # type: ignore[union-attr]
+            except Exception as exc:  # told again next sweep: better twice than never
+                errors.append({"resource": d.resource, "error": f"{type(exc).__name__}: {exc}"})
+    measured = _measure(sagemaker, cloudwatch, prefix, now, errors)
     result = {
         "leaked": [{"resource": d.resource, "reason": d.reason} for d in leaked],
         "left": [{"resource": d.resource, "reason": d.reason} for d in left],
         "deleted": deleted,
         "errors": errors,
         "logRetention": retention,
+        "nestedBuilds": builds,
+        "fleet": measured.__dict__ if measured else None,
         "unreadable": [{"configId": k, "reason": v} for k, v in store.unreadable.items()],
         "dryRun": dry_run,
     }
@@ -204,6 +228,28 @@ def sweep(
     }
     print(json.dumps({"event": "swept", **result, **metric}, default=str), flush=True)
     return result
+
+
+def _told(told: Told, resource: str, errors: list[dict[str, str]]) -> bool:
+    try:
+        return told.already(resource)
+    except Exception as exc:  # unread, it is told again: better twice than never
+        errors.append({"resource": f"told#{resource}", "error": f"{type(exc).__name__}: {exc}"})
+        return False
+
+
+def _measure(
+    sagemaker: Any, cloudwatch: Any, prefix: str, now: datetime, errors: list[dict[str, str]]
+) -> fleet.Fleet | None:
+    """The endpoints left under the prefix after the sweep, published for the alarms."""
+    try:
+        measured = fleet.measure(fleet.listed(sagemaker, prefix), prefix, now)
+        if cloudwatch is not None:
+            fleet.publish(cloudwatch, METRIC_NAMESPACE, prefix, measured, now)
+        return measured
+    except Exception as exc:  # the deletes matter more; say it and go on
+        errors.append({"resource": "metrics", "error": f"{type(exc).__name__}: {exc}"})
+        return None
 
 
 def _nested_projects(codebuild: Any, prefix: str) -> dict[str, datetime]:
@@ -292,6 +338,8 @@ def handler(
     from mlcc_ci.aws.scanner import lambda_context, policy_from
 
     env, session, store = lambda_context(env, session)
+    prefix = env.get(naming.PREFIX_ENV) or RESOURCE_PREFIX
+    slots = env.get("SLOTS_TABLE_NAME")
     # deleting is what a sweep must be told to do, exactly: anything else only lists
     dry_run = event.get("dryRun") is not False
     sagemaker = session.client("sagemaker")
@@ -305,9 +353,12 @@ def handler(
         sagemaker,
         clock.now(),
         policy_from(env),
+        prefix=prefix,
         dry_run=dry_run,
         publish=publisher(env, session),
         sweeper=sweeper,
         logs=session.client("logs"),
         codebuild=session.client("codebuild"),
+        cloudwatch=session.client("cloudwatch"),
+        told=Told(session.client("dynamodb"), slots) if slots else None,
     )
