@@ -422,6 +422,95 @@ def test_follow_a_run_in_aws_through_its_stream(tmp_path, moto_server, monkeypat
             proc.wait()
 
 
+def finished_in_aws(store, stream, run_id="r7"):
+    """http-flask's run whose build stage's log is the CloudWatch stream `stream`."""
+    entry = CATALOG.get("http-flask")
+    store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+    running = claim(store, store.get(entry.config_id), run_id, "2026-02-01T00:00:00.000Z")
+    outcome = Outcome(
+        status="pass",
+        finishedAt="2026-02-01T01:00:00Z",
+        durationSeconds=1.0,
+        stageResults={"build": StageResult("pass", 1.0, f"cloudwatch:{stream}")},
+    )
+    store.append_run(run_of(running, outcome))
+    finish(store, running, outcome)
+
+
+def in_group(endpoint, group, stream, lines):
+    client = cloudwatch(endpoint)
+    client.create_log_group(logGroupName=group)
+    client.create_log_stream(logGroupName=group, logStreamName=stream)
+    now = int(time.time() * 1000)
+    events = [{"timestamp": now + i, "message": line} for i, line in enumerate(lines)]
+    client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
+
+
+def test_the_log_group_comes_from_the_store_url_then_the_environment():
+    from mlcc_ci.aws.cloudwatch import log_group
+
+    url = "dynamodb://p2-table?region=us-east-1&log_group=p2-ci"
+    assert log_group({}) == LOG_GROUP == "ml-container-creator-ci"
+    assert log_group({"MLCC_CI_LOG_GROUP": "team-ci"}) == "team-ci"
+    assert log_group({"MLCC_CI_LOG_GROUP": "team-ci"}, url) == "p2-ci"
+    assert log_group({"MLCC_CI_STORE": url, "MLCC_CI_LOG_GROUP": "team-ci"}) == "p2-ci"
+    # only a DynamoDB store is a stack's: an SQLite URL's query names no log group
+    assert log_group({"MLCC_CI_LOG_GROUP": "team-ci"}, "sqlite:///r.db?log_group=x") == "team-ci"
+    assert log_group({}, "dynamodb://p2-table?region=us-east-1") == LOG_GROUP
+
+
+def test_logs_read_the_group_the_environment_names(cli, store, moto_server, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("MLCC_CI_LOG_GROUP", "team-ci-logs")
+    stream = "build/c0ffee/r7/abc"
+    finished_in_aws(store, stream)
+    missing = cli("logs", "http-flask", "--store", url_of(store))
+    assert (missing.exit_code, missing.output) == (
+        2,
+        f"Error: no log stream {stream} in team-ci-logs (CloudWatch keeps build logs three "
+        "months)\n",
+    )
+    in_group(moto_server, LOG_GROUP, stream, ["from the default group"])
+    in_group(moto_server, "team-ci-logs", stream, ["from the team's group"])
+    result = cli("logs", "http-flask", "--store", url_of(store))
+    assert (result.exit_code, result.stdout) == (0, "from the team's group\n")
+
+
+def test_logs_read_the_group_the_dynamodb_store_url_names(cli, moto_server, monkeypatch):
+    from mlcc_ci.stores.open import open_store
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
+    monkeypatch.setenv("MLCC_CI_LOG_GROUP", "not-this-one")
+    table = f"dynamodb://t?region=us-east-1&runs_table=t-runs&endpoint_url={moto_server}"
+    store = open_store(table)
+    store.create_tables()
+    stream = "build/c0ffee/r7/abc"
+    finished_in_aws(store, stream)
+    in_group(moto_server, "p2-ci-logs", stream, ["from the second stack's group"])
+    result = cli("logs", "http-flask", "--store", f"{table}&log_group=p2-ci-logs")
+    assert (result.exit_code, result.stdout) == (0, "from the second stack's group\n")
+
+
+def test_a_log_group_cloudwatch_would_refuse_is_one_line(cli, store, monkeypatch):
+    finished_in_aws(store, "build/c0ffee/r7/abc")
+    monkeypatch.setenv("MLCC_CI_LOG_GROUP", "no spaces; here")
+    result = cli("logs", "http-flask", "--store", url_of(store))
+    assert (result.exit_code, result.output) == (
+        2,
+        "Error: MLCC_CI_LOG_GROUP is not a CloudWatch Logs group name: 'no spaces; here' "
+        "(letters, digits and ._-/#, at most 512)\n",
+    )
+
+
+def test_the_console_link_names_the_same_group(monkeypatch):
+    from mlcc_ci.report.render import log_link
+
+    pointer = "cloudwatch:build/c0ffee/r7/abc"
+    assert "/log-group/ml-container-creator-ci/" in log_link(pointer, "us-east-1")
+    monkeypatch.setenv("MLCC_CI_LOG_GROUP", "/team/ci-logs")
+    assert "/log-group/$252Fteam$252Fci-logs/log-events/" in log_link(pointer, "us-east-1")
+
+
 # -- the dashboard ------------------------------------------------------------------------
 
 

@@ -82,7 +82,7 @@ def logs(
         on_aws = store.description.startswith("dynamodb://")
         if on_aws and not (log.exists() or core.stderr_of(log).exists()):
             prefix = f"build/{target.configId}/{target.runId}/"
-            _cloudwatch(store, target, None, prefix, cleaner, going if follow else None)
+            _cloudwatch(store, target, None, prefix, cleaner, going if follow else None, store_url)
         elif follow and target.running:
             with _readable(log):
                 for line in core.follow(log, going, interval=POLL_SECONDS):
@@ -95,7 +95,8 @@ def logs(
     if not pointer:
         raise _no_log(target)
     if pointer.startswith("cloudwatch:"):
-        _cloudwatch(store, target, pointer.removeprefix("cloudwatch:"), "", cleaner, None)
+        stream = pointer.removeprefix("cloudwatch:")
+        _cloudwatch(store, target, stream, "", cleaner, None, store_url)
         return
     path = core.pointer_path(pointer, target.stage)
     if path is None:
@@ -169,14 +170,17 @@ def _cloudwatch(
     prefix: str,
     cleaner: Any,
     going: Callable[[], bool] | None,
+    store_url: str | None,
 ) -> None:
-    """The stage's copy in the build's stream (`stream`, else the newest named `prefix`...);
-    with `going`, follow it until the copy ends or the run moved on."""
+    """The stage's copy in the build's stream (`stream`, else the newest named `prefix`...)
+    of the log group the store URL or the environment names; with `going`, follow it until
+    the copy ends or the run moved on."""
     import boto3
 
     from mlcc_ci import logs as core
     from mlcc_ci.aws import cloudwatch
 
+    group = cloudwatch.log_group(os.environ, store_url)
     client = cloudwatch.client(boto3.session.Session(), getattr(store, "region", None), os.environ)
     picker = core.Section(target.name, target.stage)
     token: str | None = None
@@ -184,9 +188,9 @@ def _cloudwatch(
     over_since: float | None = None
     while True:
         if stream is None:
-            stream = cloudwatch.find_stream(client, prefix)
+            stream = cloudwatch.find_stream(client, prefix, group)
         if stream is not None:
-            fresh, token = cloudwatch.read(client, stream, token)
+            fresh, token = cloudwatch.read(client, stream, token, group)
             lines += fresh
             for line in fresh:
                 for shown in picker.take(line):

@@ -11,7 +11,8 @@ from typing import Any
 from urllib.parse import quote
 
 from mlcc_ci import clock
-from mlcc_ci.constants import LOG_GROUP, RUNNING, STAGES
+from mlcc_ci.aws.cloudwatch import log_group
+from mlcc_ci.constants import RUNNING, STAGES
 from mlcc_ci.cost import Total, money
 from mlcc_ci.history import WINDOW
 from mlcc_ci.models import Cost
@@ -135,7 +136,7 @@ def log_link(pointer: str, region: str, local: LogHref | None = None) -> str | N
 
         return (
             f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-            f"#logsV2:log-groups/log-group/{part(LOG_GROUP)}/log-events/{part(stream)}"
+            f"#logsV2:log-groups/log-group/{part(log_group())}/log-events/{part(stream)}"
         )
     if local is not None and pointer.startswith("/"):
         return local(pointer)
