@@ -1,8 +1,8 @@
 """Which AWS resources under the CI prefix a sweep may delete. Pure.
 
 A run names everything it creates after its project (`<project>-endpoint-<time>`,
-`<project>-epc-<time>`, the nested build `<project>-build`), and the project is read back out
-of the name exactly. A resource is the stack's to
+`<project>-epc-<time>`, the nested build `<project>-build-<region code>`), and the project is
+read back out of the name exactly. A resource is the stack's to
 delete when its name belongs to a registered project whose run made it: created while one of
 that project's runs was under way (its history says when), and that run is over. A resource
 with such a name made at another time — by a person trying the same project from a laptop in
@@ -39,7 +39,8 @@ NAMES = {
     "endpoint": re.compile(r"^(?P<project>.+)-endpoint-\d+$"),
     "endpoint-config": re.compile(r"^(?P<project>.+)-epc-\d+$"),
     "model": re.compile(r"^(?P<project>.+)-(?:batch-)?model(?:-\d+)?$"),
-    "nested-build": re.compile(r"^(?P<project>.+)-build$"),
+    # <project>-build-<region code> (naming.region_code: use1, apse2, usgw1, ...)
+    "nested-build": re.compile(r"^(?P<project>.+)-build-[a-z]+[0-9]+$"),
 }
 
 

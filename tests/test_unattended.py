@@ -46,15 +46,17 @@ def test_settings_go_into_do_config_in_one_block_that_wins(tmp_path):
     config.chmod(0o755)
     settings = {
         "ENDPOINT_NAME": "{projectName}-endpoint",
-        "CODEBUILD_PROJECT_NAME": "{projectName}-build",
+        "CODEBUILD_PROJECT_NAME": "{projectName}-build-{regionCode}",
     }
-    projectsetup.apply(tmp_path, settings, "mlcc-ci-p")
-    projectsetup.apply(tmp_path, settings, "mlcc-ci-p")  # twice: one block
+    projectsetup.apply(tmp_path, settings, "mlcc-ci-p", "eu-west-1")
+    projectsetup.apply(tmp_path, settings, "mlcc-ci-p", "eu-west-1")  # twice: one block
     text = config.read_text()
     assert text.count(projectsetup.BEGIN) == 1
     values = {k: v.value for k, v in doconfig.parse(text, {}).items()}
     assert values["ENDPOINT_NAME"] == "mlcc-ci-p-endpoint"
-    assert values["CODEBUILD_PROJECT_NAME"] == "mlcc-ci-p-build"
+    assert values["CODEBUILD_PROJECT_NAME"] == "mlcc-ci-p-build-euw1"
+    with pytest.raises(ValueError, match="the run has no AWS region"):
+        projectsetup.render(settings, "p")
     assert stat.S_IMODE(config.stat().st_mode) == 0o755
     with pytest.raises(ValueError, match="holds a character do/config would expand"):
         projectsetup.render({"X": "$(id)"}, "p")
@@ -64,7 +66,7 @@ def test_the_default_profile_sets_what_the_generated_scripts_would_prompt_for():
     profile = load_profile(CATALOG, "default")
     assert profile.project_config == {
         "ENDPOINT_NAME": "{projectName}-endpoint",
-        "CODEBUILD_PROJECT_NAME": "{projectName}-build",
+        "CODEBUILD_PROJECT_NAME": "{projectName}-build-{regionCode}",
     }
     assert profile.endpoint_checks is True
     assert load_profile(CATALOG, "example").project_config == {}

@@ -3,7 +3,7 @@ name from one prefix (names.py), every role under one permissions boundary."""
 
 from typing import Any
 
-from aws_cdk import CfnCondition, CfnOutput, CfnParameter, Fn, RemovalPolicy, Stack
+from aws_cdk import CfnCondition, CfnOutput, CfnParameter, CfnResource, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
@@ -25,6 +25,7 @@ from mlcc_ci_stack.roles import SageMakerRole
 from mlcc_ci_stack.scanner import Scanner
 from mlcc_ci_stack.sweeper import Notifications, Sweeper
 from mlcc_ci_stack.tables import Tables
+from mlcc_ci_stack.trust import trust_this_account_only
 
 
 class MlccCiHarnessStack(Stack):
@@ -196,6 +197,14 @@ class MlccCiHarnessStack(Stack):
         self.budget_alarm = BudgetAlarm(self, "Cost", topic=self.notifications.topic, names=names)
         # every role the stack makes (its own, CDK's helpers', the nested builds') is bounded
         iam.PermissionsBoundary.of(self).apply(boundary(self, names))
+        for construct in self.node.find_all():
+            # CDK's own helpers' roles (emptying the bucket on delete): the same trust
+            if (
+                isinstance(construct, CfnResource)
+                and not isinstance(construct, iam.CfnRole)
+                and construct.cfn_resource_type == "AWS::IAM::Role"
+            ):
+                trust_this_account_only(construct)
         CfnOutput(
             self,
             "PlatformTopicArn",

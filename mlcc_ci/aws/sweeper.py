@@ -3,8 +3,8 @@
 If teardown fails, or CodeBuild kills a build at its hard timeout, the endpoint a run
 deployed keeps running (a GPU instance at several dollars an hour) until someone notices.
 Every 15 minutes the sweeper finds, under the CI prefix, the endpoints, endpoint configs
-without an endpoint, models nothing uses and nested CodeBuild projects (`<project>-build`)
-that a finished run left (see ownership.py: named after a registered project, made while one
+without an endpoint, models nothing uses and nested CodeBuild projects
+(`<project>-build-<region code>`) that a finished run left (see ownership.py: named after a registered project, made while one
 of its runs was under way), and deletes them: an endpoint's inference components first, the
 endpoint once they are gone, then its endpoint config and models, as SageMaker asks. What a
 run still under way uses is kept; what no run made (a person's own try, under the same name)
@@ -29,7 +29,7 @@ from mlcc_ci.aws.nested_stop import stop_finished
 from mlcc_ci.aws.told import Told
 from mlcc_ci.constants import RESOURCE_PREFIX, RUNNING, STATUSES
 from mlcc_ci.endpoint import POLL_SECONDS, Remover
-from mlcc_ci.ownership import Decision, Project, decide
+from mlcc_ci.ownership import NAMES, Decision, Project, decide
 from mlcc_ci.selection import FUTURE_SKEW, Policy
 from mlcc_ci.stores.base import ResultsStore
 
@@ -43,7 +43,6 @@ SWEEP_FAILURES = "SweepFailures"
 # still deleting then is finished by the next sweep.
 COMPONENT_PATIENCE_SECONDS = 300.0
 HISTORY_RUNS = 50  # the runs of a project whose times are read to tell who made a resource
-NESTED_SUFFIX = "-build"  # the nested CodeBuild project the default profile names
 
 
 def projects(
@@ -257,7 +256,7 @@ def _nested_projects(codebuild: Any, prefix: str) -> dict[str, datetime]:
         n
         for page in codebuild.get_paginator("list_projects").paginate()
         for n in page["projects"]
-        if n.startswith(f"{prefix}-") and n.endswith(NESTED_SUFFIX)
+        if n.startswith(f"{prefix}-") and NAMES["nested-build"].match(n)
     ]
     found = {}
     for start in range(0, len(names), 100):

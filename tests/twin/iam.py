@@ -34,6 +34,7 @@ _ACTION = {
     ("s3", "HeadBucket"): "s3:ListBucket",
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "DeleteObjects"): "s3:DeleteObject",
+    ("monitoring", "PutMetricData"): "cloudwatch:PutMetricData",  # CloudWatch's endpoint name
 }
 # Calls that need no permission.
 _FREE = {("sts", "GetCallerIdentity")}
