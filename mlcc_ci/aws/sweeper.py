@@ -5,8 +5,8 @@ deployed keeps running (a GPU instance at several dollars an hour) until someone
 Every 15 minutes the sweeper finds, under the CI prefix, the endpoints, endpoint configs
 without an endpoint, models nothing uses and nested CodeBuild projects
 (`<project>-build-<region code>`) that a finished run left (see ownership.py: named after a
-registered project, made while one of its runs was under way), and deletes them: an endpoint's inference components first, the
-endpoint once they are gone, then its endpoint config and models, as SageMaker asks. What a
+registered project, made while one of its runs was under way), and deletes them: an
+endpoint's inference components first, the endpoint once they are gone, then its endpoint config and models, as SageMaker asks. What a
 run still under way uses is kept; what no run made (a person's own try, under the same name)
 is left alone and listed. One resource that cannot be deleted never stops the others: each
 says what went wrong, and a metric counts them for an alarm. It also gives the nested
