@@ -6,16 +6,15 @@ Every 15 minutes the sweeper finds, under the CI prefix, the endpoints, endpoint
 without an endpoint, models nothing uses and nested CodeBuild projects
 (`<project>-build-<region code>`) that a finished run left (see ownership.py: named after a
 registered project, made while one of its runs was under way), and deletes them: an
-endpoint's inference components first, the endpoint once they are gone, then its endpoint config and models, as SageMaker asks. What a
-run still under way uses is kept; what no run made (a person's own try, under the same name)
-is left alone and listed. One resource that cannot be deleted never stops the others: each
-says what went wrong, and a metric counts them for an alarm. It also gives the nested
-builds' log groups a retention, stops the nested builds whose run is over (nested_stop.py),
-tells of each hand-made resource once (told.py), and publishes how many endpoints are in
-service under the prefix and how old the oldest is (fleet.py). It deletes only when its
-event says `{"dryRun": false}` (the schedule does); any other event, `{}` included, only
-lists what it would delete.
-"""
+endpoint's inference components first, the endpoint once they are gone, then its endpoint
+config and models, as SageMaker asks. What a run still under way uses is kept; what no run
+made (a person's own try, under the same name) is left alone and listed. One resource that
+cannot be deleted never stops the others: each says what went wrong, and a metric counts
+them for an alarm. It also gives the nested builds' log groups a retention, stops the nested
+builds whose run is over (nested_stop.py), tells of each hand-made resource once (told.py),
+and publishes how many endpoints are in service under the prefix and how old the oldest is
+(fleet.py). It deletes only when its event says `{"dryRun": false}` (the schedule does); any
+other event, `{}` included, only lists what it would delete. """
 
 import json
 from collections.abc import Callable, Iterable, Mapping
