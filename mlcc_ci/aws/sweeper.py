@@ -14,7 +14,8 @@ them for an alarm. It also gives the nested builds' log groups a retention, stop
 builds whose run is over (nested_stop.py), tells of each hand-made resource once (told.py),
 and publishes how many endpoints are in service under the prefix and how old the oldest is
 (fleet.py). It deletes only when its event says `{"dryRun": false}` (the schedule does); any
-other event, `{}` included, only lists what it would delete. """
+other event, `{}` included, only lists what it would delete.
+"""
 
 import json
 from collections.abc import Callable, Iterable, Mapping
