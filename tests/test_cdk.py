@@ -487,7 +487,9 @@ def _dynamodb_calls(cli, tmp_path):
 
     from mlcc_ci.aws.scanner import handler
 
-    calls: dict[str, set[tuple[str, str]]] = {"scanner": set(), "executor": set(), "sweeper": set()}
+    calls: dict[str, set[tuple[str, str]]] = {
+        c: set() for c in ("scanner", "executor", "sweeper", "recorder")
+    }
     who = ["setup"]
 
     def record(model, params, **kwargs):
@@ -506,6 +508,14 @@ def _dynamodb_calls(cli, tmp_path):
     with mock_aws(), pytest.MonkeyPatch.context() as mp:
         mp.setattr(boto3.session.Session, "client", client)
         cli("store", "create-tables", "--table", "mlcc-ci-table")
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName="mlcc-ci-slots",
+            KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        slots = {"SLOTS_TABLE_NAME": "mlcc-ci-slots"}
+        scan_env = {"MAX_CONCURRENCY": "3", **slots}
         cli("register", "--from-catalog", "--all", "--table", "mlcc-ci-table")
         sfn = boto3.client("stepfunctions", region_name="us-east-1")
         arn = pass_state_machine(sfn)
@@ -527,7 +537,8 @@ def _dynamodb_calls(cli, tmp_path):
         running = claim(open_store(store), passed, "done-run", clock.iso(clock.now(), ms=True))
         finish(open_store(store), running, Outcome("pass", clock.iso(clock.now()), 1.0, {}))
         who[0] = "scanner"
-        started = handler({}, None, env={"STATE_MACHINE_ARN": arn, "MAX_CONCURRENCY": "3"})
+        scan_env = {**scan_env, "STATE_MACHINE_ARN": arn, "DAILY_SPEND_CAP": "100000"}
+        started = handler({}, None, env=scan_env)
         assert started["reaped"], started
         payloads = [
             json.loads(sfn.describe_execution(executionArn=e)["input"])
@@ -561,10 +572,37 @@ def _dynamodb_calls(cli, tmp_path):
             "the build died",
         )
         assert failed.exit_code == 0, failed.output
+        from mlcc_ci.aws.recorder import handler as recorder
+
+        who[0] = "recorder"  # the third build died before its run wrote anything
+        third = payloads[2]
+        error = {"Error": "States.TaskFailed", "Cause": "{}"}
+        recorded = recorder({**third, "error": error}, None, env={})
+        assert recorded["outcome"] == "recorded", recorded
+        who[0] = "scanner"  # the next scan frees the slots of runs that are over
+        handler({}, None, env=scan_env)
         from mlcc_ci.aws.sweeper import handler as sweeper
 
+        # someone's own endpoint config under the prefix: left alone, and told of once
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        sm.create_model(
+            ModelName="someone-elses-model",
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/r",
+            PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:y"},
+        )
+        sm.create_endpoint_config(
+            EndpointConfigName="mlcc-ci-by-hand-epc-1",
+            ProductionVariants=[
+                {
+                    "VariantName": "v",
+                    "ModelName": "someone-elses-model",
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
         who[0] = "sweeper"
-        sweeper({}, None, env={})
+        sweeper({"dryRun": False}, None, env={**slots, "POLL_SECONDS": "0"})
     return calls
 
 
@@ -602,6 +640,7 @@ def test_every_dynamodb_call_of_the_aws_path_is_allowed_and_nothing_more(synth, 
         ("scanner", "ScannerRole"),
         ("executor", "ExecutorRole"),
         ("sweeper", "SweeperRole"),
+        ("recorder", "RecorderRole"),
     ):
         need = calls[component]
         have = allowed(prefix)
@@ -618,7 +657,8 @@ def test_sweeper_and_notifications(synth):
     assert sweeper["Handler"] == "mlcc_ci.aws.sweeper.handler"
     assert set(sweeper["Environment"]["Variables"]) >= {"TABLE_NAME", "TOPIC_ARN"}
     synth["template"].has_resource_properties(
-        "AWS::Events::Rule", {"Name": constants.SWEEPER_RULE, "ScheduleExpression": "rate(1 hour)"}
+        "AWS::Events::Rule",
+        {"Name": constants.SWEEPER_RULE, "ScheduleExpression": "rate(15 minutes)"},
     )
     topic_id = topic_named(synth, constants.NOTIFICATION_TOPIC)
     platform_id = topic_named(synth, constants.PLATFORM_TOPIC)
@@ -671,10 +711,9 @@ def test_the_platform_team_has_a_topic_of_its_own(synth):
             for p in resources(synth, "AWS::SNS::TopicPolicy").values()
             if p["Properties"]["Topics"] == [{"Ref": topic}]
         ]
-        (deny,) = policy["PolicyDocument"]["Statement"]
-        assert deny["Effect"] == "Deny" and deny["Condition"] == {
-            "Bool": {"aws:SecureTransport": "false"}
-        }
+        # the owners' also lets AWS Budgets publish its alerts (tests/test_cdk_cost.py)
+        (deny,) = [s for s in policy["PolicyDocument"]["Statement"] if s["Effect"] == "Deny"]
+        assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     # the executor is told it by the name the runner's platform publisher reads
     (executor,) = (
         p["Properties"]
@@ -816,7 +855,6 @@ _RESOURCE = {
     "iam": "ExecutorNestedBuilds",  # the nested builds' roles, by their exact ARNs
     "codebuild": "project/mlcc-ci-",  # the nested builds' projects, by their exact names
     "logs": "log-group:/aws/codebuild/mlcc-ci-*",
-    "secretsmanager": "HuggingFaceAccess",  # the token's secret, and no other
 }
 _NO_RESOURCE = {
     "ecr:GetAuthorizationToken",
@@ -825,8 +863,13 @@ _NO_RESOURCE = {
     "sagemaker:ListAiBenchmarkJobs",
 }
 # What the executor turns off: profile.sh's search of the account's secrets for anything
-# named like a token (MLCC_SKIP_SECRET_DISCOVERY in the executor's environment).
-_TURNED_OFF = {"secretsmanager:ListSecrets": "MLCC_SKIP_SECRET_DISCOVERY"}
+# named like a token (MLCC_SKIP_SECRET_DISCOVERY in the executor's environment), and every
+# token read: the harness hands the scripts no token secret (mlcc_ci/modeltoken.py), which
+# they would put into the inference component's environment in plain text.
+_TURNED_OFF = {
+    "secretsmanager:ListSecrets": "MLCC_SKIP_SECRET_DISCOVERY",
+    "secretsmanager:GetSecretValue": "HF_TOKEN_ARN",
+}
 
 
 def _pascal(op: str) -> str:
@@ -1056,7 +1099,10 @@ def test_the_executor_builds_only_the_nested_projects_the_stack_names(synth):
     names = {json.dumps(r).split("project/")[1].rstrip('"]}') for r in grant["Resource"]}
     assert names == nested and all(n.endswith("-build-use1") for n in names)
     assert not any(st.get("Effect") == "Deny" for st in _executor_statements(synth))
-    assert "secretsmanager:ListSecrets" not in json.dumps(_executor_statements(synth))
+    assert "secretsmanager:" not in json.dumps(_executor_statements(synth))
+    from mlcc_ci.modeltoken import VARIABLES
+
+    assert "HF_TOKEN_ARN" in VARIABLES  # withheld from every stage
     for project in resources(synth, "AWS::CodeBuild::Project").values():
         env = {
             v["Name"]: v["Value"]
@@ -1200,18 +1246,22 @@ def test_alarms_reach_people_through_the_topic(synth):
         a["Properties"]["AlarmName"]: a["Properties"]
         for a in resources(synth, "AWS::CloudWatch::Alarm").values()
     }
-    assert set(alarms) == {
+    counted = {
         "mlcc-ci-scanner-errors",
         "mlcc-ci-sweeper-errors",
+        "mlcc-ci-recorder-errors",
         "mlcc-ci-executions-failed",
         "mlcc-ci-executions-timed-out",
         "mlcc-ci-executions-aborted",
         "mlcc-ci-sweep-failures",
     }
+    # the endpoints' count and age: tests/test_cdk_cost.py
+    assert set(alarms) == counted | {"mlcc-ci-endpoints-in-service", "mlcc-ci-oldest-endpoint"}
     topic_id = topic_named(synth, constants.NOTIFICATION_TOPIC)
     for name, alarm in alarms.items():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}], name
-        assert alarm["Threshold"] == 1 and alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["TreatMissingData"] == "notBreaching", name
+        assert alarm["Threshold"] == 1 or name not in counted, name
     assert alarms["mlcc-ci-sweep-failures"]["Namespace"] == "mlcc-ci"
     assert alarms["mlcc-ci-sweep-failures"]["MetricName"] == "SweepFailures"
     assert alarms["mlcc-ci-executions-failed"]["MetricName"] == "ExecutionsFailed"

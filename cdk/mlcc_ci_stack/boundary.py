@@ -2,7 +2,7 @@
 
 A role's identity policy says what it needs; the boundary is the ceiling no policy added
 later (by hand, or by a change to this stack) can raise: only the services the loop uses,
-no IAM but looking up and passing roles, no secret but those under the prefix, no build of
+no IAM but looking up and passing roles, no secret at all, no build of
 a CodeBuild project and no change to a SageMaker resource outside the prefix. "Permissions
 boundaries for IAM entities", IAM User Guide:
 https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
@@ -52,11 +52,6 @@ def boundary(stack: Stack, names: Names) -> iam.ManagedPolicy:
                 sid="LookUpAndPassRoles",
                 actions=["iam:GetRole", "iam:ListRolePolicies", "iam:PassRole"],
                 resources=["*"],
-            ),
-            iam.PolicyStatement(
-                sid="PrefixSecrets",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[arn("secretsmanager", f"secret:{prefixed}")],
             ),
             iam.PolicyStatement(
                 sid="NoBuildOutsideThePrefix",

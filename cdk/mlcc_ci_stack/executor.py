@@ -41,7 +41,6 @@ class Executor(Construct):
         platform_topic: sns.ITopic,
         sagemaker_role_arn: str,
         budget: Budget,
-        hf_token_secret: str,
         nested_builds: list[tuple[str, str]],
         docker_hub_mirror: str,
         names: Names,
@@ -104,7 +103,7 @@ class Executor(Construct):
         self.nested = NestedBuildRoles(
             self, "NestedBuilds", names=nested_builds, sources=self.sources, images=self.images
         )
-        self._grant(tables, log_group, sagemaker_role_arn, hf_token_secret)
+        self._grant(tables, log_group, sagemaker_role_arn)
         self.nested.grant_use(self.role)
         self.role.add_to_policy(DockerHubCache.pull_statement())  # docker-in-docker builds
         environment_variables = {
@@ -127,12 +126,10 @@ class Executor(Construct):
             # every name a run creates stays under the prefix this role may manage
             PREFIX_ENV: codebuild.BuildEnvironmentVariable(value=names.prefix),
             # profile.sh would otherwise look through the account's secrets for anything named
-            # like a Hugging Face or NGC token, another team's included: the token is the one
-            # HF_TOKEN_ARN names, and the role may list no secrets
+            # like a Hugging Face or NGC token, another team's included. The harness passes
+            # no token at all (mlcc_ci/modeltoken.py: do/deploy would put it in plain text
+            # into the inference component's environment): the role reads no secret
             "MLCC_SKIP_SECRET_DISCOVERY": codebuild.BuildEnvironmentVariable(value="1"),
-            # gated models: the name of a Secrets Manager secret holding a Hugging Face
-            # token; do/deploy reads it (empty: none given)
-            "HF_TOKEN_ARN": codebuild.BuildEnvironmentVariable(value=hf_token_secret),
             # Docker Hub base images through the account's pull-through cache (empty: none)
             MIRROR_ENV: codebuild.BuildEnvironmentVariable(value=docker_hub_mirror),
         }
@@ -168,7 +165,6 @@ class Executor(Construct):
         tables: Tables,
         log_group: logs.ILogGroup,
         sagemaker_role_arn: str,
-        hf_token_secret: str,
     ) -> None:
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
         prefix = self.names.prefix
@@ -279,13 +275,6 @@ class Executor(Construct):
                 sid="EndpointLogRetention",
                 actions=["logs:PutRetentionPolicy"],
                 resources=[arn("logs", f"log-group:/aws/sagemaker/Endpoints/{prefix}-*")],
-            ),
-            iam.PolicyStatement(
-                # the Hugging Face token's secret, and no other (Secrets Manager appends six
-                # characters to a secret's name in its ARN)
-                sid="ModelToken",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[arn("secretsmanager", f"secret:{hf_token_secret}-??????")],
             ),
             iam.PolicyStatement(
                 sid="ListOnly",

@@ -222,7 +222,6 @@ def acknowledge(stack: Any) -> None:
     )
     for finding in (
         "Resource::*",
-        f"Resource::arn:<AWS::Partition>:secretsmanager:{region_account}:secret:{prefix}-*",
         *(f"Action::{service}:*" for service in SERVICES),
     ):
         _ack(stack.node.find_child("PermissionsBoundary"), f"AwsSolutions-IAM5[{finding}]", ceiling)

@@ -88,16 +88,6 @@ class MlccCiHarnessStack(Stack):
             description="Email address told of regressions, fixes and swept endpoints "
             "(empty: no subscription; subscribe anything else to the topic yourself).",
         )
-        hf_token = CfnParameter(
-            self,
-            "HuggingFaceAccess",
-            type="String",
-            default="",
-            allowed_pattern=rf"^$|^{names.prefix}-[A-Za-z0-9/_+=.@-]+$",
-            constraint_description=f"empty, or a secret name starting {names.prefix}-",
-            description="A Secrets Manager secret holding a Hugging Face token, for gated "
-            f"models (empty: none). Its name must start {names.prefix}-.",
-        )
         docker_hub = CfnParameter(
             self,
             "DockerHubAccess",
@@ -144,7 +134,6 @@ class MlccCiHarnessStack(Stack):
             platform_topic=self.notifications.platform_topic,
             sagemaker_role_arn=self.sagemaker_role.arn,
             budget=self.budget,
-            hf_token_secret=hf_token.value_as_string,
             nested_builds=nested_builds(catalog, names.prefix, self.region),
             names=names,
             docker_hub_mirror=self.mirror.uri,
@@ -189,7 +178,11 @@ class MlccCiHarnessStack(Stack):
             self,
             "Alarms",
             topic=self.notifications.topic,
-            functions={"scanner": self.scanner.function, "sweeper": self.sweeper.function},
+            functions={
+                "scanner": self.scanner.function,
+                "sweeper": self.sweeper.function,
+                "recorder": self.recorder.function,
+            },
             state_machine=self.orchestrator.state_machine,
             names=names,
             budget=self.budget,

@@ -34,7 +34,8 @@ from tests.twin.template import REGION, Template
 REPO = Path(__file__).resolve().parents[2]
 TWIN_CACHE = REPO / ".twin"
 TABLE = "mlcc-ci-table"
-# the account's Hugging Face token for gated models, as an operator stores it
+# a Hugging Face token an operator stored in the account, under the prefix: the harness never
+# reads it (mlcc_ci/modeltoken.py), and the executor's role may not
 HF_SECRET, HF_TOKEN = "mlcc-ci-hf-token", "hf_" + "TwinTokenNeverShown0123456789"
 # the clients a test reads the account with (as the account's owner: no role enforced)
 SERVICES = ("dynamodb", "s3", "ecr", "sns", "logs", "iam", "stepfunctions", "secretsmanager")
@@ -159,7 +160,6 @@ def stack(twin: Twin, home: Path, *, max_concurrency: int) -> Iterator[dict[str,
             twin,
             synthesized(),
             MaxConcurrency=str(max_concurrency),
-            HuggingFaceAccess=HF_SECRET,
         )
         the_loop = loop(twin, template, work)
         principals = the_loop.enforce_roles()
