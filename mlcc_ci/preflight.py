@@ -42,12 +42,40 @@ def _docker(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | Non
     )
 
 
+# The stack says whether ROLE_ARN is its own role or one its SageMakerRoleArn named.
+ROLE_GIVEN_ENV = "MLCC_CI_ROLE_GIVEN"
+
+
 def _role_arn(entry: Entry, profile: Profile, env: Mapping[str, str]) -> str | None:
     if env.get("ROLE_ARN"):
-        return None
+        return _given_role(env["ROLE_ARN"], env) if env.get(ROLE_GIVEN_ENV) == "1" else None
     return (
         "ROLE_ARN is not set: deploy needs a SageMaker execution role (in AWS the stack gives "
         "the executor its own, or the one SageMakerRoleArn names) — export ROLE_ARN"
+    )
+
+
+def _given_role(arn_text: str, env: Mapping[str, str]) -> str | None:
+    """A role the stack was given (SageMakerRoleArn) is read and judged before anything is
+    deployed with it, as `mlcc-ci stack check-role` judges it: a role that could do more
+    than the endpoints need (the generator's bootstrap role has SageMaker on `*`) would let
+    every image the loop builds act on every endpoint in the account."""
+    from mlcc_ci import naming
+    from mlcc_ci.aws import rolecheck
+    from mlcc_ci.errors import MlccError
+
+    try:
+        arn = rolecheck.parse_arn(arn_text)
+        role = rolecheck.read_role(rolecheck.client(env.get("AWS_REGION"), env), arn)
+    except MlccError as exc:
+        return f"cannot check the SageMaker role SageMakerRoleArn names: {exc}"
+    found = rolecheck.judge(role, arn, env.get(naming.PREFIX_ENV) or naming.DEFAULT_PREFIX)
+    if not found:
+        return None
+    return (
+        f"the SageMaker role {arn.text} (SageMakerRoleArn) is more than the endpoints need: "
+        f"{found[0]} ({len(found)} finding(s); `mlcc-ci stack check-role {arn.text}` lists "
+        "them): deploy the stack without SageMakerRoleArn, or name a role that passes"
     )
 
 

@@ -39,6 +39,11 @@ EXPECTED = {
     ),
     "hf-gated-model": ("deploy_test", "credentials", "meta-llama/Llama-3.1-8B-Instruct"),
     "hf-token-withheld": ("validate", "credentials", "meta-llama/Llama-3.2-3B-Instruct"),
+    "sagemaker-role-too-broad": (
+        "deploy_test",
+        "credentials",
+        "arn:aws:iam::123456789012:role/mlcc-sagemaker-execution-role",
+    ),
     "hf-model-not-found": ("deploy_test", "product", "Qwen/Qwen2.5-0.5B-Instruc"),
     "cuda-out-of-memory": ("deploy_test", "product", "CUDA out of memory"),
     "endpoint-health-check": ("deploy_test", "product", "did not pass the ping health check"),

@@ -329,3 +329,37 @@ def test_the_client_honours_aws_endpoint_url():
     iam = rolecheck.client("eu-west-1", {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566"})
     assert iam.meta.endpoint_url == "http://127.0.0.1:4566"
     assert rolecheck.client(None, {}).meta.endpoint_url == "https://iam.amazonaws.com"
+
+
+def test_an_aws_run_refuses_a_given_role_that_is_too_broad_before_it_deploys(iam):
+    """The executor's deploy preflight judges the role SageMakerRoleArn named (the stack says
+    so with MLCC_CI_ROLE_GIVEN) as check-role does, and the refusal blocks the configuration
+    (class credentials) rather than failing it; its own role, and no given role, pass."""
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.failures import classify
+    from mlcc_ci.preflight import CHECKS, ROLE_GIVEN_ENV
+    from mlcc_ci.profiles import load_profile
+
+    catalog = load_valid_catalog()
+    entry, profile = catalog.get("http-flask"), load_profile(catalog, "default")
+    check = CHECKS["role-arn"]
+    broad = make_role(iam, "mlcc-sagemaker-execution-role", inline={"Bootstrap": BOOTSTRAP_POLICY})
+    narrow = make_role(iam, "endpoints", inline={"Stack": STACK_POLICY})
+    env = {"AWS_REGION": "us-east-1", "MLCC_CI_RESOURCE_PREFIX": "mlcc-ci", ROLE_GIVEN_ENV: "1"}
+    said = check(entry, profile, {**env, "ROLE_ARN": broad})
+    assert said is not None and said.startswith(
+        f"the SageMaker role {broad} (SageMakerRoleArn) is more than the endpoints need: "
+        'inline policy Bootstrap, statement "SageMaker": sagemaker:* is a wildcard action'
+    )
+    found = classify("deploy_test", said)
+    assert (found.cls, found.rule, found.capture) == (
+        "credentials",
+        "sagemaker-role-too-broad",
+        broad,
+    )
+    assert check(entry, profile, {**env, "ROLE_ARN": narrow}) is None
+    # the stack's own role: not read at all (it is what the stack grants)
+    own = {k: v for k, v in env.items() if k != ROLE_GIVEN_ENV}
+    assert check(entry, profile, {**own, "ROLE_ARN": broad}) is None
+    missing = check(entry, profile, {**env, "ROLE_ARN": broad.replace("execution-role", "x")})
+    assert missing is not None and missing.startswith("cannot check the SageMaker role")

@@ -50,7 +50,15 @@ def boundary(stack: Stack, names: Names) -> iam.ManagedPolicy:
             ),
             iam.PolicyStatement(
                 sid="LookUpAndPassRoles",
-                actions=["iam:GetRole", "iam:ListRolePolicies", "iam:PassRole"],
+                actions=[
+                    "iam:GetRole",
+                    "iam:ListRolePolicies",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                    "iam:GetPolicy",
+                    "iam:GetPolicyVersion",
+                    "iam:PassRole",
+                ],
                 resources=["*"],
             ),
             iam.PolicyStatement(

@@ -18,6 +18,7 @@ from constructs import Construct
 from mlcc_ci.budget import Budget
 from mlcc_ci.mirror import MIRROR_ENV
 from mlcc_ci.naming import PREFIX_ENV
+from mlcc_ci.preflight import ROLE_GIVEN_ENV
 from mlcc_ci_stack.assets import source_asset
 from mlcc_ci_stack.buildspec import build_spec
 from mlcc_ci_stack.mirror import DockerHubCache
@@ -40,6 +41,7 @@ class Executor(Construct):
         topic: sns.ITopic,
         platform_topic: sns.ITopic,
         sagemaker_role_arn: str,
+        sagemaker_role_given: str,
         budget: Budget,
         nested_builds: list[tuple[str, str]],
         docker_hub_mirror: str,
@@ -120,6 +122,7 @@ class Executor(Construct):
             "TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.records.table_name),
             "RUNS_TABLE_NAME": codebuild.BuildEnvironmentVariable(value=tables.runs.table_name),
             "ROLE_ARN": codebuild.BuildEnvironmentVariable(value=sagemaker_role_arn),
+            ROLE_GIVEN_ENV: codebuild.BuildEnvironmentVariable(value=sagemaker_role_given),
             # a configuration for another region would deploy where this stack's IAM does
             # not reach: the validate stage refuses it
             "MLCC_CI_STACK_REGION": codebuild.BuildEnvironmentVariable(value=Aws.REGION),
@@ -222,6 +225,23 @@ class Executor(Construct):
                     arn("sagemaker", f"ai-benchmark-job/{prefix}-*"),
                     arn("sagemaker", f"ai-workload-config/{prefix}-*"),
                 ],
+            ),
+            iam.PolicyStatement(
+                # a role SageMakerRoleArn named is read and judged before a deploy uses it
+                sid="JudgeSageMakerRole",
+                actions=[
+                    "iam:GetRole",
+                    "iam:ListRolePolicies",
+                    "iam:GetRolePolicy",
+                    "iam:ListAttachedRolePolicies",
+                ],
+                resources=[sagemaker_role_arn],
+            ),
+            iam.PolicyStatement(
+                # the managed policies attached to it: the account's own or AWS's
+                sid="ReadAttachedPolicies",
+                actions=["iam:GetPolicy", "iam:GetPolicyVersion"],
+                resources=[f"arn:{partition}:iam::*:policy/*"],
             ),
             iam.PolicyStatement(
                 sid="PassSageMakerRole",

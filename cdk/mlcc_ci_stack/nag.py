@@ -216,6 +216,13 @@ def acknowledge(stack: Any) -> None:
         "The log groups of the endpoints runs create, named after them, which the harness "
         "gives a retention after deploying.",
     )
+    _ack(
+        executor_policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:policy/*]",
+        "Read-only (GetPolicy, GetPolicyVersion): the managed policies attached to the role "
+        "SageMakerRoleArn names, the account's or AWS's, which the executor judges before it "
+        "deploys with that role; which ones is known only then.",
+    )
     ceiling = (
         "A permissions boundary is a ceiling, not a grant: it names whole services so that "
         "no role of the stack can ever reach beyond them; each role's own policy is scoped."

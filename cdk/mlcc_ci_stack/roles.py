@@ -9,6 +9,7 @@ from aws_cdk import Aws, CfnCondition, CfnParameter, Fn
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from mlcc_ci.aws.rolecheck import needs
 from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.trust import service
 
@@ -24,7 +25,8 @@ class SageMakerRole(Construct):
             allowed_pattern=r"^$|^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$",
             constraint_description="empty, or the ARN of an IAM role",
             description="An existing SageMaker execution role for the endpoints; empty: the "
-            "stack creates one.",
+            "stack creates one. Check it first (mlcc-ci stack check-role ARN): the executor "
+            "refuses to deploy with a role that may do more than the endpoints need.",
         )
         use_given = CfnCondition(
             self, "UseGiven", expression=Fn.condition_not(Fn.condition_equals(given, ""))
@@ -37,39 +39,21 @@ class SageMakerRole(Construct):
             assumed_by=service("sagemaker"),
             description="mlcc-ci: what a CI endpoint may do (pull its image, write its logs)",
         )
-        for statement in (
-            iam.PolicyStatement(
-                sid="PullImage",
-                actions=[
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                    "ecr:BatchCheckLayerAvailability",
-                ],
-                resources=[
-                    f"arn:{partition}:ecr:{region}:{account}:repository/{repo}"
-                    # the generated do-scripts push to the generator profile's repository
-                    # (ml-container-creator unless it names another) or to ours
-                    for repo in ("ml-container-creator", names("*"))
-                ],
-            ),
-            iam.PolicyStatement(
-                sid="EcrLogin", actions=["ecr:GetAuthorizationToken"], resources=["*"]
-            ),
-            iam.PolicyStatement(
-                sid="EndpointLogs",
-                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*"],
-            ),
-            iam.PolicyStatement(
-                sid="Metrics",
-                actions=["cloudwatch:PutMetricData"],
-                resources=["*"],
-                conditions={"StringEquals": {"cloudwatch:namespace": "/aws/sagemaker/Endpoints"}},
-            ),
-        ):
+        # what the endpoints need, in the one place `mlcc-ci stack check-role` judges a given
+        # role by (mlcc_ci/aws/rolecheck.py)
+        for need in needs(partition, region, account, names.prefix):
+            statement = iam.PolicyStatement(
+                sid=need.sid,
+                actions=list(need.actions),
+                resources=list(need.resources),
+                conditions=need.condition or None,
+            )
             self.created.add_to_policy(statement)
         for construct in (self.created, self.created.node.find_child("DefaultPolicy")):
             construct.node.default_child.cfn_options.condition = create  # type: ignore[union-attr]
         self.arn = Fn.condition_if(
             use_given.logical_id, given.value_as_string, self.created.role_arn
         ).to_string()
+        # "1" when the role is one SageMakerRoleArn named: the executor then judges it before
+        # it deploys with it (mlcc_ci/preflight.py, as `mlcc-ci stack check-role`)
+        self.given = Fn.condition_if(use_given.logical_id, "1", "0").to_string()

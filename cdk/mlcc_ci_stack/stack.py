@@ -133,6 +133,7 @@ class MlccCiHarnessStack(Stack):
             topic=self.notifications.topic,
             platform_topic=self.notifications.platform_topic,
             sagemaker_role_arn=self.sagemaker_role.arn,
+            sagemaker_role_given=self.sagemaker_role.given,
             budget=self.budget,
             nested_builds=nested_builds(catalog, names.prefix, self.region),
             names=names,
