@@ -517,3 +517,29 @@ def test_an_execution_that_fails_to_start_gives_back_slot_and_spend(aws):
     assert result["executionArns"] == []
     assert _running(store) == {} and _held(store) == {}
     assert _spent(store)[0] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_a_throttled_table_costs_the_scan_nothing(twin, monkeypatch):
+    """DynamoDB throttles the status index twice (the simulated account's fault); the
+    scanner's client asks again with backoff and the scan starts its runs all the same."""
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(key, value)
+    client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=twin.url)
+    store = DynamoStore(client, table="t", runs_table="r", region="us-east-1")
+    store.create_tables()
+    entry = next(e for e in load_valid_catalog().entries if e.supported)
+    store.register(from_entry(entry), "2026-01-01T00:00:00Z")
+    arn = pass_state_machine(boto3.client("stepfunctions", region_name="us-east-1"))
+    twin.faults.add("throttle:Query", times=2)
+    env = {"STATE_MACHINE_ARN": arn, "TABLE_NAME": "t", "RUNS_TABLE_NAME": "r"}
+    result = handler({}, None, env=env)
+    assert len(result["executionArns"]) == 1, result
+    assert [r.times for r in twin.faults.rules if r.kind == "throttle:Query"] == [0]
+    throttled = [c for c in twin.calls if c.action == "Query" and c.status == 400]
+    assert len(throttled) == 2

@@ -338,8 +338,17 @@ def lambda_context(
     env = os.environ if env is None else env
     session = session or boto3.session.Session()
     region = session.region_name or env.get("AWS_REGION", "us-east-1")
+    # a throttled or briefly unavailable table is asked again, with botocore's backoff
+    # (standard mode; a failed condition is an answer, never retried): one throttle must not
+    # cost a whole scan, whose next chance is an hour away
     client = session.client(
-        "dynamodb", region_name=region, config=Config(retries={"total_max_attempts": 1})
+        "dynamodb",
+        region_name=region,
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 5},
+            connect_timeout=5,
+            read_timeout=30,
+        ),
     )
     store = DynamoStore(
         client,
