@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache twin-server dist
+.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache twin-server dist lock
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -78,6 +78,12 @@ cdk/build/wheels/.downloaded: cdk/lambda-requirements.txt $(BIN)/.installed
 
 lambda-wheels: cdk/build/wheels/.downloaded
 
+# The locks the executor's build installs from by hash (scripts/lock.py): the Python one in
+# cdk/executor-requirements.txt, npm's for the pinned generator in mlcc_ci/generator_locks/.
+# Pins are kept; UPGRADE=1 takes the newest versions allowed.
+lock: $(BIN)/.installed
+	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade)
+
 # The pinned real generator (@aws/ml-container-creator, version in catalog/_defaults.yaml),
 # installed with npm into .generator/ for the generator test tier.
 generator: $(BIN)/.installed
@@ -85,12 +91,15 @@ generator: $(BIN)/.installed
 
 # The simulated account's CodeBuild image installs mlcc-ci and the pinned generator the way
 # the buildspec says, from local mirrors of PyPI and npm filled here (tests reach only
-# 127.0.0.1): the package's wheels, and npm's cache after installing the pinned generator.
-.twin/wheels/.downloaded: pyproject.toml $(BIN)/.installed
-	$(BIN)/python -m pip download --quiet --dest .twin/wheels . hatchling
+# 127.0.0.1): the wheels the executor's lock pins, and npm's cache after installing the
+# pinned generator from its lock.
+.twin/wheels/.downloaded: cdk/executor-requirements.txt $(BIN)/.installed
+	$(BIN)/python -m pip download --quiet --dest .twin/wheels --only-binary=:all: --no-deps \
+	  --require-hashes -r cdk/executor-requirements.txt
 	touch $@
 
-.twin/npm-cache/.filled: catalog/_defaults.yaml $(BIN)/.installed
+.twin/npm-cache/.filled: catalog/_defaults.yaml $(wildcard mlcc_ci/generator_locks/*.json) \
+  $(BIN)/.installed
 	rm -rf .twin/prime
 	MLCC_CI_GENERATOR_HOME=$(CURDIR)/.twin/prime npm_config_cache=$(CURDIR)/.twin/npm-cache \
 	  $(BIN)/mlcc-ci generator install

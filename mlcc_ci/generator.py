@@ -83,7 +83,9 @@ def home(env: Mapping[str, str]) -> Path:
 
 
 def prefix(pin: Pin, env: Mapping[str, str]) -> Path:
-    return home(env) / f"{pin.package.lstrip('@').replace('/', '-')}-{pin.version}"
+    from mlcc_ci.generator_npm import slug
+
+    return home(env) / slug(pin.package, pin.version)
 
 
 @dataclass(frozen=True)
@@ -164,7 +166,10 @@ def problem_with(pin: Pin, env: Mapping[str, str]) -> str | None:
 
 
 def install(pin: Pin, env: Mapping[str, str], *, force: bool = False) -> Installed:
-    """`npm install -g --prefix` into a private prefix: nothing global is touched."""
+    """Into a private npm prefix, nothing global touched: from the package-lock shipped for
+    the pin when there is one, never running install scripts (see generator_npm)."""
+    from mlcc_ci.generator_npm import npm_install
+
     base = prefix(pin, env)
     if not force:
         existing = find(pin, {**env, "PATH": ""})
@@ -174,29 +179,13 @@ def install(pin: Pin, env: Mapping[str, str], *, force: bool = False) -> Install
     if npm is None:
         raise GeneratorError("npm is not on PATH: install Node.js (20 or newer) and npm first")
     base.mkdir(parents=True, exist_ok=True)
-    result = subprocess.run(
-        [
-            npm,
-            "install",
-            "-g",
-            "--prefix",
-            str(base),
-            "--no-audit",
-            "--no-fund",
-            "--loglevel=error",
-            pin.spec,
-        ],
-        env={**env, "npm_config_update_notifier": "false"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    what, result = npm_install(npm, base, pin.package, pin.version, env)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise GeneratorError(f"npm install {pin.spec} failed (exit {result.returncode}): {last}")
+        raise GeneratorError(f"{what} failed (exit {result.returncode}): {last}")
     installed = find(pin, {**env, "PATH": ""})
     if installed is None or installed.version != pin.version:
-        raise GeneratorError(f"npm install {pin.spec} did not leave the generator in {base}")
+        raise GeneratorError(f"{what} did not leave the generator in {base}")
     return installed
 
 

@@ -5,7 +5,8 @@ reads no catalog YAML), the catalog's failure rules (the recorder classifies by 
 their dependencies installed for the Lambda platform (manylinux x86_64, the runtime's
 Python), never copied from the machine running the synth: `make
 lambda-wheels` downloads the wheels once, and the synth installs from them without a
-network. The executor gets the package source to `pip install`.
+network. The executor gets the package source to `pip install`, and the lock of what that
+install needs (`make lock`), which its buildspec installs first, by hash.
 """
 
 import shutil
@@ -22,6 +23,7 @@ CDK_DIR = Path(__file__).resolve().parent.parent
 BUILD_DIR = CDK_DIR / "build"
 WHEELS_DIR = BUILD_DIR / "wheels"
 REQUIREMENTS = CDK_DIR / "lambda-requirements.txt"
+EXECUTOR_LOCK = CDK_DIR / "executor-requirements.txt"
 LAMBDA_PYTHON = "3.12"  # the scanner's runtime: supported by Lambda into 2028
 LAMBDA_PLATFORM = "manylinux2014_x86_64"
 SOURCE_PARTS = (
@@ -117,4 +119,5 @@ def source_asset() -> Path:
             shutil.copytree(path, out / part, ignore=_SKIP)
         elif path.is_file():
             shutil.copy2(path, out / part)
+    shutil.copy2(EXECUTOR_LOCK, out / EXECUTOR_LOCK.name)
     return out

@@ -1,15 +1,26 @@
 """The executor's buildspec: install mlcc-ci and the pinned generator, then run one claimed
-configuration within the run budget, and record a build that died before its run did."""
+configuration within the run budget, and record a build that died before its run did.
+
+Nothing is installed that a lock does not pin by hash: mlcc-ci's dependencies and its build
+backend from the source asset's requirements lock (`make lock`: every file's sha256, wheels
+only, so no package's build code runs), then mlcc-ci itself from the source, alone; the
+generator from the package-lock shipped for the catalog's pin (`npm ci --ignore-scripts`,
+sha512 integrity, mlcc_ci/generator_npm.py).
+"""
 
 from aws_cdk import aws_codebuild as codebuild
 
 from mlcc_ci.budget import Budget
 from mlcc_ci.constants import RUN_SECONDS_ENV
+from mlcc_ci_stack.assets import EXECUTOR_LOCK
 
 # The Node.js runtime the executor runs the generator with (CodeBuild's standard:7.0 image
 # ships it): its major must be the pinned generator's `engines.node` (a cdk test checks it
 # against the installed package).
 GENERATOR_NODE_MAJOR = "24"
+# The Python the executor runs mlcc-ci with: `make lock` checks the lock complete for it.
+EXECUTOR_PYTHON = "3.12"
+PIP = "python -m pip install --quiet --disable-pip-version-check"
 STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
 # The orchestrator names each build's log stream prefix build/<configId>/<runId>;
 # CodeBuild appends the build's UUID to it: that is the stream the run's stages point at.
@@ -26,9 +37,15 @@ def build_spec(budget: Budget) -> codebuild.BuildSpec:
                 "install": {
                     # the image's own Node.js 24 satisfies the pinned generator's engines
                     # field: nothing is downloaded from outside AWS
-                    "runtime-versions": {"python": "3.12", "nodejs": GENERATOR_NODE_MAJOR},
+                    "runtime-versions": {
+                        "python": EXECUTOR_PYTHON,
+                        "nodejs": GENERATOR_NODE_MAJOR,
+                    },
                     "commands": [
-                        "python -m pip install --quiet .",
+                        f"{PIP} --require-hashes --only-binary=:all: --no-deps "
+                        f"-r {EXECUTOR_LOCK.name}",
+                        # the backend is in the lock: nothing is fetched to build mlcc-ci
+                        f"{PIP} --no-deps --no-build-isolation .",
                         "node --version",
                         # the package and version the catalog pins: one source of truth
                         "mlcc-ci generator install",

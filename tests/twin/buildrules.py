@@ -6,10 +6,16 @@ import threading
 from typing import Any
 
 # The runtimes each standard image the stack may use has, from "Available runtimes"
-# (https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html) and the
-# images' own runtimes.yml (github.com/aws/aws-codebuild-docker-images, release 26.03.25:
-# nodejs 24 joined standard:7.0 there). A runtime the image lacks, or a version of it that
-# is not listed, fails the build in DOWNLOAD_SOURCE with YAML_FILE_ERROR.
+# (https://docs.aws.amazon.com/codebuild/latest/userguide/available-runtimes.html; the
+# images are those of "Docker images provided by CodeBuild", build-env-ref-available.html)
+# and the images' own ubuntu/standard/<version>/runtimes.yml, which is what CodeBuild reads
+# runtime-versions against (github.com/aws/aws-codebuild-docker-images, release 26.03.25,
+# commit 0c5eb16: the table below is those files, version for version). nodejs 24 joined
+# standard:7.0 in that release (Node.js 24.14.0, which the generator's engines >=24.11.1
+# accepts); before it, Node.js 24 was in the image but not in its runtimes.yml, so
+# runtime-versions could not select it (aws-codebuild-docker-images issue 803, fixed by pull
+# request 810). A runtime the image lacks, or a version of it that is not listed, fails the
+# build in DOWNLOAD_SOURCE with YAML_FILE_ERROR.
 RUNTIMES: dict[str, dict[str, tuple[str, ...]]] = {
     "aws/codebuild/standard:7.0": {
         "dotnet": ("6.0", "8.0", "10.0"),
