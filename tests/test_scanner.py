@@ -520,8 +520,9 @@ def test_an_execution_that_fails_to_start_gives_back_slot_and_spend(aws):
 
 
 def test_a_throttled_table_costs_the_scan_nothing(twin, monkeypatch):
-    """DynamoDB throttles the status index twice (the simulated account's fault); the
-    scanner's client asks again with backoff and the scan starts its runs all the same."""
+    """DynamoDB throttles the status index twice and the slots table twice (the simulated
+    account's faults): the store retries its own calls, the scanner's client for the slots
+    asks again with backoff, and the scan starts its run all the same."""
     from mlcc_ci.stores.dynamodb import DynamoStore
 
     for key, value in {
@@ -533,13 +534,25 @@ def test_a_throttled_table_costs_the_scan_nothing(twin, monkeypatch):
     client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=twin.url)
     store = DynamoStore(client, table="t", runs_table="r", region="us-east-1")
     store.create_tables()
+    client.create_table(
+        TableName="slots",
+        KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
     entry = next(e for e in load_valid_catalog().entries if e.supported)
     store.register(from_entry(entry), "2026-01-01T00:00:00Z")
     arn = pass_state_machine(boto3.client("stepfunctions", region_name="us-east-1"))
     twin.faults.add("throttle:Query", times=2)
-    env = {"STATE_MACHINE_ARN": arn, "TABLE_NAME": "t", "RUNS_TABLE_NAME": "r"}
+    twin.faults.add("throttle:PutItem", times=2)  # the slot: the scan puts nothing else
+    env = {
+        "STATE_MACHINE_ARN": arn,
+        "TABLE_NAME": "t",
+        "RUNS_TABLE_NAME": "r",
+        "SLOTS_TABLE_NAME": "slots",
+    }
     result = handler({}, None, env=env)
     assert len(result["executionArns"]) == 1, result
-    assert [r.times for r in twin.faults.rules if r.kind == "throttle:Query"] == [0]
-    throttled = [c for c in twin.calls if c.action == "Query" and c.status == 400]
-    assert len(throttled) == 2
+    assert [r.times for r in twin.faults.rules] == [0, 0]
+    throttled = [(c.action, c.status) for c in twin.calls if c.status == 400]
+    assert throttled == [("Query", 400)] * 2 + [("PutItem", 400)] * 2

@@ -325,6 +325,24 @@ def _release(store: ResultsStore, record: Any) -> None:
         release(store, record)
 
 
+def retrying_client(session: Any, region: str) -> Any:
+    """A DynamoDB client for the slots and the day's spend, which it calls directly: a
+    throttled or briefly unavailable table is asked again with botocore's backoff (standard
+    mode; a failed condition is an answer, never retried). One throttle must not cost the
+    scan, whose next chance is an hour away."""
+    from botocore.config import Config
+
+    return session.client(
+        "dynamodb",
+        region_name=region,
+        config=Config(
+            retries={"mode": "standard", "total_max_attempts": 5},
+            connect_timeout=5,
+            read_timeout=30,
+        ),
+    )
+
+
 def lambda_context(
     env: Mapping[str, str] | None, session: Any
 ) -> tuple[Mapping[str, str], Any, Any]:
@@ -338,17 +356,9 @@ def lambda_context(
     env = os.environ if env is None else env
     session = session or boto3.session.Session()
     region = session.region_name or env.get("AWS_REGION", "us-east-1")
-    # a throttled or briefly unavailable table is asked again, with botocore's backoff
-    # (standard mode; a failed condition is an answer, never retried): one throttle must not
-    # cost a whole scan, whose next chance is an hour away
+    # the store retries throttling itself, with backoff (stores/dynamodb.py)
     client = session.client(
-        "dynamodb",
-        region_name=region,
-        config=Config(
-            retries={"mode": "standard", "total_max_attempts": 5},
-            connect_timeout=5,
-            read_timeout=30,
-        ),
+        "dynamodb", region_name=region, config=Config(retries={"total_max_attempts": 1})
     )
     store = DynamoStore(
         client,
@@ -378,7 +388,7 @@ def handler(
         policy,
         now,
         deployed_catalog(),
-        limits_from(env, store.client, policy, now),
+        limits_from(env, retrying_client(session, store.region), policy, now),
     )
     _log(
         "scan-done",
