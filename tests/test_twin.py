@@ -209,7 +209,8 @@ def test_the_executor_ran_as_codebuild_runs_it(account, matrix):
     log = build.output()
     phases = [line.split()[-1] for line in log.splitlines() if "Entering phase" in line]
     assert phases == ["INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"]
-    assert "[Container] Running command python -m pip install --quiet ." in log
+    # every dependency pinned by hash, wheels only (cdk/executor-requirements.txt)
+    assert "--require-hashes --only-binary=:all: --no-deps -r executor-requirements.txt" in log
     # the runner is told the budget `timeout` enforces
     assert "[Container] Running command export MLCC_CI_RUN_SECONDS=9000" in log
     # the do-scripts ran in the virtualenv the harness prepared, and never prompted
