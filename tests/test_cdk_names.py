@@ -35,6 +35,8 @@ ACCOUNT_WIDE = {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::Budgets::Budg
 
 
 def synthesize(outdir: Path, region: str, **context: str) -> dict:
+    """The stack as `cdk synth -c ...` makes it, cdk-nag's checks passed and cfn-lint's
+    errors none (in that region)."""
     sys.path.insert(0, str(CDK))
     try:
         from app import build_app
@@ -46,6 +48,15 @@ def synthesize(outdir: Path, region: str, **context: str) -> dict:
     report = json.loads((outdir / "validation-report.json").read_text())
     (plugin,) = report["pluginReports"]
     assert plugin["conclusion"] == "success" and plugin["violations"] == [], plugin["violations"]
+    lint = subprocess.run(
+        [
+            *(str(Path(sys.executable).parent / "cfn-lint"), str(stack)),
+            *("--non-zero-exit-code", "error", "--regions", region),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
     return {"name": stack.name.removesuffix(".template.json"), **json.loads(stack.read_text())}
 
 
