@@ -28,6 +28,7 @@ from mlcc_ci import (
     placement,
     projectcheck,
     projectsetup,
+    stagehooks,
     validate_env,
 )
 from mlcc_ci.catalog import Entry
@@ -601,6 +602,7 @@ class Runner:
         if name == "teardown" and self.profile.endpoint_checks and not fault:
             deployed = endpoint.deployed(project, env)  # do/clean forgets it as it goes
         if command:
+            hooks = [] if fault else stagehooks.before(name, project, config, env, spec.timeout)
             outcome = self.executor.run(
                 command,
                 cwd=cwd,
@@ -609,6 +611,7 @@ class Runner:
                 log=log,
                 protected=name == "teardown",
             )
+            stagehooks.after(name, project, env, outcome.ok and not fault, hooks, log)
             if name == "generate" and not fault and not (outcome.timed_out or outcome.cancelled):
                 said = generator.generation_problem(project, _output(log), outcome.returncode or 0)
                 if said:
