@@ -212,7 +212,8 @@ def test_list_actions_need_every_resource_and_describes_their_own(account):
     assert not may(
         _call("sagemaker", "DescribeEndpointConfig", EndpointConfigName="team-mlcc-ci-epc")
     )
-    assert may(_call("codebuild", "BatchGetProjects", names=["mlcc-ci-x-build"]))
+    assert may(_call("codebuild", "BatchGetProjects", names=["mlcc-ci-x-build-use1"]))
+    assert not may(_call("codebuild", "BatchGetProjects", names=["mlcc-ci-x-build"]))
     assert not may(_call("codebuild", "DeleteProject", name="team-mlcc-ci-shadow-build"))
     assert may(_call("logs", "DescribeLogGroups", logGroupNamePrefix="/aws/codebuild/mlcc-ci-"))
     assert may(_call("logs", "PutRetentionPolicy", logGroupName="/aws/codebuild/mlcc-ci-x-build"))

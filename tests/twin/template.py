@@ -198,6 +198,11 @@ class Template:
             clients["sns"].create_topic(Name=self.name(logical))
         for logical in self.of_type("AWS::Logs::LogGroup"):
             clients["logs"].create_log_group(logGroupName=self.name(logical))
+            days = self.properties(logical).get("RetentionInDays")
+            if days:
+                clients["logs"].put_retention_policy(
+                    logGroupName=self.name(logical), retentionInDays=int(days)
+                )
         for logical in self.of_type("AWS::IAM::Role"):
             p = self.properties(logical)
             clients["iam"].create_role(
