@@ -190,9 +190,17 @@ def test_default_profile_generates_and_validates_then_stops_at_build_preflight(
     url = f"sqlite:///{tmp_path}/r.db"
     result = cli("run", "--all", "--jobs", "2", "--store", url, "--work-dir", str(tmp_path / "w"))
     assert result.exit_code == 1
-    assert result.output.splitlines()[-1].startswith(f"0 passed, {len(SUPPORTED)} failed")
+    gated = [e for e in SUPPORTED if e.data.get("modelAccess") == "gated"]
+    assert len(gated) == 1
+    assert result.output.splitlines()[-1].startswith(
+        f"0 passed, {len(SUPPORTED) - 1} failed, 1 blocked"
+    )
     records = {r.deploymentConfig: r for r in open_store(url).records()}
-    for entry in SUPPORTED:
+    # a gated model is refused at validate: the harness hands no token on (modeltoken.py)
+    (refused,) = (records[e.name] for e in gated)
+    assert refused.testStatus == "untested" and refused.blocked.rule == "hf-token-withheld"
+    assert (refused.blocked.cls, refused.blocked.stage) == ("credentials", "validate")
+    for entry in (e for e in SUPPORTED if e not in gated):
         record = records[entry.name]
         stages = record.stageResults
         assert record.testStatus == "fail-build", (entry.name, record.errorMessage)
