@@ -611,7 +611,7 @@ class Runner:
                 log=log,
                 protected=name == "teardown",
             )
-            stagehooks.after(name, project, env, outcome.ok and not fault, hooks, log)
+            stagehooks.after(name, project, env, hooks, log, hooked=not fault)
             if name == "generate" and not fault and not (outcome.timed_out or outcome.cancelled):
                 said = generator.generation_problem(project, _output(log), outcome.returncode or 0)
                 if said:

@@ -3,9 +3,10 @@
 In an AWS run (the stack's executor names the resource prefix, naming.PREFIX_ENV), for a
 configuration that builds with `codebuild-submit`: before build, the nested CodeBuild
 project is made from do/submit's own definition with a current image and a bounded timeout
-(nestedproject); before teardown, the nested builds still in progress are stopped. After a
-deploy_test whose command passed, the endpoint's log group is given a retention (SageMaker
-makes `/aws/sagemaker/Endpoints/<endpoint>` with none).
+(nestedproject); before teardown, the nested builds still in progress are stopped. After
+deploy_test, passed or failed (a failed deploy's log is the one read most), the endpoint's
+log group is given a retention (SageMaker makes `/aws/sagemaker/Endpoints/<endpoint>` with
+none).
 
 None of it ever fails a run: what was done, or why it was not, is said in the stage's own
 log (`[mlcc-ci] ...` lines after the command's output), and the generated scripts go on as
@@ -44,11 +45,18 @@ def before(
 
 
 def after(
-    stage: str, project: Path, env: Mapping[str, str], ok: bool, said: list[str], log: Path
+    stage: str,
+    project: Path,
+    env: Mapping[str, str],
+    said: list[str],
+    log: Path,
+    *,
+    hooked: bool = True,
 ) -> None:
-    """After `stage`'s command (`ok`: it passed): what is done then, and all that was said
-    before, appended to the stage's log (which the command has just written)."""
-    if stage == "deploy_test" and ok and in_aws(env):
+    """After `stage`'s command: what is done then (nothing when not `hooked`: a fault was
+    injected into it), and all that was said before, appended to the stage's log (which the
+    command has just written)."""
+    if stage == "deploy_test" and hooked and in_aws(env):
         said = [*said, *_guarded("the endpoint's log retention", lambda: keep_logs(project, env))]
     if not said:
         return

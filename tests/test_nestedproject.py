@@ -297,7 +297,7 @@ def test_a_definition_the_harness_cannot_read_is_a_note_and_do_submit_makes_its_
     assert _actions(twin, "codebuild") == []  # nothing made, nothing deleted
     log = tmp_path / "build.log"
     log.write_text("🏗️  Creating CodeBuild project\n")
-    stagehooks.after("build", project, _env(tmp_path), True, said, log)
+    stagehooks.after("build", project, _env(tmp_path), said, log)
     assert log.read_text().splitlines()[-1] == f"[mlcc-ci] {said[0]}"
 
 
@@ -326,7 +326,7 @@ def test_a_refusal_is_a_note_the_failure_rules_do_not_read_as_the_builds(project
     log = tmp_path / "logs" / "build.log"
     log.parent.mkdir()
     log.write_text("❌ Build failed with status: FAILED\n")  # the product's failure, unclassified
-    stagehooks.after("build", project, env, False, said, log)
+    stagehooks.after("build", project, env, said, log)
     found = classify_stage("build", log, "exit code 1", load_rules())
     assert found.cls == UNCLASSIFIED, found
 
@@ -362,16 +362,25 @@ def test_teardown_stops_the_runs_nested_build_still_in_progress(project, tmp_pat
     assert [c.params["id"] for c in twin.calls if c.action == "StopBuild"] == [running]
 
 
-def test_after_a_deploy_the_endpoint_log_group_keeps_its_logs_30_days(project, tmp_path, twin):
+@pytest.mark.parametrize("faulted", [False, True])
+def test_after_a_deploy_the_endpoint_log_group_keeps_its_logs_30_days(
+    project, tmp_path, twin, faulted
+):
+    """Passed or failed alike (a failed deploy's log is the one people read); not after a
+    stage a fault was injected into."""
     logs = _client(twin, "logs")
     logs.create_log_group(logGroupName=ENDPOINT_GROUP)  # SageMaker makes it, with no retention
     log = tmp_path / "deploy_test.log"
     log.write_text("Deployment complete!\n")
-    stagehooks.after("deploy_test", project, _env(tmp_path), False, [], log)  # failed: nothing
+    stagehooks.after("build", project, _env(tmp_path), [], log)  # another stage: nothing
     (group,) = logs.describe_log_groups(logGroupNamePrefix=ENDPOINT_GROUP)["logGroups"]
     assert "retentionInDays" not in group
-    stagehooks.after("deploy_test", project, _env(tmp_path), True, [], log)
+    stagehooks.after("deploy_test", project, _env(tmp_path), [], log, hooked=not faulted)
     (group,) = logs.describe_log_groups(logGroupNamePrefix=ENDPOINT_GROUP)["logGroups"]
+    if faulted:
+        assert "retentionInDays" not in group
+        assert log.read_text() == "Deployment complete!\n"
+        return
     assert group["retentionInDays"] == 30
     assert log.read_text().splitlines()[-1] == (
         f"[mlcc-ci] the endpoint's log group {ENDPOINT_GROUP} keeps its logs 30 days"
@@ -389,7 +398,7 @@ def test_a_missing_log_group_or_a_refusal_is_only_a_note(project, tmp_path, twin
         )
     log = tmp_path / "deploy_test.log"
     log.write_text("Deployment complete!\n")
-    stagehooks.after("deploy_test", project, _env(tmp_path), True, [], log)
+    stagehooks.after("deploy_test", project, _env(tmp_path), [], log)
     said = (
         "the endpoint's log retention: not done (AccessDeniedException from PutRetentionPolicy)"
         if refused
