@@ -149,6 +149,7 @@ def test_a_monthly_budget_alerts_the_owners_topic(template):
         "BudgetType": "COST",
         "TimeUnit": "MONTHLY",
         "BudgetLimit": {"Amount": {"Ref": "MonthlyBudget"}, "Unit": "USD"},
+        "CostFilters": {"Region": ["us-east-1"]},  # the stack's region, not the account
     }
     topic = next(
         k

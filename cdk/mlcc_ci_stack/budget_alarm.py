@@ -1,7 +1,10 @@
-"""An AWS Budgets budget on the account's monthly cost, with an alert to the owners' topic:
-at 80% of the limit spent, and when the month's spend is forecast past it. The limit is the
-stack parameter `MonthlyBudget` (dollars). Budget names are account-wide, so the name
-carries the region's code: stacks of one prefix in two regions never want one budget."""
+"""An AWS Budgets budget on the monthly cost in the stack's region, with an alert to the
+owners' topic: at 80% of the limit spent, and when the month's spend is forecast past it.
+The limit is the stack parameter `MonthlyBudget` (dollars). Budget names are account-wide,
+so the name carries the region's code: stacks of one prefix in two regions never want one
+budget. It counts everything the region spends, the account's other work there included (a
+filter on the stack's own resources needs cost allocation tags the account must activate);
+the scanner's DailySpendCap is the exact limit, this the backstop that tells people."""
 
 from aws_cdk import Aws, CfnParameter, Stack, Token
 from aws_cdk import aws_budgets as budgets
@@ -57,6 +60,7 @@ class BudgetAlarm(Construct):
                 budget_name=self.name,
                 budget_type="COST",
                 time_unit="MONTHLY",
+                cost_filters={"Region": [region]},
                 budget_limit=budgets.CfnBudget.SpendProperty(
                     amount=limit.value_as_number, unit="USD"
                 ),
