@@ -1,4 +1,6 @@
-"""The scanner over 10,000 records with 10 due: DynamoDB requests by operation (moto).
+"""The scanner over 10,000 records with 10 due: DynamoDB requests by operation (moto),
+first as it counts running records on the status index, then holding concurrency slots and
+charging the day's spend by conditional writes (issue 29): what the hard limits cost.
 
 Run: .venv/bin/python benchmarks/bench_scanner.py [N]
 """
@@ -15,14 +17,12 @@ N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
 DUE = 10
 
 
-def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+def one_scan(hard_limits: bool) -> tuple[int, float, Counter[str]]:
     import boto3
     from moto import mock_aws
 
     from mlcc_ci import clock
-    from mlcc_ci.aws.scanner import scan
+    from mlcc_ci.aws.scanner import limits_from, scan
     from mlcc_ci.models import Record
     from mlcc_ci.selection import Policy
     from mlcc_ci.stores.dynamodb import DynamoStore
@@ -33,13 +33,25 @@ def main() -> None:
             client, table="mlcc-ci-table", runs_table="mlcc-ci-runs", region="us-east-1"
         )
         store.create_tables()
+        client.create_table(
+            TableName="mlcc-ci-slots",
+            KeySchema=[{"AttributeName": "slot", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "slot", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
         fresh = clock.iso(clock.now())
         items = []
         for i in range(N):
             due = i < DUE
             record = Record(
                 configId=f"{i:016x}",
-                configJson=json.dumps({"projectName": f"p{i}"}),
+                configJson=json.dumps(
+                    {
+                        "projectName": f"p{i}",
+                        "instanceType": "ml.g5.xlarge",
+                        "awsRegion": "us-east-1",
+                    }
+                ),
                 deploymentConfig=f"cfg-{i}",
                 buildStrategy="codebuild-submit",
                 projectName=f"p{i}",
@@ -63,16 +75,31 @@ def main() -> None:
         client.meta.events.register(
             "before-call.dynamodb", lambda model, **kw: calls.update([model.name])
         )
+        policy = Policy(max_concurrency=50)
+        now = clock.now()
+        env = {"SLOTS_TABLE_NAME": "mlcc-ci-slots", "DAILY_SPEND_CAP": "100000"}
+        limits = limits_from(env if hard_limits else {}, client, policy, now)
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):  # the handler's JSON log lines
-            result = scan(store, sfn, arn, Policy(max_concurrency=50), clock.now())
-        elapsed = time.perf_counter() - started
+            result = scan(store, sfn, arn, policy, now, limits=limits)
+        return len(result["executionArns"]), time.perf_counter() - started, calls
+
+
+def main() -> None:
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
+    figures = {}
+    for label, hard in (("index count", False), ("slots and spend", True)):
+        started, elapsed, calls = one_scan(hard)
+        figures[label] = sum(calls.values())
         print(
-            f"{N} records, {DUE} due: started {len(result['executionArns'])} executions "
-            f"in {elapsed:.2f}s (moto)"
+            f"{label}: {N} records, {DUE} due: started {started} executions in "
+            f"{elapsed:.2f}s (moto); DynamoDB requests "
+            + ", ".join(f"{k} {v}" for k, v in sorted(calls.items()))
+            + f"; Scans: {calls['Scan']}"
         )
-        print("DynamoDB requests: " + ", ".join(f"{k} {v}" for k, v in sorted(calls.items())))
-        print(f"Scans: {calls['Scan']}")
+    ratio = figures["slots and spend"] / figures["index count"]
+    print(f"requests with hard limits / without: {ratio:.2f}x")
 
 
 if __name__ == "__main__":

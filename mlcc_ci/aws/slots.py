@@ -70,6 +70,10 @@ class Slots:
         self.size = max(size, 0)
         self.hold = hold
         self.now = now
+        # what this scan knows: slots it took, and slots it saw held by runs not over;
+        # taking tries the rest first (each refused try costs a conditional write)
+        self.taken: set[str] = set()
+        self.busy: set[str] = set()
 
     def names(self) -> list[str]:
         return [f"slot-{i}" for i in range(self.size)]
@@ -117,12 +121,16 @@ class Slots:
         for held in self.held():
             if self.over(held) and self.give_back(held.slot, held.runId):
                 freed.append(held)
+            else:
+                self.busy.add(held.slot)
         return freed
 
     def take(self, config_id: str, run_id: str, version: int) -> str | None:
         """A free (or expired) slot, now held by `run_id`; None when all are held."""
         now = _epoch(self.now)
-        for name in self.names():
+        candidates = [n for n in self.names() if n not in self.taken]
+        # the ones last seen free first; a busy one may have expired or been freed since
+        for name in sorted(candidates, key=lambda n: n in self.busy):
             try:
                 self.client.put_item(
                     TableName=self.table,
@@ -139,8 +147,10 @@ class Slots:
                 )
             except ClientError as exc:
                 if _conflict(exc):
+                    self.busy.add(name)
                     continue
                 raise
+            self.taken.add(name)
             return name
         return None
 
@@ -157,6 +167,8 @@ class Slots:
             if _conflict(exc):
                 return False
             raise
+        self.taken.discard(slot)
+        self.busy.discard(slot)
         return True
 
 
