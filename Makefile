@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator lambda-wheels twin twin-cache twin-server dist lock
+.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator generator-stack lambda-wheels twin twin-cache twin-server dist lock
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -89,6 +89,21 @@ lock: $(BIN)/.installed
 generator: $(BIN)/.installed
 	MLCC_CI_GENERATOR_HOME=$(CURDIR)/.generator $(BIN)/mlcc-ci generator install
 
+# The generator's own CI stack (its infra/ci-harness), copied out of the pinned package with
+# node_modules from its own package-lock, no install scripts (its esbuild bundles without):
+# tests/test_cdk_beside_generator.py synthesizes it from here beside ours.
+GENERATOR_STACK := .generator-stack
+$(GENERATOR_STACK)/.installed: catalog/_defaults.yaml | generator
+	rm -rf $(GENERATOR_STACK) && mkdir -p $(GENERATOR_STACK)
+	src=$$($(BIN)/python -c 'from mlcc_ci import generator as g; from mlcc_ci.catalog import \
+	  load_valid_catalog as c; print(g.find(g.pin_of(c().defaults), {g.HOME_ENV: \
+	  "$(CURDIR)/.generator", "PATH": ""}).root)') && \
+	  cp -R "$$src/infra/ci-harness" $(GENERATOR_STACK)/ci-harness
+	cd $(GENERATOR_STACK)/ci-harness && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $@
+
+generator-stack: $(GENERATOR_STACK)/.installed
+
 # The simulated account's CodeBuild image installs mlcc-ci and the pinned generator the way
 # the buildspec says, from local mirrors of PyPI and npm filled here (tests reach only
 # 127.0.0.1): the wheels the executor's lock pins, and npm's cache after installing the
@@ -130,7 +145,7 @@ browser:
 	    echo "the browser test needs chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
-test: lint typecheck cdk-cli lambda-wheels browser generator twin-cache
+test: lint typecheck cdk-cli lambda-wheels browser generator generator-stack twin-cache
 	$(BIN)/python -m pytest -q
 
 bench: $(BIN)/.installed
@@ -148,4 +163,4 @@ mutation: $(BIN)/.installed
 	nice -n 10 $(BIN)/python scripts/mutation.py --max-children $(MUTATION_JOBS)
 
 clean:
-	rm -rf $(VENV) .generator .twin mutants build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
+	rm -rf $(VENV) .generator .generator-stack .twin mutants build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
