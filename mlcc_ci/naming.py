@@ -114,11 +114,17 @@ def nested_build_role(
 
 
 def nested_builds(
-    catalog: Any, prefix: str, region: str | None, profile_name: str = "default"
+    catalog: Any,
+    prefix: str,
+    region: str | None,
+    profile_name: str = "default",
+    *,
+    every_strategy: bool = False,
 ) -> list[tuple[str, str]]:
     """(nested CodeBuild project, its role) of every supported entry that builds with
-    codebuild-submit, as `profile_name` runs it in AWS in `region`; with no region the names
-    keep `{regionCode}` for the caller to fill (the stack, whose region is a token)."""
+    codebuild-submit (`every_strategy`: of every supported entry, whose do/clean looks for
+    one all the same), as `profile_name` runs it in AWS in `region`; with no region the
+    names keep `{regionCode}` for the caller to fill."""
     from mlcc_ci.profiles import load_profile
 
     settings = load_profile(catalog, profile_name).project_config
@@ -127,7 +133,9 @@ def nested_builds(
         return []
     found = set()
     for entry in catalog.entries:
-        if not entry.supported or entry.data.get("buildStrategy") != "codebuild-submit":
+        if not entry.supported:
+            continue
+        if not every_strategy and entry.data.get("buildStrategy") != "codebuild-submit":
             continue
         name = run_project_name(entry.config, prefix)
         project = (

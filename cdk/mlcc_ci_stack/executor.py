@@ -44,6 +44,7 @@ class Executor(Construct):
         sagemaker_role_given: str,
         budget: Budget,
         nested_builds: list[tuple[str, str]],
+        nested_lookups: list[str],
         docker_hub_mirror: str,
         names: Names,
     ) -> None:
@@ -105,7 +106,7 @@ class Executor(Construct):
         self.nested = NestedBuildRoles(
             self, "NestedBuilds", names=nested_builds, sources=self.sources, images=self.images
         )
-        self._grant(tables, log_group, sagemaker_role_arn)
+        self._grant(tables, log_group, sagemaker_role_arn, nested_lookups)
         self.nested.grant_use(self.role)
         self.role.add_to_policy(DockerHubCache.pull_statement())  # docker-in-docker builds
         environment_variables = {
@@ -168,6 +169,7 @@ class Executor(Construct):
         tables: Tables,
         log_group: logs.ILogGroup,
         sagemaker_role_arn: str,
+        nested_lookups: list[str],
     ) -> None:
         region, account, partition = Aws.REGION, Aws.ACCOUNT_ID, Aws.PARTITION
         prefix = self.names.prefix
@@ -306,6 +308,16 @@ class Executor(Construct):
                 resources=["*"],  # list actions AWS scopes to no resource
             ),
         ]
+        if nested_lookups:
+            # do/clean looks for the nested project of every configuration, whatever it
+            # built with (there is none for docker-in-docker): a read, by exact name
+            statements.append(
+                iam.PolicyStatement(
+                    sid="LookUpNestedProjects",
+                    actions=["codebuild:BatchGetProjects"],
+                    resources=[arn("codebuild", f"project/{p}") for p in nested_lookups],
+                )
+            )
         if self.nested.projects:
             # do/submit makes, starts and waits for the nested build of the run's own project,
             # do/clean deletes it, teardown and the sweeper stop it: only the projects this

@@ -136,6 +136,12 @@ class MlccCiHarnessStack(Stack):
             sagemaker_role_given=self.sagemaker_role.given,
             budget=self.budget,
             nested_builds=nested_builds(catalog, names.prefix, self.region),
+            nested_lookups=[
+                project
+                for project, _ in nested_builds(
+                    catalog, names.prefix, self.region, every_strategy=True
+                )
+            ],
             names=names,
             docker_hub_mirror=self.mirror.uri,
         )
