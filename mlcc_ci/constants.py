@@ -16,7 +16,9 @@ NOTIFICATION_TOPIC: Final = "mlcc-ci-notifications"
 # configuration for a day. The owners' topic keeps regressions, fixes and sweeps.
 PLATFORM_TOPIC: Final = "mlcc-ci-platform"
 LOG_GROUP: Final = "ml-container-creator-ci"
-STACK_NAME: Final = "MlccCiHarnessStack"
+# The default CloudFormation stack (`<prefix>-harness`): never the generator's own CI stack's
+# MlccCiHarnessStack, which deploying under that name would update.
+STACK_NAME: Final = "mlcc-ci-harness"
 # The role the generator's own `bootstrap` creates: the stack never takes this name.
 GENERATOR_BOOTSTRAP_ROLE: Final = "mlcc-sagemaker-execution-role"
 RESOURCE_PREFIX: Final = "mlcc-ci"

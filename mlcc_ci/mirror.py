@@ -2,8 +2,9 @@
 
 CodeBuild pulls from shared addresses that Docker Hub rate-limits for anonymous pulls. With
 the stack's DockerHubAccess given, the account caches Docker Hub in ECR under
-`<account>.dkr.ecr.<region>.amazonaws.com/docker-hub`, with that account's credentials; a run
-then names its base image there, which the generator writes into the Dockerfile's FROM.
+`<account>.dkr.ecr.<region>.amazonaws.com/<prefix>-docker-hub`, with that account's
+credentials; a run then names its base image there, which the generator writes into the
+Dockerfile's FROM.
 """
 
 MIRROR_ENV = "MLCC_CI_DOCKER_HUB_MIRROR"

@@ -13,6 +13,30 @@ from typing import Any
 
 PREFIX_ENV = "MLCC_CI_RESOURCE_PREFIX"
 DEFAULT_PREFIX = "mlcc-ci"  # the seed's names (constants.RESOURCE_PREFIX)
+# A stack's prefix: short enough that every run's names fit their services' limits
+# (MAX_PROJECT_NAME, the nested builds' 64-character roles).
+MAX_PREFIX = 12
+_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+def prefix_problem(prefix: str) -> str | None:
+    """Why `prefix` cannot name a stack's resources, or None. Every policy of the stack
+    reaches `<prefix>-*`: a prefix that begins the default one (`mlcc`) would reach the
+    generator's own CI stack's `mlcc-ci-*` resources."""
+    if not _PREFIX.match(prefix) or len(prefix) > MAX_PREFIX:
+        return (
+            f"prefix {prefix!r}: lowercase letters, digits and single hyphens, starting with "
+            f"a letter, at most {MAX_PREFIX} characters"
+        )
+    if prefix != DEFAULT_PREFIX and DEFAULT_PREFIX.startswith(f"{prefix}-"):
+        return (
+            f"prefix {prefix!r}: its policies' {prefix}-* would reach the {DEFAULT_PREFIX}-* "
+            "resources of the generator's own CI stack; choose one that does not begin "
+            f"{DEFAULT_PREFIX}"
+        )
+    return None
+
+
 # The generated scripts append up to 20 characters (`-endpoint-<epoch seconds>`) and
 # SageMaker names stop at 63; IAM role names (`-build-service-role`) at 64.
 MAX_PROJECT_NAME = 43

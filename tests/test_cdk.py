@@ -287,6 +287,8 @@ def test_state_machine(synth):
             {
                 "ErrorEquals": [
                     "CodeBuild.ThrottlingException",
+                    "CodeBuild.AWSCodeBuildException",
+                    "CodeBuild.CodeBuildException",
                     "CodeBuild.AccountLimitExceededException",
                 ],
                 "IntervalSeconds": 30,
@@ -751,7 +753,9 @@ def test_the_sagemaker_role_is_created_or_given_and_passed_only_to_sagemaker(syn
     ]
     # no role takes the name the generator's bootstrap gives its own: no collision
     assert constants.GENERATOR_BOOTSTRAP_ROLE not in json.dumps(synth["json"]["Resources"])
-    assert "RoleName" not in roles[created_id]["Properties"]
+    # its own name, under the prefix (the boundary passes only the stack's roles) and with
+    # the region's code (IAM names are the account's)
+    assert roles[created_id]["Properties"]["RoleName"] == "mlcc-ci-endpoints-use1"
     # a given role means none is created: the role and its policy exist only on the condition
     condition = roles[created_id]["Condition"]
     assert synth["json"]["Conditions"][condition] == {
@@ -1264,6 +1268,9 @@ def test_alarms_reach_people_through_the_topic(synth):
         assert alarm["Threshold"] == 1 or name not in counted, name
     assert alarms["mlcc-ci-sweep-failures"]["Namespace"] == "mlcc-ci"
     assert alarms["mlcc-ci-sweep-failures"]["MetricName"] == "SweepFailures"
+    assert alarms["mlcc-ci-sweep-failures"]["Dimensions"] == [
+        {"Name": "Prefix", "Value": "mlcc-ci"}
+    ]
     assert alarms["mlcc-ci-executions-failed"]["MetricName"] == "ExecutionsFailed"
     # a configuration that failed and recorded it is no failed execution: only the machinery is
     states = json.loads(_definition(synth))["States"]
@@ -1277,7 +1284,7 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
     assert param["Default"] == ""
     assert "ecr-pullthroughcache/" in param["AllowedPattern"]
     (rule,) = resources(synth, "AWS::ECR::PullThroughCacheRule").values()
-    assert rule["Properties"]["EcrRepositoryPrefix"] == "docker-hub"
+    assert rule["Properties"]["EcrRepositoryPrefix"] == "mlcc-ci-docker-hub"  # the stack's
     assert rule["Properties"]["UpstreamRegistryUrl"] == "registry-1.docker.io"
     assert rule["Properties"]["CredentialArn"] == {"Ref": "DockerHubAccess"}
     condition = rule["Condition"]
@@ -1291,7 +1298,7 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
         }
         mirror = env["MLCC_CI_DOCKER_HUB_MIRROR"]["Fn::If"]
         assert mirror[0] == condition and mirror[2] == ""
-        assert "docker-hub" in json.dumps(mirror[1])
+        assert "mlcc-ci-docker-hub" in json.dumps(mirror[1])
     # the executor (docker-in-docker) and every nested build may pull through it
     pulls = [
         st
@@ -1307,4 +1314,4 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
         nested_builds(load_valid_catalog(), constants.RESOURCE_PREFIX, REGION)
     )
     assert all("ecr:BatchImportUpstreamImage" in st["Action"] for st in pulls)
-    assert all("repository/docker-hub/*" in json.dumps(st["Resource"]) for st in pulls)
+    assert all("repository/mlcc-ci-docker-hub/*" in json.dumps(st["Resource"]) for st in pulls)

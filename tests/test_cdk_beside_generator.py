@@ -278,7 +278,9 @@ def test_with_the_default_prefix_they_collide_hence_the_prefix(stacks, names):
     that ran `bootstrap --ci`, `cdk deploy` without a prefix fails on each of these."""
     collisions = shared(names["default"], names["theirs"], {"region", "account", "global"})
     assert collisions == {kind: [name] for kind, name in REVIEWED.items()}
-    assert stacks["default"]["name"] == stacks["theirs"]["name"] == "MlccCiHarnessStack"
+    # but never their CloudFormation stack's name: deploying under it would update theirs
+    assert stacks["theirs"]["name"] == "MlccCiHarnessStack"
+    assert stacks["default"]["name"] == "mlcc-ci-harness"
 
 
 def test_two_of_ours_and_theirs_in_one_account_share_no_role_name(names):

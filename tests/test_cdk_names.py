@@ -98,7 +98,7 @@ def test_another_prefix_names_everything_under_it(stacks):
     # the default keeps the seed's names, the generator's among them: hence the prefix
     default = set().union(*physical_names(stacks["default"]).values())
     assert {"mlcc-ci-table", "mlcc-ci-executor", "ml-container-creator-ci"} <= default
-    assert stacks["default"]["name"] == "MlccCiHarnessStack"
+    assert stacks["default"]["name"] == "mlcc-ci-harness"  # never the generator's stack name
 
 
 def test_two_regions_of_one_account_share_no_account_wide_name(stacks):
@@ -107,8 +107,8 @@ def test_two_regions_of_one_account_share_no_account_wide_name(stacks):
     west_wide = set().union(*(west.get(k, set()) for k in ACCOUNT_WIDE))
     assert east_wide and west_wide
     assert not east_wide & west_wide, sorted(east_wide & west_wide)
-    assert all("-use1-" in n for n in east.get("AWS::IAM::Role", set()))
-    assert all("-euw1-" in n for n in west.get("AWS::IAM::Role", set()))
+    assert all(n.endswith(("-use1-service-role", "-use1")) for n in east["AWS::IAM::Role"])
+    assert all(n.endswith(("-euw1-service-role", "-euw1")) for n in west["AWS::IAM::Role"])
     # the roles the stack does not name get CloudFormation's unique names
     for template in (stacks["team-east"], stacks["team-west"]):
         unnamed = [

@@ -61,6 +61,15 @@ def _record(store: Any, config_id: str, error: str, cause: str, run_id: str = "r
     ("error", "cause", "cls", "rule"),
     [
         ("CodeBuild.ThrottlingException", "Rate exceeded", "infra", "aws-throttling"),
+        # the SDK's base exception, the service's code in the cause (Step Functions' words
+        # for an error its SDK does not model)
+        (
+            "CodeBuild.AWSCodeBuildException",
+            "Rate exceeded (Service: AWSCodeBuild; Status Code: 400; Error Code: "
+            "ThrottlingException; Request ID: 1a2b)",
+            "infra",
+            "aws-throttling",
+        ),
         (
             "CodeBuild.AccountLimitExceededException",
             "Cannot have more than 5 builds in queue for the account",

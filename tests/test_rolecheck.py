@@ -34,10 +34,7 @@ STACK_POLICY = {
                 "ecr:GetDownloadUrlForLayer",
                 "ecr:BatchCheckLayerAvailability",
             ],
-            "Resource": [
-                f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/ml-container-creator",
-                f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/mlcc-ci-*",
-            ],
+            "Resource": [f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/mlcc-ci-*"],
         },
         {
             "Sid": "EcrLogin",
@@ -49,7 +46,7 @@ STACK_POLICY = {
             "Sid": "EndpointLogs",
             "Effect": "Allow",
             "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/*",
+            "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/*/mlcc-ci-*",
         },
         {
             "Sid": "Metrics",
@@ -118,7 +115,7 @@ def test_the_need_is_what_the_stack_grants():
             "Sid": n.sid,
             "Effect": "Allow",
             "Action": list(n.actions) if len(n.actions) > 1 else n.actions[0],
-            "Resource": list(n.resources) if len(n.resources) > 1 else n.resources[0],
+            "Resource": list(n.resources) if n.sid == "PullImage" else n.resources[0],
             **({"Condition": n.condition} if n.conditions else {}),
         }
         for n in needed
@@ -129,10 +126,7 @@ def test_the_generator_bootstrap_role_is_not_fit_and_says_why(cli, iam):
     arn = make_role(iam, "mlcc-sagemaker-execution-role", inline={"Bootstrap": BOOTSTRAP_POLICY})
     result = cli("stack", "check-role", arn)
     assert result.exit_code == 1
-    repos = (
-        f"arn:aws:ecr:*:{ACCOUNT}:repository/ml-container-creator, "
-        f"arn:aws:ecr:*:{ACCOUNT}:repository/mlcc-ci-*"
-    )
+    repos = f"arn:aws:ecr:*:{ACCOUNT}:repository/mlcc-ci-*"
     assert result.output.splitlines() == [
         f"{arn} is not fit to be the SageMaker execution role (3 findings):",
         '  inline policy Bootstrap, statement "SageMaker": sagemaker:* is a wildcard action',
@@ -227,7 +221,7 @@ def test_resources_of_another_account_or_beyond_the_prefix_are_too_much(cli, iam
                 "Effect": "Allow",
                 "Action": "logs:PutLogEvents",
                 "Resource": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/sagemaker/"
-                "Endpoints/x:log-stream:*",
+                "Endpoints/mlcc-ci-x:log-stream:*",
             },
         ],
     }
@@ -261,7 +255,8 @@ def test_a_bad_prefix_is_one_line(cli):
     result = cli("stack", "check-role", f"arn:aws:iam::{ACCOUNT}:role/x", "--prefix", "A B")
     assert (result.exit_code, result.output) == (
         2,
-        "Error: not a stack prefix: 'A B' (lower-case letters, digits and '-', at most 40)\n",
+        "Error: not a stack prefix: prefix 'A B': lowercase letters, digits and single "
+        "hyphens, starting with a letter, at most 12 characters\n",
     )
 
 

@@ -144,6 +144,39 @@ def test_trigger_with_dynamodb_invokes_the_scanner_and_prints_its_answer(cli):
         assert gone.output.startswith("Error: CI infrastructure not provisioned: table not-there")
 
 
+def test_trigger_reaches_the_scanner_of_the_stack_whose_store_it_is(cli):
+    """A stack under another prefix: `--table team-ci-table` is that stack's store (its run
+    history team-ci-runs) and its scanner team-ci-scanner; a stack on the generator's table
+    is named by the runs table of its `Store` output, never the generator's own scanner."""
+    from moto.awslambda_simple.models import lambda_simple_backends
+    from moto.core import DEFAULT_ACCOUNT_ID
+
+    with mock_aws(config={"lambda": {"use_docker": False}}):
+        assert cli("store", "create-tables", "--table", "team-ci-table").exit_code == 0
+        names = boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"]
+        assert sorted(names) == ["team-ci-runs", "team-ci-table"]
+        role = boto3.client("iam", region_name="us-east-1").create_role(
+            RoleName="scanner", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        for function in ("team-ci-scanner", "mlcc-ci-scanner"):
+            boto3.client("lambda", region_name="us-east-1").create_function(
+                FunctionName=function,
+                Runtime="python3.12",
+                Role=role,
+                Handler="index.handler",
+                Code={"ZipFile": _lambda_zip()},
+            )
+        queue = lambda_simple_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].lambda_simple_results_queue
+        queue.extend([json.dumps({"executionArns": []})] * 2)
+        result = cli("trigger", "--table", "team-ci-table")
+        assert result.output.startswith("Triggering CI scanner Lambda team-ci-scanner\n")
+        # on the generator's table, as `-c table=mlcc-ci-table` deploys it
+        assert cli("store", "create-tables", "--table", "mlcc-ci-table").exit_code == 0
+        store = "dynamodb://mlcc-ci-table?region=us-east-1&runs_table=team-ci-runs"
+        result = cli("trigger", "--store", store)
+        assert result.output.startswith("Triggering CI scanner Lambda team-ci-scanner\n")
+
+
 def _passed_just_now(store, entry, config_json):
     """`entry`'s record as an older catalog registered it, passed a minute ago."""
     from dataclasses import replace

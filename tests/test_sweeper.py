@@ -268,6 +268,8 @@ def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
     assert directive["Namespace"] == "mlcc-ci" and directive["Metrics"] == [
         {"Name": "SweepFailures", "Unit": "Count"}
     ]
+    # by the stack's prefix: another stack's failures are not this one's alarm
+    assert directive["Dimensions"] == [["Prefix"]] and line["Prefix"] == "mlcc-ci"
     twin.faults.clear()
     assert f"endpoint {stuck}" in handler(SWEEP, None, env=SWEEP_ENV)["deleted"]  # the next sweep
 

@@ -16,7 +16,7 @@ from mlcc_ci.aws.sweeper import METRIC_NAMESPACE, SWEEP_FAILURES
 from mlcc_ci.budget import Budget
 from mlcc_ci_stack.names import Names
 
-PERIOD = Duration.hours(1)  # the scanner runs hourly
+PERIOD = Duration.hours(1)  # the scanner's default schedule
 SWEEP_PERIOD = Duration.minutes(15)  # the sweeper measures the endpoints every 15 minutes
 DEFAULT_MAX_ENDPOINTS = 4  # twice the default MaxConcurrency (a parameter cannot say so)
 # An endpoint may rightly live as long as a run stays `running`; past this much more, it
@@ -69,13 +69,14 @@ class Alarms(Construct):
                 label,
                 metric,
                 "An orchestrator execution ended without the run's result: the executor "
-                "build died or could not start (its record says fail-build).",
+                "build died or could not start (the recorder wrote it: failed, or blocked).",
             )
         self._alarm(
             "sweep-failures",
             cloudwatch.Metric(
                 namespace=METRIC_NAMESPACE,
                 metric_name=SWEEP_FAILURES,
+                dimensions_map={"Prefix": names.prefix},
                 period=PERIOD,
                 statistic="Sum",
             ),

@@ -35,7 +35,7 @@ class BudgetAlarm(Construct):
             default=DEFAULT_MONTHLY_DOLLARS,
             min_value=1,
             description="Dollars a month: an alert to the notification topic at 80% spent "
-            "and when the month is forecast past it (AWS Budgets, the account's cost).",
+            "and when the month is forecast past it (AWS Budgets, the region's cost).",
         )
         limit.override_logical_id("MonthlyBudget")
         allowed = topic.add_to_resource_policy(

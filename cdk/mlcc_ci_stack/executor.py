@@ -104,11 +104,17 @@ class Executor(Construct):
             empty_on_delete=True,
         )
         self.nested = NestedBuildRoles(
-            self, "NestedBuilds", names=nested_builds, sources=self.sources, images=self.images
+            self,
+            "NestedBuilds",
+            names=nested_builds,
+            sources=self.sources,
+            images=self.images,
+            prefix=names.prefix,
         )
         self._grant(tables, log_group, sagemaker_role_arn, nested_lookups)
         self.nested.grant_use(self.role)
-        self.role.add_to_policy(DockerHubCache.pull_statement())  # docker-in-docker builds
+        # docker-in-docker builds
+        self.role.add_to_policy(DockerHubCache.pull_statement(names.prefix))
         environment_variables = {
             "MLCC_CI_SOURCES_BUCKET": codebuild.BuildEnvironmentVariable(
                 value=self.sources.bucket_name
@@ -243,7 +249,10 @@ class Executor(Construct):
                 # the managed policies attached to it: the account's own or AWS's
                 sid="ReadAttachedPolicies",
                 actions=["iam:GetPolicy", "iam:GetPolicyVersion"],
-                resources=[f"arn:{partition}:iam::*:policy/*"],
+                resources=[
+                    f"arn:{partition}:iam::aws:policy/*",
+                    f"arn:{partition}:iam::{account}:policy/*",
+                ],
             ),
             iam.PolicyStatement(
                 sid="PassSageMakerRole",

@@ -1,5 +1,5 @@
 """What the stack's Lambdas share: the mlcc_ci asset on the Lambda runtime, a role of their
-own that may write to the stack's log group, an hourly-style rule, and reserved concurrency
+own that may write to the stack's log group, a scheduled rule, and reserved concurrency
 only when the LambdaReservedConcurrency parameter asks for it (new accounts often have a
 concurrency quota of 10, and reserving any fails CreateFunction there)."""
 

@@ -50,8 +50,9 @@ def acknowledge(stack: Any) -> None:
             "namespace by a condition) have no resource-level permissions.",
         ),
         (
-            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/sagemaker/*",
-            "SageMaker names an endpoint's log group /aws/sagemaker/Endpoints/<endpoint>.",
+            f"arn:<AWS::Partition>:logs:{region_account}:log-group:/aws/sagemaker/*/{prefix}-*",
+            "SageMaker names the log group of what runs create after it "
+            "(/aws/sagemaker/Endpoints/<endpoint>, /aws/sagemaker/InferenceComponents/<ic>).",
         ),
     ):
         _ack(endpoint_policy, f"AwsSolutions-IAM5[Resource::{resource}]", reason)
@@ -179,13 +180,13 @@ def acknowledge(stack: Any) -> None:
         "Short-lived build inputs that expire after 7 days; their uploads are already in the "
         "build logs. Server access logs would cost more than they tell.",
     )
-    cache = f"arn:<AWS::Partition>:ecr:{region_account}:repository/docker-hub/*"
+    cache = f"arn:<AWS::Partition>:ecr:{region_account}:repository/{prefix}-docker-hub/*"
     for scope in (executor_policy, stack.executor.nested):
         _ack(
             scope,
             f"AwsSolutions-IAM5[Resource::{cache}]",
             "Base images pulled through the stack's Docker Hub pull-through cache, whose "
-            "repositories ECR creates as images are first pulled (docker-hub/<image>).",
+            "repositories ECR creates as images are first pulled (<prefix>-docker-hub/<image>).",
         )
     nested = stack.executor.nested
     for resource, reason in (
@@ -216,20 +217,28 @@ def acknowledge(stack: Any) -> None:
         "The log groups of the endpoints runs create, named after them, which the harness "
         "gives a retention after deploying.",
     )
-    _ack(
-        executor_policy,
-        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:policy/*]",
-        "Read-only (GetPolicy, GetPolicyVersion): the managed policies attached to the role "
-        "SageMakerRoleArn names, the account's or AWS's, which the executor judges before it "
-        "deploys with that role; which ones is known only then.",
-    )
+    for owner in ("aws", "<AWS::AccountId>"):
+        _ack(
+            executor_policy,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::{owner}:policy/*]",
+            "Read-only (GetPolicy, GetPolicyVersion): the managed policies attached to the "
+            "role SageMakerRoleArn names, the account's or AWS's, which the executor judges "
+            "before it deploys with that role; which ones is known only then.",
+        )
     ceiling = (
         "A permissions boundary is a ceiling, not a grant: it names whole services so that "
         "no role of the stack can ever reach beyond them; each role's own policy is scoped."
     )
+    ours = f"<AWS::Region>:<AWS::AccountId>:{{}}:{prefix}-*"
     for finding in (
         "Resource::*",
         *(f"Action::{service}:*" for service in SERVICES),
+        "Resource::arn:<AWS::Partition>:iam::aws:policy/*",
+        "Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:policy/*",
+        f"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role/{prefix}-*",
+        "Resource::arn:<AWS::Partition>:lambda:" + ours.format("function"),
+        "Resource::arn:<AWS::Partition>:states:" + ours.format("stateMachine"),
+        "Resource::arn:<AWS::Partition>:states:" + ours.format("execution"),
     ):
         _ack(stack.node.find_child("PermissionsBoundary"), f"AwsSolutions-IAM5[{finding}]", ceiling)
     _ack(

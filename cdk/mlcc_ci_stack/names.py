@@ -13,12 +13,9 @@ generator's `mlcc-ci-table`, whose records both sides already read and write.
 import re
 from dataclasses import dataclass
 
-from mlcc_ci.constants import LOG_GROUP, RESOURCE_PREFIX, STACK_NAME, STATUS_INDEX
+from mlcc_ci.constants import LOG_GROUP, RESOURCE_PREFIX, STATUS_INDEX
+from mlcc_ci.naming import prefix_problem
 
-# Short enough that every run's names fit their services' limits (naming.MAX_PROJECT_NAME,
-# the nested build roles' 64 characters).
-MAX_PREFIX = 12
-_PREFIX = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _TABLE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
 
 
@@ -28,11 +25,9 @@ class Names:
     existing_table: str | None = None
 
     def __post_init__(self) -> None:
-        if not _PREFIX.match(self.prefix) or len(self.prefix) > MAX_PREFIX:
-            raise ValueError(
-                f"prefix {self.prefix!r}: lowercase letters, digits and single hyphens, "
-                f"starting with a letter, at most {MAX_PREFIX} characters"
-            )
+        problem = prefix_problem(self.prefix)
+        if problem:
+            raise ValueError(problem)
         if self.existing_table is not None and not _TABLE.match(self.existing_table):
             raise ValueError(f"table {self.existing_table!r} is not a DynamoDB table name")
 
@@ -51,7 +46,9 @@ class Names:
 
     @property
     def stack(self) -> str:
-        return STACK_NAME if self.default else f"{self.prefix}-harness"
+        # never the seed's MlccCiHarnessStack: that is also the generator's own CI stack's
+        # name, and deploying under it would update (and destroying, delete) theirs
+        return self("harness")
 
     @property
     def table(self) -> str:

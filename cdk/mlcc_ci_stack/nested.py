@@ -39,6 +39,7 @@ class NestedBuildRoles(Construct):
         names: list[tuple[str, str]],
         sources: s3.IBucket,
         images: ecr.IRepository,
+        prefix: str,
     ) -> None:
         """`names`: (nested CodeBuild project, its role) for each configuration."""
         super().__init__(scope, construct_id)
@@ -102,7 +103,7 @@ class NestedBuildRoles(Construct):
                 iam.PolicyStatement(
                     sid="ListSource", actions=["s3:ListBucket"], resources=[sources.bucket_arn]
                 ),
-                DockerHubCache.pull_statement(),
+                DockerHubCache.pull_statement(prefix),
             ):
                 role.add_to_policy(statement)
             self.roles.append(role)

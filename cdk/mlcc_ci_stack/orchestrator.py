@@ -28,8 +28,16 @@ from mlcc_ci_stack.names import Names
 # https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
 # AccountLimitExceededException is StartBuild's documented error for a full build queue
 # (https://docs.aws.amazon.com/codebuild/latest/APIReference/API_StartBuild.html); a
-# throttled call is the common ThrottlingException of AWS APIs.
-START_BUILD_ERRORS = ["CodeBuild.ThrottlingException", "CodeBuild.AccountLimitExceededException"]
+# throttled call is the common ThrottlingException of AWS APIs, which an integration whose
+# SDK does not model it names after the SDK's base exception (`CodeBuild.AWSCodeBuildException`,
+# the cause saying "Error Code: ThrottlingException"): all of them are retried; the recorder
+# reads the cause's error code when it has to record one.
+START_BUILD_ERRORS = [
+    "CodeBuild.ThrottlingException",
+    "CodeBuild.AWSCodeBuildException",
+    "CodeBuild.CodeBuildException",
+    "CodeBuild.AccountLimitExceededException",
+]
 # 30 s, 60 s, 120 s: a throttle passes in seconds; a full queue frees a slot as a build ends
 START_BUILD_RETRY_SECONDS = 30
 START_BUILD_BACKOFF = 2.0

@@ -1,15 +1,16 @@
 """The SageMaker execution role the deployed endpoints run as: created by the stack, unless
 the `SageMakerRoleArn` parameter names one that already exists (then none is created).
 
-The created role has no fixed name: the generator's own `bootstrap` creates
-`mlcc-sagemaker-execution-role`, and a stack that took that name would fail to deploy in
-every account where the generator was bootstrapped."""
+The created role is `<prefix>-endpoints-<region code>`: under the prefix (the permissions
+boundary lets the stack pass only its own roles), with the region (IAM names are the
+account's), never the generator's own `bootstrap` role `mlcc-sagemaker-execution-role`."""
 
-from aws_cdk import Aws, CfnCondition, CfnParameter, Fn
+from aws_cdk import Aws, CfnCondition, CfnParameter, Fn, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from mlcc_ci.aws.rolecheck import needs
+from mlcc_ci.naming import region_code
 from mlcc_ci_stack.names import Names
 from mlcc_ci_stack.trust import service
 
@@ -36,6 +37,7 @@ class SageMakerRole(Construct):
         self.created = iam.Role(
             self,
             "Role",
+            role_name=names(f"endpoints-{region_code(Stack.of(self).region)}"),
             assumed_by=service("sagemaker"),
             description="mlcc-ci: what a CI endpoint may do (pull its image, write its logs)",
         )
@@ -57,3 +59,7 @@ class SageMakerRole(Construct):
         # "1" when the role is one SageMakerRoleArn named: the executor then judges it before
         # it deploys with it (mlcc_ci/preflight.py, as `mlcc-ci stack check-role`)
         self.given = Fn.condition_if(use_given.logical_id, "1", "0").to_string()
+        # the given role, for the boundary to let it be passed (nothing when none is given)
+        self.given_arn = Fn.condition_if(
+            use_given.logical_id, given.value_as_string, Aws.NO_VALUE
+        ).to_string()

@@ -1,4 +1,4 @@
-"""Lambda `mlcc-ci-scanner` and its hourly EventBridge rule."""
+"""Lambda `<prefix>-scanner` and its EventBridge rule (ScannerSchedule, hourly by default)."""
 
 from aws_cdk import CfnCondition, Duration
 from aws_cdk import aws_iam as iam

@@ -45,8 +45,8 @@ class MlccCiHarnessStack(Stack):
             type="Number",
             default=DEFAULT_MAX_CONCURRENCY,
             min_value=1,
-            description="At most this many configurations run at once (the scanner counts "
-            "running ones).",
+            description="At most this many configurations run at once (slot items the scanner "
+            "holds by conditional writes).",
         )
         spend_cap = CfnParameter(
             self,
@@ -108,8 +108,9 @@ class MlccCiHarnessStack(Stack):
             min_value=0,
             max_value=1,
             description="1: reserve one concurrent execution for each of the scanner and the "
-            "sweeper, so a manual run never overlaps a scheduled one (needs spare account "
-            "concurrency: new accounts' quota of 10 refuses any reservation); 0: none.",
+            "sweeper, so one of each runs at a time (the slots already bound what runs start; "
+            "needs spare account concurrency: new accounts' quota of 10 refuses any "
+            "reservation); 0: none.",
         )
         reserving = CfnCondition(
             self, "Reserving", expression=Fn.condition_not(Fn.condition_equals(reserved, 0))
@@ -119,7 +120,9 @@ class MlccCiHarnessStack(Stack):
         self.budget = for_catalog(catalog)
         if self.budget.problems():
             raise ValueError("; ".join(self.budget.problems()))
-        self.mirror = DockerHubCache(self, "DockerHub", secret_arn=docker_hub.value_as_string)
+        self.mirror = DockerHubCache(
+            self, "DockerHub", secret_arn=docker_hub.value_as_string, prefix=names.prefix
+        )
         self.tables = Tables(self, "Tables", names=names)
         self.notifications = Notifications(
             self, "Notifications", names=names, email=email.value_as_string
@@ -196,7 +199,7 @@ class MlccCiHarnessStack(Stack):
         )
         self.budget_alarm = BudgetAlarm(self, "Cost", topic=self.notifications.topic, names=names)
         # every role the stack makes (its own, CDK's helpers', the nested builds') is bounded
-        iam.PermissionsBoundary.of(self).apply(boundary(self, names))
+        iam.PermissionsBoundary.of(self).apply(boundary(self, names, self.sagemaker_role.given_arn))
         for construct in self.node.find_all():
             # CDK's own helpers' roles (emptying the bucket on delete): the same trust
             if (

@@ -1,4 +1,5 @@
-"""The results table (with its status index) and the run-history table."""
+"""The results table (with its status index, or the generator's, given), the run-history
+table and the slots table."""
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb

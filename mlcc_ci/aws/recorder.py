@@ -16,6 +16,7 @@ the runner's rules match it. Everything is redacted before it is stored.
 """
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,6 +65,9 @@ def _phase(build: Mapping[str, Any]) -> str:
     return _field(build, "currentPhase") or "unknown"
 
 
+_ERROR_CODE = re.compile(r"Error Code: ([A-Za-z]{1,64})")
+
+
 def message(error: str, cause: str, config_id: str, run_id: str) -> str:
     """What the record and the history say of the failure (redacted)."""
     build = _build(cause)
@@ -71,7 +75,10 @@ def message(error: str, cause: str, config_id: str, run_id: str) -> str:
         status = _field(build, "buildStatus") or "unknown"
         text = f"executor build {status} in phase {_phase(build)} ({error})"
     elif error.startswith("CodeBuild."):
-        exception = error.split(".", 1)[1]
+        # an error the integration names after the SDK's base exception carries the
+        # service's own code in its cause ("... Error Code: ThrottlingException; ...")
+        coded = _ERROR_CODE.search(cause)
+        exception = coded.group(1) if coded else error.split(".", 1)[1]
         text = (
             "the executor build did not start: An error occurred "
             f"({exception}) when calling the StartBuild operation: {cause[:CAUSE_CHARS]}"

@@ -21,16 +21,13 @@ from urllib.parse import unquote
 
 from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.errors import NotFound, UsageError
+from mlcc_ci.naming import prefix_problem
 
 SERVICE = "sagemaker.amazonaws.com"
-# The generated do-scripts push to the generator profile's repository (ml-container-creator
-# unless the profile names another) or to the stack's.
-GENERATOR_REPOSITORY = "ml-container-creator"
 
 _ARN = re.compile(
     r"arn:(aws[a-z-]{0,20}):iam::([0-9]{12}):role/((?:[\w+=,.@-]{1,64}/){0,32})([\w+=,.@-]{1,64})"
 )
-_PREFIX = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 
 
 class RoleUnreadable(UsageError):
@@ -57,7 +54,9 @@ class Need:
 
 
 def repositories(prefix: str = RESOURCE_PREFIX) -> tuple[str, ...]:
-    return (GENERATOR_REPOSITORY, f"{prefix}-*")
+    """Where a run's image is: the executor names the stack's repository to the generated
+    scripts (ECR_REPOSITORY_NAME), never the generator profile's shared one."""
+    return (f"{prefix}-*",)
 
 
 def needs(
@@ -78,7 +77,9 @@ def needs(
         Need(
             "EndpointLogs",
             ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
-            (f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*",),
+            # the logs of what runs create (endpoints, inference components, transform
+            # jobs: /aws/sagemaker/<kind>/<name>), no other team's
+            (f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/*/{prefix}-*",),
         ),
         Need(
             "Metrics",
@@ -109,10 +110,9 @@ def parse_arn(text: str) -> RoleArn:
 
 
 def check_prefix(prefix: str) -> str:
-    if not _PREFIX.fullmatch(prefix):
-        raise UsageError(
-            f"not a stack prefix: {prefix!r} (lower-case letters, digits and '-', at most 40)"
-        )
+    problem = prefix_problem(prefix)
+    if problem:
+        raise UsageError(f"not a stack prefix: {problem}")
     return prefix
 
 

@@ -218,11 +218,13 @@ def sweep(
             "CloudWatchMetrics": [
                 {
                     "Namespace": METRIC_NAMESPACE,
-                    "Dimensions": [[]],
+                    # each stack's own: another prefix's failures are not this one's alarm
+                    "Dimensions": [["Prefix"]],
                     "Metrics": [{"Name": SWEEP_FAILURES, "Unit": "Count"}],
                 }
             ],
         },
+        "Prefix": prefix,
         SWEEP_FAILURES: len(errors),
     }
     print(json.dumps({"event": "swept", **result, **metric}, default=str), flush=True)

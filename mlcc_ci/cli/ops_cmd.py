@@ -101,9 +101,9 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
 @click.option(
     "--function",
     "function_name",
-    default="mlcc-ci-scanner",
-    show_default=True,
-    help="With a DynamoDB store: the scanner Lambda to invoke.",
+    default=None,
+    help="With a DynamoDB store: the scanner Lambda to invoke [default: the store's stack's, "
+    "<prefix>-scanner from its runs table <prefix>-runs: mlcc-ci-scanner].",
 )
 @click.option(
     "--jobs",
@@ -117,7 +117,7 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
 @profile_option
 @store_options
 def trigger(
-    function_name: str,
+    function_name: str | None,
     jobs: int,
     stale_hours: float,
     max_concurrency: int | None,
@@ -130,7 +130,10 @@ def trigger(
 
     catalog, profile, store = open_for(profile_name, store_url, table, create=True)
     if isinstance(store, DynamoStore):
-        _invoke_scanner(store, function_name)
+        # the stack that owns the run history: never the generator's own stack's scanner
+        # because a store happens to be on its table
+        stack = store.runs_table.removesuffix("-runs")
+        _invoke_scanner(store, function_name or f"{stack}-scanner")
         return
     records = select_targets(
         catalog, store, policy_from_options(stale_hours, max_concurrency, catalog), due=True

@@ -30,7 +30,7 @@ def check_role(arn: str, region: str | None, prefix: str) -> None:
     """Is the IAM role ARN fit to be the SageMaker execution role of the CI endpoints (the
     stack's SageMakerRoleArn)? It must trust only sagemaker.amazonaws.com and allow no more
     than the loop needs: pull from the stack's repositories, log in to ECR, write endpoint
-    logs under /aws/sagemaker/ and endpoint metrics. Exit 0: fit; 1: what it allows beyond
+    logs under /aws/sagemaker/*/PREFIX-* and endpoint metrics. Exit 0: fit; 1: what it allows beyond
     that, one line each; 2: a malformed ARN, no such role, or the role cannot be read."""
     import os
 

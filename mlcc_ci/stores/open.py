@@ -99,5 +99,14 @@ def _dynamo(
     except (BotoCoreError, ValueError) as exc:  # unknown profile, bad region or endpoint URL
         raise UsageError(f"cannot use the DynamoDB store {table!r}: {exc}") from None
     return DynamoStore(
-        client, table=table, runs_table=query.get("runs_table", RUNS_TABLE_NAME), region=region
+        client, table=table, runs_table=query.get("runs_table") or runs_of(table), region=region
     )
+
+
+def runs_of(table: str) -> str:
+    """The run history beside a stack's results table: `<prefix>-table` has `<prefix>-runs`
+    (the stack names both from its prefix); any other name, the default stack's. A stack on
+    another's table says its own in its `Store` output (`runs_table=`)."""
+    if table.endswith("-table") and len(table) > len("-table"):
+        return f"{table.removesuffix('-table')}-runs"
+    return RUNS_TABLE_NAME

@@ -249,8 +249,13 @@ class Loop:
         def start_build(params: dict[str, Any]) -> Build:
             self._may_start_build(params["ProjectName"])
             if self.twin.faults.take("throttle:StartBuild", params["ProjectName"]):
-                # StartBuild refused with ThrottlingException, as the integration names it
-                raise TaskFailed("CodeBuild.ThrottlingException", "Rate exceeded")
+                # StartBuild refused with ThrottlingException, which the integration's SDK
+                # does not model: named after its base exception, the code in the cause
+                raise TaskFailed(
+                    "CodeBuild.AWSCodeBuildException",
+                    "Rate exceeded (Service: AWSCodeBuild; Status Code: 400; Error Code: "
+                    "ThrottlingException; Request ID: twin)",
+                )
             overrides = {v["Name"]: v["Value"] for v in params["EnvironmentVariablesOverride"]}
             stream = params["LogsConfigOverride"]["CloudWatchLogs"]["StreamName"]
             build = self.codebuild.start(params["ProjectName"], overrides, stream_prefix=stream)

@@ -14,7 +14,7 @@ from tests.twin.hosting import ACCOUNT
 
 REGION = "us-east-1"
 NO_VALUE = object()  # what Fn::If gives for AWS::NoValue: the property is left out
-STACK = "MlccCiHarnessStack"
+STACK = "mlcc-ci-harness"
 _NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::CodeBuild::Project": "Name",
