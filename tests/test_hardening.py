@@ -956,6 +956,12 @@ def test_the_scanner_and_the_sweeper_start_and_sweep_the_good_and_name_the_bad(t
     for name in ("mlcc-ci-http-fastapi", "mlcc-ci-http-flask"):
         sm.create_endpoint_config(EndpointConfigName=f"{name}-epc-1", ProductionVariants=variant)
         sm.create_endpoint(EndpointName=f"{name}-endpoint-1", EndpointConfigName=f"{name}-epc-1")
+    for name in ("mlcc-ci-http-fastapi", "mlcc-ci-http-flask"):
+        # a leak is an endpoint that came up and was left: in service before the sweep (the
+        # account refuses to delete one still Creating, whatever the machine's load)
+        sm.get_waiter("endpoint_in_service").wait(
+            EndpointName=f"{name}-endpoint-1", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
     now = clock.now()
     store.append_run(
         Run(
