@@ -86,9 +86,21 @@ class Catalog:
     defaults_files: list[tuple[Path, Loaded]] = field(default_factory=list)
 
     def get(self, name: str) -> Entry:
+        """The entry named `name`; else the one entry whose generatorName it is. An entry's
+        own name always wins over another's alias (a team's `qwen-vllm-small` with
+        `generatorName: transformers-vllm` never answers for `transformers-vllm`), and an
+        alias two entries share names neither."""
         for entry in self.entries:
-            if name in (entry.name, entry.data.get("generatorName")):
+            if entry.name == name:
                 return entry
+        aliased = [e for e in self.entries if e.data.get("generatorName") == name]
+        if len(aliased) == 1:
+            return aliased[0]
+        if aliased:
+            raise NotFound(
+                f"no catalog entry named '{name}'; it is the generatorName of "
+                f"{', '.join(e.name for e in aliased)}: name one of them"
+            )
         names = [e.name for e in self.entries]
         aliases = [e.generator_name for e in self.entries if e.generator_name != e.name]
         close = difflib.get_close_matches(name, names + aliases, n=1)

@@ -239,3 +239,34 @@ def test_a_team_defaults_problem_points_at_the_file_that_wrote_it(cli, tmp_path)
     defaults.write_text(defaults.read_text().replace("extends: mlcc-ci", "extends: ours"))
     wrong = cli("catalog", "validate", str(team))
     assert "_defaults.yaml:6: defaults $.extends: can only be 'mlcc-ci', not 'ours'" in wrong.output
+
+
+def test_an_entrys_own_name_wins_over_another_entrys_generator_name(tmp_path):
+    """A team's smaller copy of a generator configuration (issue 30): `transformers-vllm`
+    is the entry of that name, not the copy whose generatorName it is; a generatorName
+    answers only when one entry has it, and one two entries share names neither."""
+    import shutil
+
+    import pytest
+
+    from mlcc_ci.errors import NotFound
+    from mlcc_ci.resources import catalog_dir
+
+    folder = tmp_path / "catalog"
+    shutil.copytree(catalog_dir(), folder)
+    source = (folder / "transformers-vllm.yaml").read_text()
+    small = source.replace(
+        "name: transformers-vllm", "name: qwen-vllm-small\ngeneratorName: transformers-vllm"
+    ).replace("instanceType: ml.g6.12xlarge", "instanceType: ml.g5.xlarge")
+    (folder / "a-qwen-vllm-small.yaml").write_text(small)  # first in file order
+    catalog = load_valid_catalog([folder])
+    assert catalog.get("transformers-vllm").name == "transformers-vllm"
+    assert catalog.get("qwen-vllm-small").name == "qwen-vllm-small"
+    (folder / "transformers-vllm.yaml").unlink()
+    assert load_valid_catalog([folder]).get("transformers-vllm").name == "qwen-vllm-small"
+    other = small.replace("name: qwen-vllm-small", "name: qwen-vllm-tiny").replace(
+        "instanceType: ml.g5.xlarge", "instanceType: ml.g5.2xlarge"
+    )
+    (folder / "b-qwen-vllm-tiny.yaml").write_text(other)
+    with pytest.raises(NotFound, match="generatorName of qwen-vllm-small, qwen-vllm-tiny"):
+        load_valid_catalog([folder]).get("transformers-vllm")
