@@ -11,22 +11,16 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.twin.template import NAME_PROPERTY
 
 pytestmark = pytest.mark.cdk
 CDK = REPO / "cdk"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-# The physical-name properties CloudFormation gives each kind of resource.
+# The physical-name properties CloudFormation gives each kind of resource: the twin's, and
+# the kinds only names matter for here.
 NAMES = {
-    "AWS::DynamoDB::Table": "TableName",
-    "AWS::CodeBuild::Project": "Name",
-    "AWS::ECR::Repository": "RepositoryName",
-    "AWS::SNS::Topic": "TopicName",
-    "AWS::Logs::LogGroup": "LogGroupName",
-    "AWS::IAM::Role": "RoleName",
+    **NAME_PROPERTY,
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
-    "AWS::Lambda::Function": "FunctionName",
-    "AWS::StepFunctions::StateMachine": "StateMachineName",
-    "AWS::Events::Rule": "Name",
     "AWS::CloudWatch::Alarm": "AlarmName",
 }
 # IAM's names (and a budget's) are the account's, in every region.

@@ -12,7 +12,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 
-from mlcc_ci_stack.names import Names
+from mlcc_ci_stack.names import RUN_SAGEMAKER_KINDS, Names
 
 # Every service a role of the stack calls on its own resources (its CDK helpers' included:
 # S3 auto-delete, ECR emptying on delete); IAM, Lambda and Step Functions are narrower.
@@ -112,16 +112,7 @@ def boundary(stack: Stack, names: Names, given_role: str) -> iam.ManagedPolicy:
                 effect=iam.Effect.DENY,
                 actions=["sagemaker:Create*", "sagemaker:Update*", "sagemaker:Delete*"],
                 not_resources=[
-                    arn("sagemaker", f"{kind}/{prefixed}")
-                    for kind in (
-                        "model",
-                        "endpoint-config",
-                        "endpoint",
-                        "inference-component",
-                        "transform-job",
-                        "ai-benchmark-job",
-                        "ai-workload-config",
-                    )
+                    arn("sagemaker", f"{kind}/{prefixed}") for kind in RUN_SAGEMAKER_KINDS
                 ],
             ),
         ],

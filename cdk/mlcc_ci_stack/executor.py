@@ -22,7 +22,7 @@ from mlcc_ci.preflight import ROLE_GIVEN_ENV
 from mlcc_ci_stack.assets import source_asset
 from mlcc_ci_stack.buildspec import build_spec
 from mlcc_ci_stack.mirror import DockerHubCache
-from mlcc_ci_stack.names import Names
+from mlcc_ci_stack.names import RUN_SAGEMAKER_KINDS, Names
 from mlcc_ci_stack.nested import DLC_ACCOUNT, NestedBuildRoles
 from mlcc_ci_stack.tables import Tables
 from mlcc_ci_stack.trust import service
@@ -224,15 +224,7 @@ class Executor(Construct):
                     "sagemaker:DeleteAiWorkloadConfig",
                     "sagemaker:DeleteAiBenchmarkJob",
                 ],
-                resources=[
-                    arn("sagemaker", f"model/{prefix}-*"),
-                    arn("sagemaker", f"endpoint-config/{prefix}-*"),
-                    arn("sagemaker", f"endpoint/{prefix}-*"),
-                    arn("sagemaker", f"inference-component/{prefix}-*"),
-                    arn("sagemaker", f"transform-job/{prefix}-*"),
-                    arn("sagemaker", f"ai-benchmark-job/{prefix}-*"),
-                    arn("sagemaker", f"ai-workload-config/{prefix}-*"),
-                ],
+                resources=[arn("sagemaker", f"{kind}/{prefix}-*") for kind in RUN_SAGEMAKER_KINDS],
             ),
             iam.PolicyStatement(
                 # a role SageMakerRoleArn named is read and judged before a deploy uses it

@@ -13,10 +13,21 @@ generator's `mlcc-ci-table`, whose records both sides already read and write.
 import re
 from dataclasses import dataclass
 
-from mlcc_ci.constants import LOG_GROUP, RESOURCE_PREFIX, STATUS_INDEX
+from mlcc_ci.constants import LOG_GROUP, RESOURCE_PREFIX
 from mlcc_ci.naming import prefix_problem
 
 _TABLE = re.compile(r"^[a-zA-Z0-9_.-]{3,255}$")
+# What a run makes in SageMaker, each named `<prefix>-...`: what the executor may manage and
+# the permissions boundary keeps every change of the stack's roles to.
+RUN_SAGEMAKER_KINDS = (
+    "model",
+    "endpoint-config",
+    "endpoint",
+    "inference-component",
+    "transform-job",
+    "ai-benchmark-job",
+    "ai-workload-config",
+)
 
 
 @dataclass(frozen=True)
@@ -61,10 +72,6 @@ class Names:
     @property
     def slots_table(self) -> str:
         return self("slots")
-
-    @property
-    def status_index(self) -> str:
-        return STATUS_INDEX
 
     @property
     def log_group(self) -> str:

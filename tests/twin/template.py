@@ -15,7 +15,7 @@ from tests.twin.hosting import ACCOUNT
 REGION = "us-east-1"
 NO_VALUE = object()  # what Fn::If gives for AWS::NoValue: the property is left out
 STACK = "mlcc-ci-harness"
-_NAME_PROPERTY = {
+NAME_PROPERTY = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::CodeBuild::Project": "Name",
     "AWS::ECR::Repository": "RepositoryName",
@@ -68,7 +68,7 @@ class Template:
     def name(self, logical: str) -> str:
         """The physical name CloudFormation gives (or the template names)."""
         resource = self.resources[logical]
-        prop = _NAME_PROPERTY.get(resource["Type"])
+        prop = NAME_PROPERTY.get(resource["Type"])
         given = resource.get("Properties", {}).get(prop) if prop else None
         if given is not None:
             return str(self.resolve(given))
