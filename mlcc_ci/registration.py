@@ -1,6 +1,6 @@
 """Registrations from the catalog and from a generated project's do/config."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,22 @@ def catalog_registrations(catalog: Catalog) -> dict[str, Registration]:
     """configId -> registration of each supported entry, as the catalog makes it now: what a
     record the catalog registered is compared with to tell that its entry changed."""
     return {entry.config_id: from_entry(entry) for entry in catalog.entries if entry.supported}
+
+
+def _generated_from(
+    catalog: Catalog, generator_name: str, get: Callable[[str], str]
+) -> Entry | None:
+    """The one entry of the generator's configuration whose model, instance type and region
+    the project has: a team's two entries of one configuration (`transformers-vllm`, and
+    `qwen-vllm-small` with another model) each register as themselves."""
+    found = [
+        e
+        for e in catalog.entries
+        if e.generator_name == generator_name
+        and (e.model_name or "", e.data.get("instanceType"), e.data.get("region"))
+        == (get("MODEL_NAME"), get("INSTANCE_TYPE"), get("AWS_REGION"))
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -113,7 +129,7 @@ def from_project(project: Path, catalog: Catalog) -> ProjectRegistration:
     generator_name = get("DEPLOYMENT_CONFIG")
     entry: Entry | None
     try:
-        entry = catalog.get(generator_name)
+        entry = _generated_from(catalog, generator_name, get) or catalog.get(generator_name)
     except NotFound:
         entry = None
         warnings.append(

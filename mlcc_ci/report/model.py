@@ -313,8 +313,13 @@ def build_report(
     """Every catalog configuration appears, registered or not; custom ones follow.
     `history`: configId -> runs, newest first, for records that carry no recentRuns."""
     catalog = {e.name: e for e in entries}
-    # a record another tool wrote may name the configuration as the generator does
-    alias = {e.generator_name: e.name for e in catalog.values()}
+    # a record another tool wrote may name the configuration as the generator does: such a
+    # name stands for an entry only where it is no entry's own and one entry's alias (as
+    # Catalog.get), never by file order (a team's qwen-vllm-small never takes transformers-vllm's)
+    aliased: dict[str, list[str]] = {}
+    for e in catalog.values():
+        aliased.setdefault(e.generator_name, []).append(e.name)
+    alias = {g: n[0] for g, n in aliased.items() if len(n) == 1 and g not in catalog}
     by_name: dict[str, list[Record]] = {}
     for record in records:
         name = alias.get(record.deploymentConfig, record.deploymentConfig)
