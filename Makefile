@@ -49,7 +49,7 @@ lint: $(BIN)/.installed
 
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy
-	cd cdk && $(abspath $(BIN))/mypy mlcc_ci_stack app.py
+	$(BIN)/mypy cdk/app.py
 
 # The CDK CLI, from npm, for `cdk synth` / `cdk deploy` (the app itself is Python).
 cdk/node_modules/.installed: cdk/package.json cdk/package-lock.json
@@ -68,18 +68,18 @@ synth: $(BIN)/.installed cdk-cli lambda-wheels
 # The scanner Lambda's dependencies as wheels for its platform (and for this machine's
 # Python, so the tests can import the same recipe's asset); the synth installs offline.
 LAMBDA_PYTHONS := 3.12 $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
-cdk/build/wheels/.downloaded: cdk/lambda-requirements.txt $(BIN)/.installed
+cdk/build/wheels/.downloaded: mlcc_ci/stack/lambda-requirements.txt $(BIN)/.installed
 	for v in $(LAMBDA_PYTHONS); do \
 	  $(BIN)/python -m pip download --quiet --only-binary=:all: --platform manylinux2014_x86_64 \
 	    --implementation cp --python-version $$v -d cdk/build/wheels/py$$v \
-	    -r cdk/lambda-requirements.txt || exit 1; \
+	    -r mlcc_ci/stack/lambda-requirements.txt || exit 1; \
 	done
 	touch $@
 
 lambda-wheels: cdk/build/wheels/.downloaded
 
 # The locks the executor's build installs from by hash (scripts/lock.py): the Python one in
-# cdk/executor-requirements.txt, npm's for the pinned generator in mlcc_ci/generator_locks/.
+# mlcc_ci/stack/executor-requirements.txt, npm's for the pinned generator in mlcc_ci/generator_locks/.
 # Pins are kept; UPGRADE=1 takes the newest versions allowed.
 lock: $(BIN)/.installed
 	$(BIN)/python scripts/lock.py $(if $(UPGRADE),--upgrade)
@@ -108,9 +108,9 @@ generator-stack: $(GENERATOR_STACK)/.installed
 # the buildspec says, from local mirrors of PyPI and npm filled here (tests reach only
 # 127.0.0.1): the wheels the executor's lock pins, and npm's cache after installing the
 # pinned generator from its lock.
-.twin/wheels/.downloaded: cdk/executor-requirements.txt $(BIN)/.installed
+.twin/wheels/.downloaded: mlcc_ci/stack/executor-requirements.txt $(BIN)/.installed
 	$(BIN)/python -m pip download --quiet --dest .twin/wheels --only-binary=:all: --no-deps \
-	  --require-hashes -r cdk/executor-requirements.txt
+	  --require-hashes -r mlcc_ci/stack/executor-requirements.txt
 	touch $@
 
 .twin/npm-cache/.filled: catalog/_defaults.yaml $(wildcard mlcc_ci/generator_locks/*.json) \
@@ -121,7 +121,15 @@ generator-stack: $(GENERATOR_STACK)/.installed
 	rm -rf .twin/prime
 	touch $@
 
-twin-cache: .twin/wheels/.downloaded .twin/npm-cache/.filled
+# The stack extra at this virtualenv's versions: tests/test_stack_team.py installs
+# mlcc-ci[stack] from a wheel into a team's virtualenv, offline, from these and the above.
+STACK_PINS = $(BIN)/python -m pip freeze | grep -iE '^(aws-cdk-lib|cdk-nag|constructs)=='
+.twin/stack-wheels/.downloaded: pyproject.toml $(BIN)/.installed
+	$(BIN)/python -m pip download --quiet --dest .twin/stack-wheels --only-binary=:all: \
+	  $$($(STACK_PINS))
+	touch $@
+
+twin-cache: .twin/wheels/.downloaded .twin/npm-cache/.filled .twin/stack-wheels/.downloaded
 
 # The AWS loop against the simulated account, alone: every supported configuration through
 # the synthesized buildspec and the generator's own do-scripts, then the fault paths.
@@ -164,3 +172,30 @@ mutation: $(BIN)/.installed
 
 clean:
 	rm -rf $(VENV) .generator .generator-stack .twin mutants build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
+
+# Every target, one line each (`make help`); tests/test_catalog_cmd_add.py checks that each
+# phony target is listed. Not the default goal: a bare `make` still sets up the virtualenv.
+.PHONY: help
+help:
+	@printf '%-16s %s\n' \
+	  venv 'the development virtualenv in .venv: mlcc-ci with its test, lint and CDK tools' \
+	  demo 'the pinned generator on every supported configuration (static profile), then the report' \
+	  example 'the whole lifecycle on 127.0.0.1 with the example generator: no AWS, no Docker' \
+	  test 'every check: lint, typecheck and every test tier, after installing what they need' \
+	  lint 'ruff check and ruff format --check' \
+	  typecheck 'mypy over mlcc_ci and the CDK app' \
+	  bench 'the benchmarks in benchmarks/' \
+	  mutation 'mutation testing of the core modules (about ten minutes; not part of test)' \
+	  dist 'the sdist and the wheel a release publishes, into dist/ (BUILD_FLAGS=--no-isolation)' \
+	  lock "the executor's hash-pinned Python lock and npm's generator lock (UPGRADE=1: newest)" \
+	  generator 'the pinned generator, into .generator/, for the generator test tier' \
+	  generator-stack "the generator's own CI stack, into .generator-stack/, for the CDK test beside it" \
+	  cdk-cli 'the CDK CLI from npm, into cdk/node_modules/' \
+	  synth 'cdk synth of the stack (REGION=..., PREFIX=..., TABLE=...)' \
+	  lambda-wheels "the scanner Lambda's dependencies as wheels, for the synth" \
+	  twin-cache 'local PyPI and npm mirrors for the simulated account' \
+	  twin 'the AWS loop against the simulated account: the twin tests alone' \
+	  twin-server 'the simulated account as a server on 127.0.0.1 until Ctrl-C (TWIN_PORT=0: any port)' \
+	  browser "Debian's chromium, for the browser test" \
+	  clean 'remove the virtualenv, installs, caches and build output' \
+	  help 'this list'

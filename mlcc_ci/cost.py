@@ -18,7 +18,7 @@ from mlcc_ci.models import Cost, Record, StageResult
 
 # The generator's default for codebuildComputeType (its parameter-matrix.js, 1.6.0).
 GENERATOR_COMPUTE_TYPE = "BUILD_GENERAL1_LARGE"
-# The stack's executor project (cdk/mlcc_ci_stack/executor.py).
+# The stack's executor project (mlcc_ci/stack/executor.py).
 EXECUTOR_COMPUTE_TYPE = "BUILD_GENERAL1_MEDIUM"
 HOURS_PER_MONTH = 730  # AWS bills a month as 730 hours
 

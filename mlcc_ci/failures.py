@@ -18,6 +18,8 @@ from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
 RULES_FILE = "_failures.yaml"
+# The team catalog's rules, packed beside the shipped ones in the stack's Lambda asset
+PACKED_TEAM_RULES = "_team_failures.yaml"
 SCHEMA = "failure-rules.schema.json"
 CLASSES = ("product", "infra", "capacity", "quota", "credentials", "harness")
 UNCLASSIFIED = "unclassified"
@@ -52,7 +54,16 @@ class Rule:
     pattern: re.Pattern[str]
     retry: Retry
     hint: str
-    source: str  # file:line where the rule is written
+    file: Path  # where the rule is written
+    line: int
+
+    @property
+    def source(self) -> str:
+        """FILE:LINE for people, relative to the working directory of the moment (the rules
+        are cached): never `../../.venv/…` (mlcc_ci.catalog.shown_path)."""
+        from mlcc_ci.catalog import shown_path
+
+        return f"{shown_path(self.file)}:{self.line}"
 
     def applies(self, stage: str | None) -> bool:
         return stage is None or ANY_STAGE in self.stages or stage in self.stages
@@ -124,7 +135,8 @@ def _parse(path: Path, problems: list[str]) -> list[Rule]:
                 pattern=pattern,
                 retry=Retry(raw["retry"]["count"], raw["retry"]["backoffSeconds"]),
                 hint=raw["hint"],
-                source=f"{where}:{name_line}",
+                file=path,
+                line=name_line,
             )
         )
     return [] if len(problems) > found else rules
@@ -161,6 +173,8 @@ def rule_files(folder: Path | None = None) -> list[Path]:
     shipped = data_path("catalog") / RULES_FILE
     team = (folder or catalog_dir()) / RULES_FILE
     own = team.resolve() != shipped.resolve() and (team.is_file() or team.is_symlink())
+    if not own and folder is None and (packed := shipped.parent / PACKED_TEAM_RULES).is_file():
+        return [packed, shipped]  # a Lambda's copy of the stack's team catalog's rules
     return [team, shipped] if own else [shipped]
 
 

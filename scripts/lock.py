@@ -3,7 +3,7 @@ source, then proven usable.
 
     python scripts/lock.py [--upgrade]   # --upgrade: newest versions, else keep the pins
 
-- cdk/executor-requirements.txt (`pip install --require-hashes` in the buildspec): the
+- mlcc_ci/stack/executor-requirements.txt (`pip install --require-hashes` in the buildspec): the
   runtime dependencies of pyproject.toml and its build backend (the executor installs the
   package with --no-build-isolation), each pinned with the sha256 of every file PyPI has of
   that version (pip-compile --generate-hashes, from PyPI alone, whatever this machine's pip
@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPI = "https://pypi.org/simple"
-LOCK = "cdk/executor-requirements.txt"
+LOCK = "mlcc_ci/stack/executor-requirements.txt"
 # CodeBuild's standard:7.0 is Ubuntu 22.04 (glibc 2.35) on x86_64
 PLATFORMS = ("manylinux_2_35_x86_64", "manylinux_2_28_x86_64", "manylinux2014_x86_64")
 EXECUTOR_PYTHON_LINE = "# executor python: "
@@ -40,8 +40,7 @@ def _pip_env() -> dict[str, str]:
 
 
 def _executor_python() -> str:
-    sys.path.insert(0, str(ROOT / "cdk"))
-    from mlcc_ci_stack.buildspec import EXECUTOR_PYTHON
+    from mlcc_ci.stack.buildspec import EXECUTOR_PYTHON
 
     return EXECUTOR_PYTHON
 

@@ -16,14 +16,14 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from mlcc_ci import constants, generator
+from mlcc_ci import __version__, constants, generator
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.generator_npm import LOCKS_DIR, MANIFEST_NAME, lock_path, manifest
 from tests.conftest import REPO
 from tests.twin.buildrules import RUNTIMES, runtime_problem
 
 CDK = REPO / "cdk"
-LOCK = CDK / "executor-requirements.txt"
+LOCK = REPO / "mlcc_ci" / "stack" / "executor-requirements.txt"
 PIN = generator.pin_of(load_valid_catalog().defaults)
 HASH = re.compile(r"^--hash=sha256:[0-9a-f]{64}$")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
@@ -199,11 +199,8 @@ def test_a_pin_without_a_shipped_lock_is_installed_alone_without_scripts(fake_np
 def executor(tmp_path_factory):
     """The executor project of a synthesized stack (no cdk-nag: only what is installed is
     read here), and the folder of its source asset."""
-    sys.path.insert(0, str(CDK))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.app import build_app
+
     outdir = tmp_path_factory.mktemp("cdk.out")
     build_app(str(outdir), nag=False, region="us-east-1").synth()
     template = json.loads((outdir / f"{constants.STACK_NAME}.template.json").read_text())
@@ -236,18 +233,21 @@ def test_the_executor_installs_python_packages_only_by_hash(executor):
     assert own.split()[-3:] == ["--no-deps", "--no-build-isolation", "."]
     # the lock the buildspec names is in the source asset, as it is here
     assert (source / LOCK.name).read_bytes() == LOCK.read_bytes()
-    assert (source / "pyproject.toml").read_bytes() == (REPO / "pyproject.toml").read_bytes()
+    # what it builds mlcc-ci by says what this checkout's says: backend, requirements, command
+    shipped = tomllib.loads((source / "pyproject.toml").read_text())
+    ours = tomllib.loads((REPO / "pyproject.toml").read_text())
+    assert shipped["build-system"] == ours["build-system"]
+    assert sorted(shipped["project"]["dependencies"]) == sorted(ours["project"]["dependencies"])
+    assert shipped["project"]["scripts"] == ours["project"]["scripts"]
+    assert shipped["project"]["version"] == __version__
     assert "mlcc-ci generator install" in commands  # npm ci from the pin's lock
     assert not [c for c in commands if re.search(r"\bnpm (install|i|ci)\b", c)]
 
 
 @pytest.mark.cdk
 def test_the_executors_runtime_versions_are_in_its_images_documented_list(executor):
-    sys.path.insert(0, str(CDK))
-    try:
-        from mlcc_ci_stack.buildspec import EXECUTOR_PYTHON, GENERATOR_NODE_MAJOR
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.buildspec import EXECUTOR_PYTHON, GENERATOR_NODE_MAJOR
+
     props, _ = executor
     image = props["Environment"]["Image"]
     spec = json.loads(props["Source"]["BuildSpec"])

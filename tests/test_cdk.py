@@ -24,12 +24,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory):
     """Synthesize once with the AwsSolutions checks on; a finding fails the synth."""
-    sys.path.insert(0, str(CDK))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(CDK))
     from aws_cdk.assertions import Template
+
+    from mlcc_ci.stack.app import build_app
 
     outdir = tmp_path_factory.mktemp("cdk.out")
     app = build_app(str(outdir), region=REGION)
@@ -391,11 +388,8 @@ def _only_boto3(tmp_path: Path) -> Path:
 def test_the_handler_runs_from_the_bare_asset(tmp_path, moto_server):
     """The same recipe, built for this machine's Python: the handler imports and scans with
     nothing on the path but the asset and boto3 (no site-packages at all)."""
-    sys.path.insert(0, str(CDK))
-    try:
-        from mlcc_ci_stack.assets import scanner_asset
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.assets import scanner_asset
+
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     asset = scanner_asset(tmp_path / "asset", python_version=version)
     import boto3

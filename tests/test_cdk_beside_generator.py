@@ -16,7 +16,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -208,11 +207,8 @@ def synthesize_theirs(outdir: Path, region: str) -> dict:
 
 def synthesize_ours(outdir: Path, region: str, **context: str) -> dict:
     """Ours as `cdk synth` makes it (cdk-nag and cfn-lint are test_cdk_names.py's)."""
-    sys.path.insert(0, str(CDK))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.app import build_app
+
     build_app(str(outdir), nag=False, context=context, region=region).synth()
     (stack,) = outdir.glob("*.template.json")
     name = stack.name.removesuffix(".template.json")

@@ -5,7 +5,6 @@ service and the oldest one's age; an AWS Budgets budget that alerts the owners' 
 
 import json
 import os
-import sys
 
 import pytest
 
@@ -22,11 +21,8 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 @pytest.fixture(scope="module")
 def template(tmp_path_factory):
     """Synthesized in us-east-1 with the AwsSolutions checks on: a finding fails the synth."""
-    sys.path.insert(0, str(CDK))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.app import build_app
+
     outdir = tmp_path_factory.mktemp("cdk.out")
     build_app(str(outdir), region="us-east-1").synth()
     report = json.loads((outdir / "validation-report.json").read_text())
@@ -180,11 +176,8 @@ def test_a_monthly_budget_alerts_the_owners_topic(template):
 
 
 def test_two_regions_never_share_a_budget_name(tmp_path):
-    sys.path.insert(0, str(CDK))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.app import build_app
+
     names = []
     for region in ("us-east-1", "us-west-2"):
         out = tmp_path / region

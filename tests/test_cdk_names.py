@@ -30,11 +30,8 @@ ACCOUNT_WIDE = {"AWS::IAM::Role", "AWS::IAM::ManagedPolicy", "AWS::Budgets::Budg
 def synthesize(outdir: Path, region: str, **context: str) -> dict:
     """The stack as `cdk synth -c ...` makes it, cdk-nag's checks passed and cfn-lint's
     errors none (in that region)."""
-    sys.path.insert(0, str(CDK))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(CDK))
+    from mlcc_ci.stack.app import build_app
+
     app = build_app(str(outdir), context=context, region=region)
     app.synth()
     (stack,) = (p for p in outdir.glob("*.template.json"))

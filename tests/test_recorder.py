@@ -167,13 +167,8 @@ def test_the_lambda_asset_classifies_with_nothing_but_itself_and_boto3(tmp_path)
     import sys
     from pathlib import Path
 
-    from tests.conftest import REPO
+    from mlcc_ci.stack.assets import scanner_asset
 
-    sys.path.insert(0, str(REPO / "cdk"))
-    try:
-        from mlcc_ci_stack.assets import scanner_asset
-    finally:
-        sys.path.remove(str(REPO / "cdk"))
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     asset = scanner_asset(tmp_path / "asset", python_version=version)
     import botocore

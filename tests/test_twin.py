@@ -214,7 +214,7 @@ def test_the_executor_ran_as_codebuild_runs_it(account, matrix):
     log = build.output()
     phases = [line.split()[-1] for line in log.splitlines() if "Entering phase" in line]
     assert phases == ["INSTALL", "PRE_BUILD", "BUILD", "POST_BUILD"]
-    # every dependency pinned by hash, wheels only (cdk/executor-requirements.txt)
+    # every dependency pinned by hash, wheels only (mlcc_ci/stack/executor-requirements.txt)
     assert "--require-hashes --only-binary=:all: --no-deps -r executor-requirements.txt" in log
     # the runner is told the budget `timeout` enforces
     assert "[Container] Running command export MLCC_CI_RUN_SECONDS=9000" in log

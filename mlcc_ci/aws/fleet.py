@@ -1,6 +1,6 @@
 """What the CI prefix's endpoints cost now, as CloudWatch metrics: how many are InService and
 how old the oldest is. Each sweep publishes both, after it deleted what it could; alarms
-(cdk/mlcc_ci_stack/alarms.py) watch them, so a leak the sweeper cannot delete, or a run
+(mlcc_ci/stack/alarms.py) watch them, so a leak the sweeper cannot delete, or a run
 that keeps an endpoint far past its budget, reaches people."""
 
 from collections.abc import Iterable

@@ -3,7 +3,7 @@
 The endpoints a run deploys run as this role, with code the executor built: whatever the
 role may do, the containers may do. So the stack's `SageMakerRoleArn` must name a role
 that SageMaker alone may assume and that allows no more than the loop needs. What the loop
-needs is written here once (`needs`), for the stack's own role (cdk/mlcc_ci_stack/roles.py)
+needs is written here once (`needs`), for the stack's own role (mlcc_ci/stack/roles.py)
 and for `mlcc-ci stack check-role`, which reads a role and lists, one line each, what it
 allows beyond that.
 

@@ -18,9 +18,9 @@ from constructs import Construct
 
 from mlcc_ci.aws.recorder import RECORDED
 from mlcc_ci.budget import Budget
-from mlcc_ci_stack.buildspec import LOG_STREAM_PREFIX
-from mlcc_ci_stack.executor import Executor
-from mlcc_ci_stack.names import Names
+from mlcc_ci.stack.buildspec import LOG_STREAM_PREFIX
+from mlcc_ci.stack.executor import Executor
+from mlcc_ci.stack.names import Names
 
 # StartBuild's own errors, as Step Functions names a service's error: `<Service>.<Exception>`
 # ("Error handling in Step Functions workflows", https://docs.aws.amazon.com/step-functions/

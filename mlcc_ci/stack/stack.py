@@ -12,20 +12,20 @@ from mlcc_ci.budget import for_catalog
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS
 from mlcc_ci.naming import nested_builds
-from mlcc_ci_stack.alarms import Alarms
-from mlcc_ci_stack.boundary import boundary
-from mlcc_ci_stack.budget_alarm import BudgetAlarm
-from mlcc_ci_stack.executor import Executor
-from mlcc_ci_stack.mirror import DockerHubCache
-from mlcc_ci_stack.nag import acknowledge
-from mlcc_ci_stack.names import Names
-from mlcc_ci_stack.orchestrator import Orchestrator
-from mlcc_ci_stack.recorder import Recorder
-from mlcc_ci_stack.roles import SageMakerRole
-from mlcc_ci_stack.scanner import Scanner
-from mlcc_ci_stack.sweeper import Notifications, Sweeper
-from mlcc_ci_stack.tables import Tables
-from mlcc_ci_stack.trust import trust_this_account_only
+from mlcc_ci.stack.alarms import Alarms
+from mlcc_ci.stack.boundary import boundary
+from mlcc_ci.stack.budget_alarm import BudgetAlarm
+from mlcc_ci.stack.executor import Executor
+from mlcc_ci.stack.mirror import DockerHubCache
+from mlcc_ci.stack.nag import acknowledge
+from mlcc_ci.stack.names import Names
+from mlcc_ci.stack.orchestrator import Orchestrator
+from mlcc_ci.stack.recorder import Recorder
+from mlcc_ci.stack.roles import SageMakerRole
+from mlcc_ci.stack.scanner import Scanner
+from mlcc_ci.stack.sweeper import Notifications, Sweeper
+from mlcc_ci.stack.tables import Tables
+from mlcc_ci.stack.trust import trust_this_account_only
 
 
 class MlccCiHarnessStack(Stack):

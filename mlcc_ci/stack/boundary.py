@@ -12,7 +12,7 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 
-from mlcc_ci_stack.names import RUN_SAGEMAKER_KINDS, Names
+from mlcc_ci.stack.names import RUN_SAGEMAKER_KINDS, Names
 
 # Every service a role of the stack calls on its own resources (its CDK helpers' included:
 # S3 auto-delete, ECR emptying on delete); IAM, Lambda and Step Functions are narrower.

@@ -13,8 +13,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlcc_ci_stack.assets import LAMBDA_PYTHON, scanner_asset
-from mlcc_ci_stack.trust import service
+from mlcc_ci.stack.assets import LAMBDA_PYTHON, scanner_asset
+from mlcc_ci.stack.trust import service
 
 
 def stack_function(

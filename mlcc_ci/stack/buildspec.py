@@ -12,7 +12,7 @@ from aws_cdk import aws_codebuild as codebuild
 
 from mlcc_ci.budget import Budget
 from mlcc_ci.constants import RUN_SECONDS_ENV
-from mlcc_ci_stack.assets import EXECUTOR_LOCK
+from mlcc_ci.stack.assets import EXECUTOR_LOCK
 
 # The Node.js runtime the executor runs the generator with (CodeBuild's standard:7.0 image
 # ships it): its major must be the pinned generator's `engines.node` (a cdk test checks it

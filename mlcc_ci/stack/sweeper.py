@@ -10,9 +10,9 @@ from constructs import Construct
 from mlcc_ci import naming
 from mlcc_ci.aws.sweeper import METRIC_NAMESPACE
 from mlcc_ci.budget import Budget
-from mlcc_ci_stack.functions import schedule_rule, stack_function
-from mlcc_ci_stack.names import Names
-from mlcc_ci_stack.tables import Tables
+from mlcc_ci.stack.functions import schedule_rule, stack_function
+from mlcc_ci.stack.names import Names
+from mlcc_ci.stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.sweeper.handler"
 # A leaked endpoint bills until the next sweep: at most this long past its run.

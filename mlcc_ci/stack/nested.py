@@ -21,8 +21,8 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from mlcc_ci_stack.mirror import DockerHubCache
-from mlcc_ci_stack.trust import service
+from mlcc_ci.stack.mirror import DockerHubCache
+from mlcc_ci.stack.trust import service
 
 NESTED_LOG_RETENTION = logs.RetentionDays.ONE_MONTH
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from mlcc_ci.naming import region_code
-from mlcc_ci_stack.names import Names
+from mlcc_ci.stack.names import Names
 
 DEFAULT_MONTHLY_DOLLARS = 500
 # (notification type, percent of the limit)

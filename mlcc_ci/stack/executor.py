@@ -19,13 +19,13 @@ from mlcc_ci.budget import Budget
 from mlcc_ci.mirror import MIRROR_ENV
 from mlcc_ci.naming import PREFIX_ENV
 from mlcc_ci.preflight import ROLE_GIVEN_ENV
-from mlcc_ci_stack.assets import source_asset
-from mlcc_ci_stack.buildspec import build_spec
-from mlcc_ci_stack.mirror import DockerHubCache
-from mlcc_ci_stack.names import RUN_SAGEMAKER_KINDS, Names
-from mlcc_ci_stack.nested import DLC_ACCOUNT, NestedBuildRoles
-from mlcc_ci_stack.tables import Tables
-from mlcc_ci_stack.trust import service
+from mlcc_ci.stack.assets import source_asset
+from mlcc_ci.stack.buildspec import build_spec
+from mlcc_ci.stack.mirror import DockerHubCache
+from mlcc_ci.stack.names import RUN_SAGEMAKER_KINDS, Names
+from mlcc_ci.stack.nested import DLC_ACCOUNT, NestedBuildRoles
+from mlcc_ci.stack.tables import Tables
+from mlcc_ci.stack.trust import service
 
 IMAGE_DAYS = 14  # an image nothing pushed again for this long is expired
 

@@ -11,8 +11,8 @@ from constructs import Construct
 
 from mlcc_ci.aws.rolecheck import needs
 from mlcc_ci.naming import region_code
-from mlcc_ci_stack.names import Names
-from mlcc_ci_stack.trust import service
+from mlcc_ci.stack.names import Names
+from mlcc_ci.stack.trust import service
 
 
 class SageMakerRole(Construct):

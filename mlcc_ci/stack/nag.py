@@ -10,7 +10,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
-from mlcc_ci_stack.boundary import SERVICES
+from mlcc_ci.stack.boundary import SERVICES
 
 PREFIX_REASON = (
     "A run creates and deletes resources it names with the run prefix; the policy is "

@@ -10,9 +10,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from mlcc_ci_stack.functions import stack_function
-from mlcc_ci_stack.names import Names
-from mlcc_ci_stack.tables import Tables
+from mlcc_ci.stack.functions import stack_function
+from mlcc_ci.stack.names import Names
+from mlcc_ci.stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.recorder.handler"
 

@@ -13,7 +13,7 @@ from mlcc_ci.constants import (
     ATTR_STATUS,
     STATUS_INDEX,
 )
-from mlcc_ci_stack.names import Names
+from mlcc_ci.stack.names import Names
 
 _PITR = dynamodb.PointInTimeRecoverySpecification(point_in_time_recovery_enabled=True)
 _S = dynamodb.AttributeType.STRING

@@ -14,7 +14,7 @@ from constructs import Construct
 from mlcc_ci.aws.fleet import ENDPOINTS_IN_SERVICE, OLDEST_ENDPOINT_MINUTES, PREFIX_DIMENSION
 from mlcc_ci.aws.sweeper import METRIC_NAMESPACE, SWEEP_FAILURES
 from mlcc_ci.budget import Budget
-from mlcc_ci_stack.names import Names
+from mlcc_ci.stack.names import Names
 
 PERIOD = Duration.hours(1)  # the scanner's default schedule
 SWEEP_PERIOD = Duration.minutes(15)  # the sweeper measures the endpoints every 15 minutes

@@ -7,9 +7,9 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from mlcc_ci.budget import Budget
-from mlcc_ci_stack.functions import schedule_rule, stack_function
-from mlcc_ci_stack.names import Names
-from mlcc_ci_stack.tables import Tables
+from mlcc_ci.stack.functions import schedule_rule, stack_function
+from mlcc_ci.stack.names import Names
+from mlcc_ci.stack.tables import Tables
 
 HANDLER = "mlcc_ci.aws.scanner.handler"
 
