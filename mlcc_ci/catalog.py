@@ -198,6 +198,19 @@ def display(path: Path) -> str:
         return str(path)
 
 
+def shown_path(path: Path) -> str:
+    """Where a file is, for people: `(shipped) NAME` for one packaged with mlcc-ci, else
+    relative to the working directory when inside it, else absolute (never `../../.venv/…`)."""
+    full = Path(os.path.abspath(path))
+    shipped = Path(os.path.abspath(data_path("catalog")))
+    if shipped.parent.name == "_data" and full.is_relative_to(shipped):
+        return f"(shipped) {full.relative_to(shipped).as_posix()}"
+    try:
+        return str(full.relative_to(Path.cwd()))
+    except (ValueError, OSError):
+        return str(full)
+
+
 class _Collector:
     def __init__(self) -> None:
         self.problems: list[tuple[str, int, str]] = []

@@ -507,6 +507,8 @@ def catalog_problems(entries: Iterable[Any], params: Parameters) -> list[str]:
     for entry in supported:
         for path, message in check_config(entry.config, params):
             where = entry_path(entry, path)
+            if where == ("name",):  # a renamed copy: its generatorName is the fix
+                message += _variant_hint(entry, params.deployment_configs)
             text = f"{entry.name} {json_path(where)}: {message}"
             out.append(f"{display(entry.path)}:{line_of(entry.lines, where)}: {text}")
         for key, said in missing.get(entry.name, ()):
@@ -515,6 +517,19 @@ def catalog_problems(entries: Iterable[Any], params: Parameters) -> list[str]:
             text = f"{entry.name} {json_path(where)}: generator {params.version} says: {said}"
             out.append(f"{display(entry.path)}:{line}: {text}")
     return sorted(out, key=problem_order)
+
+
+def _variant_hint(entry: Any, offered: tuple[str, ...]) -> str:
+    """For an entry whose name the generator does not offer: the configuration it is likely
+    a variant of (its architecture and backend, else the closest name), to name it by."""
+    import difflib
+
+    guess = f"{entry.data.get('architecture')}-{entry.data.get('backend')}"
+    if guess not in offered:
+        guess = next(iter(difflib.get_close_matches(entry.name, offered, n=1)), "")
+    if not guess:
+        return "; if this entry is a variant of one of them, add `generatorName:` naming it"
+    return f"; if this entry is a variant of '{guess}', add `generatorName: {guess}`"
 
 
 @dataclass(frozen=True)

@@ -148,11 +148,13 @@ def test_a_team_keeps_its_own_catalog(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("MLCC_CI_CATALOG", str(team))
     assert "http-flask-team" in cli("catalog", "list").output
     assert cli("catalog", "validate").output.endswith(f"catalog valid: {shipped - 1} entries\n")
-    again = cli("catalog", "init", str(team))
-    assert (
-        again.exit_code == 2
-        and again.output == f"Error: {team} is not an empty folder; choose a new one\n"
+    again = cli("catalog", "init", str(team))  # the renamed http-flask.yaml is in its way
+    assert (again.exit_code, again.output) == (
+        2,
+        f"Error: {team / 'http-flask.yaml'} is in the way: catalog init overwrites nothing "
+        "and wrote nothing; move it away, or choose another folder\n",
     )
+    assert not (team / "http-nginx.yaml").exists()
     monkeypatch.delenv("MLCC_CI_CATALOG")
     assert "http-flask-team" not in cli("catalog", "list").output  # the shipped one again
 

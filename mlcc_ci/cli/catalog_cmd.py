@@ -136,18 +136,21 @@ def init(directory: Path, names: tuple[str, ...], no_entries: bool, owner: str) 
     JSON schemas in DIRECTORY/.schema, which each file's schema comment names relatively,
     so editors check entries as you type for everyone who clones the repository.
 
+    DIRECTORY may hold other files: init overwrites none. It writes the files that are not
+    there, leaves those that already say the same, and refuses, writing nothing, where a
+    different file is in the way.
+
     Use it with `--catalog DIRECTORY`, MLCC_CI_CATALOG=DIRECTORY or `catalog = "DIRECTORY"`
     in mlcc-ci.toml.
     """
-    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.catalog import load_valid_catalog, shown_path
+    from mlcc_ci.catalogadd import init_conflicts, init_files
     from mlcc_ci.errors import UsageError
     from mlcc_ci.files import write_atomic
-    from mlcc_ci.resources import data_path, use_catalog
+    from mlcc_ci.resources import use_catalog
 
     if directory.is_symlink():
         raise UsageError(f"{directory} is a symbolic link; choose a new folder")
-    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
-        raise UsageError(f"{directory} is not an empty folder; choose a new one")
     if no_entries and names:
         raise UsageError("give NAME ... or --no-entries, not both")
     if not _OWNER.fullmatch(owner):
@@ -155,43 +158,84 @@ def init(directory: Path, names: tuple[str, ...], no_entries: bool, owner: str) 
     use_catalog(None)  # entries come from the shipped catalog
     shipped = load_valid_catalog()
     chosen = [] if no_entries else [shipped.get(n) for n in names] or shipped.entries
+    files = init_files(directory, chosen, owner)
+    conflicts, same = init_conflicts(directory, files)
+    if conflicts:
+        more = f" (and {len(conflicts) - 1} more)" if len(conflicts) > 1 else ""
+        raise UsageError(
+            f"{shown_path(conflicts[0])} is in the way{more}: catalog init overwrites "
+            "nothing and wrote nothing; move it away, or choose another folder"
+        )
     try:
         (directory / ".schema").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror or exc}") from None
-    for name in _CATALOG_SCHEMAS:
-        schema_file = data_path("schema") / name
-        write_atomic(directory / ".schema" / schema_file.name, schema_file.read_bytes())
-    write_atomic(directory / "_defaults.yaml", _TEAM_DEFAULTS.format(owner=owner).encode())
-    for entry in chosen:
-        text = entry.path.read_text(encoding="utf-8").replace("$schema=../schema/", "$schema=")
-        text = text.replace("$schema=catalog-", "$schema=.schema/catalog-", 1)
-        write_atomic(directory / entry.path.name, text.encode("utf-8"))
+    for path, data in files.items():
+        if path not in same:
+            write_atomic(path, data)
     n = len(chosen)
+    kept = f"; {len(same)} file(s) already there kept as they were" if same else ""
     click.echo(
         f"created {directory}: _defaults.yaml (extends the shipped defaults), "
-        f"{n} entr{'ies' if n != 1 else 'y'}, schemas in .schema/; use it with "
+        f"{n} entr{'ies' if n != 1 else 'y'}, schemas in .schema/{kept}; use it with "
         f"`mlcc-ci --catalog {directory} ...`, MLCC_CI_CATALOG={directory}, or "
         f'`catalog = "{directory}"` in mlcc-ci.toml'
     )
 
 
-# what the files of a catalog folder name in their schema comments
-_CATALOG_SCHEMAS = (
-    "catalog-defaults.schema.json",
-    "catalog-entry.schema.json",
-    "failure-rules.schema.json",
-)
 _OWNER = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_TEAM_DEFAULTS = """\
-# yaml-language-server: $schema=.schema/catalog-defaults.schema.json
-# This catalog's defaults. `extends: mlcc-ci` starts from the defaults the installed mlcc-ci
-# ships (the pinned generator, stage commands and timeouts, prices, rules and profiles):
-# name here only what differs. Maps merge key by key; a list or a single value replaces.
-# `mlcc-ci catalog show-defaults` prints the result and where each value comes from.
-extends: mlcc-ci
-owner: {owner}
-"""
+
+
+@catalog.command()
+@click.argument("name")
+@click.option(
+    "--from",
+    "source",
+    metavar="ENTRY",
+    help="Copy this entry (the team catalog's, else the shipped one of that name) instead "
+    "of starting from a skeleton.",
+)
+def add(name: str, source: str | None) -> None:
+    """Write a new entry, NAME.yaml, into the catalog in use (--catalog, MLCC_CI_CATALOG or
+    the settings file).
+
+    With --from ENTRY, a copy of ENTRY's file, renamed NAME; where NAME is not the
+    generator's name for the configuration, `generatorName` says which one it is a variant
+    of. Without, a skeleton whose comments say what to fill in: valid as it is, and
+    unsupported (never run) until you say what it deploys. An existing file is never
+    overwritten, and a file that would not validate is not written.
+    """
+    from mlcc_ci.catalog import load_catalog, shown_path
+    from mlcc_ci.catalogadd import add_entry, check_name, copy_text, find_source, skeleton_text
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.resources import catalog_dir, data_path
+
+    check_name(name)
+    folder = catalog_dir()
+    shipped = data_path("catalog")
+    if folder.resolve() == shipped.resolve() and shipped.parent.name == "_data":
+        raise UsageError(
+            "no team catalog to add to: name one with --catalog DIR, MLCC_CI_CATALOG or "
+            '`catalog = "DIR"` in mlcc-ci.toml (`mlcc-ci catalog init DIR` starts one)'
+        )
+    team = load_catalog([folder])  # the entries that load, whatever else is wrong
+    if source is None:
+        text, what = skeleton_text(name, folder), "a skeleton to fill in"
+    else:
+        entry = find_source(source, [team, load_catalog([shipped])])
+        text = copy_text(entry, name, folder)
+        what = f"a copy of {entry.name}"
+        if name != entry.generator_name:
+            what += f", generatorName: {entry.generator_name}"
+    added = add_entry(folder, name, text, team)
+    path = shown_path(added.path)
+    click.echo(f"wrote {path} ({what})")
+    if added.same_as is not None:
+        click.echo(
+            f"note: it deploys the same thing as {added.same_as.name} until you change its "
+            "model, instance type, region or target; the catalog is invalid until then"
+        )
+    click.echo(f"next: edit it, then mlcc-ci catalog validate {path}")
 
 
 @catalog.command("show-defaults")
@@ -200,7 +244,7 @@ def show_defaults() -> None:
     file and line it comes from (a team's _defaults.yaml, or the shipped one it extends)."""
     import yaml
 
-    from mlcc_ci.catalog import display, load_valid_catalog, locate
+    from mlcc_ci.catalog import load_valid_catalog, locate, shown_path
 
     catalog = load_valid_catalog()
     for key, value in catalog.defaults.items():
@@ -208,7 +252,7 @@ def show_defaults() -> None:
             continue
         if catalog.defaults_files:
             path, line = locate(catalog.defaults_files, (key,))
-            click.echo(f"# {display(path)}:{line}")
+            click.echo(f"# {shown_path(path)}:{line}")
         click.echo(yaml.safe_dump({key: value}, sort_keys=False).rstrip())
 
 
@@ -242,11 +286,28 @@ def list_entries(as_json: bool) -> None:
 @catalog.command()
 @click.argument("name")
 @json_option
-def show(name: str, as_json: bool) -> None:
-    """Show one merged entry and the compact configJson it registers."""
+@click.option(
+    "--yaml",
+    "as_yaml",
+    is_flag=True,
+    help="Print the entry as its file writes it, without derived values: what can be "
+    "pasted into an entry file (or use `catalog add NEW --from NAME`).",
+)
+def show(name: str, as_json: bool, as_yaml: bool) -> None:
+    """Show one entry merged with the defaults it inherits, and the configId and compact
+    configJson it registers (as comments: they are derived, never written in an entry)."""
     from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.errors import UsageError
 
+    if as_json and as_yaml:
+        raise UsageError("give --json or --yaml, not both")
     entry = load_valid_catalog().get(name)
+    if as_yaml:
+        from mlcc_ci.catalogadd import own_text
+        from mlcc_ci.safetext import printable
+
+        click.echo(printable(own_text(entry)), nl=False)
+        return
     if as_json:
         doc = {
             "entry": dict(entry.data),
@@ -257,10 +318,13 @@ def show(name: str, as_json: bool) -> None:
         return
     import yaml
 
-    click.echo(f"# {entry.path}")
+    from mlcc_ci.catalog import shown_path
+
+    click.echo(f"# {shown_path(entry.path)}, merged with the defaults it inherits")
+    click.echo(f"# as written, to copy: mlcc-ci catalog show {entry.name} --yaml")
     click.echo(yaml.safe_dump(dict(entry.data), sort_keys=False).rstrip())
-    click.echo(f"configId: {entry.config_id}")
-    click.echo(f"configJson: {entry.config_json}")
+    click.echo(f"# configId: {entry.config_id}")
+    click.echo(f"# configJson: {entry.config_json}")
 
 
 @click.command("config-id")
