@@ -25,6 +25,34 @@ def store_options(func: F) -> F:
     return func
 
 
+def pick_options(func: F) -> F:
+    """--tag, -k and --last-failed: `run` and `plan` narrow what they take (picking.py)."""
+    func = click.option(
+        "--last-failed",
+        "--lf",
+        "last_failed",
+        is_flag=True,
+        help="Only entries whose last run under this profile did not pass: failed (fail-*), "
+        "blocked by the infrastructure, or an error of mlcc-ci (an interrupted run is not "
+        "counted). With none, says so and exits 0.",
+    )(func)
+    func = click.option(
+        "-k",
+        "keyword",
+        metavar="EXPR",
+        help="Only entries whose name matches EXPR, as pytest's -k: case-insensitive "
+        "substrings with and, or, not and parentheses, e.g. -k 'vllm and not triton'.",
+    )(func)
+    func = click.option(
+        "--tag",
+        "tags",
+        metavar="TAG",
+        multiple=True,
+        help="Only entries carrying TAG (the catalog's `tags`); repeat for any of several.",
+    )(func)
+    return func
+
+
 def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(func)
 

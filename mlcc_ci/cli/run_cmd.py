@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from mlcc_ci.cli.options import json_option, store_options
+from mlcc_ci.cli.options import json_option, pick_options, store_options
 
 F = Callable[..., Any]
 
@@ -71,16 +71,25 @@ def policy_from_options(stale_hours: float, max_concurrency: int | None, catalog
 
 
 def open_for(
-    profile_name: str | None, store_url: str | None, table: str | None, *, create: bool = False
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+    *,
+    create: bool = False,
+    filters: Any = None,
 ) -> Any:
     """The catalog, the profile and the store it implies. Only commands that write results
-    (`create`) make a new SQLite store; the others say there is none."""
+    (`create`) make a new SQLite store; the others say there is none. `filters` (--tag, -k)
+    are checked against the catalog first: a mistyped one opens no store."""
     from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.picking import check
     from mlcc_ci.profiles import load_profile, profile_store
     from mlcc_ci.stores.open import open_store
 
     catalog = load_valid_catalog()
     profile = load_profile(catalog, profile_name)
+    if filters is not None:
+        check(filters, catalog)
     store = open_store(
         None if table else profile_store(profile, store_url), table=table, create=create
     )
@@ -88,56 +97,19 @@ def open_for(
     return catalog, profile, store
 
 
-def _due_cost(record: Any, catalog: Any, profile: Any) -> Any:
-    """What the next run of `record` should cost, and how that was reached."""
-    from mlcc_ci.cost import expected
-    from mlcc_ci.matrix import entry_for
-
-    stages = entry_for(record, catalog).data.get("stages", {})
-    timeouts = {k: v.get("timeoutSeconds", 0) for k, v in stages.items()}
-    return expected(record, profile.prices, profile.name, timeouts)
-
-
-def _next_due_line(following: Any, now: Any) -> str:
-    """`Nothing is due. Next: NAME (pass) at WHEN, in 3.2h.`"""
-    from mlcc_ci import clock
-
-    if following is None:
-        return "Nothing is due, and no finished result will go stale."
-    hours = (following.at - now).total_seconds() / 3600
-    wait = f"in {hours:.1f}h" if hours < 48 else f"in {hours / 24:.1f}d"
-    record = following.record
-    when = clock.display(clock.iso(following.at))
-    if following.blocked and record.blocked is not None:
-        return (
-            f"Nothing is due. Next: {record.deploymentConfig} (blocked ({record.blocked.cls})) "
-            f"at {when}, {wait}, when it may be tried again."
-        )
-    return (
-        f"Nothing is due. Next: {record.deploymentConfig} ({record.testStatus}) at "
-        f"{when}, {wait}, when its result goes stale."
-    )
-
-
-def _decision_json(d: Any) -> dict[str, Any]:
-    return {
-        "name": d.record.deploymentConfig,
-        "configId": d.record.configId,
-        "reason": d.reason,
-        "detail": d.detail,
-        "status": d.record.testStatus,
-    }
-
-
 @click.command()
 @click.option("--now", "now_text", metavar="ISO-8601", help="Plan as if it were this time.")
 @json_option
+@pick_options
 @policy_options
 @profile_option
 @store_options
 def plan(
     now_text: str | None,
     as_json: bool,
+    tags: tuple[str, ...],
+    keyword: str | None,
+    last_failed: bool,
     stale_hours: float,
     max_concurrency: int | None,
     profile_name: str | None,
@@ -149,111 +121,52 @@ def plan(
 
     Selection reads the status index (as the scanner does) and the catalog's own records: an
     entry edited since its last run is due at once ("changed"), without `register`. Other
-    configurations tested within --stale-hours are not listed.
+    configurations tested within --stale-hours are not listed. --tag, -k and --last-failed
+    show only the entries `run` would take with them.
     """
     from mlcc_ci import clock
-    from mlcc_ci.cost import money, total
     from mlcc_ci.errors import UsageError
-    from mlcc_ci.registration import catalog_registrations
-    from mlcc_ci.scheduling import gather, upcoming
-    from mlcc_ci.selection import blocked_next, select
+    from mlcc_ci.picking import Filters, Picker
+    from mlcc_ci.planview import PlanView, due_cost
+    from mlcc_ci.targets import following, selected
 
     try:
         now = clock.parse(now_text) if now_text else clock.now()
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO-8601 time") from None
-    catalog, profile, store = open_for(profile_name, store_url, table)
+    filters = Filters(tags, keyword, last_failed)
+    catalog, profile, store = open_for(profile_name, store_url, table, filters=filters)
+    picker = Picker(filters, catalog, store, profile.name) if filters.active else None
     policy = policy_from_options(stale_hours, max_concurrency, catalog)
     store.unreadable.clear()
-    current = catalog_registrations(catalog)
     try:
-        result = select(gather(store, now, policy, current), now, policy, current)
+        result, _ = selected(catalog, store, policy, now, picker)
     except OverflowError:
         raise UsageError(
             f"--now {now_text} is too early for --stale-hours {stale_hours:g}"
         ) from None
     # idle: say when the next result goes stale (max-concurrency holding some back is not idle)
     idle = not result.due and not any(d.reason == "max-concurrency" for d in result.skipped)
-    following = upcoming(store, policy) if idle else None
-    if idle and (after_block := blocked_next(result)) is not None:
-        following = after_block if following is None or after_block.at < following.at else following
-    unreadable = dict(store.unreadable)
-    costs = {d.record.configId: _due_cost(d.record, catalog, profile) for d in result.due}
-    due_total = total(cost for cost, _ in costs.values())
-    bounded = sum(how == "at most" for _, how in costs.values())
+    view = PlanView(
+        now=now,
+        result=result,
+        costs={d.record.configId: due_cost(d.record, catalog, profile) for d in result.due},
+        profile=profile,
+        following=following(catalog, store, policy, result, picker) if idle else None,
+        idle=idle,
+        unreadable=dict(store.unreadable),
+    )
     if as_json:
-        doc = {
-            "now": clock.iso(now),
-            "due": [
-                {
-                    **_decision_json(d),
-                    "estimatedCost": costs[d.record.configId][0].to_item(),
-                    "costFrom": costs[d.record.configId][1],
-                }
-                for d in result.due
-            ],
-            "estimatedCost": {
-                "usd": due_total.usd if due_total.counted else None,
-                "unknown": due_total.unknown,
-                "atMost": bounded,
-                "priceTable": profile.prices.label,
-            },
-            "nextDue": None
-            if following is None
-            else {
-                "name": following.record.deploymentConfig,
-                "configId": following.record.configId,
-                "status": following.record.testStatus,
-                "at": clock.iso(following.at),
-                # due then because its block's retry time comes: what blocks it
-                "blocked": following.record.blocked.cls
-                if following.blocked and following.record.blocked
-                else None,
-            },
-            "reap": [_decision_json(d) for d in result.reap],
-            "skipped": [_decision_json(d) for d in result.skipped],
-            "unreadable": [{"configId": k, "reason": v} for k, v in unreadable.items()],
-            "unregistered": result.unregistered,
-        }
-        click.echo(json.dumps(doc, indent=2))
+        click.echo(json.dumps(view.doc(), indent=2))
         return
-    for title, items in (
-        ("Due", result.due),
-        ("Orphaned (will be reaped)", result.reap),
-        ("Skipped", result.skipped),
-    ):
-        click.echo(f"{title} ({len(items)}):")
-        for d in items:
-            line = f"  {d.record.deploymentConfig:<28} {d.reason:<16} {d.detail}"
-            if d.record.configId in costs:
-                cost, how = costs[d.record.configId]
-                line += f"  ~{'≤' if how == 'at most' else ''}{money(cost.usd)}"
-            click.echo(line)
-        if title == "Due" and items:
-            note = f", {bounded} never run: at most, by stage timeouts" if bounded else ""
-            click.echo(
-                f"  Estimated cost of what is due: {due_total.text} ({profile.prices.label}{note})"
-            )
-        elif title == "Due" and idle:
-            click.echo(f"  {_next_due_line(following, now)}")
-    if unreadable:
-        click.echo(f"Unreadable ({len(unreadable)}):")
-        for config_id, reason in unreadable.items():
-            click.echo(f"  {config_id:<28} {reason}")
-    if result.unregistered:
-        click.echo(f"Not registered ({len(result.unregistered)}):")
-        for name in result.unregistered:
-            click.echo(f"  {name:<28} in the catalog, no record under its configId")
-        click.echo(
-            "  A new entry, or one whose model, instance type, region or target changed (a new "
-            "configId): `mlcc-ci register --from-catalog NAME` (or `run NAME`) adds it"
-        )
+    click.echo("\n".join(view.lines()))
 
 
 @click.command()
 @click.argument("names", nargs=-1)
 @click.option("--due", is_flag=True, help="Run what `plan` says is due.")
 @click.option("--all", "all_entries", is_flag=True, help="Run every supported catalog entry.")
+@pick_options
 @click.option("--config-id", metavar="ID", help="Run one registered record (the AWS executor).")
 @click.option("--run-id", metavar="ID", help="With --config-id: the run the scanner claimed.")
 @click.option(
@@ -288,6 +201,9 @@ def run(
     names: tuple[str, ...],
     due: bool,
     all_entries: bool,
+    tags: tuple[str, ...],
+    keyword: str | None,
+    last_failed: bool,
     config_id: str | None,
     run_id: str | None,
     jobs: int,
@@ -305,22 +221,33 @@ def run(
     """Run configurations through generate → validate → build → deploy_test → register →
     teardown → update, and record every stage.
 
+    --tag, -k and --last-failed narrow NAME ..., --all or --due (alone: every entry), each
+    keeping what the others kept, as pytest's do.
+
     Exit status 1 when any run failed.
     """
+    from mlcc_ci.dryrun import lines
     from mlcc_ci.errors import UsageError
     from mlcc_ci.lifecycle import faults
+    from mlcc_ci.picking import Filters, Picker
 
     try:
         faults(os.environ)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    filters = Filters(tags, keyword, last_failed)
     chosen = sum(bool(x) for x in (names, due, all_entries, config_id))
-    if chosen != 1:
-        raise UsageError("choose what to run: NAME ..., --due, --all or --config-id ID")
+    if chosen > 1 or not (chosen or filters.active):
+        raise UsageError(
+            "choose what to run: NAME ..., --due, --all or --config-id ID "
+            "(or every entry narrowed by --tag, -k or --last-failed)"
+        )
     if run_id and not config_id:
         raise UsageError("--run-id goes with --config-id")
-    catalog, profile, store = open_for(profile_name, store_url, table, create=True)
-    records = select_targets(
+    if config_id and filters.active:
+        raise UsageError("--config-id runs the record it names: no --tag, -k or --last-failed")
+    catalog, profile, store = open_for(profile_name, store_url, table, create=True, filters=filters)
+    targets = choose_targets(
         catalog,
         store,
         policy_from_options(stale_hours, max_concurrency, catalog),
@@ -329,9 +256,16 @@ def run(
         config_id=config_id,
         run_id=run_id,
         dry_run=dry_run,
+        picker=Picker(filters, catalog, store, profile.name) if filters.active else None,
     )
+    records = targets.records
+    if not records and targets.empty:  # e.g. nothing failed last time: nothing to do
+        click.echo(targets.empty)
+        return
     if dry_run:
-        _print_dry_run(catalog, profile, records)
+        click.echo(
+            "\n".join(lines(catalog, profile, records) + ([] if records else ["nothing to run"]))
+        )
         return
     if quiet and verbose:
         raise UsageError("choose -q or -v, not both")
@@ -350,7 +284,7 @@ def run(
         raise SystemExit(code)
 
 
-def select_targets(
+def choose_targets(
     catalog: Any,
     store: Any,
     policy: Any,
@@ -360,95 +294,27 @@ def select_targets(
     config_id: str | None = None,
     run_id: str | None = None,
     dry_run: bool = False,
-) -> list[Any]:
-    """The records to run: one claimed record, what is due, or the named (default: all
-    supported) catalog entries, registered first."""
-    from mlcc_ci import clock
-    from mlcc_ci.constants import RUNNING
-    from mlcc_ci.errors import NotFound, UsageError
-    from mlcc_ci.registration import catalog_registrations, from_entry
-    from mlcc_ci.scheduling import gather, reap, reregister
-    from mlcc_ci.selection import select
-    from mlcc_ci.stores.base import reregistered
+    picker: Any = None,
+) -> Any:
+    """The records to run (targets.py), what was done to find them said on standard
+    error."""
+    from mlcc_ci import targets
 
     if config_id:
-        record = store.get(config_id)
-        if record is None:
-            raise NotFound(f"no record {config_id} in {store.description}")
-        if run_id and (record.testStatus != RUNNING or record.runId != run_id):
-            raise UsageError(
-                f"record {config_id} is not claimed by run {run_id} "
-                f"(status {record.testStatus}, run {record.runId})"
-            )
-        return [record]
-    if due:
-        now = clock.now()
-        current = catalog_registrations(catalog)
-        result = select(gather(store, now, policy, current), now, policy, current)
-        if dry_run:  # each changed entry as registering it anew would make it
-            return [
-                reregistered(d.record, current[d.record.configId])
-                if d.reason == "changed"
-                else d.record
-                for d in result.due
-            ]
-        for gone in reap(store, result, now, policy):
-            click.echo(f"reaped {gone.deploymentConfig}: {gone.errorMessage}", err=True)
-        result = reregister(store, result, current, now)
-        for decision in result.due:
-            if decision.reason == "changed":
-                name = decision.record.deploymentConfig
-                click.echo(f"registered {name} anew: {decision.detail}", err=True)
-        return [d.record for d in result.due]
-    entries = [catalog.get(n) for n in names] if names else catalog.entries
-    records = []
-    for entry in entries:
-        if not entry.supported:
-            click.echo(f"skipped {entry.name}: unsupported ({entry.support_reason})", err=True)
-            continue
-        if not dry_run:
-            outcome = store.register(from_entry(entry), clock.iso(clock.now()))
-            if outcome != "unchanged":
-                click.echo(f"registered {entry.name}: {outcome}", err=True)
-        record = store.get(entry.config_id)
-        if record is None:  # dry run of an unregistered entry
-            from mlcc_ci.models import Record
-
-            record = Record.registered(from_entry(entry), clock.iso(clock.now()))
-        if record.testStatus == RUNNING:
-            click.echo(f"skipped {entry.name}: already running (run {record.runId})", err=True)
-            continue
-        records.append(record)
-    return records
+        chosen = targets.claimed(store, config_id, run_id)
+    elif due:
+        chosen = targets.due(catalog, store, policy, dry_run=dry_run, picker=picker)
+    else:
+        chosen = targets.named(catalog, store, names, dry_run=dry_run, picker=picker)
+    for note in chosen.notes:
+        click.echo(note, err=True)
+    return chosen
 
 
-def _print_dry_run(catalog: Any, profile: Any, records: list[Any]) -> None:
-    from mlcc_ci.lifecycle import RUN_STAGES
-    from mlcc_ci.matrix import entry_for
-
-    click.echo(f"profile {profile.name}: {profile.description}")
-    for record in records:
-        entry = entry_for(record, catalog)
-        specs = profile.stage_specs(entry)
-        click.echo(f"\n{entry.name} ({record.configId}) — configJson: {record.configJson}")
-        for name in (*RUN_STAGES, "teardown"):
-            spec = specs.get(name)
-            if not profile.runs(name):
-                click.echo(f"  {name:<12} skipped: {profile.skip_reason}")
-                continue
-            if name == "validate":
-                command = (
-                    "(built in: required files, executables, bash -n, Dockerfile FROM, "
-                    "python compile, do/config matches)"
-                )
-            else:
-                command = spec.command if spec and spec.command else "(nothing to run)"
-            timeout = f"{spec.timeout:g}s" if spec else "-"
-            checks = f" [checks: {', '.join(spec.checks)}]" if spec and spec.checks else ""
-            click.echo(f"  {name:<12} timeout {timeout:<6} {command}{checks}")
-        click.echo("  update       write the record and append the run to the history")
-    if not records:
-        click.echo("nothing to run")
+def select_targets(catalog: Any, store: Any, policy: Any, **how: Any) -> list[Any]:
+    """The records to run: one claimed record, what is due, or the named (default: all
+    supported) catalog entries, registered first."""
+    return list(choose_targets(catalog, store, policy, **how).records)
 
 
 def execute_runs(
@@ -472,6 +338,7 @@ def execute_runs(
     from mlcc_ci.failures import load_rules
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
+    from mlcc_ci.runsummary import shown_outcome, tally
     from mlcc_ci.safetext import printable
     from mlcc_ci.stores.base import release
     from mlcc_ci.stores.open import data_dir
@@ -545,24 +412,13 @@ def execute_runs(
     if failures:
         click.echo("\nFirst failure of each failed run:")
         click.echo("\n".join(failures))
-    passed = sum(r.status == "pass" and r.stored for r in reports)
-    kinds = {"blocked": 0, "error": 0, "interrupted": 0}
-    for r in reports:
-        # a result the store could not take is the harness's failure, whatever it was
-        kind = outcome_kind(r.outcome) if r.stored else "error"
-        if kind in kinds:
-            kinds[kind] += 1
-    failed = len(reports) - passed - sum(kinds.values())
-    counts = [f"{passed} passed", f"{failed} failed"]
-    counts += [f"{n} {name}" for name, n in kinds.items() if n]
-    click.echo(f"{', '.join(counts)} (profile {profile.name}; logs in {root})")
+    counted = tally(reports)
+    click.echo(f"{counted.counts()} (profile {profile.name}; logs in {root})")
     unstored = [r for r in reports if not r.stored]
     if unstored:
         click.echo(f"{len(unstored)} result(s) could not be stored; see the notes above", err=True)
     _prune(root, {r.record.runId or "" for r in reports if not r.stored})
-    if failed or kinds["blocked"] or kinds["interrupted"]:
-        return 1  # the matrix is not proven
-    return 3 if kinds["error"] else 0  # only mlcc-ci itself failed
+    return counted.exit_status
 
 
 # In a CodeBuild build, a retry's backoff longer than this is left to the scanner.
@@ -579,30 +435,6 @@ def retry_limits(env: Mapping[str, str]) -> tuple[float | None, float | None]:
     in_build = bool(env.get("CODEBUILD_BUILD_ID"))
     deadline = time.monotonic() + float(seconds) if seconds.isdigit() else None
     return deadline, BUILD_MAX_RETRY_WAIT if in_build else None
-
-
-def outcome_kind(outcome: Any) -> str:
-    """pass, fail (the product's), blocked (the infrastructure's), error (the harness's) or
-    interrupted."""
-    if outcome.status in ("pass", "error", "interrupted"):
-        return str(outcome.status)
-    if outcome.blocked_by is not None:
-        return "blocked"
-    return "fail"
-
-
-def shown_outcome(outcome: Any) -> str:
-    """A run's status as the summary shows it: `fail-build [product]`, `blocked (capacity)
-    at deploy_test`, `error`; with the attempt when it was retried."""
-    kind = outcome_kind(outcome)
-    failure = outcome.failure
-    if kind == "blocked":
-        text = f"blocked ({failure.cls}) at {failure.stage}"
-    elif kind == "fail" and failure is not None:
-        text = f"{outcome.status} [{failure.cls}]"
-    else:
-        text = str(outcome.status)
-    return f"{text}, attempt {outcome.attempt}" if outcome.attempt > 1 else text
 
 
 def _prune(root: Path, keep_ids: set[str]) -> None:
