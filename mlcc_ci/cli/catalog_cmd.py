@@ -88,18 +88,11 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
 def _annotation(problem: str) -> str:
     """A GitHub workflow command that puts `problem` on its file and line in the diff."""
     from mlcc_ci.catalog import problem_order
+    from mlcc_ci.report.annotations import command
 
     file, line = problem_order(problem)
     message = problem.split(": ", 1)[1] if ": " in problem else problem
-
-    def data(text: str) -> str:
-        return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-    def prop(text: str) -> str:
-        return data(text).replace(":", "%3A").replace(",", "%2C")
-
-    where = f"file={prop(file)}" + (f",line={line}" if line else "")
-    return f"::error {where},title=mlcc-ci catalog::{data(message)}"
+    return command("error", message, file=file, line=line, title="mlcc-ci catalog")
 
 
 def _markdown(problems: list[str], entries: int) -> str:

@@ -1,6 +1,7 @@
 """`mlcc-ci report` and `mlcc-ci dashboard`."""
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -8,15 +9,19 @@ from mlcc_ci.cli.logs_cmd import report_layout
 from mlcc_ci.cli.options import store_options
 from mlcc_ci.cli.run_cmd import open_for, profile_option
 
+EXPORTED = ("junit", "github")  # formats for other tools, from the report's test cases
+
 
 @click.command()
 @click.argument("name", required=False)
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["text", "json", "markdown", "html"]),
+    type=click.Choice(["text", "json", "markdown", "html", *EXPORTED]),
     default="text",
     show_default=True,
+    help="junit: JUnit XML (one testsuite per profile, one testcase per configuration); "
+    "github: a workflow annotation (::error file=…,line=…) per failing configuration.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option(
@@ -32,6 +37,12 @@ from mlcc_ci.cli.run_cmd import open_for, profile_option
     metavar="REPORT.json",
     help="A saved `report --format json`: also show what newly fails, newly passes, and is new.",
 )
+@click.option(
+    "--allure-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    metavar="DIR",
+    help="Also write Allure results (a result file per configuration, categories.json) to DIR.",
+)
 @profile_option
 @store_options
 def report(
@@ -41,6 +52,7 @@ def report(
     output: Path | None,
     fail_on_regression: bool,
     baseline: Path | None,
+    allure_dir: Path | None,
     profile_name: str | None,
     store_url: str | None,
     table: str | None,
@@ -58,9 +70,9 @@ def report(
     fmt = "json" if as_json else fmt
     if name is not None and fmt not in ("text", "json"):
         raise UsageError(f"report NAME is shown as text or json, not {fmt}")
-    if name is not None and (baseline or fail_on_regression or output):
+    if name is not None and (baseline or fail_on_regression or output or allure_dir):
         raise UsageError("report NAME takes --format (text or json) and --json only")
-    catalog, _, store = open_for(profile_name, store_url, table)
+    catalog, profile, store = open_for(profile_name, store_url, table)
     if name is not None:
         from mlcc_ci.report.one import view
 
@@ -79,7 +91,9 @@ def report(
             from mlcc_ci.report.model import changes
 
             result = replace(result, changes=changes(result, statuses))
-        body = render.render(result, fmt, **report_layout(output))
+        # the Allure results are written on the way
+        exported = _exported(result, catalog, profile.name, fmt, allure_dir)
+        body = exported if fmt in EXPORTED else render.render(result, fmt, **report_layout(output))
     if output:
         from mlcc_ci.files import write_atomic
 
@@ -94,6 +108,40 @@ def report(
         names = ", ".join(c.name for c in result.regressions)
         click.echo(f"regression: {names}", err=True)
         raise SystemExit(1)
+
+
+def _exported(result: Any, catalog: Any, profile: str, fmt: str, allure_dir: Path | None) -> str:
+    """The report as JUnit XML or GitHub annotations (`fmt`; else ""), and as Allure
+    results in `allure_dir` when given."""
+    if fmt not in EXPORTED and not allure_dir:
+        return ""
+    import os
+
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.redact import secret_values
+    from mlcc_ci.report.cases import cases_of, local_logs
+
+    secrets = secret_values(os.environ)
+    cases = cases_of(result, catalog.entries, profile, secrets)
+    logs = local_logs(secrets)
+    if allure_dir:
+        from mlcc_ci.report.allure import allure_results, write
+
+        files = allure_results(cases, generated_at=result.generatedAt, logs=logs)
+        try:
+            write(allure_dir, files)
+        except OSError as exc:
+            raise UsageError(f"cannot write {allure_dir}: {exc.strerror or exc}") from None
+        click.echo(f"wrote {len(cases)} Allure results to {allure_dir}", err=True)
+    if fmt == "junit":
+        from mlcc_ci.report.junit import junit
+
+        return junit(cases, generated_at=result.generatedAt, scopes=result.scopes, logs=logs)
+    if fmt == "github":
+        from mlcc_ci.report.annotations import annotations
+
+        return "".join(f"{line}\n" for line in annotations(cases, Path.cwd()))
+    return ""
 
 
 def _baseline_statuses(path: Path) -> dict[str, str]:
