@@ -11,6 +11,7 @@ for it (`npm root -g` under NPM_CONFIG_PREFIX). The version stays the catalog's:
 is chosen by it, and `npm ci` refuses a lock that does not match the manifest made from it.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -78,3 +79,21 @@ def npm_install(
     if result.returncode == 0:
         _link_commands(prefix, lib / "node_modules" / package)
     return f"npm ci of {package}@{version} from {lock.name}", result
+
+
+def linked_prefix(root: Path, package: str, under: Path) -> Path:
+    """An npm global prefix under `under` whose `npm root -g` holds a link to the package
+    at `root`: for a generator installed where no global prefix holds it (a project's
+    node_modules, found on PATH through node_modules/.bin), which a generated project's
+    do/validate would otherwise not find (it looks under `npm root -g`, then stops)."""
+    digest = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:12]
+    prefix = under / f"{slug(package, 'linked')}-{digest}"
+    link = prefix / "lib" / "node_modules" / package
+    if link.resolve() != root.resolve():
+        link.parent.mkdir(parents=True, exist_ok=True)
+        # beside it, then renamed over it: a concurrent run never sees it missing
+        temporary = link.with_name(f".{link.name}-{os.getpid()}-{digest}")
+        temporary.unlink(missing_ok=True)
+        temporary.symlink_to(root.resolve(), target_is_directory=True)
+        os.replace(temporary, link)
+    return prefix

@@ -669,17 +669,7 @@ class Runner:
             note = f"do/validate could not run: {'; '.join(said) or 'no reason given'}"
             return StageResult("pass", logPointer=pointer, note=summarize(note, "", secrets))
         if outcome.returncode == 1:
-            said = [ln for ln in lines if "✗" in ln]  # the validate-runner's findings
-            alarms = [ln for ln in lines if ln.startswith("❌")]
-            if said:
-                note = f"do/validate found errors: {'; '.join(said)}"
-            elif alarms:
-                note = f"do/validate exited 1: {'; '.join(alarms)}"
-            elif lines:  # e.g. it could not find the generator and stopped (set -e)
-                note = f"do/validate exited 1 without naming an error (its last line: {lines[-1]})"
-            else:
-                note = "do/validate exited 1 without any output"
-            summary = summarize(note, "", secrets)
+            summary = summarize(validate_env.failure_note(lines), "", secrets)
             return StageResult("fail", logPointer=pointer, errorSummary=summary)
         return StageResult(
             "fail", logPointer=pointer, errorSummary=self._failure(outcome, spec, secrets)

@@ -209,3 +209,18 @@ def prepare(root: Path, env: Mapping[str, str], home: Path) -> dict[str, str]:
         "HOME": str(home),
         "MCC_NO_STALE_WARNING": "true",
     }
+
+
+def failure_note(lines: list[str]) -> str:
+    """Why `do/validate` exited 1, from its output's non-blank lines: the validate-runner's
+    findings, else its own ❌ lines, else what it said last (a `set -e` script stops at the
+    command that failed without a word, so its last lines say where it was)."""
+    findings = [ln for ln in lines if "✗" in ln]
+    alarms = [ln for ln in lines if ln.startswith("❌")]
+    if findings:
+        return f"do/validate found errors: {'; '.join(findings)}"
+    if alarms:
+        return f"do/validate exited 1: {'; '.join(alarms)}"
+    if lines:
+        return f"do/validate exited 1; it last printed: {' / '.join(lines[-3:])}"
+    return "do/validate exited 1 without any output"

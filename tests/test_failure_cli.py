@@ -1,6 +1,7 @@
 """`mlcc-ci run` exit codes and summaries by failure class, `failures explain`, `failures
 reclassify` and `history show|forget`, through the command line on a real SQLite store."""
 
+import json
 import re
 from dataclasses import replace
 
@@ -286,3 +287,34 @@ def test_forget_with_stdin_closed_is_a_no_not_a_traceback(store_env, monkeypatch
         "nothing forgotten (--yes forgets without asking)",
     ]
     assert [r.runId for r in history(store_env)[0]] == [runs[0].runId]
+
+
+def test_explain_after_the_log_is_pruned_sends_no_one_to_read_it(cli, store_env, monkeypatch):
+    """A run whose log is gone (keep-runs pruned its folder): explain says so and classifies
+    the error summary the history kept, and its hint no longer says "read the log"."""
+    import shutil
+    from pathlib import Path
+
+    work = store_env.parent / "work"
+    result = run(cli, monkeypatch, "http-flask:build:fail", "--work-dir", str(work))
+    assert result.exit_code == 1
+    (failed,), _ = history(store_env)
+    log = Path(failed.stageResults["build"].logPointer)
+    kept = cli("failures", "explain", failed.runId).output.splitlines()
+    assert kept[1:2] == ["class:   unclassified"]
+    assert kept[-1] == "hint:    no rule matched: read the log"  # while it is there
+
+    shutil.rmtree(log.parent.parent)  # the run's folder, as keep-runs prunes it
+    explained = cli("failures", "explain", failed.runId)
+    assert explained.exit_code == 0
+    assert explained.output.splitlines()[1:] == [
+        "class:   unclassified",
+        "from:    the error summary the history kept (the log is gone)",
+        "hint:    no rule matched what the history kept, and the log is gone: "
+        "`mlcc-ci run http-flask` runs it again with a log",
+    ]
+    as_json = json.loads(cli("failures", "explain", failed.runId, "--json").output)
+    assert (as_json["from"], as_json["hint"]) == (
+        "errorSummary",
+        explained.output.split("hint:    ")[1].strip(),
+    )

@@ -410,6 +410,48 @@ def test_do_validate_runs_when_the_generator_is_found_on_path(
     assert Path(validate.logPointer).read_text().count("✅ Validation passed") == 1
 
 
+def test_do_validate_runs_with_the_generator_from_a_folders_node_modules(
+    cli, pinned_generator, tmp_path, monkeypatch
+):
+    """`npm install @aws/ml-container-creator@1.6.0` in a folder and its node_modules/.bin
+    on PATH, no `generator install`: no npm global prefix holds the generator, so the
+    project's do/validate, which looks under `npm root -g` and stops silently (set -e) when
+    it finds nothing there, gets a prefix the harness links to this one."""
+    pin = generator.pin_of(CATALOG.defaults)
+    app = tmp_path / "app"  # that folder: the pinned install's files (hard links, no copy)
+    modules = app / "node_modules"
+    shutil.copytree(
+        pinned_generator.root.parents[len(Path(pin.package).parts) - 1],
+        modules,
+        symlinks=True,
+        copy_function=os.link,
+    )
+    (modules / ".bin").mkdir()
+    (modules / ".bin" / pin.command).symlink_to(f"../{pin.package}/bin/cli.js")  # as npm does
+    home = tmp_path / "generator-home"
+    monkeypatch.setenv(generator.HOME_ENV, str(home))
+    monkeypatch.setenv("PATH", f"{modules / '.bin'}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    found = generator.find(pin, os.environ)
+    assert found is not None and found.version == pin.version
+    assert (found.root, found.prefix) == (modules / pin.package, None)
+
+    work = str(tmp_path / "work")
+    result = cli("run", "transformers-vllm", "--profile", "static", "--work-dir", work)
+    assert result.exit_code == 0, result.output
+    store = open_store(f"sqlite:///{tmp_path}/xdg/mlcc-ci/static-results.db")
+    record = store.get(CATALOG.get("transformers-vllm").config_id)
+    validate = record.stageResults["validate"]
+    assert (validate.status, validate.note, validate.errorSummary) == ("pass", "", "")
+    log = Path(validate.logPointer).read_text()
+    assert "Running schema validation..." in log and "✅ Validation passed" in log
+    # the prefix made for it: `npm root -g` there holds a link to the folder's generator,
+    # the same one for every run
+    (linked,) = (home / "linked").iterdir()
+    assert found.stage_env(os.environ)["NPM_CONFIG_PREFIX"] == str(linked)
+    assert (linked / "lib" / "node_modules" / pin.package).resolve() == found.root
+
+
 def test_where_says_a_wrong_version_is_not_the_pin(cli, pinned_generator, tmp_path, monkeypatch):
     """A generator of another version on PATH is not the one the catalog pins."""
     fake = tmp_path / "other" / "node_modules" / "@aws" / "ml-container-creator"

@@ -354,12 +354,13 @@ def _with_validate(script: str) -> dict:
             "",
             "do/validate could not run: ⚠️ Schema registry not found.",
         ),
-        # what it does when `npm root -g` finds no generator: set -e ends it, unexplained
+        # what it does when `npm root -g` finds no generator: set -e ends it, unexplained;
+        # the summary quotes its last three lines
         (
-            'echo "🔍 Running schema validation..."; false',
+            'echo one; echo; echo "⚠️ stale"; echo "🔍 Running schema validation..."; false',
             "fail",
-            "do/validate exited 1 without naming an error (its last line: 🔍 Running schema "
-            "validation...)",
+            "do/validate exited 1; it last printed: one / ⚠️ stale / 🔍 Running schema "
+            "validation...",
             "",
         ),
         ("exit 1", "fail", "do/validate exited 1 without any output", ""),

@@ -137,6 +137,12 @@ def explain(
     )
     stored = run.failure.cls if run.failure is not None else "-"
     rule = next((r for r in rules if r.name == found.rule), None)
+    hint = found.hint
+    if log is None and not found.rule:  # "read the log" of a log that is gone says nothing
+        hint = (
+            "no rule matched what the history kept, and the log is gone: "
+            f"`mlcc-ci run {record.deploymentConfig}` runs it again with a log"
+        )
     if as_json:
         doc = {
             "runId": run.runId,
@@ -149,7 +155,7 @@ def explain(
             "ruleSource": rule.source if rule else None,
             "capture": printable(found.capture) or None,
             "line": printable(redact(found.line)) or None,
-            "hint": found.hint,
+            "hint": hint,
             "from": str(log) if log else "errorSummary",
         }
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
@@ -167,7 +173,7 @@ def explain(
         click.echo(f"capture: {printable(found.capture)}")
         click.echo(f"line:    {printable(redact(found.line))}")
     click.echo(f"from:    {source}")
-    click.echo(f"hint:    {found.hint}")
+    click.echo(f"hint:    {hint}")
     if stored != found.cls:
         click.echo(
             f"stored:  {stored} (the rules have changed since: `mlcc-ci failures reclassify` "
