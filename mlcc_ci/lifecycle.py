@@ -30,6 +30,7 @@ from mlcc_ci import (
     projectsetup,
     stagehooks,
     validate_env,
+    workdirs,
 )
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import ERROR, INTERRUPTED
@@ -375,7 +376,7 @@ class Runner:
         root = self.work_root.resolve()
         if not (project.resolve().is_relative_to(root) and project.resolve() != root):
             raise ValueError(f"the project folder {project} would be outside {root}")
-        work.mkdir(parents=True, exist_ok=True)
+        workdirs.make(work, self.store)  # marked as the store's: only its runs prune it
         env = self._stage_env(record, entry, config, work, project)
         env["MLCC_ATTEMPT"] = str(attempt)
         secrets = secret_values({**self.env, **env})  # a token withheld from env included

@@ -5,6 +5,12 @@ holding either wins, and in one folder `mlcc-ci.toml` wins over `pyproject.toml`
 counts only when it has a `[tool.mlcc-ci]` table). Every value may also come from a flag or
 an environment variable; the order is flags, then environment, then the file, then the
 defaults. Relative paths in the file are relative to the file's folder.
+
+One repository, one state: where a settings file is found, the results store and the run
+folders default to `.mlcc-ci/` beside it (`state_dir`), so two repositories on one machine
+never share results or prune each other's runs unless they name one store on purpose. With
+no settings file the user-wide data folder (`$XDG_DATA_HOME/mlcc-ci`) stays the default. A
+`.mlcc-ci` folder mlcc-ci makes holds a `.gitignore` of `*`: it is never committed by accident.
 """
 
 import os
@@ -17,6 +23,7 @@ from typing import Any
 from mlcc_ci.errors import UsageError
 
 FILE_NAME = "mlcc-ci.toml"
+STATE_FOLDER = ".mlcc-ci"  # beside the settings file: its store and run folders
 PYPROJECT = "pyproject.toml"
 MAX_BYTES = 1 << 20
 
@@ -36,7 +43,10 @@ SETTINGS = (
     Setting("profile", "MLCC_CI_PROFILE", str, "default", "the run profile"),
     Setting("store", "MLCC_CI_STORE", str, None, "the results store URL (else the profile's)"),
     Setting("jobs", "MLCC_CI_JOBS", int, 1, "configurations run at once"),
-    Setting("keep-runs", "MLCC_CI_KEEP_RUNS", int, 3, "run folders kept per configuration", 0),
+    Setting(
+        "keep-runs", "MLCC_CI_KEEP_RUNS", int, 3, "run folders kept per configuration and store", 0
+    ),
+    Setting("work", "MLCC_CI_WORK", str, None, "the run folders' folder (else .mlcc-ci/work)"),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -120,8 +130,8 @@ def load(start: Path | None = None) -> SettingsFile:
             raise UsageError(
                 f"{where}: '{key}' must be between {setting.least} and 1000, not {value}"
             )
-        if setting.key == "catalog" and isinstance(value, str):
-            value = str((path.parent / value).resolve())
+        if setting.key in ("catalog", "work") and isinstance(value, str):
+            value = str((path.parent / Path(value).expanduser()).resolve())
         if setting.key == "store" and isinstance(value, str):
             value = _store_beside(value, path.parent)
         values[setting.key] = value
@@ -161,3 +171,48 @@ def resolve(
         else:
             out.append((s, s.default, "default"))
     return out
+
+
+def value_of(key: str, env: Mapping[str, str] = os.environ) -> Any:
+    """One setting's effective value, flags aside: the environment, the file, the default."""
+    for setting, value, _source in resolve(load(), env):
+        if setting.key == key:
+            return value
+    raise KeyError(key)
+
+
+def state_dir(env: Mapping[str, str] = os.environ, start: Path | None = None) -> Path:
+    """Where this repository's results and run folders go by default: `.mlcc-ci/` beside
+    the settings file; with none, the user-wide data folder, as before there were settings."""
+    found = find(start)
+    if found is not None:
+        return found.parent / STATE_FOLDER
+    from mlcc_ci.stores.open import data_dir
+
+    return data_dir(env)
+
+
+def work_root(env: Mapping[str, str] = os.environ) -> Path:
+    """The work folder (each run's folder goes in it): MLCC_CI_WORK, else `work` in the
+    settings file (relative to it), else `work/` in the state folder. `--work-dir` wins."""
+    chosen = value_of("work", env)
+    if chosen:
+        return Path(chosen).expanduser().absolute()
+    return state_dir(env) / "work"
+
+
+def make_folder(path: Path) -> None:
+    """Make the folder `path` (a store's, a work folder). A `.mlcc-ci` folder made on the way
+    ignores itself, as pytest's cache does: a `.gitignore` of `*` inside it."""
+    path = path.absolute()
+    for folder in (*reversed(path.parents), path):
+        if folder.name != STATE_FOLDER:
+            continue
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue  # someone else's to keep as they like
+        (folder / ".gitignore").write_text(
+            "# Made by mlcc-ci: its results and run folders, never committed.\n*\n"
+        )
+    path.mkdir(parents=True, exist_ok=True)

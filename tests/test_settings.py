@@ -36,8 +36,14 @@ def test_found_upward_and_each_value_says_where_it_came_from(cli, tmp_path, monk
         "source": f"settings file {tmp_path / 'pyproject.toml'} [tool.mlcc-ci]",
     }
     assert values["jobs"]["value"] == 3 and values["keep-runs"]["value"] == 5
-    assert values["store"]["value"].endswith("/static-results.db")
-    assert values["store"]["source"] == "profile static"
+    assert values["store"] == {
+        "value": f"sqlite:///{tmp_path}/.mlcc-ci/static-results.db",
+        "source": "profile static, in .mlcc-ci/ beside the settings file",
+    }
+    assert values["work"] == {
+        "value": str(tmp_path / ".mlcc-ci" / "work"),
+        "source": "default, in .mlcc-ci/ beside the settings file",
+    }
 
     # the environment beats the file, a flag beats the environment
     monkeypatch.setenv("MLCC_CI_PROFILE", "example")
@@ -110,9 +116,13 @@ def test_a_missing_store_names_the_stores_that_exist(cli, tmp_path, monkeypatch)
     assert "example-results.db (--profile example)" in result.output
 
 
-def _run_folder(root, name, run_id, age):
+def _run_folder(root, name, run_id, age, store="sqlite:///{data_dir}/results.db"):
+    from mlcc_ci.stores.open import open_store
+    from mlcc_ci.workdirs import make
+
     folder = root / f"{name}-{run_id}"
-    (folder / "logs").mkdir(parents=True)
+    make(folder, open_store(store))  # marked as the store's, as a run marks its folder
+    (folder / "logs").mkdir()
     (folder / "logs" / "build.log").write_text("x" * 1000)
     stamp = time.time() - age
     os.utime(folder, (stamp, stamp))
@@ -124,17 +134,24 @@ def test_clean_keeps_the_newest_of_each_configuration(cli, tmp_path, monkeypatch
     flask = [_run_folder(root, "http-flask", f"{i:012x}", age=100 * i) for i in range(4)]
     flask.append(_run_folder(root, "http-flask", "00000000000a-r2", age=500))  # a retry's
     onnx = [_run_folder(root, "triton-onnx", f"a{i:011x}", age=100 * i) for i in range(2)]
+    # another store's, and one of no store (from before run folders named theirs)
+    elsewhere = _run_folder(root, "http-flask", "0000000000b1", 900, f"sqlite:///{tmp_path}/o.db")
+    unmarked = root / "http-flask-0000000000b2"
+    (unmarked / "logs").mkdir(parents=True)
     (root / "notes").mkdir()  # not a run folder: never touched
     (root / "http-flask-000000000099").symlink_to(tmp_path)  # a link: never followed
     dry = cli("clean", "--keep", "2", "--dry-run", "--work-dir", str(root))
     assert dry.exit_code == 0 and "would remove 3 run folders" in dry.output
+    assert dry.output.endswith(
+        "keeping 2 per configuration; 2 of other stores, or of none, left alone\n"
+    )
     assert all(f.exists() for f in flask)
 
     monkeypatch.setenv("MLCC_CI_KEEP_RUNS", "2")
     done = cli("clean", "--work-dir", str(root))
     assert done.exit_code == 0, done.output
     assert [f.exists() for f in flask] == [True, True, False, False, False]
-    assert all(f.exists() for f in onnx)
+    assert all(f.exists() for f in onnx) and elsewhere.exists() and unmarked.exists()
     assert (root / "notes").is_dir() and (tmp_path / "work").is_dir()
     assert "removed 3 run folders" in done.output
     again = cli("clean", "--work-dir", str(root))

@@ -1,6 +1,5 @@
 """`mlcc-ci config` (the effective settings and where each came from) and `mlcc-ci clean`."""
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -41,17 +40,24 @@ def config(
 ) -> None:
     """Each effective setting and where it came from: a flag, the environment, the settings
     file (mlcc-ci.toml, or [tool.mlcc-ci] in pyproject.toml, found upward from here) or the
-    default. Flags win over the environment, the environment over the file."""
+    default. Flags win over the environment, the environment over the file. With a settings
+    file the store and the run folders default to .mlcc-ci/ beside it."""
     import json
 
     from mlcc_ci import settings
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.profiles import load_profile
     from mlcc_ci.resources import catalog_dir
-    from mlcc_ci.stores.open import data_dir
+    from mlcc_ci.stores.open import default_url, expand
 
     found = settings.load()
     label = f"settings file {found.label}"
+    state = settings.state_dir()
+    where = (
+        f"in {settings.STATE_FOLDER}/ beside the settings file"
+        if found.path
+        else "user-wide, no settings file"
+    )
     root = ctx.find_root()
     rows: list[tuple[str, Any, str]] = []
     catalog_source = _source(root, "catalog_dir", "MLCC_CI_CATALOG", label)
@@ -63,19 +69,22 @@ def config(
     elif store_url:
         rows.append(("store", store_url, _source(ctx, "store_url", "MLCC_CI_STORE", label)))
     elif profile.store:
-        url = profile.store.replace("{data_dir}", str(data_dir(os.environ)))
-        rows.append(("store", url, f"profile {profile.name}"))
+        in_state = f", {where}" if "{data_dir}" in profile.store else ""
+        rows.append(("store", expand(profile.store), f"profile {profile.name}{in_state}"))
     else:
-        rows.append(("store", f"sqlite:///{data_dir(os.environ) / 'results.db'}", "default"))
+        rows.append(("store", default_url(), f"default, {where}"))
     for setting, value, source in settings.resolve(found):
         if setting.key in ("jobs", "keep-runs"):
             rows.append((setting.key, value, source))
-    rows.append(("work", str(data_dir(os.environ) / "work"), "default"))
+        elif setting.key == "work":
+            shown = f"default, {where}" if value is None else source
+            rows.append(("work", str(settings.work_root()), shown))
     if as_json:
         click.echo(
             json.dumps(
                 {
                     "settingsFile": str(found.path) if found.path else None,
+                    "stateDir": str(state),
                     "settings": {k: {"value": v, "source": s} for k, v, s in rows},
                 }
             )
@@ -99,22 +108,46 @@ def config(
 @click.option(
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="The work root the runs used (default: DATA_DIR/work).",
+    help="The work folder the runs used (default: the `work` setting, as `mlcc-ci config` "
+    "shows it).",
 )
-def clean(keep: int | None, dry_run: bool, work_dir: Path | None) -> None:
-    """Remove old run folders (generated projects and their logs), keeping the newest N of
-    each configuration. A folder whose run is still going is never removed."""
-    from mlcc_ci.stores.open import data_dir
-    from mlcc_ci.workdirs import remove, run_folders, surplus
+@profile_option
+@store_options
+def clean(
+    keep: int | None,
+    dry_run: bool,
+    work_dir: Path | None,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Remove old run folders (generated projects and their logs) of the store in use (the
+    profile's, --store's), keeping the newest N of each configuration. Another store's run
+    folders, and one whose run is still going, are never removed."""
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.profiles import load_profile, profile_store
+    from mlcc_ci.settings import value_of, work_root
+    from mlcc_ci.stores.open import open_store
+    from mlcc_ci.workdirs import owner_of, remove, run_folders, surplus
 
-    root = work_dir or data_dir(os.environ) / "work"
+    root = work_dir or work_root()
     if keep is None:
-        keep = keep_runs()
-    going = surplus(root, keep)
+        keep = max(0, int(value_of("keep-runs")))
+    url = (
+        None
+        if table
+        else profile_store(load_profile(load_valid_catalog(), profile_name), store_url)
+    )
+    owner = owner_of(open_store(url, table=table))  # named only: nothing is read or made
+    folders = run_folders(root)
+    others = sum(f.owner != owner for f in folders)
+    mine = len(folders) - others
+    left = f"; {others} of other stores, or of none, left alone" if others else ""
+    going = surplus(root, keep, owner)
     if not going:
         click.echo(
-            f"nothing to clean in {root} ({len(run_folders(root))} run folders, "
-            f"keeping {keep} per configuration)"
+            f"nothing to clean in {root} ({mine} run folder{'s' if mine != 1 else ''} of {owner}, "
+            f"keeping {keep} per configuration{left})"
         )
         return
     size = sum(f.size for f in going)
@@ -125,21 +158,12 @@ def clean(keep: int | None, dry_run: bool, work_dir: Path | None) -> None:
         size = remove(going)
     click.echo(
         f"{verb} {len(going)} run folder{'s' if len(going) != 1 else ''} "
-        f"({_megabytes(size)}) from {root}, keeping {keep} per configuration"
+        f"({_megabytes(size)}) of {owner} from {root}, keeping {keep} per configuration{left}"
     )
 
 
 def _megabytes(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
-
-
-def keep_runs(env: Any = os.environ) -> int:
-    from mlcc_ci import settings
-
-    for setting, value, _source in settings.resolve(settings.load(), env):
-        if setting.key == "keep-runs":
-            return max(0, int(value))
-    return 3
 
 
 COMMANDS = [config, clean]

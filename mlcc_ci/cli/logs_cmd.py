@@ -36,7 +36,8 @@ CLOUDWATCH_GRACE_SECONDS = 20.0
 @click.option(
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="The work folder `run --work-dir` used, for a run under way (default: DATA_DIR/work).",
+    help="The work folder `run --work-dir` used, for a run under way (default: the `work` "
+    "setting, as `mlcc-ci config` shows it).",
 )
 @profile_option
 @store_options
@@ -57,7 +58,7 @@ def logs(
     from mlcc_ci import logs as core
     from mlcc_ci.constants import RUNNING
     from mlcc_ci.redact import secret_values
-    from mlcc_ci.stores.open import data_dir
+    from mlcc_ci.settings import work_root
 
     catalog, _, store = open_for(profile_name, store_url, table)
     name, config_id = resolve_name(catalog, store, name)
@@ -77,7 +78,7 @@ def logs(
         )
 
     if under_way:
-        root = work_dir or data_dir(os.environ) / "work"
+        root = work_dir or work_root()
         log = core.local_log(root, name, target.runId, target.stage)
         on_aws = store.description.startswith("dynamodb://")
         if on_aws and not (log.exists() or core.stderr_of(log).exists()):

@@ -169,7 +169,7 @@ def _baseline_statuses(path: Path) -> dict[str, str]:
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
     help="Where local runs keep their folders, whose stage logs it serves "
-    "(default: DATA_DIR/work).",
+    "(default: the `work` setting, as `mlcc-ci config` shows it).",
 )
 @profile_option
 @store_options
@@ -183,10 +183,8 @@ def dashboard(
 ) -> None:
     """Serve the live dashboard and /api/records as JSON. The page asks for what is running
     every 2 s: running stages move without a reload; a run that starts or ends reloads it."""
-    import os
-
     from mlcc_ci.dashboard import is_loopback, serve
-    from mlcc_ci.stores.open import data_dir
+    from mlcc_ci.settings import work_root
 
     catalog, _, store = open_for(profile_name, store_url, table)
     if not is_loopback(host):
@@ -195,7 +193,7 @@ def dashboard(
             f"port {port} can read every record (the dashboard has no login)",
             err=True,
         )
-    server = serve(store, catalog, host, port, work_dir or data_dir(os.environ) / "work")
+    server = serve(store, catalog, host, port, work_dir or work_root())
     bound_host, bound_port = str(server.server_address[0]), server.server_address[1]
     click.echo(f"mlcc-ci dashboard on http://{bound_host}:{bound_port}/ (Ctrl-C to stop)", err=True)
     try:

@@ -182,7 +182,8 @@ def plan(
 @click.option(
     "--work-dir",
     type=click.Path(path_type=Path, file_okay=False),
-    help="Where each run gets its folder (default: DATA_DIR/work).",
+    help="Where each run gets its folder (default: the `work` setting, as `mlcc-ci config` "
+    "shows it: MLCC_CI_WORK, the file's, else .mlcc-ci/work beside the settings file).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines; the summary only.")
 @click.option(
@@ -340,8 +341,8 @@ def execute_runs(
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
     from mlcc_ci.runsummary import shown_outcome, tally
     from mlcc_ci.safetext import printable
+    from mlcc_ci.settings import work_root
     from mlcc_ci.stores.base import release
-    from mlcc_ci.stores.open import data_dir
 
     rules = load_rules()  # before any claim: rules with a problem stop here, named
     deadline, max_wait = retry_limits(os.environ)
@@ -356,7 +357,7 @@ def execute_runs(
     if not claimed:
         click.echo("nothing to run")
         return 0
-    root = (work_dir or data_dir(os.environ) / "work").absolute()  # logs are found by it
+    root = (work_dir or work_root()).absolute()  # logs are found by it
     ctx = click.get_current_context(silent=True)
     color = bool(ctx and ctx.find_root().obj and ctx.find_root().obj.get("color", True))
     started: set[str] = set()
@@ -417,7 +418,7 @@ def execute_runs(
     unstored = [r for r in reports if not r.stored]
     if unstored:
         click.echo(f"{len(unstored)} result(s) could not be stored; see the notes above", err=True)
-    _prune(root, {r.record.runId or "" for r in reports if not r.stored})
+    _prune(root, store, {r.record.runId or "" for r in reports if not r.stored})
     return counted.exit_status
 
 
@@ -437,13 +438,15 @@ def retry_limits(env: Mapping[str, str]) -> tuple[float | None, float | None]:
     return deadline, BUILD_MAX_RETRY_WAIT if in_build else None
 
 
-def _prune(root: Path, keep_ids: set[str]) -> None:
-    """Keep the newest `keep-runs` run folders of each configuration (and every folder
-    holding a result the store refused); runs still going elsewhere are the newest."""
-    from mlcc_ci.cli.config_cmd import keep_runs
-    from mlcc_ci.workdirs import remove, surplus
+def _prune(root: Path, store: Any, keep_ids: set[str]) -> None:
+    """Keep the newest `keep-runs` run folders of each configuration of this store (and
+    every folder holding a result the store refused); runs still going elsewhere are the
+    newest. Another store's run folders are never this run's to prune (workdirs)."""
+    from mlcc_ci.settings import value_of
+    from mlcc_ci.workdirs import owner_of, remove, surplus
 
-    remove(surplus(root, keep_runs(), running=keep_ids))
+    keep = max(0, int(value_of("keep-runs")))
+    remove(surplus(root, keep, owner_of(store), running=keep_ids))
 
 
 COMMANDS = [plan, run]

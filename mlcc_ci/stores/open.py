@@ -1,23 +1,34 @@
-"""Turn a store URL (or nothing) into a store."""
+"""Turn a store URL (or nothing) into a store.
+
+With no store named, and in a profile's store (`sqlite:///{data_dir}/static-results.db`),
+the folder is the state folder (settings.state_dir): `.mlcc-ci/` beside the settings file,
+else the user-wide data folder."""
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from mlcc_ci import settings
 from mlcc_ci.constants import RUNS_TABLE_NAME, TABLE_NAME
 from mlcc_ci.errors import NoStore, UsageError
 from mlcc_ci.stores.base import ResultsStore
 
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """Where the embedded store lives: $XDG_DATA_HOME/mlcc-ci, else ~/.local/share/mlcc-ci."""
+    """The user-wide data folder: $XDG_DATA_HOME/mlcc-ci, else ~/.local/share/mlcc-ci. The
+    store's default without a settings file (else settings.state_dir); the generator's."""
     base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/share")
     return Path(base) / "mlcc-ci"
 
 
 def default_url(env: Mapping[str, str] = os.environ) -> str:
-    return f"sqlite:///{data_dir(env) / 'results.db'}"
+    return f"sqlite:///{settings.state_dir(env) / 'results.db'}"
+
+
+def expand(url: str, env: Mapping[str, str] = os.environ) -> str:
+    """`{data_dir}` in a store URL (a profile's) is the state folder."""
+    return url.replace("{data_dir}", str(settings.state_dir(env))) if "{data_dir}" in url else url
 
 
 def open_store(
@@ -35,7 +46,7 @@ def open_store(
     if table:
         url = f"dynamodb://{table}"
     url = url or env.get("MLCC_CI_STORE") or default_url(env)
-    url = url.replace("{data_dir}", str(data_dir(env)))
+    url = expand(url, env)
     parsed = urlparse(url)
     query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
     if parsed.scheme == "sqlite":
@@ -57,8 +68,10 @@ def open_store(
 
 
 def _others(file: Path, env: Mapping[str, str]) -> str:
-    """Where results do exist, for a message about a store that does not."""
-    folders = dict.fromkeys([file.parent, data_dir(env)])
+    """Where results do exist, for a message about a store that does not: a profile's in the
+    state folder by --profile, any other (the user-wide ones, from a repository) by --store."""
+    state = settings.state_dir(env)
+    folders = dict.fromkeys([file.parent, state, data_dir(env)])
     found = sorted(
         str(p) for folder in folders if folder.is_dir() for p in folder.glob("*.db") if p != file
     )
@@ -67,7 +80,10 @@ def _others(file: Path, env: Mapping[str, str]) -> str:
         for path in found:
             name = Path(path).name
             profile = name.removesuffix("-results.db") if name.endswith("-results.db") else None
-            hints.append(f"{path} (--profile {profile})" if profile else path)
+            if profile and Path(path).parent == state:
+                hints.append(f"{path} (--profile {profile})")
+            else:
+                hints.append(f"{path} (--store sqlite://{Path(path).absolute()})")
         return f"Stores that exist: {', '.join(hints)}"
     return "No store exists yet: `mlcc-ci run` or `mlcc-ci register --from-catalog --all` makes one"
 

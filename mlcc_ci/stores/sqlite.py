@@ -13,6 +13,7 @@ from typing import Any
 from mlcc_ci import decode
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Record, Registration, Run
+from mlcc_ci.settings import make_folder
 from mlcc_ci.stores.base import OWNED, RegisterOutcome, reregistered, unchanged
 from mlcc_ci.stores.validate import check_record
 
@@ -57,7 +58,7 @@ class SqliteStore:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                make_folder(self.path.parent)  # a .mlcc-ci folder made ignores itself
                 conn = sqlite3.connect(
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
