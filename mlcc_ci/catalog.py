@@ -1,6 +1,7 @@
 """Load, merge and validate the catalog; build each entry's configId and configJson."""
 
 import copy
+import datetime
 import difflib
 import json
 import os
@@ -432,6 +433,12 @@ def rule_problems(
                     "store): give them to the executor's environment instead"
                 ),
             )
+    until = (data.get("quarantine") or {}).get("until")
+    if until:
+        try:
+            datetime.date.fromisoformat(until)
+        except ValueError:
+            yield (("quarantine", "until"), f"{until!r} is not a day of the calendar (YYYY-MM-DD)")
     gpu = rules.get("gpuArchitectures", ())
     needs_gpu = entry.supported and data["architecture"] in gpu
     if needs_gpu and not data["instanceType"].startswith(GPU_FAMILIES):

@@ -1,4 +1,5 @@
-"""Timestamps as the store keeps them: ISO 8601, UTC, `Z`."""
+"""Timestamps as the store keeps them: ISO 8601, UTC, `Z`; and the one way people are shown a
+moment (`display`) and a duration (`duration`)."""
 
 from datetime import UTC, datetime
 
@@ -28,3 +29,30 @@ def display(text: str | None) -> str:
         return parse(text).astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
         return text  # another writer's text: shown as it is (it is escaped where it goes)
+
+
+_DURATIONS: dict[int, str] = {}  # whole seconds -> how they read: a report asks thousands of times
+
+
+def duration(seconds: float) -> str:
+    """The one way every output shows a duration (the run's summary, reports, history):
+    4.2s, 42s, 7m 05s, 2h 03m."""
+    if seconds < 9.95:  # 9.96 would read 10.0s, and 10 reads 10s
+        return f"{max(seconds, 0.0):.1f}s"
+    whole = round(seconds)
+    shown = _DURATIONS.get(whole)
+    if shown is None:
+        shown = _whole_seconds(whole)
+        if whole < 100_000:
+            _DURATIONS[whole] = shown
+    return shown
+
+
+def _whole_seconds(whole: int) -> str:
+    if whole < 60:
+        return f"{whole}s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes:02d}m"

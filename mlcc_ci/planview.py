@@ -2,7 +2,7 @@
 cost), orphaned, skipped, unreadable and not registered; when idle, what falls due next."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +11,7 @@ from mlcc_ci.catalog import Catalog
 from mlcc_ci.cost import Total, money, total
 from mlcc_ci.models import Cost, Record
 from mlcc_ci.profiles import Profile
+from mlcc_ci.quarantine import Quarantine
 from mlcc_ci.selection import Decision, Plan, Upcoming
 
 
@@ -43,13 +44,17 @@ def next_due_line(following: Upcoming | None, now: datetime) -> str:
     )
 
 
-def decision_json(d: Decision) -> dict[str, Any]:
+def decision_json(
+    d: Decision, quarantines: Mapping[str, Quarantine] | None = None
+) -> dict[str, Any]:
+    q = (quarantines or {}).get(d.record.deploymentConfig)
     return {
         "name": d.record.deploymentConfig,
         "configId": d.record.configId,
         "reason": d.reason,
         "detail": d.detail,
         "status": d.record.testStatus,
+        "quarantine": q.to_item() if q is not None else None,
     }
 
 
@@ -62,6 +67,7 @@ class PlanView:
     following: Upcoming | None  # when idle: what falls due next
     idle: bool
     unreadable: Mapping[str, str]
+    quarantines: Mapping[str, Quarantine] = field(default_factory=dict)  # entry name -> its own
 
     @property
     def due_total(self) -> Total:
@@ -77,7 +83,7 @@ class PlanView:
             "now": clock.iso(self.now),
             "due": [
                 {
-                    **decision_json(d),
+                    **decision_json(d, self.quarantines),
                     "estimatedCost": self.costs[d.record.configId][0].to_item(),
                     "costFrom": self.costs[d.record.configId][1],
                 }
@@ -101,8 +107,8 @@ class PlanView:
                 if following.blocked and following.record.blocked
                 else None,
             },
-            "reap": [decision_json(d) for d in self.result.reap],
-            "skipped": [decision_json(d) for d in self.result.skipped],
+            "reap": [decision_json(d, self.quarantines) for d in self.result.reap],
+            "skipped": [decision_json(d, self.quarantines) for d in self.result.skipped],
             "unreadable": [{"configId": k, "reason": v} for k, v in self.unreadable.items()],
             "unregistered": self.result.unregistered,
         }
@@ -121,6 +127,8 @@ class PlanView:
                 if d.record.configId in self.costs:
                     cost, how = self.costs[d.record.configId]
                     line += f"  ~{'≤' if how == 'at most' else ''}{money(cost.usd)}"
+                if (q := self.quarantines.get(d.record.deploymentConfig)) is not None:
+                    line += f"  [{q.text}]"
                 out.append(line)
             if title == "Due" and items:
                 bounded = self.bounded

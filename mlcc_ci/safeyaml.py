@@ -52,6 +52,15 @@ class _Loader(yaml.SafeLoader):
             self.depth -= 1
 
 
+# A date stays the text that was written (`until: 2026-12-31`, a price table's date): the
+# schemas want strings, and `2026-02-30` must be a problem named at its line, not the
+# constructor's ValueError.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _short(text: object, limit: int = 40) -> str:
     s = str(text)
     return s if len(s) <= limit else s[: limit - 3] + "..."

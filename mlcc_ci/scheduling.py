@@ -20,7 +20,17 @@ from mlcc_ci.models import (
     run_of,
     set_aside,
 )
-from mlcc_ci.selection import Decision, Plan, Policy, Upcoming, next_due, orphan_message, select
+from mlcc_ci.selection import (
+    Decision,
+    Plan,
+    Policy,
+    Upcoming,
+    by_name,
+    next_due,
+    orphan_message,
+    select,
+    superseding,
+)
 from mlcc_ci.stores.base import ResultsStore, claim, finish
 
 
@@ -42,13 +52,25 @@ def gather(
     return found
 
 
-def upcoming(store: ResultsStore, policy: Policy) -> Upcoming | None:
+def upcoming(
+    store: ResultsStore, policy: Policy, catalog: Mapping[str, Registration] | None = None
+) -> Upcoming | None:
     """When the next finished result goes stale, and whose: the oldest supported record of
-    each finished status (the status index is ordered by time), the earliest of them."""
+    each finished status (the status index is ordered by time), the earliest of them.
+    `catalog` (configId -> registration): an earlier identity of its entries is never due."""
+    catalog = catalog or {}
+    names = by_name(catalog)
     firsts = []
     for status in (*TERMINAL_STATUSES, *FOREIGN_STATUSES):
         # a blocked record falls due at its retry time instead (selection.blocked_next)
-        first = next((r for r in store.by_status(status) if r.supported and not r.blocked), None)
+        first = next(
+            (
+                r
+                for r in store.by_status(status)
+                if r.supported and not r.blocked and superseding(r, catalog, names) is None
+            ),
+            None,
+        )
         if first is not None:
             firsts.append(first)
     return next_due(firsts, policy)

@@ -2,6 +2,9 @@
 
 Due: untested; a catalog record whose catalog entry changed since its last run (however
 recently it ran); any finished status (pass and every fail-*) not tested for `stale_after`.
+A record of an entry whose identity (model, instance type, region, target) changed since is
+an earlier identity, superseded by the configId the catalog gives the entry now: never due,
+as reports never show it as the entry's status; a revert makes it current again.
 A record the infrastructure blocked (capacity, quota, ...) waits until its retryAfter, then
 is due ("blocked"), fresh or not: the scanner's re-queue with backoff. Running records are
 never due; one running longer than the build timeout plus a grace period has lost its
@@ -10,7 +13,7 @@ changed, then blocked, then regressed, then oldest. Records that describe one de
 (written by different tools) never run twice in one scan, nor while one of them is running.
 """
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -19,6 +22,7 @@ from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     DEFAULT_STALE_HOURS,
     FAIL_STATUSES,
+    NEVER_TESTED,
     PASS,
     RUNNING,
     TERMINAL_STATUSES,
@@ -64,6 +68,28 @@ def regressed(record: Record) -> bool:
     return record.testStatus in FAIL_STATUSES and (
         record.lastPassTimestamp is not None or record.previousStatus == PASS
     )
+
+
+def by_name(catalog: Mapping[str, Registration]) -> dict[str, Registration]:
+    """Entry name -> its registration, of `catalog` (configId -> registration)."""
+    return {r.deploymentConfig: r for r in catalog.values()}
+
+
+def superseding(
+    record: Record,
+    catalog: Mapping[str, Registration],
+    names: Mapping[str, Registration] | None = None,
+) -> Registration | None:
+    """The catalog's current registration of the entry `record` is an earlier identity of,
+    or None: the record bears the entry's name, not the configId the catalog gives it now,
+    and describes another deployment (not merely another writer's key for the same one).
+    `names`: by_name(catalog), when the caller asks for many records."""
+    if record.configId in catalog:
+        return None
+    now = (by_name(catalog) if names is None else names).get(record.deploymentConfig)
+    if now is None or deployment(record) == deployment(Record.registered(now, NEVER_TESTED)):
+        return None
+    return now
 
 
 def changed(record: Record, catalog: Mapping[str, Registration]) -> bool:
@@ -118,11 +144,15 @@ def select(
     now: datetime,
     policy: Policy,
     catalog: Mapping[str, Registration] | None = None,
+    quarantined: Collection[str] = (),
 ) -> Plan:
     """`catalog`: configId -> registration of each supported catalog entry, as the catalog
-    makes it now; a record it registered that differs is due at once ("changed")."""
+    makes it now; a record it registered that differs is due at once ("changed").
+    `quarantined`: the names of entries in quarantine, whose failures raise no regression:
+    stale like any other, never "regressed"."""
     plan = Plan()
     catalog = catalog or {}
+    names = by_name(catalog)
     cutoff = clock.iso(now - policy.stale_after)
     running = 0
     due: list[Decision] = []
@@ -140,6 +170,12 @@ def select(
             else:
                 running += 1
                 plan.skipped.append(Decision(record, "running", f"since {clock.display(started)}"))
+        elif (successor := superseding(record, catalog, names)) is not None:
+            detail = (
+                "an earlier identity: the catalog now gives the entry configId "
+                f"{successor.configId}"
+            )
+            plan.skipped.append(Decision(record, "superseded", detail))
         elif changed(record, catalog):
             since = "it was registered" if status == UNTESTED else f"its last run ({status})"
             due.append(Decision(record, "changed", f"catalog entry changed since {since}"))
@@ -165,13 +201,16 @@ def select(
                 Decision(record, "untested", f"registered {clock.display(record.createdAt)}")
             )
         elif status in TERMINAL_STATUSES and record.lastTestTimestamp < cutoff:
-            reason = "regressed" if regressed(record) else "stale"
+            flagged = regressed(record) and record.deploymentConfig not in quarantined
+            reason = "regressed" if flagged else "stale"
             detail = f"{status}, last tested {_age(now, record.lastTestTimestamp)}"
             due.append(Decision(record, reason, detail))
         else:
             fresh_until = clock.parse(record.lastTestTimestamp) + policy.stale_after
             plan.skipped.append(
-                Decision(record, "fresh", f"{status}; due after {clock.iso(fresh_until)}")
+                Decision(
+                    record, "fresh", f"{status}; due after {clock.display(clock.iso(fresh_until))}"
+                )
             )
     seen = {d.record.configId for d in (*due, *plan.skipped, *plan.reap)}
     # an entry the store has no record of (new, or its identity edited): named, never run

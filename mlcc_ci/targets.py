@@ -42,7 +42,8 @@ def selected(
     picker: Picker | None = None,
 ) -> tuple[Plan, dict[str, Registration]]:
     """The plan at `now` over what the filters keep, and the catalog's registrations (of
-    the entries kept) it was made with."""
+    the entries kept) it was made with. A quarantined entry's failure is never "regressed"."""
+    from mlcc_ci.quarantine import by_name
     from mlcc_ci.registration import catalog_registrations
     from mlcc_ci.scheduling import gather
     from mlcc_ci.selection import select
@@ -53,7 +54,7 @@ def selected(
     records = gather(store, now, policy, current)
     if picker is not None:  # every running one still counts for MaxConcurrency
         records = [r for r in records if r.testStatus == RUNNING or picker.keeps(r)]
-    result = select(records, now, policy, current)
+    result = select(records, now, policy, current, by_name(catalog.entries, now))
     return (picker.plan(result) if picker is not None else result), current
 
 
@@ -62,11 +63,12 @@ def following(
 ) -> Upcoming | None:
     """When idle, what falls due next: a stale result, or a blocked one's retry time; with
     filters, of the entries they keep."""
+    from mlcc_ci.registration import catalog_registrations
     from mlcc_ci.scheduling import upcoming
     from mlcc_ci.selection import blocked_next, next_due
 
-    if picker is None:
-        after_stale = upcoming(store, policy)
+    if picker is None:  # an earlier identity of an entry never falls due
+        after_stale = upcoming(store, policy, catalog_registrations(catalog))
     else:
         kept = (store.get(e.config_id) for e in picker.entries(catalog.entries))
         after_stale = next_due((r for r in kept if r and not r.blocked), policy)

@@ -189,7 +189,7 @@ def test_one_configuration_of_two_records_shows_both_histories(cli, every_kind):
     _, supported, _ = every_kind
     out = cli("report", supported[1].name).output
     assert "  configId:   " in out and "(2 records)" in out
-    assert "History (newest first, 1 runs" in out
+    assert "History (newest first, 1 run;" in out
 
 
 def test_a_never_run_or_custom_configuration_and_an_unknown_name(cli, every_kind):

@@ -423,14 +423,21 @@ def test_status_shows_blocked(cli, classes):
         "  Running:         0\n"
         "  Passing:         3\n"
         "  Failing:         2\n"
-        "  Blocked:         1\n"
         "  Untested:        10\n"
         "  Unsupported:     4\n"
         "  Coverage:        26.3%\n"
         "  Last completed:  2026-02-04 00:20 UTC\n"
         f"  Store:           {classes}\n"
-        "  - triton-fil: blocked (capacity) since 2026-02-03 00:00 UTC\n"
+        "  Blocked:         1 of the tested, by the infrastructure (each counted above by its "
+        "last product result)\n"
+        "  - triton-fil: pass, blocked (capacity) since 2026-02-03 00:00 UTC\n"
     )
+    # each configuration counted once: the rows that share them out add up to the total
+    table = counts.split("  Store:")[0].splitlines()[1:]
+    rows = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in table)}
+    apart = ("Configurations", "Records", "Tested", "Coverage", "Last completed")
+    shared = [int(v) for k, v in rows.items() if k not in apart]
+    assert len(shared) == 5 and sum(shared) == int(rows["Configurations"])
     assert json.loads(cli("status", "--json").output)["blocked"] == 1
 
 

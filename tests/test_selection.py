@@ -330,7 +330,7 @@ def test_each_decision_says_why_in_words():
 def test_a_fresh_result_says_when_it_is_due():
     plan = select([rec(1, "pass", hours_ago(2))], NOW, Policy())
     assert [(d.reason, d.detail) for d in plan.skipped] == [
-        ("fresh", "pass; due after 2026-06-02T10:00:00Z")
+        ("fresh", "pass; due after 2026-06-02 10:00 UTC")
     ]
 
 

@@ -57,6 +57,9 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             from mlcc_ci.placement import catalog_warnings
 
             warnings = catalog_warnings(result.entries, installed.root, installed.version)
+    from mlcc_ci import clock, quarantine
+
+    warnings += quarantine.expired(result.entries, clock.now())  # a warning, never a failure
     # the failure rules of the catalog validated (a team's first, then the shipped ones)
     from mlcc_ci.errors import CatalogError
     from mlcc_ci.failures import load_rules

@@ -52,7 +52,7 @@ def show(
             r.status,
             _class(r),
             r.attempt if r.attempt > 1 else "",
-            f"{r.durationSeconds:.0f}s",
+            clock.duration(r.durationSeconds),
         ]
         for r in runs
     ]

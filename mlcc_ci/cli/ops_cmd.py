@@ -32,6 +32,7 @@ def status(
     untested, unsupported, last completed; the same counts as `report`, from the same model.
     With NAME: that configuration and its history, as `report NAME` shows it."""
     from mlcc_ci import clock
+    from mlcc_ci.report.cells import quarantine_text
     from mlcc_ci.report.classes import shown_status
     from mlcc_ci.report.data import load_report
 
@@ -54,7 +55,6 @@ def status(
         ("Running", "running"),
         ("Passing", "passing"),
         ("Failing", "failing"),
-        ("Blocked", "blocked"),
         ("Untested", "untested"),
         ("Unsupported", "unsupported"),
         ("Coverage", "coveragePercent"),
@@ -68,9 +68,26 @@ def status(
     }
     for label, key in labels:
         click.echo(f"  {label + ':':<16} {shown[key] if shown[key] is not None else '-'}")
-    for c in report.blocked:  # counted by what the product last proved; this is why not now
+    # each of these is counted above (or, removed, nowhere) already: said apart, never twice
+    if report.blocked:
+        click.echo(
+            f"  {'Blocked:':<16} {counts['blocked']} of the tested, by the infrastructure "
+            "(each counted above by its last product result)"
+        )
+    for c in report.blocked:
         since = clock.display(c.blocked.since if c.blocked else None)
-        click.echo(f"  - {c.name}: {shown_status(c)} since {since}")
+        click.echo(f"  - {c.name}: {c.status}, {shown_status(c)} since {since}")
+    if report.quarantined:
+        click.echo(
+            f"  {'Quarantined:':<16} {counts['quarantined']} (counted above; their failures "
+            "are left out of the verdict)"
+        )
+    for c in report.quarantined:
+        click.echo(f"  - {c.name}: {shown_status(c)}, {quarantine_text(c)}")
+    if report.removed:
+        click.echo(f"  {'Removed:':<16} {counts['removed']} (not in the catalog; counted nowhere)")
+    for c in report.removed:
+        click.echo(f"  - {c.name}: last {c.status}, {c.recordCount} record(s) kept")
     for config_id, reason in report.unreadable.items():
         click.echo(f"  Unreadable:      {config_id}: {reason}")
 
@@ -79,7 +96,7 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
     """The report's own summary (so `status` and `report` cannot disagree), with the number
     of records behind it and when a run last completed."""
     s = report.summary
-    tested = [c.lastTest for c in report.configurations if c.lastTest]
+    tested = [c.lastTest for c in report.configurations if c.lastTest and not c.removed]
     return {
         "total": s.total,
         "records": sum(c.recordCount for c in report.configurations),
@@ -88,6 +105,8 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
         "passing": s.passing,
         "failing": s.failing,
         "blocked": s.blocked,
+        "quarantined": s.quarantined,
+        "removed": s.removed,
         "untested": s.untested,
         "unsupported": s.unsupported,
         "coveragePercent": s.coverage_percent,

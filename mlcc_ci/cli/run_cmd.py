@@ -124,7 +124,7 @@ def plan(
     configurations tested within --stale-hours are not listed. --tag, -k and --last-failed
     show only the entries `run` would take with them.
     """
-    from mlcc_ci import clock
+    from mlcc_ci import clock, quarantine
     from mlcc_ci.errors import UsageError
     from mlcc_ci.picking import Filters, Picker
     from mlcc_ci.planview import PlanView, due_cost
@@ -155,6 +155,7 @@ def plan(
         following=following(catalog, store, policy, result, picker) if idle else None,
         idle=idle,
         unreadable=dict(store.unreadable),
+        quarantines=quarantine.by_name(catalog.entries, now),
     )
     if as_json:
         click.echo(json.dumps(view.doc(), indent=2))
@@ -330,16 +331,17 @@ def execute_runs(
     retry: bool = True,
 ) -> int:
     """Run the claimed records; the exit status: 0 all passed, 1 some configuration failed
-    or is blocked, 3 only harness errors."""
+    or is blocked, 3 only harness errors. A quarantined entry's failure is not counted."""
     from tabulate import tabulate
 
+    from mlcc_ci import clock, quarantine
     from mlcc_ci.aws.notify import publisher
     from mlcc_ci.cli.logs_cmd import build_log_copier, first_failures
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.failures import load_rules
     from mlcc_ci.lifecycle import Runner
     from mlcc_ci.matrix import Job, claim_all, entry_for, install_signal_handlers, run_all
-    from mlcc_ci.runsummary import shown_outcome, tally
+    from mlcc_ci.runsummary import outcome_kind, shown_outcome, tally
     from mlcc_ci.safetext import printable
     from mlcc_ci.settings import work_root
     from mlcc_ci.stores.base import release
@@ -397,13 +399,23 @@ def execute_runs(
                     with contextlib.suppress(Exception):
                         release(store, job.record)
         raise
+    # a quarantined entry's failure (or block) is shown, and kept out of the exit status
+    held = {
+        id(r): q
+        for r in reports
+        if r.stored
+        and outcome_kind(r.outcome) in ("fail", "blocked")
+        and (q := quarantine.in_force(entry_for(r.record, catalog), clock.now())) is not None
+    }
     rows = []
     for report in reports:
+        q = held.get(id(report))
         rows.append(
             [
                 report.record.deploymentConfig,
-                shown_outcome(report.outcome) if report.stored else "error (not stored)",
-                f"{report.outcome.durationSeconds:.1f}s",
+                (shown_outcome(report.outcome) if report.stored else "error (not stored)")
+                + (f" (quarantined until {q.until})" if q else ""),
+                clock.duration(report.outcome.durationSeconds),
             ]
         )
         for note in report.notes:
@@ -413,8 +425,9 @@ def execute_runs(
     if failures:
         click.echo("\nFirst failure of each failed run:")
         click.echo("\n".join(failures))
-    counted = tally(reports)
-    click.echo(f"{counted.counts()} (profile {profile.name}; logs in {root})")
+    counted = tally([r for r in reports if id(r) not in held])
+    kept_out = f", {len(held)} quarantined (not counted)" if held else ""
+    click.echo(f"{counted.counts()}{kept_out} (profile {profile.name}; logs in {root})")
     unstored = [r for r in reports if not r.stored]
     if unstored:
         click.echo(f"{len(unstored)} result(s) could not be stored; see the notes above", err=True)

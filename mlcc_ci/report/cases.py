@@ -141,6 +141,18 @@ def case_of(
             ),
             stages=_ordered(latest.stageResults) if latest else (),
         )
+    if c.failing and c.quarantine is not None:  # shown, and kept out of any verdict
+        q = c.quarantine
+        failed = _failing(c, timed(own, outcome=FAILED), own, secrets)
+        said = f"quarantined until {q.until}: {q.reason}; last result {shown_status(c)}"
+        return replace(
+            failed,
+            outcome=SKIPPED if failed.outcome == FAILED else failed.outcome,
+            message=clean(capped(said, MESSAGE_CHARS), secrets),
+        )
+    if c.removed:
+        said = f"removed from the catalog; last result {shown_status(c)}, counted nowhere"
+        return timed(latest, message=clean(said, secrets))
     if c.failing:
         return _failing(c, timed(own, outcome=FAILED), own, secrets)
     if c.lastError is not None:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from html import escape
 from operator import sub
 
+from mlcc_ci.clock import duration as seconds
 from mlcc_ci.models import Run, StageResult
 
 # Colours, shared with the legend and the stylesheet (reports/report.html.j2).
@@ -41,30 +42,8 @@ def word(text: str) -> str:
 _MOVES = [f"M{35 + i * 80} " for i in range(64)]
 
 
-_SECONDS: dict[int, str] = {}  # whole seconds -> how they read: a report asks thousands of times
-
-
-def seconds(value: float) -> str:
-    """One way to show a duration: 4.2s, 42s, 7m 05s, 2h 03m."""
-    if value < 10:
-        return f"{value:.1f}s"
-    whole = round(value)
-    shown = _SECONDS.get(whole)
-    if shown is None:
-        shown = _whole_seconds(whole)
-        if whole < 100_000:
-            _SECONDS[whole] = shown
-    return shown
-
-
-def _whole_seconds(whole: int) -> str:
-    if whole < 60:
-        return f"{whole}s"
-    minutes, secs = divmod(whole, 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h {minutes:02d}m"
+def _runs(n: int) -> str:
+    return f"{n} run{'' if n == 1 else 's'}"
 
 
 def trend(runs: Sequence[Run]) -> str:
@@ -90,7 +69,7 @@ def trend(runs: Sequence[Run]) -> str:
         points.append(f"{x},{y}")
         (passed if ok else failed).append(f"M{x - 20} {y - 20}h40v40h-40z")
     label = (
-        f"pass rate over the last {len(passes)} runs: "
+        f"pass rate over the last {_runs(len(passes))}: "
         f"{first * 100:.0f}% at first, {last * 100:.0f}% now"
     )
     return (
@@ -134,7 +113,7 @@ def durations(runs: Sequence[Run]) -> str:
         drawn.append(f'<path d="{d}" stroke="{STAGE_COLOURS[stage]}" stroke-width="70"/>')
     mean = ", ".join(f"{stage} {seconds(t / len(ordered))}" for stage, t in spent.items())
     # numbers and our own stage names only: nothing to escape
-    label = f"stage durations of the last {len(ordered)} runs (longest {seconds(longest)}); "
+    label = f"stage durations of the last {_runs(len(ordered))} (longest {seconds(longest)}); "
     label += f"mean {mean}"
     return (
         f'<svg class="durations" width="{width}" height="{height}" '

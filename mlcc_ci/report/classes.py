@@ -176,7 +176,8 @@ class Noise:
         span = f"{(self.first or '-')[:10]} to {(self.last or '-')[:10]}"
         counts = ", ".join(f"{NOISE_LABELS.get(b, b)} {self.counts[b]}" for b in NOISE_BUCKETS)
         return (
-            f"Infrastructure noise in the {self.runs} runs shown ({span}): {counts}; "
+            f"Infrastructure noise in the {self.runs} run{'' if self.runs == 1 else 's'} "
+            f"shown ({span}): {counts}; "
             f"{self.retried} of the {self.failures} on retried attempts; "
             f"harness errors {self.errors}"
         )

@@ -13,7 +13,9 @@ from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, 
 from mlcc_ci.cost import NO_PRICES, Prices, Total, estimate, monthly, total
 from mlcc_ci.history import Regression, analyse
 from mlcc_ci.models import RECENT_RUNS, Blocked, Cost, Failure, Record, Run, StageResult
+from mlcc_ci.quarantine import Quarantine, in_force
 from mlcc_ci.report.classes import FailureGroup, Noise, failure_groups, last_error, noise
+from mlcc_ci.report.identities import EarlierIdentity, Row, earlier_identities, primary, rows
 
 REPORT_VERSION = 1
 HISTORY_STRIP = RECENT_RUNS  # the runs a report shows per configuration: all it reads
@@ -57,6 +59,12 @@ class ConfigReport:
     failure: Failure | None = None  # of the last product failure, while failing
     blocked: Blocked | None = None  # the infrastructure blocked the last runs
     lastError: Run | None = None  # the last run, when it was a harness error
+    # the identities the entry had before its configuration changed (identities.py)
+    earlier: Sequence[EarlierIdentity] = ()
+    # in force: its failures stay out of the verdict and the regression flags
+    quarantine: Quarantine | None = None
+    # the catalog registered it and no longer has it: shown, counted nowhere
+    removed: bool = False
 
     @property
     def cost_total(self) -> Total:
@@ -64,15 +72,24 @@ class ConfigReport:
 
     @property
     def tested(self) -> bool:
-        return self.lastTest is not None and self.status not in (UNTESTED, "unregistered")
+        return (
+            self.lastTest is not None
+            and self.status not in (UNTESTED, "unregistered")
+            and not self.removed
+        )
 
     @property
     def passing(self) -> bool:
-        return self.status == PASS
+        return self.status == PASS and not self.removed
 
     @property
     def failing(self) -> bool:
-        return self.status.startswith("fail-")
+        return self.status.startswith("fail-") and not self.removed
+
+    @property
+    def counts(self) -> bool:
+        """Its failure counts in the verdict: failing, neither quarantined nor removed."""
+        return self.failing and self.quarantine is None
 
 
 @dataclass(frozen=True)
@@ -85,6 +102,8 @@ class Summary:
     running: int
     unsupported: int
     blocked: int = 0  # of the above, kept from being tested by the infrastructure
+    quarantined: int = 0  # of the above, whose failures the verdict leaves out until a date
+    removed: int = 0  # not in the above: names the catalog no longer has, kept for their runs
 
     @property
     def coverage_percent(self) -> float:
@@ -99,6 +118,8 @@ class Summary:
             f"{self.failing} failing | {self.untested} untested | {running}"
             f"{self.unsupported} unsupported | {self.coverage_percent:.1f}% coverage"
             + (f" | {self.blocked} blocked by infrastructure" if self.blocked else "")
+            + (f" | {self.quarantined} quarantined" if self.quarantined else "")
+            + (f" | {self.removed} removed from the catalog" if self.removed else "")
         )
 
 
@@ -152,16 +173,37 @@ class Report:
 
     @property
     def untested(self) -> list[ConfigReport]:
-        return [c for c in self.configurations if c.status in (UNTESTED, "unregistered")]
+        return [
+            c
+            for c in self.configurations
+            if c.status in (UNTESTED, "unregistered") and not c.removed
+        ]
 
     @property
     def blocked(self) -> list[ConfigReport]:
-        return [c for c in self.configurations if c.blocked is not None and c.status != RUNNING]
+        return [
+            c
+            for c in self.configurations
+            if c.blocked is not None and c.status != RUNNING and not c.removed
+        ]
 
     @property
     def errors(self) -> list[ConfigReport]:
         """Configurations whose last run was a harness error (mlcc-ci's, not theirs)."""
-        return [c for c in self.configurations if c.lastError is not None]
+        return [c for c in self.configurations if c.lastError is not None and not c.removed]
+
+    @property
+    def quarantined(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.quarantine is not None]
+
+    @property
+    def removed(self) -> list[ConfigReport]:
+        return [c for c in self.configurations if c.removed]
+
+    @property
+    def counted_failures(self) -> list[ConfigReport]:
+        """The failing configurations the verdict counts: not quarantined, not removed."""
+        return [c for c in self.configurations if c.counts]
 
     @cached_property  # every renderer asks, the HTML template twice
     def failure_groups(self) -> list[FailureGroup]:
@@ -172,11 +214,6 @@ class Report:
     def noise(self) -> Noise:
         """The infrastructure's failures in the runs shown (see classes.noise)."""
         return noise(self.configurations)
-
-
-def _primary(records: Sequence[Record]) -> Record:
-    """Of several records for one configuration, the one tested last."""
-    return max(records, key=lambda r: (r.lastTestTimestamp, r.createdAt))
 
 
 def _tested(record: Record) -> bool:
@@ -210,16 +247,17 @@ def _config_json(record: Record) -> dict[str, object]:
 
 
 def _config(
-    name: str,
-    entry: Entry | None,
-    records: Sequence[Record],
+    row: Row,
     runs: Sequence[Run],
     now: datetime,
     stale_after: timedelta,
     prices: Prices,
+    earlier: Sequence[EarlierIdentity],
 ) -> ConfigReport:
-    supported = entry.supported if entry else all(r.supported for r in records)
+    name, entry, records = row.name, row.entry, row.current
+    supported = entry.supported if entry else all(r.supported for r in (*records, *row.earlier))
     reason = entry.support_reason if entry else None
+    quarantine = in_force(entry, now)
     if not records:
         return ConfigReport(
             name=name,
@@ -241,10 +279,13 @@ def _config(
             supportState="supported" if supported else "unsupported",
             supportReason=reason,
             profile=None,
-            recordCount=0,
+            recordCount=len(row.earlier),
             **_facts(entry, entry.config if entry else {}),
+            earlier=earlier,
+            quarantine=quarantine,
+            removed=row.removed,
         )
-    record = _primary(records)
+    record = primary(records)
     # the configJson is parsed only when the catalog cannot say, or a run has no cost
     needs_config = entry is None or any(run.estimatedCost is None for run in runs)
     config = _config_json(record) if needs_config else {}
@@ -265,27 +306,30 @@ def _config(
     )
     last_cost = record.estimatedCost or (costs[0] if costs else None)
     running = status == RUNNING
+    # the flags the verdict reads: never of a quarantined or a removed configuration
+    flagged = quarantine is None and not row.removed
     return ConfigReport(
         name=name,
         status=status,
         project=record.projectName,
-        configId=record.configId,
+        # the current identity: the one the catalog gives the entry now
+        configId=entry.config_id if entry else record.configId,
         lastTest=record.lastTestTimestamp if tested else None,
-        duration=record.lastTestDuration if tested else None,
+        duration=_duration(record, shown) if tested else None,
         stageResults=record.stageResults,
         errorMessage=record.errorMessage,
         lastPass=last_pass,
-        regression=trend.regression,
-        fixed=trend.fixed,
+        regression=trend.regression if flagged else None,
+        fixed=trend.fixed and not row.removed,
         flips=trend.flips,
-        flaky=trend.flaky,
+        flaky=trend.flaky and not row.removed,
         passRate=trend.passRate,
         runs=trend.runs,
         stale=stale,
         supportState="supported" if supported else "unsupported",
         supportReason=reason or record.supportReason,
         profile=record.profile,
-        recordCount=len(records),
+        recordCount=len(records) + len(row.earlier),
         history=shown,
         **_facts(entry, config),
         lastCost=last_cost if tested or shown else None,
@@ -298,7 +342,19 @@ def _config(
         failure=record.failure if status.startswith("fail-") else None,
         blocked=record.blocked,
         lastError=last_error(shown),
+        earlier=earlier,
+        quarantine=quarantine,
+        removed=row.removed,
     )
+
+
+def _duration(record: Record, runs: Sequence[Run]) -> float | None:
+    """The last run's duration as the run timed it: the record keeps whole seconds (the
+    generator's `do/ci report` int()s it), which would read 4.0s for a run of 3.9s."""
+    last = runs[0] if runs else None
+    if last is not None and last.finishedAt == record.lastTestTimestamp:
+        return last.durationSeconds
+    return record.lastTestDuration
 
 
 def build_report(
@@ -312,22 +368,10 @@ def build_report(
 ) -> Report:
     """Every catalog configuration appears, registered or not; custom ones follow.
     `history`: configId -> runs, newest first, for records that carry no recentRuns."""
-    catalog = {e.name: e for e in entries}
-    # a record another tool wrote may name the configuration as the generator does: such a
-    # name stands for an entry only where it is no entry's own and one entry's alias (as
-    # Catalog.get), never by file order (a team's qwen-vllm-small never takes transformers-vllm's)
-    aliased: dict[str, list[str]] = {}
-    for e in catalog.values():
-        aliased.setdefault(e.generator_name, []).append(e.name)
-    alias = {g: n[0] for g, n in aliased.items() if len(n) == 1 and g not in catalog}
-    by_name: dict[str, list[Record]] = {}
-    for record in records:
-        name = alias.get(record.deploymentConfig, record.deploymentConfig)
-        by_name.setdefault(name, []).append(record)
-    names = list(catalog) + sorted(n for n in by_name if n not in catalog)
+    entries = list(entries)
     configs = []
-    for name in names:
-        recs = by_name.get(name, [])
+    for row in rows(entries, records):
+        recs = row.current
         if len(recs) == 1:  # the common case: already newest first
             runs = list(recs[0].recentRuns or history.get(recs[0].configId, ()))
         else:
@@ -336,20 +380,24 @@ def build_report(
                 key=lambda run: run.startedAt,
                 reverse=True,
             )
-        configs.append(_config(name, catalog.get(name), recs, runs, now, stale_after, prices))
+        earlier = earlier_identities(row, history)
+        configs.append(_config(row, runs, now, stale_after, prices, earlier))
     profiles: dict[str, int] = {}
     for c in configs:
         if c.tested and c.profile:
             profiles[c.profile] = profiles.get(c.profile, 0) + 1
+    counted = [c for c in configs if not c.removed]
     summary = Summary(
-        total=len(configs),
-        tested=sum(c.tested and c.status != RUNNING for c in configs),
-        passing=sum(c.passing for c in configs),
-        failing=sum(c.failing for c in configs),
-        untested=sum(c.status in (UNTESTED, "unregistered") for c in configs),
-        running=sum(c.status == RUNNING for c in configs),
-        unsupported=sum(c.supportState == "unsupported" for c in configs),
-        blocked=sum(c.blocked is not None and c.status != RUNNING for c in configs),
+        total=len(counted),
+        tested=sum(c.tested and c.status != RUNNING for c in counted),
+        passing=sum(c.passing for c in counted),
+        failing=sum(c.failing for c in counted),
+        untested=sum(c.status in (UNTESTED, "unregistered") for c in counted),
+        running=sum(c.status == RUNNING for c in counted),
+        unsupported=sum(c.supportState == "unsupported" for c in counted),
+        blocked=sum(c.blocked is not None and c.status != RUNNING for c in counted),
+        quarantined=sum(c.quarantine is not None for c in counted),
+        removed=len(configs) - len(counted),
     )
     return Report(
         clock.iso(now),
@@ -373,7 +421,7 @@ class Changes:
 
 def changes(report: Report, baseline: Mapping[str, str]) -> Changes:
     """`baseline`: configuration name -> status, as a saved JSON report has them."""
-    now = {c.name: c.status for c in report.configurations}
+    now = {c.name: c.status for c in report.configurations if not c.removed}
     return Changes(
         newly_failing=tuple(
             n

@@ -75,9 +75,9 @@ def excerpt(run: Run, width: int) -> str:
 
 
 def text(one: One) -> str:
-    from mlcc_ci.report.render import _rate as rate
-    from mlcc_ci.report.render import _status as status
-    from mlcc_ci.report.render import log_link
+    from mlcc_ci.report.cells import log_link, quarantine_text, removed_text
+    from mlcc_ci.report.cells import rate_text as rate
+    from mlcc_ci.report.cells import status_text as status
 
     c = one.config
     records = f" ({c.recordCount} records)" if c.recordCount > 1 else ""
@@ -102,6 +102,10 @@ def text(one: One) -> str:
         lines += _wrap(blocked_text(c), "  BLOCKED:    ")
         if c.blocked.rule:
             lines += _wrap(f"{c.blocked.rule}: {c.blocked.capture or '-'}", "  blocked by: ")
+    if c.quarantine is not None:
+        lines += _wrap(quarantine_text(c), "  QUARANTINE: ")
+    if c.removed:
+        lines += _wrap(removed_text(c), "  REMOVED:    ")
     if c.lastError is not None:
         lines += _wrap(error_text(c), "  ERROR:      ")
     if c.failing:
@@ -123,10 +127,19 @@ def text(one: One) -> str:
         if pointer:  # a local log is best named by its path here, a CloudWatch one by its link
             link = log_link(pointer, c.region) if _remote(pointer) else None
             lines.append(f"    log: {printable(link or pointer)}")
+    # their runs are theirs, never this identity's: after its own history, apart
+    earlier = [part for e in c.earlier for part in _wrap(e.text, "  ")]
+    if earlier:
+        earlier.insert(0, f"Earlier identities ({len(c.earlier)}), not counted above:")
+        earlier.insert(0, "")
     if not one.runs:
-        lines += ["", "History: no finished runs"]
+        lines += ["", "History: no finished runs", *earlier]
         return "\n".join(lines) + "\n"
-    lines += ["", f"History (newest first, {len(one.runs)} runs; the error under each failure):"]
+    n = len(one.runs)
+    lines += [
+        "",
+        f"History (newest first, {n} run{'' if n == 1 else 's'}; the error under each failure):",
+    ]
     statuses = [run_status(run) for run in one.runs]
     status_width = max(len("Status"), *(len(shown) for shown in statuses))
     lines.append(f"  {'Finished':<20}  {'Status':<{status_width}}  {'Duration':<8}  Failed stage")
@@ -138,7 +151,7 @@ def text(one: One) -> str:
         )
         if failed or run.errorMessage:
             lines.append(f"{'':<24}{excerpt(run, WIDTH - 24)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *earlier]) + "\n"
 
 
 def _wrap(text: str, first: str) -> list[str]:
@@ -155,7 +168,7 @@ def _wrap(text: str, first: str) -> list[str]:
 
 def _stages(c: ConfigReport) -> str:
     """Each stage with its mark, in lifecycle order: of the run under way while one runs."""
-    from mlcc_ci.report.render import _MARK
+    from mlcc_ci.report.cells import MARK
 
     running = c.status == RUNNING
     results = c.runStages if running else c.stageResults
@@ -165,7 +178,7 @@ def _stages(c: ConfigReport) -> str:
     for stage in FAILABLE_STAGES:
         result = results.get(stage)
         mark = "▶" if running and stage == c.currentStage else "-"
-        marks.append(f"{stage} {_MARK.get(result.status, '?') if result else mark}")
+        marks.append(f"{stage} {MARK.get(result.status, '?') if result else mark}")
     return "  ".join(marks)  # ✓ pass ✗ fail · skip ▶ running - not run
 
 
@@ -174,9 +187,7 @@ def _remote(pointer: str) -> bool:
 
 
 def _duration(value: float | None) -> str:
-    from mlcc_ci.report.charts import seconds
-
-    return "-" if value is None else seconds(value)
+    return "-" if value is None else clock.duration(value)
 
 
 def as_dict(one: One, report: Report) -> dict[str, Any]:

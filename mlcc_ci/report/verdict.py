@@ -31,8 +31,9 @@ def scopes_of(profiles: Mapping[str, Any]) -> dict[str, str]:
 
 def newly_failing(report: Report) -> list[str]:
     """Failing now and not before: against the baseline when one was given (a configuration
-    the baseline lacks counts too), else against the store's history (the regressions)."""
-    failing = [c for c in report.configurations if c.failing]
+    the baseline lacks counts too), else against the store's history (the regressions). A
+    quarantined configuration is never one: its failures are out of the verdict."""
+    failing = report.counted_failures
     if report.changes:
         new = set(report.changes.newly_failing) | set(report.changes.new)
         return [c.name for c in failing if c.name in new]
@@ -55,9 +56,11 @@ def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
     What the infrastructure blocked, or mlcc-ci broke on, is said apart and never blamed
     on the change: `✅ no failures caused by this change · 15/15 passing · 1 blocked by
     infrastructure, not by this change (triton-fil: capacity)`."""
-    supported = [c for c in report.configurations if c.supportState == "supported"]
+    supported = [
+        c for c in report.configurations if c.supportState == "supported" and not c.removed
+    ]
     passing = sum(c.passing for c in supported)
-    failing = [c.name for c in report.configurations if c.failing]
+    failing = [c.name for c in report.counted_failures]
     blocked = report.blocked
     errors = report.errors
     new = newly_failing(report)
@@ -67,7 +70,7 @@ def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
         why = "failing in the baseline too" if report.changes else "none has passed before"
         head = f"⚠️ {_configurations(len(failing))} failing, none newly: {why}"
         head += f" ({_names(failing, cell)})"
-    elif blocked or errors:
+    elif blocked or errors or any(c.failing for c in report.quarantined):
         head = "✅ no failures caused by this change"
     elif supported and passing == len(supported):
         head = "✅ all passing"
@@ -85,6 +88,9 @@ def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
             f"{len(errors)} harness error{s}, mlcc-ci's own "
             f"({_names([c.name for c in errors], cell)})"
         )
+    if report.quarantined:
+        named = [f"{c.name} until {c.quarantine.until}" for c in report.quarantined if c.quarantine]
+        parts.append(f"{len(named)} quarantined, not counted ({_names(named, cell)})")
     ranked = sorted(report.profiles, key=lambda p: -report.profiles[p])
     scopes = [cell(report.scopes.get(p) or f"{p} profile") for p in ranked]
     return " · ".join([*parts, *scopes])
