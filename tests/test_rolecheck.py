@@ -22,7 +22,7 @@ TRUST_SAGEMAKER = {
         }
     ],
 }
-# What cdk/mlcc_ci_stack/roles.py grants, written out as the stack deploys it in us-east-1
+# What mlcc_ci/stack/roles.py grants, written out as the stack deploys it in us-east-1
 STACK_POLICY = {
     "Version": "2012-10-17",
     "Statement": [

@@ -10,7 +10,6 @@ buildrules.py, loop.py)."""
 import io
 import json
 import os
-import sys
 import time
 import zipfile
 from typing import Any
@@ -234,14 +233,10 @@ MAX_CONCURRENCY = 3
 @pytest.fixture(scope="module")
 def synthesized(tmp_path_factory) -> Template:
     """The stack as `cdk synth` makes it (about 30 s), read with MaxConcurrency 3."""
-    from tests.conftest import REPO
 
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    sys.path.insert(0, str(REPO / "cdk"))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(REPO / "cdk"))
+    from mlcc_ci.stack.app import build_app
+
     outdir = tmp_path_factory.mktemp("cdk.out")
     build_app(str(outdir), nag=False, region="us-east-1").synth()
     return Template.load(outdir, MaxConcurrency=str(MAX_CONCURRENCY))

@@ -45,11 +45,8 @@ SERVICES_READ = (*SERVICES, "sagemaker", "codebuild")
 def synth(outdir: Path) -> Path:
     """The stack's cloud assembly, as `cdk synth` writes it (without the cdk-nag checks)."""
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    sys.path.insert(0, str(REPO / "cdk"))
-    try:
-        from app import build_app
-    finally:
-        sys.path.remove(str(REPO / "cdk"))
+    from mlcc_ci.stack.app import build_app
+
     build_app(str(outdir), nag=False, region=REGION).synth()
     return outdir
 
