@@ -28,6 +28,7 @@ from mlcc_ci import (
     placement,
     projectcheck,
     projectsetup,
+    quarantine,
     stagehooks,
     validate_env,
     workdirs,
@@ -142,6 +143,7 @@ class RunReport:
     notes: list[str] = field(default_factory=list)
     stored: bool = True  # False: the store refused the result; it is kept in the work folder
     first_started: str | None = None  # of the first attempt, when the run was retried
+    quarantine: str | None = None  # the entry's quarantine in force: no regression notice
 
     @property
     def status(self) -> str:
@@ -316,6 +318,8 @@ class Runner:
                 break
             attempt += 1
         report.first_started = claim.first_started
+        if (held := quarantine.in_force(entry, self.now())) is not None:
+            report.quarantine = held.text
         self._show(Progress(entry.name, "update", "start"), report.notes)
         self._update(report)
         label = _label(report.outcome)
@@ -824,6 +828,9 @@ class Runner:
     def _tell(self, report: RunReport) -> None:
         change = transition(report.record.previousStatus, report.outcome.status)
         if change is None or self.notify is None:
+            return
+        if change == "regressed" and report.quarantine:  # known bad: kept out of the flags
+            report.notes.append(f"no regression notice: {report.quarantine}")
             return
         record, outcome = report.record, report.outcome
         subject = f"mlcc-ci: {record.deploymentConfig} {change} ({outcome.status})"

@@ -54,8 +54,8 @@ def rules(tmp_path):
     return load_rules(team)
 
 
-def run_once(store, tmp_path, rules, fault="", **kwargs):
-    entry = CATALOG.get(NAME)
+def run_once(store, tmp_path, rules, fault="", entry=None, **kwargs):
+    entry = entry or CATALOG.get(NAME)
     store.register(from_entry(entry), clock.iso(clock.now()))
     record = store.get(entry.config_id)
     run_id = f"r{len(store.history(entry.config_id))}"
@@ -254,6 +254,34 @@ def test_a_product_failure_is_classified_and_counts(store, tmp_path, rules):
     assert sent == ["mlcc-ci: http-flask regressed (fail-deploy_test)"]
     trend = analyse(store.history(first.record.configId))
     assert (trend.passRate, trend.regression.failingRuns) == (0.5, 1)
+
+
+def test_a_quarantined_entrys_regression_tells_no_one(store, tmp_path, rules):
+    """Known bad until its date: the failure is recorded as it is, and no regression notice
+    goes to the owners (the flags leave it out too)."""
+    sent = []
+    plain = CATALOG.get(NAME)
+    held = replace(
+        plain,
+        data={**plain.data, "quarantine": {"reason": "flask 3.1 breaks it", "until": "2099-12-31"}},
+    )
+    first = run_once(store, tmp_path, rules, entry=held)
+    notify = {"notify": lambda subject, message: sent.append(subject)}
+    report = run_once(store, tmp_path, rules, f"{NAME}:deploy_test:fail", entry=held, **notify)
+    assert report.status == "fail-deploy_test"
+    assert store.get(first.record.configId).testStatus == "fail-deploy_test"
+    assert sent == []
+    assert report.notes[-1] == (
+        "no regression notice: quarantined until 2099-12-31: flask 3.1 breaks it"
+    )
+    # after its date it counts again: the next regression is told
+    expired = replace(
+        plain,
+        data={**plain.data, "quarantine": {"reason": "flask 3.1 breaks it", "until": "2020-01-31"}},
+    )
+    run_once(store, tmp_path, rules, entry=expired)
+    run_once(store, tmp_path, rules, f"{NAME}:deploy_test:fail", entry=expired, **notify)
+    assert sent == ["mlcc-ci: http-flask regressed (fail-deploy_test)"]
 
 
 def test_a_build_leaves_a_long_backoff_to_the_scanner(store, tmp_path, rules):
