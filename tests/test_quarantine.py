@@ -107,6 +107,14 @@ def test_validate_warns_when_a_quarantine_expired_and_still_passes(cli, team):
     )
     assert warning in result.output.splitlines()
     assert result.output.splitlines()[-1] == "catalog valid: 2 entries"
+    # in a pull request's check, a warning annotation on that line (the check still passes)
+    github = cli("catalog", "validate", "--format", "github", str(team))
+    assert github.exit_code == 0
+    (annotation,) = [line for line in github.output.splitlines() if line.startswith("::")]
+    assert annotation == (
+        f"::warning file={os.path.relpath(path)},line={at + 2},title=mlcc-ci catalog::"
+        + warning.split(": ", 1)[1]
+    )
     path.write_text(path.read_text().replace("2020-01-31", "2099-12-31"))
     assert "expired" not in cli("catalog", "validate", str(team)).output
 

@@ -83,19 +83,21 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
         raise SystemExit(2)
     if fmt != "markdown":
         for line in warnings:
+            if fmt == "github":
+                click.echo(_annotation(line, "warning"))
             click.echo(line, err=True)
         n = len(result.entries)
         click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
 
 
-def _annotation(problem: str) -> str:
+def _annotation(problem: str, level: str = "error") -> str:
     """A GitHub workflow command that puts `problem` on its file and line in the diff."""
     from mlcc_ci.catalog import problem_order
     from mlcc_ci.report.annotations import command
 
     file, line = problem_order(problem)
     message = problem.split(": ", 1)[1] if ": " in problem else problem
-    return command("error", message, file=file, line=line, title="mlcc-ci catalog")
+    return command(level, message, file=file, line=line, title="mlcc-ci catalog")
 
 
 def _markdown(problems: list[str], entries: int) -> str:
