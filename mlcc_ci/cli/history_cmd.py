@@ -1,6 +1,7 @@
-"""`mlcc-ci history NAME` and `mlcc-ci history forget RUN_ID`: the runs kept for a
+"""`mlcc-ci history show NAME` and `mlcc-ci history forget RUN_ID`: the runs kept for a
 configuration, and removing one that should never have counted."""
 
+import difflib
 from typing import Any
 
 import click
@@ -8,10 +9,30 @@ import click
 from mlcc_ci.cli.options import confirm, json_option, store_options
 from mlcc_ci.cli.run_cmd import open_for, profile_option
 
+# what people type for a subcommand, and the one that does it
+_MEANT = {"list": "show", "ls": "show", "runs": "show", "rm": "forget", "remove": "forget"}
 
-@click.group(invoke_without_command=False)
+
+class _Subcommands(click.Group):
+    """A mistyped subcommand gets a did-you-mean, whatever click's version (it suggests one
+    only from 8.4), and so do the words for one that it is not called (`list`)."""
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        typed = args[0] if args else ""
+        if typed and not typed.startswith("-") and self.get_command(ctx, typed) is None:
+            close = difflib.get_close_matches(typed, list(self.commands), n=1)
+            meant = _MEANT.get(typed) or next(iter(close), None)
+            if meant and not ctx.resilient_parsing:
+                ctx.fail(f"No such command {typed!r}. Did you mean {meant!r}?")
+        return super().resolve_command(ctx, args)
+
+
+@click.group(cls=_Subcommands, invoke_without_command=False)
 def history() -> None:
-    """The runs kept for each configuration, newest first: list them, or forget one."""
+    """The runs kept for each configuration, newest first: `history show NAME` lists a
+    configuration's, `history forget RUN_ID` removes one."""
 
 
 @history.command("show")
@@ -42,8 +63,9 @@ def show(
     if as_json:
         click.echo(json.dumps([r.to_item() for r in runs], indent=2))
         return
+    earlier = _earlier(catalog, store, name)
     if not runs:
-        click.echo(f"{name} has no runs yet")
+        click.echo("\n".join([f"{name} has no runs yet", *earlier]))
         return
     rows = [
         [
@@ -57,7 +79,25 @@ def show(
         for r in runs
     ]
     headers = ["Run", "Started", "Status", "Class (rule)", "Attempt", "Duration"]
-    click.echo(tabulate(rows, headers=headers))
+    click.echo(tabulate(rows, headers=headers, disable_numparse=True))  # a run id of digits
+    if earlier:
+        click.echo("\n".join(["", *earlier]))
+
+
+def _earlier(catalog: Any, store: Any, name: str) -> list[str]:
+    """The identities NAME had before its entry changed, as `report NAME` lists them (the
+    report's own rows: identities.py); their runs are not in the table above."""
+    from mlcc_ci.report.identities import earlier_identities, rows
+    from mlcc_ci.report.model import HISTORY_STRIP
+    from mlcc_ci.report.one import identity_lines
+
+    row = next((r for r in rows(catalog.entries, store.records()) if r.name == name), None)
+    if row is None or not row.earlier:
+        return []
+    missing = [r.configId for r in row.earlier if not r.recentRuns]
+    runs = store.histories(missing, limit=HISTORY_STRIP) if missing else {}
+    said = f"not listed above (`mlcc-ci report {name}` shows them)"
+    return identity_lines(earlier_identities(row, runs), said)
 
 
 def _class(run: Any) -> str:

@@ -82,7 +82,7 @@ def annotation(case: Case, cwd: Path) -> str | None:
         part
         for part in (
             case.message,
-            case.detail,
+            *_not_said(case.detail, case.message),
             f"log: mlcc-ci logs {case.name}" + (f" --stage {case.stage}" if case.stage else ""),
         )
         if part
@@ -94,6 +94,15 @@ def annotation(case: Case, cwd: Path) -> str | None:
         line=line,
         title=f"mlcc-ci {case.profile}: {case.name} {case.status}",
     )
+
+
+def _not_said(detail: str, message: str) -> list[str]:
+    """The detail's lines the message does not already say: a failure's message is its
+    stage's summary on one line, which the detail holds again over lines (a JUnit failure
+    carries both, as its message attribute and its body; an annotation says it once).
+    A line the message only says in part (cut short) stays."""
+    said = " ".join(message.split())
+    return [line for line in detail.splitlines() if " ".join(line.split()) not in said]
 
 
 def annotations(cases: Sequence[Case], cwd: Path) -> list[str]:

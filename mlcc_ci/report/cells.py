@@ -23,21 +23,27 @@ def shown_duration(value: float | None) -> str:
     return "-" if value is None else clock.duration(value)
 
 
-def status_text(c: ConfigReport) -> str:
+def status_text(c: ConfigReport, *, narrow: bool = False) -> str:
     """`fail-build [product] ⚠️ REGRESSION`, `blocked (capacity)`, `pass`, `fail-validate
-    [product] (quarantined until 2026-12-31)`, `pass (removed from the catalog)`."""
+    [product] (quarantined until 2026-12-31)`, `pass (removed from the catalog)`.
+    `narrow`: over lines, the class and each flag on a line of its own, a quarantine as the
+    one word `quarantined` (the text report says its date and reason below the table)."""
     shown = shown_status(c)
+    flags = []
     if c.regression:
-        shown += f" {REGRESSION}"
+        flags.append(REGRESSION)
     if c.quarantine is not None:
-        shown += f" (quarantined until {c.quarantine.until})"
+        flags.append(QUARANTINED if narrow else f"(quarantined until {c.quarantine.until})")
     if c.removed:
-        shown += f" {REMOVED}"
-    return shown
+        flags.append(REMOVED)
+    if not narrow:
+        return " ".join([shown, *flags])
+    return "\n".join([shown.replace(" [", "\n[").replace("blocked (", "blocked\n("), *flags])
 
 
 REGRESSION = "⚠️ REGRESSION"
 REMOVED = "(removed from the catalog)"
+QUARANTINED = "quarantined"
 
 
 def quarantine_text(c: ConfigReport) -> str:
@@ -121,8 +127,9 @@ def is_zero(t: Total) -> bool:
 
 
 def cost_lines(report: Report, *, hide_zero: bool = False) -> list[str]:
-    """Cost shown, per day, and the month at the current schedule, in one wording.
-    `hide_zero`: only the figures that are not $0 (a pull request's unbilled profile)."""
+    """Cost shown, per day, and the month at the current schedule, in one wording, and why
+    an unbilled profile's cost $0. `hide_zero`: only the figures that are not $0 (a pull
+    request's unbilled profile); the why is said all the same, for the table's $0.00."""
     by_day = [(d, t) for d, t in report.cost_by_day[:7] if not (hide_zero and is_zero(t))]
     days = "; ".join(f"{day} {t.text}" for day, t in by_day) or "none"
     lines = []
@@ -136,7 +143,18 @@ def cost_lines(report: Report, *, hide_zero: bool = False) -> list[str]:
             f"Month at the current schedule (each configuration every {every}): "
             f"{report.monthly.text}"
         )
-    return lines
+    return [*lines, *unbilled_lines(report)]
+
+
+def unbilled_lines(report: Report) -> list[str]:
+    """Why the costs of the profiles that bill nothing (`billed: false`) are $0."""
+    names = list(report.unbilled)
+    if not names:
+        return []
+    if len(names) == 1:
+        return [f"Profile {names[0]} is not billed: it makes nothing in AWS, so its runs cost $0"]
+    listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    return [f"Profiles {listed} are not billed: they make nothing in AWS, so their runs cost $0"]
 
 
 LogHref = Callable[[str], str | None]

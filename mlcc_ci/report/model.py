@@ -134,6 +134,7 @@ class Report:
     prices: str = "-"  # the price table the costs come from
     scheduleHours: float = DEFAULT_STALE_HOURS  # how often a configuration is due
     scopes: Mapping[str, str] = field(default_factory=dict)  # profile -> what its runs prove
+    unbilled: Sequence[str] = ()  # the profiles of the results shown that bill nothing
 
     @property
     def running(self) -> list[ConfigReport]:
@@ -387,6 +388,7 @@ def build_report(
         if c.tested and c.profile:
             profiles[c.profile] = profiles.get(c.profile, 0) + 1
     counted = [c for c in configs if not c.removed]
+    ran = {c.profile for c in configs} | {r.profile for c in configs for r in c.history}
     summary = Summary(
         total=len(counted),
         tested=sum(c.tested and c.status != RUNNING for c in counted),
@@ -407,6 +409,7 @@ def build_report(
         dict(unreadable or {}),
         prices=prices.label if prices.version else "no price table",
         scheduleHours=stale_after.total_seconds() / 3600,
+        unbilled=sorted(p for p in ran if p and p in prices.unbilled),
     )
 
 

@@ -12,6 +12,7 @@ from mlcc_ci.catalog import Catalog
 from mlcc_ci.constants import FAILABLE_STAGES, RUNNING
 from mlcc_ci.models import Run
 from mlcc_ci.report.classes import run_status
+from mlcc_ci.report.identities import EarlierIdentity
 from mlcc_ci.report.model import ConfigReport, Report
 from mlcc_ci.report.sections import blocked_text, error_text
 from mlcc_ci.safetext import printable
@@ -128,9 +129,8 @@ def text(one: One) -> str:
             link = log_link(pointer, c.region) if _remote(pointer) else None
             lines.append(f"    log: {printable(link or pointer)}")
     # their runs are theirs, never this identity's: after its own history, apart
-    earlier = [part for e in c.earlier for part in _wrap(e.text, "  ")]
+    earlier = identity_lines(c.earlier, "not counted above")
     if earlier:
-        earlier.insert(0, f"Earlier identities ({len(c.earlier)}), not counted above:")
         earlier.insert(0, "")
     if not one.runs:
         lines += ["", "History: no finished runs", *earlier]
@@ -152,6 +152,14 @@ def text(one: One) -> str:
         if failed or run.errorMessage:
             lines.append(f"{'':<24}{excerpt(run, WIDTH - 24)}")
     return "\n".join([*lines, *earlier]) + "\n"
+
+
+def identity_lines(earlier: Sequence[EarlierIdentity], said: str) -> list[str]:
+    """`Earlier identities (N), SAID:` and one wrapped line for each; none for none."""
+    if not earlier:
+        return []
+    lines = [part for e in earlier for part in _wrap(e.text, "  ")]
+    return [f"Earlier identities ({len(earlier)}), {said}:", *lines]
 
 
 def _wrap(text: str, first: str) -> list[str]:

@@ -15,8 +15,6 @@ from mlcc_ci.models import Cost
 from mlcc_ci.report import sections
 from mlcc_ci.report.cells import (
     EXAMPLE_NOTE,
-    REGRESSION,
-    REMOVED,
     STAGE_KEY,
     LogHref,
     cost_lines,
@@ -106,25 +104,22 @@ def _text_table(configs: Sequence[ConfigReport], width: int) -> tuple[str, list[
     from mlcc_ci.report.texttable import Column, fit
 
     status = [status_text(c) for c in configs]
-    # what status_text adds, the class and the flag: under the status when the table is narrow
-    narrow = [
-        s.replace(f" {REGRESSION}", f"\n{REGRESSION}")
-        .replace(" (quarantined", "\n(quarantined")
-        .replace(f" {REMOVED}", f"\n{REMOVED}")
-        .replace(" [", "\n[")
-        .replace("blocked (", "blocked\n(")
-        for s in status
-    ]
+    narrow = [status_text(c, narrow=True) for c in configs]
+    last = [clock.display(c.lastTest) for c in configs]
+    # a configuration's name is never cut (two that begin alike would read the same): the
+    # others go over lines, then the last of them make room
     return fit(
         [
-            Column("Config", [c.name for c in configs], least=16),
+            Column("Config", [c.name for c in configs]),
             Column("Status", status, narrow=narrow),
             Column("Project", [c.project or "-" for c in configs], required=False),
-            Column("Last Test", [clock.display(c.lastTest) for c in configs]),
+            Column(
+                "Last Test", last, narrow=[x.replace(" ", "\n", 1) for x in last], droppable=True
+            ),
             Column("Duration", [shown_duration(c.duration) for c in configs], required=False),
             Column("Stages", [stage_marks(c) for c in configs]),
-            Column("Pass rate", [rate_text(c) for c in configs]),
-            Column("Cost", [cost_text(c) for c in configs]),
+            Column("Pass rate", [rate_text(c) for c in configs], droppable=True),
+            Column("Cost", [cost_text(c) for c in configs], droppable=True),
             Column("Owner", [c.owner for c in configs], required=False, least=10),
             Column("Profile", [c.profile or "-" for c in configs], required=False),
         ],

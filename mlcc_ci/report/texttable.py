@@ -1,5 +1,7 @@
-"""A text table that fits a width: the columns that must be there, narrowed when they must
-be, then the others in order of worth while they fit. What is left out is said below it."""
+"""A text table that fits a width: the columns that must be there, laid out over lines one
+at a time while it is too wide, then cut where they may be, then the others in order of
+worth while they fit. A column with no `least` (a configuration's name) is never cut: two
+names that begin alike would read the same. What is left out is said below it."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ class Column:
     required: bool = True
     narrow: Sequence[str] | None = None  # the same cells laid out narrower (over lines)
     least: int | None = None  # to fit, cells may be cut down to this
+    droppable: bool = False  # a required column that may go when nothing else makes room
 
 
 def _width(column: Column) -> int:
@@ -38,21 +41,32 @@ def fit(columns: Sequence[Column], width: int) -> tuple[str, list[str]]:
     from tabulate import tabulate
 
     chosen = {c.header: c for c in columns if c.required}
-    if _total(list(chosen.values())) > width:
-        for c in columns:
-            if c.header in chosen and c.narrow is not None:
-                chosen[c.header] = Column(c.header, c.narrow, least=c.least)
+
+    def over() -> int:
+        return _total(list(chosen.values())) - width
+
+    for c in columns:  # too wide: over lines, one column at a time, in order
+        if over() > 0 and c.header in chosen and c.narrow is not None:
+            chosen[c.header] = Column(c.header, c.narrow, least=c.least, droppable=c.droppable)
     for c in columns:  # still too wide: cut what may be cut, as far as needed
-        over = _total(list(chosen.values())) - width
-        if over > 0 and c.header in chosen and c.least:
+        if over() > 0 and c.header in chosen and c.least:
             kept = chosen[c.header]
-            chosen[c.header] = _cut(kept, max(_width(kept) - over, c.least))
+            chosen[c.header] = _cut(kept, max(_width(kept) - over(), c.least))
+    dropped = set()
+    for c in reversed(columns):  # still: leave out what may go, the last first
+        if over() > 0 and c.header in chosen and c.droppable:
+            del chosen[c.header]
+            dropped.add(c.header)
     left_out = []
     for c in columns:
+        if c.header in dropped:
+            left_out.append(c)
         if c.required:
             continue
         room = width - _total(list(chosen.values())) - GAP
-        if _width(c) <= room:
+        if dropped:  # no room was left for what must be there
+            left_out.append(c)
+        elif _width(c) <= room:
             chosen[c.header] = c
         elif c.least and room >= c.least:
             chosen[c.header] = _cut(c, room)
