@@ -11,16 +11,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci import schema
+from mlcc_ci import naming, schema
 from mlcc_ci.configid import config_id
 from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.errors import CatalogError, NotFound
+from mlcc_ci.failures import PACKED_TEAM_RULES, RULES_FILE
 from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safetext import printable
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
 DEFAULTS_FILE = "_defaults.yaml"
+# the files of a catalog folder that are mlcc-ci's own, not entries (and, in the stack's
+# packed copy of a team's catalog only, the team's failure rules)
+OWN_FILES = (DEFAULTS_FILE, RULES_FILE)
+_PACKED = (PACKED_TEAM_RULES,)
 GPU_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn")
 ARCHITECTURE_ORDER = ("transformers", "http", "triton", "diffusors")
 
@@ -301,6 +306,16 @@ def _kind(value: Any) -> str:
     return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
 
 
+def _own_file_problem(path: Path, out: _Collector) -> None:
+    """A `_`-file of a catalog folder that mlcc-ci does not read: a misspelt own file is
+    otherwise silently ignored (and so are the rules or defaults it was meant to hold)."""
+    if path.name in OWN_FILES + _PACKED:
+        return
+    close = difflib.get_close_matches(path.name, OWN_FILES, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else f"its own are {', '.join(OWN_FILES)}"
+    out.add(path, 0, f"not a file mlcc-ci reads ({hint}); entries never begin with _")
+
+
 def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
     files: list[Path] = []
     defaults = catalog_dir() / DEFAULTS_FILE
@@ -309,12 +324,16 @@ def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
             if (path / DEFAULTS_FILE).is_file():
                 defaults = path / DEFAULTS_FILE
             # `_`-files are the catalog's own (_defaults.yaml, _failures.yaml), not entries
-            files.extend(sorted(p for p in path.glob("*.y*ml") if not p.name.startswith("_")))
+            for found in sorted(path.glob("*.y*ml")):
+                if found.name.startswith("_"):
+                    _own_file_problem(found, out)
+                else:
+                    files.append(found)
         elif path.is_file():
             if path.name == DEFAULTS_FILE:
                 defaults = path
             elif path.name.startswith("_"):
-                continue
+                _own_file_problem(path, out)
             else:
                 if (path.parent / DEFAULTS_FILE).is_file():
                     defaults = path.parent / DEFAULTS_FILE
@@ -379,17 +398,23 @@ def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
             continue
         seen[entry.name] = (path, name_line)
         identity = entry.generator_identity
-        if identity in ids:
+        if identity in ids:  # said on both files: either may be the one to change
             twin = ids[identity]
-            out.add(
-                path,
-                name_line,
-                f"{label} $: deploys the same thing as '{twin.name}' ({display(twin.path)}): "
-                "generator name, model, instance type, region and target are all equal",
-            )
+            for one, two in ((entry, twin), (twin, entry)):
+                out.add(
+                    one.path,
+                    one.lines.get(("name",), 1),
+                    f"{one.name} $: deploys the same thing as '{two.name}' "
+                    f"({display(two.path)}): generator name, model, instance type, region "
+                    "and target are all equal",
+                )
             continue
         ids[identity] = entry
-        for rule_path, message in rule_problems(entry, defaults.get("rules", {})):
+        found_rules = list(rule_problems(entry, defaults.get("rules", {})))
+        # a supported entry is deployed: its names in AWS must fit (the stack's included)
+        if entry.supported and (too_long := naming.entry_name_problem(entry.name, defaults)):
+            found_rules.insert(0, (("name",), too_long))
+        for rule_path, message in found_rules:
             where = f"{label} {schema.json_path(rule_path)}"
             # an inherited value breaks the rule where the defaults wrote it
             place, line = locate([(path, loaded), *sources], rule_path)

@@ -5,13 +5,15 @@ and a team catalog's first files (`catalog init`)."""
 import os
 import re
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mlcc_ci.catalog import Catalog, Entry, display, load_catalog, shown_path
 from mlcc_ci.errors import CatalogError, UsageError
 from mlcc_ci.files import read_regular
+from mlcc_ci.naming import MAX_ENTRY_NAME, entry_name_problem, longest_catalog_name
 from mlcc_ci.resources import data_path
 from mlcc_ci.safeyaml import MAX_BYTES, YamlProblem, load_text
 
@@ -22,12 +24,17 @@ NAME = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 _NAME_LINE = re.compile(r"name:(\s.*)?")  # the top-level key (a nested one is indented)
 
 
-def check_name(name: str) -> None:
-    if len(name) > 64 or not NAME.fullmatch(name):
+def check_name(name: str, defaults: Mapping[str, Any] | None = None) -> None:
+    """A name `catalog add` can write, and (given the catalog's `defaults`) one short enough
+    for the names its runs take in AWS, with the default prefix and in any region."""
+    longest = MAX_ENTRY_NAME if defaults is None else longest_catalog_name(defaults)
+    if not NAME.fullmatch(name) or len(name) > 64:
         raise UsageError(
             f"NAME {name!r}: lowercase letters and digits in words joined by '-', "
-            "at most 64 characters (e.g. qwen-vllm-small)"
+            f"at most {longest} characters (e.g. qwen-vllm-small)"
         )
+    if defaults is not None and (too_long := entry_name_problem(name, defaults)):
+        raise UsageError(f"NAME {too_long}")
 
 
 def own_text(entry: Entry) -> str:

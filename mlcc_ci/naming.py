@@ -40,12 +40,19 @@ def prefix_problem(prefix: str) -> str | None:
 # The generated scripts append up to 20 characters (`-endpoint-<epoch seconds>`) and
 # SageMaker names stop at 63; IAM role names (`-build-service-role`) at 64.
 MAX_PROJECT_NAME = 43
+# What to do about a name too long, said to whom it concerns: a project registered by its
+# own `do/register --ci` chose its name; a catalog entry's comes from the entry's name.
+REGISTERED_HINT = "register the project under a shorter name"
+CATALOG_HINT = "rename the catalog entry (or choose a shorter --prefix)"
 _VALID = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 
 
-def run_project_name(config: Mapping[str, Any], prefix: str | None) -> str:
+def run_project_name(
+    config: Mapping[str, Any], prefix: str | None, *, registered: bool = True
+) -> str:
     """The projectName a run generates and deploys: the registered one, under `prefix`
-    when one is required. ValueError when no valid name results."""
+    when one is required. ValueError when no valid name results, saying what to shorten
+    (`registered`: the project's registered name, else the catalog entry's name)."""
     name = str(config.get("projectName") or "")
     if prefix and prefix != DEFAULT_PREFIX and name.startswith(f"{DEFAULT_PREFIX}-"):
         # a catalog entry's default name moves under the stack's own prefix
@@ -60,8 +67,8 @@ def run_project_name(config: Mapping[str, Any], prefix: str | None) -> str:
     if len(name) > MAX_PROJECT_NAME:
         raise ValueError(
             f"project name {name!r} is {len(name)} characters; the names the generated "
-            f"scripts derive from it allow at most {MAX_PROJECT_NAME}: register it under a "
-            "shorter PROJECT_NAME"
+            f"scripts derive from it allow at most {MAX_PROJECT_NAME}: "
+            + ("register it under a shorter PROJECT_NAME" if registered else CATALOG_HINT)
         )
     return name
 
@@ -115,26 +122,95 @@ LONGEST_REGION_CODE = 6
 REGION_CODE = "{regionCode}"
 
 
-def _check_role(role: str) -> str:
-    length = len(role.replace(REGION_CODE, "x" * LONGEST_REGION_CODE))
+def role_length(role: str) -> int:
+    """The length of a nested build role, `{regionCode}` counted as the longest code."""
+    return len(role.replace(REGION_CODE, "x" * LONGEST_REGION_CODE))
+
+
+def _check_role(role: str, hint: str = REGISTERED_HINT) -> str:
+    length = role_length(role)
     if length > MAX_ROLE_NAME:
         raise ValueError(
             f"the nested build role {role!r} would be {length} characters (IAM allows "
-            f"{MAX_ROLE_NAME}): register the project under a shorter name"
+            f"{MAX_ROLE_NAME}): {hint}"
         )
     return role
 
 
 def nested_build_role(
-    project_name: str, project_config: Mapping[str, str], region: str | None = None
+    project_name: str,
+    project_config: Mapping[str, str],
+    region: str | None = None,
+    *,
+    registered: bool = True,
 ) -> str | None:
     """The IAM role do/submit looks for before it builds `project_name`'s image in `region`,
     given the profile's projectConfig (CODEBUILD_PROJECT_NAME); None when the profile names
-    none. ValueError when IAM would refuse the name."""
+    none. ValueError when IAM would refuse the name, saying what to shorten (`registered`:
+    the project's registered name, else the catalog entry's name)."""
     template = project_config.get("CODEBUILD_PROJECT_NAME")
     if not template:
         return None
-    return _check_role(expand(template, project_name, region) + NESTED_ROLE_SUFFIX)
+    hint = REGISTERED_HINT if registered else CATALOG_HINT
+    return _check_role(expand(template, project_name, region) + NESTED_ROLE_SUFFIX, hint)
+
+
+def longest_project_name(project_config: Mapping[str, str]) -> int:
+    """The longest run project name (prefix included) whose names fit in every region: the
+    generated scripts' limit, and the nested build role's with the longest region code."""
+    longest = MAX_PROJECT_NAME
+    template = project_config.get("CODEBUILD_PROJECT_NAME")
+    if template and "{projectName}" in template:
+        fixed = role_length(template.replace("{projectName}", "") + NESTED_ROLE_SUFFIX)
+        longest = min(longest, (MAX_ROLE_NAME - fixed) // template.count("{projectName}"))
+    return longest
+
+
+def longest_entry_name(project_config: Mapping[str, str], prefix: str = DEFAULT_PREFIX) -> int:
+    """The longest catalog entry name that fits (its runs deploy as `<prefix>-<name>`)."""
+    return longest_project_name(project_config) - len(prefix) - 1
+
+
+# The shipped defaults' nested build project (catalog/_defaults.yaml, profile default), and
+# so the longest entry name they allow: what `catalog add` advertises.
+SHIPPED_BUILD_PROJECT = "{projectName}-build-{regionCode}"
+MAX_ENTRY_NAME = longest_entry_name({"CODEBUILD_PROJECT_NAME": SHIPPED_BUILD_PROJECT})
+
+
+def defaults_project_config(defaults: Mapping[str, Any]) -> dict[str, str]:
+    """What a catalog's defaults (merged) have the `default` profile write into a generated
+    do/config: what the stack names its nested builds after."""
+    profile = (defaults.get("profiles") or {}).get("default") or {}
+    return {str(k): str(v) for k, v in (profile.get("projectConfig") or {}).items()}
+
+
+def longest_catalog_name(defaults: Mapping[str, Any]) -> int:
+    """The longest entry name a catalog with these defaults can deploy in every region,
+    under the default prefix."""
+    return longest_entry_name(defaults_project_config(defaults))
+
+
+def entry_name_problem(name: str, defaults: Mapping[str, Any]) -> str | None:
+    """Why a run of catalog entry `name` could not be named in AWS (and the stack refuses
+    to synthesize it): its project name, or its nested build's IAM role, would be too long
+    with the default prefix in some region."""
+    longest = longest_catalog_name(defaults)
+    if len(name) <= longest:
+        return None
+    project = f"{DEFAULT_PREFIX}-{name}"
+    template = defaults_project_config(defaults).get("CODEBUILD_PROJECT_NAME") or ""
+    role = template.replace("{projectName}", project) + NESTED_ROLE_SUFFIX
+    if template and role_length(role) > MAX_ROLE_NAME:
+        why = (
+            f"its nested build role {role} would be {role_length(role)} characters with the "
+            f"longest region code (IAM allows {MAX_ROLE_NAME})"
+        )
+    else:
+        why = (
+            f"its project name {project} would be {len(project)} characters (the generated "
+            f"scripts allow {MAX_PROJECT_NAME})"
+        )
+    return f"'{name}' is {len(name)} characters, at most {longest} fit: in AWS {why}"
 
 
 def nested_builds(
@@ -161,9 +237,23 @@ def nested_builds(
             continue
         if not every_strategy and entry.data.get("buildStrategy") != "codebuild-submit":
             continue
-        name = run_project_name(entry.config, prefix)
-        project = (
-            expand(template, name, region) if region else template.replace("{projectName}", name)
-        )
-        found.add((project, _check_role(project + NESTED_ROLE_SUFFIX)))
+        try:
+            name = run_project_name(entry.config, prefix, registered=False)
+            project = (
+                expand(template, name, region)
+                if region
+                else template.replace("{projectName}", name)
+            )
+            # the stack's names come from the catalog: an entry's name, and the prefix
+            found.add((project, _check_role(project + NESTED_ROLE_SUFFIX, CATALOG_HINT)))
+        except ValueError as exc:
+            raise ValueError(f"{_entry_place(entry)}: {exc}") from None
     return sorted(found)
+
+
+def _entry_place(entry: Any) -> str:
+    """`FILE:LINE: NAME $.name`: where a catalog entry's name is written."""
+    from mlcc_ci.catalog import shown_path
+
+    line = entry.lines.get(("name",), 1)
+    return f"{shown_path(entry.path)}:{line}: {entry.name} $.name"

@@ -64,7 +64,7 @@ def test_add_from_copies_an_entry_that_validates_and_shows_as_itself(
         "wrote ci/catalog/qwen-vllm-small.yaml (a copy of transformers-vllm, "
         "generatorName: transformers-vllm)",
         "note: it deploys the same thing as transformers-vllm until you change its model, "
-        "instance type, region or target; the catalog is invalid until then",
+        "instance type, region or target: catalog validate fails until then",
         "next: edit it, then mlcc-ci catalog validate ci/catalog/qwen-vllm-small.yaml",
     ]
     written = team / "qwen-vllm-small.yaml"
@@ -162,7 +162,7 @@ def test_add_refuses_what_it_cannot_write_and_writes_nothing(cli, tmp_path, monk
     assert (bad.exit_code, bad.output) == (
         2,
         "Error: NAME 'Qwen_Small': lowercase letters and digits in words joined by '-', at "
-        "most 64 characters (e.g. qwen-vllm-small)\n",
+        "most 30 characters (e.g. qwen-vllm-small)\n",
     )
     unknown = add("x", "--from", "transformers-vlm")
     assert (unknown.exit_code, unknown.output) == (

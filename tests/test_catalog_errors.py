@@ -143,6 +143,8 @@ def test_cross_file_problems(cli, folder):
     assert lines == [  # by file, then by line number (9 before 15), whatever found them
         "note: not checked against the generator's parameters: @aws/ml-container-creator@1.6.0 "
         "is not installed (mlcc-ci generator install)",
+        f"{f}/copy.yaml:2: http-flask $: deploys the same thing as 'http-flask-two' "
+        f"({f}/twin.yaml): generator name, model, instance type, region and target are all equal",
         f"{f}/http-flask.yaml:2: http-flask $.name: duplicate name 'http-flask' "
         f"(also in {f}/copy.yaml:2)",
         f"{f}/transformers-vllm.yaml:9: transformers-vllm $.instanceType: transformers entries "
@@ -154,7 +156,7 @@ def test_cross_file_problems(cli, folder):
         "9000s exceeds the defaults' maxStageTimeoutSeconds 7200",
         f"{f}/twin.yaml:2: http-flask-two $: deploys the same thing as 'http-flask' "
         f"({f}/copy.yaml): generator name, model, instance type, region and target are all equal",
-        "5 problems found",
+        "6 problems found",
     ]
 
 

@@ -456,8 +456,10 @@ def test_an_entry_deploying_the_same_as_another_is_reported_and_the_files_after_
     )
     shutil.copy(catalog_dir() / "http-fastapi.yaml", folder / "b.yaml")
     catalog = load_catalog([folder])
-    assert catalog.problems == [
+    assert catalog.problems == [  # on both files, each naming the other
+        "a1.yaml:2: http-flask $: deploys the same thing as 'flask-two' (a2.yaml): "
+        "generator name, model, instance type, region and target are all equal",
         "a2.yaml:2: flask-two $: deploys the same thing as 'http-flask' (a1.yaml): "
-        "generator name, model, instance type, region and target are all equal"
+        "generator name, model, instance type, region and target are all equal",
     ]
     assert [e.name for e in catalog.entries] == ["http-flask", "http-fastapi"]

@@ -250,11 +250,15 @@ def test_every_schema_problem_of_a_rule_file_is_named_at_once(tmp_path):
 
 def test_the_catalog_loader_reads_no_underscore_file_as_an_entry(cli, tmp_path):
     team = _team(tmp_path, TEAM_RULES)
-    (team / "_notes.yaml").write_text("- a list, no entry\n")
     (team / "http-flask.yaml").write_text((data_path("catalog") / "http-flask.yaml").read_text())
     result = cli("catalog", "validate", str(team))
     assert result.exit_code == 0, result.output
     assert result.output.endswith("catalog valid: 1 entry\n")
+    # a `_`-file that is not mlcc-ci's own is no entry either: it is said to be read by no one
+    (team / "_notes.yaml").write_text("- a list, no entry\n")
+    notes = cli("catalog", "validate", str(team))
+    assert notes.exit_code == 2 and "_notes.yaml: not a file mlcc-ci reads" in notes.output
+    assert "expected a mapping" not in notes.output
     shipped = cli("catalog", "validate")
     assert shipped.exit_code == 0 and "_failures" not in shipped.output
 

@@ -154,7 +154,8 @@ def test_logs_picks_runs_and_stages_and_says_what_is_missing(cli, store, tmp_pat
         "Error: http-flask has no run cccc (recent runs: bbbbbbbbbbb2, aaaaaaaaaaa1)\n"
     )
     assert error("http-flask", "--stage", "deploy_test") == (
-        "Error: stage deploy_test of http-flask (run bbbbbbbbbbb2) was skipped\n"
+        "Error: stage deploy_test of http-flask (run bbbbbbbbbbb2) was skipped: stage build "
+        "failed before it\n"
     )
     assert error("triton-fil") == (
         "Error: triton-fil has no runs yet: `mlcc-ci run triton-fil` starts one\n"

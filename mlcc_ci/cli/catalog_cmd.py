@@ -11,7 +11,9 @@ from mlcc_ci.cli.options import json_option
 
 @click.group()
 def catalog() -> None:
-    """Validate and inspect the catalog of deployment configurations."""
+    """Validate and inspect the catalog of deployment configurations: by default the
+    catalog in use: --catalog, MLCC_CI_CATALOG or the settings file's, else the shipped
+    one."""
 
 
 @catalog.command()
@@ -26,7 +28,8 @@ def catalog() -> None:
     "markdown: the pull request comment an invalid catalog gets, on standard output.",
 )
 def validate(paths: tuple[Path, ...], fmt: str) -> None:
-    """Check catalog files (default: the shipped catalog). PATH may be a folder or a file.
+    """Check catalog files (default: the catalog in use: --catalog, MLCC_CI_CATALOG or the
+    settings file's, else the shipped one). PATH may be a folder or a file.
 
     Every problem is printed, one per line, as FILE:LINE: ENTRY JSON-PATH: MESSAGE, sorted
     by file and line: schema and rule problems, instance types SageMaker does not offer, and
@@ -197,11 +200,17 @@ def add(name: str, source: str | None) -> None:
     """Write a new entry, NAME.yaml, into the catalog in use (--catalog, MLCC_CI_CATALOG or
     the settings file).
 
+    NAME: lowercase letters and digits in words joined by '-', at most 30 characters with
+    the shipped defaults: a run's AWS names are made from it, and the longest, its nested
+    build's IAM role (mlcc-ci-NAME-build-REGION-service-role), must fit in 64.
+
     With --from ENTRY, a copy of ENTRY's file, renamed NAME; where NAME is not the
     generator's name for the configuration, `generatorName` says which one it is a variant
     of. Without, a skeleton whose comments say what to fill in: valid as it is, and
     unsupported (never run) until you say what it deploys. An existing file is never
-    overwritten, and a file that would not validate is not written.
+    overwritten, and a file that would not validate on its own is not written; a copy
+    deploys the same thing as ENTRY, which `catalog validate` reports on both, until you
+    change its model or instance type.
     """
     from mlcc_ci.catalog import load_catalog, shown_path
     from mlcc_ci.catalogadd import add_entry, check_name, copy_text, find_source, skeleton_text
@@ -217,10 +226,13 @@ def add(name: str, source: str | None) -> None:
             '`catalog = "DIR"` in mlcc-ci.toml (`mlcc-ci catalog init DIR` starts one)'
         )
     team = load_catalog([folder])  # the entries that load, whatever else is wrong
+    shipped_catalog = load_catalog([shipped])
+    # a name too long for its AWS names, whether or not the new entry is supported yet
+    check_name(name, team.defaults or shipped_catalog.defaults)
     if source is None:
         text, what = skeleton_text(name, folder), "a skeleton to fill in"
     else:
-        entry = find_source(source, [team, load_catalog([shipped])])
+        entry = find_source(source, [team, shipped_catalog])
         text = copy_text(entry, name, folder)
         what = f"a copy of {entry.name}"
         if name != entry.generator_name:
@@ -231,7 +243,7 @@ def add(name: str, source: str | None) -> None:
     if added.same_as is not None:
         click.echo(
             f"note: it deploys the same thing as {added.same_as.name} until you change its "
-            "model, instance type, region or target; the catalog is invalid until then"
+            "model, instance type, region or target: catalog validate fails until then"
         )
     click.echo(f"next: edit it, then mlcc-ci catalog validate {path}")
 

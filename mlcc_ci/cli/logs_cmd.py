@@ -94,7 +94,9 @@ def logs(
     assert target.result is not None
     pointer = target.result.logPointer
     if not pointer:
-        raise _no_log(target)
+        ran = next((r for r in runs if r.runId == target.runId), None)
+        profile = ran.profile if ran else (record.profile if record else None)
+        raise _no_log(target, _results(ran, record), _profile(catalog, profile))
     if pointer.startswith("cloudwatch:"):
         stream = pointer.removeprefix("cloudwatch:")
         _cloudwatch(store, target, stream, "", cleaner, None, store_url)
@@ -126,12 +128,49 @@ def _error(message: str) -> Exception:
     return NotFound(message)
 
 
-def _no_log(target: Any) -> Exception:
+def _results(ran: Any, record: Any) -> Any:
+    """The stage results of the run shown: its history item's, else the record's own."""
+    if ran is not None:
+        return ran.stageResults
+    return record.stageResults if record is not None else {}
+
+
+def _profile(catalog: Any, name: str | None) -> Any:
+    """The run's profile as the catalog defines it now, or None (gone, or never named)."""
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.profiles import load_profile
+
+    if not name:
+        return None
+    try:
+        return load_profile(catalog, name)
+    except UsageError:
+        return None
+
+
+def _skip_reason(stage: str, results: Any, profile: Any) -> str:
+    """Why `stage` was skipped, where the run wrote no reason: its profile does not run it,
+    or an earlier stage failed."""
+    from mlcc_ci.constants import STAGES
+
+    if profile is not None and not profile.runs(stage):
+        runs = [s for s in STAGES if s in profile.only]
+        said = ", ".join(runs[:-1]) + f" and {runs[-1]}" if len(runs) > 1 else "".join(runs)
+        return f"the {profile.name} profile runs {said} only"
+    before = STAGES[: STAGES.index(stage)] if stage in STAGES else ()
+    failed = next((s for s in before if getattr(results.get(s), "status", "") == "fail"), None)
+    if failed:
+        return f"stage {failed} failed before it"
+    return ""
+
+
+def _no_log(target: Any, results: Any = None, profile: Any = None) -> Exception:
     result = target.result
     where = f"stage {target.stage} of {target.name} (run {target.runId})"
     if result.status == "skip":
-        why = result.note or result.errorSummary
-        return _error(f"{where} was skipped" + (f": {why.strip()}" if why.strip() else ""))
+        why = (result.note or result.errorSummary).strip()
+        why = why or _skip_reason(target.stage, results or {}, profile)
+        return _error(f"{where} was skipped" + (f": {why}" if why else ""))
     if result.status == "fail":
         said = (result.errorSummary.strip().splitlines() or ["no error output"])[0]
         return _error(f"{where} failed before it ran a command, so it has no log: {said}")
