@@ -30,6 +30,10 @@ GPU_FAMILIES = ("ml.g", "ml.p", "ml.inf", "ml.trn")
 ARCHITECTURE_ORDER = ("transformers", "http", "triton", "diffusors")
 
 
+# The path of the entry a registered project runs as: it has no catalog file
+REGISTERED_PROJECT = Path("<registered project>")
+
+
 @dataclass(frozen=True)
 class Entry:
     """One merged catalog entry."""

@@ -5,10 +5,9 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from mlcc_ci import clock
-from mlcc_ci.catalog import Catalog, Entry, inherited, merge
+from mlcc_ci.catalog import REGISTERED_PROJECT, Catalog, Entry, inherited, merge
 from mlcc_ci.errors import NotFound
 from mlcc_ci.lifecycle import Runner, RunReport
 from mlcc_ci.models import Record
@@ -40,7 +39,7 @@ def entry_for(record: Record, catalog: Catalog) -> Entry:
             "buildStrategy": config.get("buildStrategy", record.buildStrategy),
         },
     )
-    return Entry(name=record.deploymentConfig, data=data, path=Path("<registered project>"))
+    return Entry(name=record.deploymentConfig, data=data, path=REGISTERED_PROJECT)
 
 
 @dataclass

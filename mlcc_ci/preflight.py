@@ -6,7 +6,7 @@ import shutil
 from collections.abc import Callable, Mapping
 
 from mlcc_ci import generator, modeltoken
-from mlcc_ci.catalog import Entry
+from mlcc_ci.catalog import REGISTERED_PROJECT, Entry
 from mlcc_ci.profiles import Profile, StageSpec
 
 
@@ -155,7 +155,11 @@ def _nested_build_role(entry: Entry, profile: Profile, env: Mapping[str, str]) -
     try:
         project = naming.run_project_name(entry.config, prefix)
         region = env.get("MLCC_DEPLOY_REGION") or env.get("AWS_REGION")
-        role = naming.nested_build_role(project, profile.project_config, region)
+        # a catalog entry is renamed in its file; a registered project, by registering again
+        registered = entry.path == REGISTERED_PROJECT
+        role = naming.nested_build_role(
+            project, profile.project_config, region, registered=registered
+        )
     except ValueError as exc:
         return str(exc)
     if role is None:

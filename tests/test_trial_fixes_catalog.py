@@ -254,3 +254,28 @@ def test_logs_of_a_skipped_stage_say_why(cli, tmp_path, pinned_generator, monkey
     assert said("deploy_test") == "the static profile runs generate, validate and register only"
     # the profile runs it, but validate failed first
     assert said("register") == "stage validate failed before it"
+
+
+def test_preflight_tells_a_catalog_entry_to_rename_and_a_project_to_register_again():
+    """The executor's preflight (under a stack's long prefix) gives the same two hints: a
+    catalog entry is renamed in its file, a registered project is registered again."""
+    from dataclasses import replace
+
+    from mlcc_ci.catalog import REGISTERED_PROJECT
+    from mlcc_ci.preflight import CHECKS
+    from mlcc_ci.profiles import load_profile
+
+    catalog = load_valid_catalog()
+    entry = catalog.get("transformers-vllm")
+    assert entry.data["buildStrategy"] == "codebuild-submit"
+    entry = replace(entry, name=NAME_30, data={**entry.data, "name": NAME_30})
+    profile = load_profile(catalog, "default")
+    env = {naming.PREFIX_ENV: "team-abcdefg", "AWS_REGION": "eu-west-1"}
+    said = CHECKS["nested-build-role"](entry, profile, env)
+    assert said is not None and said.endswith(
+        "would be 67 characters (IAM allows 64): rename the catalog entry (or choose a "
+        "shorter --prefix)"
+    )
+    project = replace(entry, path=REGISTERED_PROJECT)
+    said = CHECKS["nested-build-role"](project, profile, env)
+    assert said is not None and said.endswith("register the project under a shorter name")
