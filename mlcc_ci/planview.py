@@ -1,5 +1,6 @@
 """What `plan` shows, as text lines or a JSON document: what is due (with its expected
-cost), orphaned, skipped, unreadable and not registered; when idle, what falls due next."""
+cost), orphaned, skipped, unreadable and not registered; when idle, what falls due next, or
+why the filters left nothing."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class PlanView:
     idle: bool
     unreadable: Mapping[str, str]
     quarantines: Mapping[str, Quarantine] = field(default_factory=dict)  # entry name -> its own
+    empty: str | None = None  # why the filters left nothing (targets.nothing_left)
 
     @property
     def due_total(self) -> Total:
@@ -111,6 +113,7 @@ class PlanView:
             "skipped": [decision_json(d, self.quarantines) for d in self.result.skipped],
             "unreadable": [{"configId": k, "reason": v} for k, v in self.unreadable.items()],
             "unregistered": self.result.unregistered,
+            "empty": self.empty,
         }
 
     def lines(self) -> list[str]:
@@ -137,13 +140,15 @@ class PlanView:
                     f"  Estimated cost of what is due: {self.due_total.text} "
                     f"({self.profile.prices.label}{note})"
                 )
+            elif title == "Due" and self.empty:
+                out.append(f"  {self.empty}")
             elif title == "Due" and self.idle:
                 out.append(f"  {next_due_line(self.following, self.now)}")
         if self.unreadable:
             out.append(f"Unreadable ({len(self.unreadable)}):")
             for config_id, reason in self.unreadable.items():
                 out.append(f"  {config_id:<28} {reason}")
-        if result.unregistered:
+        if result.unregistered:  # a stack's table runs only what is registered there
             out.append(f"Not registered ({len(result.unregistered)}):")
             for name in result.unregistered:
                 out.append(f"  {name:<28} in the catalog, no record under its configId")

@@ -1,6 +1,6 @@
 """Registrations from the catalog and from a generated project's do/config."""
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from mlcc_ci.configid import config_id
 from mlcc_ci.constants import BUILD_STRATEGIES
 from mlcc_ci.errors import ConfigFileError, NotFound
 from mlcc_ci.generator import generation_params
-from mlcc_ci.models import Registration
+from mlcc_ci.models import Record, Registration
 from mlcc_ci.redact import looks_secret
 
 REQUIRED = ("PROJECT_NAME", "DEPLOYMENT_CONFIG", "INSTANCE_TYPE", "AWS_REGION")
@@ -51,6 +51,15 @@ def catalog_registrations(catalog: Catalog) -> dict[str, Registration]:
     """configId -> registration of each supported entry, as the catalog makes it now: what a
     record the catalog registered is compared with to tell that its entry changed."""
     return {entry.config_id: from_entry(entry) for entry in catalog.entries if entry.supported}
+
+
+def prunable(records: Iterable[Record], catalog: Catalog) -> list[Record]:
+    """The records `register --prune` deletes: the catalog registered them, and the catalog
+    no longer has their entry, by its name or as an entry's generator name. An entry's
+    earlier identities (another model, instance type, region or target) are kept: a revert
+    makes one current again."""
+    names = {e.name for e in catalog.entries} | {e.generator_name for e in catalog.entries}
+    return [r for r in records if r.source == "catalog" and r.deploymentConfig not in names]
 
 
 def _generated_from(

@@ -79,15 +79,18 @@ def upcoming(
 def reregister(
     store: ResultsStore, plan: Plan, catalog: Mapping[str, Registration], now: datetime
 ) -> Plan:
-    """Register anew, from the catalog, each due record whose entry changed, so that its
-    run tests the entry as it is now; the plan then holds the records as they are stored.
-    One the store refuses is named unreadable and left out."""
+    """Register, from the catalog, each due record whose entry changed (anew, or under the
+    new configId of its new identity) or is new, so that its run tests the entry as it is
+    now; the plan then holds the records as they are stored. One the store refuses (or
+    cannot read) is named unreadable and left out."""
     due = []
     for decision in plan.due:
-        if decision.reason != "changed":
+        if decision.reason not in ("changed", "new"):
             due.append(decision)
             continue
         config_id = decision.record.configId
+        if config_id in store.unreadable:  # a new entry's id, stored as no one can read
+            continue
         try:
             store.register(catalog[config_id], clock.iso(now))
             record = store.get(config_id)

@@ -4,16 +4,19 @@ Due: untested; a catalog record whose catalog entry changed since its last run (
 recently it ran); any finished status (pass and every fail-*) not tested for `stale_after`.
 A record of an entry whose identity (model, instance type, region, target) changed since is
 an earlier identity, superseded by the configId the catalog gives the entry now: never due,
-as reports never show it as the entry's status; a revert makes it current again.
+as reports never show it as the entry's status; a revert makes it current again. The entry
+itself, with no record under its new configId, is due at once ("changed") where its earlier
+identity is in view, and registered just before it runs. Where the catalog is the matrix
+(`new_entries`: a local store), every supported entry with no record is due at once ("new").
 A record the infrastructure blocked (capacity, quota, ...) waits until its retryAfter, then
 is due ("blocked"), fresh or not: the scanner's re-queue with backoff. Running records are
 never due; one running longer than the build timeout plus a grace period has lost its
-executor and is reaped. MaxConcurrency counts what is running. Order: untested, then
+executor and is reaped. MaxConcurrency counts what is running. Order: untested and new, then
 changed, then blocked, then regressed, then oldest. Records that describe one deployment
 (written by different tools) never run twice in one scan, nor while one of them is running.
 """
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -145,11 +148,17 @@ def select(
     policy: Policy,
     catalog: Mapping[str, Registration] | None = None,
     quarantined: Collection[str] = (),
+    unreadable: Collection[str] = (),
+    new_entries: bool = False,
 ) -> Plan:
     """`catalog`: configId -> registration of each supported catalog entry, as the catalog
-    makes it now; a record it registered that differs is due at once ("changed").
-    `quarantined`: the names of entries in quarantine, whose failures raise no regression:
-    stale like any other, never "regressed"."""
+    makes it now; a record it registered that differs is due at once ("changed"), and so is
+    an entry with no record under its configId whose earlier identity is among `records`.
+    `new_entries`: every supported entry with no record is due at once ("new"); otherwise
+    one with no earlier identity in view is only named (`unregistered`). `quarantined`: the
+    names of entries in quarantine, whose failures raise no regression: stale like any
+    other, never "regressed". `unreadable`: configIds whose stored item no one can read:
+    named so elsewhere, never taken for a missing record."""
     plan = Plan()
     catalog = catalog or {}
     names = by_name(catalog)
@@ -212,20 +221,16 @@ def select(
                     record, "fresh", f"{status}; due after {clock.display(clock.iso(fresh_until))}"
                 )
             )
-    seen = {d.record.configId for d in (*due, *plan.skipped, *plan.reap)}
-    # an entry the store has no record of (new, or its identity edited): named, never run
-    # unregistered, so that nothing runs that no one asked to register
-    plan.unregistered = sorted(
-        r.deploymentConfig
-        for r in catalog.values()
-        if r.configId not in seen and r.supportState == "supported"
+    missing, plan.unregistered = _missing(
+        catalog, (*due, *plan.skipped, *plan.reap), now, unreadable, new_entries
     )
+    due.extend(missing)
     due = _one_per_deployment(due, plan)
-    rank = {"untested": 0, "changed": 1, "blocked": 2, "regressed": 3, "stale": 4}
+    rank = {"untested": 0, "new": 0, "changed": 1, "blocked": 2, "regressed": 3, "stale": 4}
     due.sort(
         key=lambda d: (
             rank[d.reason],
-            d.record.createdAt if d.reason == "untested" else d.record.lastTestTimestamp,
+            d.record.createdAt if rank[d.reason] == 0 else d.record.lastTestTimestamp,
             d.record.deploymentConfig,
         )
     )
@@ -243,6 +248,58 @@ def select(
         due = due[:slots]
     plan.due = due
     return plan
+
+
+def _missing(
+    catalog: Mapping[str, Registration],
+    decided: Sequence[Decision],
+    now: datetime,
+    unreadable: Collection[str],
+    new_entries: bool,
+) -> tuple[list[Decision], list[str]]:
+    """The supported entries with no record under the configId the catalog gives them now:
+    those due, as the catalog registers them (the caller registers each just before it
+    runs), and the names of the others. An entry whose earlier identity is in view changed
+    ("changed"); any other is new ("new", when `new_entries`). One whose deployment another
+    writer's record in view stands for is not due."""
+    seen = {d.record.configId for d in decided} | set(unreadable)
+    missing = sorted(
+        (r for r in catalog.values() if r.configId not in seen and r.supportState == "supported"),
+        key=lambda r: r.deploymentConfig,
+    )
+    if not missing:
+        return [], []
+    present = {deployment(d.record) for d in decided}
+    earlier = {d.record.deploymentConfig: d.record for d in decided if d.reason == "superseded"}
+    due, named = [], []
+    for reg in missing:
+        placeholder = Record.registered(reg, clock.iso(now))
+        before = earlier.get(reg.deploymentConfig)
+        if deployment(placeholder) in present:
+            named.append(reg.deploymentConfig)
+        elif before is not None:
+            due.append(Decision(placeholder, "changed", identity_changed(before, placeholder)))
+        elif new_entries:
+            due.append(Decision(placeholder, "new", NEW_DETAIL))
+        else:
+            named.append(reg.deploymentConfig)
+    return due, named
+
+
+NEW_DETAIL = (
+    "no record under its configId: a new entry, or a new model, instance type, region or target"
+)
+_FIELDS = ("generator", "model", "instance type", "region", "target")
+
+
+def identity_changed(before: Record, now: Record) -> str:
+    """`identity changed (instance type ml.g5.xlarge -> ml.g5.2xlarge) since 0123...`."""
+    changes = ", ".join(
+        f"{label} {old} -> {new}"
+        for label, old, new in zip(_FIELDS, deployment(before), deployment(now), strict=True)
+        if old != new
+    )
+    return f"identity changed ({changes}) since {before.configId}: a new configId"
 
 
 def _one_per_deployment(due: list[Decision], plan: Plan) -> list[Decision]:

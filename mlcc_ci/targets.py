@@ -42,7 +42,10 @@ def selected(
     picker: Picker | None = None,
 ) -> tuple[Plan, dict[str, Registration]]:
     """The plan at `now` over what the filters keep, and the catalog's registrations (of
-    the entries kept) it was made with. A quarantined entry's failure is never "regressed"."""
+    the entries kept) it was made with. A quarantined entry's failure is never "regressed".
+    In a local store the catalog is the matrix: a kept entry with no record under its
+    configId is due ("new"); a DynamoDB store's scanner runs what was registered there (and
+    an entry whose earlier identity it sees), so its plan says what the scanner would do."""
     from mlcc_ci.quarantine import by_name
     from mlcc_ci.registration import catalog_registrations
     from mlcc_ci.scheduling import gather
@@ -54,8 +57,31 @@ def selected(
     records = gather(store, now, policy, current)
     if picker is not None:  # every running one still counts for MaxConcurrency
         records = [r for r in records if r.testStatus == RUNNING or picker.keeps(r)]
-    result = select(records, now, policy, current, by_name(catalog.entries, now))
+    result = select(
+        records,
+        now,
+        policy,
+        current,
+        by_name(catalog.entries, now),
+        set(store.unreadable),
+        new_entries=local(store),
+    )
     return (picker.plan(result) if picker is not None else result), current
+
+
+def local(store: ResultsStore) -> bool:
+    """Whether `store` is this machine's own (SQLite), not a stack's table its scanner runs."""
+    return not store.description.startswith("dynamodb://")
+
+
+def nothing_left(catalog: Catalog, picker: Picker | None, result: Plan) -> str | None:
+    """What `run --due` and `plan` say when --last-failed leaves nothing to take or show
+    (as `run`'s "no previously failed configurations among ..."); None otherwise."""
+    if picker is None or not picker.filters.last_failed:
+        return None
+    if result.due or result.reap or result.skipped or picker.entries(catalog.entries):
+        return None
+    return nothing_failed(picker.profile, picker.filters)
 
 
 def following(
@@ -87,19 +113,18 @@ def due(
     picker: Picker | None = None,
 ) -> Targets:
     """What is due, as `plan` shows it; for real: orphans reaped, changed entries
-    registered anew."""
+    registered anew, new ones (or new identities) registered."""
     from mlcc_ci.scheduling import reap, reregister
-    from mlcc_ci.stores.base import reregistered
+    from mlcc_ci.stores.base import reregistered, unchanged
 
     now = clock.now()
     result, current = selected(catalog, store, policy, now, picker)
     out = Targets()
-    if picker is not None and picker.filters.last_failed and not result.due:
-        out.empty = nothing_failed(picker.profile, picker.filters)
-    if dry_run:  # each changed entry as registering it anew would make it
+    out.empty = nothing_left(catalog, picker, result)
+    if dry_run:  # each changed entry as registering it anew would make it (a new one is)
         out.records = [
             reregistered(d.record, current[d.record.configId])
-            if d.reason == "changed"
+            if d.reason == "changed" and not unchanged(d.record, current[d.record.configId])
             else d.record
             for d in result.due
         ]
@@ -108,9 +133,11 @@ def due(
         out.notes.append(f"reaped {gone.deploymentConfig}: {gone.errorMessage}")
     result = reregister(store, result, current, now)
     for decision in result.due:
+        name = decision.record.deploymentConfig
         if decision.reason == "changed":
-            name = decision.record.deploymentConfig
             out.notes.append(f"registered {name} anew: {decision.detail}")
+        elif decision.reason == "new":
+            out.notes.append(f"registered {name}: {decision.detail}")
     out.records = [d.record for d in result.due]
     return out
 

@@ -44,9 +44,11 @@ class RunFolder:
 def owner_of(store: Any) -> str:
     """The store's canonical URL, as run folders name it: a SQLite store by its real path
     (however it was spelled), any other by its description (`dynamodb://T?region=R`)."""
+    from mlcc_ci.stores.open import sqlite_url
+
     path = getattr(store, "path", None)
     if isinstance(path, Path):
-        return f"sqlite://{path.expanduser().resolve()}"
+        return sqlite_url(path)
     return str(store.description)
 
 

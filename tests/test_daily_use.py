@@ -219,13 +219,17 @@ def test_a_never_run_or_custom_configuration_and_an_unknown_name(cli, every_kind
 
 @pytest.fixture
 def team(tmp_path, store_env):
-    """A team catalog, http-flask passed an hour before --now, triton-fil three hours."""
+    """A team catalog of two entries, http-flask passed an hour before --now, triton-fil
+    three hours (an entry with no record would be due at once, as new)."""
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.stores.sqlite import SqliteStore
     from tests.reporting import run_through
 
     folder = tmp_path / "team"
     shutil.copytree(data_path("catalog"), folder)
+    for entry in folder.glob("[!_]*.yaml"):
+        if entry.stem not in ("http-flask", "triton-fil"):
+            entry.unlink()
     catalog = load_valid_catalog()  # the same entries as the copy
     store = SqliteStore(tmp_path / "results.db")
     run_through(store, catalog.get("triton-fil"), [("pass", "")], day0=1)
@@ -302,24 +306,28 @@ def test_an_edited_entry_is_due_at_once_without_register(cli, team, tmp_path):
     assert again["due"] == []
 
 
-def test_an_entry_whose_identity_changed_is_named_not_registered(cli, team, tmp_path):
-    """A new instance type is a new configId: plan names the entry as not registered (and
-    how to add it) instead of saying nothing; nothing runs that no one registered."""
+def test_an_entry_whose_identity_changed_is_due_at_once_without_register(cli, team, tmp_path):
+    """A new instance type is a new configId, and no record has it: plan shows the entry due
+    ("new"), and `run --due` registers and runs it; the earlier identity stays, never due."""
     import json
 
     catalog_args = ("--catalog", str(team))
     flask = team / "http-flask.yaml"
     flask.write_text(flask.read_text().replace("ml.m5.large", "ml.m5.xlarge"))
     plan = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
-    # (the fixture registered two entries: the others were never registered either)
-    assert plan["due"] == [] and "http-flask" in plan["unregistered"]
-    text = cli(*catalog_args, "plan", *FRESH).output
-    assert "\n  http-flask                   in the catalog, no record under its configId" in text
-    assert "mlcc-ci register --from-catalog NAME" in text
-    assert cli(*catalog_args, "register", "--from-catalog", "http-flask").exit_code == 0
-    plan = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
-    assert [d["name"] for d in plan["due"]] == ["http-flask"]
-    assert "http-flask" not in plan["unregistered"]
+    assert [(d["name"], d["reason"], d["status"]) for d in plan["due"]] == [
+        ("http-flask", "new", "untested")
+    ]
+    assert "Not registered" not in cli(*catalog_args, "plan", *FRESH).output
+    work = ("--work-dir", str(tmp_path / "work"))
+    ran = cli(*catalog_args, "run", "--due", *FRESH, "--profile", "example", *work)
+    assert ran.exit_code == 0, ran.output
+    assert "registered http-flask: no record under its configId" in ran.output
+    assert ran.output.splitlines()[-1].startswith("1 passed, 0 failed")
+    again = json.loads(cli(*catalog_args, "plan", *FRESH, "--json").output)
+    assert again["due"] == []
+    status = json.loads(cli(*catalog_args, "status", "--json").output)
+    assert (status["records"], status["earlierIdentityRecords"]) == (3, 1)
 
 
 def test_an_idle_plan_names_a_blocked_configuration_and_its_retry_time(cli, team, store_env):

@@ -189,7 +189,7 @@ def test_work_from_pyproject_and_the_environment(cli, tmp_path, monkeypatch):
         "source": f"settings file {tmp_path / 'pyproject.toml'} [tool.mlcc-ci]",
     }
     assert values["store"] == {
-        "value": f"sqlite:///{tmp_path}/.mlcc-ci/example-results.db",
+        "value": f"sqlite://{tmp_path}/.mlcc-ci/example-results.db",
         "source": "profile example, in .mlcc-ci/ beside the settings file",
     }
     assert cli("run", "http-flask", "-q").exit_code == 0
@@ -226,7 +226,7 @@ def test_no_settings_file_keeps_the_user_wide_defaults(cli, tmp_path, monkeypatc
         "source": "default, user-wide, no settings file",
     }
     assert found["settings"]["store"] == {
-        "value": f"sqlite:///{user_wide}/results.db",
+        "value": f"sqlite://{user_wide}/results.db",
         "source": "default, user-wide, no settings file",
     }
     assert cli("run", "http-flask", "--profile", "example", "-q").exit_code == 0

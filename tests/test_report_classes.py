@@ -427,7 +427,7 @@ def test_status_shows_blocked(cli, classes):
         "  Unsupported:     4\n"
         "  Coverage:        26.3%\n"
         "  Last completed:  2026-02-04 00:20 UTC\n"
-        f"  Store:           {classes}\n"
+        f"  Store:           {classes.replace(':////', ':///')}\n"
         "  Blocked:         1 of the tested, by the infrastructure (each counted above by its "
         "last product result)\n"
         "  - triton-fil: pass, blocked (capacity) since 2026-02-03 00:00 UTC\n"

@@ -37,7 +37,7 @@ def test_found_upward_and_each_value_says_where_it_came_from(cli, tmp_path, monk
     }
     assert values["jobs"]["value"] == 3 and values["keep-runs"]["value"] == 5
     assert values["store"] == {
-        "value": f"sqlite:///{tmp_path}/.mlcc-ci/static-results.db",
+        "value": f"sqlite://{tmp_path}/.mlcc-ci/static-results.db",
         "source": "profile static, in .mlcc-ci/ beside the settings file",
     }
     assert values["work"] == {
@@ -201,7 +201,7 @@ def test_a_relative_store_in_the_file_lies_beside_it(cli, tmp_path, monkeypatch)
     (tmp_path / "sub").mkdir()
     monkeypatch.chdir(tmp_path / "sub")
     values = _config(cli)["settings"]
-    assert values["store"]["value"] == f"sqlite:///{tmp_path}/.mlcc-ci/results.db"
+    assert values["store"]["value"] == f"sqlite://{tmp_path}/.mlcc-ci/results.db"
     result = cli("run", "http-flask", "--work-dir", str(tmp_path / "work"), "-q")
     assert result.exit_code == 0, result.output
     assert (tmp_path / ".mlcc-ci" / "results.db").is_file()

@@ -48,7 +48,7 @@ def config(
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.profiles import load_profile
     from mlcc_ci.resources import catalog_dir
-    from mlcc_ci.stores.open import default_url, expand
+    from mlcc_ci.stores.open import default_url, expand, shown_url
 
     found = settings.load()
     label = f"settings file {found.label}"
@@ -67,10 +67,12 @@ def config(
     if table:
         rows.append(("store", f"dynamodb://{table}", "flag (--table)"))
     elif store_url:
-        rows.append(("store", store_url, _source(ctx, "store_url", "MLCC_CI_STORE", label)))
+        source = _source(ctx, "store_url", "MLCC_CI_STORE", label)
+        rows.append(("store", shown_url(store_url), source))
     elif profile.store:
         in_state = f", {where}" if "{data_dir}" in profile.store else ""
-        rows.append(("store", expand(profile.store), f"profile {profile.name}{in_state}"))
+        shown = shown_url(expand(profile.store))
+        rows.append(("store", shown, f"profile {profile.name}{in_state}"))
     else:
         rows.append(("store", default_url(), f"default, {where}"))
     for setting, value, source in settings.resolve(found):

@@ -61,8 +61,13 @@ def status(
         ("Last completed", "lastCompleted"),
         ("Store", "store"),
     ]
+    earlier = counts["earlierIdentityRecords"]
     shown = {
         **counts,
+        # as the report's "Earlier identities (N)": records that are no entry's status
+        "records": f"{counts['records']} ({earlier} of earlier identities)"
+        if earlier
+        else counts["records"],
         "lastCompleted": clock.display(counts["lastCompleted"]),
         "coveragePercent": f"{counts['coveragePercent']:.1f}%",
     }
@@ -94,12 +99,15 @@ def status(
 
 def status_counts(report: Any, store: str) -> dict[str, Any]:
     """The report's own summary (so `status` and `report` cannot disagree), with the number
-    of records behind it and when a run last completed."""
+    of records behind it (and how many of them are earlier identities) and when a run last
+    completed."""
     s = report.summary
     tested = [c.lastTest for c in report.configurations if c.lastTest and not c.removed]
     return {
         "total": s.total,
         "records": sum(c.recordCount for c in report.configurations),
+        # of them, records of an identity an entry had before its configuration changed
+        "earlierIdentityRecords": sum(len(c.earlier) for c in report.configurations),
         "tested": s.tested,
         "running": s.running,
         "passing": s.passing,

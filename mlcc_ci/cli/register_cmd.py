@@ -45,7 +45,11 @@ _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": 
     "(the region of the stack that runs them; one of the catalog's rules.regions).",
 )
 @click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
-@click.option("--prune", is_flag=True, help="Delete records whose entry left the catalog.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete records whose entry left the catalog (an entry's earlier identities stay).",
+)
 @click.option("--yes", is_flag=True, help="With --prune: do not ask for confirmation.")
 @click.option(
     "--profile",
@@ -112,7 +116,7 @@ def _from_catalog(
 ) -> None:
     from mlcc_ci import clock
     from mlcc_ci.catalog import load_valid_catalog
-    from mlcc_ci.registration import from_entry
+    from mlcc_ci.registration import from_entry, prunable
     from mlcc_ci.stores.base import unchanged
     from mlcc_ci.stores.open import open_store
 
@@ -143,9 +147,8 @@ def _from_catalog(
         click.echo(f"{prefix + _LABEL[outcome]:<20} {entry.name:<28} {reg.configId}{note}")
     summary = ", ".join(f"{n} {k}" for k, n in counts.items())
     click.echo(f"{summary}{' (dry run: nothing written)' if dry_run else ''}")
-    if prune:
-        known = {e.config_id for e in catalog.entries}
-        gone = [r for r in store.records() if r.source == "catalog" and r.configId not in known]
+    if prune:  # an entry's earlier identities stay: a revert makes one current again
+        gone = prunable(store.records(), catalog)
         for record in gone:
             click.echo(f"not in the catalog: {record.deploymentConfig:<28} {record.configId}")
         if not gone:

@@ -120,15 +120,17 @@ def plan(
     the next run falls due.
 
     Selection reads the status index (as the scanner does) and the catalog's own records: an
-    entry edited since its last run is due at once ("changed"), without `register`. Other
-    configurations tested within --stale-hours are not listed. --tag, -k and --last-failed
-    show only the entries `run` would take with them.
+    entry edited since its last run is due at once ("changed"), without `register`; so is,
+    in a local store, an entry with no record under its configId ("new": a new entry, or a
+    new model, instance type, region or target). Other configurations tested within
+    --stale-hours are not listed. --tag, -k and --last-failed show only the entries `run`
+    would take with them.
     """
     from mlcc_ci import clock, quarantine
     from mlcc_ci.errors import UsageError
     from mlcc_ci.picking import Filters, Picker
     from mlcc_ci.planview import PlanView, due_cost
-    from mlcc_ci.targets import following, selected
+    from mlcc_ci.targets import following, nothing_left, selected
 
     try:
         now = clock.parse(now_text) if now_text else clock.now()
@@ -156,6 +158,7 @@ def plan(
         idle=idle,
         unreadable=dict(store.unreadable),
         quarantines=quarantine.by_name(catalog.entries, now),
+        empty=nothing_left(catalog, picker, result),
     )
     if as_json:
         click.echo(json.dumps(view.doc(), indent=2))

@@ -1,8 +1,9 @@
-"""Turn a store URL (or nothing) into a store.
+"""Turn a store URL (or nothing) into a store, and show one.
 
 With no store named, and in a profile's store (`sqlite:///{data_dir}/static-results.db`),
 the folder is the state folder (settings.state_dir): `.mlcc-ci/` beside the settings file,
-else the user-wide data folder."""
+else the user-wide data folder. Every output shows a SQLite store one way (`sqlite_url`):
+`sqlite://` and the file's absolute path, `sqlite:///abs/path.db`, as the README writes it."""
 
 import os
 from collections.abc import Mapping
@@ -22,8 +23,31 @@ def data_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(base) / "mlcc-ci"
 
 
+def sqlite_url(path: Path) -> str:
+    """A SQLite store's URL as every output shows it (`config`, `status`, `clean`, the run
+    folders' marks): `sqlite://` and the file's absolute, resolved path."""
+    return f"sqlite://{Path(path).expanduser().resolve()}"
+
+
+def shown_url(url: str) -> str:
+    """A store URL as outputs show it: a SQLite one as `sqlite_url` (however many slashes it
+    was written with, relative ones from here), any other as it is."""
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite":
+        return url
+    path = _sqlite_path(parsed.netloc, parsed.path)
+    if not path or path == "/":
+        return url
+    return sqlite_url(Path(path)) + (f"?{parsed.query}" if parsed.query else "")
+
+
+def _sqlite_path(netloc: str, path: str) -> str:
+    # sqlite:///abs/path and sqlite:////abs/path are absolute; sqlite://rel.db is relative.
+    return netloc + path if netloc else "/" + path.lstrip("/")
+
+
 def default_url(env: Mapping[str, str] = os.environ) -> str:
-    return f"sqlite:///{settings.state_dir(env) / 'results.db'}"
+    return sqlite_url(settings.state_dir(env) / "results.db")
 
 
 def expand(url: str, env: Mapping[str, str] = os.environ) -> str:
@@ -52,8 +76,7 @@ def open_store(
     if parsed.scheme == "sqlite":
         from mlcc_ci.stores.sqlite import SqliteStore
 
-        # sqlite:///abs/path and sqlite:////abs/path are absolute; sqlite://rel.db is relative.
-        path = parsed.netloc + parsed.path if parsed.netloc else "/" + parsed.path.lstrip("/")
+        path = _sqlite_path(parsed.netloc, parsed.path)
         if not path or path == "/":
             raise UsageError(f"store URL {url!r} names no file: use sqlite:///path/to/file.db")
         file = Path(path).expanduser()
@@ -83,7 +106,7 @@ def _others(file: Path, env: Mapping[str, str]) -> str:
             if profile and Path(path).parent == state:
                 hints.append(f"{path} (--profile {profile})")
             else:
-                hints.append(f"{path} (--store sqlite://{Path(path).absolute()})")
+                hints.append(f"{path} (--store {sqlite_url(Path(path))})")
         return f"Stores that exist: {', '.join(hints)}"
     return "No store exists yet: `mlcc-ci run` or `mlcc-ci register --from-catalog --all` makes one"
 

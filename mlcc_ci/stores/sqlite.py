@@ -15,6 +15,7 @@ from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Record, Registration, Run
 from mlcc_ci.settings import make_folder
 from mlcc_ci.stores.base import OWNED, RegisterOutcome, reregistered, unchanged
+from mlcc_ci.stores.open import sqlite_url
 from mlcc_ci.stores.validate import check_record
 
 PAGE = 500
@@ -43,7 +44,7 @@ CREATE TABLE IF NOT EXISTS runs (
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.description = f"sqlite:///{path}"
+        self.description = sqlite_url(path)
         self._local = threading.local()  # one connection per thread
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
