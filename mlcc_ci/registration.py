@@ -9,7 +9,7 @@ from mlcc_ci import doconfig, fields
 from mlcc_ci.catalog import Catalog, Entry, compact_json
 from mlcc_ci.configid import config_id
 from mlcc_ci.constants import BUILD_STRATEGIES
-from mlcc_ci.errors import ConfigFileError, NotFound
+from mlcc_ci.errors import ConfigFileError, NotFound, UsageError
 from mlcc_ci.generator import generation_params
 from mlcc_ci.models import Record, Registration
 from mlcc_ci.redact import looks_secret
@@ -193,3 +193,16 @@ def from_project(project: Path, catalog: Catalog) -> ProjectRegistration:
         baseImage=config.get("baseImage", ""),
     )
     return ProjectRegistration(registration, warnings, secrets)
+
+
+def in_region(catalog: Catalog, region: str) -> Catalog:
+    """The catalog with every entry deploying to `region` (each identity changes with it): a
+    stack in another region than the catalog's runs its configurations there. `region` must
+    be one of the catalog's rules.regions."""
+    from dataclasses import replace
+
+    allowed = catalog.defaults.get("rules", {}).get("regions") or []
+    if region not in allowed:
+        raise UsageError(f"{region}: not one of the catalog's rules.regions ({', '.join(allowed)})")
+    entries = [replace(e, data={**e.data, "region": region}) for e in catalog.entries]
+    return replace(catalog, entries=entries)

@@ -64,6 +64,13 @@ def synth(
     from mlcc_ci.resources import catalog_dir
 
     catalog = load_valid_catalog()  # every problem, one line each, before jsii starts
+    if region and any(e.data["region"] != region for e in catalog.entries):
+        from mlcc_ci.registration import in_region
+
+        try:  # the stack deploys each configuration to its own region
+            in_region(catalog, region)
+        except UsageError as exc:
+            raise UsageError(f"the stack's region {exc}: add it there to deploy in it") from None
     if out.exists():
         shutil.rmtree(out)
     settings.make_folder(out.parent)  # a .mlcc-ci/ made here ignores itself

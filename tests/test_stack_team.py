@@ -184,6 +184,8 @@ def test_a_team_repository_synthesizes_a_stack_that_runs_its_catalog(team_venv, 
         (code / "mlcc_ci" / "_data" / "catalog-registrations.json").read_text()
     )
     assert {r["deploymentConfig"] for r in registrations.values()} == TEAM_ENTRIES
+    # ... each deploying to the stack's region, as `register --region eu-west-1` registers it
+    assert {json.loads(r["configJson"])["awsRegion"] for r in registrations.values()} == {"eu-west-1"}
     packed = code / "mlcc_ci" / "_data" / "catalog" / "_team_failures.yaml"
     assert "team-registry-down" in packed.read_text()
     # one nested build project per team entry, none for the shipped catalog's others
@@ -233,6 +235,36 @@ def test_deploy_hands_the_assembly_to_the_cdk_cli(team_venv, tmp_path, moto_serv
     said = deploy.stdout + deploy.stderr
     assert f"running: {cdk} deploy --app {repo / '.mlcc-ci' / 'cdk.out'} {STACK}" in said
     assert "/cdk-bootstrap/hnb659fds/version not found in aws://123456789012/eu-west-1" in said
+
+
+@pytest.mark.cdk
+def test_a_stack_in_a_region_the_catalog_does_not_allow_is_refused(tmp_path):
+    """The catalog's rules.regions say where its configurations may deploy: a stack
+    elsewhere is refused in one line, before anything is written."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mlcc_ci",
+            "stack",
+            "synth",
+            "--region",
+            "sa-east-1",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PYTHON_GUARD)},
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines()[-1] == (
+        "Error: the stack's region sa-east-1: not one of the catalog's rules.regions "
+        "(us-east-1, us-east-2, us-west-2, eu-west-1, eu-central-1, ap-northeast-1): add it "
+        "there to deploy in it"
+    )
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.cdk

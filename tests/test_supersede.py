@@ -246,3 +246,17 @@ def test_another_writers_record_of_the_same_deployment_is_the_current_identity()
         ("00000000000000bb", "instance type ml.m5.xlarge", "fail-build")
     ]
     assert report.summary.failing == 0 and report.summary.untested == 1
+
+
+def test_a_stack_in_another_region_proves_the_current_identity(cli, tmp_path):
+    """`register --region` (and a stack synthesized for another region) give each entry a
+    configId of its own there: what runs there is the entry's current identity, never an
+    earlier one."""
+    store = f"sqlite:///{tmp_path}/shared.db"
+    assert cli("register", "--from-catalog", "http-flask", "--store", store).exit_code == 0
+    moved = cli(
+        "register", "--from-catalog", "http-flask", "--region", "eu-west-1", "--store", store
+    )
+    assert moved.exit_code == 0, moved.output
+    row = json.loads(cli("report", "http-flask", "--store", store, "--format", "json").output)
+    assert (row["name"], row["recordCount"], row["earlierIdentities"]) == ("http-flask", 2, [])

@@ -2,7 +2,6 @@
 
 import os
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -122,7 +121,13 @@ def _from_catalog(
 
     catalog = load_valid_catalog()
     if region is not None:
-        catalog = _in_region(catalog, region)
+        from mlcc_ci.errors import UsageError
+        from mlcc_ci.registration import in_region
+
+        try:
+            catalog = in_region(catalog, region)
+        except UsageError as exc:
+            raise UsageError(f"--region {exc}") from None
     entries = [catalog.get(n) for n in names] if names else catalog.entries
     registrations = [from_entry(e) for e in entries]
     store = open_store(store_url, table=table)
@@ -161,21 +166,6 @@ def _from_catalog(
             click.echo(f"deleted {len(gone)} record(s)")
         else:
             click.echo("nothing deleted")
-
-
-def _in_region(catalog: Any, region: str) -> Any:
-    """The catalog with every entry deploying to `region` (its identity changes with it)."""
-    from dataclasses import replace
-
-    from mlcc_ci.errors import UsageError
-
-    allowed = catalog.defaults.get("rules", {}).get("regions") or []
-    if region not in allowed:
-        raise UsageError(
-            f"--region {region}: not one of the catalog's rules.regions ({', '.join(allowed)})"
-        )
-    entries = [replace(e, data={**e.data, "region": region}) for e in catalog.entries]
-    return replace(catalog, entries=entries)
 
 
 def _from_project(

@@ -78,6 +78,13 @@ def entry_deployment(entry: Entry) -> Deployment:
     )
 
 
+def _anywhere(found: Deployment) -> Deployment:
+    """A deployment wherever it runs: a stack deploys the catalog's configurations to its
+    own region, and what it proves there is the entry's current identity, not an earlier
+    one (a changed model, instance type or target is)."""
+    return found._replace(region="")
+
+
 def rows(entries: Sequence[Entry], records: Iterable[Record]) -> list[Row]:
     """One row per catalog entry, in catalog order, then one per other name, sorted. Most
     records carry the configId the catalog gives their entry now and are placed without
@@ -99,10 +106,10 @@ def rows(entries: Sequence[Entry], records: Iterable[Record]) -> list[Row]:
             row.current.append(record)
             continue
         if deployments is None:  # read only once a record needs it
-            deployments = {entry_deployment(e): by_name[e.name] for e in entries}
-        row = deployments.get(deployment(record))
-        if row is not None:  # the same deployment, as another writer keys it
-            row.current.append(record)
+            deployments = {_anywhere(entry_deployment(e)): by_name[e.name] for e in entries}
+        row = deployments.get(_anywhere(deployment(record)))
+        if row is not None:  # the same deployment, as another writer keys it or as a stack
+            row.current.append(record)  # in another region runs it (register --region)
             continue
         name = alias.get(record.deploymentConfig, record.deploymentConfig)
         if name in by_name:

@@ -22,8 +22,10 @@ from importlib import metadata, util
 from pathlib import Path
 
 from mlcc_ci.aws.scanner import REGISTRATIONS_FILE, write_catalog
-from mlcc_ci.catalog import load_valid_catalog
+from mlcc_ci.catalog import Catalog, load_valid_catalog
+from mlcc_ci.errors import UsageError
 from mlcc_ci.failures import PACKED_TEAM_RULES, RULES_FILE, rule_files
+from mlcc_ci.registration import in_region
 from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.settings import FILE_NAME
 
@@ -134,12 +136,27 @@ def install_dependencies(out: Path, python_version: str = LAMBDA_PYTHON) -> None
         shutil.rmtree(info)
 
 
-def scanner_asset(out: Path | None = None, python_version: str = LAMBDA_PYTHON) -> Path:
+def stack_catalog(region: str | None) -> Catalog:
+    """The catalog in use, as a stack in `region` runs it: each entry deploying there (the
+    catalog's region is where a laptop deploys; a stack deploys to its own)."""
+    catalog = load_valid_catalog()
+    if region is None or all(e.data["region"] == region for e in catalog.entries):
+        return catalog
+    try:
+        return in_region(catalog, region)
+    except UsageError as exc:
+        raise RuntimeError(f"the stack's region {exc}: add it there to deploy in it") from None
+
+
+def scanner_asset(
+    out: Path | None = None, python_version: str = LAMBDA_PYTHON, region: str | None = None
+) -> Path:
     out = _fresh(out or _staging() / "scanner")
     shutil.copytree(_package_dir(), out / "mlcc_ci", ignore=_SKIP)
     shutil.copytree(data_path("schema"), out / "mlcc_ci" / "_data" / "schema")
-    # the catalog the stack is synthesized from, as the scanner compares records with it
-    write_catalog(load_valid_catalog(), out / "mlcc_ci" / "_data" / REGISTRATIONS_FILE)
+    # the catalog the stack is synthesized from, in the stack's region, as the scanner
+    # compares records with it
+    write_catalog(stack_catalog(region), out / "mlcc_ci" / "_data" / REGISTRATIONS_FILE)
     # the failure rules, as the recorder classifies a build that died (with PyYAML): the
     # team catalog's own, then the shipped ones
     rules = out / "mlcc_ci" / "_data" / "catalog" / RULES_FILE

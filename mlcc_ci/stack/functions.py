@@ -5,7 +5,7 @@ concurrency quota of 10, and reserving any fails CreateFunction there)."""
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Aws, CfnCondition, Duration, Fn
+from aws_cdk import Aws, CfnCondition, Duration, Fn, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -50,7 +50,7 @@ def stack_function(
         description=description,
         runtime=lambda_.Runtime(f"python{LAMBDA_PYTHON}", lambda_.RuntimeFamily.PYTHON),
         handler=handler,
-        code=lambda_.Code.from_asset(str(scanner_asset())),
+        code=lambda_.Code.from_asset(str(scanner_asset(region=Stack.of(scope).region))),
         role=role,
         memory_size=256,
         timeout=timeout,
