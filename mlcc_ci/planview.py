@@ -119,6 +119,8 @@ class PlanView:
     def lines(self) -> list[str]:
         out = []
         result = self.result
+        shown = [d.record.deploymentConfig for d in (*result.due, *result.reap, *result.skipped)]
+        width = max([28, *(len(n) + 1 for n in (*shown, *result.unregistered))])
         for title, items in (
             ("Due", result.due),
             ("Orphaned (will be reaped)", result.reap),
@@ -126,7 +128,7 @@ class PlanView:
         ):
             out.append(f"{title} ({len(items)}):")
             for d in items:
-                line = f"  {d.record.deploymentConfig:<28} {d.reason:<16} {d.detail}"
+                line = f"  {d.record.deploymentConfig:<{width}} {d.reason:<16} {d.detail}"
                 if d.record.configId in self.costs:
                     cost, how = self.costs[d.record.configId]
                     line += f"  ~{'≤' if how == 'at most' else ''}{money(cost.usd)}"
@@ -151,7 +153,7 @@ class PlanView:
         if result.unregistered:  # a stack's table runs only what is registered there
             out.append(f"Not registered ({len(result.unregistered)}):")
             for name in result.unregistered:
-                out.append(f"  {name:<28} in the catalog, no record under its configId")
+                out.append(f"  {name:<{width}} in the catalog, no record under its configId")
             out.append(
                 "  A new entry, or one whose model, instance type, region or target changed (a "
                 "new configId): `mlcc-ci register --from-catalog NAME` (or `run NAME`) adds it"

@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +49,10 @@ def synth(
     region: str | None,
     context: Mapping[str, str],
     nag: bool = True,
+    starting: Callable[[], None] | None = None,
 ) -> Synthesized:
-    """Write the cloud assembly into `out` (replaced), for the catalog in use."""
+    """Write the cloud assembly into `out` (replaced), for the catalog in use; `starting`
+    is called once the catalog and region are found fit, before the slow part."""
     # jsii starts Node when aws_cdk is imported: its Node-version banner is no news here
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
@@ -71,6 +73,8 @@ def synth(
             in_region(catalog, region)
         except UsageError as exc:
             raise UsageError(f"the stack's region {exc}: add it there to deploy in it") from None
+    if starting is not None:
+        starting()
     if out.exists():
         shutil.rmtree(out)
     settings.make_folder(out.parent)  # a .mlcc-ci/ made here ignores itself

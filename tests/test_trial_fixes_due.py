@@ -350,3 +350,18 @@ def test_an_entry_another_writer_keeps_a_record_of_is_not_new():
     now = datetime(2026, 6, 1, 12, tzinfo=UTC)
     plan = select([theirs], now, Policy(), {reg.configId: reg}, new_entries=True)
     assert [(d.record.configId, d.reason) for d in plan.due] == [("00000000000000f0", "untested")]
+
+
+def test_plan_keeps_its_columns_for_the_longest_name_an_entry_may_have(repo, cli):
+    """A name of 30 characters (the most an entry may have) still leaves a space before the
+    reason, and every row's reason starts in one column."""
+    longest = "triton-python-eu-thirtyonechar"
+    assert len(longest) == 30
+    assert cli("catalog", "add", longest, "--from", "triton-python").exit_code == 0
+    _set(repo, longest, "instanceType", "ml.g5.2xlarge")
+    _set(repo, "triton-python", "instanceType", "ml.g6.xlarge")
+    shown = cli("plan")
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if line.startswith("  ") and " new " in line]
+    assert {line.split()[0] for line in rows} == {longest, "triton-python"}
+    assert len({line.index(" new ") for line in rows}) == 1, rows

@@ -62,8 +62,14 @@ def _synth(out: Path | None, region: str | None, prefix: str | None, table: str 
     context = {k: v for k, v in (("prefix", prefix), ("table", table)) if v}
     if out is None:
         out = settings.state_dir() / "cdk.out" if settings.find() else Path("cdk.out")
-    click.echo(f"synthesizing for {region} (this takes a minute)...", err=True)
-    done = stackbuild.synth(out.absolute(), region=region, context=context)
+    done = stackbuild.synth(
+        out.absolute(),
+        region=region,
+        context=context,
+        starting=lambda: click.echo(
+            f"synthesizing for {region} (this takes a minute)...", err=True
+        ),
+    )
     click.echo(
         f"{done.stack}: {done.entries} configuration{'s' if done.entries != 1 else ''} from "
         f"{done.catalog}, template {done.template}"
