@@ -185,7 +185,9 @@ def test_a_team_repository_synthesizes_a_stack_that_runs_its_catalog(team_venv, 
     )
     assert {r["deploymentConfig"] for r in registrations.values()} == TEAM_ENTRIES
     # ... each deploying to the stack's region, as `register --region eu-west-1` registers it
-    assert {json.loads(r["configJson"])["awsRegion"] for r in registrations.values()} == {"eu-west-1"}
+    assert {json.loads(r["configJson"])["awsRegion"] for r in registrations.values()} == {
+        "eu-west-1"
+    }
     packed = code / "mlcc_ci" / "_data" / "catalog" / "_team_failures.yaml"
     assert "team-registry-down" in packed.read_text()
     # one nested build project per team entry, none for the shipped catalog's others
