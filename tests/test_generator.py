@@ -420,11 +420,14 @@ def test_do_validate_runs_with_the_generator_from_a_folders_node_modules(
     pin = generator.pin_of(CATALOG.defaults)
     app = tmp_path / "app"  # that folder: the pinned install's files (hard links, no copy)
     modules = app / "node_modules"
+    installed = pinned_generator.root.parents[len(Path(pin.package).parts) - 1]
     shutil.copytree(
-        pinned_generator.root.parents[len(Path(pin.package).parts) - 1],
+        installed,
         modules,
         symlinks=True,
         copy_function=os.link,
+        # the links `npm ci` made beside the pinned install, if it made them: made anew below
+        ignore=lambda folder, names: [".bin"] if Path(folder) == installed else [],
     )
     (modules / ".bin").mkdir()
     (modules / ".bin" / pin.command).symlink_to(f"../{pin.package}/bin/cli.js")  # as npm does
