@@ -53,7 +53,7 @@ typecheck: $(BIN)/.installed
 
 # The CDK CLI, from npm, for `cdk synth` / `cdk deploy` (the app itself is Python).
 cdk/node_modules/.installed: cdk/package.json cdk/package-lock.json
-	cd cdk && npm ci --no-audit --no-fund --loglevel=error
+	cd cdk && npm_config_cache=$(CURDIR)/.twin/npm-cache npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 cdk-cli: cdk/node_modules/.installed

@@ -298,3 +298,31 @@ def test_without_the_stack_extra_synth_says_what_to_install(tmp_path):
         "pip install 'mlcc-ci[stack]' (or pipx inject mlcc-ci 'mlcc-ci[stack]')"
     )
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.cdk
+def test_deploy_installs_the_pinned_cdk_cli_from_the_shipped_lock(tmp_path):
+    """On first use `stack deploy` installs the CDK CLI by `npm ci` from the lock mlcc-ci
+    ships, into the user's data folder (offline here, from the npm cache `make cdk-cli`
+    filled with the same version: the checkout's own CDK CLI is the pinned one)."""
+    from mlcc_ci import stackbuild
+
+    pinned = json.loads((stackbuild.CLI_LOCK_DIR / "package.json").read_text())
+    version = pinned["dependencies"]["aws-cdk"]
+    checkout = json.loads((REPO / "cdk" / "node_modules" / "aws-cdk" / "package.json").read_text())
+    assert checkout["version"] == version
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path / "home"),
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+        "npm_config_cache": str(REPO / ".twin" / "npm-cache"),
+        "npm_config_offline": "true",
+        "NODE_OPTIONS": NODE_GUARD,
+    }
+    (cdk,) = stackbuild.cdk_command(env)
+    assert cdk == str(
+        tmp_path / "xdg" / "mlcc-ci" / "cdk-cli" / version / "node_modules" / ".bin" / "cdk"
+    )
+    shown = subprocess.run([cdk, "--version"], env=env, capture_output=True, text=True, check=True)
+    assert shown.stdout.startswith(version)
+    assert stackbuild.cdk_command(env) == [cdk]  # installed once
