@@ -64,15 +64,13 @@ def synth(
     from mlcc_ci import settings
     from mlcc_ci.catalog import load_valid_catalog
     from mlcc_ci.resources import catalog_dir
+    from mlcc_ci.stack.assets import stack_catalog
 
     catalog = load_valid_catalog()  # every problem, one line each, before jsii starts
-    if region and any(e.data["region"] != region for e in catalog.entries):
-        from mlcc_ci.registration import in_region
-
-        try:  # the stack deploys each configuration to its own region
-            in_region(catalog, region)
-        except UsageError as exc:
-            raise UsageError(f"the stack's region {exc}: add it there to deploy in it") from None
+    try:  # the stack deploys each configuration to its own region: one it may deploy to
+        stack_catalog(region)
+    except RuntimeError as exc:
+        raise UsageError(str(exc)) from None
     if starting is not None:
         starting()
     if out.exists():
