@@ -194,13 +194,25 @@ owner: {owner}
 """
 
 
+def yaml_string(text: str) -> str:
+    """`text` as YAML reads it back as that string: plain where it already is one (`team-a`),
+    else quoted (`'1234'`, `'true'`, `'null'`, `'-'`), as the schema wants owners strings."""
+    import yaml
+
+    try:
+        plain = yaml.safe_load(text) == text and "\n" not in text
+    except yaml.YAMLError:
+        plain = False
+    return text if plain else "'" + text.replace("'", "''") + "'"
+
+
 def init_files(directory: Path, entries: Iterable[Entry], owner: str) -> dict[Path, bytes]:
     """What `catalog init` writes: the schemas, a _defaults.yaml that extends the shipped
     one, and the entries, their schema comments pointing at the copies in .schema/."""
     files: dict[Path, bytes] = {}
     for name in CATALOG_SCHEMAS:
         files[directory / ".schema" / name] = (data_path("schema") / name).read_bytes()
-    files[directory / "_defaults.yaml"] = TEAM_DEFAULTS.format(owner=owner).encode()
+    files[directory / "_defaults.yaml"] = TEAM_DEFAULTS.format(owner=yaml_string(owner)).encode()
     for entry in entries:
         text = entry.path.read_text(encoding="utf-8").replace("$schema=../schema/", "$schema=")
         text = text.replace("$schema=catalog-", "$schema=.schema/catalog-", 1)

@@ -66,11 +66,35 @@ def _short(text: object, limit: int = 40) -> str:
     return s if len(s) <= limit else s[: limit - 3] + "..."
 
 
+MERGE = "tag:yaml.org,2002:merge"
+
+
+def _merged(values: list[yaml.Node]) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The (key, value) pairs merge keys (`<<: {...}`, `<<: [{...}, ...]`) bring into a
+    mapping, in the order the constructor adds them: where a key comes twice, the last wins."""
+    pairs: list[tuple[yaml.Node, yaml.Node]] = []
+    for value in values:
+        for mapping in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+            if isinstance(mapping, yaml.MappingNode):
+                inner = [v for k, v in mapping.value if k.tag == MERGE]
+                pairs += _merged(inner) + [(k, v) for k, v in mapping.value if k.tag != MERGE]
+    return pairs
+
+
 def _walk(node: yaml.Node, path: tuple[str | int, ...], lines: Line) -> None:
     lines[path] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
+        merges = [value for key, value in node.value if key.tag == MERGE]
+        # a merged value is where it was written, under the key it lands on; a key the
+        # mapping names itself wins over it (walked after, as the constructor does)
+        for key_node, value_node in _merged(merges):
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            _walk(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
         for key_node, value_node in node.value:
+            if key_node.tag == MERGE:
+                continue
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
             line = key_node.start_mark.line + 1
             if key in seen:
