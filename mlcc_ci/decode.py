@@ -27,7 +27,7 @@ from typing import Any
 
 from mlcc_ci import clock
 from mlcc_ci import fields as field_shapes
-from mlcc_ci.constants import NEVER_TESTED, SCHEMA_VERSION, STATUSES
+from mlcc_ci.constants import FAIL_STATUSES, NEVER_TESTED, SCHEMA_VERSION, STATUSES
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.models import (
     BLOCKING,
@@ -415,7 +415,13 @@ def failure(value: Any) -> Failure | None:
         stage=capped(_text(value.get("stage")) or "", 64),
         rule=capped(_text(value.get("rule")) or "", 128),
         capture=capped(prose(value.get("capture")) or "", 200),
+        statusBefore=_status_before(value.get("statusBefore")),
     )
+
+
+def _status_before(value: Any) -> str:
+    """The status a relabel to the harness replaced: a failed stage's, else none."""
+    return value if value in FAIL_STATUSES else ""
 
 
 def blocked(value: Any) -> Blocked | None:

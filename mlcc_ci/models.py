@@ -54,6 +54,9 @@ class Failure:
     stage: str
     rule: str = ""
     capture: str = ""
+    # a failure `failures reclassify` put on the harness (an `error` now): the status it had
+    # before, which it takes again once the rules no longer say so
+    statusBefore: str = ""
 
     @property
     def product(self) -> bool:
@@ -69,6 +72,8 @@ class Failure:
             item["rule"] = self.rule
         if self.capture:
             item["capture"] = self.capture
+        if self.statusBefore:
+            item["statusBefore"] = self.statusBefore
         return item
 
 

@@ -123,12 +123,32 @@ def local_log(run: Run, stage: str) -> Path | None:
 
 def classify_run(run: Run, rules: tuple[Rule, ...]) -> tuple[Classification, Path | None]:
     """The class of a failed run by `rules`, from its stage's local log when it is still
-    there, else from the error summary the history kept."""
+    there, else from what the history kept of it: the capture its class was read from, then
+    the error summary."""
     stage = failed_stage(run) or "generate"
-    result = run.stageResults.get(stage, StageResult("fail"))
     log = local_log(run, stage)
-    summary = "\n".join(t for t in (result.errorSummary, run.errorMessage) if t)
-    return classify_stage(stage, log, summary, rules), log
+    return classify_stage(stage, log, _kept(run, stage, log), rules), log
+
+
+def _kept(run: Run, stage: str, log: Path | None) -> str:
+    """What the history kept of a failed stage: its error summary and the run's error
+    message, after (with the log gone) the stored capture, a piece of the log."""
+    result = run.stageResults.get(stage, StageResult("fail"))
+    capture = run.failure.capture if run.failure is not None and log is None else ""
+    return "\n".join(t for t in (capture, result.errorSummary, run.errorMessage) if t)
+
+
+def grounded(run: Run, rules: tuple[Rule, ...], log: Path | None) -> bool:
+    """Whether what is left of a failed run is evidence enough to re-label it: its log, or,
+    with the log gone, what the history kept of it when that still holds what its stored
+    rule matched (the kept text is then what its class was read from). A class no rule gave
+    came from nothing a rule matched: any text that a rule matches now would have matched
+    the whole log too."""
+    if log is not None or run.failure is None or not run.failure.rule:
+        return True
+    stage = failed_stage(run) or "generate"
+    rule = tuple(r for r in rules if r.name == run.failure.rule)
+    return bool(rule) and classify_stage(stage, None, _kept(run, stage, log), rule).rule != ""
 
 
 @dataclass(frozen=True)
@@ -140,38 +160,59 @@ class Relabel:
     status: str  # the run's status now (a failure put on the harness is an `error`)
 
 
-def reclassify(
-    store: ResultsStore, rules: tuple[Rule, ...], *, write: bool = True
-) -> tuple[list[Relabel], int]:
+@dataclass(frozen=True)
+class Reclassified:
+    changes: list[Relabel]
+    seen: int  # failed runs read (and failures reclassify put on the harness)
+    kept: int  # runs left as they were for lack of evidence (their log is gone)
+
+
+def harness_relabel(run: Run) -> bool:
+    """A failure `reclassify` put on the harness: an `error` that knows its status before."""
+    return run.status == ERROR and run.failure is not None and bool(run.failure.statusBefore)
+
+
+def reclassify(store: ResultsStore, rules: tuple[Rule, ...], *, write: bool = True) -> Reclassified:
     """Classify every failed run in the history again by `rules` and write those whose
     class, rule or capture changed, as the runner would have recorded them: a failure now
-    put on the harness becomes an `error`. Each such record is then made again from its
-    history: its result is its newest product run's, and infrastructure failures newer than
-    that block it. (`error` and `interrupted` runs stay as they are.) Returns the changes
-    and how many failed runs were read."""
+    put on the harness becomes an `error` (keeping the status it had, which it takes again
+    once the rules put it elsewhere). A run whose log is gone is re-labelled only when what
+    the history kept holds what its rule matched (see `grounded`); else it keeps its class.
+    Each record changed is then made again from its history: its result is its newest
+    product run's, and infrastructure failures newer than that block it. (`error` runs of
+    the runner's own and `interrupted` ones stay as they are.)"""
     changes: list[Relabel] = []
-    seen = 0
+    seen = kept = 0
     for record in list(store.records()):
         history = store.history(record.configId)
-        relabelled: dict[str, Run] = {}
+        changed: dict[str, Run] = {}
         for run in history:
-            if run.status not in FAIL_STATUSES:
+            if run.status not in FAIL_STATUSES and not harness_relabel(run):
                 continue
             seen += 1
-            found, _ = classify_run(run, rules)
+            found, log = classify_run(run, rules)
             stage = failed_stage(run) or "generate"
+            old = run.failure
+            failed = old.statusBefore if old is not None and old.statusBefore else run.status
             after = Failure(found.cls, stage, found.rule, found.capture)
-            if run.failure == after:
+            if log is None and old is not None and old.rule and found.rule == old.rule:
+                after = replace(after, capture=old.capture)  # only the log can move it
+            if after.cls == HARNESS:
+                after = replace(after, statusBefore=failed)
+            if old == after:
                 continue
-            before = run.failure.cls if run.failure is not None else "-"
-            status = ERROR if after.cls == HARNESS else run.status
+            if not grounded(run, rules, log):
+                kept += 1
+                continue
+            before = old.cls if old is not None else "-"
+            status = ERROR if after.cls == HARNESS else failed
             changes.append(Relabel(record.deploymentConfig, run, before, after, status))
-            relabelled[run.runId] = replace(run, failure=after, status=status)
+            changed[run.runId] = replace(run, failure=after, status=status)
             if write:
-                store.append_run(relabelled[run.runId])
-        if write and relabelled and record.testStatus != RUNNING:
-            _remade(store, record, [relabelled.get(r.runId, r) for r in history], relabelled)
-    return changes, seen
+                store.append_run(changed[run.runId])
+        if write and changed and record.testStatus != RUNNING:
+            _remade(store, record, [changed.get(r.runId, r) for r in history], changed)
+    return Reclassified(changes, seen, kept)
 
 
 def _remade(

@@ -130,6 +130,7 @@ def explain(
     if run.status == "pass" or stage is None:
         raise NotFound(f"run {run.runId} of {record.deploymentConfig} did not fail ({run.status})")
     found, log = runs.classify_run(run, rules)
+    grounded = runs.grounded(run, rules, log)
     source = (
         f"{log} and {log.with_suffix('.stderr.log').name} beside it (their last 64 KB)"
         if log
@@ -174,7 +175,15 @@ def explain(
         click.echo(f"line:    {printable(redact(found.line))}")
     click.echo(f"from:    {source}")
     click.echo(f"hint:    {hint}")
-    if stored != found.cls:
+    if stored != found.cls and not grounded:
+        assert run.failure is not None  # a run with no stored class is always grounded
+        click.echo(
+            printable(
+                f"stored:  {stored} ({run.failure.rule}), from the log when it was there: "
+                "`failures reclassify` leaves it as it is"
+            )
+        )
+    elif stored != found.cls:
         click.echo(
             f"stored:  {stored} (the rules have changed since: `mlcc-ci failures reclassify` "
             "re-labels the history)"
@@ -190,7 +199,12 @@ def reclassify(
 ) -> None:
     """Classify every failed run in the history again by the rules as they are now, and
     re-label those whose class, rule or capture changed (the runs, and each record's recent
-    runs and last result). Pass rates and regressions follow the new labels."""
+    runs and last result). Pass rates and regressions follow the new labels.
+
+    A run whose log is gone keeps its class unless what the history kept of it (the error
+    summary, the capture) still holds what its rule matched. A failure put on the harness
+    becomes an `error` and keeps its status, which it takes again once the rules no longer
+    put it there."""
     from collections import Counter
 
     from mlcc_ci import failures as core
@@ -199,7 +213,8 @@ def reclassify(
 
     rules = core.load_rules()
     _, _, store = open_for(profile_name, store_url, table)
-    changes, seen = runs.reclassify(store, rules, write=not dry_run)
+    done = runs.reclassify(store, rules, write=not dry_run)
+    changes = done.changes
     for change in changes:
         after = change.after
         label = f"{after.cls} ({after.rule})" if after.rule else after.cls
@@ -213,7 +228,16 @@ def reclassify(
     moves = Counter(f"{c.before} -> {c.after.cls}" for c in changes)
     summary = ", ".join(f"{k}: {n}" for k, n in sorted(moves.items()))
     verb = "would re-label" if dry_run else "re-labelled"
-    click.echo(f"{verb} {len(changes)} of {seen} failed run(s){': ' + summary if summary else ''}")
+    kept = (
+        f"; {done.kept} left as stored for lack of evidence (the log is gone, and what the "
+        "history kept does not hold what the rule matched)"
+        if done.kept
+        else ""
+    )
+    click.echo(
+        f"{verb} {len(changes)} of {done.seen} failed run(s)"
+        f"{': ' + summary if summary else ''}{kept}"
+    )
     if changes and not dry_run:
         click.echo(
             "each configuration re-labelled takes its newest product result; infrastructure "
