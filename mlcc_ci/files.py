@@ -26,6 +26,31 @@ class NotARegularFile(OSError):
     """A path that is a FIFO, a device, a folder or a link, or too large to be read."""
 
 
+def write_output(path: Path, data: bytes) -> None:
+    """An output the user named (`report --output`, Allure results): written as
+    write_atomic writes, but only over a regular file or where nothing is. A link (such as
+    /dev/stdout), a FIFO, a device or a folder is NotARegularFile and stays as it was:
+    replacing /dev/null as root would break the machine's device."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        info = None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "special file")
+        raise NotARegularFile(errno.EEXIST, f"not a regular file (a {kind}); nothing written")
+    write_atomic(path, data)
+
+
+_KINDS = {
+    stat.S_IFLNK: "symbolic link",
+    stat.S_IFIFO: "FIFO",
+    stat.S_IFCHR: "character device",
+    stat.S_IFBLK: "block device",
+    stat.S_IFDIR: "folder",
+    stat.S_IFSOCK: "socket",
+}
+
+
 def _open_regular(path: Path) -> tuple[int, os.stat_result]:
     """A descriptor of `path` and its status if it is a regular file: opened without
     following a link and without blocking (a FIFO never hangs the reader)."""

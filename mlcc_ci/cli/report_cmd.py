@@ -28,9 +28,15 @@ EXPORTED = ("junit", "github")  # formats for other tools, from the report's tes
     "--output",
     "-o",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Write to FILE instead of standard output.",
+    help="Write to FILE (a new or regular file, replaced whole; never a link, FIFO or "
+    "device) instead of standard output; - is standard output.",
 )
-@click.option("--fail-on-regression", is_flag=True, help="Exit 1 when any configuration regressed.")
+@click.option(
+    "--fail-on-regression",
+    is_flag=True,
+    help="Exit 1 when any configuration regressed, or a suspect rule blocks one (blocked "
+    "more than suspect-rounds rounds in a row); a block alone never fails it, nor passes.",
+)
 @click.option(
     "--baseline",
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
@@ -68,6 +74,7 @@ def report(
     from mlcc_ci.report.data import collector_paused, load_report
 
     fmt = "json" if as_json else fmt
+    output = None if output == Path("-") else output  # `-o -`: standard output
     if name is not None and fmt not in ("text", "json"):
         raise UsageError(f"report NAME is shown as text or json, not {fmt}")
     if name is not None and (baseline or fail_on_regression or output or allure_dir):
@@ -95,18 +102,25 @@ def report(
         exported = _exported(result, catalog, profile.name, fmt, allure_dir)
         body = exported if fmt in EXPORTED else render.render(result, fmt, **report_layout(output))
     if output:
-        from mlcc_ci.files import write_atomic
+        from mlcc_ci.files import write_output
 
-        try:
-            write_atomic(output, body.encode("utf-8"))
+        try:  # a regular file or none: never a link, FIFO or device (files.write_output)
+            write_output(output, body.encode("utf-8"))
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
         click.echo(f"wrote {output} ({len(body.encode())} bytes)", err=True)
     else:
         click.echo(body, nl=False)
-    if fail_on_regression and result.regressions:
-        names = ", ".join(c.name for c in result.regressions)
-        click.echo(f"regression: {names}", err=True)
+    # a block proves nothing: alone it fails no pull request, but a rule that keeps
+    # blocking one configuration may hide a product failure (suspects.py)
+    suspect = [c for c in result.suspects if c.suspect and c.quarantine is None]
+    if fail_on_regression and (result.regressions or suspect):
+        if result.regressions:
+            names = ", ".join(c.name for c in result.regressions)
+            click.echo(f"regression: {names}", err=True)
+        for c in suspect:
+            assert c.suspect is not None
+            click.echo(f"suspect block: {c.name} ({c.suspect.text(c.name)})", err=True)
         raise SystemExit(1)
 
 

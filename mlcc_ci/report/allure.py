@@ -172,8 +172,8 @@ def _json(value: object) -> bytes:
 
 def write(directory: Path, files: Mapping[str, bytes]) -> None:
     """Into `directory` (made if missing), each file whole or not at all."""
-    from mlcc_ci.files import write_atomic
+    from mlcc_ci.files import write_output
 
     directory.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        write_atomic(directory / name, data)
+    for name, data in files.items():  # regular files only: never a link, FIFO or device
+        write_output(directory / name, data)
