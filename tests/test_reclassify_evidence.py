@@ -11,7 +11,6 @@ from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.history import analyse
 from mlcc_ci.stores.sqlite import SqliteStore
 
-pytestmark = pytest.mark.functional
 FLASK = load_valid_catalog().get("http-flask").config_id
 
 # The registry's words early in stderr, then more than the 500 characters the error
@@ -70,6 +69,7 @@ def history(path):
         store.close()
 
 
+@pytest.mark.functional
 def test_reclassify_keeps_the_class_of_a_run_whose_log_is_pruned(cli, team, tmp_path):
     rules(team, MIRROR_RULE)
     base = ("--catalog", str(team))
@@ -122,6 +122,7 @@ def test_reclassify_keeps_the_class_of_a_run_whose_log_is_pruned(cli, team, tmp_
     )
 
 
+@pytest.mark.functional
 def test_reclassify_relabels_from_the_summary_when_it_holds_the_evidence(
     cli, team, tmp_path, monkeypatch
 ):
@@ -147,6 +148,7 @@ def test_reclassify_relabels_from_the_summary_when_it_holds_the_evidence(
     assert (runs[0].failure.cls, runs[0].failure.rule) == ("infra", "injected")
 
 
+@pytest.mark.functional
 def test_a_relabel_to_the_harness_is_undone_once_the_rule_is_gone(cli, team, tmp_path, monkeypatch):
     rules(team, MIRROR_RULE)
     base = ("--catalog", str(team))
@@ -209,6 +211,7 @@ def test_a_relabel_to_the_harness_is_undone_once_the_rule_is_gone(cli, team, tmp
     ]
 
 
+@pytest.mark.functional
 def test_a_pruned_run_is_relabelled_from_the_capture_it_kept(cli, team, tmp_path):
     """The stored capture is a piece of the log: a rule that matches it still can, so a
     team that calls the same words `quota` now re-labels the run though its log is gone."""
@@ -231,3 +234,16 @@ def test_a_pruned_run_is_relabelled_from_the_capture_it_kept(cli, team, tmp_path
         "registry mirror unreachable",
     )
     assert record.blocked.cls == "quota"
+
+
+def test_the_status_before_a_relabel_is_kept_and_read_back_only_when_it_is_one():
+    from mlcc_ci import decode
+    from mlcc_ci.models import Failure
+
+    relabel = Failure("harness", "build", "blame-the-harness", "x", statusBefore="fail-build")
+    item = relabel.to_item()
+    assert item["statusBefore"] == "fail-build"
+    assert decode.failure(item) == relabel
+    assert "statusBefore" not in Failure("infra", "build").to_item()  # older readers see none
+    for odd in ("pass", "error", 7, None, "fail-nowhere"):
+        assert decode.failure({**item, "statusBefore": odd}).statusBefore == ""
