@@ -78,29 +78,36 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
     elif fmt == "github":
         for line in result.problems:
             click.echo(_annotation(line))
+    from mlcc_ci.report.annotations import log_line
+
+    # a file name or key can hold a newline and `::warning …`: each problem stays one line
+    # and starts no workflow command (GitHub reads commands from stderr as well)
     if result.problems:
         if fmt != "markdown":
             for line in result.problems:
-                click.echo(line, err=True)
+                click.echo(log_line(line), err=True)
             click.echo(f"{n} problem{'s' if n != 1 else ''} found", err=True)
         raise SystemExit(2)
     if fmt != "markdown":
         for line in warnings:
             if fmt == "github":
                 click.echo(_annotation(line, "warning"))
-            click.echo(line, err=True)
+            click.echo(log_line(line), err=True)
         n = len(result.entries)
         click.echo(f"catalog valid: {n} entr{'ies' if n != 1 else 'y'}")
 
 
 def _annotation(problem: str, level: str = "error") -> str:
     """A GitHub workflow command that puts `problem` on its file and line in the diff."""
-    from mlcc_ci.catalog import problem_order
     from mlcc_ci.report.annotations import command
 
-    file, line = problem_order(problem)
-    message = problem.split(": ", 1)[1] if ": " in problem else problem
+    found = _PLACE.match(problem)  # a file name may hold a newline
+    file, line = (found["file"], int(found["line"] or 0)) if found else (problem, 0)
+    message = problem[found.end() :] if found else problem
     return command(level, message, file=file, line=line, title="mlcc-ci catalog")
+
+
+_PLACE = re.compile(r"(?P<file>.*?):(?:(?P<line>\d+):)? ", re.DOTALL)
 
 
 def _markdown(problems: list[str], entries: int) -> str:

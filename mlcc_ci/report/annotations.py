@@ -28,6 +28,17 @@ def prop(text: str) -> str:
     return data(text).replace(":", "%3A").replace(",", "%2C")
 
 
+def log_line(text: str) -> str:
+    """A line of plain text for a workflow's log that the runner takes for no command: one
+    line (escaped as a message is), and never starting with `::` (the runner looks for
+    commands at the start of each line, spaces aside)."""
+    text = data(text)
+    stripped = text.lstrip()
+    if stripped.startswith("::"):
+        text = text[: len(text) - len(stripped)] + "%3A" + stripped[1:]
+    return text
+
+
 def command(
     level: str,
     message: str,
