@@ -11,14 +11,24 @@ layout stays as it was (`<work>/<configuration>-<runId>/logs/`: the log paths in
 the dashboard's `/logs/<run folder>/`, workflows that upload `*/logs/` all keep working),
 the owner reads plainly (`cat`), and a folder whose marker is missing or unreadable (made
 before markers, or tampered with) belongs to no store: it is never pruned, only counted.
+
+A run folder whose run is still going is never removed, by any process: the run holds an
+exclusive `flock` on the folder's `.mlcc-ci-lock` for its whole life (taken before the marker
+is written, released when the run ends, by the kernel if the process dies), and `clean` and
+the prune leave alone a folder whose lock is held. Whoever removes a folder holds its lock
+while deleting, so no run can start in it meanwhile.
 """
 
+import fcntl
 import os
 import re
 import shutil
 import stat
+import threading
+import time
 from collections import defaultdict
-from collections.abc import Set
+from collections.abc import Iterator, Set
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +39,10 @@ from mlcc_ci.settings import make_folder
 _RUN_FOLDER = re.compile(r"^(?P<name>[a-z0-9][a-z0-9-]*)-(?P<run>[0-9a-f]{12}(?:-r[0-9]{1,3})?)$")
 MARKER = ".mlcc-ci-store"
 _MARKER_BYTES = 4096
+LOCK = ".mlcc-ci-lock"
+# How long a run waits for a folder's lock another process holds (one removing it).
+LOCK_WAIT_SECONDS = 60.0
+_held = threading.local()  # the locks of the run going in this thread (see `holding`)
 
 
 @dataclass(frozen=True)
@@ -53,9 +67,109 @@ def owner_of(store: Any) -> str:
 
 
 def make(folder: Path, store: Any) -> None:
-    """Make a run's folder (and a `.mlcc-ci` work folder, self-ignoring) and mark its store."""
-    make_folder(folder)
-    (folder / MARKER).write_text(owner_of(store) + "\n")
+    """Make a run's folder (and a `.mlcc-ci` work folder, self-ignoring), lock it and mark
+    its store. Within `holding()` the lock is kept until the run ends; outside, nothing owns
+    the folder and it is released at once."""
+    fd = _take(folder)
+    try:
+        (folder / MARKER).write_text(owner_of(store) + "\n")  # after the lock: see `_busy`
+    except BaseException:
+        os.close(fd)
+        raise
+    locks = getattr(_held, "fds", None)
+    if locks is None:
+        os.close(fd)
+    else:
+        locks.append(fd)
+
+
+@contextmanager
+def holding() -> Iterator[None]:
+    """The run folders `make` makes in this thread, inside this block, stay locked (theirs
+    to the run) until the block ends, whichever way it ends."""
+    outer = getattr(_held, "fds", None)
+    _held.fds = []
+    try:
+        yield
+    finally:
+        for fd in _held.fds:
+            os.close(fd)  # closing the last descriptor releases the flock
+        _held.fds = outer
+
+
+def _open_lock(folder: Path, create: bool = True) -> int:
+    """The folder's lock file, opened (made if missing and `create`); OSError if it is not
+    a regular file (a link in its place is never followed)."""
+    flags = os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | (os.O_CREAT * create)
+    fd = os.open(folder / LOCK, flags, 0o644)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(f"{folder / LOCK} is not a regular file")
+    return fd
+
+
+def _still_there(fd: int, folder: Path) -> bool:
+    """Whether the locked file is still the folder's lock (not one a remover deleted)."""
+    try:
+        now = os.lstat(folder / LOCK)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _take(folder: Path) -> int:
+    """Make `folder` and hold its lock; waits while another process removes it (then makes
+    it again), at most LOCK_WAIT_SECONDS."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        make_folder(folder)
+        try:
+            fd = _open_lock(folder)
+        except FileNotFoundError:  # removed as it was made: make it again
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            if time.monotonic() > deadline:
+                raise OSError(f"the run folder {folder} is in use by another process") from None
+            time.sleep(0.1)
+            continue
+        if _still_there(fd, folder):
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())  # for whoever looks: the run's process
+            return fd
+        os.close(fd)  # removed while we waited: make it again
+
+
+def _lock_if_free(folder: Path, create: bool = True) -> int | None:
+    """The folder's lock, taken, if no run holds it; None while one does (or if the lock
+    cannot be had: a link or a FIFO in its place, a folder gone). A folder with no lock file
+    (made before run folders had one) gets one if `create`, else is free: -1."""
+    try:
+        fd = _open_lock(folder, create)
+    except FileNotFoundError:
+        return None if create else -1
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _busy(folder: Path) -> bool:
+    """Whether a run still going holds the folder. A folder bearing a marker was locked
+    before the marker was written, so a free lock is a run that has ended."""
+    fd = _lock_if_free(folder, create=False)  # looking makes nothing (`clean --dry-run`)
+    if fd is None:
+        return True
+    if fd >= 0:
+        os.close(fd)
+    return False
 
 
 def _owner(folder: Path) -> str | None:
@@ -98,24 +212,51 @@ def run_folders(root: Path) -> list[RunFolder]:
     return sorted(found, key=lambda f: f.mtime, reverse=True)
 
 
-def surplus(root: Path, keep: int, owner: str, running: Set[str] = frozenset()) -> list[RunFolder]:
+def sort_out(
+    root: Path, keep: int, owner: str, running: Set[str] = frozenset()
+) -> tuple[list[RunFolder], list[RunFolder]]:
     """The folders of store `owner` beyond its newest `keep` of each configuration, never a
-    running run's; another store's folder, or one of no known store, is never surplus."""
+    running run's (named in `running`, or holding its lock): (those to go, those left alone
+    because their run is still going). Another store's folder, or one of no known store, is
+    never surplus."""
     by_name: dict[str, list[RunFolder]] = defaultdict(list)
     for folder in run_folders(root):
         if folder.owner == owner:
             by_name[folder.name].append(folder)
-    out: list[RunFolder] = []
+    going: list[RunFolder] = []
+    busy: list[RunFolder] = []
     for folders in by_name.values():
-        out.extend(f for f in folders[keep:] if f.run_id not in running)
-    return sorted(out, key=lambda f: (f.name, -f.mtime))
+        for folder in folders[keep:]:
+            if folder.run_id in running:
+                continue
+            (busy if _busy(folder.path) else going).append(folder)
+    return sorted(going, key=_order), sorted(busy, key=_order)
 
 
-def remove(folders: list[RunFolder]) -> int:
-    """Delete `folders`; the bytes freed."""
+def _order(folder: RunFolder) -> tuple[str, float]:
+    return folder.name, -folder.mtime
+
+
+def surplus(root: Path, keep: int, owner: str, running: Set[str] = frozenset()) -> list[RunFolder]:
+    """The folders `sort_out` says may go."""
+    return sort_out(root, keep, owner, running)[0]
+
+
+def remove(folders: list[RunFolder]) -> tuple[int, list[RunFolder]]:
+    """Delete `folders`, each while holding its lock: (the bytes freed, the folders left
+    because a run holds them now)."""
     freed = 0
+    left: list[RunFolder] = []
     for folder in folders:
-        shutil.rmtree(folder.path, ignore_errors=True)
+        fd = _lock_if_free(folder.path)
+        if fd is None:
+            if folder.path.exists():
+                left.append(folder)
+            continue
+        try:
+            shutil.rmtree(folder.path, ignore_errors=True)
+        finally:
+            os.close(fd)
         if not folder.path.exists():
             freed += folder.size
-    return freed
+    return freed, left

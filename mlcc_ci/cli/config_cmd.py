@@ -46,8 +46,10 @@ def config(
 
     from mlcc_ci import settings
     from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.errors import MlccError
     from mlcc_ci.profiles import load_profile
     from mlcc_ci.resources import catalog_dir
+    from mlcc_ci.safetext import printable
     from mlcc_ci.stores.open import default_url, expand, shown_url
 
     found = settings.load()
@@ -62,13 +64,20 @@ def config(
     rows: list[tuple[str, Any, str]] = []
     catalog_source = _source(root, "catalog_dir", "MLCC_CI_CATALOG", label)
     rows.append(("catalog", str(catalog_dir()), catalog_source.replace("default", "shipped")))
-    profile = load_profile(load_valid_catalog(), profile_name)
-    rows.append(("profile", profile.name, _source(ctx, "profile_name", "MLCC_CI_PROFILE", label)))
+    problem: MlccError | None = None
+    try:
+        profile = load_profile(load_valid_catalog(), profile_name)
+    except MlccError as exc:  # an invalid catalog: every other setting still shows, then it
+        problem, profile = exc, None
+    name = profile.name if profile else profile_name or "default"
+    rows.append(("profile", name, _source(ctx, "profile_name", "MLCC_CI_PROFILE", label)))
     if table:
         rows.append(("store", f"dynamodb://{table}", "flag (--table)"))
     elif store_url:
         source = _source(ctx, "store_url", "MLCC_CI_STORE", label)
         rows.append(("store", shown_url(store_url), source))
+    elif profile is None:
+        rows.append(("store", None, "the profile's, unknown while the catalog is invalid"))
     elif profile.store:
         in_state = f", {where}" if "{data_dir}" in profile.store else ""
         shown = shown_url(expand(profile.store))
@@ -88,14 +97,18 @@ def config(
                     "settingsFile": str(found.path) if found.path else None,
                     "stateDir": str(state),
                     "settings": {k: {"value": v, "source": s} for k, v, s in rows},
+                    **({"catalogProblem": printable(str(problem))} if problem else {}),
                 }
             )
         )
-        return
-    click.echo(f"settings file: {found.label if found.path else 'none found'}")
-    width = max(len(k) for k, _, _ in rows)
-    for key, value, source in rows:
-        click.echo(f"{key.ljust(width)}  {value}  ({source})")
+    else:
+        click.echo(f"settings file: {found.label if found.path else 'none found'}")
+        width = max(len(k) for k, _, _ in rows)
+        for key, value, source in rows:
+            click.echo(f"{key.ljust(width)}  {'unknown' if value is None else value}  ({source})")
+    if problem:
+        click.echo(f"Error: {printable(str(problem))}", err=True)
+        ctx.exit(problem.exit_code)
 
 
 @click.command()
@@ -130,7 +143,7 @@ def clean(
     from mlcc_ci.profiles import load_profile, profile_store
     from mlcc_ci.settings import value_of, work_root
     from mlcc_ci.stores.open import open_store
-    from mlcc_ci.workdirs import owner_of, remove, run_folders, surplus
+    from mlcc_ci.workdirs import owner_of, remove, run_folders, sort_out
 
     root = work_dir or work_root()
     if keep is None:
@@ -145,19 +158,24 @@ def clean(
     others = sum(f.owner != owner for f in folders)
     mine = len(folders) - others
     left = f"; {others} of other stores, or of none, left alone" if others else ""
-    going = surplus(root, keep, owner)
+    going, busy = sort_out(root, keep, owner)
+    size = sum(f.size for f in going)
+    if going and not dry_run:
+        size, now_busy = remove(going)  # each re-checked: a run may hold it by now
+        going = [f for f in going if f not in now_busy]
+        busy += now_busy
+    if busy:
+        s = "s" if len(busy) != 1 else ""
+        left += f"; {len(busy)} running run folder{s} left alone"
     if not going:
         click.echo(
             f"nothing to clean in {root} ({mine} run folder{'s' if mine != 1 else ''} of {owner}, "
             f"keeping {keep} per configuration{left})"
         )
         return
-    size = sum(f.size for f in going)
     verb = "would remove" if dry_run else "removed"
     for folder in going:
         click.echo(f"{verb} {folder.path.name}")
-    if not dry_run:
-        size = remove(going)
     click.echo(
         f"{verb} {len(going)} run folder{'s' if len(going) != 1 else ''} "
         f"({_megabytes(size)}) of {owner} from {root}, keeping {keep} per configuration{left}"

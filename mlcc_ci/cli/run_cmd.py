@@ -456,8 +456,9 @@ def retry_limits(env: Mapping[str, str]) -> tuple[float | None, float | None]:
 
 def _prune(root: Path, store: Any, keep_ids: set[str]) -> None:
     """Keep the newest `keep-runs` run folders of each configuration of this store (and
-    every folder holding a result the store refused); runs still going elsewhere are the
-    newest. Another store's run folders are never this run's to prune (workdirs)."""
+    every folder holding a result the store refused); a run still going, in any process,
+    holds its folder and it stays. Another store's run folders are never this run's to
+    prune (workdirs)."""
     from mlcc_ci.settings import value_of
     from mlcc_ci.workdirs import owner_of, remove, surplus
 
