@@ -231,18 +231,36 @@ def open_regular(path: Path) -> BinaryIO:
 
 
 class _Lines:
-    """Whole lines from bytes that arrive in pieces."""
+    """Whole lines from bytes that arrive in pieces, in time linear in their length: a line
+    without a newline is kept as its pieces and joined once, when it ends (re-joining it at
+    each piece made an 80 MB line take 42 s). Of a line redrawn with CR (a progress bar), only
+    what follows its last CR is kept while it grows: all a terminal shows of it, and all
+    `Cleaner.line` shows, so memory stays bounded too."""
 
     def __init__(self) -> None:
-        self.rest = b""
+        self.rest: list[bytes] = []
 
     def feed(self, data: bytes) -> list[str]:
-        parts = (self.rest + data).split(b"\n")
-        self.rest = parts.pop()
+        if b"\n" not in data:
+            self._keep(data)
+            return []
+        parts = data.split(b"\n")
+        parts[0] = b"".join([*self.rest, parts[0]])
+        self.rest = []
+        self._keep(parts.pop())
         return [p.decode("utf-8", errors="replace") for p in parts]
 
+    def _keep(self, piece: bytes) -> None:
+        """The start of a line that has not ended: from its last redraw on, if it has one
+        (a CR that more than CRs follow; CR is one byte of its own in UTF-8)."""
+        redraw = piece.rstrip(b"\r").rfind(b"\r")
+        if redraw >= 0:
+            self.rest = [piece[redraw:]]
+        elif piece:
+            self.rest.append(piece)
+
     def flush(self) -> list[str]:
-        rest, self.rest = self.rest, b""
+        rest, self.rest = b"".join(self.rest), []
         return [rest.decode("utf-8", errors="replace")] if rest else []
 
 
