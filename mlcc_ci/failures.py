@@ -2,10 +2,14 @@
 
 The first rule (in file order, a team catalog's rules before the shipped ones) whose pattern
 matches the last 64 KB of the log wins; its capture group is the part failures are grouped
-by. A log no rule matches is `unclassified`, never silently `product`.
+by. A log no rule matches is `unclassified`, never silently `product`. Patterns are RE2's
+(mlcc_ci.patterns: linear time), and one failed run's classification has a time limit
+(CLASSIFY_SECONDS) past which it is `unclassified` too, saying so.
 """
 
 import re
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,6 +18,7 @@ from typing import Any
 from mlcc_ci import schema
 from mlcc_ci.constants import FAILABLE_STAGES
 from mlcc_ci.errors import CatalogError
+from mlcc_ci.patterns import Pattern, PatternError, compile_pattern
 from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
@@ -33,6 +38,9 @@ ANY_STAGE = "any"
 TAIL_BYTES = 64 * 1024
 _CAPTURE_LIMIT = 200
 _LINE_LIMIT = 500
+# All the rules together, for one failed run: a search RE2 has started runs to its end (in
+# linear time), but the classification does not wait for it past this.
+CLASSIFY_SECONDS = 2
 # Colour codes a tool wrote into its log would split the words a pattern looks for.
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
@@ -51,7 +59,7 @@ class Rule:
     name: str
     cls: str
     stages: tuple[str, ...]
-    pattern: re.Pattern[str]
+    pattern: Pattern  # RE2's
     retry: Retry
     hint: str
     file: Path  # where the rule is written
@@ -77,6 +85,9 @@ class Classification:
     hint: str = ""
     retry: Retry = NO_RETRY
     line: str = ""  # the log line the pattern matched
+
+
+_UNMATCHED = Classification(UNCLASSIFIED, hint="no rule matched: read the log")
 
 
 def _display(path: Path) -> str:
@@ -107,10 +118,9 @@ def _parse(path: Path, problems: list[str]) -> list[Rule]:
         at = ("rules", i)
         label = f"{raw['name']} {schema.json_path((*at, 'pattern'))}"
         try:
-            pattern = re.compile(raw["pattern"])
-        except re.error as exc:
-            at_line = _line(loaded, (*at, "pattern"))
-            problems.append(f"{where}:{at_line}: {label}: not a Python regular expression: {exc}")
+            pattern = compile_pattern(raw["pattern"])
+        except PatternError as exc:
+            problems.append(f"{where}:{_line(loaded, (*at, 'pattern'))}: {label}: {exc}")
             continue
         if pattern.groups != 1:
             at_line = _line(loaded, (*at, "pattern"))
@@ -197,39 +207,89 @@ def _load(files: tuple[tuple[Path, Any], ...]) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
-def _capture(match: re.Match[str]) -> str:
-    text = " ".join((match.group(1) or "").split())
+def _capture(match: Any) -> str:
+    text = " ".join((match.group(1) or b"").decode("utf-8", "replace").split())
     return text if len(text) <= _CAPTURE_LIMIT else text[: _CAPTURE_LIMIT - 3] + "..."
 
 
-def _line_of(text: str, match: re.Match[str]) -> str:
+def _line_of(data: bytes, match: Any) -> str:
     """The line holding the capture (a pattern may span lines)."""
     at = match.start(1) if match.start(1) >= 0 else match.start()
-    start = text.rfind("\n", 0, at) + 1
-    end = text.find("\n", at)
-    line = text[start : end if end >= 0 else len(text)].strip()
+    start = data.rfind(b"\n", 0, at) + 1
+    end = data.find(b"\n", at)
+    line = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace").strip()
     return line if len(line) <= _LINE_LIMIT else line[: _LINE_LIMIT - 3] + "..."
+
+
+def _out_of_time(seconds: float, rule: Rule) -> Classification:
+    return Classification(
+        UNCLASSIFIED,
+        hint=f"the failure rules ran out of time ({seconds:g} s for one failed run) at rule "
+        f"{rule.name} ({rule.source}): read the log; a rule that slow needs a simpler pattern",
+    )
+
+
+def _first_match(
+    rules: list[Rule], data: bytes, deadline: float, at: list[Rule | None]
+) -> Classification | None:
+    """The class the first rule that matches `data` gives, from its match nearest the end;
+    None when no rule matches (`at` then ends with None), or past `deadline` (`at` ends with
+    the rule being tried)."""
+    for rule in rules:
+        at.append(rule)
+        last = None
+        for last in rule.pattern.finditer(data):  # noqa: B007 - the last one is wanted
+            if time.monotonic() > deadline:  # many matches, each a search of what is left
+                return None
+        if time.monotonic() > deadline:
+            return None
+        if last is not None:
+            return Classification(
+                rule.cls, rule.name, _capture(last), rule.hint, rule.retry, _line_of(data, last)
+            )
+    at.append(None)
+    return None
 
 
 def classify(stage: str | None, text: str, rules: tuple[Rule, ...] | None = None) -> Classification:
     """The class of a failed `stage` (None: any stage) whose log ends with `text`; only the
-    last 64 KB of `text` is read. The match nearest the end gives the capture and line."""
+    last 64 KB of `text` is read. The match nearest the end gives the capture and line.
+    Past CLASSIFY_SECONDS, `unclassified`, naming the rule being tried: the rules search in
+    a thread of their own, so that this returns, and Ctrl-C and SIGTERM are handled, however
+    long one search in RE2 (which holds no lock of Python's) takes."""
     if stage is not None and stage not in FAILABLE_STAGES:
         raise ValueError(f"unknown stage {stage!r} (one of: {', '.join(FAILABLE_STAGES)})")
     text = text[-TAIL_BYTES:]
     if "\x1b" in text:
         text = _ANSI.sub("", text)
-    for rule in load_rules() if rules is None else rules:
-        if not rule.applies(stage):
-            continue
-        last = None
-        for last in rule.pattern.finditer(text):  # noqa: B007 - the last one is wanted
-            pass
-        if last is not None:
-            return Classification(
-                rule.cls, rule.name, _capture(last), rule.hint, rule.retry, _line_of(text, last)
-            )
-    return Classification(UNCLASSIFIED, hint="no rule matched: read the log")
+    data = text.encode("utf-8", "replace")  # a lone surrogate becomes "?"
+    applicable = [r for r in (load_rules() if rules is None else rules) if r.applies(stage)]
+    if not applicable:
+        return _UNMATCHED
+    seconds = CLASSIFY_SECONDS
+    deadline = time.monotonic() + seconds
+    at: list[Rule | None] = [applicable[0]]
+    found: list[Classification | None] = []
+    failed: list[BaseException] = []
+
+    def search() -> None:
+        try:
+            found.append(_first_match(applicable, data, deadline, at))
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    # daemon: a search past the limit is left to end on its own (RE2: in linear time)
+    worker = threading.Thread(target=search, name="mlcc-ci-classify", daemon=True)
+    if seconds > 0:
+        worker.start()
+        worker.join(seconds)
+    if failed:
+        raise failed[0]
+    if found and found[0] is not None:
+        return found[0]
+    if (current := at[-1]) is not None:
+        return _out_of_time(seconds, current)  # still searching, or stopped at the deadline
+    return _UNMATCHED
 
 
 def classify_log(

@@ -212,8 +212,7 @@ def test_a_team_catalogs_rules_come_first_and_replace_shipped_ones_by_name(tmp_p
         (
             "'(unclosed'",
             6,
-            "bad $.rules[0].pattern: not a Python regular expression: missing ), unterminated "
-            "subpattern at position 0",
+            "bad $.rules[0].pattern: not an RE2 pattern: missing ): (unclosed",
         ),
     ],
 )

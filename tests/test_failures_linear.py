@@ -1,0 +1,207 @@
+"""Failure rules in linear time (issue 31, item 3): patterns are matched by RE2, a pattern RE2
+cannot match in linear time is refused where it is written, and the classification of one
+failed run has a time limit that no rule, however slow, can hold up."""
+
+import json
+import subprocess
+import sys
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mlcc_ci import failures
+
+SIZE = 64 * 1024
+CHECK = [sys.executable, "-m", "mlcc_ci"]
+# The issue's three rules: nested repetition, a plausible word run, and ten bounded
+# repetitions as the rule file advised (a literal first, {0,200} each).
+TEN = "error:" + "[a-z ]{0,200}" * 10 + "(failed)"
+TEAM_RULES = f"""\
+rules:
+  - name: nested-x
+    class: infra
+    stages: [any]
+    pattern: '(x+x+)+y'
+    retry: {{count: 0, backoffSeconds: 0}}
+    hint: 'nested repetition'
+  - name: ten-bounded
+    class: capacity
+    stages: [any]
+    pattern: '{TEN}'
+    retry: {{count: 0, backoffSeconds: 0}}
+    hint: 'ten bounded repetitions'
+  - name: words-failed
+    class: product
+    stages: [any]
+    pattern: '((?:[a-z]+ ?)+)failed'
+    retry: {{count: 0, backoffSeconds: 0}}
+    hint: 'a run of words'
+"""
+
+
+def _filled(line: str, last: str) -> str:
+    """64 KB of `line` (each a near miss of a rule), then `last`, which matches it."""
+    return (line * (SIZE // len(line) + 1))[: SIZE - len(last) - 1] + "\n" + last + "\n"
+
+
+# log: each rule's worst case, with one matching line at its end; the rule and capture found
+LOGS = {
+    "x": (_filled("x" * 55 + "\n", "xxxxy"), "nested-x", "xxxx"),
+    "words": (
+        _filled("the quick brown fox jumps over the lazy\n", "the build failed"),
+        "words-failed",
+        "the build",
+    ),
+    "ten": (
+        _filled("error: " + "a b c d e " * 12 + "\n", "error: the deploy failed"),
+        "ten-bounded",
+        "failed",
+    ),
+}
+
+
+def _team(tmp_path: Path, rules: str) -> Path:
+    team = tmp_path / "team"
+    team.mkdir(exist_ok=True)
+    (team / "_failures.yaml").write_text(rules)
+    return team
+
+
+@pytest.mark.functional
+@pytest.mark.parametrize("name", sorted(LOGS))
+def test_the_issues_rules_classify_a_64_kb_log_and_the_command_ends(tmp_path, name):
+    """With a backtracking engine `(x+x+)+y` never ended on 55 `x`, and the other two took
+    seconds a line: here `failures check` ends (a generous 60 s bound, no timing asserted)
+    with the rule and capture of the one line that matches, at the end of 64 KB."""
+    text, rule, capture = LOGS[name]
+    team = _team(tmp_path, TEAM_RULES)
+    log = tmp_path / f"{name}.log"
+    log.write_text(text)
+    assert log.stat().st_size >= SIZE
+    result = subprocess.run(
+        [*CHECK, "--catalog", str(team), "failures", "check", "--json", str(log)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert (doc["rule"], doc["capture"]) == (rule, capture)
+
+
+def test_the_rules_are_matched_by_re2_and_the_issues_rules_are_accepted(tmp_path):
+    rules = failures.load_rules(_team(tmp_path, TEAM_RULES))
+    assert [r.name for r in rules[:3]] == ["nested-x", "ten-bounded", "words-failed"]
+    assert {type(r.pattern).__module__ for r in rules} == {"re2"}
+
+
+def _refused(cli, tmp_path: Path, pattern: str) -> list[str]:
+    team = _team(
+        tmp_path,
+        "rules:\n  - name: slow\n    class: infra\n    stages: [any]\n"
+        f"    hint: h\n    pattern: {pattern}\n    retry: {{count: 0, backoffSeconds: 0}}\n",
+    )
+    result = cli("catalog", "validate", str(team))
+    assert result.exit_code == 2, result.output
+    return [line.split("team/_failures.yaml:", 1)[-1] for line in result.output.splitlines()]
+
+
+NOT_LINEAR = "RE2 matches in linear time, without lookaround or backreferences"
+
+
+@pytest.mark.parametrize(
+    ("pattern", "why"),
+    [
+        ("'(timed out)(?! after 0s)'", f"lookahead (?!...) is not supported: {NOT_LINEAR}"),
+        ("'(timed out)(?= after)'", f"lookahead (?=...) is not supported: {NOT_LINEAR}"),
+        ("'(?<!not )(timed out)'", f"lookbehind (?<!...) is not supported: {NOT_LINEAR}"),
+        ("'(?<=a )(timed out)'", f"lookbehind (?<=...) is not supported: {NOT_LINEAR}"),
+        ("'(a)b\\1'", f"backreferences (\\1) are not supported: {NOT_LINEAR}"),
+        ("'(?P<x>a)b(?P=x)'", f"backreferences ((?P=...)) are not supported: {NOT_LINEAR}"),
+        (
+            "'(a)[^\\n]{0,2000}b'",
+            "{0,2000}: a counted repetition goes up to 1000 (write * for one RE2 needs no "
+            "bound for)",
+        ),
+        ("'(a)x{,3}'", "x{,3} means 0 to 3 in Python but is literal text in RE2: write {0,3}"),
+        ("'(unclosed'", "missing ): (unclosed"),
+    ],
+)
+def test_a_pattern_re2_refuses_is_one_line_at_catalog_validate(cli, tmp_path, pattern, why):
+    lines = _refused(cli, tmp_path, pattern)
+    assert lines == [f"6: slow $.rules[0].pattern: not an RE2 pattern: {why}", "1 problem found"]
+
+
+@pytest.mark.functional
+def test_refusing_a_pattern_prints_nothing_of_re2s_own(tmp_path):
+    """RE2 logs a pattern it cannot parse to stderr itself (absl: `E0000 ... re2.cc`): the
+    user sees the one line that names the file, line, rule and field, and nothing else."""
+    _team(tmp_path, TEAM_RULES.replace("'(x+x+)+y'", "'(x+)(?!y)'"))
+    result = subprocess.run(
+        [sys.executable, "-m", "mlcc_ci", "catalog", "validate", "team"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2
+    assert [ln for ln in result.stderr.splitlines() if not ln.startswith("note:")] == [
+        "team/_failures.yaml:5: nested-x $.rules[0].pattern: not an RE2 pattern: lookahead "
+        f"(?!...) is not supported: {NOT_LINEAR}",
+        "1 problem found",
+    ]
+
+
+def _rule(name: str) -> failures.Rule:
+    return next(r for r in failures.load_rules() if r.name == name)
+
+
+def test_past_its_time_limit_a_classification_is_unclassified_and_says_why(monkeypatch):
+    monkeypatch.setattr(failures, "CLASSIFY_SECONDS", 0)
+    text = "FailureReason: Unable to provision requested ML compute capacity.\n"
+    found = failures.classify("deploy_test", text)
+    first = failures.load_rules()[0]
+    assert found.cls == "unclassified" and found.rule == ""
+    assert found.hint == (
+        f"the failure rules ran out of time (0 s for one failed run) at rule {first.name} "
+        f"({first.source}): read the log; a rule that slow needs a simpler pattern"
+    )
+
+
+class _Stuck:
+    """A pattern whose search does not come back until it is released (as a search in C that
+    takes minutes would not)."""
+
+    groups = 1
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def finditer(self, data: bytes):
+        self.release.wait(60)
+        return iter(())
+
+
+def test_a_search_that_does_not_come_back_does_not_hold_the_classification(monkeypatch):
+    monkeypatch.setattr(failures, "CLASSIFY_SECONDS", 0.2)
+    stuck = _Stuck()
+    rule = replace(_rule("disk-full"), pattern=stuck)
+    try:
+        found = failures.classify("build", "no space left on device\n", (rule,))
+    finally:
+        stuck.release.set()
+    assert found.cls == "unclassified"
+    assert found.hint.startswith(
+        "the failure rules ran out of time (0.2 s for one failed run) at rule disk-full ("
+    )
+
+
+def test_within_its_time_limit_the_classification_is_what_the_rules_say():
+    found = failures.classify(
+        "deploy_test", "FailureReason: Unable to provision requested ML compute capacity.\n"
+    )
+    assert (found.cls, found.rule) == ("capacity", "sagemaker-capacity")
+    assert failures.CLASSIFY_SECONDS == 2
