@@ -16,6 +16,7 @@ from mlcc_ci.errors import ConflictError, NotFound
 from mlcc_ci.failures import HARNESS, Classification, Rule, classify_stage
 from mlcc_ci.models import RECENT_RUNS, Blocked, Failure, Record, Run, StageResult
 from mlcc_ci.stores.base import ResultsStore
+from mlcc_ci.suspects import block_of
 
 
 def find(store: ResultsStore, run_id: str, config_id: str | None = None) -> tuple[Record, Run]:
@@ -50,9 +51,11 @@ def forget(store: ResultsStore, record: Record, run: Run) -> Record:
     store.forget_run(run.configId, run.startedAt)
     recent = tuple(r for r in record.recentRuns if r.runId != run.runId)
     changes: dict[str, object] = {"recentRuns": recent, "version": record.version + 1}
-    newest = record.recentRuns[0].runId if record.recentRuns else None
-    if record.blocked is not None and newest == run.runId:
-        changes["blocked"] = None  # the run that blocked it is gone: so is the block
+    blocked = record.blocked
+    if record.runId == run.runId or (blocked is not None and run.startedAt >= blocked.since):
+        # the block is what the runs that remain justify: forgetting one attempt of ten
+        # lifts nothing, forgetting every blocked run lifts it (suspects.block_of)
+        changes["blocked"] = block_of(store.history(record.configId), blocked)
     if record.runId == run.runId and record.testStatus != RUNNING:
         changes.update(_result_before(store, record))
     new = replace(record, **changes)  # type: ignore[arg-type]

@@ -63,6 +63,7 @@ def test_json_keeps_the_legacy_shape_and_validates(cli, store_url):
         "running": 0,
         "unsupported": 4,
         "blocked": 0,
+        "unproven": 0,
         "quarantined": 0,
         "removed": 0,
     }

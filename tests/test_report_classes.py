@@ -53,8 +53,8 @@ def test_text(cli, classes):
     ]
     tail = out[out.index("Summary: ") :]
     assert tail == (
-        "Summary: 19 total | 5 tested | 3 passing | 2 failing | 10 untested | 4 unsupported | 26.3% coverage | 1 blocked by\n"
-        "    infrastructure\n"
+        "Summary: 19 total | 5 tested | 2 passing | 2 failing | 1 unproven (blocked) | 10 untested | 4 unsupported | 26.3%\n"
+        "    coverage | 1 blocked by infrastructure\n"
         "Stages: generate validate build deploy_test register teardown (✓ pass ✗ fail · skip ▶ running - not run)\n"
         "Cost of the runs shown: $0.05 (price table v1 of 2026-11-01)\n"
         "Cost per day: 2026-02-05 $0.00; 2026-02-04 $0.02; 2026-02-03 $0.02; 2026-02-02 $0.01; 2026-02-01 $0.00\n"
@@ -81,7 +81,9 @@ def test_text(cli, classes):
 def test_json(cli, classes):
     doc = json.loads(cli("report", "--json").output)
     assert schema.problems(doc, schema.REPORT_SCHEMA) == []
-    assert doc["summary"]["blocked"] == 1 and doc["summary"]["passing"] == 3
+    # a block proves nothing: triton-fil's last pass is not counted as passing
+    assert doc["summary"]["blocked"] == 1 and doc["summary"]["passing"] == 2
+    assert doc["summary"]["unproven"] == 1 and doc["suspects"] == []
     assert doc["blocked"] == ["triton-fil"] and doc["errors"] == ["transformers-vllm"]
     assert doc["noise"] == {
         "runs": 13,
@@ -229,12 +231,13 @@ def test_markdown(cli, classes):
     head = md[: md.index("| Config |")]
     assert head == (
         "<!-- mlcc-ci-report -->\n"
-        "**❌ 1 configuration newly failing (http-flask) · 3/15 passing · 1 blocked by "
-        "infrastructure, not by this change (triton-fil: capacity) · 1 harness error, mlcc-ci's "
+        "**❌ 1 configuration newly failing (http-flask) · 2/15 passing · 1 blocked by "
+        "the infrastructure, nothing proven (triton-fil: capacity) · 1 harness error, mlcc-ci's "
         "own (transformers-vllm) · default profile**\n"
         "\n"
-        "mlcc-ci coverage · Summary: 19 total | 5 tested | 3 passing | 2 failing | 10 untested | "
-        "4 unsupported | 26.3% coverage | 1 blocked by infrastructure\n"
+        "mlcc-ci coverage · Summary: 19 total | 5 tested | 2 passing | 2 failing | "
+        "1 unproven (blocked) | 10 untested | 4 unsupported | 26.3% coverage | 1 blocked by "
+        "infrastructure\n"
         "\n"
         "- Cost of the runs shown: $0.05 (price table v1 of 2026-11-01)\n"
         "- Cost per day: 2026-02-04 $0.02; 2026-02-03 $0.02; 2026-02-02 $0.01\n"
@@ -421,15 +424,16 @@ def test_status_shows_blocked(cli, classes):
         "  Records:         5\n"
         "  Tested:          5\n"
         "  Running:         0\n"
-        "  Passing:         3\n"
+        "  Passing:         2\n"
         "  Failing:         2\n"
+        "  Unproven:        1\n"
         "  Untested:        10\n"
         "  Unsupported:     4\n"
         "  Coverage:        26.3%\n"
         "  Last completed:  2026-02-04 00:20 UTC\n"
         f"  Store:           {classes.replace(':////', ':///')}\n"
-        "  Blocked:         1 of the tested, by the infrastructure (each counted above by its "
-        "last product result)\n"
+        "  Blocked:         1 of the tested, by the infrastructure (never counted as passing: "
+        "one that passed last is unproven, a failing one stays failing)\n"
         "  - triton-fil: pass, blocked (capacity) since 2026-02-03 00:00 UTC\n"
     )
     # each configuration counted once: the rows that share them out add up to the total
@@ -437,7 +441,7 @@ def test_status_shows_blocked(cli, classes):
     rows = {k.strip(): v.strip() for k, v in (line.split(":", 1) for line in table)}
     apart = ("Configurations", "Records", "Tested", "Coverage", "Last completed")
     shared = [int(v) for k, v in rows.items() if k not in apart]
-    assert len(shared) == 5 and sum(shared) == int(rows["Configurations"])
+    assert len(shared) == 6 and sum(shared) == int(rows["Configurations"])
     assert json.loads(cli("status", "--json").output)["blocked"] == 1
 
 
@@ -480,8 +484,8 @@ def test_the_pr_comment_never_blames_the_change_for_a_capacity_block(cli, tmp_pa
     md = comment.read_text()
     verdict = md.splitlines()[1]
     assert verdict == (
-        "**✅ no failures caused by this change · 3/15 passing · 1 blocked by infrastructure, "
-        "not by this change (triton-fil: capacity) · default profile**"
+        "**⚠️ 1 blocked by the infrastructure, nothing proven (triton-fil: capacity) · "
+        "2/15 passing · default profile**"
     )
     assert "### Caused by this change" not in md
     assert (
@@ -497,8 +501,8 @@ def test_the_pr_comment_never_blames_the_change_for_a_capacity_block(cli, tmp_pa
     assert cli(*args).exit_code == 0
     md = comment.read_text()
     assert md.splitlines()[1] == (
-        "**❌ 1 configuration newly failing (http-flask) · 2/15 passing · 1 blocked by "
-        "infrastructure, not by this change (triton-fil: capacity) · default profile**"
+        "**❌ 1 configuration newly failing (http-flask) · 1/15 passing · 1 blocked by "
+        "the infrastructure, nothing proven (triton-fil: capacity) · default profile**"
     )
     caused = md[md.index("### Caused by this change") : md.index("### Regressions")]
     assert caused == (

@@ -55,6 +55,7 @@ def status(
         ("Running", "running"),
         ("Passing", "passing"),
         ("Failing", "failing"),
+        *([("Unproven", "unproven")] if counts["unproven"] else []),
         ("Untested", "untested"),
         ("Unsupported", "unsupported"),
         ("Coverage", "coveragePercent"),
@@ -77,11 +78,16 @@ def status(
     if report.blocked:
         click.echo(
             f"  {'Blocked:':<16} {counts['blocked']} of the tested, by the infrastructure "
-            "(each counted above by its last product result)"
+            "(never counted as passing: one that passed last is unproven, a failing one stays "
+            "failing)"
         )
     for c in report.blocked:
         since = clock.display(c.blocked.since if c.blocked else None)
         click.echo(f"  - {c.name}: {c.status}, {shown_status(c)} since {since}")
+    if report.suspects:
+        click.echo(f"  {'Suspect:':<16} {len(report.suspects)} (a rule blocking for rounds)")
+    for c in report.suspects:
+        click.echo(f"  - {c.suspect.text(c.name) if c.suspect else c.name}")
     if report.quarantined:
         click.echo(
             f"  {'Quarantined:':<16} {counts['quarantined']} (counted above; their failures "
@@ -113,6 +119,8 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
         "passing": s.passing,
         "failing": s.failing,
         "blocked": s.blocked,
+        "unproven": s.unproven,
+        "suspects": [c.suspect.to_item(c.name) for c in report.suspects if c.suspect],
         "quarantined": s.quarantined,
         "removed": s.removed,
         "untested": s.untested,

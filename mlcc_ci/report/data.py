@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from mlcc_ci import suspects
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED
 from mlcc_ci.cost import prices_of
@@ -63,4 +64,20 @@ def load_report(
             unreadable=unreadable,
             prices=prices_of(catalog.defaults),
         )
-    return replace(report, scopes=scopes_of(catalog.defaults.get("profiles") or {}))
+    report = replace(report, scopes=scopes_of(catalog.defaults.get("profiles") or {}))
+    return with_suspects(report, suspects.limit())
+
+
+def with_suspects(report: Report, rounds: int) -> Report:
+    """`report` with the rule named of each configuration blocked more than `rounds` rounds
+    in a row (suspects.py)."""
+    blocked = {id(c) for c in report.blocked}
+    if not blocked:
+        return report
+    marked = [
+        replace(c, suspect=found)
+        if id(c) in blocked and (found := suspects.suspect(c.blocked, rounds)) is not None
+        else c
+        for c in report.configurations
+    ]
+    return replace(report, configurations=marked)

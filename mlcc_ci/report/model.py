@@ -16,6 +16,7 @@ from mlcc_ci.models import RECENT_RUNS, Blocked, Cost, Failure, Record, Run, Sta
 from mlcc_ci.quarantine import Quarantine, in_force
 from mlcc_ci.report.classes import FailureGroup, Noise, failure_groups, last_error, noise
 from mlcc_ci.report.identities import EarlierIdentity, Row, earlier_identities, primary, rows
+from mlcc_ci.suspects import Suspect
 
 REPORT_VERSION = 1
 HISTORY_STRIP = RECENT_RUNS  # the runs a report shows per configuration: all it reads
@@ -65,6 +66,8 @@ class ConfigReport:
     quarantine: Quarantine | None = None
     # the catalog registered it and no longer has it: shown, counted nowhere
     removed: bool = False
+    # its block has lasted more than suspect-rounds rounds: the rule may hide a failure
+    suspect: Suspect | None = None
 
     @property
     def cost_total(self) -> Total:
@@ -80,7 +83,13 @@ class ConfigReport:
 
     @property
     def passing(self) -> bool:
-        return self.status == PASS and not self.removed
+        """It passed and nothing blocks it: a block proves nothing, so it never passes."""
+        return self.status == PASS and not self.removed and not self.unproven
+
+    @property
+    def unproven(self) -> bool:
+        """Its last product result passed, and the infrastructure has blocked it since."""
+        return self.status == PASS and self.blocked is not None and not self.removed
 
     @property
     def failing(self) -> bool:
@@ -104,6 +113,7 @@ class Summary:
     blocked: int = 0  # of the above, kept from being tested by the infrastructure
     quarantined: int = 0  # of the above, whose failures the verdict leaves out until a date
     removed: int = 0  # not in the above: names the catalog no longer has, kept for their runs
+    unproven: int = 0  # tested, passed last, blocked since: neither passing nor failing
 
     @property
     def coverage_percent(self) -> float:
@@ -111,11 +121,12 @@ class Summary:
 
     def line(self) -> str:
         """The seed layout, made to add up: total = tested + untested + unsupported (+ running);
-        tested = passing + failing."""
+        tested = passing + failing (+ unproven: blocked since its last pass)."""
         running = f"{self.running} running | " if self.running else ""
+        unproven = f"{self.unproven} unproven (blocked) | " if self.unproven else ""
         return (
             f"Summary: {self.total} total | {self.tested} tested | {self.passing} passing | "
-            f"{self.failing} failing | {self.untested} untested | {running}"
+            f"{self.failing} failing | {unproven}{self.untested} untested | {running}"
             f"{self.unsupported} unsupported | {self.coverage_percent:.1f}% coverage"
             + (f" | {self.blocked} blocked by infrastructure" if self.blocked else "")
             + (f" | {self.quarantined} quarantined" if self.quarantined else "")
@@ -187,6 +198,11 @@ class Report:
             for c in self.configurations
             if c.blocked is not None and c.status != RUNNING and not c.removed
         ]
+
+    @property
+    def suspects(self) -> list[ConfigReport]:
+        """Blocked configurations whose rule has blocked them more than suspect-rounds."""
+        return [c for c in self.blocked if c.suspect is not None]
 
     @property
     def errors(self) -> list[ConfigReport]:
@@ -398,6 +414,7 @@ def build_report(
         running=sum(c.status == RUNNING for c in counted),
         unsupported=sum(c.supportState == "unsupported" for c in counted),
         blocked=sum(c.blocked is not None and c.status != RUNNING for c in counted),
+        unproven=sum(c.unproven for c in counted),
         quarantined=sum(c.quarantine is not None for c in counted),
         removed=len(configs) - len(counted),
     )
@@ -425,6 +442,7 @@ class Changes:
 def changes(report: Report, baseline: Mapping[str, str]) -> Changes:
     """`baseline`: configuration name -> status, as a saved JSON report has them."""
     now = {c.name: c.status for c in report.configurations if not c.removed}
+    blocked = {c.name for c in report.blocked}  # a block proves nothing: never newly passing
     return Changes(
         newly_failing=tuple(
             n
@@ -432,7 +450,9 @@ def changes(report: Report, baseline: Mapping[str, str]) -> Changes:
             if s.startswith("fail-") and n in baseline and not baseline[n].startswith("fail-")
         ),
         newly_passing=tuple(
-            n for n, s in now.items() if s == PASS and baseline.get(n, "").startswith("fail-")
+            n
+            for n, s in now.items()
+            if s == PASS and n not in blocked and baseline.get(n, "").startswith("fail-")
         ),
         new=tuple(n for n in now if n not in baseline),
     )

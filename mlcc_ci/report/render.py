@@ -85,6 +85,7 @@ def text(report: Report, width: int = 100) -> str:
     for c in report.flaky:
         said.append(f"FLAKY {c.name}: {c.flips} status changes in its last runs")
     said += [f"BLOCKED {c.name}: {sections.blocked_text(c)}" for c in report.blocked]
+    said += [f"SUSPECT {c.name}: {c.suspect.text(c.name)}" for c in report.suspects if c.suspect]
     said += [
         f"EARLIER {c.name}: {line}" for c in report.configurations for line in earlier_lines(c)
     ]
@@ -259,6 +260,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             "running": s.running,
             "unsupported": s.unsupported,
             "blocked": s.blocked,
+            "unproven": s.unproven,
             "quarantined": s.quarantined,
             "removed": s.removed,
         },

@@ -117,6 +117,7 @@ def report_items(report: Report) -> dict[str, Any]:
         by_class.setdefault(g.cls, {}).update(dict.fromkeys(g.configurations))
     return {
         "blocked": [c.name for c in report.blocked],
+        "suspects": [c.suspect.to_item(c.name) for c in report.suspects if c.suspect],
         "errors": [c.name for c in report.errors],
         "noise": report.noise.to_item(),
         "failuresByClass": {cls: list(names) for cls, names in by_class.items()},

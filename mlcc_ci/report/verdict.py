@@ -50,12 +50,19 @@ def _configurations(n: int) -> str:
     return f"{n} configuration{'' if n == 1 else 's'}"
 
 
+def _blocked(report: Report, cell: Callable[[str], str]) -> str:
+    named = [f"{c.name}: {c.blocked.cls}" for c in report.blocked if c.blocked is not None]
+    return f"{len(named)} blocked by the infrastructure, nothing proven ({_names(named, cell)})"
+
+
 def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
     """`❌ 1 configuration newly failing (http-flask) · 13/16 passing · static profile:
     generation and validation only`. `cell` escapes what came from the catalog or a store.
-    What the infrastructure blocked, or mlcc-ci broke on, is said apart and never blamed
-    on the change: `✅ no failures caused by this change · 15/15 passing · 1 blocked by
-    infrastructure, not by this change (triton-fil: capacity)`."""
+    What mlcc-ci broke on is said apart and never blamed on the change. What the
+    infrastructure blocked is never counted as passing, nor called ✅: a block proves
+    nothing (`⚠️ 1 blocked by the infrastructure, nothing proven (triton-fil: capacity) ·
+    14/15 passing`), and a rule that has blocked a configuration more than suspect-rounds
+    rounds is named as suspect."""
     supported = [
         c for c in report.configurations if c.supportState == "supported" and not c.removed
     ]
@@ -70,18 +77,21 @@ def verdict(report: Report, cell: Callable[[str], str] = str) -> str:
         why = "failing in the baseline too" if report.changes else "none has passed before"
         head = f"⚠️ {_configurations(len(failing))} failing, none newly: {why}"
         head += f" ({_names(failing, cell)})"
-    elif blocked or errors or any(c.failing for c in report.quarantined):
+    elif blocked:
+        head = f"⚠️ {_blocked(report, cell)}"
+    elif errors or any(c.failing for c in report.quarantined):
         head = "✅ no failures caused by this change"
     elif supported and passing == len(supported):
         head = "✅ all passing"
     else:
         head = "✅ no failures"
     parts = [head, f"{passing}/{len(supported)} passing"]
-    if blocked:
-        named = [f"{c.name}: {c.blocked.cls}" for c in blocked if c.blocked is not None]
-        parts.append(
-            f"{len(blocked)} blocked by infrastructure, not by this change ({_names(named, cell)})"
-        )
+    if blocked and (new or failing):
+        parts.append(_blocked(report, cell))
+    if report.suspects:
+        named = [f"{c.suspect.rule or '-'} on {c.name}" for c in report.suspects if c.suspect]
+        s = "" if len(named) == 1 else "s"
+        parts.append(f"{len(named)} suspect rule{s}, blocking for rounds ({_names(named, cell)})")
     if errors:
         s = "" if len(errors) == 1 else "s"
         parts.append(
