@@ -115,9 +115,12 @@ def test_a_rule_that_keeps_blocking_is_suspect_everywhere_and_fails_the_gate(
     assert "http-flask" in suspect_line and source in suspect_line
     assert "2 rounds in a row" in suspect_line
 
+    one = " ".join(cli("status", "http-flask").output.split())
+    assert "SUSPECT: rule catch-all (" in one and "2 rounds in a row (infra)" in one
+
     verdict = report(cli, "markdown").output.splitlines()[1]
     assert "✅" not in verdict
-    assert "suspect" in verdict and "catch-all" in verdict
+    assert "1 suspect rule, blocking for rounds (catch-all on http-flask)" in verdict
 
     text = report(cli, "text").output
     assert "SUSPECT http-flask: rule catch-all" in text and source in text

@@ -103,6 +103,8 @@ def text(one: One) -> str:
         lines += _wrap(blocked_text(c), "  BLOCKED:    ")
         if c.blocked.rule:
             lines += _wrap(f"{c.blocked.rule}: {c.blocked.capture or '-'}", "  blocked by: ")
+        if c.suspect is not None:  # the rule may hide a product failure (suspects.py)
+            lines += _wrap(c.suspect.text(c.name), "  SUSPECT:    ")
     if c.quarantine is not None:
         lines += _wrap(quarantine_text(c), "  QUARANTINE: ")
     if c.removed:
