@@ -14,6 +14,7 @@ no settings file the user-wide data folder (`$XDG_DATA_HOME/mlcc-ci`) stays the 
 """
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -47,6 +48,13 @@ SETTINGS = (
         "keep-runs", "MLCC_CI_KEEP_RUNS", int, 3, "run folders kept per configuration and store", 0
     ),
     Setting("work", "MLCC_CI_WORK", str, None, "the run folders' folder (else .mlcc-ci/work)"),
+    Setting(
+        "suspect-rounds",
+        "MLCC_CI_SUSPECT_ROUNDS",
+        int,
+        3,
+        "rounds a rule may block one configuration before it is reported as suspect",
+    ),
 )
 BY_KEY = {s.key: s for s in SETTINGS}
 
@@ -83,8 +91,27 @@ def _has_table(path: Path) -> bool:
     try:
         data = _parse(path)
     except UsageError:
+        if _names_our_table(path):
+            raise  # broken, and ours: say so, naming it
         return False  # someone else's broken pyproject is not ours to judge
     return isinstance(data.get("tool"), dict) and "mlcc-ci" in data["tool"]
+
+
+# `[tool.mlcc-ci]`, `[tool."mlcc-ci".x]` or `tool.mlcc-ci.key = ...` at the start of a line
+_OUR_TABLE = re.compile(
+    r"""^[ \t]{0,80}\[?[ \t]{0,80}tool[ \t]{0,80}\.[ \t]{0,80}["']?mlcc-ci\b""", re.M
+)
+
+
+def _names_our_table(path: Path) -> bool:
+    """Whether a pyproject.toml that does not parse still names our table."""
+    from mlcc_ci.files import read_regular
+
+    try:
+        text = read_regular(path, MAX_BYTES).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return False
+    return bool(_OUR_TABLE.search(text))
 
 
 def _parse(path: Path) -> dict[str, Any]:
@@ -98,12 +125,23 @@ def _parse(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        raise UsageError(f"{path}: not valid TOML: nested too deeply") from None
 
 
-def load(start: Path | None = None) -> SettingsFile:
+def load(start: Path | None = None, env: Mapping[str, str] = os.environ) -> SettingsFile:
+    """The settings file found upward from `start`, its values checked; and the
+    environment's values checked as the file's are. A file (or a catalog it names) from a
+    folder someone else owns or can write is refused (trust.py)."""
+    from mlcc_ci import trust
+
+    for known in SETTINGS:
+        if env.get(known.env):
+            _from_env(known, env[known.env])
     path = find(start)
     if path is None:
         return SettingsFile(None)
+    trust.check_settings_file(path, env)
     data = _parse(path)
     if path.name == PYPROJECT:
         table = data.get("tool", {}).get("mlcc-ci", {})
@@ -132,6 +170,8 @@ def load(start: Path | None = None) -> SettingsFile:
             )
         if setting.key in ("catalog", "work") and isinstance(value, str):
             value = str((path.parent / Path(value).expanduser()).resolve())
+        if setting.key == "catalog":
+            trust.check_catalog(Path(value), path, env)
         if setting.key == "store" and isinstance(value, str):
             value = _store_beside(value, path.parent)
         values[setting.key] = value
@@ -139,9 +179,10 @@ def load(start: Path | None = None) -> SettingsFile:
 
 
 def _store_beside(url: str, folder: Path) -> str:
-    """A SQLite store the file names relatively (`sqlite://rel/results.db`: two slashes)
-    lies beside the file; `sqlite:///abs.db` is absolute, as on the command line."""
-    prefix = "sqlite://"
+    """A SQLite store the file names relatively (`sqlite://rel/results.db`: two slashes, or
+    `sqlite:rel/results.db`: none) lies beside the file; `sqlite:///abs.db` is absolute, as
+    on the command line."""
+    prefix = "sqlite://" if url.startswith("sqlite://") else "sqlite:"
     if not url.startswith(prefix) or url.startswith(prefix + "/"):
         return url
     rest = url[len(prefix) :]
@@ -159,13 +200,7 @@ def resolve(
     out = []
     for s in SETTINGS:
         if env.get(s.env):
-            value: Any = env[s.env]
-            if s.kind is int:
-                try:
-                    value = int(value)
-                except ValueError:
-                    raise UsageError(f"{s.env} must be a whole number, not {value!r}") from None
-            out.append((s, value, f"environment ({s.env})"))
+            out.append((s, _from_env(s, env[s.env]), f"environment ({s.env})"))
         elif s.key in settings.values:
             out.append((s, settings.values[s.key], f"settings file {settings.label}"))
         else:
@@ -173,9 +208,24 @@ def resolve(
     return out
 
 
+def _from_env(setting: Setting, raw: str) -> Any:
+    """A setting's value from its environment variable, checked as the file's is."""
+    if setting.kind is not int:
+        if setting.key == "catalog":
+            return str(Path(raw).expanduser())
+        return raw
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageError(f"{setting.env} must be a whole number, not {raw!r}") from None
+    if not setting.least <= value <= 1000:
+        raise UsageError(f"{setting.env} must be between {setting.least} and 1000, not {value}")
+    return value
+
+
 def value_of(key: str, env: Mapping[str, str] = os.environ) -> Any:
     """One setting's effective value, flags aside: the environment, the file, the default."""
-    for setting, value, _source in resolve(load(), env):
+    for setting, value, _source in resolve(load(env=env), env):
         if setting.key == key:
             return value
     raise KeyError(key)

@@ -13,7 +13,7 @@ import click
 from click.core import ParameterSource
 
 from mlcc_ci import __version__
-from mlcc_ci.errors import MlccError
+from mlcc_ci.errors import EXIT_HARNESS, MlccError
 from mlcc_ci.resources import use_catalog
 from mlcc_ci.safetext import printable
 
@@ -31,7 +31,7 @@ class _Group(click.Group):
         **extra: Any,
     ) -> click.Context:
         if parent is None and "default_map" not in extra:
-            extra["default_map"] = _settings_defaults(self)
+            extra["default_map"] = _settings_defaults(self, args)
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -77,7 +77,7 @@ def cli(ctx: click.Context, debug: bool, catalog_dir: Path | None, no_color: boo
             if source
             else ""
         )
-        use_catalog(catalog_dir.resolve(), where)
+        use_catalog(catalog_dir.expanduser().resolve(), where)
     else:
         use_catalog(None)
 
@@ -143,12 +143,14 @@ def _defaults_for(command: click.Command, values: dict[str, Any]) -> dict[str, A
     return out
 
 
-def _settings_defaults(group: click.Group) -> dict[str, Any]:
+def _settings_defaults(group: click.Group, args: list[str]) -> dict[str, Any]:
     from mlcc_ci import settings
 
     try:
         found = settings.load()
     except MlccError as exc:
+        if _asks_for_help(args):
+            return {}  # --help and --version work whatever the settings file says
         raise _SettingsError(printable(str(exc))) from None
     default_map = _defaults_for(group, dict(found.values))
     if "catalog" in found.values:
@@ -156,14 +158,30 @@ def _settings_defaults(group: click.Group) -> dict[str, Any]:
     return default_map
 
 
-def main() -> None:
-    from mlcc_ci.cli.pipes import guard
+def _asks_for_help(args: list[str]) -> bool:
+    """Whether the command line asks for --help (-h) or --version, before any `--`."""
+    head = args[: args.index("--")] if "--" in args else args
+    return any(arg in ("--help", "-h", "--version") for arg in head)
 
-    # a reader that leaves early (`| head`) stops the output, never the command (pipes.py)
+
+def main() -> None:
+    from mlcc_ci.cli.pipes import failure, guard, usable_descriptors
+
+    # a reader that leaves early (`| head`) stops the output, never the command; output
+    # that cannot be written (closed, a full disk) is one line of error at the end (pipes.py)
+    usable_descriptors()
     sys.stdout = guard(sys.stdout)
     sys.stderr = guard(sys.stderr)
+    code: Any = 0
     try:
         cli.main(prog_name="mlcc-ci", standalone_mode=True)
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         click.echo("Interrupted", err=True)
-        sys.exit(130)
+        code = 130
+    except SystemExit as exc:
+        code = exc.code
+    why = failure(sys.stdout)
+    if why is not None:
+        click.echo(f"Error: cannot write to standard output: {why}", err=True)
+        code = code if isinstance(code, int) and code else EXIT_HARNESS
+    sys.exit(code)

@@ -23,6 +23,7 @@ from mlcc_ci.errors import ConflictError, NotProvisioned, StoreError
 from mlcc_ci.models import Record, Registration, Run
 from mlcc_ci.stores.base import OWNED, RegisterOutcome
 from mlcc_ci.stores.validate import check_record
+from mlcc_ci.urltext import hide_passwords
 
 RETRYABLE = {
     "ProvisionedThroughputExceededException",
@@ -110,7 +111,8 @@ class DynamoStore:
                     "AWS_SECRET_ACCESS_KEY, or run 'aws configure'"
                 ) from None
             except EndpointConnectionError as exc:
-                raise StoreError(f"cannot reach DynamoDB: {exc}") from None
+                # the endpoint, as the store URL gave it, without its password
+                raise StoreError(f"cannot reach DynamoDB: {hide_passwords(str(exc))}") from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _item(self, values: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from mlcc_ci import settings
 from mlcc_ci.constants import RUNS_TABLE_NAME, TABLE_NAME
 from mlcc_ci.errors import NoStore, UsageError
 from mlcc_ci.stores.base import ResultsStore
+from mlcc_ci.urltext import hide_passwords
 
 
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -31,19 +32,23 @@ def sqlite_url(path: Path) -> str:
 
 def shown_url(url: str) -> str:
     """A store URL as outputs show it: a SQLite one as `sqlite_url` (however many slashes it
-    was written with, relative ones from here), any other as it is."""
+    was written with, relative ones from here), any other as it is; a password in it, in
+    either case, as `***`."""
     parsed = urlparse(url)
     if parsed.scheme != "sqlite":
-        return url
+        return hide_passwords(url)
     path = _sqlite_path(parsed.netloc, parsed.path)
-    if not path or path == "/":
-        return url
-    return sqlite_url(Path(path)) + (f"?{parsed.query}" if parsed.query else "")
+    if not path or path == "/" or "@" in parsed.netloc:
+        return hide_passwords(url)
+    return sqlite_url(Path(path)) + (f"?{hide_passwords(parsed.query)}" if parsed.query else "")
 
 
 def _sqlite_path(netloc: str, path: str) -> str:
-    # sqlite:///abs/path and sqlite:////abs/path are absolute; sqlite://rel.db is relative.
-    return netloc + path if netloc else "/" + path.lstrip("/")
+    # sqlite:///abs/path and sqlite:////abs/path are absolute; sqlite://rel.db and
+    # sqlite:rel.db are relative (to the working folder; in the settings file, to its folder).
+    if netloc:
+        return netloc + path
+    return "/" + path.lstrip("/") if path.startswith("/") else path
 
 
 def default_url(env: Mapping[str, str] = os.environ) -> str:
@@ -78,15 +83,29 @@ def open_store(
 
         path = _sqlite_path(parsed.netloc, parsed.path)
         if not path or path == "/":
-            raise UsageError(f"store URL {url!r} names no file: use sqlite:///path/to/file.db")
+            raise UsageError(
+                f"store URL {hide_passwords(url)!r} names no file: use sqlite:///path/to/file.db"
+            )
+        if "@" in parsed.netloc:
+            raise UsageError(
+                f"store URL {hide_passwords(url)!r}: a SQLite store takes no user or password "
+                "(a file on this machine: sqlite:///path/to/file.db)"
+            )
         file = Path(path).expanduser()
         if not create and not file.exists():
             raise NoStore(f"no store at {file}: nothing was registered there. {_others(file, env)}")
         return SqliteStore(file)
     if parsed.scheme == "dynamodb":
+        if "@" in parsed.netloc:
+            raise UsageError(
+                f"store URL {hide_passwords(url)!r}: a DynamoDB table takes no user or "
+                "password (credentials come from the AWS environment: AWS_PROFILE, "
+                "AWS_ACCESS_KEY_ID)"
+            )
         return _dynamo(parsed.netloc or TABLE_NAME, query, region, env)
     raise UsageError(
-        f"unknown store URL {url!r}: use sqlite:///path.db or dynamodb://TABLE?region=R"
+        f"unknown store URL {hide_passwords(url)!r}: use sqlite:///path.db or "
+        "dynamodb://TABLE?region=R"
     )
 
 
@@ -136,7 +155,9 @@ def _dynamo(
             config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30),
         )
     except (BotoCoreError, ValueError) as exc:  # unknown profile, bad region or endpoint URL
-        raise UsageError(f"cannot use the DynamoDB store {table!r}: {exc}") from None
+        raise UsageError(
+            f"cannot use the DynamoDB store {table!r}: {hide_passwords(str(exc))}"
+        ) from None
     return DynamoStore(
         client, table=table, runs_table=query.get("runs_table") or runs_of(table), region=region
     )
