@@ -19,6 +19,7 @@ the prune leave alone a folder whose lock is held. Whoever removes a folder hold
 while deleting, so no run can start in it meanwhile.
 """
 
+import errno
 import fcntl
 import os
 import re
@@ -42,6 +43,7 @@ _MARKER_BYTES = 4096
 LOCK = ".mlcc-ci-lock"
 # How long a run waits for a folder's lock another process holds (one removing it).
 LOCK_WAIT_SECONDS = 60.0
+_NO_LOCKS = {errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS}
 _held = threading.local()  # the locks of the run going in this thread (see `holding`)
 
 
@@ -123,17 +125,17 @@ def _take(folder: Path) -> int:
     it again), at most LOCK_WAIT_SECONDS."""
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     while True:
+        if time.monotonic() > deadline:
+            raise OSError(f"the run folder {folder} is in use by another process")
         make_folder(folder)
         try:
             fd = _open_lock(folder)
         except FileNotFoundError:  # removed as it was made: make it again
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock(fd)
         except BlockingIOError:
             os.close(fd)
-            if time.monotonic() > deadline:
-                raise OSError(f"the run folder {folder} is in use by another process") from None
             time.sleep(0.1)
             continue
         if _still_there(fd, folder):
@@ -154,11 +156,24 @@ def _lock_if_free(folder: Path, create: bool = True) -> int | None:
     except OSError:
         return None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _flock(fd)
     except OSError:
         os.close(fd)
         return None
     return fd
+
+
+def _flock(fd: int) -> None:
+    """Lock `fd` exclusively, or BlockingIOError while another holds it. A filesystem that
+    cannot lock at all (ENOLCK, EOPNOTSUPP: some network and FUSE mounts) leaves its run
+    folders unguarded, as they were before locks: a run never fails for it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_LOCKS:
+            raise
 
 
 def _busy(folder: Path) -> bool:

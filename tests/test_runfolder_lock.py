@@ -246,3 +246,23 @@ def test_a_link_in_place_of_the_lock_is_never_followed(cli, tmp_path):
     with pytest.raises(OSError), workdirs.holding():
         workdirs.make(folder, store)
     assert target.read_text() == "keep me\n"
+
+
+@pytest.mark.unit
+def test_a_filesystem_that_cannot_lock_runs_and_prunes_as_before(tmp_path, monkeypatch):
+    import errno
+    import fcntl
+
+    from mlcc_ci import workdirs
+
+    def no_locks(fd: int, operation: int) -> None:
+        raise OSError(errno.ENOLCK, "No locks available")
+
+    monkeypatch.setattr(fcntl, "flock", no_locks)
+    store = open_store(f"sqlite:///{tmp_path}/r.db")
+    folder = tmp_path / "work" / "http-flask-0123456789ab"
+    with workdirs.holding():
+        workdirs.make(folder, store)  # the run goes on, unguarded
+    going = workdirs.surplus(tmp_path / "work", 0, workdirs.owner_of(store))
+    assert [f.path for f in going] == [folder]
+    assert workdirs.remove(going)[1] == [] and not folder.exists()
