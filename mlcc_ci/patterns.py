@@ -8,23 +8,22 @@ written (`catalog validate`) with why, in one line.
 import re
 from typing import Any
 
-import re2
-
 # A compiled RE2 pattern (re2 ships no type information)
 Pattern = Any
 
 _LINEAR = "RE2 matches in linear time, without lookaround or backreferences"
-# What RE2 says, and what it means for someone who wrote a Python regular expression
+# The part of a pattern RE2 stops at (what it says after its ": "), and what that means for
+# someone who wrote a Python regular expression (RE2's wording varies between its versions)
 _UNSUPPORTED = (
-    ("invalid perl operator: (?=", f"lookahead (?=...) is not supported: {_LINEAR}"),
-    ("invalid perl operator: (?!", f"lookahead (?!...) is not supported: {_LINEAR}"),
-    ("invalid perl operator: (?<=", f"lookbehind (?<=...) is not supported: {_LINEAR}"),
-    ("invalid perl operator: (?<!", f"lookbehind (?<!...) is not supported: {_LINEAR}"),
-    ("invalid perl operator: (?P", f"backreferences ((?P=...)) are not supported: {_LINEAR}"),
-    ("invalid perl operator: (?>", "atomic groups (?>...) are not supported (nor needed)"),
-    ("invalid perl operator: (?#", "comments (?#...) are not supported"),
-    ("pattern too large", "too large once compiled: RE2 unrolls {n,m}; use fewer or smaller ones"),
+    ("(?=", f"lookahead (?=...) is not supported: {_LINEAR}"),
+    ("(?!", f"lookahead (?!...) is not supported: {_LINEAR}"),
+    ("(?<=", f"lookbehind (?<=...) is not supported: {_LINEAR}"),
+    ("(?<!", f"lookbehind (?<!...) is not supported: {_LINEAR}"),
+    ("(?P=", f"backreferences ((?P=...)) are not supported: {_LINEAR}"),
+    ("(?>", "atomic groups (?>...) are not supported (nor needed)"),
+    ("(?#", "comments (?#...) are not supported"),
 )
+_TOO_LARGE = "too large once compiled: RE2 unrolls {n,m}; use fewer or smaller ones"
 _BACKREFERENCE = re.compile(r"invalid escape sequence: (\\[1-9])")
 _REPEAT = re.compile(r"invalid repetition size: (\{[0-9,]*\})")
 # `x{,3}`: 0 to 3 for Python's re, the literal text "{,3}" for RE2
@@ -36,6 +35,8 @@ class PatternError(ValueError):
 
 
 def _options() -> Any:
+    import re2  # here: 3 ms that commands reading no rules do not pay
+
     options = re2.Options()
     options.log_errors = False  # else RE2 logs each refused pattern to stderr itself
     return options
@@ -49,17 +50,24 @@ def compile_pattern(text: str) -> Pattern:
             f"not an RE2 pattern: {atom}{{,{most}}} means 0 to {most} in Python but is "
             f"literal text in RE2: write {{0,{most}}}"
         )
+    import re2
+
     try:
         return re2.compile(text, _options())
     except re2.error as exc:
-        raise PatternError(f"not an RE2 pattern: {_why(exc)}") from None
+        raise PatternError(f"not an RE2 pattern: {_why(text, exc)}") from None
 
 
-def _why(exc: Exception) -> str:
+def _why(pattern: str, exc: Exception) -> str:
     said = exc.args[0] if exc.args else ""
     said = said.decode("utf-8", "replace") if isinstance(said, bytes) else str(said)
+    if said.startswith("pattern too large"):
+        return _TOO_LARGE
+    part = said.split(": ", 1)[1] if ": " in said else ""
+    if part == "(?P" and "(?P=" in pattern:  # RE2 shows no more of a (?P=name)
+        part = "(?P="
     for start, meaning in _UNSUPPORTED:
-        if said.startswith(start):
+        if part.startswith(start):
             return meaning
     if found := _BACKREFERENCE.match(said):
         return f"backreferences ({found.group(1)}) are not supported: {_LINEAR}"
