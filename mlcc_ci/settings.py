@@ -182,9 +182,13 @@ def _store_beside(url: str, folder: Path) -> str:
     """A SQLite store the file names relatively (`sqlite://rel/results.db`: two slashes, or
     `sqlite:rel/results.db`: none) lies beside the file; `sqlite:///abs.db` is absolute, as
     on the command line."""
+    from urllib.parse import urlparse
+
     prefix = "sqlite://" if url.startswith("sqlite://") else "sqlite:"
     if not url.startswith(prefix) or url.startswith(prefix + "/"):
         return url
+    if urlparse(url).password is not None:
+        return url  # refused as it is (stores.open), its password never shown
     rest = url[len(prefix) :]
     path, query = rest.split("?", 1) if "?" in rest else (rest, "")
     if not path or path.startswith("~"):

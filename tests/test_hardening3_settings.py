@@ -182,6 +182,10 @@ def test_a_password_in_the_store_url_is_never_shown(cli, tmp_path, monkeypatch):
         assert result.exit_code == 2, result.output
         assert SECRET not in result.output and "***" in result.output
     assert SECRET not in shown_url(f"sqlite://ci:{SECRET}@/x.db")
+    (tmp_path / "mlcc-ci.toml").write_text(f'store = "sqlite://ci:{SECRET}@/x.db"\n')
+    assert SECRET not in cli("config").output
+    result = cli("status")
+    assert result.exit_code == 2 and SECRET not in result.output and "***" in result.output
 
 
 # -- 14a. whole numbers from the environment -------------------------------------------------

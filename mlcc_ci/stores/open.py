@@ -38,7 +38,7 @@ def shown_url(url: str) -> str:
     if parsed.scheme != "sqlite":
         return hide_passwords(url)
     path = _sqlite_path(parsed.netloc, parsed.path)
-    if not path or path == "/" or "@" in parsed.netloc:
+    if not path or path == "/" or parsed.password is not None:
         return hide_passwords(url)
     return sqlite_url(Path(path)) + (f"?{hide_passwords(parsed.query)}" if parsed.query else "")
 
@@ -86,7 +86,7 @@ def open_store(
             raise UsageError(
                 f"store URL {hide_passwords(url)!r} names no file: use sqlite:///path/to/file.db"
             )
-        if "@" in parsed.netloc:
+        if parsed.password is not None:
             raise UsageError(
                 f"store URL {hide_passwords(url)!r}: a SQLite store takes no user or password "
                 "(a file on this machine: sqlite:///path/to/file.db)"
