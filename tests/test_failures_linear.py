@@ -205,3 +205,35 @@ def test_within_its_time_limit_the_classification_is_what_the_rules_say():
     )
     assert (found.cls, found.rule) == ("capacity", "sagemaker-capacity")
     assert failures.CLASSIFY_SECONDS == 2
+
+
+# deploy-provisioning-timeout, rewritten without its lookahead: after the endpoint wait, no line
+# says anything done (✅, "Endpoint is InService" among them) or waited for (⏳)
+def _deploy_timeout(stdout: str) -> failures.Classification:
+    from tests.test_deploy_timeout import KILLED
+
+    return failures.classify("deploy_test", f"{stdout}{KILLED}\n")
+
+
+def test_an_endpoint_in_service_then_the_timeout_is_the_products():
+    """A single-model endpoint: InService, then its test outran the stage (no ⏳ after)."""
+    from tests.test_deploy_timeout import DEPLOY
+
+    done = "✅ Endpoint is InService: mlcc-ci-transformers-vllm-endpoint-1726670002\n"
+    found = _deploy_timeout(DEPLOY + done + "🧪 Testing endpoint...\n")
+    assert (found.cls, found.rule) == ("product", "stage-timeout")
+
+
+def test_a_wait_of_any_length_within_the_64_kb_read_is_still_provisioning():
+    """The lookahead's version stopped at 400 lines (a bound against backtracking); RE2 needs
+    none: two hours of status lines, one each 10 s, are still the endpoint's wait."""
+    from tests.test_deploy_timeout import DEPLOY
+
+    status = "".join(f"   Status: Creating ({s}s elapsed)\n" for s in range(0, 3600 * 2, 10))
+    assert status.count("\n") == 720 and len(DEPLOY + status) < SIZE
+    found = _deploy_timeout(DEPLOY + status)
+    assert (found.cls, found.rule, found.capture) == (
+        "capacity",
+        "deploy-provisioning-timeout",
+        "Waiting for endpoint",
+    )
