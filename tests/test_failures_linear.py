@@ -3,6 +3,7 @@ cannot match in linear time is refused where it is written, and the classificati
 failed run has a time limit that no rule, however slow, can hold up."""
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -237,3 +238,39 @@ def test_a_wait_of_any_length_within_the_64_kb_read_is_still_provisioning():
         "deploy-provisioning-timeout",
         "Waiting for endpoint",
     )
+
+
+CHILD = """
+import sys
+from dataclasses import replace
+from mlcc_ci import failures
+from mlcc_ci.patterns import compile_pattern
+
+failures.CLASSIFY_SECONDS = 600
+# thirty {0,1000}: a program too large for RE2's DFA, so each search of 64 KB is its NFA's,
+# linear but seconds long, in C
+rule = replace(failures.load_rules()[0], pattern=compile_pattern("[a-z ]{0,1000}" * 30 + "(x)"))
+text = ("ab " * 30000)[: 64 * 1024]
+print("ready", flush=True)
+while True:
+    failures.classify(None, text, (rule,))
+"""
+
+
+@pytest.mark.functional
+def test_ctrl_c_interrupts_a_classification_in_the_middle_of_a_long_search():
+    """Python runs a signal's handler between bytecodes, never inside a search in C: the
+    search runs in a thread of its own, the caller waits for it, and Ctrl-C reaches the
+    caller at once (without the thread it waited for the search, seconds here)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"
+        threading.Event().wait(0.5)  # into the first search
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=10)
+    finally:
+        child.kill()
+        child.wait()
+    assert child.returncode != 0 and "KeyboardInterrupt" in stderr
