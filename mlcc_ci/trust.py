@@ -65,6 +65,8 @@ def _problem(path: Path, *, sticky_ok: bool) -> str | None:
         info = os.stat(path, follow_symlinks=False)
     except OSError:
         return None  # reading it says what is wrong
+    if stat.S_ISLNK(info.st_mode):
+        return None  # a link is never read as settings (files.read_regular says so)
     if info.st_uid not in _trusted_owners(uid):
         return f"owned by {_user(info.st_uid)} and you are {_user(uid)}"
     sticky = sticky_ok and bool(info.st_mode & stat.S_ISVTX)
