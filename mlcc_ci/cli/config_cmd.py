@@ -41,7 +41,10 @@ def config(
     """Each effective setting and where it came from: a flag, the environment, the settings
     file (mlcc-ci.toml, or [tool.mlcc-ci] in pyproject.toml, found upward from here) or the
     default. Flags win over the environment, the environment over the file. With a settings
-    file the store and the run folders default to .mlcc-ci/ beside it."""
+    file the store and the run folders default to .mlcc-ci/ beside it. A password in the
+    store URL shows as ***; with an invalid catalog the settings still show, then its problem
+    (exit 2). A settings file someone else owns or can write is refused unless
+    MLCC_CI_SAFE_DIRECTORIES names its folder (README, Settings)."""
     import json
 
     from mlcc_ci import settings
