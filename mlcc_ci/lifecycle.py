@@ -68,13 +68,13 @@ from mlcc_ci.redact import redact, secret_values
 from mlcc_ci.resources import data_path
 from mlcc_ci.safetext import printable
 from mlcc_ci.stores.base import ResultsStore, finish
+from mlcc_ci.suspects import platform_notice
 
 RUN_STAGES = ("generate", "validate", "build", "deploy_test", "register")
 # A blocked configuration waits at least this long, at most a day, before the scanner
-# tries it again; the platform team hears of one blocked longer than a day.
+# tries it again; the platform team hears of one blocked longer than a day (suspects.py).
 BLOCKED_MIN_WAIT = 300
 BLOCKED_MAX_WAIT = 86400
-BLOCKED_NOTICE_AFTER = timedelta(days=1)
 FAULT_ENV = "MLCC_CI_FAULT"
 FAULT_COMMANDS = {
     "fail": "echo 'mlcc-ci: injected failure' >&2; exit 1",
@@ -240,7 +240,8 @@ class Runner:
         Whatever goes wrong inside the harness, the claim is not left `running`."""
         claim = _Claim(record)
         try:
-            return self._run(claim, entry)
+            with workdirs.holding():  # its folders are the run's, locked, until it ends
+                return self._run(claim, entry)
         except Exception as exc:
             # mlcc-ci broke, not the configuration: an `error` in the history, and the
             # record goes back to the status it had
@@ -847,20 +848,16 @@ class Runner:
 
     def _tell_platform(self, report: RunReport, blocked: Blocked) -> None:
         """The platform team hears of a configuration infrastructure has blocked for more
-        than a day, once per streak (the record remembers it was told)."""
+        than a day, once per streak (the record remembers it was told), and of a rule that
+        turns suspect (suspects.platform_notice)."""
         record = report.record
-        since = clock.parse(blocked.since)
-        if blocked.notified or self.notify_platform is None:
+        if self.notify_platform is None:
             return
-        if clock.parse(report.outcome.finishedAt) - since <= BLOCKED_NOTICE_AFTER:
+        name, finished = record.deploymentConfig, report.outcome.finishedAt
+        notice = platform_notice(name, record.configId, blocked, finished, self.env, self.rules)
+        if notice is None:
             return
-        subject = f"mlcc-ci: {record.deploymentConfig} blocked ({blocked.cls})"
-        lines = [
-            f"{record.deploymentConfig} ({record.configId}) has been blocked by {blocked.cls} "
-            f"at {blocked.stage} since {blocked.since} ({blocked.rounds} runs in a row).",
-            f"Rule {blocked.rule or '-'}: {blocked.capture or '-'}.",
-            f"The scanner tries again after {blocked.retryAfter}.",
-        ]
+        subject, lines = notice
         if self._send(self.notify_platform, subject, lines, report):
             told = replace(record, blocked=replace(blocked, notified=True))
             # if this write is lost, they are told again next time: better twice than never
