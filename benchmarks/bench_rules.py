@@ -19,6 +19,8 @@ from mlcc_ci.patterns import compile_pattern
 SIZE = 64 * 1024
 BASELINE_SECONDS = 5.0
 TEN = "error:" + "[a-z ]{0,200}" * 10 + "(failed)"
+# the same without a literal to start from: no prefix to skip to, every byte a possible start
+TEN_BARE = "([a-z ]{0,200})" + "[a-z ]{0,200}" * 9 + "failed"
 
 
 def _filled(line: str, last: str) -> str:
@@ -33,6 +35,8 @@ CASES = {
         _filled("the quick brown fox jumps over the lazy\n", "the build failed"),
     ),
     "ten {0,200}": (TEN, _filled("error: " + "a b c d e " * 12 + "\n", "error: the deploy failed")),
+    # one 64 KB line (a progress bar redrawn with \\r is one): the DFA's worst case
+    "ten {0,200}, no literal": (TEN_BARE, _filled("step ok " * 12, "the deploy failed")),
 }
 
 BASELINE = """
