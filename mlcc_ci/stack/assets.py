@@ -13,6 +13,7 @@ wheel install of mlcc-ci, with no clone of it.
 """
 
 import atexit
+import hashlib
 import os
 import shutil
 import subprocess
@@ -89,9 +90,16 @@ def _platform_args(python_version: str) -> list[str]:
 
 
 def download_wheels(python_version: str = LAMBDA_PYTHON) -> Path:
-    """The Lambda's wheels for `python_version`, downloaded once (from the package index)."""
+    """The Lambda's wheels for `python_version`, downloaded once per requirements file (from
+    the package index): a cache filled for an older mlcc-ci, whose requirements differ, is
+    filled again. A folder of wheels without the marker is someone's own: taken as it is."""
     wheels = wheels_dir() / f"py{python_version}"
-    if (wheels / ".downloaded").is_file() or (wheels.is_dir() and any(wheels.glob("*.whl"))):
+    marker = wheels / ".downloaded"
+    wanted = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+    if marker.is_file():
+        if marker.read_text(errors="replace").strip() == wanted:
+            return wheels
+    elif wheels.is_dir() and any(wheels.glob("*.whl")):
         return wheels
     print(f"downloading the Lambda's dependencies into {wheels}", file=sys.stderr)
     pip = [sys.executable, "-m", "pip", "download", "--quiet", "-d", str(wheels)]
@@ -104,7 +112,7 @@ def download_wheels(python_version: str = LAMBDA_PYTHON) -> Path:
             f"holding py{python_version}/ wheels to synthesize offline): "
             f"{result.stderr.strip()[-300:]}"
         )
-    (wheels / ".downloaded").touch()
+    marker.write_text(wanted + "\n")
     return wheels
 
 
