@@ -15,6 +15,8 @@ from mlcc_ci.constants import ERROR, FAIL_STATUSES, NEVER_TESTED, PASS, RUNNING,
 from mlcc_ci.errors import ConflictError, NotFound
 from mlcc_ci.failures import HARNESS, Classification, Rule, classify_stage
 from mlcc_ci.models import RECENT_RUNS, Blocked, Failure, Record, Run, StageResult
+from mlcc_ci.redact import redact
+from mlcc_ci.safetext import printable
 from mlcc_ci.stores.base import ResultsStore
 from mlcc_ci.suspects import block_of
 
@@ -197,7 +199,8 @@ def reclassify(store: ResultsStore, rules: tuple[Rule, ...], *, write: bool = Tr
             stage = failed_stage(run) or "generate"
             old = run.failure
             failed = old.statusBefore if old is not None and old.statusBefore else run.status
-            after = Failure(found.cls, stage, found.rule, found.capture)
+            # masked as the runner masks it (lifecycle): a capture may hold a credential
+            after = Failure(found.cls, stage, found.rule, printable(redact(found.capture)))
             if log is None and old is not None and old.rule and found.rule == old.rule:
                 after = replace(after, capture=old.capture)  # only the log can move it
             if after.cls == HARNESS:

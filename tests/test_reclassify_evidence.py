@@ -247,3 +247,30 @@ def test_the_status_before_a_relabel_is_kept_and_read_back_only_when_it_is_one()
     assert "statusBefore" not in Failure("infra", "build").to_item()  # older readers see none
     for odd in ("pass", "error", 7, None, "fail-nowhere"):
         assert decode.failure({**item, "statusBefore": odd}).statusBefore == ""
+
+
+@pytest.mark.functional
+def test_reclassify_stores_a_capture_redacted_as_the_runner_does(cli, team, tmp_path):
+    """A rule added later that captures a credential from the log: reclassify stores the
+    capture masked, as the runner would have, never the token itself."""
+    token = "ghp_" + "a1B2c3D4e5" * 3
+    with (team / "_defaults.yaml").open("a") as out:
+        build = f"echo 'error: registry mirror unreachable with {token}' >&2; exit 1"
+        out.write(
+            "profiles:\n  example:\n    stages:\n      build:\n"
+            f"        command: {json.dumps(build)}\n"
+        )
+    base = ("--catalog", str(team))
+    assert cli(*base, "run", "http-flask", "--profile", "example", "-q").exit_code == 1
+    rules(
+        team,
+        MIRROR_RULE.replace(
+            "(registry mirror) unreachable", "registry mirror unreachable with (.+)"
+        ),
+    )
+    done = cli(*base, "failures", "reclassify")
+    assert done.exit_code == 0, done.output
+    assert token not in done.output
+    runs, record = history(tmp_path / "results.db")
+    assert (runs[0].failure.rule, runs[0].failure.capture) == ("registry-mirror-down", "***")
+    assert record.recentRuns[0].failure.capture == "***"
