@@ -31,6 +31,8 @@ _PYTHON_REPEAT = re.compile(r"(?:^|([^\\]))\{,([0-9]+)\}")
 
 
 MAX_MEM = 64 << 20
+# RE2's bound on a counted repetition, and on the product of nested ones
+REPEAT_MAX = 1000
 
 
 class PatternError(ValueError):
@@ -79,8 +81,80 @@ def _why(pattern: str, exc: Exception) -> str:
     if found := _BACKREFERENCE.match(said):
         return f"backreferences ({found.group(1)}) are not supported: {_LINEAR}"
     if found := _REPEAT.match(said):
+        return _repeat_too_large(pattern, found.group(1))
+    return said
+
+
+def _repeat_too_large(pattern: str, said: str) -> str:
+    """Why RE2 refused the repetition `said` ("{10}"): itself over 1000, or nested in others
+    (RE2 multiplies nested counts: {0,200} inside {10} is 2000)."""
+    own = [int(n) for n in said.strip("{}").split(",") if n]
+    if not own or max(own) > REPEAT_MAX:
         return (
-            f"{found.group(1)}: a counted repetition goes up to 1000 (write * for one RE2 "
+            f"{said}: a counted repetition goes up to {REPEAT_MAX} (write * for one RE2 "
             "needs no bound for)"
         )
-    return said
+    chain = _largest_nesting(pattern)
+    if len(chain) > 1 and _product(chain) > REPEAT_MAX:
+        nested = " inside ".join(_counted(low, high) for low, high in reversed(chain))
+        told = f"{nested} is {_product(chain)} repetitions"
+    else:  # a pattern Python's parser reads otherwise than RE2: RE2's own word
+        told = f"{said} inside others"
+    return (
+        f"nested counted repetitions multiply ({told}; RE2 allows at most {REPEAT_MAX} in "
+        "all): use fewer or smaller ones, or * where no bound is needed"
+    )
+
+
+def _times(low: int, high: int | None) -> int:
+    """How many times RE2 counts a repetition {low,high} (high is None for {low,})."""
+    return low if high is None else high
+
+
+def _product(chain: list[tuple[int, int | None]]) -> int:
+    result = 1
+    for low, high in chain:
+        result *= _times(low, high)
+    return result
+
+
+def _counted(low: int, high: int | None) -> str:
+    if high is None:
+        return f"{{{low},}}"
+    return f"{{{low}}}" if low == high else f"{{{low},{high}}}"
+
+
+def _largest_nesting(pattern: str) -> list[tuple[int, int | None]]:
+    """The nested counted repetitions, outermost first, whose counts multiply the most, as
+    Python's parser reads `pattern` (near enough to RE2's for counted repetitions); [] when
+    it cannot read it. `*`, `+` and `?` count once, as in RE2."""
+    from re import _parser  # type: ignore[attr-defined]  # stdlib, private since 3.11
+
+    try:
+        parsed = _parser.parse(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return []
+
+    def walk(items: Any) -> list[tuple[int, int | None]]:
+        best: list[tuple[int, int | None]] = []
+        for op, value in items:
+            inner: list[tuple[int, int | None]] = []
+            here: list[tuple[int, int | None]] = []
+            if op in (_parser.MAX_REPEAT, _parser.MIN_REPEAT, _parser.POSSESSIVE_REPEAT):
+                low, high, body = value
+                bounded = None if high == _parser.MAXREPEAT else high
+                if _times(low, bounded) > 1:
+                    here = [(low, bounded)]
+                inner = walk(body)
+            elif op == _parser.SUBPATTERN:
+                inner = walk(value[-1])
+            elif op == _parser.BRANCH:
+                inner = max((walk(branch) for branch in value[1]), key=_product, default=[])
+            elif op in (_parser.ASSERT, _parser.ASSERT_NOT):
+                inner = walk(value[1])
+            candidate = here + inner
+            if _product(candidate) > _product(best):
+                best = candidate
+        return best
+
+    return walk(parsed)

@@ -128,6 +128,24 @@ NOT_LINEAR = "RE2 matches in linear time, without lookaround or backreferences"
             "bound for)",
         ),
         ("'(a)x{,3}'", "x{,3} means 0 to 3 in Python but is literal text in RE2: write {0,3}"),
+        (
+            "'(?:([a-z ]{0,200})\\s){10}'",
+            "nested counted repetitions multiply ({0,200} inside {10} is 2000 repetitions; "
+            "RE2 allows at most 1000 in all): use fewer or smaller ones, or * where no bound "
+            "is needed",
+        ),
+        (
+            "'((a{0,200}){0,200})'",
+            "nested counted repetitions multiply ({0,200} inside {0,200} is 40000 "
+            "repetitions; RE2 allows at most 1000 in all): use fewer or smaller ones, or * "
+            "where no bound is needed",
+        ),
+        (
+            "'(x(?:a{0,10}(?:b{20,}){0,10})+){0,11}'",
+            "nested counted repetitions multiply ({20,} inside {0,10} inside {0,11} is 2200 "
+            "repetitions; RE2 allows at most 1000 in all): use fewer or smaller ones, or * "
+            "where no bound is needed",
+        ),
         ("'(unclosed'", "missing ): (unclosed"),
     ],
 )
