@@ -37,7 +37,9 @@ def write_output(path: Path, data: bytes) -> None:
         info = None
     if info is not None and not stat.S_ISREG(info.st_mode):
         kind = _KINDS.get(stat.S_IFMT(info.st_mode), "special file")
-        raise NotARegularFile(errno.EEXIST, f"not a regular file (a {kind}); nothing written")
+        raise NotARegularFile(
+            errno.EEXIST, f"not a regular file (a {kind}); nothing written", str(path)
+        )
     write_atomic(path, data)
 
 

@@ -145,7 +145,8 @@ def _exported(result: Any, catalog: Any, profile: str, fmt: str, allure_dir: Pat
         try:
             write(allure_dir, files)
         except OSError as exc:
-            raise UsageError(f"cannot write {allure_dir}: {exc.strerror or exc}") from None
+            where = exc.filename or allure_dir  # the file, when one is to blame
+            raise UsageError(f"cannot write {where}: {exc.strerror or exc}") from None
         click.echo(f"wrote {len(cases)} Allure results to {allure_dir}", err=True)
     if fmt == "junit":
         from mlcc_ci.report.junit import junit

@@ -171,9 +171,16 @@ def _json(value: object) -> bytes:
 
 
 def write(directory: Path, files: Mapping[str, bytes]) -> None:
-    """Into `directory` (made if missing), each file whole or not at all."""
+    """Into `directory` (made if missing), each file whole or not at all; an OSError names
+    the file it could not write (its `filename`), not a temporary one beside it."""
     from mlcc_ci.files import write_output
 
     directory.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():  # regular files only: never a link, FIFO or device
-        write_output(directory / name, data)
+        target = directory / name
+        try:
+            write_output(target, data)
+        except OSError as exc:
+            if exc.filename == str(target):
+                raise
+            raise OSError(exc.errno, exc.strerror or str(exc), str(target)) from None
