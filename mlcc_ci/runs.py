@@ -14,7 +14,7 @@ from pathlib import Path
 from mlcc_ci.constants import ERROR, FAIL_STATUSES, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.errors import ConflictError, NotFound
 from mlcc_ci.failures import HARNESS, Classification, Rule, classify_stage
-from mlcc_ci.models import RECENT_RUNS, Blocked, Failure, Record, Run, StageResult
+from mlcc_ci.models import RECENT_RUNS, Failure, Record, Run, StageResult
 from mlcc_ci.redact import redact
 from mlcc_ci.safetext import printable
 from mlcc_ci.stores.base import ResultsStore
@@ -148,8 +148,12 @@ def grounded(run: Run, rules: tuple[Rule, ...], log: Path | None) -> bool:
     with the log gone, what the history kept of it when that still holds what its stored
     rule matched (the kept text is then what its class was read from). A class no rule gave
     came from nothing a rule matched: any text that a rule matches now would have matched
-    the whole log too."""
+    the whole log too. A failure `reclassify` put on the harness has no evidence but the
+    rule that put it there: once the rules no longer have it as a harness rule, it takes
+    its status back whatever is left (see `undone`)."""
     if log is not None or run.failure is None or not run.failure.rule:
+        return True
+    if undone(run, rules):
         return True
     stage = failed_stage(run) or "generate"
     rule = tuple(r for r in rules if r.name == run.failure.rule)
@@ -175,6 +179,18 @@ class Reclassified:
 def harness_relabel(run: Run) -> bool:
     """A failure `reclassify` put on the harness: an `error` that knows its status before."""
     return run.status == ERROR and run.failure is not None and bool(run.failure.statusBefore)
+
+
+def undone(run: Run, rules: tuple[Rule, ...]) -> bool:
+    """Whether `run` is a relabel to the harness whose rule `rules` no longer have, or no
+    longer call harness: nothing proves the label any more, so the run takes its status
+    back (its class is then read from what is left of it, `unclassified` when nothing
+    matches), its log gone or not."""
+    if not harness_relabel(run):
+        return False
+    assert run.failure is not None
+    name = run.failure.rule
+    return not any(r.name == name and r.cls == HARNESS for r in rules)
 
 
 def reclassify(store: ResultsStore, rules: tuple[Rule, ...], *, write: bool = True) -> Reclassified:
@@ -231,26 +247,12 @@ def _remade(
         else r
         for r in record.recentRuns
     )
-    streak = []  # infrastructure failures since the newest product result
-    for run in history:
-        if run.product:
-            break
-        if run.failure is not None and run.failure.blocking and run.status != ERROR:
-            streak.append(run)
-    blocked = None
-    if streak:
-        newest, failure = streak[0], streak[0].failure
-        assert failure is not None
-        blocked = Blocked(
-            cls=failure.cls,
-            stage=failure.stage,
-            since=streak[-1].startedAt,
-            retryAfter=newest.finishedAt,  # its backoff is long over: due at once
-            rule=failure.rule,
-            capture=failure.capture,
-            rounds=len(streak),
-            notified=record.blocked.notified if record.blocked else False,
-        )
+    # infrastructure failures since the newest product result block it, counted as
+    # `history forget` counts them (a round at each first attempt); due at once (the
+    # backoff of its newest failure is long over); the platform team's notice is remembered
+    blocked = block_of(history, None)
+    if blocked is not None and record.blocked is not None:
+        blocked = replace(blocked, notified=record.blocked.notified)
     new = replace(
         record,
         **_result_of(history),  # type: ignore[arg-type]

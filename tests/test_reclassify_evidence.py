@@ -186,7 +186,7 @@ def test_a_relabel_to_the_harness_is_undone_once_the_rule_is_gone(cli, team, tmp
     assert explained[1] == "class:   unclassified"
     assert explained[-1] == (
         "stored:  harness (the rules have changed since: `mlcc-ci failures reclassify` "
-        "re-labels the history)"
+        "re-labels the history, and gives the run back its status fail-build)"
     )
     undone = cli(*base, "failures", "reclassify")
     assert undone.exit_code == 0
@@ -274,3 +274,121 @@ def test_reclassify_stores_a_capture_redacted_as_the_runner_does(cli, team, tmp_
     runs, record = history(tmp_path / "results.db")
     assert (runs[0].failure.rule, runs[0].failure.capture) == ("registry-mirror-down", "***")
     assert record.recentRuns[0].failure.capture == "***"
+
+
+@pytest.mark.functional
+def test_a_relabel_to_the_harness_is_undone_once_the_rule_is_gone_though_the_log_is_pruned(
+    cli, team, tmp_path, monkeypatch
+):
+    """The harness label's only evidence is the rule that gave it: once the rules in force
+    no longer have that rule (or no longer call it harness), the run takes its status back
+    though its log is gone, with the class read from what the history kept."""
+    catch_one = CATCH_ALL.replace("blame-the-harness", "catch-all-harness").replace(
+        "'(.+)'", "'(.)'"
+    )
+    base = ("--catalog", str(team))
+    assert cli(*base, "run", "http-flask", "--profile", "example", "-q").exit_code == 0
+    monkeypatch.setenv("MLCC_CI_FAULT", "http-flask:build:fail")
+    assert cli(*base, "run", "http-flask", "--profile", "example", "-q").exit_code == 1
+    monkeypatch.delenv("MLCC_CI_FAULT")
+    failed, passed = history(tmp_path / "results.db")[0]
+    rules(team, catch_one)
+    assert "(now error)" in cli(*base, "failures", "reclassify").output
+    runs, record = history(tmp_path / "results.db")
+    assert (runs[0].status, runs[0].failure.statusBefore) == ("error", "fail-build")
+    assert (record.testStatus, record.runId) == ("pass", passed.runId)
+
+    assert cli(*base, "clean", "--keep", "0", "--profile", "example").exit_code == 0
+    # the rule is still in force and still says harness: nothing to undo
+    assert cli(*base, "failures", "reclassify").output.splitlines() == [
+        "re-labelled 0 of 1 failed run(s)"
+    ]
+
+    rules(team, MIRROR_RULE)  # the catch-all is gone, and so is the log
+    said = cli(*base, "failures", "explain", failed.runId)
+    assert said.exit_code == 0, said.output
+    lines = said.output.splitlines()
+    assert lines[1] == "class:   unclassified"
+    assert "leaves it as it is" not in said.output
+    assert lines[-1] == (
+        "stored:  harness (the rules have changed since: `mlcc-ci failures reclassify` "
+        "re-labels the history, and gives the run back its status fail-build)"
+    )
+    as_json = json.loads(cli(*base, "failures", "explain", failed.runId, "--json").output)
+    assert (as_json["storedClass"], as_json["class"], as_json["statusBefore"]) == (
+        "harness",
+        "unclassified",
+        "fail-build",
+    )
+    undone = cli(*base, "failures", "reclassify")
+    assert undone.exit_code == 0
+    lines = undone.output.splitlines()
+    assert lines[0].split()[-6:] == [
+        "error",
+        "harness",
+        "->",
+        "unclassified",
+        "(now",
+        "fail-build)",
+    ]
+    assert lines[1] == "re-labelled 1 of 1 failed run(s): harness -> unclassified: 1"
+    runs, record = history(tmp_path / "results.db")
+    assert [r.status for r in runs] == ["fail-build", "pass"]
+    assert (runs[0].failure.cls, runs[0].failure.rule, runs[0].failure.statusBefore) == (
+        "unclassified",
+        "",
+        "",
+    )
+    assert [r.status for r in record.recentRuns] == ["fail-build", "pass"]
+    assert (record.testStatus, record.runId, record.blocked) == ("fail-build", failed.runId, None)
+    assert analyse(runs).passRate == 0.5
+    assert cli(*base, "failures", "reclassify").output.splitlines() == [
+        "re-labelled 0 of 1 failed run(s)"
+    ]
+
+
+@pytest.mark.functional
+def test_a_harness_rule_that_now_says_infra_gives_a_pruned_run_its_status_back_blocked(
+    cli, team, tmp_path, monkeypatch
+):
+    """The rule that put a run on the harness now calls the same words `infra`: the run,
+    its log gone, takes back its status, its class is infra from what the history kept,
+    and the record is blocked as the runner would have blocked it."""
+    blame = CATCH_ALL.replace("'(.+)'", "'(injected failure)'")
+    base = ("--catalog", str(team))
+    assert cli(*base, "run", "http-flask", "--profile", "example", "-q").exit_code == 0
+    monkeypatch.setenv("MLCC_CI_FAULT", "http-flask:build:fail")
+    assert cli(*base, "run", "http-flask", "--profile", "example", "-q").exit_code == 1
+    monkeypatch.delenv("MLCC_CI_FAULT")
+    failed, passed = history(tmp_path / "results.db")[0]
+    rules(team, blame)
+    assert "(now error)" in cli(*base, "failures", "reclassify").output
+    assert cli(*base, "clean", "--keep", "0", "--profile", "example").exit_code == 0
+
+    rules(team, blame.replace("class: harness", "class: infra"))
+    lines = cli(*base, "failures", "reclassify").output.splitlines()
+    assert lines[0].split()[-6:] == [
+        "harness",
+        "->",
+        "infra",
+        "(blame-the-harness)",
+        "(now",
+        "fail-build)",
+    ]
+    runs, record = history(tmp_path / "results.db")
+    assert [(r.runId, r.status) for r in runs] == [
+        (failed.runId, "fail-build"),
+        (passed.runId, "pass"),
+    ]
+    assert (runs[0].failure.cls, runs[0].failure.capture, runs[0].failure.statusBefore) == (
+        "infra",
+        "injected failure",
+        "",
+    )
+    assert (record.testStatus, record.runId) == ("pass", passed.runId)
+    assert (record.blocked.cls, record.blocked.rule, record.blocked.rounds) == (
+        "infra",
+        "blame-the-harness",
+        1,
+    )
+    assert analyse(runs).passRate == 1.0

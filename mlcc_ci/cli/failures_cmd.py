@@ -152,6 +152,7 @@ def explain(
             "stage": stage,
             "class": found.cls,
             "storedClass": None if stored == "-" else stored,
+            "statusBefore": (run.failure.statusBefore or None) if run.failure else None,
             "rule": found.rule or None,
             "ruleSource": rule.source if rule else None,
             "capture": printable(found.capture) or None,
@@ -184,9 +185,15 @@ def explain(
             )
         )
     elif stored != found.cls:
+        # a failure put on the harness takes its status back once it is off the harness
+        back = (
+            f", and gives the run back its status {run.failure.statusBefore}"
+            if run.failure is not None and runs.harness_relabel(run) and found.cls != core.HARNESS
+            else ""
+        )
         click.echo(
             f"stored:  {stored} (the rules have changed since: `mlcc-ci failures reclassify` "
-            "re-labels the history)"
+            f"re-labels the history{back})"
         )
 
 
@@ -204,7 +211,7 @@ def reclassify(
     A run whose log is gone keeps its class unless what the history kept of it (the error
     summary, the capture) still holds what its rule matched. A failure put on the harness
     becomes an `error` and keeps its status, which it takes again once the rules no longer
-    put it there."""
+    have its harness rule (its log gone or not: that rule is the label's only evidence)."""
     from collections import Counter
 
     from mlcc_ci import failures as core
