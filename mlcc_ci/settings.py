@@ -169,13 +169,33 @@ def load(start: Path | None = None, env: Mapping[str, str] = os.environ) -> Sett
                 f"{where}: '{key}' must be between {setting.least} and 1000, not {value}"
             )
         if setting.key in ("catalog", "work") and isinstance(value, str):
-            value = str((path.parent / Path(value).expanduser()).resolve())
+            value = str((path.parent / expand_home(value, f"{where}: '{key}'")).resolve())
         if setting.key == "catalog":
             trust.check_catalog(Path(value), path, env)
         if setting.key == "store" and isinstance(value, str):
+            _store_home(value, f"{where}: '{key}'")
             value = _store_beside(value, path.parent)
         values[setting.key] = value
     return SettingsFile(path, values)
+
+
+def expand_home(path: str | Path, what: str, shown: str | None = None) -> Path:
+    """`path` with a leading `~` (or `~user`) as that home folder. One line of error naming
+    `what` (the setting and where it came from) when there is none: no such user, or HOME
+    unset for a user without one in the password database (as in some containers); the
+    value shows as `shown` (a store URL, its password masked), else as `path`."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # pathlib: "Could not determine home directory."
+        pass
+    text = str(path)
+    head = text.split("/", 1)[0]
+    why = (
+        f"no user named {head[1:]!r}"
+        if head != "~"
+        else "HOME is not set and this user has no home folder"
+    )
+    raise UsageError(f"{what} {shown or repr(text)}: cannot expand {head!r}: {why}")
 
 
 def _store_beside(url: str, folder: Path) -> str:
@@ -197,6 +217,17 @@ def _store_beside(url: str, folder: Path) -> str:
     return f"sqlite:///{absolute}" + (f"?{query}" if query else "")
 
 
+def _store_home(url: str, what: str) -> None:
+    """A SQLite store's file below a home folder that cannot be found: one line naming
+    `what`, before anything else reads the URL."""
+    from mlcc_ci.stores.open import sqlite_file
+    from mlcc_ci.urltext import hide_passwords
+
+    file = sqlite_file(url)
+    if file is not None:
+        expand_home(file, what, repr(hide_passwords(url)))
+
+
 def resolve(
     settings: SettingsFile, env: Mapping[str, str] = os.environ
 ) -> list[tuple[Setting, Any, str]]:
@@ -215,8 +246,10 @@ def resolve(
 def _from_env(setting: Setting, raw: str) -> Any:
     """A setting's value from its environment variable, checked as the file's is."""
     if setting.kind is not int:
-        if setting.key == "catalog":
-            return str(Path(raw).expanduser())
+        if setting.key in ("catalog", "work"):
+            return str(expand_home(raw, setting.env))
+        if setting.key == "store":
+            _store_home(raw, setting.env)
         return raw
     try:
         value = int(raw)

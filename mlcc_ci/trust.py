@@ -83,7 +83,9 @@ def _declared_safe(folder: Path, env: Mapping[str, str]) -> bool:
         return False
     here = _real(folder)
     for entry in listed:
+        # `DIR/`, `DIR/*/` are `DIR`, `DIR/*`: a trailing slash changes nothing, as in git
         entry = entry.strip()
+        entry = entry.rstrip("/" + os.sep) or entry[:1]
         if entry == "*":
             return True
         if entry.endswith("/*"):

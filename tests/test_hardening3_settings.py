@@ -266,7 +266,8 @@ def test_config_shows_the_settings_and_the_catalogs_problem(cli, tmp_path, monke
     assert result.exit_code == 2
     out = result.output
     assert f"settings file: {tmp_path / 'mlcc-ci.toml'}" in out
-    assert f"catalog    {broken}" in out and "jobs       4" in out and "keep-runs  2" in out
+    assert f"catalog         {broken}" in out and "jobs            4" in out
+    assert "keep-runs       2" in out
     assert "http-flask.yaml" in out.splitlines()[-1]  # the catalog's problem, last
     assert "Traceback" not in out
     as_json = cli("config", "--json")
@@ -296,3 +297,176 @@ def test_a_sqlite_url_without_slashes_is_relative(cli, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "state" / "rel.db").is_file()
     assert not Path("/rel.db").exists() and not Path("/state/rel.db").exists()
+
+
+# -- a cold trial of issue 31: `~user`, an unreachable proxy, query secrets, suspect-rounds ----
+
+NO_USER = "~nosuchuser"
+
+
+def _no_such_user() -> None:
+    import pwd
+
+    with pytest.raises(KeyError):
+        pwd.getpwnam(NO_USER[1:])
+
+
+@pytest.mark.parametrize(
+    ("env", "file", "args", "named"),
+    [
+        ({"MLCC_CI_CATALOG": f"{NO_USER}/x"}, None, ("list",), "MLCC_CI_CATALOG"),
+        ({}, None, ("--catalog", f"{NO_USER}/x", "list"), "--catalog"),
+        ({"MLCC_CI_STORE": f"sqlite:{NO_USER}/x.db"}, None, ("config",), "MLCC_CI_STORE"),
+        ({"MLCC_CI_WORK": f"{NO_USER}/w"}, None, ("config",), "MLCC_CI_WORK"),
+        ({}, None, ("status", "--store", f"sqlite:{NO_USER}/x.db"), "store URL"),
+        ({}, f'catalog = "{NO_USER}/cat"\n', ("list",), "mlcc-ci.toml: 'catalog'"),
+        ({}, f'work = "{NO_USER}/w"\n', ("config",), "mlcc-ci.toml: 'work'"),
+        ({}, f'store = "sqlite:{NO_USER}/x.db"\n', ("status",), "mlcc-ci.toml: 'store'"),
+    ],
+)
+def test_a_home_folder_of_no_user_is_one_line_naming_the_setting(
+    cli, tmp_path, monkeypatch, env, file, args, named
+):
+    _no_such_user()
+    monkeypatch.chdir(tmp_path)
+    if file:
+        (tmp_path / "mlcc-ci.toml").write_text(file)
+    result = cli(*args, env=env)
+    assert result.exit_code == 2, result.output
+    line = _one_line(result)
+    assert named in line and NO_USER in line and "no user named 'nosuchuser'" in line, line
+    if file:
+        assert str(tmp_path / "mlcc-ci.toml") in line
+    for asks in (("--version",), ("--help",)):
+        shown = cli(*args[:-1], *asks, env=env) if args[0] == "--catalog" else cli(*asks, env=env)
+        assert shown.exit_code == 0, shown.output
+    assert not list(tmp_path.glob("~*")) and not (tmp_path / "x.db").exists()
+
+
+def test_no_home_folder_at_all_is_one_line(cli, tmp_path, monkeypatch):
+    """HOME unset, and the user has no entry in the password database (a container's uid)."""
+    import pwd
+
+    def no_entry(uid):
+        raise KeyError(uid)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HOME")
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+    line = _one_line(cli("list", env={"MLCC_CI_CATALOG": "~/team"}))
+    assert "MLCC_CI_CATALOG '~/team'" in line and "HOME is not set" in line
+    (tmp_path / "mlcc-ci.toml").write_text('work = "~/w"\n')
+    line = _one_line(cli("config"))
+    assert "mlcc-ci.toml: 'work'" in line and "HOME is not set" in line
+    assert cli("--version").exit_code == 0
+    (tmp_path / "mlcc-ci.toml").unlink()
+    monkeypatch.delenv("XDG_DATA_HOME")  # the user-wide data folder is below the home folder
+    result = cli("status")
+    assert result.exit_code == 2, result.output
+    assert "HOME is not set" in _one_line(result) and "XDG_DATA_HOME" in result.output
+
+
+def _unreachable(cli, endpoint, **env):
+    base = {
+        "HTTPS_PROXY": "http://proxy:" + SECRET + "@127.0.0.1:9",
+        "HTTP_PROXY": "http://proxy:" + SECRET + "@127.0.0.1:9",
+        "NO_PROXY": "",
+        "AWS_ACCESS_KEY_ID": "x",
+        "AWS_SECRET_ACCESS_KEY": "y",
+        "MLCC_CI_STORE": f"dynamodb://tbl?region=us-east-1&endpoint_url={endpoint}",
+    }
+    return cli("status", env={**base, **env})
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "env"),
+    [
+        ("http://127.0.0.1:9", {}),
+        (f"http://ci:{SECRET}@127.0.0.1:9", {"NO_PROXY": "127.0.0.1"}),
+        (f"https://ci:{SECRET}@127.0.0.1:9", {"NO_PROXY": "127.0.0.1,localhost"}),
+    ],
+)
+def test_an_unreachable_proxy_is_one_line_exit_3(cli, endpoint, env):
+    result = _unreachable(cli, endpoint, **env)
+    assert result.exit_code == 3, result.output
+    line = _one_line(result)
+    assert line.startswith("Error: cannot reach DynamoDB") and "proxy" in line
+    assert SECRET not in result.output and "***" in line
+
+
+def test_a_programming_error_in_a_store_call_is_not_called_unreachable(monkeypatch):
+    """Only the connection's errors are 'cannot reach': a bad parameter still raises."""
+    from botocore.exceptions import ParamValidationError
+
+    from mlcc_ci.stores.dynamodb import DynamoStore
+
+    class Client:
+        def get_item(self, **kwargs):
+            raise ParamValidationError(report="bad")
+
+    store = DynamoStore(Client(), table="t", runs_table="r", region="us-east-1")
+    with pytest.raises(ParamValidationError):
+        store._call("get_item", TableName="t")
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("dynamodb://u:hun@ter2@tbl", "dynamodb://u:***@tbl"),
+        ("dynamodb://u@x:hun@ter2@tbl", "dynamodb://u@x:***@tbl"),
+        (
+            "dynamodb://tbl?region=us-east-1&endpoint_url=http://u:hun@ter2@127.0.0.1:9",
+            "dynamodb://tbl?region=us-east-1&endpoint_url=http://u:***@127.0.0.1:9",
+        ),
+        (
+            "dynamodb://tbl?region=us-east-1&aws_secret_access_key=hunter2&token=hunter2&x=1",
+            "dynamodb://tbl?region=us-east-1&aws_secret_access_key=***&token=***&x=1",
+        ),
+        ("sqlite:///tmp/x.db?password=hunter2", "sqlite:///tmp/x.db?password=***"),
+        (
+            "sqlite:///tmp/x.db?api_key=hunter2&pwd=hunter2",
+            "sqlite:///tmp/x.db?api_key=***&pwd=***",
+        ),
+    ],
+)
+def test_every_part_of_a_password_is_masked(cli, url, shown):
+    assert shown_url(url) == shown
+    for args in (("config",), ("config", "--json")):
+        result = cli(*args, env={"MLCC_CI_STORE": url})
+        assert "hunter2" not in result.output and "ter2" not in result.output
+        assert "***" in result.output
+
+
+def test_a_sqlite_url_refuses_a_query_it_does_not_take(cli, tmp_path):
+    url = f"sqlite:///{tmp_path}/x.db?password=hunter2"
+    for args in (
+        ("status", "--store", url),
+        ("register", "--from-catalog", "--all", "--store", url),
+    ):
+        result = cli(*args)
+        assert result.exit_code == 2, result.output
+        line = _one_line(result)
+        assert "hunter2" not in line and "password=***" in line and "takes no" in line
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_config_shows_every_setting(cli, monkeypatch):
+    from mlcc_ci.settings import SETTINGS
+
+    shown = _config(cli, env={"MLCC_CI_SUSPECT_ROUNDS": "5"})
+    assert set(shown) == {s.key for s in SETTINGS}
+    assert shown["suspect-rounds"] == {
+        "value": 5,
+        "source": "environment (MLCC_CI_SUSPECT_ROUNDS)",
+    }
+    text = cli("config").output
+    assert "suspect-rounds  3  (default)" in text
+
+
+def test_a_safe_directory_with_a_trailing_slash_is_that_folder(cli, tmp_path, monkeypatch):
+    shared = _hostile_folder(tmp_path)
+    monkeypatch.chdir(shared / "project")
+    entries = (f"{shared}/", f"{shared}//", f"{tmp_path}/./shared/", f"{tmp_path}//*")
+    for entry in (*entries, f"{tmp_path}/*/", f"{tmp_path}/*//", f" {shared}/ "):
+        assert _config(cli, env={SAFE: entry})["profile"]["value"] == "example", entry
+    assert cli("config", env={SAFE: f"{shared}x/"}).exit_code == 2

@@ -239,7 +239,7 @@ def test_config_status_and_clean_spell_the_store_alike(cli, repo):
     url = f"sqlite://{repo / '.mlcc-ci' / 'example-results.db'}"
     assert url.startswith("sqlite:///") and not url.startswith("sqlite:////")
     config = cli("config").output
-    assert f"\nstore      {url}  (profile example, " in config
+    assert f"\nstore           {url}  (profile example, " in config
     assert json.loads(cli("config", "--json").output)["settings"]["store"]["value"] == url
     assert f"  Store:           {url}\n" in cli("status").output
     assert json.loads(cli("status", "--json").output)["store"] == url
@@ -249,7 +249,7 @@ def test_config_status_and_clean_spell_the_store_alike(cli, repo):
     four = f"sqlite:///{repo / '.mlcc-ci' / 'example-results.db'}"
     assert four.startswith("sqlite:////")
     assert f"  Store:           {url}\n" in cli("status", "--store", four).output
-    assert f"\nstore      {url}  (flag)" in cli("config", "--store", four).output
+    assert f"\nstore           {url}  (flag)" in cli("config", "--store", four).output
     assert "sqlite:////" not in cli("register", "--from-catalog", "--all", "--store", four).output
 
 

@@ -87,12 +87,12 @@ def config(
         rows.append(("store", shown, f"profile {profile.name}{in_state}"))
     else:
         rows.append(("store", default_url(), f"default, {where}"))
-    for setting, value, source in settings.resolve(found):
-        if setting.key in ("jobs", "keep-runs"):
-            rows.append((setting.key, value, source))
-        elif setting.key == "work":
+    for setting, value, source in settings.resolve(found):  # every other one, as it is
+        if setting.key == "work":
             shown = f"default, {where}" if value is None else source
             rows.append(("work", str(settings.work_root()), shown))
+        elif setting.key not in ("catalog", "profile", "store"):  # shown above, as used
+            rows.append((setting.key, value, source))
     if as_json:
         click.echo(
             json.dumps(

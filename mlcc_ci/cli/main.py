@@ -77,7 +77,10 @@ def cli(ctx: click.Context, debug: bool, catalog_dir: Path | None, no_color: boo
             if source
             else ""
         )
-        use_catalog(catalog_dir.expanduser().resolve(), where)
+        from mlcc_ci.settings import expand_home
+
+        named = "MLCC_CI_CATALOG" if source is ParameterSource.ENVIRONMENT else "--catalog"
+        use_catalog(expand_home(catalog_dir, named).resolve(), where)
     else:
         use_catalog(None)
 

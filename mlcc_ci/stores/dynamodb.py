@@ -75,10 +75,12 @@ class DynamoStore:
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
         from botocore.exceptions import (
             ClientError,
-            EndpointConnectionError,
+            HTTPClientError,
+            InvalidProxiesConfigError,
             NoCredentialsError,
             PartialCredentialsError,
         )
+        from botocore.exceptions import ConnectionError as NoConnection
 
         table = kwargs.get("TableName", self.table)
         for attempt in range(1, self.attempts + 1):
@@ -110,9 +112,13 @@ class DynamoStore:
                     "no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and "
                     "AWS_SECRET_ACCESS_KEY, or run 'aws configure'"
                 ) from None
-            except EndpointConnectionError as exc:
-                # the endpoint, as the store URL gave it, without its password
-                raise StoreError(f"cannot reach DynamoDB: {hide_passwords(str(exc))}") from None
+            except (NoConnection, HTTPClientError, InvalidProxiesConfigError) as exc:
+                # the connection's errors only (endpoint, proxy, TLS, timeouts; a bad
+                # parameter still raises): the endpoint and proxy without their passwords
+                at = getattr(getattr(self.client, "meta", None), "endpoint_url", None)
+                raise StoreError(
+                    hide_passwords(f"cannot reach DynamoDB{f' at {at}' if at else ''}: {exc}")
+                ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _item(self, values: dict[str, Any]) -> dict[str, Any]:

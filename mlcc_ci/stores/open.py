@@ -20,14 +20,22 @@ from mlcc_ci.urltext import hide_passwords
 def data_dir(env: Mapping[str, str] = os.environ) -> Path:
     """The user-wide data folder: $XDG_DATA_HOME/mlcc-ci, else ~/.local/share/mlcc-ci. The
     store's default without a settings file (else settings.state_dir); the generator's."""
-    base = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".local/share")
+    base = env.get("XDG_DATA_HOME")
+    if not base:
+        try:
+            base = str(settings.expand_home(env.get("HOME") or "~", "HOME") / ".local/share")
+        except UsageError as exc:  # no HOME, and no home folder for this user
+            raise UsageError(
+                f"no user-wide data folder: {exc}; set XDG_DATA_HOME (or HOME), or name a "
+                "store (--store, MLCC_CI_STORE)"
+            ) from None
     return Path(base) / "mlcc-ci"
 
 
 def sqlite_url(path: Path) -> str:
     """A SQLite store's URL as every output shows it (`config`, `status`, `clean`, the run
     folders' marks): `sqlite://` and the file's absolute, resolved path."""
-    return f"sqlite://{Path(path).expanduser().resolve()}"
+    return f"sqlite://{settings.expand_home(path, 'store URL').resolve()}"
 
 
 def shown_url(url: str) -> str:
@@ -40,7 +48,15 @@ def shown_url(url: str) -> str:
     path = _sqlite_path(parsed.netloc, parsed.path)
     if not path or path == "/" or parsed.password is not None:
         return hide_passwords(url)
-    return sqlite_url(Path(path)) + (f"?{hide_passwords(parsed.query)}" if parsed.query else "")
+    return sqlite_url(Path(path)) + (hide_passwords(f"?{parsed.query}") if parsed.query else "")
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file a SQLite store URL names, as written (None: not a SQLite URL, or no file)."""
+    parsed = urlparse(url)
+    if parsed.scheme != "sqlite" or parsed.password is not None:
+        return None
+    return _sqlite_path(parsed.netloc, parsed.path) or None
 
 
 def _sqlite_path(netloc: str, path: str) -> str:
@@ -91,7 +107,12 @@ def open_store(
                 f"store URL {hide_passwords(url)!r}: a SQLite store takes no user or password "
                 "(a file on this machine: sqlite:///path/to/file.db)"
             )
-        file = Path(path).expanduser()
+        if parsed.query:
+            raise UsageError(
+                f"store URL {hide_passwords(url)!r}: a SQLite store takes no query "
+                f"({hide_passwords('?' + parsed.query)}): use sqlite:///path/to/file.db"
+            )
+        file = settings.expand_home(path, "store URL", repr(hide_passwords(url)))
         if not create and not file.exists():
             raise NoStore(f"no store at {file}: nothing was registered there. {_others(file, env)}")
         return SqliteStore(file)
