@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mlcc_ci import naming, schema
+from mlcc_ci.catalogpaths import display, near, not_a_catalog
 from mlcc_ci.configid import config_id
 from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.doconfig import is_secret
@@ -201,13 +202,6 @@ def inherited(defaults: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in defaults.items() if k in _ENTRY_FROM_DEFAULTS}
 
 
-def display(path: Path) -> str:
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
 def shown_path(path: Path) -> str:
     """Where a file is, for people: `(shipped) NAME` for one packaged with mlcc-ci, else
     relative to the working directory when inside it, else absolute (never `../../.venv/…`)."""
@@ -320,7 +314,9 @@ def _own_file_problem(path: Path, out: _Collector) -> None:
     out.add(path, 0, f"not a file mlcc-ci reads ({hint}); entries never begin with _")
 
 
-def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
+def _files(paths: Iterable[Path], out: _Collector, in_use: bool = False) -> tuple[list[Path], Path]:
+    """The entry files of `paths` and the defaults file they take. `in_use`: `paths` is the
+    catalog commands read, which needs a _defaults.yaml or entries (rules alone are none)."""
     files: list[Path] = []
     defaults = catalog_dir() / DEFAULTS_FILE
     for path in paths:
@@ -328,11 +324,14 @@ def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
             if (path / DEFAULTS_FILE).is_file():
                 defaults = path / DEFAULTS_FILE
             # `_`-files are the catalog's own (_defaults.yaml, _failures.yaml), not entries
-            for found in sorted(path.glob("*.y*ml")):
+            found_files = sorted(path.glob("*.y*ml"))
+            for found in found_files:
                 if found.name.startswith("_"):
                     _own_file_problem(found, out)
                 else:
                     files.append(found)
+            if problem := not_a_catalog(path, DEFAULTS_FILE, found_files, in_use, shown_path(path)):
+                out.add(path, 0, problem)
         elif path.is_file():
             if path.name == DEFAULTS_FILE:
                 defaults = path
@@ -343,24 +342,15 @@ def _files(paths: Iterable[Path], out: _Collector) -> tuple[list[Path], Path]:
                     defaults = path.parent / DEFAULTS_FILE
                 files.append(path)
         else:
-            out.add(path, 0, f"no such file or folder{_near(path)}")
+            out.add(path, 0, f"no such file or folder{near(path)}")
     return files, defaults
-
-
-def _near(path: Path) -> str:
-    """A did-you-mean for a mistyped catalog file or folder next to real ones."""
-    try:
-        siblings = [p for p in path.parent.iterdir() if p.is_dir() or p.suffix in (".yaml", ".yml")]
-    except OSError:
-        return ""
-    close = difflib.get_close_matches(path.name, [p.name for p in siblings], n=1)
-    return f" (did you mean '{display(path.parent / close[0])}'?)" if close else ""
 
 
 def load_catalog(paths: Iterable[Path] | None = None) -> Catalog:
     """Load every entry, collecting every problem instead of stopping at the first."""
     out = _Collector()
-    files, defaults_path = _files(list(paths) if paths else [catalog_dir()], out)
+    in_use = not paths
+    files, defaults_path = _files(list(paths) if paths else [catalog_dir()], out, in_use)
     defaults: dict[str, Any] = {}
     defaults_ok = not defaults_path.is_file()  # no defaults file: entries must say everything
     sources: list[tuple[Path, Loaded]] = []
