@@ -432,8 +432,8 @@ def test_status_shows_blocked(cli, classes):
         "  Coverage:        26.3%\n"
         "  Last completed:  2026-02-04 00:20 UTC\n"
         f"  Store:           {classes.replace(':////', ':///')}\n"
-        "  Blocked:         1 of the tested, by the infrastructure (never counted as passing: "
-        "one that passed last is unproven, a failing one stays failing)\n"
+        "  Blocked:         1 by the infrastructure (counted above: 1 unproven; a block is "
+        "never counted as passing)\n"
         "  - triton-fil: pass, blocked (capacity) since 2026-02-03 00:00 UTC\n"
     )
     # each configuration counted once: the rows that share them out add up to the total

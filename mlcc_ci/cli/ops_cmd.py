@@ -77,9 +77,8 @@ def status(
     # each of these is counted above (or, removed, nowhere) already: said apart, never twice
     if report.blocked:
         click.echo(
-            f"  {'Blocked:':<16} {counts['blocked']} of the tested, by the infrastructure "
-            "(never counted as passing: one that passed last is unproven, a failing one stays "
-            "failing)"
+            f"  {'Blocked:':<16} {counts['blocked']} by the infrastructure (counted above: "
+            f"{_counted_as(report.blocked)}; a block is never counted as passing)"
         )
     for c in report.blocked:
         since = clock.display(c.blocked.since if c.blocked else None)
@@ -101,6 +100,23 @@ def status(
         click.echo(f"  - {c.name}: last {c.status}, {c.recordCount} record(s) kept")
     for config_id, reason in report.unreadable.items():
         click.echo(f"  Unreadable:      {config_id}: {reason}")
+
+
+def _counted_as(configs: list[Any]) -> str:
+    """Where `status` counts these blocked configurations: "1 unproven, 2 untested" (one
+    blocked before it ever ran is untested, not "of the tested")."""
+    found: dict[str, int] = {}
+    for c in configs:
+        if c.unproven:
+            where = "unproven"
+        elif c.failing:
+            where = "failing"
+        elif c.status in ("untested", "unregistered"):
+            where = "untested"
+        else:
+            where = c.status
+        found[where] = found.get(where, 0) + 1
+    return ", ".join(f"{n} {where}" for where, n in found.items())
 
 
 def status_counts(report: Any, store: str) -> dict[str, Any]:
