@@ -194,14 +194,30 @@ owner: {owner}
 """
 
 
+# What a YAML 1.2 reader (core schema, and the extensions of js-yaml and Go's yaml.v3:
+# underscores, 0b) or a YAML 1.1 one (y/n/on/off) takes for no string, where PyYAML (1.1,
+# and stricter about floats) reads a string: `1e3`, `1.0e3`, `0o17`, `y`
+_NOT_A_STRING = re.compile(
+    r"""[-+]?(?: [0-9][0-9_]* | 0o[0-7_]+ | 0x[0-9a-fA-F_]+ | 0b[01_]+ )
+      | [-+]?(?: \.[0-9][0-9_]* | [0-9][0-9_]*(?:\.[0-9_]*)? )(?:[eE][-+]?[0-9]+)?
+      | [-+]?\.(?:inf|Inf|INF) | \.(?:nan|NaN|NAN)
+      | null|Null|NULL|~ | true|True|TRUE|false|False|FALSE
+      | [yYnN] | yes|Yes|YES|no|No|NO|on|On|ON|off|Off|OFF""",
+    re.VERBOSE,
+)
+
+
 def yaml_string(text: str) -> str:
     """`text` as YAML reads it back as that string: plain where it already is one (`team-a`),
-    else quoted (`'1234'`, `'true'`, `'null'`, `'-'`), as the schema wants owners strings."""
+    else quoted (`'1234'`, `'true'`, `'null'`, `'-'`, `'1e3'`), as the schema wants owners
+    strings, to YAML 1.1 readers (PyYAML, ours) and 1.2 ones (editors, js-yaml) alike."""
     import yaml
 
     try:
         plain = yaml.safe_load(text) == text and "\n" not in text
     except yaml.YAMLError:
+        plain = False
+    if plain and _NOT_A_STRING.fullmatch(text):
         plain = False
     return text if plain else "'" + text.replace("'", "''") + "'"
 

@@ -233,7 +233,28 @@ def test_catalog_init_keeps_the_owner_a_string(cli, tmp_path, owner):
     assert yaml.safe_load(owner_line) == {"owner": owner}
 
 
-def test_catalog_init_writes_a_plain_owner_unquoted(cli, tmp_path):
+@pytest.mark.parametrize(
+    "owner",
+    ["1e3", "1.0e3", "0o17", "-0x1F", "1E-3", "0b101", "1_000.5", ".5", "1.", "y", "N", "On"],
+)
+def test_catalog_init_quotes_an_owner_a_yaml_1_2_reader_takes_for_no_string(cli, tmp_path, owner):
+    """PyYAML (YAML 1.1) reads these as strings, but a YAML 1.2 reader (an editor's
+    language server, js-yaml, Go's yaml.v3) as numbers or booleans, against the schema:
+    written quoted, they are strings to both (issue 31, a cold trial)."""
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "--no-entries", "--owner", owner).exit_code == 0
+    assert f"\nowner: '{owner}'\n" in (team / "_defaults.yaml").read_text()
+    assert cli("catalog", "validate", str(team)).exit_code == 0
+
+
+@pytest.mark.parametrize("owner", ["team-a", "ml-platform", "e3", "0o", "x1e3", "1.2.3", "v2"])
+def test_catalog_init_writes_a_plain_owner_unquoted(cli, tmp_path, owner):
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "--no-entries", "--owner", owner).exit_code == 0
+    assert f"\nowner: {owner}\n" in (team / "_defaults.yaml").read_text()
+
+
+def test_catalog_init_writes_the_owner_team_a_unquoted(cli, tmp_path):
     team = tmp_path / "team"
     assert cli("catalog", "init", str(team), "--no-entries", "--owner", "team-a").exit_code == 0
     assert "\nowner: team-a\n" in (team / "_defaults.yaml").read_text()
