@@ -31,7 +31,7 @@ from mlcc_ci.constants import FAIL_STATUSES, NEVER_TESTED, SCHEMA_VERSION, STATU
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.models import (
     BLOCKING,
-    RECENT_RUNS,
+    MOST_RECENT_RUNS,
     Blocked,
     Cost,
     Failure,
@@ -452,7 +452,7 @@ def recent_runs(config_id: str, name: str, value: Any) -> tuple[Run, ...]:
     if not isinstance(value, list):
         return ()
     runs = []
-    for item in value[:RECENT_RUNS]:
+    for item in value[:MOST_RECENT_RUNS]:
         if isinstance(item, Mapping):
             try:
                 item = {**item, "configId": config_id, "deploymentConfig": name}

@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mlcc_ci.constants import PASS
-from mlcc_ci.models import Run
+from mlcc_ci.models import PRODUCT_RUNS, Run
 
-WINDOW = 10
+WINDOW = PRODUCT_RUNS  # a record keeps this many product runs, whatever retries came after
 FLAKY_FLIPS = 3
 
 
@@ -58,6 +58,22 @@ def analyse(runs: Sequence[Run], window: int = WINDOW) -> Trend:
     flips = sum(a != b for a, b in itertools.pairwise(recent))
     rate = sum(recent) / len(recent)
     return Trend(regression, fixed, flips, round(rate, 3), len(runs))
+
+
+def rounds(runs: Sequence[Run], count: int) -> tuple[list[Run], bool]:
+    """The runs (newest first) of the newest `count` rounds of `runs`, and whether they are
+    all of `runs`' runs. A round is a run's attempts: its first, and the retries listed
+    before it; a run starts a round unless it is an earlier attempt than the one before it
+    (so a round whose first attempt was forgotten still ends)."""
+    kept: list[Run] = []
+    seen = 0
+    for run in runs:
+        if not kept or run.attempt >= kept[-1].attempt:
+            if seen == count:
+                return kept, False
+            seen += 1
+        kept.append(run)
+    return kept, True
 
 
 def transition(previous_status: str | None, status: str) -> str | None:

@@ -3,6 +3,7 @@
 Transitions (claim, finish, reap) are pure functions from one record to the next.
 """
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
@@ -20,9 +21,11 @@ from mlcc_ci.constants import (
 
 ERROR_SUMMARY_CHARS = 500
 ERROR_MESSAGE_CHARS = 2000
-# How many runs a record carries in `recentRuns`: all a report shows, so a report reads the
-# records and nothing else (one page of records, not one history query per record).
-RECENT_RUNS = 20
+# The runs a record carries in `recentRuns`: all a report shows (so a report reads records,
+# not one history query per record), then older product runs until it holds the pass rate's
+# (history.WINDOW): retried attempts that proved nothing never push the passes out.
+RECENT_RUNS, PRODUCT_RUNS = 20, 10
+MOST_RECENT_RUNS = RECENT_RUNS + PRODUCT_RUNS  # what a record may carry
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +177,7 @@ class Record:
     generatorVersion: str | None = None
     provenImage: str | None = None
     estimatedCost: Cost | None = None  # of the last run
-    recentRuns: tuple["Run", ...] = ()  # newest first, at most RECENT_RUNS, stage timings only
+    recentRuns: tuple["Run", ...] = ()  # newest first (recent_window), stage timings only
     # While a run is under way: the stage it is in, since when, and the stages it finished
     currentStage: str | None = None
     currentStageStartedAt: str | None = None
@@ -398,7 +401,7 @@ def reclaimed(record: Record, run_id: str, now: str, done: "Run") -> Record:
         **_NOT_UNDER_WAY,
         runId=run_id,
         runStartedAt=now,
-        recentRuns=(done.summary(), *record.recentRuns)[:RECENT_RUNS],
+        recentRuns=recent_window((done.summary(), *record.recentRuns)),
         version=record.version + 1,
     )
 
@@ -406,7 +409,16 @@ def reclaimed(record: Record, run_id: str, now: str, done: "Run") -> Record:
 def _recent(record: Record, outcome: Outcome) -> tuple["Run", ...]:
     run = run_of(record, outcome) if record.runId and record.runStartedAt else None
     recent = (run.summary(), *record.recentRuns) if run else record.recentRuns
-    return recent[:RECENT_RUNS]
+    return recent_window(recent)
+
+
+def recent_window(runs: tuple["Run", ...]) -> tuple["Run", ...]:
+    """What a record keeps of `runs` (newest first): the newest RECENT_RUNS, then older
+    product runs until it holds PRODUCT_RUNS of them; at most MOST_RECENT_RUNS."""
+    kept = list(runs[:RECENT_RUNS])
+    older = (r for r in runs[RECENT_RUNS:] if r.product)
+    kept += itertools.islice(older, max(PRODUCT_RUNS - sum(r.product for r in kept), 0))
+    return tuple(kept)
 
 
 def set_aside(record: Record, outcome: Outcome, blocked: Blocked | None = None) -> Record:

@@ -14,7 +14,7 @@ from pathlib import Path
 from mlcc_ci.constants import ERROR, FAIL_STATUSES, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.errors import ConflictError, NotFound
 from mlcc_ci.failures import HARNESS, Classification, Rule, classify_stage
-from mlcc_ci.models import RECENT_RUNS, Failure, Record, Run, StageResult
+from mlcc_ci.models import Failure, Record, Run, StageResult
 from mlcc_ci.redact import redact
 from mlcc_ci.safetext import printable
 from mlcc_ci.stores.base import ResultsStore
@@ -31,7 +31,8 @@ def find(store: ResultsStore, run_id: str, config_id: str | None = None) -> tupl
     else:
         candidates = (r for r in store.records() if _mentions(r, run_id))
     for record in candidates:
-        for run in store.history(record.configId, None if config_id else RECENT_RUNS + 1):
+        # the whole history: a record keeps its last product runs behind any retries
+        for run in store.history(record.configId):
             if run.runId == run_id:
                 return record, run
     where = "that configuration's history" if config_id else "any record's recent runs"

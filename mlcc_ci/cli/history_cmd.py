@@ -37,7 +37,13 @@ def history() -> None:
 
 @history.command("show")
 @click.argument("name")
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="How many runs to list; a run's retried attempts are listed with it.",
+)
 @json_option
 @profile_option
 @store_options
@@ -49,7 +55,8 @@ def show(
     store_url: str | None,
     table: str | None,
 ) -> None:
-    """List NAME's last runs: id, start, status, failure class and rule, attempt."""
+    """List NAME's last runs: id, start, status, failure class and rule, attempt. A run
+    retried after an infrastructure failure counts once, its attempts listed under it."""
     import json
 
     from tabulate import tabulate
@@ -59,7 +66,7 @@ def show(
 
     catalog, _, store = open_for(profile_name, store_url, table)
     name, config_id = resolve_name(catalog, store, name)
-    runs = store.history(config_id, limit)
+    runs = _rounds(store, config_id, limit)
     if as_json:
         click.echo(json.dumps([r.to_item() for r in runs], indent=2))
         return
@@ -82,6 +89,20 @@ def show(
     click.echo(tabulate(rows, headers=headers, disable_numparse=True))  # a run id of digits
     if earlier:
         click.echo("\n".join(["", *earlier]))
+
+
+def _rounds(store: Any, config_id: str, limit: int) -> list[Any]:
+    """The history items of the last `limit` runs, each with all its attempts: read a page
+    at a time, twice as large each time, until it holds them (retries make a run several)."""
+    from mlcc_ci.history import rounds
+
+    size = limit
+    while True:
+        items = store.history(config_id, size)
+        runs, whole = rounds(items, limit)
+        if not whole or len(items) < size:
+            return runs
+        size *= 2
 
 
 def _earlier(catalog: Any, store: Any, name: str) -> list[str]:

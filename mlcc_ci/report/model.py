@@ -12,14 +12,27 @@ from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.cost import NO_PRICES, Prices, Total, estimate, monthly, total
 from mlcc_ci.history import Regression, analyse
-from mlcc_ci.models import RECENT_RUNS, Blocked, Cost, Failure, Record, Run, StageResult
+from mlcc_ci.models import (
+    MOST_RECENT_RUNS,
+    RECENT_RUNS,
+    Blocked,
+    Cost,
+    Failure,
+    Record,
+    Run,
+    StageResult,
+)
 from mlcc_ci.quarantine import Quarantine, in_force
 from mlcc_ci.report.classes import FailureGroup, Noise, failure_groups, last_error, noise
 from mlcc_ci.report.identities import EarlierIdentity, Row, earlier_identities, primary, rows
 from mlcc_ci.suspects import Suspect
 
 REPORT_VERSION = 1
-HISTORY_STRIP = RECENT_RUNS  # the runs a report shows per configuration: all it reads
+HISTORY_SHOWN = RECENT_RUNS  # the runs a report shows per configuration
+# ... and the most it reads of one: as many as a record carries (the newest 20 and, behind
+# retried attempts, its last product runs: the pass rate's), so one with none of its own
+# has as many read from its history
+HISTORY_STRIP = MOST_RECENT_RUNS
 COST_DAYS = 14  # the days the cost-per-day table shows
 
 
@@ -45,7 +58,7 @@ class ConfigReport:
     supportReason: str | None
     profile: str | None
     recordCount: int
-    history: Sequence[Run] = ()  # newest first, at most HISTORY_STRIP
+    history: Sequence[Run] = ()  # newest first, at most HISTORY_SHOWN
     owner: str = "-"
     architecture: str = "-"
     region: str = "-"
@@ -304,7 +317,7 @@ def _config(
         )
     record = primary(records)
     # the configJson is parsed only when the catalog cannot say, or a run has no cost
-    needs_config = entry is None or any(run.estimatedCost is None for run in runs)
+    needs_config = entry is None or any(run.estimatedCost is None for run in runs[:HISTORY_SHOWN])
     config = _config_json(record) if needs_config else {}
     trend = analyse(runs)
     tested = _tested(record)
@@ -315,7 +328,7 @@ def _config(
     stale = (
         tested and status != RUNNING and (now - clock.parse(record.lastTestTimestamp) > stale_after)
     )
-    shown = tuple(runs[:HISTORY_STRIP])
+    shown = tuple(runs[:HISTORY_SHOWN])
     # A run another writer recorded, or one from before costs were kept, is estimated now.
     costs = tuple(
         run.estimatedCost or estimate(prices, config, run.stageResults, profile=run.profile)
