@@ -625,9 +625,11 @@ def test_report_output_does_not_follow_a_planted_symlink(cli, tmp_path):
         "<!-- mlcc-ci-report -->\n**✅ no failures · 0/15 passing**\n"
     )
     out.unlink()
-    out.symlink_to(victim)  # a link at the output itself is replaced, not written through
-    assert cli("report", "--output", str(out), "--store", store).exit_code == 0
-    assert victim.read_text() == "precious\n" and not out.is_symlink()
+    out.symlink_to(victim)  # a link at the output itself is refused: neither written through
+    refused = cli("report", "--output", str(out), "--store", store)  # nor replaced (issue 31)
+    assert refused.exit_code == 2
+    assert refused.output.strip().endswith("nothing written")
+    assert victim.read_text() == "precious\n" and out.is_symlink()
 
 
 def test_install_scripts_never_writes_through_a_symlink(cli, tmp_path):
