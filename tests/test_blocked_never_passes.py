@@ -9,48 +9,16 @@ import pytest
 
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.stores.sqlite import SqliteStore
+from tests.teamcat import FLASK, make_team, rule, run, stored
 
 pytestmark = pytest.mark.functional
-FLASK = load_valid_catalog().get("http-flask").config_id
 
-CATCH_ALL = (
-    "rules:\n"
-    "  - name: catch-all\n"
-    "    class: infra\n"
-    "    stages: [any]\n"
-    "    pattern: '(.)'\n"
-    "    retry: {count: 10, backoffSeconds: 0}\n"
-    "    hint: 'everything is the infrastructure'\n"
-)
+CATCH_ALL = rule("catch-all", "infra", 10, "everything is the infrastructure")
 
 
 @pytest.fixture
 def team(cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/results.db")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
-    monkeypatch.delenv("MLCC_CI_SUSPECT_ROUNDS", raising=False)
-    folder = tmp_path / "team"
-    assert cli("catalog", "init", str(folder), "http-flask").exit_code == 0
-    (folder / "_failures.yaml").write_text(CATCH_ALL)
-    monkeypatch.setenv("MLCC_CI_CATALOG", str(folder))
-    return folder
-
-
-def run(cli, monkeypatch, fault=""):
-    if fault:
-        monkeypatch.setenv("MLCC_CI_FAULT", fault)
-    else:
-        monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
-    return cli("run", "http-flask", "--profile", "example", "-q")
-
-
-def stored(tmp_path):
-    store = SqliteStore(tmp_path / "results.db")
-    try:
-        return store.history(FLASK), store.get(FLASK)
-    finally:
-        store.close()
+    return make_team(cli, tmp_path, monkeypatch, CATCH_ALL)
 
 
 def report(cli, fmt, *extra):

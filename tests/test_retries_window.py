@@ -8,52 +8,18 @@ import json
 
 import pytest
 
-from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.decode import recent_runs
 from mlcc_ci.models import RECENT_RUNS, Run
-from mlcc_ci.stores.sqlite import SqliteStore
+from tests.teamcat import FLASK, make_team, rule, run, stored
 
 pytestmark = pytest.mark.functional
-FLASK = load_valid_catalog().get("http-flask").config_id
 
-RETRIED = (
-    "rules:\n"
-    "  - name: flaky-build\n"
-    "    class: infra\n"
-    "    stages: [any]\n"
-    "    pattern: '(.)'\n"
-    "    retry: {count: 3, backoffSeconds: 0}\n"
-    "    hint: 'the build farm drops builds'\n"
-)
+RETRIED = rule("flaky-build", "infra", 3, "the build farm drops builds")
 
 
 @pytest.fixture
 def team(cli, tmp_path, monkeypatch):
-    monkeypatch.setenv("MLCC_CI_STORE", f"sqlite:///{tmp_path}/results.db")
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
-    monkeypatch.delenv("MLCC_CI_SUSPECT_ROUNDS", raising=False)
-    folder = tmp_path / "team"
-    assert cli("catalog", "init", str(folder), "http-flask").exit_code == 0
-    (folder / "_failures.yaml").write_text(RETRIED)
-    monkeypatch.setenv("MLCC_CI_CATALOG", str(folder))
-    return folder
-
-
-def run(cli, monkeypatch, fault=""):
-    if fault:
-        monkeypatch.setenv("MLCC_CI_FAULT", fault)
-    else:
-        monkeypatch.delenv("MLCC_CI_FAULT", raising=False)
-    return cli("run", "http-flask", "--profile", "example", "-q")
-
-
-def stored(tmp_path):
-    store = SqliteStore(tmp_path / "results.db")
-    try:
-        return store.history(FLASK), store.get(FLASK)
-    finally:
-        store.close()
+    return make_team(cli, tmp_path, monkeypatch, RETRIED)
 
 
 @pytest.fixture

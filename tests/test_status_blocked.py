@@ -4,9 +4,15 @@ never run and blocked at once read "Blocked: 1 of the tested" beside "Untested: 
 
 import pytest
 
-from tests.test_blocked_never_passes import run, team  # noqa: F401  (team: a fixture)
+from tests.teamcat import make_team, rule, run
 
 pytestmark = [pytest.mark.functional, pytest.mark.usefixtures("team")]
+
+
+@pytest.fixture
+def team(cli, tmp_path, monkeypatch):
+    catch_all = rule("catch-all", "infra", 10, "everything is the infrastructure")
+    return make_team(cli, tmp_path, monkeypatch, catch_all)
 
 
 def _blocked_line(cli) -> str:
