@@ -299,17 +299,55 @@ def test_a_build_leaves_a_long_backoff_to_the_scanner(store, tmp_path, rules):
     assert clock.parse(stored.blocked.retryAfter) == finished + timedelta(seconds=600)
 
 
-def test_no_retry_starts_that_would_outrun_the_budget(store, tmp_path, rules):
+class _LongStages:
+    """The lifecycle's clock with every reading of the attempt's timer 100 s after the last:
+    an attempt "takes" minutes, known from its record, while its budget is on the real
+    monotonic clock (a deadline minutes away is not reached in the seconds a run takes)."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.t = 0.0
+        self.monotonic = time.monotonic
+
+    def perf_counter(self) -> float:
+        self.t += 100.0
+        return self.t
+
+
+def test_no_retry_starts_that_would_outrun_the_budget(store, tmp_path, rules, monkeypatch):
+    """A retry needs the time its attempt took (the budget counts it 1.25 times): a deadline
+    the backoff alone would fit in but the attempt would not refuses it; one it fits in
+    admits it."""
     import time
 
-    run_once(store, tmp_path, rules)
+    from mlcc_ci import lifecycle
+
+    monkeypatch.setattr(lifecycle, "time", _LongStages())
+    first = run_once(store, tmp_path, rules)
+    config_id = first.record.configId
     report = run_once(
-        store, tmp_path, rules, f"{NAME}:deploy_test:capacity:1", deadline=time.monotonic()
+        store, tmp_path, rules, f"{NAME}:deploy_test:capacity:1", deadline=time.monotonic() + 600
     )
     assert (report.status, report.outcome.attempt) == ("fail-deploy_test", 1)
     assert report.notes[-1] == (
         "attempt 1 failed at deploy_test: another attempt would not finish within the run's budget"
     )
+    took = report.outcome.durationSeconds
+    assert 600 < 1.25 * took < 3600  # the backoff (0 s) fits in 600 s; the attempt does not
+
+    # the same attempt with a budget it fits in: retried, and the retry passes
+    admitted = run_once(
+        store,
+        tmp_path,
+        rules,
+        f"{NAME}:deploy_test:capacity:1",
+        deadline=time.monotonic() + 1.25 * took + 600,
+    )
+    assert (admitted.status, admitted.outcome.attempt) == ("pass", 2)
+    retried = store.history(config_id)[1]  # the admitted run's failed first attempt
+    assert (retried.attempt, retried.status) == (1, "fail-deploy_test")
+    assert retried.durationSeconds == took  # the same attempt as the refused one
 
 
 def test_the_build_budget_and_wait_come_from_the_buildspec_s_environment():
