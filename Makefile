@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: demo example test lint typecheck bench mutation clean cdk-cli synth browser venv generator generator-stack lambda-wheels twin twin-cache twin-server dist lock
+.PHONY: demo example test lint typecheck bench mutation mutation-changed clean cdk-cli synth browser venv generator generator-stack lambda-wheels twin twin-cache twin-server dist lock
 
 # What running mlcc-ci needs (make demo, make example) ...
 $(BIN)/.core: pyproject.toml
@@ -170,6 +170,13 @@ MUTATION_JOBS ?= 2
 mutation: $(BIN)/.installed
 	nice -n 10 $(BIN)/python scripts/mutation.py --max-children $(MUTATION_JOBS)
 
+# The same, before a release, on the modules of [tool.mutmut] changed since the last release
+# tag (v*; committed, staged, edited or new files), or since SINCE=REF; with no release tag
+# every module counts as changed (it says so). Nothing changed: nothing to run.
+mutation-changed: $(BIN)/.installed
+	nice -n 10 $(BIN)/python scripts/mutation.py --changed $(if $(SINCE),--since $(SINCE)) \
+	  --max-children $(MUTATION_JOBS)
+
 clean:
 	rm -rf $(VENV) .generator .generator-stack .twin mutants build dist .pytest_cache .mypy_cache .ruff_cache cdk/node_modules cdk/build cdk/cdk.out
 
@@ -186,6 +193,7 @@ help:
 	  typecheck 'mypy over mlcc_ci and the CDK app' \
 	  bench 'the benchmarks in benchmarks/' \
 	  mutation 'mutation testing of the core modules (about ten minutes; not part of test)' \
+	  mutation-changed 'mutation testing of the modules changed since the last release tag (SINCE=REF)' \
 	  dist 'the sdist and the wheel a release publishes, into dist/ (BUILD_FLAGS=--no-isolation)' \
 	  lock "the executor's hash-pinned Python lock and npm's generator lock (UPGRADE=1: newest)" \
 	  generator 'the pinned generator, into .generator/, for the generator test tier' \
