@@ -186,10 +186,44 @@ def test_report_name_as_json_has_every_run_with_its_error(cli, every_kind):
 
 
 def test_one_configuration_of_two_records_shows_both_histories(cli, every_kind):
+    """The harness's record passed on 02-01; the project's own record of the same
+    deployment then runs and fails on 02-05: one configuration, both runs, newest first,
+    its status the newer run's."""
+    import os
+
+    from mlcc_ci.models import Outcome, StageResult, run_of
+    from mlcc_ci.stores.base import claim, finish
+    from mlcc_ci.stores.sqlite import SqliteStore
+
     _, supported, _ = every_kind
+    store = SqliteStore(Path(os.environ["MLCC_CI_STORE"].removeprefix("sqlite:///")))
+    theirs = store.get("00000000000000aa")
+    running = claim(store, theirs, "theirs-1", "2026-02-05T00:00:00.000Z")
+    outcome = Outcome(
+        status="fail-validate",
+        finishedAt="2026-02-05T00:02:00Z",
+        durationSeconds=120.0,
+        stageResults={
+            "generate": StageResult("pass", 20.0),
+            "validate": StageResult("fail", 100.0, "", "do/validate found errors"),
+        },
+        errorMessage="validate failed: do/validate found errors",
+    )
+    store.append_run(run_of(running, outcome))
+    finish(store, running, outcome)
+    store.close()
+
     out = cli("report", supported[1].name).output
-    assert "  configId:   " in out and "(2 records)" in out
-    assert "History (newest first, 1 run;" in out
+    assert out.startswith(f"{supported[1].name}: fail-validate [unclassified] ⚠️ REGRESSION\n")
+    assert f"  configId:   {supported[1].config_id} (2 records)\n" in out
+    assert "  pass rate:  50% of 2\n" in out
+    history = out.split("History (newest first, 2 runs; the error under each failure):\n")[1]
+    rows = history.splitlines()
+    failed = ["2026-02-05", "00:02", "UTC", "fail-validate", "2m", "00s", "validate"]
+    assert rows[1].split() == failed
+    assert rows[2].strip() == "validate failed: do/validate found errors"
+    assert rows[3].split()[:4] == ["2026-02-01", "01:00", "UTC", "pass"]
+    assert len(rows) == 4
 
 
 def test_a_never_run_or_custom_configuration_and_an_unknown_name(cli, every_kind):
