@@ -190,9 +190,9 @@ def test_a_run_with_a_huge_matching_line_is_stored(store, tmp_path, rules):
 
     assert report.status == "fail-deploy_test"
     expected = Failure("product", "deploy_test", "model-load", HUGE[:197] + "...")
-    assert report.outcome.failure == expected
-    stored = store.get(report.record.configId)
+    stored = store.get(report.record.configId)  # the store took the result
     assert (stored.testStatus, stored.failure) == ("fail-deploy_test", expected)
+    assert report.outcome.failure == expected
     assert stored.errorMessage == "deploy_test failed: exit code 1"
     log = tmp_path / "work" / f"{NAME}-r1" / "logs" / "deploy_test.stderr.log"
     assert log.read_text() == f"model load failed: {HUGE}\n"  # the whole line, in the log
