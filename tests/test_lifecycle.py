@@ -86,6 +86,45 @@ def test_first_failure_skips_the_rest_but_teardown_runs(store, tmp_path):
     assert store.get(record.configId).errorMessage == "build failed: exit code 1"
 
 
+def test_a_stage_and_teardown_both_failing_are_both_recorded(store, tmp_path, cli):
+    """deploy_test fails with its endpoint up; teardown stops it and then fails itself: the
+    run's status, message and class are deploy_test's, teardown's failure is its own."""
+    record, entry = claimed(store)
+    run = runner(
+        store,
+        tmp_path,
+        deploy_test={"command": "./do/deploy && echo 'smoke: 503 from /invocations' >&2; exit 1"},
+        teardown={
+            "command": "./do/clean all --force && echo 'endpoint config still there' >&2; exit 4"
+        },
+    )
+    report = run.run(record, entry)
+    assert report.status == "fail-deploy_test"
+    stored = store.get(record.configId)
+    results = stored.stageResults
+    assert [
+        results[s].status
+        for s in ("generate", "validate", "build", "deploy_test", "register", "teardown")
+    ] == ["pass", "pass", "pass", "fail", "skip", "fail"]
+    assert results["deploy_test"].errorSummary == "exit code 1\nsmoke: 503 from /invocations"
+    assert results["teardown"].errorSummary == "exit code 4\nendpoint config still there"
+    assert (stored.testStatus, stored.errorMessage) == (
+        "fail-deploy_test",
+        "deploy_test failed: exit code 1",
+    )
+    assert (stored.failure.cls, stored.failure.stage) == ("unclassified", "deploy_test")
+    [kept] = store.history(record.configId)
+    assert kept.status == "fail-deploy_test"
+    assert kept.stageResults["teardown"].errorSummary == "exit code 4\nendpoint config still there"
+    # do/clean did stop the server before it failed
+    assert not list((tmp_path / "work").glob("**/endpoint/pid"))
+    shown = cli("report", entry.name, "--store", f"sqlite:///{tmp_path}/r.db").output
+    assert (
+        "  stages:     generate ✓  validate ✓  build ✓  deploy_test ✗  register ·  teardown ✗\n"
+        in shown
+    )
+
+
 def test_hanging_stage_times_out_its_group_is_killed_teardown_runs(store, tmp_path):
     record, entry = claimed(store)
     run = runner(
