@@ -64,7 +64,43 @@ def test_api_records_and_page(dashboard):
     assert missing.value.code == 404
 
 
-def test_binds_loopback_and_reports_a_busy_port(tmp_path):
+def test_binds_loopback_and_reports_a_busy_port(cli, tmp_path, monkeypatch):
+    """`mlcc-ci dashboard` with no --host: the socket of the running server is bound to
+    127.0.0.1 (not 0.0.0.0, not every interface), and it answers there."""
+    from mlcc_ci import dashboard
+
+    made, done, ready = [], [], threading.Event()
+    real_serve = dashboard.serve
+
+    def recorded(*args, **kwargs):
+        made.append(real_serve(*args, **kwargs))
+        ready.set()
+        return made[-1]
+
+    def command():
+        try:
+            done.append(cli("dashboard", "--port", "0", "--store", url))
+        finally:
+            ready.set()
+
+    monkeypatch.setattr(dashboard, "serve", recorded)
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert cli("store", "create-tables", "--store", url).exit_code == 0
+    running = threading.Thread(target=command, daemon=True)
+    running.start()
+    assert ready.wait(timeout=60)  # the command has bound its server (or ended)
+    (server,) = made
+    try:
+        host, port = server.socket.getsockname()[:2]
+        assert (server.socket.family, host) == (socket.AF_INET, "127.0.0.1")
+        assert get(f"http://127.0.0.1:{port}/api/records")[0] == 200
+    finally:
+        server.shutdown()
+        running.join(timeout=10)
+    (result,) = done
+    assert result.exit_code == 0
+    assert result.output == f"mlcc-ci dashboard on http://127.0.0.1:{port}/ (Ctrl-C to stop)\n"
+
     store = SqliteStore(tmp_path / "r.db")
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
