@@ -182,7 +182,34 @@ def test_a_gated_model_is_blocked_and_no_token_is_read_or_handed_on(account, mat
 
 
 def test_nothing_a_run_created_is_left_alive(account, matrix):
-    assert _leaks(matrix["alive"]) == {}
+    """Each run made an endpoint, its config and an inference component (every supported
+    configuration but the gated one, refused at validate): an executor that did nothing
+    would fail here. None of what they made is alive after the matrix."""
+    kind_of = {
+        "CreateEndpoint": ("endpoint", "EndpointName"),
+        "CreateEndpointConfig": ("endpoint-config", "EndpointConfigName"),
+        "CreateInferenceComponent": ("inference-component", "InferenceComponentName"),
+        "CreateModel": ("model", "ModelName"),
+        "CreateProject": ("codebuild-project", "name"),
+        "CreateRole": ("iam-role", "RoleName"),
+    }
+    created: dict[str, set[str]] = {}
+    for call in matrix["calls"]:
+        if call.action in kind_of and call.status < 300:
+            kind, key = kind_of[call.action]
+            created.setdefault(kind, set()).add(str(call.params[key]))
+    made = [e.name for e in SUPPORTED if e.name != GATED]
+    for kind in ("endpoint", "endpoint-config", "inference-component"):
+        assert {
+            name
+            for name in made
+            if any(n.startswith(f"mlcc-ci-{name}-") for n in created.get(kind, ()))
+        } == set(made), kind
+    alive = matrix["alive"]
+    assert {kind: sorted(names & set(alive.get(kind, ()))) for kind, names in created.items()} == {
+        kind: [] for kind in created
+    }
+    assert _leaks(alive) == {}
     # images stay in the stack's repository, which expires them by its lifecycle rule
     ecr = account["clients"]["ecr"]
     (rule,) = json.loads(
