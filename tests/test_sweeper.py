@@ -26,6 +26,9 @@ FLASK, VLLM, FIL, FASTAPI = (
     CATALOG.get(n) for n in ("http-flask", "transformers-vllm", "triton-fil", "http-fastapi")
 )
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mlcc-ci-images:{}-latest"
+# The simulated account settles an endpoint in 0.2 s (tests/conftest.py): ask every 50 ms,
+# for up to 60 s on a loaded machine, not every second as boto3's waiters do by default.
+SETTLE = {"Delay": 0.05, "MaxAttempts": 1200}
 
 
 def _deploy(twin, sm, project: str, suffix: str, *, model: bool = False) -> str:
@@ -48,7 +51,7 @@ def _deploy(twin, sm, project: str, suffix: str, *, model: bool = False) -> str:
         variant["ModelName"] = f"{project}-model-{suffix}"
     sm.create_endpoint_config(EndpointConfigName=config, ProductionVariants=[variant])
     sm.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
-    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig={"Delay": 1})
+    sm.get_waiter("endpoint_in_service").wait(EndpointName=endpoint, WaiterConfig=SETTLE)
     if not model:
         twin.push_image("us-east-1", "mlcc-ci-images", project, "", [f"{project}-latest"])
         sm.create_inference_component(
@@ -166,7 +169,7 @@ def test_sweeper_deletes_what_finished_runs_left_and_nothing_else(twin, aws):
         ]
         and result["errors"] == []
     )
-    sm.get_waiter("endpoint_deleted").wait(EndpointName=leaked, WaiterConfig={"Delay": 1})
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=leaked, WaiterConfig=SETTLE)
     assert sorted(e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]) == sorted(
         [live, theirs, by_hand]
     )
@@ -323,37 +326,36 @@ def test_a_component_that_stays_creating_is_left_for_the_next_sweep_and_said(twi
     assert not [c for c in twin.calls if c.action == "DeleteInferenceComponent"]
 
 
-def test_a_regression_publishes_one_message_and_a_green_run_none(cli, tmp_path, monkeypatch):
+def test_a_regression_through_the_cli_publishes_one_message(cli, tmp_path, monkeypatch):
+    """`mlcc-ci run` hands the lifecycle's notices to the topic MLCC_CI_TOPIC_ARN names:
+    the record passed before (as a passing run leaves it), this run fails. Which transitions
+    are told, and what they say: tests/test_notify_transitions.py."""
+    from mlcc_ci.models import Outcome, StageResult
+    from mlcc_ci.stores.base import finish
+    from mlcc_ci.stores.open import open_store
+
     with mock_aws():
         topic, messages = _queue()
         monkeypatch.setenv("MLCC_CI_TOPIC_ARN", topic)
         cli("store", "create-tables", "--table", "mlcc-ci-table")
-        run = (
-            "run",
-            "http-flask",
-            "--profile",
-            "example",
-            "--table",
-            "mlcc-ci-table",
-            "--work-dir",
-            str(tmp_path / "w"),
-            "--stale-hours",
-            "0",
+        store = open_store(None, table="mlcc-ci-table")
+        store.register(from_entry(FLASK), "2026-01-01T00:00:00Z")
+        running = claim(store, store.get(FLASK.config_id), "seed", "2026-01-01T01:00:00.000Z")
+        finish(
+            store,
+            running,
+            Outcome("pass", "2026-01-01T01:30:00Z", 1.0, {"teardown": StageResult("pass")}),
         )
-        assert cli(*run).exit_code == 0
-        assert cli(*run).exit_code == 0
-        assert messages() == []  # untested -> pass -> pass: nothing to tell
         monkeypatch.setenv("MLCC_CI_FAULT", "http-flask:deploy_test:fail")
-        assert cli(*run).exit_code == 1
+        run = ("run", "http-flask", "--profile", "example", "--table", "mlcc-ci-table")
+        assert cli(*run, "--work-dir", str(tmp_path / "w"), "--stale-hours", "0").exit_code == 1
         (regressed,) = messages()
         assert regressed["Subject"] == "mlcc-ci: http-flask regressed (fail-deploy_test)"
-        assert "before pass" in regressed["Message"]
-        assert cli(*run).exit_code == 1
-        assert messages() == []  # still failing: no news
-        monkeypatch.delenv("MLCC_CI_FAULT")
-        assert cli(*run).exit_code == 0
-        (fixed,) = messages()
-        assert fixed["Subject"] == "mlcc-ci: http-flask fixed (pass)"
+        assert (
+            f"http-flask ({FLASK.config_id}) regressed: now fail-deploy_test, before pass."
+            in regressed["Message"]
+        )
+        assert messages() == []
 
 
 @pytest.mark.cdk
@@ -570,7 +572,7 @@ def test_each_sweep_publishes_the_endpoints_in_service_and_the_oldest_age(twin, 
     assert published("EndpointsInService") == [1.0]
     assert published("OldestEndpointMinutes") == [result["fleet"]["oldest_minutes"]]
     sm.delete_endpoint(EndpointName=by_hand)
-    sm.get_waiter("endpoint_deleted").wait(EndpointName=by_hand, WaiterConfig={"Delay": 1})
+    sm.get_waiter("endpoint_deleted").wait(EndpointName=by_hand, WaiterConfig=SETTLE)
     assert handler(SWEEP, None, env=SWEEP_ENV)["fleet"] == {"in_service": 0, "oldest_minutes": 0}
 
 
