@@ -16,7 +16,8 @@ from mlcc_ci.errors import UsageError
 from mlcc_ci.stores.sqlite import SqliteStore
 from tests.reporting import scenario
 
-pytestmark = pytest.mark.functional
+# Each test carries its tier (no module-wide functional): one that needs chromium is of that
+# tier only, so `pytest -m "unit or functional"` runs without it.
 CHROMIUM = "/usr/bin/chromium"
 
 
@@ -47,6 +48,7 @@ def get(url: str):
         return response.status, response.headers, response.read().decode()
 
 
+@pytest.mark.functional
 def test_api_records_and_page(dashboard):
     base, (regressed, _) = dashboard
     status, headers, body = get(base + "/api/records")
@@ -64,6 +66,7 @@ def test_api_records_and_page(dashboard):
     assert missing.value.code == 404
 
 
+@pytest.mark.functional
 def test_binds_loopback_and_reports_a_busy_port(cli, tmp_path, monkeypatch):
     """`mlcc-ci dashboard` with no --host: the socket of the running server is bound to
     127.0.0.1 (not 0.0.0.0, not every interface), and it answers there."""
@@ -113,6 +116,7 @@ def test_binds_loopback_and_reports_a_busy_port(cli, tmp_path, monkeypatch):
     )
 
 
+@pytest.mark.functional
 def test_cli_dashboard_port_in_use(cli, tmp_path):
     assert cli("store", "create-tables", "--store", f"sqlite:///{tmp_path}/r.db").exit_code == 0
     with socket.socket() as busy:
@@ -199,6 +203,7 @@ def advance(store, name, stage):
     return record
 
 
+@pytest.mark.functional
 def test_answers_come_from_a_cache_refreshed_when_the_store_changes(live_dashboard):
     base, roles, store, cache = live_dashboard
     bodies = {get(base + "/api/report")[2] for _ in range(5)}
@@ -226,6 +231,7 @@ def test_answers_come_from_a_cache_refreshed_when_the_store_changes(live_dashboa
     assert cache.builds == 2
 
 
+@pytest.mark.functional
 def test_head_and_the_script_policy(live_dashboard):
     from mlcc_ci.report.render import script_hash
 
@@ -329,6 +335,7 @@ def test_live_dashboard_in_chromium(live_dashboard, tmp_path):
     assert errors == []
 
 
+@pytest.mark.functional
 def test_answers_are_compressed_for_clients_that_take_gzip(live_dashboard):
     import gzip
 

@@ -17,7 +17,7 @@ from mlcc_ci.catalog import load_valid_catalog
 from tests.conftest import generate
 from tests.stores import pass_state_machine
 
-pytestmark = [pytest.mark.functional, pytest.mark.generator]
+pytestmark = pytest.mark.generator  # every test here reads what the pinned generator made
 CATALOG = load_valid_catalog()
 FLASK = CATALOG.get("http-flask")
 ONNX = CATALOG.get("triton-onnx")

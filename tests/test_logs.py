@@ -22,7 +22,8 @@ from mlcc_ci.registration import from_entry
 from mlcc_ci.stores.base import claim, finish
 from mlcc_ci.stores.sqlite import SqliteStore
 
-pytestmark = pytest.mark.functional
+# Each test carries its tier (no module-wide functional): one that needs the generator or chromium is of that
+# tier only, so `pytest -m "unit or functional"` runs without it.
 CATALOG = load_valid_catalog()
 TOKEN = "hf_" + "A1b2C3d4E5f6G7h8J9k0"
 KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1L7\nqT9dPp\n-----END RSA PRIVATE KEY-----"
@@ -76,6 +77,7 @@ def record_run(store, work, run_id, stages, name="http-flask", day=1):
 # -- mlcc-ci logs, local ----------------------------------------------------------------------
 
 
+@pytest.mark.functional
 def test_logs_of_a_real_failed_run_default_to_the_failed_stage(cli, tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path}/r.db"
     work = tmp_path / "work"
@@ -97,6 +99,7 @@ def test_logs_of_a_real_failed_run_default_to_the_failed_stage(cli, tmp_path, mo
     assert f"    log: {log}" in ran.output or f"    log:\n      {log}\n" in ran.output
 
 
+@pytest.mark.generator
 def test_logs_of_a_passing_static_run_show_the_last_stage_with_a_log(
     cli, tmp_path, pinned_generator
 ):
@@ -109,6 +112,7 @@ def test_logs_of_a_passing_static_run_show_the_last_stage_with_a_log(
     assert "Configuration loaded" in shown.output  # the project's do/validate said it
 
 
+@pytest.mark.functional
 def test_logs_picks_runs_and_stages_and_says_what_is_missing(cli, store, tmp_path):
     work = tmp_path / "work"
     passed = {
@@ -168,6 +172,7 @@ def test_logs_picks_runs_and_stages_and_says_what_is_missing(cli, store, tmp_pat
     )
 
 
+@pytest.mark.functional
 def test_logs_are_masked_and_never_reach_the_terminal_as_escapes(cli, store, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_TOKEN", "my-very-own-token-value")
     out = (
@@ -186,6 +191,7 @@ def test_logs_are_masked_and_never_reach_the_terminal_as_escapes(cli, store, tmp
     assert "\x1b" not in raw and "\x07" not in raw
 
 
+@pytest.mark.functional
 def test_logs_print_only_stage_logs_and_never_through_a_link(cli, store, tmp_path):
     secret = tmp_path / "secret.txt"
     secret.write_text("not a log\n")
@@ -269,6 +275,7 @@ def move_on(store, record, stage):
     return moved
 
 
+@pytest.mark.functional
 def test_follow_prints_a_stage_as_it_grows_and_ends_when_the_run_moves_on(store, tmp_path):
     work = tmp_path / "work"
     record = under_way(store, "build")
@@ -299,6 +306,7 @@ def test_follow_prints_a_stage_as_it_grows_and_ends_when_the_run_moves_on(store,
     assert proc.stderr is not None and proc.stderr.read() == ""
 
 
+@pytest.mark.functional
 def test_a_stage_under_way_not_followed_prints_what_there_is(cli, store, tmp_path):
     work = tmp_path / "work"
     record = under_way(store, "build")
@@ -331,6 +339,7 @@ def put_lines(client, stream, lines):
     )
 
 
+@pytest.mark.functional
 def test_an_aws_run_s_stage_log_comes_from_its_build_stream(
     cli, tmp_path, monkeypatch, moto_server
 ):
@@ -368,6 +377,7 @@ def test_an_aws_run_s_stage_log_comes_from_its_build_stream(
     assert generate.startswith("generated ") and "[mlcc-ci" not in generate
 
 
+@pytest.mark.functional
 def test_a_build_log_without_the_stage_s_copy_is_shown_whole(cli, store, moto_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     entry = CATALOG.get("http-flask")
@@ -392,6 +402,7 @@ def test_a_build_log_without_the_stage_s_copy_is_shown_whole(cli, store, moto_se
     assert result.stderr.startswith(f"note: the build log {stream} holds no copy of stage build")
 
 
+@pytest.mark.functional
 def test_follow_a_run_in_aws_through_its_stream(tmp_path, moto_server, monkeypatch):
     from mlcc_ci.stores.open import open_store
 
@@ -447,6 +458,7 @@ def in_group(endpoint, group, stream, lines):
     client.put_log_events(logGroupName=group, logStreamName=stream, logEvents=events)
 
 
+@pytest.mark.functional
 def test_the_log_group_comes_from_the_store_url_then_the_environment():
     from mlcc_ci.aws.cloudwatch import log_group
 
@@ -460,6 +472,7 @@ def test_the_log_group_comes_from_the_store_url_then_the_environment():
     assert log_group({}, "dynamodb://p2-table?region=us-east-1") == LOG_GROUP
 
 
+@pytest.mark.functional
 def test_logs_read_the_group_the_environment_names(cli, store, moto_server, monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server)
     monkeypatch.setenv("MLCC_CI_LOG_GROUP", "team-ci-logs")
@@ -477,6 +490,7 @@ def test_logs_read_the_group_the_environment_names(cli, store, moto_server, monk
     assert (result.exit_code, result.stdout) == (0, "from the team's group\n")
 
 
+@pytest.mark.functional
 def test_logs_read_the_group_the_dynamodb_store_url_names(cli, moto_server, monkeypatch):
     from mlcc_ci.stores.open import open_store
 
@@ -492,6 +506,7 @@ def test_logs_read_the_group_the_dynamodb_store_url_names(cli, moto_server, monk
     assert (result.exit_code, result.stdout) == (0, "from the second stack's group\n")
 
 
+@pytest.mark.functional
 def test_a_log_group_cloudwatch_would_refuse_is_one_line(cli, store, monkeypatch):
     finished_in_aws(store, "build/c0ffee/r7/abc")
     monkeypatch.setenv("MLCC_CI_LOG_GROUP", "no spaces; here")
@@ -503,6 +518,7 @@ def test_a_log_group_cloudwatch_would_refuse_is_one_line(cli, store, monkeypatch
     )
 
 
+@pytest.mark.functional
 def test_the_console_link_names_the_same_group(monkeypatch):
     from mlcc_ci.report.render import log_link
 
@@ -542,6 +558,7 @@ def raw_get(host: str, port: int, path: str) -> tuple[int, dict[str, str], str]:
         conn.close()
 
 
+@pytest.mark.functional
 def test_the_dashboard_serves_local_logs_confined_to_the_work_root(store, tmp_path):
     work = tmp_path / "work"
     stages = {
@@ -614,6 +631,7 @@ def test_a_log_link_opens_in_the_browser(store, tmp_path):
 # -- the first failure, whole -------------------------------------------------------------
 
 
+@pytest.mark.functional
 def test_the_run_summary_gives_the_first_failure_whole_and_wrapped(cli, tmp_path, monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")
     monkeypatch.setenv("PATH", "/usr/bin:/bin")  # no generator: generate fails before it runs
@@ -631,6 +649,7 @@ def test_the_run_summary_gives_the_first_failure_whole_and_wrapped(cli, tmp_path
     assert record.errorMessage and joined == f"http-flask: {record.errorMessage}"  # whole
 
 
+@pytest.mark.functional
 def test_the_text_report_gives_each_failure_whole_with_its_log(cli, store, tmp_path):
     long = "ERROR: " + " ".join(f"word{i}" for i in range(40))
     stages = {

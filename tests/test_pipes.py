@@ -14,7 +14,8 @@ import pytest
 
 from mlcc_ci.stores.open import open_store
 
-pytestmark = pytest.mark.functional
+# Each test carries its tier (no module-wide functional): one that needs the generator is of that
+# tier only, so `pytest -m "unit or functional"` runs without it.
 MLCC_CI = [sys.executable, "-m", "mlcc_ci"]
 
 
@@ -63,6 +64,7 @@ def env(tmp_path, monkeypatch):
     return dict(os.environ)
 
 
+@pytest.mark.functional
 def test_run_into_head_records_the_runs_as_they_went(env, tmp_path):
     args = ["run", "triton-fil", "http-flask", "--profile", "example"]
     code, stderr = piped([*args, "--work-dir", str(tmp_path / "w")], "head -2", env)
@@ -71,6 +73,7 @@ def test_run_into_head_records_the_runs_as_they_went(env, tmp_path):
     assert statuses(env["MLCC_CI_STORE"]) == {"triton-fil": "pass", "http-flask": "pass"}
 
 
+@pytest.mark.functional
 def test_a_failed_run_still_says_so_through_head(env, tmp_path):
     env["MLCC_CI_FAULT"] = "triton-fil:deploy_test:fail"
     args = ["run", "triton-fil", "http-flask", "--profile", "example"]
@@ -120,6 +123,7 @@ def ran(env, _one_run, tmp_path_factory):
     return {**env, **_one_run}
 
 
+@pytest.mark.functional
 @pytest.mark.parametrize(
     "args",
     [
@@ -149,6 +153,7 @@ class _Gone(io.StringIO):
         raise BrokenPipeError(32, "Broken pipe")
 
 
+@pytest.mark.functional
 def test_the_progress_view_goes_quiet_when_its_reader_leaves():
     from mlcc_ci.cli.progress import ProgressView
     from mlcc_ci.lifecycle import Progress

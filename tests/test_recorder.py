@@ -159,6 +159,7 @@ def test_the_message_is_redacted_and_keeps_only_the_builds_status_and_phase():
     assert secret not in other and "States.Runtime" in other
 
 
+@pytest.mark.cdk  # the asset installs the Lambda's wheels (make lambda-wheels)
 def test_the_lambda_asset_classifies_with_nothing_but_itself_and_boto3(tmp_path):
     """The asset the stack deploys (built for this machine's Python) carries the failure
     rules and a YAML reader: a throttled StartBuild classifies as infra there, with no

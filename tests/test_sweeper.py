@@ -20,7 +20,8 @@ from mlcc_ci.models import Run
 from mlcc_ci.registration import from_entry
 from mlcc_ci.stores.base import claim
 
-pytestmark = pytest.mark.functional
+# Each test carries its tier (no module-wide functional): one that needs the synthesized stack is of that
+# tier only, so `pytest -m "unit or functional"` runs without it.
 CATALOG = load_valid_catalog()
 FLASK, VLLM, FIL, FASTAPI = (
     CATALOG.get(n) for n in ("http-flask", "transformers-vllm", "triton-fil", "http-fastapi")
@@ -121,6 +122,7 @@ def _ran(store, entry, started, finished, status="fail-teardown"):
     )
 
 
+@pytest.mark.functional
 def test_sweeper_deletes_what_finished_runs_left_and_nothing_else(twin, aws):
     store, sm = aws
     now = clock.now()
@@ -195,6 +197,7 @@ def test_sweeper_deletes_what_finished_runs_left_and_nothing_else(twin, aws):
     assert again["deleted"] == [] and again["logRetention"] == []  # nothing more to do
 
 
+@pytest.mark.functional
 def test_orphans_without_an_endpoint_are_deleted_too(twin, aws):
     """Endpoint configs no endpoint uses, models nothing uses and nested build projects that
     a finished run left; a running run's and a person's stay."""
@@ -247,6 +250,7 @@ def test_orphans_without_an_endpoint_are_deleted_too(twin, aws):
     )
 
 
+@pytest.mark.functional
 def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
     store, sm = aws
     started = clock.now() - timedelta(minutes=30)
@@ -277,6 +281,7 @@ def test_one_leak_that_resists_never_keeps_the_others(twin, aws, capsys):
     assert f"endpoint {stuck}" in handler(SWEEP, None, env=SWEEP_ENV)["deleted"]  # the next sweep
 
 
+@pytest.mark.functional
 def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, aws):
     store, sm = aws
     started = clock.now() - timedelta(minutes=30)
@@ -292,6 +297,7 @@ def test_components_still_deleting_leave_the_endpoint_for_the_next_sweep(twin, a
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [slow]
 
 
+@pytest.mark.functional
 def test_a_component_still_creating_is_waited_for_then_deleted(twin, aws):
     """SageMaker deletes no inference component in progress: the sweeper waits for it to
     settle, then deletes it and its endpoint, and never asks while it is Creating."""
@@ -309,6 +315,7 @@ def test_a_component_still_creating_is_waited_for_then_deleted(twin, aws):
     assert [c.status for c in deletes] == [200]
 
 
+@pytest.mark.functional
 def test_a_component_that_stays_creating_is_left_for_the_next_sweep_and_said(twin, aws):
     store, sm = aws
     twin.faults.add("ic-hang", FLASK.config["projectName"])  # it never answers /ping
@@ -326,6 +333,7 @@ def test_a_component_that_stays_creating_is_left_for_the_next_sweep_and_said(twi
     assert not [c for c in twin.calls if c.action == "DeleteInferenceComponent"]
 
 
+@pytest.mark.functional
 def test_a_regression_through_the_cli_publishes_one_message(cli, tmp_path, monkeypatch):
     """`mlcc-ci run` hands the lifecycle's notices to the topic MLCC_CI_TOPIC_ARN names:
     the record passed before (as a passing run leaves it), this run fails. Which transitions
@@ -413,6 +421,7 @@ def test_in_a_shared_account_the_sweeper_describes_only_what_is_under_its_prefix
     assert described == set()  # none of the account's configs is the prefix's
 
 
+@pytest.mark.functional
 def test_teardown_deletes_the_endpoint_config_of_an_endpoint_sagemaker_refused(twin, aws):
     """do/deploy made its endpoint config, then CreateEndpoint was refused (a quota of 0):
     the harness's sweep after teardown deletes the config no endpoint will ever use."""
@@ -449,6 +458,7 @@ def _nested_project(codebuild, name: str) -> None:
     )
 
 
+@pytest.mark.functional
 def test_nested_builds_whose_run_is_over_are_stopped_and_a_running_runs_kept(twin, aws):
     """do/submit's build of a run that was killed keeps running and pushing: the sweep stops
     it; the build of a run under way, and builds outside the prefix, go on."""
@@ -503,6 +513,7 @@ def _slots_table() -> str:
     return "mlcc-ci-slots"
 
 
+@pytest.mark.functional
 def test_a_hand_made_endpoint_is_told_of_once_not_every_sweep(twin, aws):
     store, sm = aws
     now = clock.now()
@@ -536,6 +547,7 @@ def test_a_hand_made_endpoint_is_told_of_once_not_every_sweep(twin, aws):
     assert first in note["Message"] and second in note["Message"]
 
 
+@pytest.mark.functional
 def test_each_sweep_publishes_the_endpoints_in_service_and_the_oldest_age(twin, aws, monkeypatch):
     store, sm = aws
     now = clock.now()
@@ -576,6 +588,7 @@ def test_each_sweep_publishes_the_endpoints_in_service_and_the_oldest_age(twin, 
     assert handler(SWEEP, None, env=SWEEP_ENV)["fleet"] == {"in_service": 0, "oldest_minutes": 0}
 
 
+@pytest.mark.functional
 def test_the_sweeper_works_under_the_prefix_its_environment_names(twin, aws):
     """The stack gives its prefix (MLCC_CI_RESOURCE_PREFIX): another prefix's endpoints,
     the seed's included, are not the sweeper's."""

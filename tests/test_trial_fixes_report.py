@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.functional
-
+# Each test carries its tier (no module-wide functional): one that needs the generator is of that
+# tier only, so `pytest -m "unit or functional"` runs without it.
 BIG = "transformers-vllm"
 SMALL = "transformers-vllm-small"  # cut to 16, both names read `transformers-vl…`
 REASON = "vLLM 0.10 breaks the small models"
@@ -57,6 +57,7 @@ def _run(cli, team, tmp_path, monkeypatch, *names, fault=None):
 # -- 1. the name column is never cut --------------------------------------------------------
 
 
+@pytest.mark.functional
 def test_a_quarantine_never_cuts_the_names_at_100_columns(cli, team, tmp_path, monkeypatch):
     with (team / f"{SMALL}.yaml").open("a") as fh:
         fh.write(HELD)
@@ -97,6 +98,7 @@ def test_a_quarantine_never_cuts_the_names_at_100_columns(cli, team, tmp_path, m
     assert "(quarantined until 2099-12-31)" in row
 
 
+@pytest.mark.functional
 @pytest.mark.parametrize("width", [100, 80, 60])
 def test_no_width_cuts_a_name_other_columns_make_room(width):
     """The shipped catalog, never run: at 60 columns the names alone nearly fill it."""
@@ -119,6 +121,7 @@ def test_no_width_cuts_a_name_other_columns_make_room(width):
 # -- 2. an annotation says its failure once -------------------------------------------------
 
 
+@pytest.mark.functional
 def test_a_github_annotation_says_the_failure_once(cli, team, tmp_path, monkeypatch):
     ran = _run(cli, team, tmp_path, monkeypatch, "http-flask", fault="http-flask:validate:fail")
     assert ran.exit_code == 1, ran.output
@@ -135,6 +138,7 @@ def test_a_github_annotation_says_the_failure_once(cli, team, tmp_path, monkeypa
     assert said[-1] == "log: mlcc-ci logs http-flask --stage validate"
 
 
+@pytest.mark.functional
 def test_what_the_message_does_not_say_stays_in_the_annotation():
     from mlcc_ci.report.annotations import annotation
     from mlcc_ci.report.cases import FAILED, Case
@@ -164,6 +168,7 @@ def test_what_the_message_does_not_say_stays_in_the_annotation():
 # -- 3. an unbilled profile's costs say why they are $0 -------------------------------------
 
 
+@pytest.mark.functional
 def test_costs_of_an_unbilled_profile_say_why_in_every_format(cli, team, tmp_path, monkeypatch):
     at = ("--catalog", str(team))
     said = "Profile example is not billed: it makes nothing in AWS, so its runs cost $0"
@@ -182,6 +187,7 @@ def test_costs_of_an_unbilled_profile_say_why_in_every_format(cli, team, tmp_pat
 # -- 4. history: its help, a mistyped subcommand, earlier identities ------------------------
 
 
+@pytest.mark.functional
 def test_history_help_names_its_subcommands_and_list_suggests_show(cli):
     helped = " ".join(cli("history", "--help").output.split())
     assert "list them" not in helped
@@ -193,6 +199,7 @@ def test_history_help_names_its_subcommands_and_list_suggests_show(cli):
     assert shw.exit_code == 2 and "Did you mean 'show'?" in shw.output
 
 
+@pytest.mark.functional
 def test_history_show_names_the_earlier_identities_report_lists(cli, team, tmp_path, monkeypatch):
     at = ("--catalog", str(team))
     failed = _run(cli, team, tmp_path, monkeypatch, SMALL, fault=f"{SMALL}:validate:fail")

