@@ -1023,7 +1023,7 @@ def test_the_scanner_and_the_sweeper_start_and_sweep_the_good_and_name_the_bad(t
         # a leak is an endpoint that came up and was left: in service before the sweep (the
         # account refuses to delete one still Creating, whatever the machine's load)
         sm.get_waiter("endpoint_in_service").wait(
-            EndpointName=f"{name}-endpoint-1", WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+            EndpointName=f"{name}-endpoint-1", WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200}
         )
     now = clock.now()
     store.append_run(
@@ -1043,7 +1043,8 @@ def test_the_scanner_and_the_sweeper_start_and_sweep_the_good_and_name_the_bad(t
         "endpoint config mlcc-ci-http-fastapi-epc-1",
     ], swept
     sm.get_waiter("endpoint_deleted").wait(
-        EndpointName="mlcc-ci-http-fastapi-endpoint-1", WaiterConfig={"Delay": 1}
+        EndpointName="mlcc-ci-http-fastapi-endpoint-1",
+        WaiterConfig={"Delay": 0.05, "MaxAttempts": 1200},
     )
     assert [e["EndpointName"] for e in sm.list_endpoints()["Endpoints"]] == [
         "mlcc-ci-http-flask-endpoint-1"
