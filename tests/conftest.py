@@ -76,6 +76,10 @@ def _isolated_env(
         "MLCC_CI_KEEP_RUNS",
         "VIRTUAL_ENV",
         "VIRTUAL_ENV_PROMPT",
+        # the terminal's size: a test that wants a width sets it (pytest-xdist's workers
+        # get COLUMNS=80, a developer's shell may export its own)
+        "COLUMNS",
+        "LINES",
     ):
         monkeypatch.delenv(key, raising=False)
     # Code under test never inherits the developer's activated virtualenv: its bin (and
