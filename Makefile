@@ -153,8 +153,13 @@ browser:
 	    echo "the browser test needs chromium: sudo apt-get install chromium" >&2; exit 1; \
 	  fi; }
 
+# Every tier but the twin on TEST_JOBS workers (pytest-xdist; a module's tests stay on one
+# worker, so its fixtures, a synthesized stack say, are made once), then the twin tier on
+# its own, as `make twin` runs it (not yet tried on two workers).
+TEST_JOBS ?= 2
 test: lint typecheck cdk-cli lambda-wheels browser generator generator-stack twin-cache
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile -m "not twin"
+	$(BIN)/python -m pytest -q -m twin
 
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
