@@ -1,6 +1,7 @@
 """The scanner Lambda handler itself, over moto's DynamoDB and Step Functions."""
 
 import json
+import threading
 from collections import Counter
 
 import boto3
@@ -17,7 +18,28 @@ SUPPORTED = {e.config_id for e in load_valid_catalog().entries if e.supported}
 
 
 @pytest.fixture
-def aws():
+def atomic_writes(monkeypatch):
+    """DynamoDB applies a conditional write atomically: no other write to the item comes
+    between its check and its write, whatever other clients do at once
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html,
+    "Conditional writes"). moto, in this process, checks and writes without a lock, so
+    threads scanning at once could both take one slot on a loaded machine: its writes are
+    made one at a time here, as DynamoDB's are per item."""
+    from moto.dynamodb.models import DynamoDBBackend
+
+    one_at_a_time = threading.RLock()
+    for name in ("put_item", "update_item", "delete_item", "transact_write_items"):
+        write = getattr(DynamoDBBackend, name)
+
+        def atomic(self, *args, _write=write, **kwargs):
+            with one_at_a_time:
+                return _write(self, *args, **kwargs)
+
+        monkeypatch.setattr(DynamoDBBackend, name, atomic)
+
+
+@pytest.fixture
+def aws(atomic_writes):
     with mock_aws(), dynamo_store() as store:
         for entry in load_valid_catalog().entries:
             store.register(from_entry(entry), "2026-01-01T00:00:00Z")
@@ -407,7 +429,6 @@ def lagging(monkeypatch):
 
 
 def test_concurrent_scans_never_hold_more_slots_than_max_concurrency(aws, lagging):
-    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     store, sfn, arn = aws
