@@ -274,3 +274,32 @@ def test_retry_that_succeeds_ends_the_task_succeeded():
     machine.sleep = lambda seconds: None
     execution = machine.run({})
     assert execution.status == "SUCCEEDED" and len(machine.builds) == 2
+
+
+def _cli_servers(workspace: Path) -> list[int]:
+    """The pids of the builds' AWS CLI servers (awsd.py) serving a socket under `workspace`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"awsd.py") for a in argv) and str(workspace).encode() in b" ".join(argv):
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.functional
+@pytest.mark.parametrize("commands", [["true"], ["sleep 1"]], ids=["at-once", "after-a-second"])
+def test_a_builds_cli_server_ends_with_its_build(workspace, commands):
+    """A build's AWS CLI server goes with its container, even when the build ends before the
+    server has said who it is: none outlives the test that made it."""
+    codebuild = _codebuild(workspace, _spec(commands))
+    build = codebuild.start("tiny", {})
+    assert build.wait(60) == "SUCCEEDED", build.output()
+    deadline = time.monotonic() + 10
+    while (left := _cli_servers(workspace)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []

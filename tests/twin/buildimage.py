@@ -120,7 +120,7 @@ class Image:
         """The shell command that starts a build's AWS CLI server in the background (in
         the build's mount namespace), its socket beside the build's source folder."""
         server = IMAGE_DIR / "awsd.py"
-        return f'{{ "{sys.executable}" -I "{server}" "$2/../aws.sock" & }} && '
+        return f'{{ "{sys.executable}" -I "{server}" "$2/../aws.sock" $$ & }} && '
 
     def data_path(self) -> str | None:
         """AWS_DATA_PATH for the build: the waiters at the image's speed, if it has one."""

@@ -2,11 +2,13 @@
 once, and forked for each `aws` command the build runs (the do-scripts run a hundred or
 so, and each CLI process spends most of its time importing itself).
 
-`python -I awsd.py SOCKET` listens on SOCKET; `aws.py`, the image's `aws`, sends it the
+`python -I awsd.py SOCKET [PARENT]` listens on SOCKET; `aws.py`, the image's `aws`, sends it the
 command's arguments, environment, folder and its standard input, output and error; a child
 of this server runs `awscli.clidriver.main()` with them, in the build's own mount
 namespace (it is started inside it), and sends back the exit code. A child whose caller
-goes away (killed at a timeout, with its process group) exits too.
+goes away (killed at a timeout, with its process group) exits too. The server itself ends
+with its build: when the build's shell, its parent, is gone (codebuild.py also kills it by
+the pid file, which a build that ends at once may leave unread).
 """
 
 import contextlib
@@ -17,6 +19,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
@@ -76,7 +79,16 @@ def _serve(conn: socket.socket) -> None:
         os._exit(int(code or 0) & 0xFF)
 
 
-def main(path: str) -> None:
+def _orphaned(parent: int) -> None:
+    """Exit once the build's shell, this server's parent, is gone: nothing of the build is
+    left to ask, and a server left behind would outlive the tests that made it."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(0)
+
+
+def main(path: str, parent: int) -> None:
+    threading.Thread(target=_orphaned, args=(parent,), daemon=True).start()
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     server.bind(path)
     server.listen(128)
@@ -97,4 +109,5 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    # the build's shell names itself ($$): one gone before this started is noticed too
+    main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else os.getppid())
