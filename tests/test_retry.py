@@ -321,9 +321,9 @@ def test_no_retry_starts_that_would_outrun_the_budget(store, tmp_path, rules, mo
     admits it."""
     import time
 
-    from mlcc_ci import lifecycle
+    from mlcc_ci.lifecycle import runner
 
-    monkeypatch.setattr(lifecycle, "time", _LongStages())
+    monkeypatch.setattr(runner, "time", _LongStages())
     first = run_once(store, tmp_path, rules)
     config_id = first.record.configId
     report = run_once(
@@ -353,7 +353,7 @@ def test_no_retry_starts_that_would_outrun_the_budget(store, tmp_path, rules, mo
 def test_the_build_budget_and_wait_come_from_the_buildspec_s_environment():
     import time
 
-    from mlcc_ci.cli.run_cmd import retry_limits
+    from mlcc_ci.cli.execution import retry_limits
 
     assert retry_limits({}) == (None, None)
     deadline, wait = retry_limits({"MLCC_CI_RUN_SECONDS": "3600", "CODEBUILD_BUILD_ID": "b:1"})
