@@ -6,8 +6,7 @@ from typing import Any
 import click
 from click.core import ParameterSource
 
-from mlcc_ci.cli.options import json_option, store_options
-from mlcc_ci.cli.run_cmd import profile_option
+from mlcc_ci.cli.options import json_option, profile_option, store_options
 
 _SOURCES = {
     ParameterSource.COMMANDLINE: "flag",

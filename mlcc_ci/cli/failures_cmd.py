@@ -4,8 +4,8 @@ from pathlib import Path
 
 import click
 
-from mlcc_ci.cli.options import json_option, store_options
-from mlcc_ci.cli.run_cmd import open_for, profile_option
+from mlcc_ci.cli.opening import open_for, resolve_name
+from mlcc_ci.cli.options import json_option, profile_option, store_options
 
 
 @click.group()
@@ -117,7 +117,6 @@ def explain(
 
     from mlcc_ci import clock, runs
     from mlcc_ci import failures as core
-    from mlcc_ci.cli.logs_cmd import resolve_name
     from mlcc_ci.errors import NotFound
     from mlcc_ci.redact import redact
     from mlcc_ci.safetext import printable

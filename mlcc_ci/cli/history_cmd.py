@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from mlcc_ci.cli.options import confirm, json_option, store_options
-from mlcc_ci.cli.run_cmd import open_for, profile_option
+from mlcc_ci.cli.opening import open_for, resolve_name
+from mlcc_ci.cli.options import confirm, json_option, profile_option, store_options
 
 # what people type for a subcommand, and the one that does it
 _MEANT = {"list": "show", "ls": "show", "runs": "show", "rm": "forget", "remove": "forget"}
@@ -62,7 +62,6 @@ def show(
     from tabulate import tabulate
 
     from mlcc_ci import clock
-    from mlcc_ci.cli.logs_cmd import resolve_name
 
     catalog, _, store = open_for(profile_name, store_url, table)
     name, config_id = resolve_name(catalog, store, name)
@@ -146,7 +145,6 @@ def forget(
     that broke, a test of the harness) and should not count. When it was the
     configuration's last result, the configuration takes the result of the run before it."""
     from mlcc_ci import clock, runs
-    from mlcc_ci.cli.logs_cmd import resolve_name
     from mlcc_ci.safetext import printable
 
     catalog, _, store = open_for(profile_name, store_url, table)

@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from mlcc_ci.cli.options import store_options
-from mlcc_ci.cli.run_cmd import open_for, profile_option
+from mlcc_ci.cli.opening import open_for, resolve_name
+from mlcc_ci.cli.options import profile_option, store_options
 
 POLL_SECONDS = 1.0
 CLOUDWATCH_POLL_SECONDS = 2.0
@@ -105,21 +105,6 @@ def logs(
     if path is None:
         raise _error(f"the log pointer of stage {target.stage} is not a stage log: {pointer!r}")
     _print_local(path, target, cleaner)
-
-
-def resolve_name(catalog: Any, store: Any, name: str) -> tuple[str, str]:
-    """The configuration's name and configId: a catalog entry, else a record of that name
-    (a project's own configuration); else the catalog's did-you-mean."""
-    from mlcc_ci.errors import NotFound
-
-    try:
-        entry = catalog.get(name)
-        return str(entry.name), str(entry.config_id)
-    except NotFound:
-        custom = next((r for r in store.records() if r.deploymentConfig == name), None)
-        if custom is None:
-            raise
-        return name, str(custom.configId)
 
 
 def _error(message: str) -> Exception:
@@ -255,55 +240,6 @@ def _cloudwatch(
         )
         for line in lines:
             click.echo(cleaner.line(line))
-
-
-def first_failures(reports: list[Any], width: int) -> list[str]:
-    """Each failed run's first failure, whole and wrapped, with where its log is."""
-    from mlcc_ci import logs as core
-    from mlcc_ci.safetext import printable
-
-    lines: list[str] = []
-    for report in reports:
-        message = report.outcome.errorMessage
-        if report.status == "pass" or not message:
-            continue
-        name = report.record.deploymentConfig
-        results = report.outcome.stageResults
-        _, detail = core.first_failure(results)
-        where = core.failed_place(name, results)
-        lines += core.failure_lines(name, printable(message), where, width, printable(detail))
-    return lines
-
-
-def build_log_copier(lock: Any) -> Callable[[Any], None]:
-    """In AWS: at each stage's end, its output (masked) into the build log, where
-    `mlcc-ci logs` finds it again; a stage's files die with the build's container."""
-    from mlcc_ci import logs as core
-    from mlcc_ci.redact import secret_values
-
-    secrets = secret_values(os.environ)
-
-    def copy(event: Any) -> None:
-        if event.state != "end" or not event.log:
-            return
-        cleaner = core.Cleaner(secrets)
-        with lock:
-            for line in core.build_log_copy(event.name, event.stage, Path(event.log), cleaner):
-                click.echo(line)
-
-    return copy
-
-
-def report_layout(output: Path | None) -> dict[str, Any]:
-    """How `report` lays out what it renders: failures wrapped to the terminal (100 columns
-    in a file), and local logs linked relative to the report file (or the working folder)."""
-    import shutil
-
-    from mlcc_ci.loglinks import relative_href
-
-    width = 100 if output else shutil.get_terminal_size((100, 24)).columns
-    base = output.absolute().parent if output else Path.cwd()
-    return {"width": width, "log_href": relative_href(base)}
 
 
 COMMANDS = [logs]

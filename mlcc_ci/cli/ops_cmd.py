@@ -5,15 +5,16 @@ from typing import Any
 
 import click
 
-from mlcc_ci.cli.options import json_option, store_options
-from mlcc_ci.cli.run_cmd import (
-    execute_runs,
-    open_for,
+from mlcc_ci.cli.execution import execute_runs
+from mlcc_ci.cli.opening import open_for
+from mlcc_ci.cli.options import (
+    json_option,
     policy_from_options,
     policy_options,
     profile_option,
-    select_targets,
+    store_options,
 )
+from mlcc_ci.cli.targeting import select_targets
 
 
 @click.command()

@@ -1,11 +1,65 @@
-"""Options shared by the commands that read or write results."""
+"""Options shared by the commands that read or write results, and what they mean."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import click
 
 F = Callable[..., Any]
+
+
+MAX_STALE_HOURS = 24 * 365 * 10
+
+
+def _hours(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    if value != value:  # NaN passes every range check
+        raise click.BadParameter("not a number")
+    return value
+
+
+def policy_options(func: F) -> F:
+    func = click.option(
+        "--stale-hours",
+        type=click.FloatRange(min=0, max=MAX_STALE_HOURS),
+        callback=_hours,
+        envvar="MLCC_CI_STALE_HOURS",
+        default=24.0,
+        show_default=True,
+        help="A finished result older than this is due again.",
+    )(func)
+    func = click.option(
+        "--max-concurrency",
+        type=click.IntRange(min=1),
+        envvar="MLCC_CI_MAX_CONCURRENCY",
+        help="At most this many running at once, counting those already running.",
+    )(func)
+    return func
+
+
+def profile_option(func: F) -> F:
+    from mlcc_ci.cli.helptext import ProfileOption
+
+    return click.option(
+        "--profile",
+        "profile_name",
+        cls=ProfileOption,  # its help lists the profiles of the catalog in use
+        metavar="NAME",
+        envvar="MLCC_CI_PROFILE",
+    )(func)
+
+
+def policy_from_options(stale_hours: float, max_concurrency: int | None, catalog: Any) -> Any:
+    """The selection policy; a run counts as orphaned only once the catalog's stage timeouts
+    could not explain it any more (budget.py), as in AWS."""
+    from mlcc_ci.budget import for_catalog
+    from mlcc_ci.selection import Policy
+
+    return Policy(
+        stale_after=timedelta(hours=stale_hours),
+        max_concurrency=max_concurrency,
+        build_timeout=timedelta(minutes=for_catalog(catalog).running_minutes),
+    )
 
 
 def store_options(func: F) -> F:

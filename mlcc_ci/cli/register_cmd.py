@@ -6,8 +6,7 @@ from pathlib import Path
 import click
 
 from mlcc_ci.cli.helptext import ProfileOption
-from mlcc_ci.cli.options import confirm, store_options
-from mlcc_ci.cli.run_cmd import profile_option
+from mlcc_ci.cli.options import confirm, profile_option, store_options
 
 _LABEL = {"created": "created", "changed": "changed → untested", "unchanged": "unchanged"}
 
@@ -233,7 +232,7 @@ def doctor(
     duplicate. Unreadable records are only listed. Exit 1 while anything is left.
     """
     from mlcc_ci import doctor as doc
-    from mlcc_ci.cli.run_cmd import open_for
+    from mlcc_ci.cli.opening import open_for
 
     catalog, _profile, target = open_for(profile_name, store_url, table)  # never makes one
     preferred = {e.config_id for e in catalog.entries}

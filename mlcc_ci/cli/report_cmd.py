@@ -5,9 +5,8 @@ from typing import Any
 
 import click
 
-from mlcc_ci.cli.logs_cmd import report_layout
-from mlcc_ci.cli.options import store_options
-from mlcc_ci.cli.run_cmd import open_for, profile_option
+from mlcc_ci.cli.opening import open_for
+from mlcc_ci.cli.options import profile_option, store_options
 
 EXPORTED = ("junit", "github")  # formats for other tools, from the report's test cases
 
@@ -217,6 +216,18 @@ def dashboard(
         pass
     finally:
         server.server_close()
+
+
+def report_layout(output: Path | None) -> dict[str, Any]:
+    """How `report` lays out what it renders: failures wrapped to the terminal (100 columns
+    in a file), and local logs linked relative to the report file (or the working folder)."""
+    import shutil
+
+    from mlcc_ci.loglinks import relative_href
+
+    width = 100 if output else shutil.get_terminal_size((100, 24)).columns
+    base = output.absolute().parent if output else Path.cwd()
+    return {"width": width, "log_href": relative_href(base)}
 
 
 COMMANDS = [report, dashboard]
