@@ -32,24 +32,25 @@ class Decision:
     reason: str
 
 
-# How the generated scripts name what they create, after the project: the project is
-# read out of the name exactly, never matched as a prefix (a record named `mlcc-ci` must
-# not own every `mlcc-ci-*` endpoint).
-NAMES = {
-    "endpoint": re.compile(r"^(?P<project>.+)-endpoint-\d+$"),
-    "endpoint-config": re.compile(r"^(?P<project>.+)-epc-\d+$"),
-    "model": re.compile(r"^(?P<project>.+)-(?:batch-)?model(?:-\d+)?$"),
+# How the generated scripts name what they create, after the project (what follows it):
+# the project is read out of the name exactly, never matched as a prefix (a record named
+# `mlcc-ci` must not own every `mlcc-ci-*` endpoint).
+SHAPES = {
+    "endpoint": r"-endpoint-\d+",
+    "endpoint-config": r"-epc-\d+",
+    "model": r"-(?:batch-)?model(?:-\d+)?",
     # <project>-build-<region code> (naming.region_code: use1, apse2, usgw1, ...)
-    "nested-build": re.compile(r"^(?P<project>.+)-build-[a-z]+[0-9]+$"),
+    "nested-build": r"-build-[a-z]+[0-9]+",
 }
+NAMES = {kind: re.compile(rf"^(?P<project>.+){shape}$") for kind, shape in SHAPES.items()}
 
 
 def owner(resource: str, kind: str, projects: Iterable[Project]) -> Project | None:
-    """The project the resource's name says made it, if one is registered."""
-    match = NAMES[kind].match(resource)
-    if match is None:
-        return None
-    return next((p for p in projects if p.name == match.group("project")), None)
+    """The project the resource's name says made it, if one is registered. A name can read
+    two ways (`x-batch-model-1` is project x's batch model, or project x-batch's model): of
+    the registered projects it reads as, the longest name wins."""
+    fits = [p for p in projects if re.fullmatch(re.escape(p.name) + SHAPES[kind], resource)]
+    return max(fits, key=lambda p: len(p.name), default=None)
 
 
 def decide(resource: str, kind: str, created: datetime, projects: Iterable[Project]) -> Decision:
