@@ -1,5 +1,6 @@
-"""Timestamps as the store keeps them: ISO 8601, UTC, `Z`; and the one way people are shown a
-moment (`display`) and a duration (`duration`)."""
+"""Timestamps as the store keeps them: ISO 8601, UTC, to the millisecond, `Z` (`iso`, which
+every writer uses); and the one way people are shown a moment (`display`) and a duration
+(`duration`)."""
 
 from datetime import UTC, datetime
 
@@ -8,7 +9,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def iso(moment: datetime, *, ms: bool = False) -> str:
+def iso(moment: datetime, *, ms: bool = True) -> str:
+    """The one way mlcc-ci writes a moment: to the millisecond, so a run that ends within
+    the second it started never reads as ending before it (`ms=False`: only to keep another
+    writer's whole seconds as they were read)."""
     moment = moment.astimezone(UTC)
     if ms:
         return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
@@ -34,9 +38,13 @@ def display(text: str | None) -> str:
 _DURATIONS: dict[int, str] = {}  # whole seconds -> how they read: a report asks thousands of times
 
 
-def duration(seconds: float) -> str:
-    """The one way every output shows a duration (the run's summary, reports, history):
-    4.2s, 42s, 7m 05s, 2h 03m."""
+def duration(seconds: float | None) -> str:
+    """The one way every output shows a duration (the run's summary, reports, history, the
+    live progress): 4.2s, 42s, 7m 05s, 2h 03m; "-" for none. Taken to the millisecond first,
+    as a run stores it, so a run's summary and its stored history read the same."""
+    if seconds is None:
+        return "-"
+    seconds = round(seconds, 3)
     if seconds < 9.95:  # 9.96 would read 10.0s, and 10 reads 10s
         return f"{max(seconds, 0.0):.1f}s"
     whole = round(seconds)

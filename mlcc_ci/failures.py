@@ -7,6 +7,7 @@ by. A log no rule matches is `unclassified`, never silently `product`. Patterns 
 (CLASSIFY_SECONDS) past which it is `unclassified` too, saying so.
 """
 
+import os
 import re
 import threading
 import time
@@ -17,7 +18,7 @@ from typing import Any
 
 from mlcc_ci import schema
 from mlcc_ci.constants import FAILABLE_STAGES
-from mlcc_ci.errors import CatalogError
+from mlcc_ci.errors import CatalogError, UsageError
 from mlcc_ci.patterns import Pattern, PatternError, compile_pattern
 from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
@@ -67,11 +68,8 @@ class Rule:
 
     @property
     def source(self) -> str:
-        """FILE:LINE for people, relative to the working directory of the moment (the rules
-        are cached): never `../../.venv/…` (mlcc_ci.catalog.shown_path)."""
-        from mlcc_ci.catalog import shown_path
-
-        return f"{shown_path(self.file)}:{self.line}"
+        """FILE:LINE for people, the same from any folder (see `rule_path`)."""
+        return f"{rule_path(self.file)}:{self.line}"
 
     def applies(self, stage: str | None) -> bool:
         return stage is None or ANY_STAGE in self.stages or stage in self.stages
@@ -88,6 +86,21 @@ class Classification:
 
 
 _UNMATCHED = Classification(UNCLASSIFIED, hint="no rule matched: read the log")
+
+
+def rule_path(path: Path) -> str:
+    """Where a rule file is, whatever the working directory: `(shipped) FILE` for mlcc-ci's
+    packaged rules, relative to the catalog in use when it is in it (`_failures.yaml`),
+    else the file's own absolute path."""
+    full = Path(os.path.abspath(path))
+    shipped = Path(os.path.abspath(data_path("catalog")))
+    if shipped.parent.name == "_data" and full.is_relative_to(shipped):
+        return f"(shipped) {full.relative_to(shipped).as_posix()}"
+    try:
+        catalog = Path(os.path.abspath(catalog_dir()))
+    except UsageError:  # the catalog named is gone: the file's own path says it all
+        return str(full)
+    return full.relative_to(catalog).as_posix() if full.is_relative_to(catalog) else str(full)
 
 
 def _display(path: Path) -> str:

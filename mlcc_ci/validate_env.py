@@ -17,9 +17,10 @@ import sys
 import tempfile
 import venv
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from mlcc_ci import clock
 
 SERVICES = ("sagemaker", "iam", "ecr", "s3")
 
@@ -143,7 +144,7 @@ def schema_home(root: Path) -> Path:
             (folder / "service-2.json").write_text(json.dumps(smithy_model(service, model)))
             services[service] = {"version": model.get("metadata", {}).get("apiVersion", "")}
         manifest = {
-            "lastSynced": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "lastSynced": clock.iso(clock.now()),
             "services": services,
             "source": f"botocore {botocore_version} (prepared offline by mlcc-ci)",
         }

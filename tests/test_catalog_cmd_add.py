@@ -356,7 +356,8 @@ def test_a_renamed_copy_is_told_to_name_its_generator_configuration(
 
 def test_source_paths_never_climb_out_of_the_working_directory(cli, tmp_path, monkeypatch):
     """Inside the working directory, relative; outside it, absolute; packaged with mlcc-ci,
-    `(shipped)`: the same in `failures rules` and `catalog show-defaults`."""
+    `(shipped)`: the same in `failures rules` and `catalog show-defaults`. A failure rule's
+    file is the same from any folder: relative to the catalog in use, else absolute."""
     team = _team(cli, tmp_path, "http-flask")
     (team / "_failures.yaml").write_text(
         "rules:\n  - name: our-proxy\n    class: infra\n    stages: [build]\n"
@@ -374,7 +375,7 @@ def test_source_paths_never_climb_out_of_the_working_directory(cli, tmp_path, mo
     monkeypatch.chdir(tmp_path)
     shipped = REPO / "catalog"
     assert sources() == [
-        "ci/catalog/_failures.yaml:2",
+        "_failures.yaml:2",
         f"{shipped}/_failures.yaml:12",
         f"# {shipped}/_defaults.yaml:5",
         "# ci/catalog/_defaults.yaml:7",
@@ -382,12 +383,12 @@ def test_source_paths_never_climb_out_of_the_working_directory(cli, tmp_path, mo
     monkeypatch.chdir(team)
     assert sources()[:2] == ["_failures.yaml:2", f"{shipped}/_failures.yaml:12"]
     monkeypatch.chdir(REPO)
-    assert sources()[1:3] == ["catalog/_failures.yaml:12", "# catalog/_defaults.yaml:5"]
+    assert sources()[1:3] == [f"{shipped}/_failures.yaml:12", "# catalog/_defaults.yaml:5"]
     # as installed from a wheel, under the working directory (a virtualenv in the repository)
     monkeypatch.chdir(tmp_path)
     _packaged(tmp_path, monkeypatch)
     assert sources() == [
-        "ci/catalog/_failures.yaml:2",
+        "_failures.yaml:2",
         "(shipped) _failures.yaml:12",
         "# (shipped) _defaults.yaml:5",
         "# ci/catalog/_defaults.yaml:7",

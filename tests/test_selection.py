@@ -49,7 +49,7 @@ def test_every_finished_status_goes_stale():
 def test_stale_after_exactly_24_hours_to_the_second():
     """Literal boundaries, now = 2026-06-01T12:00:00Z: a result exactly 24 h old is still
     fresh ("goes stale after 24 h"), one second older is stale."""
-    assert clock.iso(NOW) == "2026-06-01T12:00:00Z"
+    assert clock.iso(NOW) == "2026-06-01T12:00:00.000Z"
     cases = {
         "2026-05-31T12:00:01Z": "fresh",  # 24 h minus 1 s
         "2026-05-31T12:00:00Z": "fresh",  # exactly 24 h

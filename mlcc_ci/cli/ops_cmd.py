@@ -136,6 +136,8 @@ def status_counts(report: Any, store: str) -> dict[str, Any]:
         "passing": s.passing,
         "failing": s.failing,
         "blocked": s.blocked,
+        # which they are, each with its block (class, stage, since, next try, rule)
+        "blockedConfigurations": [{"name": c.name, **c.blocked.to_item()} for c in report.blocked],
         "unproven": s.unproven,
         "suspects": [c.suspect.to_item(c.name) for c in report.suspects if c.suspect],
         "quarantined": s.quarantined,

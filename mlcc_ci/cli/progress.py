@@ -15,6 +15,7 @@ from typing import TextIO
 
 import click
 
+from mlcc_ci import clock
 from mlcc_ci.cli.pipes import guard
 from mlcc_ci.lifecycle import Progress
 
@@ -95,7 +96,10 @@ class ProgressView:
             width = max(shutil.get_terminal_size((80, 24)).columns - 1, 20)
             with self.lock:
                 now = time.monotonic()
-                parts = [f"{n}: {s} {now - t:.0f}s" for n, (s, t) in sorted(self.active.items())]
+                parts = [
+                    f"{n}: {s} {clock.duration(now - t)}"
+                    for n, (s, t) in sorted(self.active.items())
+                ]
                 if parts:
                     line = " | ".join(parts)
                     if len(line) > width:

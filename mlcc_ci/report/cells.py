@@ -19,10 +19,6 @@ EXAMPLE_NOTE = (
 )
 
 
-def shown_duration(value: float | None) -> str:
-    return "-" if value is None else clock.duration(value)
-
-
 def status_text(c: ConfigReport, *, narrow: bool = False) -> str:
     """`fail-build [product] ⚠️ REGRESSION`, `blocked (capacity)`, `pass`, `fail-validate
     [product] (quarantined until 2026-12-31)`, `pass (removed from the catalog)`.
@@ -109,8 +105,7 @@ def seconds_since(since: str | None, now: str) -> float | None:
 
 
 def elapsed(since: str | None, now: str) -> str:
-    spent = seconds_since(since, now)
-    return "-" if spent is None else clock.duration(spent)
+    return clock.duration(seconds_since(since, now))
 
 
 def running_state(c: ConfigReport, now: str) -> str:

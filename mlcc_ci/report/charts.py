@@ -10,6 +10,7 @@ from html import escape
 from operator import sub
 
 from mlcc_ci.clock import duration as seconds
+from mlcc_ci.history import WINDOW
 from mlcc_ci.models import Run, StageResult
 
 # Colours, shared with the legend and the stylesheet (reports/report.html.j2).
@@ -28,7 +29,8 @@ STAGE_COLOURS = {
     "register": "#1b7c83",
     "teardown": "#57606a",
 }
-TREND_WINDOW = 5  # the pass rate at each run is over this many runs ending there
+# the pass rate at each run is over this many runs ending there: the table's own window
+TREND_WINDOW = WINDOW
 
 
 @lru_cache(maxsize=4096)
@@ -46,9 +48,11 @@ def _runs(n: int) -> str:
     return f"{n} run{'' if n == 1 else 's'}"
 
 
-def trend(runs: Sequence[Run]) -> str:
+def trend(runs: Sequence[Run], rate: str) -> str:
     """Pass rate over time (oldest left), each run a dot in its status colour. `runs`
-    newest first, as the report keeps them. Drawn in tenths of a pixel, as whole numbers."""
+    newest first, as the report keeps them; `rate`: the pass rate the table shows beside it
+    (cells.rate_text), which the title quotes as the rate now. Drawn in tenths of a pixel,
+    as whole numbers."""
     # what the pass rate counts: a run that proved nothing of the product is no dot
     passes = [r.passed for r in reversed(runs) if r.product]
     if not passes:
@@ -59,19 +63,15 @@ def trend(runs: Sequence[Run]) -> str:
     passed: list[str] = []
     failed: list[str] = []
     window = 0  # passes among the last TREND_WINDOW runs
-    first = last = 0.0
+    first = 0.0
     for i, ok in enumerate(passes):
         window += ok - (passes[i - TREND_WINDOW] if i >= TREND_WINDOW else 0)
-        rate = window / min(i + 1, TREND_WINDOW)
-        first = rate if i == 0 else first
-        last = rate
-        x, y = 30 + i * step * 10, 30 + int((1 - rate) * (height - 6) * 10)
+        at = window / min(i + 1, TREND_WINDOW)
+        first = at if i == 0 else first
+        x, y = 30 + i * step * 10, 30 + int((1 - at) * (height - 6) * 10)
         points.append(f"{x},{y}")
         (passed if ok else failed).append(f"M{x - 20} {y - 20}h40v40h-40z")
-    label = (
-        f"pass rate over the last {_runs(len(passes))}: "
-        f"{first * 100:.0f}% at first, {last * 100:.0f}% now"
-    )
+    label = f"pass rate over the last {_runs(len(passes))}: {first * 100:.0f}% at first, {rate} now"
     return (
         f'<svg class="trend" width="{width}" height="{height}" '
         f'viewBox="0 0 {width * 10} {height * 10}" role="img">'

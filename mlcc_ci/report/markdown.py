@@ -16,7 +16,6 @@ from mlcc_ci.report.cells import (
     quarantine_text,
     rate_text,
     running_state,
-    shown_duration,
     stage_marks,
 )
 from mlcc_ci.report.classes import shown_status
@@ -179,7 +178,7 @@ def _md_row(c: ConfigReport) -> str:
     status += " (flaky)" if c.flaky else ""
     return (
         f"| {md_cell(c.name)} | {icon} {status} | {clock.display(c.lastTest)} | "
-        f"{shown_duration(c.duration)} | {stage_marks(c)} | {rate_text(c)} | "
+        f"{clock.duration(c.duration)} | {stage_marks(c)} | {rate_text(c)} | "
         f"{md_cell(cost_text(c))} | {md_cell(c.owner)} | {md_cell(c.profile or '-')} |"
     )
 

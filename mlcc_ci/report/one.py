@@ -84,7 +84,7 @@ def text(one: One) -> str:
     records = f" ({c.recordCount} records)" if c.recordCount > 1 else ""
     support = c.supportState + (f": {c.supportReason}" if c.supportReason else "")
     last = (
-        f"{clock.display(c.lastTest)}, {_duration(c.duration)}, profile {c.profile or '-'}"
+        f"{clock.display(c.lastTest)}, {clock.duration(c.duration)}, profile {c.profile or '-'}"
         if c.lastTest
         else "never"
     )
@@ -149,7 +149,7 @@ def text(one: One) -> str:
         failed = failed_stage(run)
         lines.append(
             f"  {clock.display(run.finishedAt):<20}  {shown:<{status_width}}  "
-            f"{_duration(run.durationSeconds):<8}  {failed or '-'}"
+            f"{clock.duration(run.durationSeconds):<8}  {failed or '-'}"
         )
         if failed or run.errorMessage:
             lines.append(f"{'':<24}{excerpt(run, WIDTH - 24)}")
@@ -194,10 +194,6 @@ def _stages(c: ConfigReport) -> str:
 
 def _remote(pointer: str) -> bool:
     return pointer.startswith("cloudwatch:")
-
-
-def _duration(value: float | None) -> str:
-    return "-" if value is None else clock.duration(value)
 
 
 def as_dict(one: One, report: Report) -> dict[str, Any]:

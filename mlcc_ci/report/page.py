@@ -21,7 +21,6 @@ from mlcc_ci.report.cells import (
     removed_text,
     running_state,
     seconds_since,
-    shown_duration,
 )
 from mlcc_ci.report.charts import word
 from mlcc_ci.report.classes import shown_status
@@ -145,6 +144,7 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
     cost_title = escape(cost.basis) if cost else ""
     cost_value = "" if cost is None or cost.usd is None else f"{cost.usd:.4f}"
     rate = "" if c.passRate is None else f"{c.passRate:.3f}"
+    said = rate_text(c)  # the table's pass rate, and the rate the trend's title says now
     shown_cost = (
         f'<div class="muted">{c.cost_total.text} in {len(c.history)} '
         f"run{'' if len(c.history) == 1 else 's'}</div>"
@@ -161,9 +161,9 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
         f"{sections.html_class(c)}{flags}{sections.html_notes(c)}{_live_cell(c)}{extra}</td>"
         f"<td>{word(c.architecture)}</td><td>{word(c.owner)}</td>"
         f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
-        f"<td>{shown_duration(c.duration)}</td>"
+        f"<td>{clock.duration(c.duration)}</td>"
         f'<td class="tl">{timeline}{_stage_list(c, local)}</td>'
-        f'<td class="trend">{charts.trend(c.history)}<div>{rate_text(c)}</div></td>'
+        f'<td class="trend">{charts.trend(c.history, said)}<div>{said}</div></td>'
         f"<td>{charts.durations(c.history)}</td>"
         f'<td title="{cost_title}">{cost_text(c)}{shown_cost}</td>'
         f"<td>{word(c.profile or '-')}</td></tr>"

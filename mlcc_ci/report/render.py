@@ -24,7 +24,6 @@ from mlcc_ci.report.cells import (
     rate_text,
     removed_text,
     running_state,
-    shown_duration,
     stage_marks,
     status_text,
 )
@@ -117,7 +116,7 @@ def _text_table(configs: Sequence[ConfigReport], width: int) -> tuple[str, list[
             Column(
                 "Last Test", last, narrow=[x.replace(" ", "\n", 1) for x in last], droppable=True
             ),
-            Column("Duration", [shown_duration(c.duration) for c in configs], required=False),
+            Column("Duration", [clock.duration(c.duration) for c in configs], required=False),
             Column("Stages", [stage_marks(c) for c in configs]),
             Column("Pass rate", [rate_text(c) for c in configs], droppable=True),
             Column("Cost", [cost_text(c) for c in configs], droppable=True),
