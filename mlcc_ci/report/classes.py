@@ -4,15 +4,12 @@ status is shown with its class. Pure: over the report model's configurations."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from mlcc_ci.constants import ERROR, RUNNING
 from mlcc_ci.failures import HARNESS, UNCLASSIFIED
 from mlcc_ci.history import signature
 from mlcc_ci.models import BLOCKING, Blocked, Failure, Run
-
-if TYPE_CHECKING:
-    from mlcc_ci.report.model import ConfigReport
+from mlcc_ci.report.configreport import ConfigReport
 
 # The order classes are listed in: what the product did first, mlcc-ci's own errors last.
 CLASS_ORDER = ("product", UNCLASSIFIED, "capacity", "quota", "infra", "credentials", HARNESS)
@@ -58,7 +55,7 @@ class FailureGroup:
         return f"{self.rule}: {self.capture}" if self.rule and self.capture else self.rule
 
 
-def failure_class(c: "ConfigReport") -> str | None:
+def failure_class(c: ConfigReport) -> str | None:
     """The class of a failing configuration's last product failure (`unclassified` when its
     record has none: no rule matched, or it was recorded before failures were classified)."""
     if not c.failing:
@@ -66,7 +63,7 @@ def failure_class(c: "ConfigReport") -> str | None:
     return c.failure.cls if c.failure is not None else UNCLASSIFIED
 
 
-def shown_status(c: "ConfigReport") -> str:
+def shown_status(c: ConfigReport) -> str:
     """How people see a configuration's status: `blocked (capacity)`, `fail-build [product]`,
     or the status itself."""
     if c.blocked is not None and c.status != RUNNING:
@@ -97,7 +94,7 @@ def _key(group: FailureGroup) -> tuple[int, int, str, str, str]:
     return (rank, -len(group.configurations), group.stage, group.rule, group.signature)
 
 
-def failure_groups(configs: Sequence["ConfigReport"]) -> list[FailureGroup]:
+def failure_groups(configs: Sequence[ConfigReport]) -> list[FailureGroup]:
     """Every failing configuration's failed stage, every blocked configuration and every
     configuration whose last run was a harness error, grouped by class and then by rule and
     capture (unclassified failures by error signature); classes in CLASS_ORDER, the most
@@ -195,7 +192,7 @@ class Noise:
         }
 
 
-def noise(configs: Sequence["ConfigReport"]) -> Noise:
+def noise(configs: Sequence[ConfigReport]) -> Noise:
     """The infrastructure's failures among every configuration's runs shown."""
     counts = dict.fromkeys(NOISE_BUCKETS, 0)
     runs = retried = errors = touched = 0

@@ -11,21 +11,18 @@ from mlcc_ci import clock
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.cost import NO_PRICES, Prices, Total, estimate, monthly, total
-from mlcc_ci.history import Regression, analyse
+from mlcc_ci.history import analyse
 from mlcc_ci.models import (
     MOST_RECENT_RUNS,
     RECENT_RUNS,
-    Blocked,
     Cost,
-    Failure,
     Record,
     Run,
-    StageResult,
 )
-from mlcc_ci.quarantine import Quarantine, in_force
+from mlcc_ci.quarantine import in_force
 from mlcc_ci.report.classes import FailureGroup, Noise, failure_groups, last_error, noise
+from mlcc_ci.report.configreport import ConfigReport as ConfigReport
 from mlcc_ci.report.identities import EarlierIdentity, Row, earlier_identities, primary, rows
-from mlcc_ci.suspects import Suspect
 
 REPORT_VERSION = 1
 HISTORY_SHOWN = RECENT_RUNS  # the runs a report shows per configuration
@@ -34,84 +31,6 @@ HISTORY_SHOWN = RECENT_RUNS  # the runs a report shows per configuration
 # has as many read from its history
 HISTORY_STRIP = MOST_RECENT_RUNS
 COST_DAYS = 14  # the days the cost-per-day table shows
-
-
-@dataclass(frozen=True)
-class ConfigReport:
-    name: str
-    status: str  # a record status, or "unsupported" / "unregistered"
-    project: str | None
-    configId: str | None
-    lastTest: str | None
-    duration: float | None
-    stageResults: Mapping[str, StageResult]
-    errorMessage: str | None
-    lastPass: str | None
-    regression: Regression | None
-    fixed: bool
-    flips: int
-    flaky: bool
-    passRate: float | None
-    runs: int
-    stale: bool
-    supportState: str
-    supportReason: str | None
-    profile: str | None
-    recordCount: int
-    history: Sequence[Run] = ()  # newest first, at most HISTORY_SHOWN
-    owner: str = "-"
-    architecture: str = "-"
-    region: str = "-"
-    instanceType: str = "-"
-    lastCost: Cost | None = None  # of the last run
-    runCosts: Sequence[Cost] = ()  # one per run in `history`
-    monthlyCost: float | None = None  # at the current schedule; None: unknown or not scheduled
-    runStartedAt: str | None = None  # while running
-    currentStage: str | None = None
-    currentStageStartedAt: str | None = None
-    runStages: Mapping[str, StageResult] = field(default_factory=dict)
-    failure: Failure | None = None  # of the last product failure, while failing
-    blocked: Blocked | None = None  # the infrastructure blocked the last runs
-    lastError: Run | None = None  # the last run, when it was a harness error
-    # the identities the entry had before its configuration changed (identities.py)
-    earlier: Sequence[EarlierIdentity] = ()
-    # in force: its failures stay out of the verdict and the regression flags
-    quarantine: Quarantine | None = None
-    # the catalog registered it and no longer has it: shown, counted nowhere
-    removed: bool = False
-    # its block has lasted more than suspect-rounds rounds: the rule may hide a failure
-    suspect: Suspect | None = None
-
-    @property
-    def cost_total(self) -> Total:
-        return total(self.runCosts)
-
-    @property
-    def tested(self) -> bool:
-        return (
-            self.lastTest is not None
-            and self.status not in (UNTESTED, "unregistered")
-            and not self.removed
-        )
-
-    @property
-    def passing(self) -> bool:
-        """It passed and nothing blocks it: a block proves nothing, so it never passes."""
-        return self.status == PASS and not self.removed and not self.unproven
-
-    @property
-    def unproven(self) -> bool:
-        """Its last product result passed, and the infrastructure has blocked it since."""
-        return self.status == PASS and self.blocked is not None and not self.removed
-
-    @property
-    def failing(self) -> bool:
-        return self.status.startswith("fail-") and not self.removed
-
-    @property
-    def counts(self) -> bool:
-        """Its failure counts in the verdict: failing, neither quarantined nor removed."""
-        return self.failing and self.quarantine is None
 
 
 @dataclass(frozen=True)
