@@ -309,7 +309,7 @@ def test_selection_of_entries_with_no_record():
             f"{old.configId}: a new configId",
         )
     ]
-    assert plan.due[0].record == Record.registered(moved, "2026-06-01T12:00:00Z")
+    assert plan.due[0].record == Record.registered(moved, "2026-06-01T12:00:00.000Z")
     assert [(d.record.configId, d.reason) for d in plan.skipped] == [
         (old.configId, "superseded"),
         (fresh.configId, "fresh"),

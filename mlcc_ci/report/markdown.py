@@ -1,11 +1,15 @@
 """The Markdown report, for a pull request's comment: the verdict first, what the change
-caused, then the table; under 64 KB whatever the inputs. Everything from logs, configs or
-users is escaped here: Markdown cells and fences by hand."""
+caused, then the table; under 64 KB whatever the inputs. Laid out by a jinja2 template
+(reports/report.md.j2), as the HTML is; everything from logs, configs or users is escaped
+here: every value the template prints goes through `md_cell` (`finalize`) unless a filter
+made it `Safe` its own way (uncapped text, fences, a <summary>'s HTML)."""
 
 import re
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
 
 from mlcc_ci import clock
-from mlcc_ci.report import sections
 from mlcc_ci.report.cells import (
     EXAMPLE_NOTE,
     STAGE_KEY,
@@ -18,8 +22,9 @@ from mlcc_ci.report.cells import (
     running_state,
     stage_marks,
 )
-from mlcc_ci.report.classes import shown_status
+from mlcc_ci.report.classes import FailureGroup, shown_status
 from mlcc_ci.report.model import ConfigReport, Report
+from mlcc_ci.report.sections import in_a_row
 from mlcc_ci.safetext import capped
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]!|~])")
@@ -62,125 +67,126 @@ _ICON = {"pass": "✅", "untested": "⚪", "running": "🔄", "unsupported": "�
 MD_MARKER = "<!-- mlcc-ci-report -->"
 
 
+class Safe(str):
+    """Markdown already made safe (escaped its own way, or mlcc-ci's own words): printed as
+    it is. Anything else the template prints is escaped as a cell (`_escaped`)."""
+
+
+def _escaped(value: object) -> str:
+    """Every value the template prints: as it is when Safe, else escaped as a table cell."""
+    return value if isinstance(value, Safe) else md_cell(value)
+
+
+def _cells(names: Iterable[object], empty: str = "") -> Safe:
+    """Names, each escaped as a cell, joined by `, `; `empty` when there are none."""
+    return Safe(", ".join(md_cell(n) for n in names) or empty)
+
+
+def _rule_cause(c: ConfigReport) -> Safe:
+    """` · rule: capture` of a newly failing configuration whose failure a rule named."""
+    f = c.failure
+    return Safe(f" · {md_cell(f.rule)}: {md_cell(f.capture)}" if f is not None and f.rule else "")
+
+
+def _why(c: ConfigReport, g: FailureGroup) -> str:
+    if g.kind == "error" and c.lastError is not None:
+        return f"mlcc-ci's own error on {clock.display(c.lastError.finishedAt)}"
+    b = c.blocked
+    if b is None:
+        return "-"
+    return f"blocked since {clock.display(b.since)}, {in_a_row(b.rounds)}"
+
+
+def _summary(g: FailureGroup) -> Safe:
+    """A product failure group's <summary>, escaped there as HTML as a whole: `[product]
+    deploy_test ×1: names · rule: capture`."""
+    names = ", ".join(capped(n, MD_CELL_CHARS) for n in g.configurations)
+    cause = f" · {g.cause}" if g.cause else ""
+    said = f"[{g.cls}] {g.stage} ×{len(g.configurations)}: {names}{cause}"
+    return Safe(_html_escape(capped(said, 400)))
+
+
+def _icon(c: ConfigReport) -> str:
+    icon = "🚧" if is_blocked(c) else _ICON.get(c.status, "❌")
+    return "🔇" if c.quarantine is not None and c.failing else icon
+
+
+@cache
+def _template() -> Any:
+    import jinja2
+
+    from mlcc_ci.resources import data_path
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(data_path("reports"))),
+        autoescape=False,  # Markdown is not HTML: every value is escaped by `_escaped`
+        finalize=_escaped,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters.update(
+        safe=lambda v: Safe(v),
+        text=lambda v: Safe(md_text(v)),
+        fence=lambda v: Safe(md_fence(capped(v, 600) or "(no error output)")),
+        summary=_summary,
+        cells=_cells,
+        rule_cause=_rule_cause,
+        display=clock.display,
+        duration=clock.duration,
+    )
+    return env.get_template("report.md.j2")
+
+
 def markdown(report: Report) -> str:
     """For a pull request: the verdict first, then the summary, the costs that are not
     zero, what changed, the regressions, the failures grouped by cause, and a compact table
-    of what can run, failing rows first and passing ones folded; unsupported ones once."""
-    from mlcc_ci.report.verdict import verdict
+    of what can run, failing rows first and passing ones folded; unsupported ones once.
+    The layout is the template's (reports/report.md.j2); what goes in it is chosen here."""
+    from mlcc_ci.report.verdict import newly_failing, verdict
 
-    out = [MD_MARKER, f"**{verdict(report, md_cell)}**", ""]
-    out += [f"mlcc-ci coverage · {report.summary.line()}", ""]
-    costs = cost_lines(report, hide_zero=True)
-    out += [f"- {md_cell(line)}" for line in costs] + [f"- {md_text(report.noise.line())}", ""]
-    if report.profiles.get("example"):
-        out += [f"> **Note:** {EXAMPLE_NOTE}", ""]
-    if report.changes:
-        out += ["### Since the baseline", ""]
-        for label, listed in (
-            ("newly failing", report.changes.newly_failing),
-            ("newly passing", report.changes.newly_passing),
-            ("new configurations", report.changes.new),
-        ):
-            shown = ", ".join(md_cell(n) for n in listed) or "none"
-            out.append(f"- {label}: {shown}")
-        out.append("")
-    out += sections.markdown_caused(report, md_cell)
-    if report.regressions:
-        out += ["### Regressions", ""]
-        for c in report.regressions:
-            assert c.regression
-            out.append(
-                f"- {md_cell(c.name)}: failing since {clock.display(c.regression.since)}; "
-                f"last pass {clock.display(c.regression.lastPass)} "
-                f"(run {md_cell(c.regression.lastPassRunId)})"
-            )
-        out.append("")
-    if report.quarantined:
-        out += ["### Quarantined", ""]
-        for c in report.quarantined:
-            out.append(
-                f"- {md_cell(c.name)}: {md_cell(shown_status(c))}, {md_cell(quarantine_text(c))}"
-            )
-        out.append("")
-    groups = [g for g in report.failure_groups if g.kind == "failure"]
-    if groups:
-        out += ["### Failures by class", ""]
-        for g in groups:
-            summary = _html_escape(capped(sections.markdown_summary(g, _plain), 400))
-            out += [
-                f"<details><summary>{summary}</summary>",
-                "",
-                md_fence(capped(g.sample, 600) or "(no error output)"),
-                "",
-                "</details>",
-                "",
-            ]
-    for title, configs, say in (
-        ("Fixed", report.fixed, lambda c: "passed after failing"),
-        ("Flaky", report.flaky, lambda c: f"{c.flips} status changes in its last runs"),
-        ("Running", report.running, lambda c: running_state(c, report.generatedAt)),
-    ):
-        if configs:
-            out += [f"### {title}", ""]
-            out += [f"- {md_cell(c.name)}: {md_cell(say(c))}" for c in configs]
-            out.append("")
+    by_name = {c.name: c for c in report.configurations}
+
+    def why_listed(g: FailureGroup) -> Safe:
+        return _cells(f"{n} ({_why(by_name[n], g)})" for n in g.configurations)
+
     runnable = [
         c for c in report.configurations if c.supportState != "unsupported" and not c.removed
     ]
     first = [c for c in runnable if c.failing or is_blocked(c)]
     first += [c for c in runnable if not (c.failing or c.passing or is_blocked(c))]
-    if first:
-        out += [*MD_TABLE_HEAD, *(_md_row(c) for c in first), ""]
     passing = [c for c in runnable if c.passing and not is_blocked(c)]
-    if passing:
-        out += [f"<details><summary>{len(passing)} passing</summary>", "", *MD_TABLE_HEAD]
-        out += [*(_md_row(c) for c in passing), "", "</details>", ""]
-    out += [md_cell(STAGE_KEY.capitalize()), ""]
-    unsupported = [c.name for c in report.configurations if c.supportState == "unsupported"]
-    if unsupported:
-        out.append(f"Unsupported by the generator: {', '.join(md_cell(n) for n in unsupported)}")
-    if report.removed:
-        names = ", ".join(md_cell(c.name) for c in report.removed)
-        out.append(f"\nRemoved from the catalog, their records kept, counted nowhere: {names}")
-    earlier = [(c, line) for c in report.configurations for line in earlier_lines(c)]
-    if earlier:
-        out += ["", f"<details><summary>Earlier identities ({len(earlier)})</summary>", ""]
-        out += [f"- {md_cell(c.name)}: {md_cell(line)}" for c, line in earlier]
-        out += ["", "</details>"]
-    for config_id, reason in report.unreadable.items():
-        out.append(f"\nUnreadable record {md_cell(config_id)}: {md_cell(reason)}")
-    return _fit("\n".join(out).rstrip() + "\n")
-
-
-MD_TABLE_HEAD = (
-    "| Config | Status | Last Test | Duration | Stages | Pass rate | Cost | Owner | Profile |",
-    "|---|---|---|---|---|---|---|---|---|",
-)
-
-
-def _plain(name: str) -> str:
-    """A name in a <summary>, escaped there as HTML as a whole."""
-    return capped(name, MD_CELL_CHARS)
-
-
-def _md_row(c: ConfigReport) -> str:
-    icon = "🚧" if is_blocked(c) else _ICON.get(c.status, "❌")
-    icon = "🔇" if c.quarantine is not None and c.failing else icon
-    status = md_cell(shown_status(c)) + (" ⚠️ **REGRESSION**" if c.regression else "")
-    if c.quarantine is not None:
-        status += f" (quarantined until {md_cell(c.quarantine.until)})"
-    if is_blocked(c):
-        assert c.blocked is not None
-        status += f" since {clock.display(c.blocked.since)}"
-    if c.lastError is not None:
-        status += " (last run: harness error)"
-    status += " (fixed)" if c.fixed else ""
-    status += " (flaky)" if c.flaky else ""
-    return (
-        f"| {md_cell(c.name)} | {icon} {status} | {clock.display(c.lastTest)} | "
-        f"{clock.duration(c.duration)} | {stage_marks(c)} | {rate_text(c)} | "
-        f"{md_cell(cost_text(c))} | {md_cell(c.owner)} | {md_cell(c.profile or '-')} |"
+    lists = [
+        ("Fixed", report.fixed, lambda c: "passed after failing"),
+        ("Flaky", report.flaky, lambda c: f"{c.flips} status changes in its last runs"),
+        ("Running", report.running, lambda c: running_state(c, report.generatedAt)),
+    ]
+    text = _template().render(
+        report=report,
+        marker=MD_MARKER,
+        verdict=verdict(report, md_cell),
+        costs=cost_lines(report, hide_zero=True),
+        example=bool(report.profiles.get("example")),
+        example_note=EXAMPLE_NOTE,
+        caused=[by_name[n] for n in newly_failing(report)],
+        not_caused=[g for g in report.failure_groups if g.kind != "failure"],
+        groups=[g for g in report.failure_groups if g.kind == "failure"],
+        lists=[(title, configs, say) for title, configs, say in lists if configs],
+        tables=[(folded, rows) for folded, rows in ((False, first), (True, passing)) if rows],
+        unsupported=[c.name for c in report.configurations if c.supportState == "unsupported"],
+        earlier=[(c, line) for c in report.configurations for line in earlier_lines(c)],
+        stage_key=STAGE_KEY.capitalize(),
+        shown_status=shown_status,
+        quarantine_text=quarantine_text,
+        icon=_icon,
+        blocked=is_blocked,
+        stage_marks=stage_marks,
+        rate_text=rate_text,
+        cost_text=cost_text,
+        why_listed=why_listed,
     )
+    return _fit(text.rstrip() + "\n")
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")

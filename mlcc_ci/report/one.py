@@ -198,7 +198,7 @@ def _remote(pointer: str) -> bool:
 
 def as_dict(one: One, report: Report) -> dict[str, Any]:
     """The configuration as `report --json` has it, with its history in full."""
-    from mlcc_ci.report.render import as_dict as report_dict
+    from mlcc_ci.report.jsondoc import as_dict as report_dict
 
     single = Report(
         report.generatedAt,

@@ -23,7 +23,13 @@ from mlcc_ci.report.cells import (
     seconds_since,
 )
 from mlcc_ci.report.charts import word
-from mlcc_ci.report.classes import shown_status
+from mlcc_ci.report.classes import (
+    CLASS_ORDER,
+    CLASS_TITLES,
+    FailureGroup,
+    failure_class,
+    shown_status,
+)
 from mlcc_ci.report.model import ConfigReport, Report
 
 
@@ -158,7 +164,7 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
         f'data-cost="{cost_value}" data-rate="{rate}">'
         f'<td class="name">{name}<div class="muted">{escape(c.project or "")}</div></td>'
         f'<td class="status"><span class="badge {badge}">{shown}</span>'
-        f"{sections.html_class(c)}{flags}{sections.html_notes(c)}{_live_cell(c)}{extra}</td>"
+        f"{html_class(c)}{flags}{html_notes(c)}{_live_cell(c)}{extra}</td>"
         f"<td>{word(c.architecture)}</td><td>{word(c.owner)}</td>"
         f'<td><time datetime="{last}">{clock.display(c.lastTest)}</time>{stale}</td>'
         f"<td>{clock.duration(c.duration)}</td>"
@@ -211,7 +217,36 @@ def html(report: Report, *, live: bool = False, log_href: LogHref | None = None)
         error_text=sections.error_text,
         quarantine_text=quarantine_text,
         removed_text=removed_text,
-        failure_classes=sections.html_classes(report),
+        failure_classes=html_classes(report),
         architectures=sorted({c.architecture for c in report.configurations}),
         owners=sorted({c.owner for c in report.configurations}),
     )
+
+
+def html_class(c: ConfigReport) -> str:
+    """Beside a failing row's badge: the class of its failure."""
+    cls = failure_class(c)
+    if cls is None or (c.blocked is not None and c.status != "running"):
+        return ""
+    return f'<span class="cls cls-{escape(cls)}">{escape(cls)}</span>'
+
+
+def html_notes(c: ConfigReport) -> str:
+    """Under a row's badge: how long it has been blocked, or the last run's harness error."""
+    out = ""
+    if c.blocked is not None and c.status != "running":
+        out += f'<div class="blocked-since">{escape(sections.blocked_text(c))}</div>'
+    if c.lastError is not None:
+        out += f'<div class="error">last run: {escape(sections.error_text(c))}</div>'
+    return out
+
+
+def html_classes(report: Report) -> list[tuple[str, str, list[FailureGroup]]]:
+    """(class, what it means, its groups) in CLASS_ORDER, for the template."""
+    by_class: dict[str, list[FailureGroup]] = {}
+    for g in report.failure_groups:
+        by_class.setdefault(g.cls, []).append(g)
+    order = [c for c in CLASS_ORDER if c in by_class] + sorted(
+        c for c in by_class if c not in CLASS_ORDER
+    )
+    return [(c, CLASS_TITLES.get(c, ""), by_class[c]) for c in order]
