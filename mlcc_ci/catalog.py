@@ -12,12 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from mlcc_ci import naming, schema
-from mlcc_ci.catalogpaths import display, near, not_a_catalog
+from mlcc_ci.catalogpaths import PACKED_TEAM_RULES, RULES_FILE, display, near, not_a_catalog
 from mlcc_ci.configid import config_id
 from mlcc_ci.constants import RESOURCE_PREFIX
 from mlcc_ci.doconfig import is_secret
 from mlcc_ci.errors import CatalogError, NotFound
-from mlcc_ci.failures import PACKED_TEAM_RULES, RULES_FILE
 from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safetext import printable
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file

@@ -4,6 +4,11 @@ import difflib
 import os
 from pathlib import Path
 
+# A catalog folder's failure rules (failures.py reads them), and the team catalog's rules as
+# they are packed beside the shipped ones in the stack's Lambda asset
+RULES_FILE = "_failures.yaml"
+PACKED_TEAM_RULES = "_team_failures.yaml"
+
 
 def display(path: Path) -> str:
     try:

@@ -17,15 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from mlcc_ci import schema
+from mlcc_ci.catalogpaths import PACKED_TEAM_RULES, RULES_FILE
 from mlcc_ci.constants import FAILABLE_STAGES
 from mlcc_ci.errors import CatalogError, UsageError
 from mlcc_ci.patterns import Pattern, PatternError, compile_pattern
 from mlcc_ci.resources import catalog_dir, data_path
 from mlcc_ci.safeyaml import Loaded, YamlProblem, load_file
 
-RULES_FILE = "_failures.yaml"
-# The team catalog's rules, packed beside the shipped ones in the stack's Lambda asset
-PACKED_TEAM_RULES = "_team_failures.yaml"
 SCHEMA = "failure-rules.schema.json"
 CLASSES = ("product", "infra", "capacity", "quota", "credentials", "harness")
 UNCLASSIFIED = "unclassified"

@@ -1,5 +1,5 @@
 """The generator's own required-parameter checks, asked of the installed generator (see
-`missing_required`); `generator.catalog_problems` says what they find at each entry's line."""
+`missing_required`); `generatorcheck.catalog_problems` says what they find at each entry's line."""
 
 import json
 import shutil

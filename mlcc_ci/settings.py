@@ -220,7 +220,7 @@ def _store_beside(url: str, folder: Path) -> str:
 def _store_home(url: str, what: str) -> None:
     """A SQLite store's file below a home folder that cannot be found: one line naming
     `what`, before anything else reads the URL."""
-    from mlcc_ci.stores.open import sqlite_file
+    from mlcc_ci.sqliteurl import sqlite_file
     from mlcc_ci.urltext import hide_passwords
 
     file = sqlite_file(url)
@@ -268,14 +268,27 @@ def value_of(key: str, env: Mapping[str, str] = os.environ) -> Any:
     raise KeyError(key)
 
 
+def data_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """The user-wide data folder: $XDG_DATA_HOME/mlcc-ci, else ~/.local/share/mlcc-ci. The
+    store's default without a settings file (else settings.state_dir); the generator's."""
+    base = env.get("XDG_DATA_HOME")
+    if not base:
+        try:
+            base = str(expand_home(env.get("HOME") or "~", "HOME") / ".local/share")
+        except UsageError as exc:  # no HOME, and no home folder for this user
+            raise UsageError(
+                f"no user-wide data folder: {exc}; set XDG_DATA_HOME (or HOME), or name a "
+                "store (--store, MLCC_CI_STORE)"
+            ) from None
+    return Path(base) / "mlcc-ci"
+
+
 def state_dir(env: Mapping[str, str] = os.environ, start: Path | None = None) -> Path:
     """Where this repository's results and run folders go by default: `.mlcc-ci/` beside
     the settings file; with none, the user-wide data folder, as before there were settings."""
     found = find(start)
     if found is not None:
         return found.parent / STATE_FOLDER
-    from mlcc_ci.stores.open import data_dir
-
     return data_dir(env)
 
 

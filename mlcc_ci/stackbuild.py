@@ -94,7 +94,7 @@ def synth(
 
 
 def cli_home(env: Mapping[str, str] = os.environ) -> Path:
-    from mlcc_ci.stores.open import data_dir
+    from mlcc_ci.settings import data_dir
 
     version = json.loads((CLI_LOCK_DIR / "package.json").read_text())["dependencies"]["aws-cdk"]
     return data_dir(env) / "cdk-cli" / version

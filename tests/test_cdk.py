@@ -1088,7 +1088,7 @@ def test_the_executor_builds_only_the_nested_projects_the_stack_names(synth):
     another team's, and no UpdateProject at all (nothing calls it). profile.sh's search of
     the account's secrets is turned off, so the role may list none."""
     from mlcc_ci.catalog import load_valid_catalog
-    from mlcc_ci.naming import nested_builds
+    from mlcc_ci.nestedbuilds import nested_builds
 
     nested = {p for p, _ in nested_builds(load_valid_catalog(), "mlcc-ci", REGION)}
     (grant,) = [st for st in _executor_statements(synth) if st.get("Sid") == "NestedBuilds"]
@@ -1302,7 +1302,7 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
         if st.get("Sid") == "PullThroughDockerHubCache"
     ]
     from mlcc_ci.catalog import load_valid_catalog
-    from mlcc_ci.naming import nested_builds
+    from mlcc_ci.nestedbuilds import nested_builds
 
     assert len(pulls) == 1 + len(
         nested_builds(load_valid_catalog(), constants.RESOURCE_PREFIX, REGION)

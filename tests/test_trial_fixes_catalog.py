@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mlcc_ci import naming
+from mlcc_ci import naming, nestedbuilds
 from mlcc_ci.catalog import load_catalog, load_valid_catalog
 
 # 30 characters: the longest an entry's name may be with the shipped defaults; one more
@@ -55,7 +55,9 @@ def test_the_longest_entry_name_is_the_one_whose_nested_build_role_just_fits():
     entry = shipped.get("transformers-vllm")
     data = {**entry.data, "name": NAME_30, "generatorName": "transformers-vllm"}
     longest = type(shipped)(shipped.defaults, [type(entry)(NAME_30, data, entry.path)])
-    ((_, role),) = naming.nested_builds(longest, "mlcc-ci", "us-isob-east-1", every_strategy=True)
+    ((_, role),) = nestedbuilds.nested_builds(
+        longest, "mlcc-ci", "us-isob-east-1", every_strategy=True
+    )
     assert role == f"mlcc-ci-{NAME_30}-build-usibe1-service-role" and len(role) == 64
 
 

@@ -55,7 +55,9 @@ def validate(paths: tuple[Path, ...], fmt: str) -> None:
             )
         else:
             params = generator.load_parameters(installed)
-            found = result.problems + generator.catalog_problems(result.entries, params)
+            from mlcc_ci.generatorcheck import catalog_problems
+
+            found = result.problems + catalog_problems(result.entries, params)
             result.problems = sorted(found, key=problem_order)
             from mlcc_ci.placement import catalog_warnings
 

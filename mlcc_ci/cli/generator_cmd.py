@@ -7,7 +7,8 @@ import click
 
 if TYPE_CHECKING:
     from mlcc_ci.catalog import Catalog
-    from mlcc_ci.generator import Drift, Pin
+    from mlcc_ci.generator import Pin
+    from mlcc_ci.generatorcheck import Drift
 
 
 def _pin_and_catalog() -> "tuple[Pin, Catalog]":
@@ -68,12 +69,13 @@ def check() -> None:
     unsupported, for the reason it gives) are listed for a decision; they break nothing,
     and the verdict names them."""
     from mlcc_ci import generator as gen
+    from mlcc_ci.generatorcheck import drift
 
     pin, catalog = _pin_and_catalog()
     installed = gen.require(pin, os.environ)
     if installed.version != pin.version:
         click.echo(f"note: checking generator {installed.version}; the catalog pins {pin.version}")
-    found = gen.drift(catalog.entries, gen.load_parameters(installed))
+    found = drift(catalog.entries, gen.load_parameters(installed))
     # A team's catalog holds the configurations it runs: the rest are no gap in it.
     team = not _shipped()
     # An entry may stay unsupported on purpose: its reason says whether the day has come.

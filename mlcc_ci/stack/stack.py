@@ -11,7 +11,7 @@ from constructs import Construct
 from mlcc_ci.budget import for_catalog
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY, DEFAULT_STALE_HOURS
-from mlcc_ci.naming import nested_builds
+from mlcc_ci.nestedbuilds import nested_builds
 from mlcc_ci.stack.alarms import Alarms
 from mlcc_ci.stack.boundary import boundary
 from mlcc_ci.stack.budget_alarm import BudgetAlarm

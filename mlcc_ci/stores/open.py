@@ -13,29 +13,11 @@ from urllib.parse import parse_qs, urlparse
 from mlcc_ci import settings
 from mlcc_ci.constants import RUNS_TABLE_NAME, TABLE_NAME
 from mlcc_ci.errors import NoStore, UsageError
+from mlcc_ci.settings import data_dir
+from mlcc_ci.sqliteurl import sqlite_path
 from mlcc_ci.stores.base import ResultsStore
+from mlcc_ci.stores.sqlite import sqlite_url
 from mlcc_ci.urltext import hide_passwords
-
-
-def data_dir(env: Mapping[str, str] = os.environ) -> Path:
-    """The user-wide data folder: $XDG_DATA_HOME/mlcc-ci, else ~/.local/share/mlcc-ci. The
-    store's default without a settings file (else settings.state_dir); the generator's."""
-    base = env.get("XDG_DATA_HOME")
-    if not base:
-        try:
-            base = str(settings.expand_home(env.get("HOME") or "~", "HOME") / ".local/share")
-        except UsageError as exc:  # no HOME, and no home folder for this user
-            raise UsageError(
-                f"no user-wide data folder: {exc}; set XDG_DATA_HOME (or HOME), or name a "
-                "store (--store, MLCC_CI_STORE)"
-            ) from None
-    return Path(base) / "mlcc-ci"
-
-
-def sqlite_url(path: Path) -> str:
-    """A SQLite store's URL as every output shows it (`config`, `status`, `clean`, the run
-    folders' marks): `sqlite://` and the file's absolute, resolved path."""
-    return f"sqlite://{settings.expand_home(path, 'store URL').resolve()}"
 
 
 def shown_url(url: str) -> str:
@@ -45,26 +27,10 @@ def shown_url(url: str) -> str:
     parsed = urlparse(url)
     if parsed.scheme != "sqlite":
         return hide_passwords(url)
-    path = _sqlite_path(parsed.netloc, parsed.path)
+    path = sqlite_path(parsed.netloc, parsed.path)
     if not path or path == "/" or parsed.password is not None:
         return hide_passwords(url)
     return sqlite_url(Path(path)) + (hide_passwords(f"?{parsed.query}") if parsed.query else "")
-
-
-def sqlite_file(url: str) -> str | None:
-    """The file a SQLite store URL names, as written (None: not a SQLite URL, or no file)."""
-    parsed = urlparse(url)
-    if parsed.scheme != "sqlite" or parsed.password is not None:
-        return None
-    return _sqlite_path(parsed.netloc, parsed.path) or None
-
-
-def _sqlite_path(netloc: str, path: str) -> str:
-    # sqlite:///abs/path and sqlite:////abs/path are absolute; sqlite://rel.db and
-    # sqlite:rel.db are relative (to the working folder; in the settings file, to its folder).
-    if netloc:
-        return netloc + path
-    return "/" + path.lstrip("/") if path.startswith("/") else path
 
 
 def default_url(env: Mapping[str, str] = os.environ) -> str:
@@ -97,7 +63,7 @@ def open_store(
     if parsed.scheme == "sqlite":
         from mlcc_ci.stores.sqlite import SqliteStore
 
-        path = _sqlite_path(parsed.netloc, parsed.path)
+        path = sqlite_path(parsed.netloc, parsed.path)
         if not path or path == "/":
             raise UsageError(
                 f"store URL {hide_passwords(url)!r} names no file: use sqlite:///path/to/file.db"

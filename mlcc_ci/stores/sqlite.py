@@ -10,17 +10,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mlcc_ci import decode
+from mlcc_ci import decode, settings
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Record, Registration, Run
 from mlcc_ci.settings import make_folder
 from mlcc_ci.stores.base import OWNED, RegisterOutcome, reregistered, unchanged
-from mlcc_ci.stores.open import sqlite_url
 from mlcc_ci.stores.validate import check_record
 
 PAGE = 500
 HISTORY_BATCH = 500  # configurations per history query (SQLite allows 32,766 parameters)
 SETUP_WAIT_SECONDS = 30
+
+
+def sqlite_url(path: Path) -> str:
+    """A SQLite store's URL as every output shows it (`config`, `status`, `clean`, the run
+    folders' marks): `sqlite://` and the file's absolute, resolved path."""
+    return f"sqlite://{settings.expand_home(path, 'store URL').resolve()}"
+
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
