@@ -292,7 +292,7 @@ def test_an_idle_plan_says_when_the_next_run_falls_due(cli, team):
         "name": "triton-fil",
         "configId": doc["nextDue"]["configId"],
         "status": "pass",
-        "at": "2026-02-03T01:00:00Z",
+        "at": "2026-02-03T01:00:00.000Z",
         "blocked": None,
     }
     busy = json.loads(cli("--catalog", str(team), "plan", *NOW_ARG, "--json").output)
@@ -404,7 +404,7 @@ def test_an_idle_plan_names_a_blocked_configuration_and_its_retry_time(cli, team
         "name": "http-flask",
         "configId": flask.configId,
         "status": "pass",
-        "at": "2026-02-02T12:00:00Z",
+        "at": "2026-02-02T12:00:00.000Z",
         "blocked": "quota",
     }
     assert fil.testStatus == "pass"

@@ -109,7 +109,7 @@ def _earlier(catalog: Any, store: Any, name: str) -> list[str]:
     report's own rows: identities.py); their runs are not in the table above."""
     from mlcc_ci.report.identities import earlier_identities, rows
     from mlcc_ci.report.model import HISTORY_STRIP
-    from mlcc_ci.report.one import identity_lines
+    from mlcc_ci.report.onetext import identity_lines
 
     row = next((r for r in rows(catalog.entries, store.records()) if r.name == name), None)
     if row is None or not row.earlier:

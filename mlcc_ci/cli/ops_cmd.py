@@ -40,7 +40,7 @@ def status(
     catalog, _, store = open_for(profile_name, store_url, table)
     report = load_report(store, catalog, clock.now())
     if name is not None:
-        from mlcc_ci.report.one import view
+        from mlcc_ci.report.render import view
 
         click.echo(view(report, catalog, store, name, "json" if as_json else "text"), nl=False)
         return

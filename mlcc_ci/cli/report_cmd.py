@@ -80,7 +80,7 @@ def report(
         raise UsageError("report NAME takes --format (text or json) and --json only")
     catalog, profile, store = open_for(profile_name, store_url, table)
     if name is not None:
-        from mlcc_ci.report.one import view
+        from mlcc_ci.report.render import view
 
         click.echo(
             view(load_report(store, catalog, clock.now()), catalog, store, name, fmt), nl=False

@@ -6,9 +6,10 @@ from typing import Any
 
 from mlcc_ci.constants import RUNNING
 from mlcc_ci.cost import Total
-from mlcc_ci.models import Cost
+from mlcc_ci.models import Cost, Run
 from mlcc_ci.report.classes import FailureGroup, failure_class, shown_status
 from mlcc_ci.report.model import REPORT_VERSION, ConfigReport, Report
+from mlcc_ci.report.one import One, failed_stage
 
 
 def _cost_item(cost: Cost | None) -> dict[str, Any] | None:
@@ -204,4 +205,40 @@ def group_item(g: FailureGroup) -> dict[str, Any]:
         "signature": g.signature,
         "sample": g.sample,
         "configurations": list(g.configurations),
+    }
+
+
+# -- one configuration (`report NAME --json`) -----------------------------------------
+
+
+def one_dict(one: One, report: Report) -> dict[str, Any]:
+    """The configuration as `report --json` has it, with its history in full."""
+    single = Report(
+        report.generatedAt,
+        report.summary,
+        [one.config],
+        prices=report.prices,
+        scheduleHours=report.scheduleHours,
+    )
+    doc = as_dict(single)["configurations"][one.config.name]
+    return {
+        "name": one.config.name,
+        **doc,
+        "history": [_run_item(run) for run in one.runs],
+    }
+
+
+def _run_item(run: Run) -> dict[str, Any]:
+    return {
+        "runId": run.runId,
+        "startedAt": run.startedAt,
+        "finishedAt": run.finishedAt,
+        "status": run.status,
+        "durationSeconds": run.durationSeconds,
+        "failedStage": failed_stage(run),
+        "errorMessage": run.errorMessage or None,
+        "profile": run.profile,
+        "stageResults": {k: v.to_item() for k, v in run.stageResults.items()},
+        "failure": run.failure.to_item() if run.failure is not None else None,
+        "attempt": run.attempt,
     }
