@@ -4,7 +4,10 @@ of report/ importing one that imports it back (not even for type checking)."""
 
 import ast
 import tomllib
+from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from mlcc_ci.resources import data_path
 
@@ -54,3 +57,30 @@ def test_the_markdown_template_ships_beside_the_html_one():
     hatch = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["hatch"]["build"]
     assert hatch["targets"]["wheel"]["force-include"]["reports"] == "mlcc_ci/_data/reports"
     assert "reports" in hatch["targets"]["sdist"]["include"]
+
+
+@pytest.mark.functional
+def test_markdown_caps_each_name_and_its_reason_apart(tmp_path):
+    """In `Not caused by this change`, a blocked configuration's name is capped as a cell
+    and its reason apart: one cap over both would cut the reason off a long name."""
+    from datetime import UTC, datetime
+
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.report.data import load_report
+    from mlcc_ci.report.markdown import MD_CELL_CHARS, markdown
+    from mlcc_ci.stores.sqlite import SqliteStore
+    from tests.reporting import classes_scenario
+
+    store = SqliteStore(tmp_path / "c.db")
+    names = ("http-flask", "http-fastapi", "triton-fil", "triton-python", "transformers-vllm")
+    classes_scenario(store, names)
+    report = load_report(store, load_valid_catalog(), datetime(2026, 2, 6, tzinfo=UTC))
+    store.close()
+    long = "triton-fil-" + "z" * 200
+    configs = [
+        replace(c, name=long) if c.name == "triton-fil" else c for c in report.configurations
+    ]
+    out = markdown(replace(report, configurations=configs))
+    line = next(x for x in out.splitlines() if x.startswith("- **capacity**"))
+    shown = long[: MD_CELL_CHARS - 1] + "…"
+    assert f": {shown} (blocked since 2026-02-03 00:00 UTC, 1 run in a row)" in line

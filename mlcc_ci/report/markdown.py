@@ -149,7 +149,9 @@ def markdown(report: Report) -> str:
     by_name = {c.name: c for c in report.configurations}
 
     def why_listed(g: FailureGroup) -> Safe:
-        return _cells(f"{n} ({_why(by_name[n], g)})" for n in g.configurations)
+        """`name (blocked since ..., 2 runs in a row), ...`: each name and why escaped."""
+        said = (f"{md_cell(n)} ({md_cell(_why(by_name[n], g))})" for n in g.configurations)
+        return Safe(", ".join(said))
 
     runnable = [
         c for c in report.configurations if c.supportState != "unsupported" and not c.removed
