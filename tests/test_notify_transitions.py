@@ -2,13 +2,14 @@
 (it failed, now it passes), once each; nothing while it stays green, nor while it keeps
 failing, nor for a first run. The records go through the states a run leaves them in
 (models.claimed, then models.finished, as the lifecycle writes them) and the lifecycle's
-notice (Runner._tell) speaks to a collecting notify. One run through the CLI, the store and
-SNS stays in tests/test_sweeper.py."""
+notice (lifecycle.notices.tell_owners) speaks to a collecting notify. One run through the
+CLI, the store and SNS stays in tests/test_sweeper.py."""
 
 from pathlib import Path
 
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.lifecycle import Runner, RunReport
+from mlcc_ci.lifecycle.notices import tell_owners
 from mlcc_ci.models import Outcome, Record, StageResult, claimed, finished
 from mlcc_ci.profiles import load_profile
 from mlcc_ci.registration import from_entry
@@ -42,7 +43,7 @@ def told_by_runs(statuses: list[str]) -> list[list[tuple[str, str]]]:
             profile="example",
         )
         record = finished(running, outcome)
-        runner._tell(RunReport(record, outcome, Path("unused")))
+        tell_owners(runner.context, RunReport(record, outcome, Path("unused")))
         told.append(sent[:])
         sent.clear()
     return told

@@ -321,9 +321,9 @@ def test_no_retry_starts_that_would_outrun_the_budget(store, tmp_path, rules, mo
     admits it."""
     import time
 
-    from mlcc_ci.lifecycle import runner
+    from mlcc_ci.lifecycle import attempt
 
-    monkeypatch.setattr(runner, "time", _LongStages())
+    monkeypatch.setattr(attempt, "time", _LongStages())
     first = run_once(store, tmp_path, rules)
     config_id = first.record.configId
     report = run_once(
