@@ -6,7 +6,7 @@ from mlcc_ci.catalog import Catalog
 from mlcc_ci.models import Record
 from mlcc_ci.profiles import Profile
 
-# What the harness does itself in the stages that have no command (lifecycle.py); the
+# What the harness does itself in the stages that have no command (lifecycle/stage.py); the
 # validate stage ends with the project's own do/validate, as the runner runs it.
 BUILT_IN = {
     "validate": (

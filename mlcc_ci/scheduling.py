@@ -154,7 +154,7 @@ def _classified(stage: str, message: str) -> tuple[Failure, int]:
     return Failure(found.cls, stage, found.rule, found.capture), found.retry.backoff_seconds
 
 
-# As the runner's (lifecycle.py): a blocked configuration waits its rule's backoff (at least
+# As the runner's (lifecycle/record.py): a blocked configuration waits its rule's backoff (at least
 # 5 minutes), doubled for each blocked run in a row, at most a day.
 BLOCKED_MIN_WAIT = 300
 BLOCKED_MAX_WAIT = 86400

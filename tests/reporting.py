@@ -136,7 +136,7 @@ def rich_scenario(store):
     return roles
 
 
-# -- failure classes: runs written as the runner writes them (lifecycle._update, _next_attempt)
+# -- failure classes: runs written as the runner writes them (record.update, retry._hand_on)
 
 # A capture from a log that tries to run in every format (a team rule could capture this).
 XSS_CAPTURE = "<script>window.__xss=3</script>"

@@ -1,7 +1,7 @@
 """Tests written to kill hand mutations that survived every relevant test (issue 32, item 1):
 each names the mutation it fails on.
 
-The retry budget (lifecycle.py) is killed in tests/test_retry.py
+The retry budget (lifecycle/retry.py) is killed in tests/test_retry.py
 (test_no_retry_starts_that_would_outrun_the_budget)."""
 
 import os
