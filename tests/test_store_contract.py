@@ -387,7 +387,9 @@ def test_schedule_reaps_an_orphan_registers_a_changed_entry_anew_and_claims_the_
     assert [r.configId for r in reaped] == [orphan.configId]
     stored = store.get(orphan.configId)
     assert stored.testStatus == "fail-build" and stored.runId == "run-2"
-    assert stored.lastTestTimestamp == NOW and stored.lastTestDuration == 13089600
+    # written to the millisecond, as every moment mlcc-ci writes
+    assert stored.lastTestTimestamp == "2026-06-01T12:00:00.000Z"
+    assert stored.lastTestDuration == 13089600
     assert stored.errorMessage == message
     assert stored.stageResults == {"build": StageResult("fail", errorSummary=message)}
     assert stored.profile == "default"
