@@ -72,6 +72,16 @@ def ours(store, status: str = "untested", at: str = "1970-01-01T00:00:00Z"):
     return store.get(OURS)
 
 
+def another_pair(store) -> None:
+    """Two records mlcc-ci wrote of another deployment: the doctor merges cccc… into bbbb…."""
+    config = json.dumps({**FLASK.config, "instanceType": "ml.c5.xlarge"})
+    plant(store, "b" * 16, version=1, configJson=config)
+    plant(store, "c" * 16, version=1, configJson=config)
+
+
+PAIR_MERGED = f"merged {'c' * 16} into {'b' * 16} (0 runs of history moved), deleted it"
+
+
 def run(config_id: str, day: int) -> Run:
     return Run(
         configId=config_id,
@@ -87,13 +97,17 @@ def run(config_id: str, day: int) -> Run:
 def test_what_no_reader_understands_is_named_unreadable_and_left(store):
     plant_text(store, "a" * 16, "[1, 2]")
     plant_text(store, "b" * 16, json.dumps({"configId": "b" * 16}))
+    plant(store, "c" * 16)  # read after them: examined all the same
     exam = doctor.examine(store)
     assert exam.findings == [
         Finding("unreadable", "a" * 16, "not a stored item"),
         Finding("unreadable", "b" * 16, "configJson is missing"),
+        Finding("foreign", "c" * 16, "no version"),
     ]
-    assert exam.adopt == [] and exam.merge == []
-    assert doctor.fix(store, exam) == []
+    assert [r.configId for r in exam.adopt] == ["c" * 16] and exam.merge == []
+    assert doctor.fix(store, exam) == [
+        f"adopted {'c' * 16}: rewritten in mlcc-ci's shape, secrets masked"
+    ]
 
 
 def test_another_tool_s_shape_and_secrets_are_found_and_adopted(store):
@@ -163,13 +177,19 @@ def test_a_duplicate_s_history_and_newer_result_move_to_the_catalog_s_record(sto
     )
     store.append_run(run(THEIRS, 1))
     store.append_run(run(THEIRS, 2))
+    plant(store, "f" * 16, configJson=json.dumps({**FLASK.config, "instanceType": "ml.c5.large"}))
     exam = doctor.examine(store, preferred={OURS})
     duplicate = Finding("duplicate", THEIRS, f"same deployment as {OURS} (http-flask)")
-    assert exam.findings == [Finding("foreign", THEIRS, "no version"), duplicate]
+    assert exam.findings == [
+        Finding("foreign", THEIRS, "no version"),
+        Finding("foreign", "f" * 16, "no version"),
+        duplicate,
+    ]
     assert [(d.configId, c.configId) for d, c in exam.merge] == [(THEIRS, OURS)]
     assert doctor.fix(store, exam) == [
-        f"merged {THEIRS} into {OURS} (2 runs of history moved), deleted it"
-    ]  # adopting it first would be wasted: it is merged away
+        f"adopted {'f' * 16}: rewritten in mlcc-ci's shape, secrets masked",
+        f"merged {THEIRS} into {OURS} (2 runs of history moved), deleted it",
+    ]  # adopting THEIRS first would be wasted: it is merged away
     assert store.get(THEIRS) is None
     merged = store.get(OURS)
     assert merged.testStatus == "pass" and merged.previousStatus == "fail-build"
@@ -251,10 +271,14 @@ def test_running_records_are_left_for_later(store):
         testStatus="running",
         configJson=json.dumps({**FLASK.config, "instanceType": "ml.m5.xlarge"}),
     )
+    plant(store, "ab" * 8, configJson=json.dumps({**FLASK.config, "instanceType": "ml.c5.large"}))
+    another_pair(store)
     exam = doctor.examine(store, preferred={OURS})
-    assert doctor.fix(store, exam) == [
+    assert doctor.fix(store, exam) == [  # each left, and the next one done
         f"left {'a' * 16}: it is running; try again when it is done",
+        f"adopted {'ab' * 8}: rewritten in mlcc-ci's shape, secrets masked",
         f"left {THEIRS}: {OURS} is running; try again when it is done",
+        PAIR_MERGED,
     ]
     assert store.get(THEIRS) is not None and store.get(OURS).testStatus == "running"
 
@@ -262,11 +286,13 @@ def test_running_records_are_left_for_later(store):
 def test_a_running_duplicate_is_left_and_not_merged(store):
     ours(store)
     plant(store, THEIRS, testStatus="running")
+    another_pair(store)
     exam = doctor.examine(store, preferred={OURS})
     assert doctor.fix(store, exam) == [
         f"left {THEIRS}: it is running; try again when it is done",
         f"left {THEIRS}: it is running; try again when it is done",
-    ]  # once as a record to adopt, once as a duplicate
+        PAIR_MERGED,
+    ]  # once as a record to adopt, once as a duplicate; the next duplicate is merged
     assert store.get(THEIRS).testStatus == "running"
 
 
@@ -312,6 +338,42 @@ def test_an_adoption_that_fails_leaves_that_record_and_goes_on(store, error, sai
 def test_a_merge_that_fails_keeps_the_duplicate(store, error, said):
     ours(store)
     plant(store, THEIRS, version=1, testStatus="pass", lastTestTimestamp="2026-01-05T00:00:00Z")
+    another_pair(store)
     exam = doctor.examine(store, preferred={OURS})
-    assert doctor.fix(Refusing(store, OURS, error), exam) == [f"left {THEIRS}: {said}"]
+    assert doctor.fix(Refusing(store, OURS, error), exam) == [f"left {THEIRS}: {said}", PAIR_MERGED]
     assert store.get(THEIRS) is not None
+
+
+def test_a_canonical_record_adopted_first_is_merged_into_as_adopted(store):
+    """Both records are another tool's: the canonical one is adopted (its version moves on),
+    then the newer result of its duplicate is written onto it as it now is."""
+    plant(
+        store,
+        "a" * 16,
+        createdAt="2026-01-01T00:00:00Z",
+        testStatus="fail-build",
+        lastTestTimestamp="2026-01-02T00:00:00Z",
+    )
+    plant(
+        store,
+        "b" * 16,
+        createdAt="2026-01-03T00:00:00Z",
+        testStatus="pass",
+        lastTestTimestamp="2026-01-04T00:00:00Z",
+    )
+    exam = doctor.examine(store, preferred={"a" * 16})
+    assert doctor.fix(store, exam) == [
+        f"adopted {'a' * 16}: rewritten in mlcc-ci's shape, secrets masked",
+        f"merged {'b' * 16} into {'a' * 16} (0 runs of history moved), deleted it",
+    ]
+    merged = store.get("a" * 16)
+    assert merged.testStatus == "pass" and merged.version == 2
+    assert store.get("b" * 16) is None
+
+
+def test_a_duplicate_tested_at_the_same_moment_leaves_the_canonical_result(store):
+    ours(store, "fail-build", "2026-01-05T00:00:00Z")
+    plant(store, THEIRS, version=1, testStatus="pass", lastTestTimestamp="2026-01-05T00:00:00Z")
+    doctor.fix(store, doctor.examine(store, preferred={OURS}))
+    assert store.get(OURS).testStatus == "fail-build"
+    assert store.get(THEIRS) is None
