@@ -216,7 +216,7 @@ def test_the_schema_registry_holds_each_service_read_only(tmp_path):
     iam = json.loads((registry / "iam" / "service-2.json").read_text())
     assert "com.amazonaws.iam#CreateRole" in iam["shapes"]
     assert sorted(os.listdir(registry)) == ["ecr", "iam", "manifest.json", "s3", "sagemaker"]
-    for where, folders, files in os.walk(home):
+    for where, _, files in os.walk(home):
         if where != str(home):
             assert stat.S_IMODE(os.stat(where).st_mode) == 0o555, where
         for name in files:
