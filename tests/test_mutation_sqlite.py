@@ -368,6 +368,11 @@ def test_a_record_deleted_while_it_was_read_is_a_conflict(tmp_path):
         store.register(registration(1), T0)
         record = store.get(registration(1).configId)
         store.delete(record.configId)
-        with pytest.raises(ConflictError, match="changed since it was read"):
+        with pytest.raises(ConflictError) as raised:
             store.replace(record, expect_version=record.version, expect_run_id=None)
+        said = f"record {record.configId} changed since it was read (expected version 1"
+        assert str(raised.value) == said + ")"
+        with pytest.raises(ConflictError) as raised:
+            store.replace(record, expect_version=record.version, expect_run_id="run-9")
+        assert str(raised.value) == said + ", run run-9)"
         assert store.get(record.configId) is None
