@@ -168,6 +168,8 @@ def test_the_place_of_a_failed_stage_s_log():
     build = LOG.format("build")
     assert logs.failed_place(NAME, {"build": result("fail", "build")}) == build
     assert logs.failed_place(NAME, {"build": result("fail")}) is None  # it left none
+    in_aws = {"build": StageResult("fail", 1.0, "cloudwatch:build/1")}
+    assert logs.failed_place(NAME, in_aws) == f"mlcc-ci logs {NAME} --stage build"
     assert logs.failed_place(NAME, {"build": result("pass", "build")}) is None
     assert logs.failed_place(NAME, {}) is None
 
@@ -197,8 +199,19 @@ def test_a_failure_is_given_whole_wrapped_at_spaces_with_its_log_on_a_line():
         "    log:",
         f"      {far}",
     ]
-    exact = "/w/" + "e" * 24  # "    log: " + 27 characters: 36, the width
-    assert logs.failure_lines(NAME, "m", exact, 36)[-1] == f"    log: {exact}"
+    fits = "/w/" + "e" * 28  # "    log: " and 31 characters: 40, the narrowest width
+    assert logs.failure_lines(NAME, "m", fits, 40)[-1] == f"    log: {fits}"
+    assert logs.failure_lines(NAME, "m", fits, 10)[-1] == f"    log: {fits}"  # never under 40
+    assert logs.failure_lines(NAME, "m", fits + "e", 10)[-2:] == ["    log:", f"      {fits}e"]
+
+
+def test_a_failure_message_wraps_at_the_width_and_never_inside_a_hyphenated_word():
+    message = "the build of the image failed at step seven of nine-hundred-and-twelve"
+    assert logs.failure_lines(NAME, message, None, 40) == [
+        f"  {NAME}: the build of the image",
+        "    failed at step seven of",
+        "    nine-hundred-and-twelve",
+    ]
     assert logs.failure_lines(NAME, "m", None, 80) == [f"  {NAME}: m"]
 
 
@@ -208,6 +221,9 @@ def test_a_failure_is_given_whole_wrapped_at_spaces_with_its_log_on_a_line():
 def test_a_line_is_cleaned_of_escapes_and_redraws_and_masked_unless_asked_not_to():
     cleaner = logs.Cleaner(["s3cr3t-value"])
     assert cleaner.line("progress 10%\rprogress 90%\r") == "progress 90%"
+    assert cleaner.line("1%\r2%\r3%") == "3%"  # what the terminal shows last
+    assert cleaner.line("done  \r") == "done  "  # spaces are the line's own
+    assert cleaner.line("grade XX\r") == "grade XX"
     assert cleaner.line("\x1b[31mred\x1b[0m token s3cr3t-value") == "red token ***"
     assert cleaner.line("AKIAABCDEFGHIJKLMNOP") == "***"
     raw = logs.Cleaner(["s3cr3t-value"], redacting=False)
@@ -225,6 +241,11 @@ def test_a_private_key_is_masked_across_its_lines_and_only_it():
         "one line *** done",  # a key begun and ended on one line: masked there
         "still plain",
     ]
+    again = logs.Cleaner()  # an END before a BEGIN on a line ends nothing that follows
+    assert again.line("-----END RSA PRIVATE KEY----- x -----BEGIN RSA PRIVATE KEY-----") == (
+        "-----END RSA PRIVATE KEY----- x ***"
+    )
+    assert again.line("MIIEowIBAAKCAQEAu1SU1L7") == "***"
     assert [cleaner.line(line) for line in lines] == [
         "before ***",
         "***",
@@ -233,6 +254,11 @@ def test_a_private_key_is_masked_across_its_lines_and_only_it():
         "one line *** done",  # a key begun and ended on one line: masked there
         "still plain",
     ]
+    again = logs.Cleaner()  # an END before a BEGIN on a line ends nothing that follows
+    assert again.line("-----END RSA PRIVATE KEY----- x -----BEGIN RSA PRIVATE KEY-----") == (
+        "-----END RSA PRIVATE KEY----- x ***"
+    )
+    assert again.line("MIIEowIBAAKCAQEAu1SU1L7") == "***"
 
 
 def test_only_a_regular_file_is_opened(tmp_path):
@@ -265,6 +291,8 @@ def test_lines_arrive_whole_however_the_bytes_are_cut():
     assert pieces.flush() == []
     assert pieces.feed(b"tail without end") == []
     assert pieces.flush() == ["tail without end"]
+    pieces.feed(b"cut in the middle of \xe2\x9c")
+    assert pieces.flush() == ["cut in the middle of \ufffd"]
     assert pieces.flush() == []
     bad = logs._Lines()
     assert bad.feed(b"\xff\n") == ["\ufffd"]
@@ -275,8 +303,14 @@ def test_of_a_line_redrawn_with_cr_only_the_last_drawing_is_kept():
     for n in range(10):
         assert bar.feed(f"\r{n * 10}%".encode()) == []
     assert bar.rest == [b"\r90%"]  # bounded however long the bar runs
+    bar.feed(b"\r91%\r92%")  # several drawings in one read: the last
+    assert bar.rest == [b"\r92%"]
+    bar.feed(b"\rXX")  # a drawing that ends in X
+    assert bar.rest == [b"\rXX"]
+    bar.feed(b" \r \r")  # a drawing of a space, then a CR that nothing follows yet
+    assert bar.rest == [b"\r \r"]
     bar.feed(b"\r\r")  # a CR that nothing follows yet: the drawing stays
-    assert bar.feed(b"\n") == ["\r90%\r\r"]
+    assert bar.feed(b"\n") == ["\r \r\r\r"]
     assert logs.Cleaner().line("\r90%\r\r") == "90%"
 
 
@@ -348,6 +382,36 @@ def test_follow_of_a_stage_that_never_wrote_ends_with_nothing(tmp_path):
     assert list(logs.follow(tmp_path / "build.log", lambda: False, sleep=pytest.fail)) == []
 
 
+def test_follow_reads_errors_before_any_output_and_all_of_the_last_round(tmp_path, monkeypatch):
+    monkeypatch.setattr(logs, "CHUNK", 4)  # many reads a round
+    log = tmp_path / "build.log"
+    err = logs.stderr_of(log)
+    err.write_text("err 1\nerr 2\n")  # stdout not there yet
+    rounds = iter([True, True, False])
+    waits: list[float] = []
+
+    def going() -> bool:
+        still = next(rounds)
+        if still:
+            err.write_text(err.read_text() + "err more\n")  # the same file again next round
+        else:
+            log.write_text("out 1\nout 2\n")  # the stage's last words, whole lines
+        return still
+
+    shown = list(logs.follow(log, going, sleep=waits.append))
+    assert shown == [
+        "==> build.stderr.log <==",
+        "err 1",
+        "err 2",
+        "err more",
+        "err more",
+        "==> build.log <==",
+        "out 1",
+        "out 2",
+    ]
+    assert waits == [0.5, 0.5]  # half a second between looks, unless told
+
+
 # -- the build log in AWS ---------------------------------------------------------------
 
 
@@ -369,6 +433,7 @@ def test_the_build_log_copy_is_masked_between_markers_and_section_finds_it(tmp_p
         "boom",
         f"[mlcc-ci log end] {NAME} build",
     ]
+    copied[1:1] = ["TOTAL: XX  ", "grade: XX"]  # what a line ends with is its own (not \n)
     stream = ["CodeBuild: starting\n", f"[mlcc-ci log begin] {NAME} generate\n", "other\n"]
     stream += [f"[mlcc-ci log end] {NAME} generate\n", *(line + "\n" for line in copied)]
     stream += ["after\n"]
@@ -379,7 +444,14 @@ def test_the_build_log_copy_is_masked_between_markers_and_section_finds_it(tmp_p
         if section.done:
             break
     assert section.found and section.done and not section.inside
-    assert shown == ["step 1", "token s3cr3t-value", "==> build.stderr.log <==", "boom"]
+    assert shown == [
+        "TOTAL: XX  ",
+        "grade: XX",
+        "step 1",
+        "token s3cr3t-value",
+        "==> build.stderr.log <==",
+        "boom",
+    ]
 
 
 def test_a_section_never_begun_is_not_found():
@@ -401,4 +473,9 @@ def test_the_copy_keeps_the_last_bytes_of_a_long_log(tmp_path, monkeypatch):
     assert copied[1:-1] == ["line three"]
     logs.stderr_of(log).write_text("err one\nerr two\n")
     copied = list(logs.build_log_copy(NAME, "build", log, logs.Cleaner()))
-    assert copied[-2] == "err two"
+    assert copied[1:] == [
+        "line three",
+        f"[mlcc-ci log stderr] {NAME} build",
+        "err two",  # of the errors too, only the last bytes
+        f"[mlcc-ci log end] {NAME} build",
+    ]
