@@ -3,6 +3,8 @@ what the dashboard relies on (change_token, remember_decoded), reuse after close
 that meet an item no one can read. Written for make mutation (issue 32)."""
 
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -173,7 +175,8 @@ def test_a_file_that_is_not_a_database_is_refused_at_once_by_name(tmp_path, monk
     def no_wait(seconds: float) -> None:
         raise AssertionError(f"waited {seconds} s on a file that is not a database")
 
-    monkeypatch.setattr(module.time, "sleep", no_wait)
+    # this module's clock only: other threads (pytest-xdist's) keep the real one
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=time.monotonic, sleep=no_wait))
     path = tmp_path / "results.db"
     path.write_bytes(b"not a database, " * 512)
     store = SqliteStore(path)
@@ -203,7 +206,7 @@ def test_reads_reuse_the_thread_s_connection(tmp_path):
 
     def open_files() -> int:
         gc.collect()  # what earlier tests left unreferenced closes now, not while we count
-        return len(os.listdir("/proc/self/fd"))
+        return len(os.listdir("/dev/fd"))
 
     with sqlite_store(tmp_path) as store:
         store.register(registration(1), T0)
@@ -280,9 +283,9 @@ def clock(monkeypatch):
         waits.append(seconds)
         now[0] += 10.0
 
-    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
-    monkeypatch.setattr(module.time, "sleep", sleep)
-    monkeypatch.setattr(module.random, "random", lambda: 0.5)
+    # this module's clock and randomness only: other threads keep the real ones
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=lambda: now[0], sleep=sleep))
+    monkeypatch.setattr(module, "random", SimpleNamespace(random=lambda: 0.5))
     return now, waits
 
 
