@@ -52,6 +52,31 @@ def _shipped_catalog() -> Iterator[None]:
     use_catalog(None)
 
 
+# A test that moves to another folder moves back (monkeypatch.chdir): paths are shown
+# relative to the working folder, so one left behind changes what the next test on its
+# worker reads (two failed so, only under pytest-xdist). Checked once every fixture is
+# torn down, monkeypatch's own chdir undone included.
+_FOLDER_BEFORE = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    item.stash[_FOLDER_BEFORE] = os.getcwd()
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item) -> Iterator[None]:
+    result = yield
+    before, after = item.stash.get(_FOLDER_BEFORE, None), os.getcwd()
+    if before is not None and after != before:
+        os.chdir(before)
+        raise AssertionError(
+            f"{item.nodeid} left the working folder in {after}: use monkeypatch.chdir"
+        )
+    return result
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory

@@ -4,7 +4,6 @@ file the dashboard may open for an address (nothing linked, nothing outside). Wr
 make mutation (issue 32 item 2): each test fails on a mutant of loglinks.py that changes a
 link, a page or what the dashboard serves."""
 
-import os
 
 import pytest
 
@@ -63,12 +62,12 @@ def test_what_is_not_a_stage_log_of_a_run_folder_has_no_address(tmp_path, relati
     assert log_url(str(tmp_path / relative), tmp_path) is None
 
 
-def test_a_log_outside_the_work_folder_or_named_relatively_has_no_address(tmp_path):
+def test_a_log_outside_the_work_folder_or_named_relatively_has_no_address(tmp_path, monkeypatch):
     work = tmp_path / "work"
     work.mkdir()
     assert log_url(str(_log(tmp_path / "elsewhere")), work) is None
     assert log_url("run-1/logs/deploy_test.log", work) is None
-    os.chdir(work)
+    monkeypatch.chdir(work)
     assert log_url("run-1/logs/deploy_test.log", work) is None
 
 
