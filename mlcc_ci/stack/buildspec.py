@@ -20,7 +20,9 @@ from mlcc_ci.stack.assets import EXECUTOR_LOCK
 GENERATOR_NODE_MAJOR = "24"
 # The Python the executor runs mlcc-ci with: `make lock` checks the lock complete for it.
 EXECUTOR_PYTHON = "3.12"
-PIP = "python -m pip install --quiet --disable-pip-version-check"
+# --no-compile: a build imports a small part of what it installs (botocore's every service,
+# say); Python compiles that part as it imports it, instead of pip compiling it all first
+PIP = "python -m pip install --quiet --disable-pip-version-check --no-compile"
 STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
 # The orchestrator names each build's log stream prefix build/<configId>/<runId>;
 # CodeBuild appends the build's UUID to it: that is the stream the run's stages point at.

@@ -3,12 +3,14 @@ PyPI AWS CLI, the stand-in `docker`, and, at the account's pace, `sleep`), the A
 waiters at that pace, its Python (one virtual environment copied into each build), and what
 is discarded when a build's container goes."""
 
+import atexit
 import contextlib
 import json
 import os
 import shutil
 import signal
 import sys
+import tempfile
 import threading
 import venv
 from dataclasses import dataclass
@@ -46,6 +48,21 @@ def _scaled_waiters(root: Path, speed: float) -> None:
 
 
 _TEMPLATE_LOCK = threading.Lock()
+_TEMPLATE: list[Path] = []  # the image's Python, made once per test process
+
+
+def _template() -> Path:
+    """The virtual environment every build's Python is copied from: the same for every
+    image (it holds only this machine's Python and pip), removed when the process ends."""
+    with _TEMPLATE_LOCK:
+        if not _TEMPLATE:
+            root = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-python-"))
+            atexit.register(shutil.rmtree, root, True)
+            venv.create(root / "python", with_pip=True, symlinks=True)
+            _TEMPLATE.append(root / "python")
+        return _TEMPLATE[0]
+
+
 # What a finished build's container held that nobody reads afterwards (CodeBuild discards
 # the container): removed as each build ends, unless MLCC_TWIN_KEEP asks to keep it all.
 _DISCARDED = ("image-python", "home", "src", "tmp", "docker")
@@ -100,14 +117,9 @@ class Image:
 
     def python_for(self, target: Path) -> None:
         """The image's Python at `target`: a copy of one virtual environment made once per
-        image (making one with pip takes seconds a build need not spend), its scripts
-        pointing at the copy."""
-        template = self.root / "python"
-        if not template.exists():
-            with _TEMPLATE_LOCK:
-                if not template.exists():
-                    venv.create(self.root / "python.tmp", with_pip=True, symlinks=True)
-                    (self.root / "python.tmp").rename(template)
+        test process (making one with pip takes seconds a build need not spend), its
+        scripts pointing at the copy."""
+        template = _template()
         shutil.copytree(template, target, symlinks=True)
         for script in (target / "bin").iterdir():
             if script.is_symlink() or not script.is_file():
