@@ -155,11 +155,12 @@ browser:
 
 # Every tier but the twin on TEST_JOBS workers (pytest-xdist; a module's tests stay on one
 # worker, so its fixtures, a synthesized stack say, are made once), then the twin tier on
-# its own, as `make twin` runs it (not yet tried on two workers).
+# its own, as `make twin` runs it (not yet tried on two workers). Each prints its slowest
+# tests: the suite is kept fast by looking.
 TEST_JOBS ?= 2
 test: lint typecheck cdk-cli lambda-wheels browser generator generator-stack twin-cache
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile -m "not twin"
-	$(BIN)/python -m pytest -q -m twin
+	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile -m "not twin" --durations=20
+	$(BIN)/python -m pytest -q -m twin --durations=10
 
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
