@@ -4,7 +4,6 @@ file the dashboard may open for an address (nothing linked, nothing outside). Wr
 make mutation (issue 32 item 2): each test fails on a mutant of loglinks.py that changes a
 link, a page or what the dashboard serves."""
 
-
 import pytest
 
 from mlcc_ci.loglinks import confined_log, log_url, page, relative_href
