@@ -73,4 +73,8 @@ def confined_log(work_root: Path, run_folder: str, stage: str) -> Path | None:
     except OSError:
         return None
     log = folder / "logs" / f"{stage}.log"
-    return log if log.resolve().is_relative_to(root) else None
+    try:
+        inside = log.resolve().is_relative_to(root)
+    except (OSError, RuntimeError):  # a link to itself: Python 3.11 and 3.12 raise RuntimeError
+        return None
+    return log if inside else None
