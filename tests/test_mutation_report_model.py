@@ -215,6 +215,13 @@ def test_a_tested_record_shows_its_last_test_and_the_runs_own_duration():
     assert [r.runId for r in c.history] == ["run-9", "run-8"]
 
 
+def test_the_last_tests_own_duration_behind_a_newer_blocked_or_error_run():
+    """A blocked or harness-error run leaves the record's last test as it was: its duration
+    is still that run's own (3.9 s, as `history show` reads it), not the record's 4."""
+    newer = run(10, status="error")
+    assert one(record(recentRuns=(newer, run(9), run(8)))).duration == 3.9
+
+
 def test_the_records_duration_when_its_last_test_is_not_the_newest_run_shown():
     assert one(record(recentRuns=(run(8),))).duration == 4
     assert one(record()).duration == 4  # no runs at all

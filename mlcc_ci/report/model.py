@@ -298,12 +298,11 @@ def _config(
 
 
 def _duration(record: Record, runs: Sequence[Run]) -> float | None:
-    """The last run's duration as the run timed it: the record keeps whole seconds (the
-    generator's `do/ci report` int()s it), which would read 4.0s for a run of 3.9s."""
-    last = runs[0] if runs else None
-    if last is not None and last.finishedAt == record.lastTestTimestamp:
-        return last.durationSeconds
-    return record.lastTestDuration
+    """The last test's duration as its run timed it: the record keeps whole seconds (the
+    generator's `do/ci report` int()s it), which would read 4.0s for a run of 3.9s. The
+    last test need not be the newest run: a blocked or error run after it leaves it."""
+    last = next((run for run in runs if run.finishedAt == record.lastTestTimestamp), None)
+    return last.durationSeconds if last is not None else record.lastTestDuration
 
 
 def build_report(
