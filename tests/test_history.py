@@ -1,6 +1,8 @@
+from dataclasses import replace
+
 import pytest
 
-from mlcc_ci.history import analyse
+from mlcc_ci.history import analyse, rounds
 from mlcc_ci.models import Run
 
 
@@ -167,3 +169,37 @@ def test_a_signature_replaces_the_longest_name_first_not_the_last_in_order():
     from mlcc_ci.history import signature
 
     assert signature("abc-xyz failed", ["xyz", "abc-xyz"]) == "<config> failed"
+
+
+# -- rounds: `history show --limit N` counts a run's attempts as one ----------------------
+
+
+def attempts(*numbers: int) -> list[Run]:
+    """Runs newest first, with these attempt numbers (a round: 1, then its retries 2, 3...
+    listed before it)."""
+    return [replace(run(len(numbers) - i, "pass"), attempt=n) for i, n in enumerate(numbers)]
+
+
+def ids(runs: list[Run]) -> list[str]:
+    return [r.runId for r in runs]
+
+
+def test_rounds_keeps_each_run_with_its_retries():
+    runs = attempts(3, 2, 1, 2, 1, 1)  # rounds: (3, 2, 1), (2, 1), (1)
+    assert (ids(rounds(runs, 1)[0]), rounds(runs, 1)[1]) == (["r6", "r5", "r4"], False)
+    assert (ids(rounds(runs, 2)[0]), rounds(runs, 2)[1]) == (["r6", "r5", "r4", "r3", "r2"], False)
+    assert rounds(runs, 3) == (runs, True)
+    assert rounds(runs, 4) == (runs, True)
+
+
+def test_a_round_whose_first_attempt_was_forgotten_still_ends():
+    runs = attempts(2, 3, 2)  # 2 | 3, 2: the second round lost its first attempt
+    assert (ids(rounds(runs, 1)[0]), rounds(runs, 1)[1]) == (["r3"], False)
+    assert rounds(runs, 2) == (runs, True)
+
+
+def test_no_runs_and_no_rounds():
+    assert rounds([], 3) == ([], True)
+    runs = attempts(1, 1)
+    assert rounds(runs, 0) == ([], False)
+    assert rounds(runs, 1) == (runs[:1], False)  # two first attempts: two rounds

@@ -653,3 +653,38 @@ def test_a_claim_or_a_registration_the_store_refuses_is_named_and_the_rest_go_on
         (other.configId, '{"projectName":"p52","x":2}')
     ]
     assert store.unreadable == {bad.configId: "cannot be registered anew: database or disk is full"}
+
+
+def test_a_run_that_died_of_a_blocking_class_blocks_with_a_doubling_wait(store):
+    """What record-failure writes for a run that died of capacity (the shipped rule's
+    backoff, 600 s, doubled for each blocked run in a row; since the streak's first run)."""
+    from mlcc_ci.scheduling import fail_run
+
+    capacity = "Unable to provision requested ML compute capacity for ml.g5.2xlarge"
+    store.register(registration(6), T0)
+    first = claim(store, store.get(registration(6).configId), "run-6", "2026-06-01T11:00:00.000Z")
+    done = fail_run(store, first, at(NOW), capacity, stage="deploy_test")
+    assert done is not None and done.testStatus == "untested"  # set aside: as before the run
+    blocked = store.get(first.configId).blocked
+    assert (blocked.cls, blocked.stage, blocked.rule, blocked.rounds) == (
+        "capacity",
+        "deploy_test",
+        "sagemaker-capacity",
+        1,
+    )
+    assert (blocked.since, blocked.retryAfter) == (
+        "2026-06-01T11:00:00.000Z",
+        "2026-06-01T12:10:00.000Z",
+    )
+    assert blocked.capture == "Unable to provision requested ML compute capacity"
+    assert blocked.notified is False
+    store.replace(
+        replace(store.get(first.configId), blocked=replace(blocked, notified=True)),
+        expect_version=store.get(first.configId).version,
+        expect_run_id=None,
+    )
+    again = claim(store, store.get(first.configId), "run-7", "2026-06-01T13:00:00.000Z")
+    fail_run(store, again, at("2026-06-01T13:30:00Z"), capacity, stage="deploy_test")
+    second = store.get(first.configId).blocked
+    assert (second.rounds, second.since, second.notified) == (2, blocked.since, True)
+    assert second.retryAfter == "2026-06-01T13:50:00.000Z"  # 1,200 s: twice the backoff
