@@ -165,12 +165,12 @@ test: lint typecheck cdk-cli lambda-wheels browser generator generator-stack twi
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
-# Mutation testing of the core modules ([tool.mutmut] in pyproject.toml lists them): mutmut
+# Mutation testing of the logic modules ([tool.mutmut] in pyproject.toml lists them): mutmut
 # copies the project into mutants/, mutates it, and runs against each mutant the unit and
 # functional tests of those modules only (the test files listed there, not the whole suite,
 # to keep it fast) that reach the mutated function. Then the score of each module, with and
-# without the mutants tests/mutation-equivalent.txt lists. Not part of `make test`: about ten
-# minutes, and a mutant that times out under load counts as killed, so its verdict would
+# without the mutants tests/mutation-equivalent.txt lists. Not part of `make test`: most of an
+# hour, and a mutant that times out under load counts as killed, so its verdict would
 # depend on the machine's load. Nice'd, on MUTATION_JOBS workers (the machine is shared).
 MUTATION_JOBS ?= 2
 mutation: $(BIN)/.installed
@@ -198,7 +198,7 @@ help:
 	  lint 'ruff check and ruff format --check' \
 	  typecheck 'mypy over mlcc_ci and the CDK app' \
 	  bench 'the benchmarks in benchmarks/' \
-	  mutation 'mutation testing of the core modules (about ten minutes; not part of test)' \
+	  mutation 'mutation testing of the core, the stores, the reports and the AWS functions (most of an hour; not part of test)' \
 	  mutation-changed 'mutation testing of the modules changed since the last release tag (SINCE=REF)' \
 	  dist 'the sdist and the wheel a release publishes, into dist/ (BUILD_FLAGS=--no-isolation)' \
 	  lock "the executor's hash-pinned Python lock and npm's generator lock (UPGRADE=1: newest)" \
