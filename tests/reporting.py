@@ -1,10 +1,12 @@
 """A store with history, built through the store's own API, for the report tests."""
 
 import json
+from dataclasses import replace
 
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.models import Outcome, StageResult, run_of
 from mlcc_ci.registration import from_entry
+from mlcc_ci.report.configreport import ConfigReport
 from mlcc_ci.stores.base import claim, finish
 
 # Run, either would set window.__xss: the browser test checks that nothing did.
@@ -241,3 +243,31 @@ def classes_scenario(store, names):
     attempts(store, record(errored), 1, [ok])
     internal = Failure("harness", "generate", "harness-internal-error", "KeyError")
     attempts(store, record(errored), 5, [("error", internal)])
+
+
+def config_report(name: str = "a", status: str = "pass", **fields) -> ConfigReport:
+    """One configuration's row of a report, tested once and passing unless `fields` say
+    otherwise (its project is its name unless given)."""
+    base = ConfigReport(
+        name=name,
+        status=status,
+        project=name,
+        configId=f"id-{name}",
+        lastTest="2026-02-01T01:00:00Z",
+        duration=3.0,
+        stageResults={},
+        errorMessage=None,
+        lastPass=None,
+        regression=None,
+        fixed=False,
+        flips=0,
+        flaky=False,
+        passRate=None,
+        runs=1,
+        stale=False,
+        supportState="supported",
+        supportReason=None,
+        profile="default",
+        recordCount=1,
+    )
+    return replace(base, **fields)

@@ -20,6 +20,7 @@ from mlcc_ci.report.classes import (
     shown_status,
 )
 from mlcc_ci.report.configreport import ConfigReport
+from tests.reporting import config_report
 
 pytestmark = pytest.mark.unit
 
@@ -27,29 +28,7 @@ BLOCK = Blocked("capacity", "deploy_test", "2026-02-01T00:00:00Z", "2026-02-02T0
 
 
 def config(name: str, status: str = "pass", **fields) -> ConfigReport:
-    base = ConfigReport(
-        name=name,
-        status=status,
-        project=f"p-{name}",
-        configId=f"id-{name}",
-        lastTest="2026-02-01T01:00:00Z",
-        duration=3.0,
-        stageResults={},
-        errorMessage=None,
-        lastPass=None,
-        regression=None,
-        fixed=False,
-        flips=0,
-        flaky=False,
-        passRate=None,
-        runs=1,
-        stale=False,
-        supportState="supported",
-        supportReason=None,
-        profile="default",
-        recordCount=1,
-    )
-    return replace(base, **fields)
+    return config_report(name, status, **{"project": f"p-{name}", **fields})
 
 
 def run(status: str = "pass", day: int = 1, **fields) -> Run:

@@ -3,13 +3,12 @@ as tested, passing, failing or unproven, whether its failure counts in the verdi
 what its runs shown cost. Written for make mutation (issue 32 item 2): each test fails on a
 mutant of configreport.py that changes what the report counts."""
 
-from dataclasses import replace
-
 import pytest
 
 from mlcc_ci.models import Blocked, Cost
 from mlcc_ci.quarantine import Quarantine
 from mlcc_ci.report.configreport import ConfigReport
+from tests.reporting import config_report
 
 pytestmark = pytest.mark.unit
 
@@ -17,29 +16,7 @@ BLOCK = Blocked("capacity", "deploy_test", "2026-02-01T00:00:00Z", "2026-02-02T0
 
 
 def config(status: str = "pass", **fields) -> ConfigReport:
-    base = ConfigReport(
-        name="a",
-        status=status,
-        project="p-a",
-        configId="id-a",
-        lastTest="2026-02-01T01:00:00Z",
-        duration=3.0,
-        stageResults={},
-        errorMessage=None,
-        lastPass=None,
-        regression=None,
-        fixed=False,
-        flips=0,
-        flaky=False,
-        passRate=None,
-        runs=1,
-        stale=False,
-        supportState="supported",
-        supportReason=None,
-        profile="default",
-        recordCount=1,
-    )
-    return replace(base, **fields)
+    return config_report("a", status, **{"project": "p-a", **fields})
 
 
 def flags(c: ConfigReport) -> tuple[bool, bool, bool, bool, bool]:

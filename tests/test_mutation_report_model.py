@@ -25,6 +25,7 @@ from mlcc_ci.report.model import (
     changes,
 )
 from mlcc_ci.suspects import Suspect
+from tests.reporting import config_report
 
 pytestmark = pytest.mark.unit
 
@@ -443,29 +444,7 @@ def test_profiles_count_the_tested_configurations_of_each():
 
 
 def cr(name: str, status: str = "pass", **fields) -> ConfigReport:
-    base = ConfigReport(
-        name=name,
-        status=status,
-        project=name,
-        configId=f"id-{name}",
-        lastTest="2026-02-01T01:00:00Z",
-        duration=3.0,
-        stageResults={},
-        errorMessage=None,
-        lastPass=None,
-        regression=None,
-        fixed=False,
-        flips=0,
-        flaky=False,
-        passRate=None,
-        runs=1,
-        stale=False,
-        supportState="supported",
-        supportReason=None,
-        profile="default",
-        recordCount=1,
-    )
-    return replace(base, **fields)
+    return config_report(name, status, **fields)
 
 
 def rep(*configs: ConfigReport) -> Report:

@@ -14,6 +14,7 @@ from mlcc_ci.quarantine import Quarantine
 from mlcc_ci.report.model import Changes, ConfigReport, Report, Summary
 from mlcc_ci.report.verdict import newly_failing, scope, scopes_of, verdict
 from mlcc_ci.suspects import Suspect
+from tests.reporting import config_report
 
 pytestmark = pytest.mark.unit
 
@@ -31,29 +32,7 @@ ERROR = Run(
 
 
 def config(name: str, status: str = "pass", **fields) -> ConfigReport:
-    base = ConfigReport(
-        name=name,
-        status=status,
-        project=name,
-        configId=f"id-{name}",
-        lastTest="2026-02-01T01:00:00Z",
-        duration=3.0,
-        stageResults={},
-        errorMessage=None,
-        lastPass=None,
-        regression=None,
-        fixed=False,
-        flips=0,
-        flaky=False,
-        passRate=None,
-        runs=1,
-        stale=False,
-        supportState="supported",
-        supportReason=None,
-        profile="default",
-        recordCount=1,
-    )
-    return replace(base, **fields)
+    return config_report(name, status, **fields)
 
 
 def report(*configs: ConfigReport, changes=None, profiles=None, scopes=None) -> Report:
