@@ -1,5 +1,6 @@
 """Selection is pure: records in, a plan out."""
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -443,3 +444,30 @@ def test_blocked_comes_after_changed_and_before_regressed_whatever_their_times()
         ("blocked", blocked.configId),
         ("regressed", regressed.configId),
     ]
+
+
+def test_an_identity_change_names_each_field_that_changed_and_the_old_configid():
+    from mlcc_ci.selection import identity_changed
+
+    def at(**config) -> Record:
+        base = {
+            "deploymentConfig": "transformers-vllm",
+            "modelName": "m1",
+            "instanceType": "ml.g5.xlarge",
+            "awsRegion": "us-east-1",
+            "deploymentTarget": "realtime-inference",
+        }
+        return replace(rec(1), configId="0123456789abcdef", configJson=json.dumps(base | config))
+
+    before = at()
+    assert identity_changed(before, at(instanceType="ml.g5.2xlarge")) == (
+        "identity changed (instance type ml.g5.xlarge -> ml.g5.2xlarge) since 0123456789abcdef:"
+        " a new configId"
+    )
+    assert identity_changed(before, at(modelName="m2", awsRegion="eu-west-1")) == (
+        "identity changed (model m1 -> m2, region us-east-1 -> eu-west-1) since"
+        " 0123456789abcdef: a new configId"
+    )
+    assert identity_changed(before, at(deploymentConfig="triton-onnx")).startswith(
+        "identity changed (generator transformers-vllm -> triton-onnx) since"
+    )
