@@ -133,7 +133,8 @@ def fail_run(
         if outcome.blocked_by is None:
             done = finish(store, record, outcome)
         else:
-            done = set_aside(record, outcome, _blocked(record, outcome, failure, backoff))
+            block = blocked(record, outcome, failure, backoff, record.runStartedAt)
+            done = set_aside(record, outcome, block)
             store.replace(done, expect_version=record.version, expect_run_id=record.runId)
     except ConflictError:
         return None  # someone else reaped or finished it first
@@ -154,14 +155,18 @@ def _classified(stage: str, message: str) -> tuple[Failure, int]:
     return Failure(found.cls, stage, found.rule, found.capture), found.retry.backoff_seconds
 
 
-# As the runner's (lifecycle/record.py): a blocked configuration waits its rule's backoff (at least
-# 5 minutes), doubled for each blocked run in a row, at most a day.
+# A blocked configuration waits its rule's backoff (at least 5 minutes), doubled for each
+# blocked run in a row, at most a day: for the runner (lifecycle/record.py) and for a run
+# that died (fail_run) alike.
 BLOCKED_MIN_WAIT = 300
 BLOCKED_MAX_WAIT = 86400
 
 
-def _blocked(record: Record, outcome: Outcome, failure: Failure, backoff: int) -> Blocked:
-    """What blocks the configuration now, since the first blocked run of this streak."""
+def blocked(
+    record: Record, outcome: Outcome, failure: Failure, backoff: int, started: str | None
+) -> Blocked:
+    """What blocks the configuration now: since the first blocked run of this streak (this
+    run's start, `started`, for the first)."""
     before = record.blocked
     rounds = before.rounds + 1 if before else 1
     wait = min(max(backoff, BLOCKED_MIN_WAIT) * 2 ** min(rounds - 1, 10), BLOCKED_MAX_WAIT)
@@ -169,7 +174,7 @@ def _blocked(record: Record, outcome: Outcome, failure: Failure, backoff: int) -
     return Blocked(
         cls=failure.cls,
         stage=failure.stage,
-        since=before.since if before else (record.runStartedAt or outcome.finishedAt),
+        since=before.since if before else (started or outcome.finishedAt),
         retryAfter=clock.iso(after),
         rule=failure.rule,
         capture=failure.capture,

@@ -4,10 +4,10 @@ of its own (see runner.py)."""
 
 from mlcc_ci.lifecycle.context import RUN_STAGES, Progress, RunContext, RunReport
 from mlcc_ci.lifecycle.injection import FAULT_COMMANDS, FAULT_ENV, FAULT_MODES, faults
-from mlcc_ci.lifecycle.record import BLOCKED_MAX_WAIT, BLOCKED_MIN_WAIT
 from mlcc_ci.lifecycle.retry import attempt_run_id
 from mlcc_ci.lifecycle.runner import Runner
 from mlcc_ci.lifecycle.stagelog import OUTPUT_LIMIT, summarize
+from mlcc_ci.scheduling import BLOCKED_MAX_WAIT, BLOCKED_MIN_WAIT
 
 __all__ = [
     "BLOCKED_MAX_WAIT",

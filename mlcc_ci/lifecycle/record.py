@@ -5,7 +5,6 @@ the configuration when the infrastructure failed it)."""
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
 
 from mlcc_ci import clock
 from mlcc_ci.constants import ERROR, INTERRUPTED
@@ -22,12 +21,8 @@ from mlcc_ci.models import (
     run_of,
     set_aside,
 )
+from mlcc_ci.scheduling import blocked
 from mlcc_ci.stores.base import ResultsStore, finish
-
-# A blocked configuration waits at least this long, at most a day, before the scanner
-# tries it again; the platform team hears of one blocked longer than a day (suspects.py).
-BLOCKED_MIN_WAIT = 300
-BLOCKED_MAX_WAIT = 86400
 
 
 @dataclass
@@ -98,25 +93,10 @@ def write(store: ResultsStore, running: Record, new: Record) -> Record:
 def _blocked(
     ctx: RunContext, record: Record, outcome: Outcome, failure: Failure, started: str | None
 ) -> Blocked:
-    """What blocks the configuration now: since the first blocked run of this streak;
-    the scanner may try again after the rule's backoff, doubled for each blocked run in
-    a row (at most a day)."""
-    before = record.blocked
-    rounds = before.rounds + 1 if before else 1
+    """What blocks the configuration now, its wait from the backoff of the rule that
+    classified the failure (scheduling.blocked)."""
     rule = next((r for r in (ctx.rules or _rules_or_none()) if r.name == failure.rule), None)
-    base = rule.retry.backoff_seconds if rule else 0
-    wait = min(max(base, BLOCKED_MIN_WAIT) * 2 ** min(rounds - 1, 10), BLOCKED_MAX_WAIT)
-    after = clock.parse(outcome.finishedAt) + timedelta(seconds=wait)
-    return Blocked(
-        cls=failure.cls,
-        stage=failure.stage,
-        since=before.since if before else (started or outcome.finishedAt),
-        retryAfter=clock.iso(after),
-        rule=failure.rule,
-        capture=failure.capture,
-        rounds=rounds,
-        notified=before.notified if before else False,
-    )
+    return blocked(record, outcome, failure, rule.retry.backoff_seconds if rule else 0, started)
 
 
 def label(outcome: Outcome) -> str:
