@@ -235,6 +235,8 @@ def _run(values: Mapping[str, Any]) -> Run:
             estimatedCost=cost(values.get("estimatedCost")),
             failure=failure(values.get("failure")),
             attempt=_attempt(values.get("attempt")),
+            generatorVersion=_text(values.get("generatorVersion")) or "",
+            provenImage=_text(values.get("provenImage")) or "",
         )
     except ValueError as exc:
         raise Unreadable(config_id, f"history item: {exc}") from None

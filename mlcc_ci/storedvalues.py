@@ -21,8 +21,9 @@ from typing import Any
 from mlcc_ci import clock
 from mlcc_ci.constants import FAIL_STATUSES
 from mlcc_ci.doconfig import is_secret
-from mlcc_ci.models import BLOCKING, Blocked, Cost, Failure, StageResult, stage_order
+from mlcc_ci.models import Blocked, Cost, Failure, StageResult, stage_order
 from mlcc_ci.redact import MASK, looks_secret, redact
+from mlcc_ci.resultparts import BLOCKING
 from mlcc_ci.safetext import capped, printable
 
 _STAGE_STATUS = {

@@ -19,9 +19,9 @@ from typing import Any
 
 from mlcc_ci import clock
 from mlcc_ci.failures import HARNESS, UNCLASSIFIED
-from mlcc_ci.models import BLOCKING
 from mlcc_ci.report.cases import ERROR, FAILED, PASSED, SKIPPED, Case, LogReader
 from mlcc_ci.report.classes import CLASS_ORDER, CLASS_TITLES
+from mlcc_ci.resultparts import BLOCKING
 
 PARENT_SUITE = "mlcc-ci"
 CATEGORIES_FILE = "categories.json"

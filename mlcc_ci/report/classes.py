@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from mlcc_ci.constants import ERROR, RUNNING
 from mlcc_ci.failures import HARNESS, UNCLASSIFIED
 from mlcc_ci.history import signature
-from mlcc_ci.models import BLOCKING, Blocked, Failure, Run
+from mlcc_ci.models import Blocked, Failure, Run
 from mlcc_ci.report.configreport import ConfigReport
+from mlcc_ci.resultparts import BLOCKING
 
 # The order classes are listed in: what the product did first, mlcc-ci's own errors last.
 CLASS_ORDER = ("product", UNCLASSIFIED, "capacity", "quota", "infra", "credentials", HARNESS)
