@@ -88,6 +88,7 @@ def cli(ctx: click.Context, debug: bool, catalog_dir: Path | None, no_color: boo
 def _register_commands() -> None:
     from mlcc_ci.cli import (
         catalog_cmd,
+        confidence_cmd,
         config_cmd,
         failures_cmd,
         generator_cmd,
@@ -110,6 +111,7 @@ def _register_commands() -> None:
         run_cmd,
         ops_cmd,
         report_cmd,
+        confidence_cmd,
         logs_cmd,
         failures_cmd,
         history_cmd,

@@ -1,0 +1,126 @@
+"""`mlcc-ci confidence [NAME...]` and `mlcc-ci publish --output DIR`: how far each
+configuration can be trusted (confidence.py), in the terminal, as JSON, and as a static
+site for the generator's users (publish/)."""
+
+from pathlib import Path
+
+import click
+
+from mlcc_ci.cli.opening import open_for
+from mlcc_ci.cli.options import json_option, profile_option, store_options
+
+
+@click.command()
+@click.argument("names", metavar="[NAME]...", nargs=-1)
+@json_option
+@profile_option
+@store_options
+def confidence(
+    names: tuple[str, ...],
+    as_json: bool,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """How far each configuration (or each NAME) can be trusted, from its product runs
+    only (never blocked, error or interrupted runs): over its last 20 in 90 days, the
+    lower bound of the 95 % Wilson interval of its pass rate, and a level:
+
+    \b
+      battle-tested  the bound is 0.75 or more (12 passes in a row), the last pass
+                     within 14 days
+      passing        the last product run passed
+      new            passed, fewer than 3 product runs
+      failing        the last product run failed
+      unknown        no product run in the window
+    """
+    import json
+
+    from mlcc_ci import clock
+    from mlcc_ci.assessing import assess_store, document
+
+    catalog, _, store = open_for(profile_name, store_url, table)
+    now = clock.now()
+    assessed = assess_store(store, catalog, now, names or None)
+    if as_json:
+        click.echo(json.dumps(document(assessed, now), indent=2, ensure_ascii=False))
+        return
+    click.echo(_table(assessed))
+
+
+def _table(assessed: list) -> str:
+    from tabulate import tabulate
+
+    from mlcc_ci import clock
+    from mlcc_ci.safetext import printable
+
+    rows = []
+    for a in assessed:
+        c = a.confidence
+        rows.append(
+            [
+                printable(c.name),
+                c.level,
+                f"{c.lower:.3f}",
+                c.runs,
+                c.passes,
+                clock.display(c.lastPass) if c.lastPass else "-",
+                clock.display(c.lastFailure) if c.lastFailure else "-",
+                printable(", ".join(c.generatorVersions)) or "-",
+            ]
+        )
+    headers = [
+        "Configuration",
+        "Level",
+        "Confidence",
+        "Runs",
+        "Passes",
+        "Last pass",
+        "Last failure",
+        "Generator versions",
+    ]
+    return tabulate(rows, headers=headers, disable_numparse=True)
+
+
+@click.command()
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    metavar="DIR",
+    help="The site's folder: made, or replaced whole if an earlier publish made it (any "
+    "other folder is refused).",
+)
+@click.option(
+    "--badge-label",
+    default="mlcc-ci",
+    show_default=True,
+    metavar="TEXT",
+    help="The left side of each badge; {name} is the configuration's name.",
+)
+@profile_option
+@store_options
+def publish(
+    output: Path,
+    badge_label: str,
+    profile_name: str | None,
+    store_url: str | None,
+    table: str | None,
+) -> None:
+    """Write a static site of every configuration's confidence to DIR: index.html (search,
+    filter by level), a page per configuration (its runs, their trend, the generator
+    versions and base images it passed with), an SVG badge per configuration, and
+    confidence.json (schema/confidence.schema.json). It opens from the file system and
+    from any static host (relative links only); a failed publish leaves the old site."""
+    from mlcc_ci import clock
+    from mlcc_ci.assessing import assess_store
+    from mlcc_ci.publish.site import publish_site
+
+    catalog, _, store = open_for(profile_name, store_url, table)
+    now = clock.now()
+    written = publish_site(assess_store(store, catalog, now), output, now, badge_label=badge_label)
+    click.echo(written.line())
+
+
+COMMANDS = [confidence, publish]
