@@ -15,7 +15,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from mlcc_ci import clock, loglinks, logs
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.errors import MlccError, UsageError
-from mlcc_ci.report import render
+from mlcc_ci.report import pagedata, render
 from mlcc_ci.report.data import collector_paused, load_report
 from mlcc_ci.report.model import Report
 from mlcc_ci.stores.base import ResultsStore
@@ -87,6 +87,13 @@ class ReportCache:
             packed = built.gzipped[name] = gzip.compress(body, compresslevel=5, mtime=0)
         return packed
 
+    def report(self) -> Report:
+        """The report the answers are rendered from (read first if none was yet)."""
+        self.answer("live", _live_json)
+        built = self._built
+        assert built is not None
+        return built.report
+
     def _fresh(self, built: _Built) -> bool:
         token = self.store.change_token()
         if token is None:
@@ -141,6 +148,74 @@ def live(report: Report) -> dict[str, Any]:
             for c in report.running
         },
     }
+
+
+def _live_json(report: Report) -> str:
+    return json.dumps(live(report))
+
+
+# What /api/report keeps of each configuration: what a summary table shows (the schema's
+# required keys always, the others unless null, false or empty); the rest is at
+# /api/history/<configId>.
+_REQUIRED = ("status", "project", "lastTest", "duration", "recordCount")
+_SUMMARY = frozenset(
+    (
+        *_REQUIRED,
+        "shownStatus",
+        "configId",
+        "supportState",
+        "profile",
+        "owner",
+        "architecture",
+        "lastPass",
+        "passRate",
+        "runs",
+        "stale",
+        "removed",
+        "fixed",
+        "flaky",
+        "regression",
+        "quarantine",
+        "failure",
+        "blocked",
+        "lastError",
+        "running",
+    )
+)
+
+
+def _says_something(value: Any) -> bool:
+    return value is not None and value is not False and value != [] and value != {}
+
+
+def report_json(report: Report) -> str:
+    """`/api/report`: the JSON report with a summary of each configuration (_SUMMARY): at
+    1,000 configurations a few hundred KB, not megabytes. Its history, stage results, cost
+    and the rest: `/api/history/<configId>`."""
+    doc = render.as_dict(report)
+    doc["configurations"] = {
+        name: {
+            k: v
+            for k, v in config.items()
+            if k in _SUMMARY and (k in _REQUIRED or _says_something(v))
+        }
+        for name, config in doc["configurations"].items()
+    }
+    return json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n"
+
+
+def history_json(
+    report: Report, config_id: str, log_href: Callable[[str], str | None]
+) -> str | None:
+    """`/api/history/<configId>`: the configuration as the JSON report has it (its stage
+    results and history with the rest), its `name`, and as `view` what the page draws of
+    its history; None for a configId the report does not show."""
+    found = next((c for c in report.configurations if c.configId == config_id), None)
+    if found is None:
+        return None
+    doc = render.as_dict(replace(report, configurations=[found]))["configurations"][found.name]
+    answer = {"name": found.name, **doc, "view": pagedata.history(found, log_href)}
+    return json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
 
 
 def _records(store: ResultsStore) -> list[dict[str, Any]]:
@@ -217,8 +292,8 @@ def make_handler(
             lambda r: render.html(r, live=True, log_href=log_href),
             "text/html; charset=utf-8",
         ),
-        "/api/report": ("json", render.as_json, "application/json"),
-        "/api/live": ("live", lambda r: json.dumps(live(r)), "application/json"),
+        "/api/report": ("json", report_json, "application/json"),
+        "/api/live": ("live", _live_json, "application/json"),
     }
     policy = (
         "default-src 'none'; style-src 'unsafe-inline'; "
@@ -271,6 +346,14 @@ def make_handler(
                 elif path == "/api/records":
                     records = json.dumps(_records(store), indent=2)
                     self._send(200, records, "application/json", head)
+                elif path.startswith("/api/history/"):
+                    config_id = unquote(path.removeprefix("/api/history/"))
+                    found = history_json(cache.report(), config_id, log_href)
+                    if found is None:
+                        error = json.dumps({"error": f"no configuration {config_id[:64]!r}"})
+                        self._send(404, error, "application/json", head)
+                    else:
+                        self._send(200, found, "application/json", head)
                 elif path.startswith("/logs/"):
                     self._log(path, head)
                 else:

@@ -10,6 +10,8 @@
     owner: document.getElementById("f-owner"),
   };
   const text = document.getElementById("f-text");
+  // a large table (ondemand.js) sorts and filters its rows itself, over all of them
+  const onDemand = window.mlccTable || null;
 
   function applyFilters() {
     const needle = text.value.trim().toLowerCase();
@@ -25,11 +27,13 @@
     }
     document.getElementById("shown").textContent = shown + " of " + all.length + " shown";
   }
-  for (const el of [...Object.values(filters), text]) el.addEventListener("input", applyFilters);
+  if (!onDemand) {
+    for (const el of [...Object.values(filters), text]) el.addEventListener("input", applyFilters);
+  }
 
   let sortKey = null;
   let direction = 1;
-  for (const button of document.querySelectorAll("th button[data-sort]")) {
+  for (const button of onDemand ? [] : document.querySelectorAll("th button[data-sort]")) {
     button.addEventListener("click", () => {
       const key = button.dataset.sort;
       direction = sortKey === key ? -direction : 1;
@@ -67,6 +71,7 @@
       }
     }
   }
+  window.mlccTick = tick;
   tick();
   setInterval(tick, 1000);
 
@@ -78,12 +83,15 @@
       const response = await fetch("api/live", { cache: "no-store" });
       if (!response.ok) return;
       const live = await response.json();
-      for (const row of rows()) {
-        const now = live.statuses[row.dataset.config];
-        if (now !== undefined && now !== row.dataset.status) {
+      const known = onDemand && onDemand.ready ? onDemand.rows.map((e) => e.k) : rows().map((r) => r.dataset);
+      for (const row of known) {
+        const now = live.statuses[row.config];
+        if (now !== undefined && now !== row.status) {
           window.location.reload();
           return;
         }
+      }
+      for (const row of rows()) {
         const run = live.running[row.dataset.config];
         if (!run) continue;
         const cell = row.querySelector(".live");

@@ -31,6 +31,9 @@ from mlcc_ci.report.classes import (
     shown_status,
 )
 from mlcc_ci.report.model import ConfigReport, Report
+from mlcc_ci.report.ondemand import FIRST_SCREEN, SMALL, block
+from mlcc_ci.report.pagedata import data as table_data
+from mlcc_ci.report.pagedata import group as _group
 
 
 @cache
@@ -45,21 +48,6 @@ def _template(name: str) -> Any:
         undefined=jinja2.StrictUndefined,
     )
     return env.get_template(name)
-
-
-def _group(c: ConfigReport) -> str:
-    """What the status filter calls a row."""
-    if c.removed:
-        return "removed"
-    if c.status == RUNNING:
-        return "running"
-    if c.blocked is not None:
-        return "blocked"
-    if c.failing:
-        return "quarantined" if c.quarantine is not None else "failing"
-    if c.passing:
-        return "pass"
-    return "unsupported" if c.supportState == "unsupported" else "untested"
 
 
 def live_timeline(c: ConfigReport, now: str) -> str:
@@ -178,11 +166,14 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
 
 @cache
 def script() -> str:
-    """The page's one script (sorting, filtering, live updates), inlined; its hash goes
-    into the dashboard's Content-Security-Policy."""
+    """The page's one script (rows on demand, sorting, filtering, live updates), inlined;
+    its hash goes into the dashboard's Content-Security-Policy."""
     from mlcc_ci.resources import data_path
 
-    return (data_path("reports") / "report.js").read_text(encoding="utf-8")
+    folder = data_path("reports")
+    return "\n".join(
+        (folder / name).read_text(encoding="utf-8") for name in ("ondemand.js", "report.js")
+    )
 
 
 @cache
@@ -200,9 +191,14 @@ def html(report: Report, *, live: bool = False, log_href: LogHref | None = None)
     to a local stage log (none without it)."""
     from markupsafe import Markup
 
-    rows = Markup("\n".join(_row(c, report.generatedAt, log_href) for c in report.configurations))
+    configs = report.configurations
+    large = len(configs) > SMALL  # the rest of its rows, and their histories, come as data
+    shown = configs[:FIRST_SCREEN] if large else configs
+    rows = Markup("\n".join(_row(c, report.generatedAt, log_href) for c in shown))
+    data = block(table_data(report, log_href, live=live)) if large else None
     return _template("report.html.j2").render(
         rows=rows,
+        data=data,
         report=report,
         summary=report.summary,
         example_note=EXAMPLE_NOTE if report.profiles.get("example") else None,
