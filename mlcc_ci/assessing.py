@@ -170,7 +170,7 @@ def document(
 ) -> dict[str, object]:
     """The confidence document (schema/confidence.schema.json): `mlcc-ci confidence --json`
     and a published site's confidence.json, whose `links` give each configuration's page
-    and badge (by configId)."""
+    and badge (by name)."""
     from mlcc_ci import __version__
 
     counts = dict.fromkeys(LEVELS, 0)
@@ -179,7 +179,7 @@ def document(
         c = a.confidence
         counts[c.level] += 1
         item = {**c.to_json(), "supported": a.supported}
-        item.update((links or {}).get(c.configId, {}))
+        item.update((links or {}).get(c.name, {}))
         items.append(item)
     return {
         "version": DOCUMENT_VERSION,
