@@ -14,13 +14,20 @@ never due; one running longer than the build timeout plus a grace period has los
 executor and is reaped. MaxConcurrency counts what is running. Order: untested and new, then
 changed, then blocked, then regressed, then oldest. Records that describe one deployment
 (written by different tools) never run twice in one scan, nor while one of them is running.
+
+The cadence (cadence.py): `daily`, the seed's, is the above with `stale_after`; `confidence`
+(the default) also makes a finished record due at once ("changed") when its generator or base
+image digest is not what its newest product run ran with, makes it stale only `cadence.every`
+after its last test (stale_after times 1 to 7, growing with confidence), and orders stale ones
+by what they may prove per dollar. A daily budget (dailycap.py) leaves out, in order, what
+would pass it ("daily-budget").
 """
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mlcc_ci import clock
+from mlcc_ci import cadence, clock, dailycap
 from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     DEFAULT_STALE_HOURS,
@@ -45,6 +52,8 @@ class Policy:
     max_concurrency: int | None = None  # None: no limit
     build_timeout: timedelta = timedelta(minutes=BUILD_TIMEOUT_MINUTES)
     grace: timedelta = timedelta(minutes=ORPHAN_GRACE_MINUTES)
+    cadence: str = cadence.CONFIDENCE  # or cadence.DAILY: the seed's, every stale_after
+    daily_budget_usd: float | None = None  # None: no budget (dailycap.py)
 
     @property
     def orphan_after(self) -> timedelta:
@@ -64,6 +73,7 @@ class Plan:
     reap: list[Decision] = field(default_factory=list)
     skipped: list[Decision] = field(default_factory=list)
     unregistered: list[str] = field(default_factory=list)  # catalog entries with no record
+    budget: dailycap.Budget | None = None  # what the daily budget kept and left out
 
 
 def regressed(record: Record) -> bool:
@@ -132,8 +142,14 @@ def next_due(records: Iterable[Record], policy: Policy) -> Upcoming | None:
     finished = [r for r in records if r.supported and r.testStatus in TERMINAL_STATUSES]
     if not finished:
         return None
-    first = min(finished, key=lambda r: (clock.parse(r.lastTestTimestamp), r.deploymentConfig))
-    return Upcoming(first, clock.parse(first.lastTestTimestamp) + policy.stale_after)
+    return min(
+        (Upcoming(r, clock.parse(r.lastTestTimestamp) + _every(r, policy)) for r in finished),
+        key=lambda u: (u.at, u.record.deploymentConfig),
+    )
+
+
+def _every(record: Record, policy: Policy) -> timedelta:
+    return cadence.every(record, policy.stale_after, policy.cadence)
 
 
 def _age(moment: datetime, text: str) -> str:
@@ -150,6 +166,7 @@ def select(
     quarantined: Collection[str] = (),
     unreadable: Collection[str] = (),
     new_entries: bool = False,
+    inputs: cadence.Inputs = cadence.NO_INPUTS,
 ) -> Plan:
     """`catalog`: configId -> registration of each supported catalog entry, as the catalog
     makes it now; a record it registered that differs is due at once ("changed"), and so is
@@ -158,11 +175,13 @@ def select(
     one with no earlier identity in view is only named (`unregistered`). `quarantined`: the
     names of entries in quarantine, whose failures raise no regression: stale like any
     other, never "regressed". `unreadable`: configIds whose stored item no one can read:
-    named so elsewhere, never taken for a missing record."""
+    named so elsewhere, never taken for a missing record. `inputs`: what the confidence
+    cadence compares and the budget prices (cadence.Inputs)."""
     plan = Plan()
     catalog = catalog or {}
     names = by_name(catalog)
-    cutoff = clock.iso(now - policy.stale_after)
+    confident = policy.cadence == cadence.CONFIDENCE
+    records = list(records)
     running = 0
     due: list[Decision] = []
     for record in records:
@@ -209,18 +228,23 @@ def select(
             due.append(
                 Decision(record, "untested", f"registered {clock.display(record.createdAt)}")
             )
-        elif status in TERMINAL_STATUSES and record.lastTestTimestamp < cutoff:
+        elif (
+            confident
+            and status in TERMINAL_STATUSES
+            and (what := cadence.what_changed(record, inputs)) is not None
+        ):
+            due.append(Decision(record, "changed", what))
+        elif status in TERMINAL_STATUSES and record.lastTestTimestamp < clock.iso(
+            now - _every(record, policy)
+        ):
             flagged = regressed(record) and record.deploymentConfig not in quarantined
             reason = "regressed" if flagged else "stale"
             detail = f"{status}, last tested {_age(now, record.lastTestTimestamp)}"
-            due.append(Decision(record, reason, detail))
+            due.append(Decision(record, reason, detail + _why(record, policy, inputs)))
         else:
-            fresh_until = clock.parse(record.lastTestTimestamp) + policy.stale_after
-            plan.skipped.append(
-                Decision(
-                    record, "fresh", f"{status}; due after {clock.display(clock.iso(fresh_until))}"
-                )
-            )
+            fresh_until = clock.parse(record.lastTestTimestamp) + _every(record, policy)
+            detail = f"{status}; due after {clock.display(clock.iso(fresh_until))}"
+            plan.skipped.append(Decision(record, "fresh", detail + _why(record, policy, inputs)))
     missing, plan.unregistered = _missing(
         catalog, (*due, *plan.skipped, *plan.reap), now, unreadable, new_entries
     )
@@ -230,10 +254,14 @@ def select(
     due.sort(
         key=lambda d: (
             rank[d.reason],
+            -cadence.worth(d.record, inputs) if confident and d.reason == "stale" else 0.0,
             d.record.createdAt if rank[d.reason] == 0 else d.record.lastTestTimestamp,
             d.record.deploymentConfig,
         )
     )
+    slots = None if policy.max_concurrency is None else max(policy.max_concurrency - running, 0)
+    if policy.daily_budget_usd is not None:
+        due = _within_budget(due, plan, records, now, policy.daily_budget_usd, inputs, slots)
     if policy.max_concurrency is not None:
         slots = max(policy.max_concurrency - running, 0)
         for decision in due[slots:]:
@@ -248,6 +276,36 @@ def select(
         due = due[:slots]
     plan.due = due
     return plan
+
+
+def _why(record: Record, policy: Policy, inputs: cadence.Inputs) -> str:
+    """What the confidence cadence adds to a finished record's line: its interval when
+    longer than stale_after, and a lookup that failed."""
+    if policy.cadence != cadence.CONFIDENCE:
+        return ""
+    every = cadence.interval(record, policy.stale_after)
+    grown = f" ({every.text})" if every.every > policy.stale_after else ""
+    return grown + cadence.unlooked(record, inputs)
+
+
+def _within_budget(
+    due: list[Decision],
+    plan: Plan,
+    records: Sequence[Record],
+    now: datetime,
+    cap: float,
+    inputs: cadence.Inputs,
+    slots: int | None,
+) -> list[Decision]:
+    """What today's budget takes of `due`; what it leaves out is skipped, said why."""
+    spent, unpriced = dailycap.spent_today(records, now, inputs.price)
+    if inputs.spent_today is not None:
+        spent, unpriced = inputs.spent_today, 0
+    kept, over, planned = dailycap.within(due, cap, spent, inputs.price, slots)
+    for decision, why in over:
+        plan.skipped.append(Decision(decision.record, dailycap.REASON, why))
+    plan.budget = dailycap.Budget(cap, spent, planned, len(over), unpriced)
+    return kept
 
 
 def _missing(
