@@ -60,10 +60,13 @@ def trend(runs: Sequence[Run], window: Window = WINDOW) -> list[Point]:
     it and the product runs before it, at most window.runs of them."""
     counted = [r for r in reversed(runs) if r.product]
     points = []
+    passes = 0
     for i, run in enumerate(counted):
-        seen = counted[max(0, i + 1 - window.runs) : i + 1]
-        passes = sum(r.passed for r in seen)
-        points.append(Point(run.finishedAt, run.passed, round(wilson_lower(passes, len(seen)), 3)))
+        passes += run.passed
+        if i >= window.runs:
+            passes -= counted[i - window.runs].passed  # out of the window ending here
+        seen = min(i + 1, window.runs)
+        points.append(Point(run.finishedAt, run.passed, round(wilson_lower(passes, seen), 3)))
     return points
 
 

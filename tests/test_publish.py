@@ -15,7 +15,7 @@ import pytest
 
 from mlcc_ci import clock
 from mlcc_ci.assessing import Assessed, assess_store, trend
-from mlcc_ci.confidence import assess
+from mlcc_ci.confidence import Window, assess
 from mlcc_ci.models import Run
 from mlcc_ci.publish import site
 from mlcc_ci.publish.badge import COLOURS, badge, level_badge, text_width
@@ -162,6 +162,8 @@ def test_the_trend_is_the_confidence_after_each_product_run():
         (True, 0.301),  # 3 of 4
     ]
     assert points[-1].finishedAt == runs[0].finishedAt
+    # over the window ending at each run: 1 of 1, 2 of 2, then 1 of 2, 1 of 2
+    assert [p.lower for p in trend(runs, Window(runs=2))] == [0.207, 0.342, 0.095, 0.095]
 
 
 @pytest.mark.unit

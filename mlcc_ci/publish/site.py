@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 from mlcc_ci import clock
 from mlcc_ci.assessing import WINDOW, Assessed, document
@@ -102,7 +103,11 @@ def site_files(
         label = badge_label.replace("{name}", a.confidence.name)
         put(link["badge"], level_badge(label, a.confidence.level))
     doc = document(assessed, now, window, links)
-    put("confidence.json", json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+    # one configuration a line: compact at 10,000, still readable and diffable
+    items = cast(list[dict[str, object]], doc.pop("configurations"))
+    lines = [json.dumps(item, ensure_ascii=False) for item in items]
+    head = json.dumps(doc, ensure_ascii=False)[:-1]
+    put("confidence.json", f'{head}, "configurations": [\n' + ",\n".join(lines) + "\n]}\n")
     files[SCHEMA] = (data_path("schema") / SCHEMA).read_bytes()
     for asset in ASSETS:
         files[asset] = (data_path("reports") / asset).read_bytes()
