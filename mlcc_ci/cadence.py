@@ -23,8 +23,8 @@ Two cadences (`Policy.cadence`, the `schedule` setting):
 
     with LOW 0.5 and HIGH 0.8, and 1 when the newest product run failed or there is none.
     With the default 24 h: 1 day for a new, unknown or failing configuration and after a
-    change (1 to 3 passes since: lower 0.21 to 0.44), 1.2 days after 4 passes (0.51), 2.4
-    after 5, 3.2 after 6, 5.4 after 10 (0.72), 6.1 after 12, and 7 from 16 (0.81) on.
+    change (1 to 3 passes since: lower 0.21 to 0.44), 1.2 days after 4 passes (0.51), 2.3
+    after 5, 3.2 after 6, 5.4 after 10 (0.72), 6.2 after 12, and 7 from 16 (0.81) on.
   - **The cheapest that prove the most first.** Among stale results (after untested, new,
     changed, blocked and regressed, as before), the highest `worth` first: what a run may
     still prove (1 - lower) per expected dollar (`Inputs.price`, at least MIN_PRICE); one
