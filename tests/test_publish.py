@@ -423,6 +423,34 @@ def test_a_publish_that_fails_leaves_the_old_site_whole(cli, played, tmp_path, m
 
 
 @pytest.mark.functional
+def test_a_new_site_that_cannot_take_the_old_ones_place_puts_the_old_one_back(
+    cli, played, tmp_path, monkeypatch
+):
+    import os
+
+    played("example")
+    out = tmp_path / "site"
+    assert cli("publish", "--profile", "example", "-o", str(out)).exit_code == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    rename = os.rename
+
+    def refused(src, dst):
+        if Path(src).name.startswith(".site.new-"):  # the new site into the old one's place
+            raise OSError(13, "Permission denied", str(dst))
+        return rename(src, dst)
+
+    monkeypatch.setattr(site.os, "rename", refused)
+    failed = cli("publish", "--profile", "example", "-o", str(out))
+    assert (failed.exit_code, failed.output) == (
+        2,
+        f"Error: cannot write {out}: Permission denied\n",
+    )
+    after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+@pytest.mark.functional
 def test_publish_through_a_link_replaces_the_linked_site_and_keeps_the_link(cli, played, tmp_path):
     played("example")
     real = tmp_path / "www" / "site"
