@@ -100,6 +100,7 @@ def _register_commands() -> None:
         register_cmd,
         report_cmd,
         run_cmd,
+        simulate_cmd,
         stack_cmd,
     )
 
@@ -119,6 +120,7 @@ def _register_commands() -> None:
         github_cmd,
         history_cmd,
         stack_cmd,
+        simulate_cmd,
     ):
         for command in module.COMMANDS:
             cli.add_command(command)
