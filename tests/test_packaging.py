@@ -1,5 +1,6 @@
 """The CLI starts light, and a plain wheel install carries everything it needs."""
 
+import json
 import os
 import re
 import subprocess
@@ -133,6 +134,28 @@ def test_dist_installs_and_validates_from_anywhere(tmp_path: Path):
     )
     assert matrix.returncode == 0, matrix.stdout[-2000:] + matrix.stderr[-2000:]
     assert matrix.stdout.splitlines()[-1].startswith("15 passed, 0 failed")
+    # its confidence published with the packaged templates, assets and schema
+    published = subprocess.run(
+        [
+            str(env_dir / "bin" / "mlcc-ci"),
+            "publish",
+            "--output",
+            str(tmp_path / "site"),
+            "--store",
+            f"sqlite:///{tmp_path}/r.db",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env=env,
+    )
+    assert published.returncode == 0, published.stderr
+    assert published.stdout.startswith(f"published 19 configurations to {tmp_path / 'site'}")
+    levels = json.loads((tmp_path / "site" / "confidence.json").read_text())["levels"]
+    assert levels == {"battle-tested": 0, "passing": 0, "new": 15, "failing": 0, "unknown": 4}
+    assert (tmp_path / "site" / "confidence.schema.json").read_bytes() == (
+        REPO / "schema" / "confidence.schema.json"
+    ).read_bytes()
     # the data came from the installed package, not from this checkout
     where = subprocess.run(
         [
