@@ -482,6 +482,7 @@ def test_the_published_site_in_chromium_from_file(tmp_path):
     ]
     out = tmp_path / "site"
     site.publish_site(items, out, NOW)
+    assert broken_links(out) == []  # the hostile name's page and badge included
     assert Path(CHROMIUM).exists(), "Debian's chromium is required (.ci/run installs it)"
     with sync_playwright() as p:
         browser = p.chromium.launch(

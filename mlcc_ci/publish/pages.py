@@ -124,8 +124,8 @@ def chart(points: Sequence[Point]) -> Markup:
         f'aria-label="confidence after each product run, oldest first">'
         f'<line x1="{CHART_PAD}" x2="{CHART_WIDTH - CHART_PAD}" y1="{bar:.1f}" y2="{bar:.1f}" '
         f'stroke="{COLOURS["battle-tested"]}" stroke-dasharray="4 3"/>'
-        f'<text x="{CHART_WIDTH - CHART_PAD}" y="{bar - 4:.1f}" text-anchor="end" '
-        f'font-size="11" fill="#57606a">battle-tested ({BATTLE_TESTED})</text>'
+        f'<text x="{CHART_PAD + 2}" y="{bar - 4:.1f}" font-size="11" fill="#57606a">'
+        f"battle-tested ({BATTLE_TESTED})</text>"
         f'<line x1="{CHART_PAD}" x2="{CHART_WIDTH - CHART_PAD}" y1="{y(0):.1f}" '
         f'y2="{y(0):.1f}" stroke="#d0d7de"/>'
         f'<polyline points="{line}" fill="none" stroke="#0969da" stroke-width="2"/>'
