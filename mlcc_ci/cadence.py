@@ -12,8 +12,9 @@ Two cadences (`Policy.cadence`, the `schedule` setting):
     `generatorVersion`), or the base image's digest (`Inputs.digests[record.baseImage]`
     against the digest the run recorded, its `provenImage` being `NAME:TAG@sha256:...` when
     image lookups were on as it ran). A run that did not record one is never compared (a
-    failure before register records no generator, and it is retested daily anyway). Its own
-    catalog entry's change is selection.changed, in both cadences.
+    failure before register records no generator, and it is retested daily anyway), nor a
+    run of another profile than the one selecting (`Inputs.profile`). Its own catalog
+    entry's change is selection.changed, in both cadences.
   - **Then uncertainty.** Otherwise a result is due again `every()` after its last test:
     `stale_after` times a multiple from 1 to LONGEST (7) that grows with the confidence
     earned since the last change, the Wilson lower bound (confidence.wilson_lower) of the
@@ -63,6 +64,8 @@ class Inputs:
       (no budget can be kept, every run is worth the same dollar).
     spent_today: dollars the runs started today (UTC) cost; None: counted from the records'
       runs (dailycap.spent_today).
+    profile: the run profile the comparisons are for: a run of another profile (another
+      generator: the example profile's is its own) is never compared; None: any.
     """
 
     generator_version: str | None = None
@@ -70,6 +73,7 @@ class Inputs:
     lookup_errors: Mapping[str, str] = field(default_factory=dict)
     price: Callable[[Record], float | None] | None = None
     spent_today: float | None = None
+    profile: str | None = None
 
 
 NO_INPUTS = Inputs()
@@ -173,7 +177,7 @@ def what_changed(record: Record, inputs: Inputs) -> str | None:
     """What `record` is generated from now that its newest product run did not run with,
     said for the plan; None when nothing did (or nothing can be told)."""
     run = newest_product(record)
-    if run is None:
+    if run is None or (inputs.profile is not None and run.profile != inputs.profile):
         return None
     since = f"since its last run ({run.status}, {clock.display(run.startedAt)})"
     now = inputs.generator_version

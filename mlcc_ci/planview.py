@@ -1,6 +1,6 @@
 """What `plan` shows, as text lines or a JSON document: what is due (with its expected
-cost), orphaned, skipped, unreadable and not registered; when idle, what falls due next, or
-why the filters left nothing."""
+cost), orphaned, skipped, unreadable and not registered; what the daily budget kept and left
+out; when idle, what falls due next, or why the filters left nothing."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -114,6 +114,7 @@ class PlanView:
             "unreadable": [{"configId": k, "reason": v} for k, v in self.unreadable.items()],
             "unregistered": self.result.unregistered,
             "empty": self.empty,
+            "budget": None if self.result.budget is None else self.result.budget.to_json(),
         }
 
     def lines(self) -> list[str]:
@@ -135,6 +136,8 @@ class PlanView:
                 if (q := self.quarantines.get(d.record.deploymentConfig)) is not None:
                     line += f"  [{q.text}]"
                 out.append(line)
+            if title == "Due" and result.budget is not None:
+                out.append(f"  {result.budget.text}")
             if title == "Due" and items:
                 bounded = self.bounded
                 note = f", {bounded} never run: at most, by stage timeouts" if bounded else ""

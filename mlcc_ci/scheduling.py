@@ -85,7 +85,8 @@ def reregister(
     cannot read) is named unreadable and left out."""
     due = []
     for decision in plan.due:
-        if decision.reason not in ("changed", "new"):
+        # a generator or base image change (cadence.py) leaves the entry as it is
+        if decision.reason not in ("changed", "new") or decision.record.configId not in catalog:
             due.append(decision)
             continue
         config_id = decision.record.configId

@@ -37,6 +37,7 @@ class Setting:
     default: Any
     help: str
     least: int = 1  # for whole numbers
+    choices: tuple[str, ...] = ()  # for words: the values it may take
 
 
 SETTINGS = (
@@ -55,7 +56,34 @@ SETTINGS = (
         3,
         "rounds a rule may block one configuration before it is reported as suspect",
     ),
+    Setting(
+        "schedule",
+        "MLCC_CI_SCHEDULE",
+        str,
+        "confidence",
+        "when a finished configuration is due again: confidence (changes at once, then 1 to "
+        "7 days as confidence grows) or daily (the seed's: every stale-hours)",
+        choices=("confidence", "daily"),
+    ),
+    Setting(
+        "daily-budget",
+        "MLCC_CI_DAILY_BUDGET",
+        float,
+        0.0,
+        "dollars the runs started in one UTC day are expected to cost (0: no budget)",
+        0,
+    ),
+    Setting(
+        "image-digests",
+        "MLCC_CI_IMAGE_DIGESTS",
+        str,
+        "off",
+        "on: look up base image digests in their registries, and run a configuration whose "
+        "image changed",
+        choices=("on", "off"),
+    ),
 )
+MOST_DOLLARS = 1_000_000
 BY_KEY = {s.key: s for s in SETTINGS}
 
 
@@ -159,11 +187,14 @@ def load(start: Path | None = None, env: Mapping[str, str] = os.environ) -> Sett
             close = difflib.get_close_matches(key, list(BY_KEY), n=1)
             hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(BY_KEY)}"
             raise UsageError(f"{where}: unknown setting '{key}' ({hint})")
+        if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
         if not isinstance(value, setting.kind) or isinstance(value, bool):
-            raise UsageError(
-                f"{where}: '{key}' must be {'an integer' if setting.kind is int else 'a string'}, "
-                f"not {value!r}"
-            )
+            raise UsageError(f"{where}: '{key}' must be {_kind_name(setting)}, not {value!r}")
+        if isinstance(value, float):
+            value = _dollars(value, f"{where}: '{key}'")
+        if setting.choices and value not in setting.choices:
+            raise UsageError(f"{where}: '{key}' must be {_one_of(setting)}, not {value!r}")
         if isinstance(value, int) and not setting.least <= value <= 1000:
             raise UsageError(
                 f"{where}: '{key}' must be between {setting.least} and 1000, not {value}"
@@ -245,6 +276,14 @@ def resolve(
 
 def _from_env(setting: Setting, raw: str) -> Any:
     """A setting's value from its environment variable, checked as the file's is."""
+    if setting.kind is float:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise UsageError(f"{setting.env} must be a number, not {raw!r}") from None
+        return _dollars(number, setting.env)
+    if setting.choices and raw not in setting.choices:
+        raise UsageError(f"{setting.env} must be {_one_of(setting)}, not {raw!r}")
     if setting.kind is not int:
         if setting.key in ("catalog", "work"):
             return str(expand_home(raw, setting.env))
@@ -257,6 +296,21 @@ def _from_env(setting: Setting, raw: str) -> Any:
         raise UsageError(f"{setting.env} must be a whole number, not {raw!r}") from None
     if not setting.least <= value <= 1000:
         raise UsageError(f"{setting.env} must be between {setting.least} and 1000, not {value}")
+    return value
+
+
+def _kind_name(setting: Setting) -> str:
+    return {int: "an integer", float: "a number"}.get(setting.kind, "a string")
+
+
+def _one_of(setting: Setting) -> str:
+    return " or ".join(repr(c) for c in setting.choices)
+
+
+def _dollars(value: float, what: str) -> float:
+    """A number of dollars, 0 to MOST_DOLLARS (NaN passes no check)."""
+    if not 0 <= value <= MOST_DOLLARS:
+        raise UsageError(f"{what} must be between 0 and {MOST_DOLLARS:,}, not {value:g}")
     return value
 
 

@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from mlcc_ci import clock
+from mlcc_ci.cadence import NO_INPUTS, Inputs
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.constants import RUNNING
 from mlcc_ci.errors import NotFound, UsageError
@@ -40,12 +41,14 @@ def selected(
     policy: Policy,
     now: datetime,
     picker: Picker | None = None,
+    inputs: Inputs = NO_INPUTS,
 ) -> tuple[Plan, dict[str, Registration]]:
     """The plan at `now` over what the filters keep, and the catalog's registrations (of
     the entries kept) it was made with. A quarantined entry's failure is never "regressed".
     In a local store the catalog is the matrix: a kept entry with no record under its
     configId is due ("new"); a DynamoDB store's scanner runs what was registered there (and
-    an entry whose earlier identity it sees), so its plan says what the scanner would do."""
+    an entry whose earlier identity it sees), so its plan says what the scanner would do.
+    `inputs`: what the confidence cadence compares and the daily budget prices."""
     from mlcc_ci.quarantine import by_name
     from mlcc_ci.registration import catalog_registrations
     from mlcc_ci.scheduling import gather
@@ -65,6 +68,7 @@ def selected(
         by_name(catalog.entries, now),
         set(store.unreadable),
         new_entries=local(store),
+        inputs=inputs,
     )
     return (picker.plan(result) if picker is not None else result), current
 
@@ -111,6 +115,7 @@ def due(
     *,
     dry_run: bool = False,
     picker: Picker | None = None,
+    inputs: Inputs = NO_INPUTS,
 ) -> Targets:
     """What is due, as `plan` shows it; for real: orphans reaped, changed entries
     registered anew, new ones (or new identities) registered."""
@@ -118,13 +123,15 @@ def due(
     from mlcc_ci.stores.base import reregistered, unchanged
 
     now = clock.now()
-    result, current = selected(catalog, store, policy, now, picker)
+    result, current = selected(catalog, store, policy, now, picker, inputs)
     out = Targets()
     out.empty = nothing_left(catalog, picker, result)
     if dry_run:  # each changed entry as registering it anew would make it (a new one is)
         out.records = [
             reregistered(d.record, current[d.record.configId])
-            if d.reason == "changed" and not unchanged(d.record, current[d.record.configId])
+            if d.reason == "changed"
+            and d.record.configId in current
+            and not unchanged(d.record, current[d.record.configId])
             else d.record
             for d in result.due
         ]

@@ -135,7 +135,7 @@ def test_values_of_our_file_and_of_a_pyprojects_table(repo):
         (
             "zzz = 2\n",
             "unknown setting 'zzz' (known: catalog, profile, store, jobs, keep-runs, work,"
-            " suspect-rounds)",
+            " suspect-rounds, schedule, daily-budget, image-digests)",
         ),
         ('jobs = "2"\n', "'jobs' must be an integer, not '2'"),
         ("jobs = true\n", "'jobs' must be an integer, not True"),
@@ -286,6 +286,9 @@ def test_each_value_says_where_it_came_from(repo):
         "keep-runs": (3, "default"),
         "work": (os.path.expanduser("~/runs"), "environment (MLCC_CI_WORK)"),
         "suspect-rounds": (3, "default"),
+        "schedule": ("confidence", "default"),
+        "daily-budget": (0.0, "default"),
+        "image-digests": ("off", "default"),
     }
     store = "sqlite:///x.db"
     assert value_of("store", env_of(MLCC_CI_STORE=store)) == store

@@ -391,3 +391,14 @@ def test_budget_json_and_text_with_unpriced_runs():
         "left": -10.0,
         "leftOut": 1,
     }
+
+
+def test_a_run_of_another_profile_is_never_compared():
+    """The example profile's generator is its own: a plan under the default profile never
+    takes its version for the pin's."""
+    record = rec(runs=passes(3, 0.1, generatorVersion="1.0.0-example", profile="example"))
+    inputs = Inputs(generator_version="1.6.0", profile="default")
+    assert cadence.what_changed(record, inputs) is None
+    said = cadence.what_changed(record, replace(inputs, profile="example"))
+    assert said is not None and said.startswith("generator 1.0.0-example -> 1.6.0")
+    assert cadence.what_changed(record, replace(inputs, profile=None)) == said

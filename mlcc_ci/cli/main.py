@@ -131,7 +131,14 @@ _register_commands()
 
 
 # Each setting of the settings file, as the parameter of each command that takes it.
-_PARAMS = {"profile": "profile_name", "store": "store_url", "jobs": "jobs"}
+_PARAMS = {
+    "profile": "profile_name",
+    "store": "store_url",
+    "jobs": "jobs",
+    "schedule": "schedule",
+    "daily-budget": "daily_budget",
+    "image-digests": "image_digests",
+}
 
 
 def _defaults_for(command: click.Command, values: dict[str, Any]) -> dict[str, Any]:

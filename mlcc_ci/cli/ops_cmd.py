@@ -8,6 +8,7 @@ import click
 from mlcc_ci.cli.execution import execute_runs
 from mlcc_ci.cli.opening import open_for
 from mlcc_ci.cli.options import (
+    inputs_from_options,
     json_option,
     policy_from_options,
     policy_options,
@@ -190,7 +191,11 @@ def trigger(
         _invoke_scanner(store, function_name or f"{stack}-scanner")
         return
     records = select_targets(
-        catalog, store, policy_from_options(stale_hours, max_concurrency, catalog), due=True
+        catalog,
+        store,
+        policy_from_options(stale_hours, max_concurrency, catalog),
+        due=True,
+        inputs=inputs_from_options(catalog, profile),
     )
     code = execute_runs(catalog, profile, store, records, jobs, None, preclaimed=False)
     if code:

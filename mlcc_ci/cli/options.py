@@ -34,7 +34,57 @@ def policy_options(func: F) -> F:
         envvar="MLCC_CI_MAX_CONCURRENCY",
         help="At most this many running at once, counting those already running.",
     )(func)
+    # kept in the context (SCHEDULE), not passed: policy_from_options and
+    # inputs_from_options read them
+    func = click.option(
+        "--schedule",
+        type=click.Choice(["confidence", "daily"]),
+        envvar="MLCC_CI_SCHEDULE",
+        default="confidence",
+        show_default=True,
+        expose_value=False,
+        callback=_keep,
+        help="confidence: due at once when the generator or base image changed, else after "
+        "--stale-hours times 1 to 7 as confidence grows; daily: every --stale-hours.",
+    )(func)
+    func = click.option(
+        "--daily-budget",
+        type=click.FloatRange(min=0, max=1_000_000),
+        envvar="MLCC_CI_DAILY_BUDGET",
+        default=0.0,
+        metavar="USD",
+        expose_value=False,
+        callback=_keep,
+        help="Dollars the runs started in one UTC day are expected to cost; what would pass "
+        "it is left out, said why. 0: no budget.",
+    )(func)
+    func = click.option(
+        "--image-digests",
+        type=click.Choice(["on", "off"]),
+        envvar="MLCC_CI_IMAGE_DIGESTS",
+        default="off",
+        show_default=True,
+        expose_value=False,
+        callback=_keep,
+        help="on: look up base image digests in their registries; a configuration whose "
+        "image changed since its last run is due at once.",
+    )(func)
     return func
+
+
+SCHEDULE = "mlcc_ci.schedule"
+
+
+def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    if value != value:  # NaN passes every range check
+        raise click.BadParameter("not a number")
+    ctx.meta.setdefault(SCHEDULE, {})[param.name] = value
+    return value
+
+
+def _scheduled(name: str, default: Any) -> Any:
+    ctx = click.get_current_context(silent=True)
+    return default if ctx is None else ctx.meta.get(SCHEDULE, {}).get(name, default)
 
 
 def profile_option(func: F) -> F:
@@ -55,11 +105,21 @@ def policy_from_options(stale_hours: float, max_concurrency: int | None, catalog
     from mlcc_ci.budget import for_catalog
     from mlcc_ci.selection import Policy
 
+    budget = _scheduled("daily_budget", 0.0)
     return Policy(
         stale_after=timedelta(hours=stale_hours),
         max_concurrency=max_concurrency,
         build_timeout=timedelta(minutes=for_catalog(catalog).running_minutes),
+        cadence=_scheduled("schedule", "confidence"),
+        daily_budget_usd=budget or None,
     )
+
+
+def inputs_from_options(catalog: Any, profile: Any) -> Any:
+    """What the schedule compares and prices (scheduleinputs.local), as the options say."""
+    from mlcc_ci.scheduleinputs import local
+
+    return local(catalog, profile, _scheduled("image_digests", "off"))
 
 
 def store_options(func: F) -> F:

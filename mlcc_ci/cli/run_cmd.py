@@ -9,6 +9,7 @@ import click
 from mlcc_ci.cli.execution import execute_runs
 from mlcc_ci.cli.opening import open_for
 from mlcc_ci.cli.options import (
+    inputs_from_options,
     json_option,
     pick_options,
     policy_from_options,
@@ -63,14 +64,17 @@ def plan(
     picker = Picker(filters, catalog, store, profile.name) if filters.active else None
     policy = policy_from_options(stale_hours, max_concurrency, catalog)
     store.unreadable.clear()
+    inputs = inputs_from_options(catalog, profile)
     try:
-        result, _ = selected(catalog, store, policy, now, picker)
+        result, _ = selected(catalog, store, policy, now, picker, inputs)
     except OverflowError:
         raise UsageError(
             f"--now {now_text} is too early for --stale-hours {stale_hours:g}"
         ) from None
-    # idle: say when the next result goes stale (max-concurrency holding some back is not idle)
-    idle = not result.due and not any(d.reason == "max-concurrency" for d in result.skipped)
+    # idle: say when the next result goes stale (max-concurrency or the budget holding some
+    # back is not idle)
+    held = ("max-concurrency", "daily-budget")
+    idle = not result.due and not any(d.reason in held for d in result.skipped)
     view = PlanView(
         now=now,
         result=result,
@@ -184,6 +188,7 @@ def run(
         run_id=run_id,
         dry_run=dry_run,
         picker=Picker(filters, catalog, store, profile.name) if filters.active else None,
+        inputs=inputs_from_options(catalog, profile) if due else None,
     )
     records = targets.records
     if not records and targets.empty:  # e.g. nothing failed last time: nothing to do

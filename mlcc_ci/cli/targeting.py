@@ -17,6 +17,7 @@ def choose_targets(
     run_id: str | None = None,
     dry_run: bool = False,
     picker: Any = None,
+    inputs: Any = None,
 ) -> Any:
     """The records to run (targets.py), what was done to find them said on standard
     error."""
@@ -25,12 +26,18 @@ def choose_targets(
     if config_id:
         chosen = targets.claimed(store, config_id, run_id)
     elif due:
-        chosen = targets.due(catalog, store, policy, dry_run=dry_run, picker=picker)
+        chosen = targets.due(
+            catalog, store, policy, dry_run=dry_run, picker=picker, **_given(inputs=inputs)
+        )
     else:
         chosen = targets.named(catalog, store, names, dry_run=dry_run, picker=picker)
     for note in chosen.notes:
         click.echo(note, err=True)
     return chosen
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
 
 
 def select_targets(catalog: Any, store: Any, policy: Any, **how: Any) -> list[Any]:
