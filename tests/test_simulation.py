@@ -139,6 +139,31 @@ def test_a_run_fails_inside_its_breakage_and_passes_outside():
 
 
 @pytest.mark.unit
+def test_a_breakage_ends_when_its_fix_comes():
+    ends = {"generator": 0, "image": 0, "entry": 0, "silent": 0}
+    for seed in range(1, 6):
+        w = world(seed)
+        releases = [t for t, _ in w.releases]
+        recoveries = {(e.subject, e.at) for e in w.events if e.kind == "silent-recovery"}
+        for b in w.breakages:
+            if b.end is None:
+                continue
+            ends[b.kind] += 1
+            if b.kind == "generator":  # the next release or the one after
+                assert b.end in releases[releases.index(b.start) + 1 :][:2]
+            elif b.kind == "image":  # the image's next update
+                family = w.configs[b.config].image
+                moments = w.updates[family]
+                assert b.end == moments[moments.index(b.start) + 1]
+            elif b.kind == "entry":  # a later edit of the entry
+                assert b.end in w.edits[b.config] and b.end > b.start
+            else:
+                assert (b.config, b.end) in recoveries
+        assert all(b.end is None or b.end <= w.end for b in w.breakages)
+    assert all(ends.values()), ends
+
+
+@pytest.mark.unit
 def test_a_capacity_gap_blocks_by_the_real_rules():
     w = world(1, rates=STEADY)
     instance_type, gaps = next((t, g) for t, g in w.gaps.items() if g)
@@ -267,6 +292,62 @@ def test_the_seed_policy_runs_each_configuration_daily_one_at_a_time():
             reason = result.reasons[b.runId]
             assert waited >= timedelta(hours=24) or reason in ("changed", "blocked"), (a, b)
     assert all(r.estimatedCost and r.estimatedCost.usd for r in runs)  # priced by the table
+
+
+@pytest.mark.functional
+def test_a_run_the_infrastructure_blocked_is_retried_with_the_rules_backoff_doubling():
+    w = world(1, days=6, rates=STEADY)
+    result = replay(w, "seed", REGISTRATIONS, setting_of(CATALOG))
+    runs, streak, checked, longest = result.runs, {}, 0, 0
+    for i, r in enumerate(runs):
+        if not (r.failure and r.failure.blocking):
+            streak.pop(r.deploymentConfig, None)
+            continue
+        assert r.failure.cls == "capacity" and not r.product
+        rounds = streak[r.deploymentConfig] = streak.get(r.deploymentConfig, 0) + 1
+        longest = max(longest, rounds)
+        after = next(x for x in runs[i + 1 :] if x.deploymentConfig == r.deploymentConfig)
+        assert result.reasons[after.runId] == "blocked"  # due again as a blocked one...
+        waited = clock.parse(after.startedAt) - clock.parse(r.finishedAt)
+        assert waited >= timedelta(seconds=600 * 2 ** (rounds - 1))  # ...after its backoff
+        checked += 1
+    assert checked >= 5 and longest >= 3  # a streak of blocked runs
+
+
+@pytest.mark.functional
+def test_an_edited_entry_is_tested_at_once_as_it_is_now_under_either_policy():
+    w = world(1, days=12, rates=STEADY)
+    edit = next(e for e in w.events if e.kind == "entry-edit")
+    for policy in ("seed", "default"):
+        result = replay(w, policy, REGISTRATIONS, setting_of(CATALOG))
+        first = next(
+            r
+            for r in result.runs
+            if r.deploymentConfig == edit.subject and r.startedAt >= clock.iso(edit.at)
+        )
+        assert result.reasons[first.runId] == "changed"
+        between = [r for r in result.runs if clock.iso(edit.at) <= r.startedAt < first.startedAt]
+        assert {result.reasons[r.runId] for r in between} <= {"changed", "blocked"}  # not stale
+        assert first.provenImage.startswith(f"{w.configs[edit.subject].image}-r1@sha256:")
+
+
+@pytest.mark.functional
+def test_the_default_policy_tests_what_a_new_base_image_digest_changed_at_once():
+    w = world(1, days=12, rates=STEADY)
+    update = next(e for e in w.events if e.kind == "image-update")
+    users = sorted(c.name for c in CONFIGS if c.image == update.subject)
+    assert len(users) > 1
+    result = replay(w, "default", REGISTRATIONS, setting_of(CATALOG))
+    for name in users:
+        first = next(
+            r
+            for r in result.runs
+            if r.deploymentConfig == name and r.startedAt >= clock.iso(update.at)
+        )
+        assert result.reasons[first.runId] == "changed", name
+        assert clock.parse(first.startedAt) - update.at < timedelta(hours=len(users) + 1)
+        image = w.image_at(name, update.at)
+        assert first.provenImage == f"{image}@{w.digest(image, update.at)}"
 
 
 @pytest.mark.functional
