@@ -2,6 +2,7 @@
 what counts as a caught regression and how soon, the replay through the real scheduling
 code over a SQLite store, and the command."""
 
+import functools
 import itertools
 import json
 from dataclasses import replace
@@ -260,6 +261,13 @@ def test_the_target_is_every_regression_caught_no_later_at_half_the_cost():
 
 
 REGISTRATIONS = {e.config_id: from_entry(e) for e in CATALOG.entries}
+TWELVE_DAYS = world(1, days=12, rates=STEADY)
+
+
+@functools.cache
+def twelve_days(policy: str):
+    """The replay of TWELVE_DAYS under `policy`, once for the tests that read it."""
+    return replay(TWELVE_DAYS, policy, REGISTRATIONS, setting_of(CATALOG))
 
 
 @pytest.mark.functional
@@ -316,10 +324,10 @@ def test_a_run_the_infrastructure_blocked_is_retried_with_the_rules_backoff_doub
 
 @pytest.mark.functional
 def test_an_edited_entry_is_tested_at_once_as_it_is_now_under_either_policy():
-    w = world(1, days=12, rates=STEADY)
+    w = TWELVE_DAYS
     edit = next(e for e in w.events if e.kind == "entry-edit")
     for policy in ("seed", "default"):
-        result = replay(w, policy, REGISTRATIONS, setting_of(CATALOG))
+        result = twelve_days(policy)
         first = next(
             r
             for r in result.runs
@@ -333,11 +341,11 @@ def test_an_edited_entry_is_tested_at_once_as_it_is_now_under_either_policy():
 
 @pytest.mark.functional
 def test_the_default_policy_tests_what_a_new_base_image_digest_changed_at_once():
-    w = world(1, days=12, rates=STEADY)
+    w = TWELVE_DAYS
     update = next(e for e in w.events if e.kind == "image-update")
     users = sorted(c.name for c in CONFIGS if c.image == update.subject)
     assert len(users) > 1
-    result = replay(w, "default", REGISTRATIONS, setting_of(CATALOG))
+    result = twelve_days("default")
     for name in users:
         first = next(
             r
@@ -352,9 +360,9 @@ def test_the_default_policy_tests_what_a_new_base_image_digest_changed_at_once()
 
 @pytest.mark.functional
 def test_the_default_policy_tests_what_a_release_changed_at_once():
-    w = world(1, days=12, rates=STEADY)
+    w = TWELVE_DAYS
     release, version = w.releases[0]
-    result = replay(w, "default", REGISTRATIONS, setting_of(CATALOG))
+    result = twelve_days("default")
     after = [r for r in result.runs if r.startedAt >= clock.iso(release)]
     changed = [r for r in after if result.reasons[r.runId] == "changed"]
     assert changed and all(r.generatorVersion == version for r in changed)
