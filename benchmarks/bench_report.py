@@ -32,7 +32,7 @@ from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult
 from mlcc_ci.report import render
 from mlcc_ci.report.data import collector_paused, load_report, read
 from mlcc_ci.report.model import HISTORY_STRIP
-from mlcc_ci.stores.sqlite import SqliteStore
+from mlcc_ci.stores.sqlite import SqliteStore, item_text
 
 REPEAT = 3
 TIMINGS = {
@@ -143,7 +143,7 @@ def populate_sqlite(path: Path, configs: int, runs: int) -> None:
                 record["lastTestTimestamp"],
                 record["version"],
                 None,
-                json.dumps(record, sort_keys=True),
+                item_text(record),  # as the store writes it
             ),
         )
         conn.executemany(

@@ -19,6 +19,7 @@ names of both here (`decode.plain`, `decode.config_json`): the `import X as X` b
 re-export those this module does not use itself.
 """
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import fields
@@ -173,6 +174,19 @@ def recent_runs(config_id: str, name: str, value: Any) -> tuple[Run, ...]:
             except Unreadable:
                 continue
     return tuple(runs)
+
+
+def carried_runs(config_id: str, name: str, text: str | None) -> tuple[Run, ...]:
+    """The run summaries a record carries, from their stored JSON text (read apart from the
+    record, and decoded only when a report asks for them): as `recent_runs` reads them;
+    none from text that is not JSON."""
+    if not text:
+        return ()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return ()
+    return recent_runs(config_id, name, value)
 
 
 def secret_texts(item: Mapping[str, Any]) -> list[str]:

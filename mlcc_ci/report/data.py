@@ -3,12 +3,12 @@ recent runs. Only records that carry none (written by another tool, or before re
 them) have their history read, in batches."""
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from mlcc_ci import suspects
+from mlcc_ci import decode, suspects
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED
 from mlcc_ci.cost import prices_of
@@ -34,17 +34,62 @@ def collector_paused() -> Iterator[None]:
         gc.enable()
 
 
-def read(store: ResultsStore) -> tuple[list[Record], dict[str, list[Run]], dict[str, str]]:
+class Carried(Mapping[str, Sequence[Run]]):
+    """configId -> runs, newest first: the history read for records that carry no runs, and
+    the runs records carry, decoded from their stored text when first asked for (a report
+    of 10,000 configurations reads them in a fraction of the time it takes to decode them).
+    Carried runs none of which can be read are read from the history (`fallback`), as a
+    record that carries none."""
+
+    def __init__(
+        self,
+        read: dict[str, list[Run]],
+        raw: Mapping[str, tuple[str, str]],
+        fallback: Callable[[str], list[Run]],
+    ) -> None:
+        self._read: dict[str, Sequence[Run]] = dict(read)
+        self._raw = raw
+        self._fallback = fallback
+
+    def __getitem__(self, config_id: str) -> Sequence[Run]:
+        found = self._read.get(config_id)
+        if found is None:
+            name, text = self._raw[config_id]
+            found = decode.carried_runs(config_id, name, text) or self._fallback(config_id)
+            self._read[config_id] = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**self._raw, **self._read})
+
+    def __len__(self) -> int:
+        return len(self._raw.keys() | self._read.keys())
+
+
+def read(store: ResultsStore) -> tuple[list[Record], Mapping[str, Sequence[Run]], dict[str, str]]:
     """Records, the history of those that carry no recent runs, and the items no one could
-    read (configId -> why)."""
+    read (configId -> why). A store that can give the runs records carry apart from them,
+    undecoded (SQLite), has them decoded as the report asks (Carried)."""
     store.unreadable.clear()
+    apart = getattr(store, "records_and_raw_runs", None)
     with collector_paused():
-        records = list(store.records())
+        records, raw = apart() if apart is not None else (list(store.records()), {})
         missing = [
-            r.configId for r in records if not r.recentRuns and r.lastTestTimestamp != NEVER_TESTED
+            r.configId
+            for r in records
+            if not r.recentRuns and r.configId not in raw and r.lastTestTimestamp != NEVER_TESTED
         ]
         history = store.histories(missing, limit=HISTORY_STRIP) if missing else {}
-    return records, history, dict(store.unreadable)
+    if not raw:
+        return records, history, dict(store.unreadable)
+
+    def fallback(config_id: str) -> list[Run]:
+        tested = next(r for r in records if r.configId == config_id).lastTestTimestamp
+        if tested == NEVER_TESTED:
+            return []
+        return store.histories([config_id], limit=HISTORY_STRIP).get(config_id, [])
+
+    return records, Carried(history, raw, fallback), dict(store.unreadable)
 
 
 def load_report(

@@ -5,7 +5,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,36 @@ def sqlite_url(path: Path) -> str:
     """A SQLite store's URL as every output shows it (`config`, `status`, `clean`, the run
     folders' marks): `sqlite://` and the file's absolute, resolved path."""
     return f"sqlite://{settings.expand_home(path, 'store URL').resolve()}"
+
+
+# A record's item is JSON with its keys sorted, but for the runs it carries, which come
+# last: a report takes them apart from the rest without parsing them (split_runs).
+_CARRIED = ', "recentRuns": '
+
+
+def item_text(item: Mapping[str, Any]) -> str:
+    """A record's item as the store keeps it: JSON, keys sorted, `recentRuns` last."""
+    rest = json.dumps({k: v for k, v in item.items() if k != "recentRuns"}, sort_keys=True)
+    if "recentRuns" not in item or rest == "{}":
+        return json.dumps(dict(item), sort_keys=True)
+    return f"{rest[:-1]}{_CARRIED}{json.dumps(item['recentRuns'], sort_keys=True)}}}"
+
+
+def split_runs(text: str) -> tuple[Any, str] | None:
+    """A stored item without the runs it carries (parsed), and their JSON text (not
+    parsed); None when `text` does not end with them as item_text writes them (an older
+    write, another tool's, a hand edit: the caller parses it whole). The rest parses as
+    JSON only if the runs' key is the item's own, never one inside a value or a string."""
+    at = text.rfind(_CARRIED)
+    if at < 0 or not text.endswith("]}") or not text.startswith("[", at + len(_CARRIED)):
+        return None
+    try:
+        rest = json.loads(text[:at] + "}")
+    except ValueError:
+        return None
+    if not isinstance(rest, dict) or "recentRuns" in rest:
+        return None
+    return rest, text[at + len(_CARRIED) : -1]
 
 
 _SCHEMA = """
@@ -123,7 +153,7 @@ class SqliteStore:
             record.lastTestTimestamp,
             record.version,
             record.runId,
-            json.dumps(item, sort_keys=True),
+            item_text(item),
         )
 
     def _decode(self, config_id: str, text: str) -> Record | None:
@@ -133,6 +163,10 @@ class SqliteStore:
         except ValueError:
             self.unreadable[decode.shown_id(config_id)] = "the stored item is not JSON"
             return None
+        return self._decode_item(config_id, item)
+
+    def _decode_item(self, config_id: str, item: Any) -> Record | None:
+        """`_decode` of an item already parsed."""
         try:
             if not isinstance(item, dict) or item.get("configId") != config_id:
                 raise decode.Unreadable(
@@ -156,7 +190,7 @@ class SqliteStore:
         theirs = {k: v for k, v in old.items() if k not in OWNED} if isinstance(old, dict) else {}
         if not theirs:
             return values
-        return (*values[:-1], json.dumps({**theirs, **json.loads(values[-1])}, sort_keys=True))
+        return (*values[:-1], item_text({**theirs, **json.loads(values[-1])}))
 
     def close(self) -> None:
         with self._lock:
@@ -225,6 +259,25 @@ class SqliteStore:
                 if remembered is not None:
                     remembered[config_id] = (text, record)
                 yield record
+
+    def records_and_raw_runs(self) -> tuple[list[Record], dict[str, tuple[str, str]]]:
+        """Every readable record without the runs it carries, and those runs as stored
+        (configId -> (deploymentConfig, JSON text)), not decoded: a report decodes each
+        only when it asks (report.data.Carried). An item not written as item_text writes
+        it is decoded whole, runs and all; so is every item for a long-lived reader that
+        remembers decoded records (the dashboard)."""
+        if self._remembered is not None:
+            return list(self.records()), {}
+        records, carried = [], {}
+        for config_id, text in self._all_rows():
+            parts = split_runs(text)
+            if parts is None:
+                record = self._decode(config_id, text)
+            elif (record := self._decode_item(config_id, parts[0])) is not None:
+                carried[config_id] = (record.deploymentConfig, parts[1])
+            if record is not None:
+                records.append(record)
+        return records, carried
 
     def remember_decoded(self) -> None:
         """For a long-lived reader (the dashboard): keep each decoded record with the text it
