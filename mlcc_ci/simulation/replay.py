@@ -77,6 +77,7 @@ def scanner(policy: Policy, setting: Setting) -> Scanner:
             generator_version=seen.generator_version,
             digests={image: seen.digest(image) for image in cadence.to_look_up(records)},
             price=setting.price,
+            profile=PROFILE,
         )
         plan = select(records, seen.now, policy, seen.catalog, inputs=inputs)
         reap(store, plan, seen.now, policy)
