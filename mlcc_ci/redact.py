@@ -37,10 +37,18 @@ _ASSIGNED = re.compile(
     r"(\"[^\"]{0,4096}\"|'[^']{0,4096}'|\S{1,4096})"
 )
 _BEARER = re.compile(r"bearer\s{1,8}([a-z0-9._~+/=-]{8,4096})")
+# What each pattern above cannot match without, in the text lowered: text holding none of
+# them has nothing to mask (one search instead of thirteen, for nearly every text read).
+_MAYBE = re.compile(
+    r"akia|asia|hf_|nvapi-|gh[pousr]_|github_pat_|xox[abpr]-|-----begin|://|bearer|token|"
+    r"secret|passw|api"
+)
 
 
 def looks_secret(value: str) -> bool:
     """Whether `value` holds something shaped like a credential."""
+    if not _MAYBE.search(value.lower()):
+        return False
     return bool(_USERINFO.search(value)) or any(p.search(value) for p in _CREDENTIALS)
 
 
@@ -67,6 +75,8 @@ def redact(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
     masked; a URL keeps its scheme and host but loses its user and password."""
     for value in secrets:
         text = text.replace(value, MASK)
+    if not _MAYBE.search(text.lower()):
+        return text
     if "://" in text:
         text = _USERINFO.sub("://" + MASK + "@", text)
     for pattern in _CREDENTIALS:

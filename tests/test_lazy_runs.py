@@ -220,3 +220,49 @@ def test_a_report_read_apart_is_the_report_read_whole(tmp_path):
             whole.close()
         assert '"runId":"r2-1"' in apart and '"runId":"r5-7"' in apart
         assert store.histories([broken.configId], limit=HISTORY_STRIP)[broken.configId]
+
+
+# -- what decoding a record costs: the redaction's one search first ---------------------
+
+CREDENTIALS = [
+    "AKIA" + "ABCDEFGHIJKLMNOP",
+    "ASIA" + "ABCDEFGHIJKLMNOP",
+    "hf_" + "a1B2c3D4e5F6g7H8",
+    "nvapi-" + "abcdefgh12",
+    *(f"gh{k}_" + "a1" * 10 for k in "pousr"),
+    "github_pat_" + "A1" * 11,
+    *(f"xox{k}-" + "1234567890" for k in "abpr"),
+    "-----BEGIN RSA " + "PRIVATE KEY-----\nabc\n-----END RSA " + "PRIVATE KEY-----",
+    "https://hooks.slack.com/" + "services/T000/B000/XXXX",
+    "https://discord.com/api/" + "webhooks/1/abc",
+    "https://acme.webhook.office.com/" + "webhookb2/abc",
+    "postgres://app:" + "pw@db/x",
+]
+ASSIGNED = ["API_KEY=abc", "password: hunter2", "Token = x", "SECRET=y", "passwd=z", "api-key: q"]
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("secret", CREDENTIALS)
+def test_every_credential_shape_passes_the_first_search(secret):
+    from mlcc_ci.redact import looks_secret, redact
+
+    assert looks_secret(f"x {secret} y")
+    assert secret not in redact(f"before {secret} after")
+
+
+@pytest.mark.unit
+@pytest.mark.parametrize("said", [*ASSIGNED, "Authorization: Bearer abcdefgh12345"])
+def test_every_secret_named_value_passes_the_first_search(said):
+    from mlcc_ci.redact import looks_secret, redact
+
+    assert redact(said).endswith("***") and not looks_secret(said.split()[0].rstrip(":="))
+
+
+@pytest.mark.unit
+def test_text_with_nothing_to_mask_is_given_back_as_it_is():
+    from mlcc_ci.redact import looks_secret, redact
+
+    text = "endpoint never InService after 900 s: /work/cfg-1/deploy_test.log " * 3
+    assert redact(text) is text and not looks_secret(text)
+    assert redact("AP" + "I") == "API" and redact("the api") == "the api"
+    assert redact("s3cr3t-value in it", ["s3cr3t-value"]) == "*** in it"

@@ -46,7 +46,7 @@ def split_runs(text: str) -> tuple[Any, str] | None:
     parsed); None when `text` does not end with them as item_text writes them (an older
     write, another tool's, a hand edit: the caller parses it whole). The rest parses as
     JSON only if the runs' key is the item's own, never one inside a value or a string."""
-    at = text.rfind(_CARRIED)
+    at = text.find(_CARRIED)  # near the start: the runs are most of the text
     if at < 0 or not text.endswith("]}") or not text.startswith("[", at + len(_CARRIED)):
         return None
     try:
