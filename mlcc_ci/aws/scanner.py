@@ -12,6 +12,15 @@ executor's build did not wait for.
 
 A scheduled scan runs as of its EventBridge event's `time` (see `scan_time`).
 
+The schedule (cadence.py): SCHEDULE `confidence` (default) or `daily` (the seed's, every
+STALE_HOURS); under `confidence` a record whose newest product run ran another generator
+than the catalog's pin (packaged with the prices) is due at once, and with IMAGE_DIGESTS=on
+one whose base image's digest moved (looked up in its registry, once per scan; a failed
+lookup is logged and blocks nothing). DAILY_BUDGET_USD (dollars; "0" or absent: none): the
+day's expected spend (dailycap.py): the runs started today, at their estimated cost, and
+what the scan starts, each at its expected price (the mean of its recent runs' costs, else
+its worst case); what would pass it is skipped (`daily-budget`), said why.
+
 Hard limits (slots.py): with SLOTS_TABLE_NAME, each due record takes a concurrency slot
 before it is claimed, and none is claimed without one; the status index's count of running
 records only ends a scan early. With DAILY_SPEND_CAP (dollars; "0" or absent: none), a
@@ -32,6 +41,7 @@ from typing import Any
 from mlcc_ci import clock
 from mlcc_ci.aws.slots import Slots, Spend
 from mlcc_ci.budget import QUEUED_MINUTES
+from mlcc_ci.cadence import NO_INPUTS, Inputs
 from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -53,6 +63,8 @@ from mlcc_ci.stores.base import ResultsStore, claim, release
 REGISTRATIONS_FILE = "catalog-registrations.json"
 # The catalog defaults' price table (and unbilled profiles), packaged beside them.
 PRICES_FILE = "catalog-prices.json"
+# The catalog's generator pin, packaged beside them.
+GENERATOR_FILE = "catalog-generator.json"
 
 
 def policy_from(env: Mapping[str, str]) -> Policy:
@@ -63,6 +75,44 @@ def policy_from(env: Mapping[str, str]) -> Policy:
             minutes=float(env.get("BUILD_TIMEOUT_MINUTES", BUILD_TIMEOUT_MINUTES))
         ),
         grace=timedelta(minutes=float(env.get("ORPHAN_GRACE_MINUTES", ORPHAN_GRACE_MINUTES))),
+        cadence=env.get("SCHEDULE") or "confidence",
+        daily_budget_usd=float(env.get("DAILY_BUDGET_USD") or 0) or None,
+    )
+
+
+def expected_usd(record: Record, prices: Prices, policy: Policy) -> float | None:
+    """What the next run of `record` should cost: the mean of its recent runs' estimated
+    costs, or for one that never ran its worst case (None: a price the table lacks)."""
+    known = [
+        r.estimatedCost.usd
+        for r in record.recentRuns
+        if r.estimatedCost is not None and r.estimatedCost.usd is not None
+    ]
+    if known:
+        return round(sum(known) / len(known), 4)
+    return worst_case(record, prices, policy).usd
+
+
+def inputs_from(env: Mapping[str, str], policy: Policy) -> Inputs:
+    """What the scan compares and prices: the packaged pin, the registries' digests when
+    IMAGE_DIGESTS is on, and the packaged price table (the executor's profile, `default`)."""
+    from mlcc_ci.registry import Lookups
+
+    prices = deployed_prices()
+    version = deployed_generator_version()
+
+    def price(record: Record) -> float | None:
+        return expected_usd(record, prices, policy)
+
+    if env.get("IMAGE_DIGESTS") != "on":
+        return Inputs(generator_version=version, price=price, profile="default")
+    lookups = Lookups()
+    return Inputs(
+        generator_version=version,
+        digests=lookups,
+        lookup_errors=lookups.errors,
+        price=price,
+        profile="default",
     )
 
 
@@ -85,6 +135,9 @@ def write_catalog(catalog: Any, path: Path) -> None:
     (path.parent / PRICES_FILE).write_text(
         json.dumps(priced, indent=1, sort_keys=True) + "\n", encoding="utf-8"
     )
+    # and the generator the executor installs: the confidence schedule's pin
+    pin = {"version": str((defaults.get("generator") or {}).get("version") or "")}
+    (path.parent / GENERATOR_FILE).write_text(json.dumps(pin) + "\n", encoding="utf-8")
 
 
 def deployed_prices() -> Prices:
@@ -95,6 +148,19 @@ def deployed_prices() -> Prices:
 
         return prices_of(load_valid_catalog().defaults)
     return prices_of(json.loads(path.read_text(encoding="utf-8")))
+
+
+def deployed_generator_version() -> str | None:
+    """The generator version the catalog packaged with the scanner pins (the executor
+    installs it); without the package, the checkout catalog's."""
+    path = data_path(GENERATOR_FILE)
+    if not path.is_file():
+        from mlcc_ci.catalog import load_valid_catalog
+
+        pin = load_valid_catalog().defaults.get("generator") or {}
+    else:
+        pin = json.loads(path.read_text(encoding="utf-8"))
+    return str(pin.get("version") or "") or None
 
 
 def worst_case(record: Record, prices: Prices, policy: Policy) -> Cost:
@@ -187,11 +253,16 @@ def scan(
     now: datetime,
     catalog: Mapping[str, Registration] | None = None,
     limits: Limits | None = None,
+    inputs: Inputs = NO_INPUTS,
 ) -> dict[str, Any]:
     store.unreadable.clear()
     limits = limits or Limits()
     catalog = catalog or {}
-    plan = select(gather(store, now, policy, catalog), now, policy, catalog)
+    plan = select(gather(store, now, policy, catalog), now, policy, catalog, inputs=inputs)
+    for image, why in inputs.lookup_errors.items():
+        _log("digest-not-looked-up", image=image, error=why)
+    if plan.budget is not None:
+        _log("daily-budget", **plan.budget.to_json())
     reaped = reap(store, plan, now, policy)
     for record in reaped:
         _log("reaped", configId=record.configId, message=record.errorMessage)
@@ -389,6 +460,7 @@ def handler(
         now,
         deployed_catalog(),
         limits_from(env, retrying_client(session, store.region), policy, now),
+        inputs_from(env, policy),
     )
     _log(
         "scan-done",
