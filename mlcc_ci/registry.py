@@ -223,3 +223,27 @@ class Lookups(Mapping[str, str]):
 
     def __len__(self) -> int:
         return len(self.found)
+
+
+def digests_on(env: Mapping[str, str]) -> bool:
+    """Whether the `image-digests` setting (MLCC_CI_IMAGE_DIGESTS, else the settings file)
+    is on; a settings file that cannot be read leaves it off (the command said why)."""
+    from mlcc_ci.errors import MlccError
+    from mlcc_ci.settings import value_of
+
+    try:
+        return bool(value_of("image-digests", env) == "on")
+    except MlccError:
+        return False
+
+
+def recorded(image: str, env: Mapping[str, str], lookups: Lookups | None = None) -> str:
+    """What a run records as the base image it built on (Run.provenImage): `image` as its
+    Dockerfile names it, with the digest its tag has now (`NAME:TAG@sha256:...`) when the
+    `image-digests` setting is on and the registry says; unchanged otherwise (a pinned
+    image, lookups off, a failed lookup). The lookup follows the build by minutes: a tag
+    moved between the two is taken for the newer digest, and is caught by the next move."""
+    if "@" in image or not digests_on(env):
+        return image
+    digest = (lookups or Lookups()).get(image)
+    return f"{image}@{digest}" if digest else image

@@ -6,8 +6,8 @@
   pinned generator (it checks for it: `checks.generate: [generator]`, as `default` and
   `static` do); none for another (the `example` profile's generator is its own).
 - Base image digests: looked up in their registries (registry.py) with `image-digests = "on"`
-  (MLCC_CI_IMAGE_DIGESTS, `--image-digests on`), only for the images a change check needs,
-  once per command; off, nothing is looked up.
+  (MLCC_CI_IMAGE_DIGESTS), only for the images a change check needs, once per command; off,
+  nothing is looked up. The same setting has each run record the digest it built on.
 - Prices: what `plan` shows as each due configuration's expected cost (planview.due_cost:
   the mean of its recent runs, or at most what its stage timeouts allow).
 """

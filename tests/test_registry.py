@@ -241,3 +241,28 @@ def test_a_failed_lookup_reads_in_the_plan_and_blocks_nothing(fake):
     [due] = select([bumped], datetime(2026, 6, 1, 12, tzinfo=UTC), Policy(), inputs=inputs).due
     assert due.reason == "changed" and "sha256:222222222222 -> sha256:111111111111" in due.detail
     assert registry.TIMEOUT == 5.0
+
+
+def test_a_run_records_the_digest_its_tag_has_when_lookups_are_on(fake):
+    """What register writes into the run's provenImage (lifecycle/stage.py), the digest the
+    confidence schedule later compares."""
+    image = fake.image("team/vllm")
+    on = {"MLCC_CI_IMAGE_DIGESTS": "on"}
+    assert registry.recorded(image, on) == f"{image}@{LIST}"
+    assert registry.recorded(image, {"MLCC_CI_IMAGE_DIGESTS": "off"}) == image
+    pinned = f"{image}@{SINGLE}"
+    assert registry.recorded(pinned, on) == pinned  # what the Dockerfile pinned stays
+    assert len(fake.seen) == 3  # neither off nor pinned asked the registry
+    missing = fake.image("team/vllm", "v9")
+    assert registry.recorded(missing, on) == missing  # a failed lookup records the tag
+
+
+def test_lookups_are_off_unless_the_setting_says_on(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mlcc-ci.toml").write_text('image-digests = "on"\n')
+    assert registry.digests_on({}) is True
+    assert registry.digests_on({"MLCC_CI_IMAGE_DIGESTS": "off"}) is False
+    (tmp_path / "mlcc-ci.toml").write_text("")
+    assert registry.digests_on({}) is False
+    (tmp_path / "mlcc-ci.toml").write_text('image-digests = "yes"\n')
+    assert registry.digests_on({}) is False  # the command says what is wrong with it

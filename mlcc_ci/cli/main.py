@@ -137,7 +137,6 @@ _PARAMS = {
     "jobs": "jobs",
     "schedule": "schedule",
     "daily-budget": "daily_budget",
-    "image-digests": "image_digests",
 }
 
 

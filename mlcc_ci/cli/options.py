@@ -58,17 +58,6 @@ def policy_options(func: F) -> F:
         help="Dollars the runs started in one UTC day are expected to cost; what would pass "
         "it is left out, said why. 0: no budget.",
     )(func)
-    func = click.option(
-        "--image-digests",
-        type=click.Choice(["on", "off"]),
-        envvar="MLCC_CI_IMAGE_DIGESTS",
-        default="off",
-        show_default=True,
-        expose_value=False,
-        callback=_keep,
-        help="on: look up base image digests in their registries; a configuration whose "
-        "image changed since its last run is due at once.",
-    )(func)
     return func
 
 
@@ -116,10 +105,13 @@ def policy_from_options(stale_hours: float, max_concurrency: int | None, catalog
 
 
 def inputs_from_options(catalog: Any, profile: Any) -> Any:
-    """What the schedule compares and prices (scheduleinputs.local), as the options say."""
+    """What the schedule compares and prices (scheduleinputs.local); base image digests
+    looked up as the `image-digests` setting says (MLCC_CI_IMAGE_DIGESTS), which the runs
+    read too."""
     from mlcc_ci.scheduleinputs import local
+    from mlcc_ci.settings import value_of
 
-    return local(catalog, profile, _scheduled("image_digests", "off"))
+    return local(catalog, profile, value_of("image-digests"))
 
 
 def store_options(func: F) -> F:

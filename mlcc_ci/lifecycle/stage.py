@@ -1,6 +1,7 @@
 """One stage: its checks before it starts, its command (or the harness's own work, for
 validate and register), and its result with a summary a reader can act on."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from mlcc_ci import (
@@ -9,6 +10,7 @@ from mlcc_ci import (
     modeltoken,
     placement,
     projectcheck,
+    registry,
     stagehooks,
     validate_env,
 )
@@ -49,7 +51,7 @@ def run_stage(
         judged = _command(ctx, space, entry, spec, command, cwd, faulted, deployed)
         if judged is not None:
             return judged
-    if name == "register" and (unproven := _register(space.project, proven)) is not None:
+    if name == "register" and (unproven := _register(space.project, proven, ctx.env)) is not None:
         return unproven
     log = stage_log(space.work, name)
     return StageResult("pass", logPointer=pointer(ctx.env, log) if command else "")
@@ -95,9 +97,10 @@ def _command(
     return None
 
 
-def _register(project: Path, proven: dict[str, str]) -> StageResult | None:
-    """What the run proved (the generator that wrote the project, the image it built on)
-    into `proven`; register's failure if it cannot tell."""
+def _register(project: Path, proven: dict[str, str], env: Mapping[str, str]) -> StageResult | None:
+    """What the run proved (the generator that wrote the project, the image it built on,
+    with its tag's digest when the `image-digests` setting is on: registry.recorded) into
+    `proven`; register's failure if it cannot tell."""
     params = generator.generation_params(project) or {}
     if not params.get("generatorVersion"):
         note = (
@@ -108,7 +111,7 @@ def _register(project: Path, proven: dict[str, str]) -> StageResult | None:
     proven["generatorVersion"] = redact(str(params["generatorVersion"]))[:100]
     image = projectcheck.base_image(project / "Dockerfile")
     if image:
-        proven["image"] = image
+        proven["image"] = registry.recorded(image, env)
     return None
 
 

@@ -30,6 +30,9 @@ class Scanner(Construct):
         budget: Budget,
         names: Names,
         reserved: "tuple[CfnCondition, str] | None" = None,
+        daily_budget: str = "0",
+        retest: str = "confidence",
+        image_digests: str = "off",
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = stack_function(
@@ -89,6 +92,10 @@ class Scanner(Construct):
                 "STALE_HOURS": stale_hours,
                 "SLOTS_TABLE_NAME": tables.slots.table_name,
                 "DAILY_SPEND_CAP": daily_spend_cap,
+                # the schedule confidence drives, within a budget (mlcc_ci/cadence.py)
+                "DAILY_BUDGET_USD": daily_budget,
+                "SCHEDULE": retest,
+                "IMAGE_DIGESTS": image_digests,
                 # a run may rightly stay `running` this long: queued, then built
                 "BUILD_TIMEOUT_MINUTES": str(budget.running_minutes),
             },

@@ -20,6 +20,7 @@ from mlcc_ci.stack.mirror import DockerHubCache
 from mlcc_ci.stack.nag import acknowledge
 from mlcc_ci.stack.names import Names
 from mlcc_ci.stack.orchestrator import Orchestrator
+from mlcc_ci.stack.publishing import SitePublishing
 from mlcc_ci.stack.recorder import Recorder
 from mlcc_ci.stack.roles import SageMakerRole
 from mlcc_ci.stack.scanner import Scanner
@@ -57,6 +58,37 @@ class MlccCiHarnessStack(Stack):
             description="Dollars the runs started in one day (UTC) may cost at most, priced "
             "by the cost table at each run's worst case; the scanner starts no run past it "
             "(0: no cap).",
+        )
+        daily_budget = CfnParameter(
+            self,
+            "DailyBudget",
+            type="Number",
+            default=0,
+            min_value=0,
+            description="Dollars the runs started in one day (UTC) are expected to cost, "
+            "priced by the cost table (a run's recent mean, else its worst case); the scanner "
+            "starts what fits and leaves the rest for a later day (0: no budget). Keep it "
+            "below DailySpendCap, the hard stop.",
+        )
+        retest = CfnParameter(
+            self,
+            "RetestSchedule",
+            type="String",
+            default="confidence",
+            allowed_values=["confidence", "daily"],
+            description="confidence: a configuration whose generator or base image changed "
+            "is due at once, others after StaleHours times 1 to 7 as confidence grows; "
+            "daily: every StaleHours (the seed's).",
+        )
+        image_digests = CfnParameter(
+            self,
+            "ImageDigests",
+            type="String",
+            default="off",
+            allowed_values=["off", "on"],
+            description="on: the scanner looks up base image digests in their registries "
+            "(a moved tag makes its configurations due) and runs record the digest they built "
+            "on.",
         )
         schedule = CfnParameter(
             self,
@@ -128,6 +160,8 @@ class MlccCiHarnessStack(Stack):
             self, "Notifications", names=names, email=email.value_as_string
         )
         self.sagemaker_role = SageMakerRole(self, "SageMaker", names=names)
+        # the confidence site, published after each run when PublishBucket names a bucket
+        self.publishing = SitePublishing(self, "Publishing", tables=self.tables)
         self.executor = Executor(
             self,
             "Executor",
@@ -147,7 +181,13 @@ class MlccCiHarnessStack(Stack):
             ],
             names=names,
             docker_hub_mirror=self.mirror.uri,
+            # and whether a run records the digest its base image's tag had (registry.py)
+            publish_environment={
+                **self.publishing.environment,
+                "MLCC_CI_IMAGE_DIGESTS": image_digests.value_as_string,
+            },
         )
+        self.publishing.grant(self.executor.role)
         self.recorder = Recorder(
             self, "Recorder", tables=self.tables, log_group=self.log_group, names=names
         )
@@ -169,6 +209,9 @@ class MlccCiHarnessStack(Stack):
             max_concurrency=max_concurrency.value_as_string,
             stale_hours=stale_hours.value_as_string,
             daily_spend_cap=spend_cap.value_as_string,
+            daily_budget=daily_budget.value_as_string,
+            retest=retest.value_as_string,
+            image_digests=image_digests.value_as_string,
             schedule=schedule.value_as_string,
             budget=self.budget,
             reserved=(reserving, reserved.value_as_string),
