@@ -1309,3 +1309,27 @@ def test_docker_hub_through_an_optional_pull_through_cache(synth):
     )
     assert all("ecr:BatchImportUpstreamImage" in st["Action"] for st in pulls)
     assert all("repository/mlcc-ci-docker-hub/*" in json.dumps(st["Resource"]) for st in pulls)
+
+
+def test_the_schedule_and_its_daily_budget_are_parameters_the_scanner_reads(synth):
+    """Issue 34 item 3: the daily budget, the retest schedule and the digest lookups reach
+    the scanner's environment (and the lookups the executor's, whose runs record digests);
+    off, confidence and no budget by default."""
+    params = synth["json"]["Parameters"]
+    assert params["DailyBudget"]["Type"] == "Number" and params["DailyBudget"]["Default"] == 0
+    assert params["DailyBudget"]["MinValue"] == 0
+    assert params["RetestSchedule"]["Default"] == "confidence"
+    assert params["RetestSchedule"]["AllowedValues"] == ["confidence", "daily"]
+    assert params["ImageDigests"]["Default"] == "off"
+    assert params["ImageDigests"]["AllowedValues"] == ["off", "on"]
+    env = lambda_named(synth, constants.SCANNER_FUNCTION)["Properties"]["Environment"]["Variables"]
+    assert env["DAILY_BUDGET_USD"] == {"Ref": "DailyBudget"}
+    assert env["SCHEDULE"] == {"Ref": "RetestSchedule"}
+    assert env["IMAGE_DIGESTS"] == {"Ref": "ImageDigests"}
+    (executor,) = (
+        p["Properties"]
+        for p in resources(synth, "AWS::CodeBuild::Project").values()
+        if p["Properties"]["Name"] == constants.EXECUTOR_PROJECT
+    )
+    variables = {v["Name"]: v["Value"] for v in executor["Environment"]["EnvironmentVariables"]}
+    assert variables["MLCC_CI_IMAGE_DIGESTS"] == {"Ref": "ImageDigests"}
