@@ -13,8 +13,10 @@ MAX_DAYS = 366
 MAX_SEED = 2**32 - 1
 
 
-def _number(option: str, text: str, kind: type, low: float, high: float) -> float:
-    """`text` as a number of `kind` within [low, high] (low excluded for a float), or a
+def _number(
+    option: str, text: str, kind: type, low: float, high: float, above: bool = False
+) -> float:
+    """`text` as a number of `kind` from `low` (`above`: more than `low`) to `high`, or a
     one-line error naming `option`."""
     try:
         value = kind(text)
@@ -23,9 +25,9 @@ def _number(option: str, text: str, kind: type, low: float, high: float) -> floa
         raise UsageError(f"{option}: {text!r} is not {what}") from None
     if isinstance(value, float) and not math.isfinite(value):
         raise UsageError(f"{option}: {text!r} is not a finite number")
-    too_low = value <= low if kind is float else value < low
+    too_low = value <= low if above else value < low
     if too_low or value > high:
-        shown = f"more than {low:g}" if kind is float else f"at least {low:g}"
+        shown = f"more than {low:g}" if above else f"at least {low:g}"
         raise UsageError(f"{option}: {text} is out of range ({shown}, at most {high:.12g})")
     return value
 
@@ -53,6 +55,15 @@ def _number(option: str, text: str, kind: type, low: float, high: float) -> floa
     help="At most this many runs at once (default: the stack's MaxConcurrency default).",
 )
 @click.option(
+    "--warmup-days",
+    "warmup_text",
+    default=None,
+    metavar="DAYS",
+    help="Days the world runs first, nothing breaking and nothing counted, so that each "
+    "policy has a history to schedule by (default: 28; 0: every configuration untested "
+    "at the start).",
+)
+@click.option(
     "--daily-budget",
     "budget_text",
     default=None,
@@ -65,6 +76,7 @@ def simulate(
     seed_text: str,
     policies: tuple[str, ...],
     concurrency_text: str | None,
+    warmup_text: str | None,
     budget_text: str | None,
     as_json: bool,
 ) -> None:
@@ -75,22 +87,31 @@ def simulate(
     breakage to detection (median and worst), dollars spent (the cost table's)."""
     from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY
     from mlcc_ci.simulation import metrics
-    from mlcc_ci.simulation.compare import DEFAULT_POLICIES, compare
+    from mlcc_ci.simulation.compare import DEFAULT_POLICIES, WARMUP_DAYS, compare
     from mlcc_ci.simulation.replay import POLICIES
 
-    days = _number("--days", days_text, float, 0, MAX_DAYS)
+    days = _number("--days", days_text, float, 0, MAX_DAYS, above=True)
     seed = int(_number("--seed", seed_text, int, 0, MAX_SEED))
     concurrency = (
         DEFAULT_MAX_CONCURRENCY
         if concurrency_text is None
         else int(_number("--max-concurrency", concurrency_text, int, 1, 1000))
     )
-    budget = None if budget_text is None else _number("--daily-budget", budget_text, float, 0, 1e9)
+    warmup = (
+        WARMUP_DAYS
+        if warmup_text is None
+        else _number("--warmup-days", warmup_text, float, 0, MAX_DAYS)
+    )
+    budget = (
+        None
+        if budget_text is None
+        else _number("--daily-budget", budget_text, float, 0, 1e9, above=True)
+    )
     for name in policies:
         if name not in POLICIES:
             raise UsageError(f"--policy: no policy {name!r} (known: {', '.join(POLICIES)})")
     chosen = tuple(dict.fromkeys(policies)) or DEFAULT_POLICIES
-    found = compare(days, seed, chosen, concurrency, budget)
+    found = compare(days, seed, chosen, concurrency, budget, warmup_days=warmup)
     world = found.world
     if as_json:
         setting = {
@@ -98,6 +119,7 @@ def simulate(
             "seed": seed,
             "configurations": len(world.configs),
             "catalogEntries": found.entries,
+            "warmupDays": warmup,
             "maxConcurrency": concurrency,
             "dailyBudget": budget,
             "scanEveryHours": 1,
@@ -106,7 +128,8 @@ def simulate(
         click.echo(json.dumps(metrics.report_json(world, found.summaries, setting), indent=2))
         return
     click.echo(
-        f"Simulated {days:g} days, seed {seed}: the {len(world.configs)} supported "
+        f"Simulated {_days(days)} after {_days(warmup)} of warm-up, seed {seed}: the "
+        f"{len(world.configs)} supported "
         f"configurations of the catalog's {found.entries}, a scan every hour, MaxConcurrency "
         f"{concurrency}"
         + (f", daily budget ${budget:g}" if budget is not None else "")
@@ -123,6 +146,10 @@ def simulate(
     if "default" in chosen and "seed" in chosen:
         default, seed_policy = found.by_name("default"), found.by_name("seed")
         click.echo(metrics.target_line(metrics.target(default, seed_policy), default, seed_policy))
+
+
+def _days(n: float) -> str:
+    return "1 day" if n == 1 else f"{n:g} days"
 
 
 COMMANDS = [simulate]

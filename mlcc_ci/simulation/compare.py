@@ -12,6 +12,9 @@ from mlcc_ci.simulation.replay import POLICIES, Setting, replay
 from mlcc_ci.simulation.world import RATES, Rates, World, configs_of
 
 DEFAULT_POLICIES = ("default", "seed")
+# Days the world runs before the measured ones, nothing breaking: a policy that schedules by
+# history is measured with one, as a stack that has been running has (about a release apart).
+WARMUP_DAYS = 28.0
 
 
 @dataclass(frozen=True)
@@ -48,13 +51,17 @@ def compare(
     catalog: Catalog | None = None,
     rates: Rates = RATES,
     checked: bool = False,
+    warmup_days: float = WARMUP_DAYS,
 ) -> Comparison:
-    """Replay the world of `seed` over `days` under each of `policies` (names in POLICIES)."""
+    """Replay the world of `seed` over `warmup_days` and then `days` under each of `policies`
+    (names in POLICIES); what is measured is the `days`."""
     catalog = catalog or load_valid_catalog()
     registrations = {e.config_id: from_entry(e) for e in catalog.entries}
     supported = {k: r for k, r in registrations.items() if r.supportState == "supported"}
     version = str((catalog.defaults.get("generator") or {}).get("version") or "1.0.0")
-    world = World(seed, days, configs_of(supported), generator=version, rates=rates)
+    world = World(
+        seed, days, configs_of(supported), generator=version, rates=rates, warmup_days=warmup_days
+    )
     setting = setting_of(catalog, concurrency, daily_budget)
     summaries = []
     for name in policies:

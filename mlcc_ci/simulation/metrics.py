@@ -4,6 +4,7 @@ A regression (world.regressions) is caught when a product run of its configurati
 or a product failure, never a blocked or error run: models.Run.product) that started
 inside its window failed; the time to detection is from the window's start to the end of
 the first such run. Cost: every run's estimated cost (blocked runs too: they are paid for).
+Only runs started within the measured days count (not a warm-up's).
 """
 
 import statistics
@@ -112,6 +113,8 @@ def summarize(
     seconds: float = 0.0,
 ) -> Summary:
     regressions = world.regressions
+    since = clock.iso(world.start)
+    runs = [r for r in runs if r.startedAt >= since]  # the warm-up's are not counted
     usd = sum(r.estimatedCost.usd or 0.0 for r in runs if r.estimatedCost is not None)
     return Summary(
         policy=policy,
@@ -189,7 +192,8 @@ def _count(n: int, name: str) -> str:
 
 
 def world_counts(world: World) -> dict[str, int]:
-    return {k: sum(1 for e in world.events if e.kind == k) for k in KINDS}
+    """How many events of each kind the measured days saw (not the warm-up's)."""
+    return {k: sum(1 for e in world.events if e.kind == k and e.at >= world.start) for k in KINDS}
 
 
 HEADER = (

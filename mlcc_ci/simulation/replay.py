@@ -193,9 +193,9 @@ def replay(
         try:
             store.create_tables()
             for reg in sorted(registrations.values(), key=lambda r: r.deploymentConfig):
-                store.register(reg, clock.iso(world.start))
+                store.register(reg, clock.iso(world.origin))
             running: list[_Running] = []
-            now = world.start
+            now = world.origin
             while now < world.end:
                 running = _write_finished(store, running, now, setting.prices, result)
                 seen = Scan(

@@ -19,11 +19,15 @@ What happens (the rates are `Rates`' fields):
 Each breakage is a regression window: from when it starts to when it is fixed (or the end);
 breakages of one configuration that overlap are one window (`regressions`).
 No breakage starts in the last `quiet_days` (at most a quarter of the days), so that every
-policy had as long to notice each one. A run's outcome depends on the world at its start
+policy had as long to notice each one. The world may begin `warmup_days` before the measured
+days (`origin`): releases, updates, edits, gaps and failures go on, nothing breaks, and each
+policy builds the history it schedules by, as a stack that has been running has. A run's
+outcome depends on the world at its start
 and on draws seeded by the seed, the configuration and the start time only: two policies
 that run the same configuration at the same moment see the same result.
 """
 
+import functools
 import hashlib
 import json
 import random
@@ -59,8 +63,10 @@ RUN_STAGES = ("generate", "validate", "build", "deploy_test")
 
 @dataclass(frozen=True)
 class Rates:
-    release_every_days: float = 6.0  # mean time between generator releases, after...
-    release_gap_days: float = 2.0  # ...at least this long
+    # generator releases come about monthly (on npm, @aws/ml-container-creator 1.5.2 came out
+    # on 2026-08-09 and 1.6.0 on 2026-09-09): at least a week apart, then 3 weeks on average
+    release_every_days: float = 21.0
+    release_gap_days: float = 7.0
     release_breaks: float = 0.4  # the share of releases that break something
     # per base image, one of: a floating tag rebuilt every couple of weeks (python:3.12-slim),
     # one re-pushed with patches monthly (a DLC), a release tag rarely re-pushed
@@ -182,9 +188,11 @@ class World:
         generator: str = "1.6.0",
         rates: Rates = RATES,
         start: datetime = START,
+        warmup_days: float = 0.0,
     ) -> None:
         self.seed, self.days, self.rates, self.start = seed, days, rates, start
         self.end = start + timedelta(days=days)
+        self.origin = start - timedelta(days=warmup_days)  # the world begins; no breakage yet
         self.configs = {c.name: c for c in configs}
         self.first_version = generator
         rng = random.Random(seed)
@@ -211,13 +219,17 @@ class World:
     ) -> list[datetime]:
         """Moments of a Poisson process over the days (at least `gap_days` apart)."""
         found: list[datetime] = []
-        at = self.start
+        at = self.origin
         while True:
             step = gap_days + rng.expovariate(1 / every_days)
             if step >= (self.end - at).total_seconds() / 86400:
                 return found
             at += timedelta(days=step)
             found.append(at)
+
+    def _may_break(self, at: datetime) -> bool:
+        """Breakages start within the measured days, before the quiet end."""
+        return self.start <= at < self.last_break
 
     def _window(
         self,
@@ -248,7 +260,7 @@ class World:
         names = sorted(self.configs)
         for i, (at, version) in enumerate(releases):
             broken: tuple[str, ...] = ()
-            if at < self.last_break and rng.random() < r.release_breaks:
+            if self._may_break(at) and rng.random() < r.release_breaks:
                 broken = tuple(sorted(rng.sample(names, min(rng.randint(1, 3), len(names)))))
                 fix = i + (1 if rng.random() < 0.7 else 2)
                 end = releases[fix][0] if fix < len(releases) else None
@@ -271,7 +283,7 @@ class World:
             users = sorted(c.name for c in self.configs.values() if c.image == image)
             for i, at in enumerate(moments):
                 broken: tuple[str, ...] = ()
-                if at < self.last_break and rng.random() < r.image_breaks:
+                if self._may_break(at) and rng.random() < r.image_breaks:
                     broken = tuple(n for n in users if rng.random() < 0.6) or (rng.choice(users),)
                     end = moments[i + 1] if i + 1 < len(moments) else None
                     for name in broken:
@@ -289,7 +301,7 @@ class World:
             moments = self._moments(rng, r.edit_every_days)
             fixes = []
             for at in moments:
-                if at < self.last_break and rng.random() < r.edit_breaks:
+                if self._may_break(at) and rng.random() < r.edit_breaks:
                     fixed = at + timedelta(days=rng.uniform(*r.edit_fix_days))
                     end = fixed if fixed < self.end else None
                     fixes.append((at, end))
@@ -313,8 +325,8 @@ class World:
         r = self.rates
         for name in sorted(self.configs):
             for at in self._moments(rng, r.silent_every_days):
-                if at >= self.last_break:
-                    break
+                if not self._may_break(at):
+                    continue
                 end = None
                 if rng.random() < r.silent_recovers:
                     recovered = at + timedelta(days=rng.uniform(*r.silent_days))
@@ -376,11 +388,15 @@ class World:
 
     def registration(self, name: str, at: datetime) -> Registration:
         """Configuration `name`'s registration as its entry is at `at`."""
+        return self._edited(name, self._edit_count(name, at))
+
+    @functools.lru_cache(maxsize=1024)  # noqa: B019 - a world lives as long as its replays
+    def _edited(self, name: str, n: int) -> Registration:
+        """`name`'s registration after its first `n` edits."""
         c = self.configs[name]
-        n = self._edit_count(name, at)
         if not n:
             return c.registration
-        image = self.image_at(name, at)
+        image = f"{c.image}-r{n}"
         config = {**c.config, "baseImage": image}
         return replace(c.registration, configJson=compact_json(config), baseImage=image)
 
