@@ -1,8 +1,10 @@
 """The dashboard under load: /api/report at CONFIGS configurations, CLIENTS concurrent clients
 on 127.0.0.1, each making REQUESTS requests (a new connection each, as a browser's poll).
 
-Printed: latency median / p95 / max per request (budget: median at most 50 ms), how many
-times the store was read (the cache is rebuilt only when the store changed), and the same
+Printed: the size of /api/report (budget: 500 KiB at 1,000 configurations; each
+configuration's history is at /api/history/<configId>, which the page fetches when a
+history is shown) and of one such answer; latency median / p95 / max per request (budget:
+median at most 50 ms), how many times the store was read (the cache is rebuilt only when the store changed), and the same
 with a writer moving a running stage on every 0.5 s meanwhile.
 
 Run: .venv/bin/python benchmarks/bench_dashboard.py [--configs 1000] [--clients 20]
@@ -91,8 +93,19 @@ def main() -> None:
         with urllib.request.urlopen(base + "/api/report", timeout=60) as response:
             size = len(response.read())
         print(
-            f"{args.configs:,} configurations; /api/report is {size / 2**20:.1f} MiB; "
-            f"first answer (reads the store) {(time.perf_counter() - t0) * 1e3:.0f} ms"
+            f"{args.configs:,} configurations; /api/report is {size / 2**10:.0f} KiB "
+            f"(budget 500); first answer (reads the store) "
+            f"{(time.perf_counter() - t0) * 1e3:.0f} ms"
+        )
+        config_id = json.loads(urllib.request.urlopen(base + "/api/report", timeout=60).read())
+        config_id = next(c for c in config_id["configurations"].values() if c.get("runs"))
+        config_id = config_id["configId"]
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(f"{base}/api/history/{config_id}", timeout=60) as response:
+            one = len(response.read())
+        print(
+            f"/api/history/<configId> (one configuration's history and the rest) is "
+            f"{one / 2**10:.1f} KiB, {(time.perf_counter() - t0) * 1e3:.1f} ms"
         )
 
         before = cache.builds
