@@ -442,3 +442,117 @@ def test_a_release_attaches_the_report_pull_requests_fall_back_to(cli):
     publish = release["jobs"]["github-release"]
     assert publish["needs"] == ["build", "report"]
     assert f"dist/* {asked}" in publish["steps"][-1]["run"]
+
+
+PAGES_CHECK = "Check the caller grants what GitHub Pages needs"
+WRITE_SITE = "Write the confidence site"
+UPLOAD_SITE = "Upload the site for GitHub Pages"
+
+
+def test_publish_pages_is_off_by_default_and_deploys_from_the_default_branch_only():
+    """The input `publish-pages`: the matrix job writes the site and uploads it as the Pages
+    artifact, the `pages` job deploys it; neither asks for a permission (the caller grants
+    `pages: write` and `id-token: write`: asked for here, they would fail every caller that
+    does not grant them, publishing or not)."""
+    from tests.actions import Context, evaluate
+
+    workflow = _workflow(REUSABLE)
+    given = workflow[True]["workflow_call"]["inputs"]["publish-pages"]
+    assert (given["type"], given["default"]) == ("boolean", False)
+    jobs = workflow["jobs"]
+    assert list(jobs) == ["matrix", "pages"]
+    assert "permissions" not in workflow and [j for j in jobs.values() if "permissions" in j] == []
+    steps = {s.get("name", s.get("uses")): s for s in jobs["matrix"]["steps"]}
+    names = list(steps)
+    check, write, upload = steps[PAGES_CHECK], steps[WRITE_SITE], steps[UPLOAD_SITE]
+    assert names.index(PAGES_CHECK) < names.index(
+        "Install mlcc-ci and the generator the catalog pins"
+    )
+    # after the report, before the verdict (a failing configuration is published too)
+    assert names.index("Report") < names.index(WRITE_SITE) < names.index(UPLOAD_SITE)
+    assert names.index(UPLOAD_SITE) < names.index("Verdict")
+    assert write["run"] == "mlcc-ci publish --output _site"
+    assert (upload["uses"], upload["with"], upload["id"]) == (
+        "actions/upload-pages-artifact@v3",
+        {"path": "_site"},
+        "site",
+    )
+    assert jobs["matrix"]["outputs"] == {"site": "${{ steps.site.outcome }}"}
+    pages = jobs["pages"]
+    assert pages["needs"] == "matrix"
+    assert pages["if"] == "${{ !cancelled() && needs.matrix.outputs.site == 'success' }}"
+    assert pages["environment"] == {
+        "name": "github-pages",
+        "url": "${{ steps.deployment.outputs.page_url }}",
+    }
+    (deploy,) = pages["steps"]
+    assert (deploy["uses"], deploy["id"]) == ("actions/deploy-pages@v4", "deployment")
+
+    def runs(step: dict, on: bool, branch: str, **outcomes: str) -> bool:
+        ctx = Context(
+            github={"ref_name": branch, "event": {"repository": {"default_branch": "main"}}},
+            inputs={"publish-pages": on},
+            steps={k: {"outcome": v} for k, v in outcomes.items()},
+        )
+        return bool(evaluate(step["if"].strip()[3:-2], ctx))
+
+    for step in (check, write):
+        assert runs(step, True, "main", validate="success")
+        assert not runs(step, False, "main", validate="success")  # off by default
+        assert not runs(step, True, "fix-typo", validate="success")  # a pull request's
+    assert not runs(write, True, "main", validate="failure")  # an invalid catalog: no site
+    assert runs(upload, True, "main", publish="success")
+    assert not runs(upload, True, "main", publish="failure")
+    assert not runs(upload, False, "main", publish="skipped")
+
+
+def test_publish_pages_stops_at_once_without_the_callers_grant_and_writes_the_site(tmp_path):
+    """Without `id-token: write` the runner has no OIDC token, which deploy-pages needs:
+    said plainly before anything runs. With it, the step's own command writes the folder
+    the artifact is made of, with .nojekyll (Pages serves every file)."""
+    check = _step(PAGES_CHECK)
+    no_grant = _bash(check["run"], {})
+    assert no_grant.returncode == 1
+    assert no_grant.stderr == (
+        "::error::publish-pages needs 'permissions: pages: write' and 'id-token: write' in "
+        "the calling workflow\n"
+    )
+    granted = {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.actions.example/"}
+    assert _bash(check["run"], granted).returncode == 0
+
+    env = {
+        "MLCC_CI_STORE": f"sqlite:///{tmp_path}/.mlcc-ci/results.db",
+        "MLCC_CI_PROFILE": "static",
+        "XDG_DATA_HOME": str(tmp_path / "xdg"),
+    }
+    registered = _bash("mlcc-ci register --from-catalog --all", env, cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr
+    written = _bash(_step(WRITE_SITE)["run"], env, cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert written.stdout.startswith("published ") and " to _site (" in written.stdout
+    site = tmp_path / _step(UPLOAD_SITE)["with"]["path"]
+    assert {"index.html", "confidence.json", ".nojekyll"} <= {p.name for p in site.iterdir()}
+    document = json.loads((site / "confidence.json").read_text())
+    from mlcc_ci.catalog import load_valid_catalog
+
+    shipped = {e.name for e in load_valid_catalog().entries if e.supported}
+    assert shipped <= {c["name"] for c in document["configurations"]}
+
+
+def test_the_readmes_pages_caller_grants_what_publish_pages_needs():
+    """The README's caller for GitHub Pages names inputs the reusable workflow has and
+    grants the two permissions its `pages` job uses."""
+    text = (REPO / "README.md").read_text()
+    block = re.search(
+        r"```yaml\n(# \.github/workflows/mlcc-ci\.yml, publishing to GitHub Pages\n.*?)```",
+        text,
+        re.S,
+    )
+    assert block, "README, In your repository: the caller for GitHub Pages"
+    caller = yaml.safe_load(block.group(1))
+    assert caller["permissions"]["pages"] == caller["permissions"]["id-token"] == "write"
+    (job,) = caller["jobs"].values()
+    assert job["uses"].split("@")[0].endswith("/.github/workflows/mlcc-ci-matrix.yml")
+    inputs = _workflow(REUSABLE)[True]["workflow_call"]["inputs"]
+    assert set(job["with"]) <= set(inputs) and job["with"]["publish-pages"] is True
+    assert "main" in caller[True]["push"]["branches"]  # the default branch deploys

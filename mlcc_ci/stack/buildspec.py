@@ -13,6 +13,7 @@ from aws_cdk import aws_codebuild as codebuild
 from mlcc_ci.budget import Budget
 from mlcc_ci.constants import RUN_SECONDS_ENV
 from mlcc_ci.stack.assets import EXECUTOR_LOCK
+from mlcc_ci.stack.publishing import BUCKET_ENV, PREFIX_ENV
 
 # The Node.js runtime the executor runs the generator with (CodeBuild's standard:7.0 image
 # ships it): its major must be the pinned generator's `engines.node` (a cdk test checks it
@@ -28,6 +29,40 @@ STORE = "dynamodb://$TABLE_NAME?region=$AWS_REGION&runs_table=$RUNS_TABLE_NAME"
 # CodeBuild appends the build's UUID to it: that is the stream the run's stages point at.
 LOG_STREAM_PREFIX = "build/{configId}/{runId}"
 LOG_STREAM = "build/$CONFIG_ID/$RUN_ID/${CODEBUILD_BUILD_ID#*:}"
+# The publish after the run leaves CodeBuild this long to end the build before its timeout,
+# and is not started with less than PUBLISH_LEAST_SECONDS left: the run's own time limits
+# come first (budget.py), and the next run publishes what this one could not.
+PUBLISH_MARGIN_SECONDS = 60
+PUBLISH_LEAST_SECONDS = 30
+
+
+def publish_command(budget: Budget) -> str:
+    """With PublishBucket given (publishing.py): the confidence site from the store, synced
+    to s3://BUCKET/PREFIX, within what is left of the build's time (CODEBUILD_START_TIME is
+    the build's start, in ms). Whatever happens, the command succeeds and says in the log
+    what it did: a publish that fails or has no time changes nothing of the run."""
+    deadline = budget.build_minutes * 60 - PUBLISH_MARGIN_SECONDS
+    stands = "this run's result stands"
+    publish = (
+        'mlcc-ci publish --output "$1" --store "$2" && '
+        'aws s3 sync "$1" "$3" --delete --only-show-errors'
+    )
+    return " ".join(
+        [
+            f'if [ -n "${BUCKET_ENV}" ]; then',
+            f'dest="s3://${BUCKET_ENV}/${PREFIX_ENV}";',
+            'site="$CODEBUILD_SRC_DIR/../mlcc-ci-site";',
+            f"left=$(( ${{CODEBUILD_START_TIME:-0}} / 1000 + {deadline} - $(date +%s) ));",
+            f'if [ "$left" -lt {PUBLISH_LEAST_SECONDS} ]; then',
+            'echo "mlcc-ci: NOT PUBLISHED: ${left}s left of the build, too little to publish',
+            f'the site to $dest; {stands} (the next run publishes it)";',
+            f"elif timeout \"${{left}}s\" bash -c '{publish}'",
+            f'publish "$site" "{STORE}" "$dest"; then',
+            'echo "mlcc-ci: published the confidence site to $dest";',
+            'else echo "mlcc-ci: PUBLISH FAILED (exit $?): the site at $dest was not updated;',
+            f'{stands} (the next run publishes again)"; fi; fi',
+        ]
+    )
 
 
 def build_spec(budget: Budget) -> codebuild.BuildSpec:
@@ -75,6 +110,8 @@ def build_spec(budget: Budget) -> codebuild.BuildSpec:
                         f'--store "{STORE}" --message "executor build $CODEBUILD_BUILD_ID '
                         f"failed or timed out ({budget.build_minutes} min) before the run "
                         'recorded its result" || true; fi',
+                        # after the result: the confidence site, when PublishBucket names one
+                        publish_command(budget),
                     ],
                 },
             },

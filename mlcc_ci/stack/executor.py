@@ -47,6 +47,7 @@ class Executor(Construct):
         nested_lookups: list[str],
         docker_hub_mirror: str,
         names: Names,
+        publish_environment: dict[str, str] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.names = names
@@ -142,6 +143,11 @@ class Executor(Construct):
             "MLCC_SKIP_SECRET_DISCOVERY": codebuild.BuildEnvironmentVariable(value="1"),
             # Docker Hub base images through the account's pull-through cache (empty: none)
             MIRROR_ENV: codebuild.BuildEnvironmentVariable(value=docker_hub_mirror),
+            # where post_build publishes the confidence site (empty bucket: nowhere)
+            **{
+                name: codebuild.BuildEnvironmentVariable(value=value)
+                for name, value in (publish_environment or {}).items()
+            },
         }
         self.projects: dict[bool, codebuild.Project] = {}
         for privileged in (False, True):

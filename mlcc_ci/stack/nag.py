@@ -180,6 +180,12 @@ def acknowledge(stack: Any) -> None:
         "Short-lived build inputs that expire after 7 days; their uploads are already in the "
         "build logs. Server access logs would cost more than they tell.",
     )
+    _ack(
+        stack.publishing.policy,
+        "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::<PublishBucket>/<PublishPrefix>*]",
+        "The objects of the confidence site under PublishPrefix in the bucket PublishBucket "
+        "names, which the executor replaces after each run (only when a bucket is named).",
+    )
     cache = f"arn:<AWS::Partition>:ecr:{region_account}:repository/{prefix}-docker-hub/*"
     for scope in (executor_policy, stack.executor.nested):
         _ack(
