@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mlcc_ci import clock
+from mlcc_ci.cadence import DAILY
 from mlcc_ci.constants import RUNNING, TERMINAL_STATUSES, UNTESTED
 from mlcc_ci.decode import FOREIGN_STATUSES
 from mlcc_ci.errors import CatalogError, ConflictError, StoreError
@@ -55,23 +56,24 @@ def gather(
 def upcoming(
     store: ResultsStore, policy: Policy, catalog: Mapping[str, Registration] | None = None
 ) -> Upcoming | None:
-    """When the next finished result goes stale, and whose: the oldest supported record of
-    each finished status (the status index is ordered by time), the earliest of them.
-    `catalog` (configId -> registration): an earlier identity of its entries is never due."""
+    """When the next finished result goes stale, and whose: under the daily schedule the
+    oldest supported record of each finished status (the status index is ordered by time),
+    the earliest of them; under the confidence schedule, whose intervals differ, the
+    earliest of them all. `catalog` (configId -> registration): an earlier identity of its
+    entries is never due."""
     catalog = catalog or {}
     names = by_name(catalog)
-    firsts = []
+    firsts: list[Record] = []
     for status in (*TERMINAL_STATUSES, *FOREIGN_STATUSES):
         # a blocked record falls due at its retry time instead (selection.blocked_next)
-        first = next(
-            (
-                r
-                for r in store.by_status(status)
-                if r.supported and not r.blocked and superseding(r, catalog, names) is None
-            ),
-            None,
+        candidates = (
+            r
+            for r in store.by_status(status)
+            if r.supported and not r.blocked and superseding(r, catalog, names) is None
         )
-        if first is not None:
+        if policy.cadence != DAILY:
+            firsts.extend(candidates)
+        elif (first := next(candidates, None)) is not None:
             firsts.append(first)
     return next_due(firsts, policy)
 

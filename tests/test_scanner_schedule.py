@@ -62,7 +62,8 @@ def register(store, *ns: int) -> list[str]:
 def ran(store, config_id: str, hours_ago: float, usd: float, generator: str = "1.6.0") -> None:
     """A passing run of `config_id` that started `hours_ago` and cost `usd`."""
     started = NOW - timedelta(hours=hours_ago)
-    running = claim(store, store.get(config_id), f"run-{config_id}", clock.iso(started, ms=True))
+    run_id = f"run-{config_id}-{int(hours_ago * 10)}"
+    running = claim(store, store.get(config_id), run_id, clock.iso(started, ms=True))
     outcome = Outcome(
         status="pass",
         finishedAt=clock.iso(started + timedelta(minutes=30), ms=True),
@@ -187,3 +188,19 @@ def test_the_packaged_pin_and_lookups_make_the_scans_inputs(tmp_path, monkeypatc
     assert on.price is not None
     monkeypatch.setattr(scanner, "data_path", lambda name: tmp_path / "none" / name)
     assert scanner.deployed_generator_version() == pinned  # the checkout catalog's
+
+
+def test_the_next_due_is_the_earliest_of_all_under_the_confidence_schedule(store):
+    """`plan`'s idle line (scheduling.upcoming): a long streak tested 3 days ago is due in 4
+    days, a new result tested 12 hours ago in 12 hours; the daily schedule's oldest first."""
+    from mlcc_ci.scheduling import upcoming
+
+    streak, new = register(store, 1, 2)
+    for day in range(16, 0, -1):
+        ran(store, streak, hours_ago=24 * (day + 2), usd=1.0)
+    ran(store, new, hours_ago=12.5, usd=1.0)
+    following = upcoming(store, Policy(), CATALOG)
+    assert following is not None and following.record.configId == new
+    assert following.at == clock.parse(store.get(new).lastTestTimestamp) + timedelta(days=1)
+    seed = upcoming(store, Policy(cadence="daily"), CATALOG)
+    assert seed is not None and seed.record.configId == streak
