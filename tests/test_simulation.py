@@ -425,6 +425,25 @@ def test_simulate_json(cli):
 
 
 @pytest.mark.functional
+def test_simulate_a_team_catalog_unpriced_or_with_nothing_supported(cli, tmp_path):
+    team = tmp_path / "team"
+    assert cli("catalog", "init", str(team), "http-flask").exit_code == 0
+    entry = team / "http-flask.yaml"  # an instance type the price table lacks
+    entry.write_text(entry.read_text().replace("ml.m5.large", "ml.c5.xlarge"))
+    args = ("simulate", "--days", "1", "--warmup-days", "0", "--policy", "seed")
+    result = cli("--catalog", str(team), *args)
+    assert result.exit_code == 0, result.output
+    assert "the 1 supported configuration of the catalog's 1," in result.output
+    row = next(line for line in result.output.splitlines() if line.startswith("seed "))
+    assert row.split()[1:] == ["1", "0", "0", "of", "0", "-", "-", "0", "$0.00", "(+1", "unknown)", "$0.00"]  # fmt: skip
+    none = tmp_path / "none"
+    assert cli("catalog", "init", str(none), "marketplace").exit_code == 0
+    refused = cli("--catalog", str(none), *args)
+    assert refused.exit_code == 2
+    assert refused.output == "Error: the catalog has no supported configuration to simulate\n"
+
+
+@pytest.mark.functional
 @pytest.mark.parametrize(
     ("args", "error"),
     [

@@ -129,8 +129,9 @@ def simulate(
         return
     click.echo(
         f"Simulated {_days(days)} after {_days(warmup)} of warm-up, seed {seed}: the "
-        f"{len(world.configs)} supported "
-        f"configurations of the catalog's {found.entries}, a scan every hour, MaxConcurrency "
+        f"{len(world.configs)} supported configuration"
+        f"{'' if len(world.configs) == 1 else 's'} of the catalog's {found.entries}, a scan "
+        "every hour, MaxConcurrency "
         f"{concurrency}"
         + (f", daily budget ${budget:g}" if budget is not None else "")
         + f"; {found.setting.prices.label}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from mlcc_ci.catalog import Catalog, load_valid_catalog
 from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY
 from mlcc_ci.cost import prices_of
+from mlcc_ci.errors import UsageError
 from mlcc_ci.registration import from_entry
 from mlcc_ci.simulation.metrics import Summary, summarize
 from mlcc_ci.simulation.replay import POLICIES, Setting, replay
@@ -58,6 +59,8 @@ def compare(
     catalog = catalog or load_valid_catalog()
     registrations = {e.config_id: from_entry(e) for e in catalog.entries}
     supported = {k: r for k, r in registrations.items() if r.supportState == "supported"}
+    if not supported:
+        raise UsageError("the catalog has no supported configuration to simulate")
     version = str((catalog.defaults.get("generator") or {}).get("version") or "1.0.0")
     world = World(
         seed, days, configs_of(supported), generator=version, rates=rates, warmup_days=warmup_days

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from mlcc_ci import clock
 from mlcc_ci.constants import PASS
-from mlcc_ci.cost import money
+from mlcc_ci.cost import money, total
 from mlcc_ci.models import Run
 from mlcc_ci.simulation.world import KINDS, Breakage, World
 
@@ -61,9 +61,14 @@ class Summary:
     blocked_runs: int
     false_alarms: int  # product failures outside every regression window (flakes)
     detections: tuple[Detection, ...]
-    usd: float
+    usd: float  # of the runs whose cost is known
     days: float
     seconds: float  # the replay's wall time
+    unpriced: int = 0  # runs whose cost is unknown (a price the table lacks)
+
+    @property
+    def cost_text(self) -> str:
+        return money(self.usd) + (f" (+{self.unpriced} unknown)" if self.unpriced else "")
 
     @property
     def caught(self) -> list[Detection]:
@@ -101,6 +106,7 @@ class Summary:
             "missed": [_regression_json(b) for b in self.missed],
             "detectionHours": {"median": self.median_hours, "worst": self.worst_hours},
             "usd": self.usd,
+            "unpricedRuns": self.unpriced,
             "usdPerDay": self.per_day,
             "replaySeconds": round(self.seconds, 3),
         }
@@ -115,7 +121,7 @@ def summarize(
     regressions = world.regressions
     since = clock.iso(world.start)
     runs = [r for r in runs if r.startedAt >= since]  # the warm-up's are not counted
-    usd = sum(r.estimatedCost.usd or 0.0 for r in runs if r.estimatedCost is not None)
+    spent = total(r.estimatedCost for r in runs)
     return Summary(
         policy=policy,
         runs=len(runs),
@@ -125,7 +131,8 @@ def summarize(
             1 for r in runs if r.product and r.status != PASS and not in_windows(r, regressions)
         ),
         detections=tuple(detect(b, runs) for b in regressions),
-        usd=round(usd, 2),
+        usd=round(spent.usd, 2),
+        unpriced=spent.unknown,
         days=world.days,
         seconds=seconds,
     )
@@ -220,7 +227,7 @@ def table(summaries: Sequence[Summary]) -> list[str]:
             _hours(s.median_hours),
             _hours(s.worst_hours),
             str(s.false_alarms),
-            money(s.usd),
+            s.cost_text,
             money(s.per_day),
         )
         for s in summaries
