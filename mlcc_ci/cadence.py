@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from mlcc_ci import clock
-from mlcc_ci.confidence import assess
+from mlcc_ci.confidence import in_window, wilson_lower
 from mlcc_ci.models import Record, Run
 
 CONFIDENCE, DAILY = "confidence", "daily"
@@ -122,19 +122,37 @@ def multiple(lower: float) -> float:
 
 def interval(record: Record, base: timedelta) -> Interval:
     """When `record` is due again after its last test, under the confidence cadence."""
-    runs = since_change(record.recentRuns)
-    as_of = _tested(record)
-    c = assess(record.configId, record.deploymentConfig, runs, as_of)
-    if not c.runs or not runs[0].passed:
-        return Interval(base, c.lower, c.runs, c.passes)
-    return Interval(base * multiple(c.lower), c.lower, c.runs, c.passes)
+    counted = in_window(since_change(record.recentRuns), _tested(record))
+    passes = sum(r.passed for r in counted)
+    lower = round(wilson_lower(passes, len(counted)), 3)  # as confidence.assess rounds it
+    if not counted or not counted[0].passed:
+        return Interval(base, lower, len(counted), passes)
+    return Interval(base * multiple(lower), lower, len(counted), passes)
 
 
-def every(record: Record, base: timedelta, cadence: str) -> timedelta:
-    """How long after its last test `record` is due again."""
+class Intervals:
+    """Each record's interval, worked out once for one selection: kept by the record
+    object, which is held here as long as its answer is."""
+
+    def __init__(self, base: timedelta) -> None:
+        self.base = base
+        self._known: dict[int, tuple[Record, Interval]] = {}
+
+    def of(self, record: Record) -> Interval:
+        known = self._known.get(id(record))
+        if known is None or known[0] is not record:
+            known = (record, interval(record, self.base))
+            self._known[id(record)] = known
+        return known[1]
+
+
+def every(
+    record: Record, base: timedelta, cadence: str, known: Intervals | None = None
+) -> timedelta:
+    """How long after its last test `record` is due again (`known`: the selection's)."""
     if cadence == DAILY:
         return base
-    return interval(record, base).every
+    return (known or Intervals(base)).of(record).every
 
 
 def _tested(record: Record) -> datetime:
@@ -200,10 +218,10 @@ def unlooked(record: Record, inputs: Inputs) -> str:
     return f"; digest of {image} not looked up ({why}): scheduled as if unchanged"
 
 
-def worth(record: Record, inputs: Inputs) -> float:
+def worth(record: Record, inputs: Inputs, known: Intervals | None = None) -> float:
     """What a run of `record` may still prove per expected dollar: (1 - lower) / price; -1
     when its price is unknown (last); 1 - lower when nothing is priced."""
-    lower = interval(record, timedelta(hours=24)).lower
+    lower = (known or Intervals(timedelta(hours=24))).of(record).lower
     if inputs.price is None:
         return 1 - lower
     price = inputs.price(record)

@@ -96,8 +96,10 @@ def spent_today(records: Iterable[Record], now: datetime, price: Price | None) -
     seen: set[tuple[str, str]] = set()
     usd, unknown = 0.0, 0
     for record in records:
-        for run in record.recentRuns:
-            if run.startedAt < start or (run.configId, run.startedAt) in seen:
+        for run in record.recentRuns:  # newest first: the rest started before today
+            if run.startedAt < start:
+                break
+            if (run.configId, run.startedAt) in seen:
                 continue
             seen.add((run.configId, run.startedAt))
             cost = run.estimatedCost.usd if run.estimatedCost is not None else None

@@ -148,8 +148,8 @@ def next_due(records: Iterable[Record], policy: Policy) -> Upcoming | None:
     )
 
 
-def _every(record: Record, policy: Policy) -> timedelta:
-    return cadence.every(record, policy.stale_after, policy.cadence)
+def _every(record: Record, policy: Policy, known: cadence.Intervals | None = None) -> timedelta:
+    return cadence.every(record, policy.stale_after, policy.cadence, known)
 
 
 def _age(moment: datetime, text: str) -> str:
@@ -181,6 +181,7 @@ def select(
     catalog = catalog or {}
     names = by_name(catalog)
     confident = policy.cadence == cadence.CONFIDENCE
+    known = cadence.Intervals(policy.stale_after)
     records = list(records)
     running = 0
     due: list[Decision] = []
@@ -235,16 +236,17 @@ def select(
         ):
             due.append(Decision(record, "changed", what))
         elif status in TERMINAL_STATUSES and record.lastTestTimestamp < clock.iso(
-            now - _every(record, policy)
+            now - _every(record, policy, known)
         ):
             flagged = regressed(record) and record.deploymentConfig not in quarantined
             reason = "regressed" if flagged else "stale"
             detail = f"{status}, last tested {_age(now, record.lastTestTimestamp)}"
-            due.append(Decision(record, reason, detail + _why(record, policy, inputs)))
+            due.append(Decision(record, reason, detail + _why(record, policy, inputs, known)))
         else:
-            fresh_until = clock.parse(record.lastTestTimestamp) + _every(record, policy)
+            fresh_until = clock.parse(record.lastTestTimestamp) + _every(record, policy, known)
             detail = f"{status}; due after {clock.display(clock.iso(fresh_until))}"
-            plan.skipped.append(Decision(record, "fresh", detail + _why(record, policy, inputs)))
+            why = _why(record, policy, inputs, known)
+            plan.skipped.append(Decision(record, "fresh", detail + why))
     missing, plan.unregistered = _missing(
         catalog, (*due, *plan.skipped, *plan.reap), now, unreadable, new_entries
     )
@@ -254,7 +256,7 @@ def select(
     due.sort(
         key=lambda d: (
             rank[d.reason],
-            -cadence.worth(d.record, inputs) if confident and d.reason == "stale" else 0.0,
+            -cadence.worth(d.record, inputs, known) if confident and d.reason == "stale" else 0.0,
             d.record.createdAt if rank[d.reason] == 0 else d.record.lastTestTimestamp,
             d.record.deploymentConfig,
         )
@@ -278,12 +280,12 @@ def select(
     return plan
 
 
-def _why(record: Record, policy: Policy, inputs: cadence.Inputs) -> str:
+def _why(record: Record, policy: Policy, inputs: cadence.Inputs, known: cadence.Intervals) -> str:
     """What the confidence cadence adds to a finished record's line: its interval when
     longer than stale_after, and a lookup that failed."""
     if policy.cadence != cadence.CONFIDENCE:
         return ""
-    every = cadence.interval(record, policy.stale_after)
+    every = known.of(record)
     grown = f" ({every.text})" if every.every > policy.stale_after else ""
     return grown + cadence.unlooked(record, inputs)
 
