@@ -104,6 +104,24 @@ def test_no_breakage_starts_in_the_quiet_last_week():
 
 
 @pytest.mark.unit
+def test_a_warm_up_has_the_worlds_events_but_no_breakage_and_counts_no_run():
+    w = World(1, 10, CONFIGS, warmup_days=28)
+    assert w.origin == START - timedelta(days=28) and w.start == START
+    before = [e for e in w.events if e.at < START]
+    assert {e.kind for e in before} >= {"entry-edit", "capacity-gap"}
+    assert all(not e.breaks for e in before)
+    assert w.breakages and all(b.start >= START for b in w.breakages)
+    w.regressions = [Breakage("a", "silent", at(0), None, "c", "deploy_test", "m")]
+    warm = [run("a", -5, 1, "fail-deploy_test", PRODUCT, usd=100), run("b", -1, 0.5, usd=7)]
+    s = metrics.summarize("p", w, [*warm, run("a", 1, 1, usd=2)])
+    assert (s.runs, s.usd, s.false_alarms, s.missed) == (1, 2.0, 0, w.regressions)
+    assert metrics.world_counts(w) == {
+        k: sum(1 for e in w.events if e.kind == k and e.at >= START) for k in KINDS
+    }
+    assert sum(metrics.world_counts(w).values()) < len(w.events)
+
+
+@pytest.mark.unit
 def test_what_the_policy_looks_at_changes_with_the_world():
     w = world(1)
     release, version = w.releases[0]
@@ -278,6 +296,17 @@ def test_the_replay_writes_what_the_store_accepts_and_its_shortcut_changes_nothi
     seen = [(r.deploymentConfig, r.startedAt, r.status, r.estimatedCost) for r in checked.runs]
     assert seen == [(r.deploymentConfig, r.startedAt, r.status, r.estimatedCost) for r in fast.runs]
     assert len(checked.runs) > 20
+
+
+@pytest.mark.functional
+def test_a_replay_begins_with_the_warm_up_and_measures_the_days_after():
+    w = World(2, 1, CONFIGS, rates=STEADY, warmup_days=2)
+    result = replay(w, "seed", REGISTRATIONS, setting_of(CATALOG))
+    assert result.runs[0].startedAt == clock.iso(w.origin)
+    measured = [r for r in result.runs if r.startedAt >= clock.iso(START)]
+    assert 0 < len(measured) < len(result.runs)
+    assert "untested" not in {result.reasons[r.runId] for r in measured}  # tested in the warm-up
+    assert metrics.summarize("seed", w, result.runs).runs == len(measured)
 
 
 @pytest.mark.functional
