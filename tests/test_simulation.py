@@ -283,9 +283,10 @@ TWELVE_DAYS = world(1, days=12, rates=STEADY)
 
 
 @functools.cache
-def twelve_days(policy: str):
+def twelve_days(policy: str, image_digests: bool = True):
     """The replay of TWELVE_DAYS under `policy`, once for the tests that read it."""
-    return replay(TWELVE_DAYS, policy, REGISTRATIONS, setting_of(CATALOG))
+    setting = setting_of(CATALOG, image_digests=image_digests)
+    return replay(TWELVE_DAYS, policy, REGISTRATIONS, setting)
 
 
 @pytest.mark.functional
@@ -387,6 +388,23 @@ def test_the_default_policy_tests_what_a_new_base_image_digest_changed_at_once()
         assert clock.parse(first.startedAt) - update.at < timedelta(hours=len(users) + 1)
         image = w.image_at(name, update.at)
         assert first.provenImage == f"{image}@{w.digest(image, update.at)}"
+
+
+@pytest.mark.functional
+def test_without_image_digests_a_moved_tag_makes_nothing_due():
+    w = TWELVE_DAYS
+    update = next(e for e in w.events if e.kind == "image-update")
+    users = {c.name for c in CONFIGS if c.image == update.subject}
+    result = twelve_days("default", image_digests=False)
+    assert all("@" not in r.provenImage for r in result.runs)  # no digest recorded
+    first = {}
+    for r in result.runs:
+        if r.startedAt >= clock.iso(update.at) and r.deploymentConfig in users:
+            first.setdefault(r.deploymentConfig, r)
+    assert set(first) == users
+    assert {result.reasons[r.runId] for r in first.values()} == {"stale"}  # not "changed"
+    last = max(clock.parse(r.startedAt) for r in first.values())
+    assert not [e for e in w.events if update.at < e.at <= last and e.kind != "capacity-gap"]
 
 
 @pytest.mark.functional

@@ -64,6 +64,14 @@ def _number(
     "at the start).",
 )
 @click.option(
+    "--image-digests",
+    type=click.Choice(["on", "off"]),
+    default="on",
+    show_default=True,
+    help="Whether base image digests are looked up (the image-digests setting; the stack's "
+    "ImageDigests, off by default there): off, a moved tag makes nothing due.",
+)
+@click.option(
     "--daily-budget",
     "budget_text",
     default=None,
@@ -77,6 +85,7 @@ def simulate(
     policies: tuple[str, ...],
     concurrency_text: str | None,
     warmup_text: str | None,
+    image_digests: str,
     budget_text: str | None,
     as_json: bool,
 ) -> None:
@@ -111,7 +120,15 @@ def simulate(
         if name not in POLICIES:
             raise UsageError(f"--policy: no policy {name!r} (known: {', '.join(POLICIES)})")
     chosen = tuple(dict.fromkeys(policies)) or DEFAULT_POLICIES
-    found = compare(days, seed, chosen, concurrency, budget, warmup_days=warmup)
+    found = compare(
+        days,
+        seed,
+        chosen,
+        concurrency,
+        budget,
+        warmup_days=warmup,
+        image_digests=image_digests == "on",
+    )
     world = found.world
     if as_json:
         setting = {
@@ -120,6 +137,7 @@ def simulate(
             "configurations": len(world.configs),
             "catalogEntries": found.entries,
             "warmupDays": warmup,
+            "imageDigests": image_digests,
             "maxConcurrency": concurrency,
             "dailyBudget": budget,
             "scanEveryHours": 1,
@@ -134,6 +152,7 @@ def simulate(
         "every hour, MaxConcurrency "
         f"{concurrency}"
         + (f", daily budget ${budget:g}" if budget is not None else "")
+        + ("" if image_digests == "on" else ", image digests not looked up")
         + f"; {found.setting.prices.label}"
     )
     click.echo(metrics.world_line(world))

@@ -33,6 +33,7 @@ def setting_of(
     catalog: Catalog,
     concurrency: int = DEFAULT_MAX_CONCURRENCY,
     daily_budget: float | None = None,
+    image_digests: bool = True,
 ) -> Setting:
     stages = catalog.defaults.get("stages") or {}
     timeouts = {
@@ -40,7 +41,7 @@ def setting_of(
         for name, spec in stages.items()
         if isinstance(spec, dict) and "timeoutSeconds" in spec
     }
-    return Setting(prices_of(catalog.defaults), timeouts, concurrency, daily_budget)
+    return Setting(prices_of(catalog.defaults), timeouts, concurrency, daily_budget, image_digests)
 
 
 def compare(
@@ -53,6 +54,7 @@ def compare(
     rates: Rates = RATES,
     checked: bool = False,
     warmup_days: float = WARMUP_DAYS,
+    image_digests: bool = True,
 ) -> Comparison:
     """Replay the world of `seed` over `warmup_days` and then `days` under each of `policies`
     (names in POLICIES); what is measured is the `days`."""
@@ -65,7 +67,7 @@ def compare(
     world = World(
         seed, days, configs_of(supported), generator=version, rates=rates, warmup_days=warmup_days
     )
-    setting = setting_of(catalog, concurrency, daily_budget)
+    setting = setting_of(catalog, concurrency, daily_budget, image_digests)
     summaries = []
     for name in policies:
         result = replay(world, name, registrations, setting, checked=checked)

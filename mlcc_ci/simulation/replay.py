@@ -59,6 +59,7 @@ class Setting:
     timeouts: Mapping[str, float]  # stage -> seconds: what a run never run may cost at most
     concurrency: int = DEFAULT_MAX_CONCURRENCY
     daily_budget: float | None = None  # dollars, for the default policy; None: none
+    image_digests: bool = True  # base image digests looked up (the image-digests setting)
 
     def price(self, record: Record) -> float | None:
         """What the next run of `record` is expected to cost (cost.expected)."""
@@ -75,7 +76,9 @@ def scanner(policy: Policy, setting: Setting) -> Scanner:
         records = gather(store, seen.now, policy, seen.catalog)
         inputs = cadence.Inputs(
             generator_version=seen.generator_version,
-            digests={image: seen.digest(image) for image in cadence.to_look_up(records)},
+            digests={image: seen.digest(image) for image in cadence.to_look_up(records)}
+            if setting.image_digests
+            else {},
             price=setting.price,
             profile=PROFILE,
         )
@@ -197,7 +200,7 @@ def replay(
             running: list[_Running] = []
             now = world.origin
             while now < world.end:
-                running = _write_finished(store, running, now, setting.prices, result)
+                running = _write_finished(store, running, now, setting, result)
                 seen = Scan(
                     now=now,
                     catalog=world.catalog(now),
@@ -213,7 +216,7 @@ def replay(
                 now += scan_every
             # runs started within the days end and are paid for
             _write_finished(
-                store, running, datetime.max.replace(tzinfo=now.tzinfo), setting.prices, result
+                store, running, datetime.max.replace(tzinfo=now.tzinfo), setting, result
             )
         finally:
             store.close()
@@ -222,24 +225,24 @@ def replay(
 
 
 def _write_finished(
-    store: ResultsStore, running: list["_Running"], now: datetime, prices: Prices, result: Result
+    store: ResultsStore, running: list["_Running"], now: datetime, setting: Setting, result: Result
 ) -> list["_Running"]:
     """Write the result of each run finished by `now`, in the order they finished; the
     runs still going."""
     done = sorted((r for r in running if r.finishes <= now), key=lambda r: r.finishes)
     for r in done:
-        run = _write(store, r, prices)
+        run = _write(store, r, setting)
         result.runs.append(run)
         result.causes[run.runId] = r.attempt.cause
     return [r for r in running if r.finishes > now]
 
 
-def _write(store: ResultsStore, running: _Running, prices: Prices) -> Run:
+def _write(store: ResultsStore, running: _Running, setting: Setting) -> Run:
     """What the runner writes when a run ends (lifecycle/record.py): the product's result,
-    or a block with its rule's backoff; and the history item."""
-    import json
-
+    or a block with its rule's backoff; and the history item. The base image it built on
+    has its digest only when lookups are on (registry.recorded)."""
     record, attempt = running.record, running.attempt
+    image = attempt.image if setting.image_digests else attempt.image.split("@", 1)[0]
     config = json.loads(record.configJson)
     outcome = Outcome(
         status=attempt.status,
@@ -249,9 +252,9 @@ def _write(store: ResultsStore, running: _Running, prices: Prices) -> Run:
         errorMessage=attempt.message,
         profile=PROFILE,
         generatorVersion=attempt.generator_version,
-        provenImage=attempt.image,
+        provenImage=image,
         estimatedCost=estimate(
-            prices,
+            setting.prices,
             config,
             attempt.stages,
             profile=PROFILE,
