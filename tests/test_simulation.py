@@ -461,14 +461,24 @@ def test_simulate_prints_the_comparison_table(cli):
 @pytest.mark.functional
 def test_simulate_json(cli):
     result = cli(
-        "simulate", "--days", "2", "--seed", "4", "--policy", "seed", "--warmup-days", "1", "--json"
+        "simulate", "--days", "3", "--seed", "4", "--policy", "seed", "--warmup-days", "1", "--json"
     )
     assert result.exit_code == 0
     doc = json.loads(result.output)
-    assert (doc["days"], doc["seed"], doc["maxConcurrency"], doc["warmupDays"]) == (2, 4, 1, 1)
+    assert (doc["days"], doc["seed"], doc["maxConcurrency"], doc["warmupDays"]) == (3, 4, 1, 1)
     assert [p["policy"] for p in doc["policies"]] == ["seed"]
     assert set(doc["world"]["events"]) == set(KINDS)
     assert "target" not in doc  # it needs both the default and the seed's
+    (policy,) = doc["policies"]
+    regressions = doc["world"]["regressions"]
+    assert [{k: v for k, v in d.items() if k != "hours"} for d in policy["detections"]] == (
+        regressions
+    )
+    caught = [d for d in policy["detections"] if d["hours"] is not None]
+    assert len(regressions) == 1 and caught and caught[0]["hours"] > 0
+    assert policy["caught"] == len(caught) and len(policy["missed"]) == len(regressions) - len(
+        caught
+    )
 
 
 @pytest.mark.functional

@@ -104,6 +104,9 @@ class Summary:
             "regressions": len(self.detections),
             "caught": len(self.caught),
             "missed": [_regression_json(b) for b in self.missed],
+            "detections": [
+                {**_regression_json(d.regression), "hours": d.hours} for d in self.detections
+            ],
             "detectionHours": {"median": self.median_hours, "worst": self.worst_hours},
             "usd": self.usd,
             "unpricedRuns": self.unpriced,
