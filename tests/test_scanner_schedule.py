@@ -204,3 +204,15 @@ def test_the_next_due_is_the_earliest_of_all_under_the_confidence_schedule(store
     assert following.at == clock.parse(store.get(new).lastTestTimestamp) + timedelta(days=1)
     seed = upcoming(store, Policy(cadence="daily"), CATALOG)
     assert seed is not None and seed.record.configId == streak
+
+
+def test_a_projects_record_whose_generator_changed_starts_as_it_is(store, capsys):
+    """A record a project registered (not the catalog's) is run as registered: a new
+    generator makes it due, and nothing registers it anew from a catalog entry it lacks."""
+    [config_id] = register(store, 1)
+    ran(store, config_id, hours_ago=30, usd=1.0, generator="1.5.0")
+    sfn = StepFunctions()
+    scanner.scan(store, sfn, ARN, Policy(), NOW, {}, inputs=Inputs(generator_version="1.6.0"))
+    assert sfn.started == [config_id]
+    [started] = [e for e in logged(capsys) if e["event"] == "started"]
+    assert started["reason"] == "changed"

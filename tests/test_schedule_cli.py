@@ -47,6 +47,9 @@ def test_plan_shows_the_budget_and_what_it_left_out(cli, repo):
     )
     assert line in text.splitlines()
     assert "Nothing is due" not in text
+    # a budget that leaves everything out is not idle: nothing "falls due next"
+    spent = cli("plan", "--daily-budget", "0.01").output
+    assert "Due (0):" in spent and "Nothing is due" not in spent
     name = left_out[0]["name"]
     assert any(x.split()[:2] == [name, "daily-budget"] for x in text.splitlines())
     # the settings file and the environment say the same as the flag
@@ -58,7 +61,9 @@ def test_plan_shows_the_budget_and_what_it_left_out(cli, repo):
     assert json.loads(cli("plan", "--json").output)["budget"] is None
 
 
-def _passes(store, name: str, count: int, last_days_ago: float, generator: str) -> None:
+def _passes(
+    store, name: str, count: int, last_days_ago: float, generator: str, profile: str = "default"
+) -> None:
     """`count` passing runs of `name` a day apart under the default profile, the newest
     `last_days_ago`."""
     entry = load_valid_catalog().get(name)
@@ -75,7 +80,7 @@ def _passes(store, name: str, count: int, last_days_ago: float, generator: str) 
                 finishedAt=clock.iso(started + timedelta(minutes=20), ms=True),
                 durationSeconds=1200.0,
                 stageResults={"build": StageResult("pass", 600.0)},
-                profile="default",
+                profile=profile,
                 generatorVersion=generator,
                 estimatedCost=Cost(1.0, "test"),
             ),
@@ -106,9 +111,14 @@ def test_plan_under_the_confidence_schedule_and_the_seeds(cli, repo):
     assert by_name["http-fastapi"]["reason"] == "fresh"
     (repo / "mlcc-ci.toml").write_text('schedule = "daily"\n')
     assert json.loads(cli("plan", "--json").output)["due"] == seed["due"]
-    # the example profile's runs are its own generator's: never compared with the pin
-    example = json.loads(cli("plan", "--json", "--profile", "example").output)
-    assert "http-fastapi" not in {d["name"] for d in example["due"] if d["reason"] == "changed"}
+    # the example profile's runs are its own generator's: never compared with the pin, under
+    # either profile
+    (repo / "mlcc-ci.toml").write_text("")
+    _passes(store, "triton-fil", 1, 0.1, "1.0.0-example", profile="example")
+    for profile in ("example", "default"):
+        plan = json.loads(cli("plan", "--json", "--profile", profile).output)
+        changed = {d["name"] for d in plan["due"] if d["reason"] == "changed"}
+        assert "triton-fil" not in changed
 
 
 @pytest.mark.parametrize(
