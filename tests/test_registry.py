@@ -266,3 +266,19 @@ def test_lookups_are_off_unless_the_setting_says_on(tmp_path, monkeypatch):
     assert registry.digests_on({}) is False
     (tmp_path / "mlcc-ci.toml").write_text('image-digests = "yes"\n')
     assert registry.digests_on({}) is False  # the command says what is wrong with it
+
+
+def test_register_records_the_image_with_its_digest(fake, tmp_path):
+    """lifecycle/stage.py's register: the generator that wrote the project and the image
+    its Dockerfile builds on, with the tag's digest when lookups are on."""
+    from mlcc_ci.generator import PARAMS_FILE
+    from mlcc_ci.lifecycle.stage import _register
+
+    image = fake.image("team/vllm")
+    (tmp_path / PARAMS_FILE).write_text(json.dumps({"generatorVersion": "1.6.0"}))
+    (tmp_path / "Dockerfile").write_text(f"FROM {image}\nRUN true\n")
+    proven: dict[str, str] = {}
+    assert _register(tmp_path, proven, {"MLCC_CI_IMAGE_DIGESTS": "on"}) is None
+    assert proven == {"generatorVersion": "1.6.0", "image": f"{image}@{LIST}"}
+    assert _register(tmp_path, proven, {"MLCC_CI_IMAGE_DIGESTS": "off"}) is None
+    assert proven["image"] == image
