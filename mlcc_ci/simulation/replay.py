@@ -1,7 +1,8 @@
 """Replay a world through the real scheduling code, one policy at a time.
 
 The store is a real SQLite store in a temporary folder, the catalog's entries registered
-in it as `register --from-catalog --all` does. Every `scan_every` (the stack's scanner runs
+in it as `register --from-catalog --all` does at the world's origin (before its warm-up, if
+it has one). Every `scan_every` (the stack's scanner runs
 hourly) the policy's scan runs as the scanner's does: gather, select (mlcc_ci.selection),
 reap, register anew what the world's catalog changed, claim what is due, within the
 policy's MaxConcurrency. Only the lifecycle is replaced: the world says how each claimed
@@ -67,10 +68,10 @@ class Setting:
 
 
 def scanner(policy: Policy, setting: Setting) -> Scanner:
-    """The scan of the scanner and `run --due` (scheduling.schedule: gather, select, reap,
-    register anew, claim), told what the world is generated from now (cadence.Inputs: the
-    pinned generator, the digests of the base images the records ran with, each record's
-    expected price)."""
+    """A scan as the stack's scanner makes one (aws/scanner.py: gather, select, reap,
+    register anew, claim; scheduling.schedule's steps), told what the world is generated
+    from now (cadence.Inputs: the pinned generator, the digests of the base images the
+    records ran with, each record's expected price, the executor's profile)."""
 
     def scan(store: ResultsStore, seen: Scan) -> list[Claimed]:
         records = gather(store, seen.now, policy, seen.catalog)
