@@ -16,16 +16,18 @@ Two cadences (`Policy.cadence`, the `schedule` setting):
     run of another profile than the one selecting (`Inputs.profile`). Its own catalog
     entry's change is selection.changed, in both cadences.
   - **Then uncertainty.** Otherwise a result is due again `every()` after its last test:
-    `stale_after` times a multiple from 1 to LONGEST (7) that grows with the confidence
-    earned since the last change, the Wilson lower bound (confidence.wilson_lower) of the
-    product runs since the newest one's generator and image (`since_change`):
+    `stale_after` times a multiple from 1 to LONGEST (7) that grows with the confidence, the
+    Wilson lower bound (confidence.wilson_lower) of the product runs in confidence's window
+    (the newest 20, none older than 90 days):
 
         multiple = 1 + (LONGEST - 1) * clamp((lower - LOW) / (HIGH - LOW), 0, 1)
 
-    with LOW 0.5 and HIGH 0.8, and 1 when the newest product run failed or there is none.
-    With the default 24 h: 1 day for a new, unknown or failing configuration and after a
-    change (1 to 3 passes since: lower 0.21 to 0.44), 1.2 days after 4 passes (0.51), 2.3
-    after 5, 3.2 after 6, 5.4 after 10 (0.72), 6.2 after 12, and 7 from 16 (0.81) on.
+    with LOW 0.5 and HIGH 0.8; and 1 when there is none, when the newest failed, and when
+    the newest is the first pass after a failure or the first run with its generator and
+    image (`since_change`): the next test is a day later, then the curve again. With the default
+    24 h: 1 day for a new, unknown or failing configuration (up to 3 passes: lower 0.21 to
+    0.44), 1.2 days after 4 passes in a row (0.51), 2.3 after 5, 3.2 after 6, 5.4 after 10
+    (0.72), 6.2 after 12, and 7 from 16 (0.81) on; a failure among 20 keeps it at 6.3.
   - **The cheapest that prove the most first.** Among stale results (after untested, new,
     changed, blocked and regressed, as before), the highest `worth` first: what a run may
     still prove (1 - lower) per expected dollar (`Inputs.price`, at least MIN_PRICE); one
@@ -97,21 +99,18 @@ def since_change(runs: Sequence[Run]) -> list[Run]:
 @dataclass(frozen=True)
 class Interval:
     every: timedelta
-    lower: float  # the Wilson lower bound since the last change
-    runs: int  # product runs since the last change (in confidence's window)
+    lower: float  # the Wilson lower bound of the product runs in the window
+    runs: int  # product runs in confidence's window
     passes: int
 
     @property
     def text(self) -> str:
-        """`every 5.4d: confidence 0.72, 10 of 10 since the last change`."""
+        """`every 5.4d: confidence 0.72, 10 of 10 passed`."""
         days = self.every.total_seconds() / 86400
         every = f"{days:.1f}d" if days >= 1 else f"{self.every.total_seconds() / 3600:.1f}h"
         if not self.runs:
-            return f"every {every}: no product run since the last change"
-        return (
-            f"every {every}: confidence {self.lower:.2f}, {self.passes} of {self.runs} "
-            "since the last change"
-        )
+            return f"every {every}: no product run"
+        return f"every {every}: confidence {self.lower:.2f}, {self.passes} of {self.runs} passed"
 
 
 def multiple(lower: float) -> float:
@@ -122,10 +121,12 @@ def multiple(lower: float) -> float:
 
 def interval(record: Record, base: timedelta) -> Interval:
     """When `record` is due again after its last test, under the confidence cadence."""
-    counted = in_window(since_change(record.recentRuns), _tested(record))
+    counted = in_window(record.recentRuns, _tested(record))
     passes = sum(r.passed for r in counted)
     lower = round(wilson_lower(passes, len(counted)), 3)  # as confidence.assess rounds it
-    if not counted or not counted[0].passed:
+    # the first pass after a change or after a failure: tested again a day later
+    settling = len(counted) > 1 and (len(since_change(counted)) == 1 or not counted[1].passed)
+    if not counted or not counted[0].passed or settling:
         return Interval(base, lower, len(counted), passes)
     return Interval(base * multiple(lower), lower, len(counted), passes)
 

@@ -93,14 +93,24 @@ def test_one_day_after_a_failure_whatever_came_before():
     record = rec(runs=(failed(1.5), *passes(19, 2.5)))
     interval = cadence.interval(record, DAY)
     assert interval.every == DAY and interval.runs == 20 and interval.passes == 19
+    once = rec(runs=(run(0.2), failed(1.5), *passes(18, 2.5)))
+    assert cadence.every(once, DAY, "confidence") == DAY  # the first pass after it: a day
+    recovered = rec(runs=(*passes(2, 0.2), failed(1.5), *passes(17, 2.5)))
+    assert round(cadence.every(recovered, DAY, "confidence") / DAY, 1) == 6.3  # 19 of 20
 
 
-def test_one_day_after_a_change_of_generator_or_image():
+def test_one_day_after_a_change_of_generator_or_image_then_the_curve_again():
+    """The first run with a new generator or image is retested a day later; the second
+    counts with the streak before it."""
     bumped = rec(runs=(run(1.5, generatorVersion="1.7.0"), *passes(15, 2.5)))
     assert cadence.every(bumped, DAY, "confidence") == DAY
-    assert cadence.interval(bumped, DAY).runs == 1  # only the pass with 1.7.0 counts
+    assert cadence.interval(bumped, DAY).runs == 16  # every product run counts
     pulled = rec(runs=(run(1.5, provenImage=f"{IMAGE}@{NEW}"), *passes(15, 2.5)))
     assert cadence.every(pulled, DAY, "confidence") == DAY
+    again = rec(runs=(run(0.5, generatorVersion="1.7.0"), *bumped.recentRuns))
+    assert cadence.every(again, DAY, "confidence") == 7 * DAY  # 17 of 17: lower 0.82
+    first = rec(runs=(run(1.5, generatorVersion="1.7.0"),))
+    assert cadence.every(first, DAY, "confidence") == DAY  # new, not changed
 
 
 def test_runs_that_prove_nothing_neither_count_nor_break_the_streak():
@@ -230,10 +240,10 @@ def test_a_long_streak_waits_seven_days_and_says_why():
     record = rec(runs=passes(16, newest_days_ago=6.9))
     [fresh] = select([record], NOW, Policy()).skipped
     assert fresh.reason == "fresh"
-    assert "(every 7.0d: confidence 0.81, 16 of 16 since the last change)" in fresh.detail
+    assert "(every 7.0d: confidence 0.81, 16 of 16 passed)" in fresh.detail
     [stale] = select([record], NOW + timedelta(days=0.2), Policy()).due
     assert stale.reason == "stale"
-    assert stale.detail.endswith("(every 7.0d: confidence 0.81, 16 of 16 since the last change)")
+    assert stale.detail.endswith("(every 7.0d: confidence 0.81, 16 of 16 passed)")
 
 
 def test_a_result_with_no_runs_kept_is_due_after_24_hours_as_before():

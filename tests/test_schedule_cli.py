@@ -100,7 +100,7 @@ def test_plan_under_the_confidence_schedule_and_the_seeds(cli, repo):
     by_name = {d["name"]: d for d in (*doc["due"], *doc["skipped"])}
     assert by_name["http-flask"]["reason"] == "fresh"
     assert by_name["http-flask"]["detail"].endswith(
-        "(every 7.0d: confidence 0.81, 16 of 16 since the last change)"
+        "(every 7.0d: confidence 0.81, 16 of 16 passed)"
     )
     assert by_name["http-fastapi"]["reason"] == "changed"
     assert by_name["http-fastapi"]["detail"].startswith(f"generator 0.9.0 -> {pin} since")
