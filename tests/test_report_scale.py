@@ -112,6 +112,16 @@ def test_pack_is_deflated_json_in_base64_that_cannot_close_its_script():
 
 
 @pytest.mark.unit
+def test_the_script_any_table_inlines_is_the_reports_own_first_part():
+    from mlcc_ci.resources import data_path
+
+    own = (data_path("reports") / "ondemand.js").read_text(encoding="utf-8")
+    assert ondemand.script() == own and "DecompressionStream" in own
+    assert render.script().startswith(own + "\n")
+    assert "innerHTML" not in own  # values go in as text
+
+
+@pytest.mark.unit
 def test_table_data_says_what_the_page_needs():
     rows = [{"k": {"config": "a"}, "c": [[ondemand.text("a")]]}]
     assert ondemand.table_data(

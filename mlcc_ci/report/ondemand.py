@@ -12,7 +12,7 @@ Nothing in the data is markup: the page builds elements from it and puts every v
 with textContent or setAttribute (a fixed few attributes), so nothing needs escaping here;
 the block is base64, which cannot close its script element.
 
-Any table can use it (`table_data` and `block`, and the script in the page): a row is
+Any table can use it (`table_data`, `block`, and `script` inlined after the block): a row is
 `{"k": {key: text}` (what filters, search and sorting read, also set as the row's data-
 attributes), `"c": [cell, ...]` (each cell a list of parts, see `text` and `element`),
 `"h"`: its history's index in "histories", `"id"`: its id for `historyUrl`}.
@@ -22,6 +22,7 @@ import base64
 import json
 import zlib
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from markupsafe import Markup
@@ -52,6 +53,15 @@ def details(summary: str, parts: Sequence[Part], cls: str = "") -> Part:
 def items(values: Sequence[str]) -> Part:
     """A <ul> of one <li> per text."""
     return ["ul", list(values)]
+
+
+@cache
+def script() -> str:
+    """The script that renders such a table (reports/ondemand.js), to inline in the page
+    after the block; a page with a Content-Security-Policy allows its hash."""
+    from mlcc_ci.resources import data_path
+
+    return (data_path("reports") / "ondemand.js").read_text(encoding="utf-8")
 
 
 def pack(value: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 
 from mlcc_ci import clock
 from mlcc_ci.constants import RUNNING
-from mlcc_ci.report import charts, sections
+from mlcc_ci.report import charts, ondemand, sections
 from mlcc_ci.report.cells import (
     EXAMPLE_NOTE,
     LogHref,
@@ -170,10 +170,8 @@ def script() -> str:
     its hash goes into the dashboard's Content-Security-Policy."""
     from mlcc_ci.resources import data_path
 
-    folder = data_path("reports")
-    return "\n".join(
-        (folder / name).read_text(encoding="utf-8") for name in ("ondemand.js", "report.js")
-    )
+    report_js = (data_path("reports") / "report.js").read_text(encoding="utf-8")
+    return f"{ondemand.script()}\n{report_js}"
 
 
 @cache
