@@ -11,7 +11,8 @@ UTC day are expected to cost. None (or 0 where it is read): no budget.
 - **Within it**: the due configurations are taken in the plan's order while the expected
   price of each fits what is left (spent + taken so far + its price <= the budget); one that
   does not fit is left out (`daily-budget`, saying its price, what was spent and what the
-  plan took) and the next that fits is taken, as the scanner's hard cap does. Those past the
+  plan took) and the next that fits is taken, as the scanner's hard cap does. One whose
+  price is more than the whole budget never runs within it, and is said so. Those past the
   free slots (MaxConcurrency) are not priced here: they wait for a slot anyway.
 - **An unknown price**: while a budget is kept, a configuration whose expected cost is
   unknown is left out, said so (add its instance's price to the catalog's table): a budget
@@ -135,6 +136,13 @@ def within(
             why = (
                 f"{decision.reason}; its expected cost is unknown (a price the table lacks), "
                 f"and today's {money(cap)} budget needs one"
+            )
+            over.append((decision, why))
+            continue
+        if cost > cap + 1e-9:
+            why = (
+                f"{decision.reason}; {money(cost)} expected, more than the whole daily "
+                f"budget ({money(cap)}): it never runs within it"
             )
             over.append((decision, why))
             continue

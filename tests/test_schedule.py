@@ -351,6 +351,16 @@ def test_a_budget_spent_leaves_everything_out_and_none_keeps_everything():
     assert len(free.due) == 2 and free.budget is None
 
 
+def test_a_run_dearer_than_the_whole_budget_is_said_so():
+    records, prices = decisions(60.0, 5.0)
+    inputs = Inputs(price=lambda r: prices[r.deploymentConfig], spent_today=0.0)
+    plan = select(records, NOW, Policy(cadence="daily", daily_budget_usd=50.0), inputs=inputs)
+    assert [d.record.deploymentConfig for d in plan.due] == ["cfg-2"]
+    assert plan.skipped[0].detail == (
+        "stale; $60.00 expected, more than the whole daily budget ($50.00): it never runs within it"
+    )
+
+
 def test_exactly_the_budget_fits():
     records, prices = decisions(20.0, 30.0)
     inputs = Inputs(price=lambda r: prices[r.deploymentConfig], spent_today=0.0)
