@@ -151,6 +151,7 @@ def test_a_failed_lookup_is_logged_and_blocks_nothing(store, capsys):
         ({"SCHEDULE": "daily", "DAILY_BUDGET_USD": "50"}, "daily", 50.0),
         ({"SCHEDULE": "", "DAILY_BUDGET_USD": "0"}, "confidence", None),
         ({"DAILY_BUDGET_USD": "12.5"}, "confidence", 12.5),
+        ({"SCHEDULE": "weekly"}, "confidence", None),
     ],
 )
 def test_the_schedule_and_budget_come_from_the_environment(env, cadence, budget):

@@ -41,7 +41,7 @@ from typing import Any
 from mlcc_ci import clock
 from mlcc_ci.aws.slots import Slots, Spend
 from mlcc_ci.budget import QUEUED_MINUTES
-from mlcc_ci.cadence import NO_INPUTS, Inputs
+from mlcc_ci.cadence import CADENCES, CONFIDENCE, NO_INPUTS, Inputs
 from mlcc_ci.constants import (
     BUILD_TIMEOUT_MINUTES,
     DEFAULT_MAX_CONCURRENCY,
@@ -75,7 +75,8 @@ def policy_from(env: Mapping[str, str]) -> Policy:
             minutes=float(env.get("BUILD_TIMEOUT_MINUTES", BUILD_TIMEOUT_MINUTES))
         ),
         grace=timedelta(minutes=float(env.get("ORPHAN_GRACE_MINUTES", ORPHAN_GRACE_MINUTES))),
-        cadence=env.get("SCHEDULE") or "confidence",
+        # CloudFormation allows only these; anything else is the default's
+        cadence=env["SCHEDULE"] if env.get("SCHEDULE") in CADENCES else CONFIDENCE,
         daily_budget_usd=float(env.get("DAILY_BUDGET_USD") or 0) or None,
     )
 
