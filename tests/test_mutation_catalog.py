@@ -238,3 +238,66 @@ def test_a_file_shipped_with_mlcc_ci_is_shown_by_its_name_in_the_package(tmp_pat
     checkout.mkdir(parents=True)
     monkeypatch.setattr(catalog, "data_path", lambda name: tmp_path / "repo" / name)
     assert shown_path(checkout / "x.yaml") == "repo/catalog/x.yaml"
+
+
+def test_a_catalog_file_is_named_relative_to_the_working_folder(tmp_path, monkeypatch):
+    from mlcc_ci.catalogpaths import display
+
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    assert display(tmp_path / "work" / "ci" / "a.yaml") == "ci/a.yaml"
+    assert display(tmp_path / "other" / "a.yaml") == "../other/a.yaml"
+
+
+def test_a_mistyped_path_is_told_the_catalog_file_or_folder_it_is_near(tmp_path, monkeypatch):
+    from mlcc_ci.catalogpaths import near
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "entries").mkdir()
+    for name in ("qwen.yaml", "llama.yml"):
+        (tmp_path / name).write_text("x: 1\n")
+    (tmp_path / "readme.txt").write_text("not a catalog file\n")
+    assert near(tmp_path / "entrie") == " (did you mean 'entries'?)"
+    assert near(tmp_path / "qwen.yml") == " (did you mean 'qwen.yaml'?)"
+    assert near(tmp_path / "llama.yaml") == " (did you mean 'llama.yml'?)"
+    assert near(tmp_path / "readme.tx") == ""  # only folders and YAML files are suggested
+    assert near(tmp_path / "zzzz") == ""
+    assert near(tmp_path / "no-such-folder" / "qwen.yaml") == ""  # its folder is gone too
+
+
+def test_what_makes_a_folder_no_catalog(tmp_path):
+    from mlcc_ci.catalogpaths import not_a_catalog
+
+    said = (
+        "not a catalog: it holds no _defaults.yaml and no entry files (NAME.yaml): start one "
+        "with `mlcc-ci catalog init shown`"
+    )
+    rules, entry = tmp_path / "_failures.yaml", tmp_path / "a.yaml"
+    for in_use in (False, True):
+        assert not_a_catalog(tmp_path, DEFAULTS_FILE, [], in_use, "shown") == said
+        assert not_a_catalog(tmp_path, DEFAULTS_FILE, [rules, entry], in_use, "shown") is None
+    # failure rules alone: a catalog to check, not one to use
+    assert not_a_catalog(tmp_path, DEFAULTS_FILE, [rules], False, "shown") is None
+    assert not_a_catalog(tmp_path, DEFAULTS_FILE, [rules], True, "shown") == said
+    (tmp_path / DEFAULTS_FILE).write_text("x: 1\n")  # defaults alone are a catalog
+    assert not_a_catalog(tmp_path, DEFAULTS_FILE, [], True, "shown") is None
+
+
+def test_a_name_too_long_is_said_first_of_the_problems_on_its_line(tmp_path, monkeypatch):
+    """An entry written on one line (a YAML flow mapping): every problem is at line 1, in the
+    order found, the name's first."""
+    from mlcc_ci.catalog import load_catalog
+
+    monkeypatch.chdir(tmp_path)
+    name = "http-flask-with-a-name-far-too-long-to-fit"
+    (tmp_path / "long.yaml").write_text(
+        f"{{name: {name}, architecture: http, backend: flask, support: {{state: supported}},"
+        ' baseImage: "python:3.12-slim", modelName: null, instanceType: ml.zz.huge,'
+        " buildStrategy: docker-in-docker, generatorOptions: {modelFormat: pkl}}\n"
+    )
+    found = load_catalog([tmp_path]).problems
+    assert [p.split(": ", 2)[:2] for p in found] == [
+        ["long.yaml:1", f"{name} $.name"],
+        ["long.yaml:1", f"{name} $.instanceType"],
+    ]
+    assert f"'{name}' is 42 characters, at most 30 fit" in found[0]
