@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mlcc_ci import cadence, clock
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.cost import Prices
 from mlcc_ci.models import Blocked, Cost, Failure, Record, Run, StageResult
@@ -247,6 +248,96 @@ def test_a_record_tested_longer_ago_than_the_schedule_is_stale_and_not_at_exactl
     # running: it is being tested now
     c = one(record(status="running", day=1), stale_after=DAY)
     assert c.stale is False and c.lastTest == "2026-02-01T01:00:00Z"
+
+
+# -- stale by the schedule in force (cadence.py), as `plan` makes it due --------------------
+
+
+def streak(last: str, passes: int = 20) -> tuple[Run, ...]:
+    """`passes` passing runs a day apart, the newest finishing at `last`: a battle-tested
+    configuration, on the longest interval the confidence schedule gives."""
+    end = clock.parse(last)
+    return tuple(
+        run(
+            9,
+            startedAt=clock.iso(end - timedelta(days=i, hours=1)),
+            finishedAt=clock.iso(end - timedelta(days=i)),
+            runId=f"streak-{i}",
+        )
+        for i in range(passes)
+    )
+
+
+def battle_tested(last: str, **fields) -> Record:
+    return record(lastTestTimestamp=last, recentRuns=streak(last), **fields)
+
+
+def due(rec: Record, schedule: str, stale_after: timedelta = DAY) -> datetime:
+    """When the schedule makes `rec` due again, by cadence's own function (never its curve)."""
+    return clock.parse(rec.lastTestTimestamp) + cadence.every(rec, stale_after, schedule)
+
+
+def test_stale_means_overdue_by_the_confidence_schedule_by_default_and_daily_keeps_24_hours():
+    ten_days = battle_tested("2026-01-31T00:00:00Z")  # overdue by any schedule
+    assert one(ten_days).stale and one(ten_days, schedule=cadence.DAILY).stale
+    two_hours = battle_tested("2026-02-09T22:00:00Z")  # due by none
+    assert not one(two_hours).stale and not one(two_hours, schedule=cadence.DAILY).stale
+    # three days: stale by the 24 h rule; by the confidence schedule as its interval says
+    between = battle_tested("2026-02-07T00:00:00Z")
+    daily = one(between, schedule=cadence.DAILY)
+    assert (daily.stale, daily.nextDue) == (True, "2026-02-08T00:00:00.000Z")
+    expected = due(between, cadence.CONFIDENCE)
+    assert expected != due(between, cadence.DAILY)  # the streak lengthens its interval
+    c = one(between)  # the default: the confidence schedule
+    assert (c.stale, c.nextDue) == (expected < NOW, clock.iso(expected))
+    assert one(between, schedule=cadence.CONFIDENCE) == c
+
+
+def test_a_configuration_is_stale_only_after_its_next_due_time_not_at_it():
+    rec = battle_tested("2026-02-01T01:00:00Z")
+    for schedule in cadence.CADENCES:
+        at = due(rec, schedule)
+
+        def then(now: datetime, schedule: str = schedule) -> ConfigReport:
+            return build_report([FLASK], [rec], {}, now, schedule=schedule).configurations[0]
+
+        assert (then(at).stale, then(at).nextDue) == (False, clock.iso(at))
+        assert then(at + timedelta(seconds=1)).stale
+    # daily: every stale_after, whatever the confidence
+    quick = build_report([FLASK], [rec], {}, NOW, timedelta(hours=2), schedule=cadence.DAILY)
+    assert quick.configurations[0].nextDue == "2026-02-01T03:00:00.000Z"
+
+
+def test_the_interval_counts_the_runs_read_from_the_store_for_a_record_that_carries_none():
+    last = "2026-02-07T00:00:00Z"
+    bare = record(lastTestTimestamp=last)
+    runs = streak(last)
+    expected = due(replace(bare, recentRuns=runs), cadence.CONFIDENCE)
+    assert expected != due(bare, cadence.CONFIDENCE)  # the runs lengthen its interval
+    c = one(bare, history={FLASK.config_id: list(runs)})
+    assert (c.stale, c.nextDue) == (expected < NOW, clock.iso(expected))
+    # two records of one configuration: the one tested last's own runs, not the other's
+    theirs = record(configId="00000000000000aa", source="project", day=6)
+    failed = [run(6, "fail-build", config_id="00000000000000aa")]
+    history = {FLASK.config_id: list(runs), "00000000000000aa": failed}
+    c = one(bare, theirs, history=history)
+    assert (c.recordCount, c.stale, c.nextDue) == (2, expected < NOW, clock.iso(expected))
+    # a record's own runs win over the history
+    c = one(replace(bare, recentRuns=runs), history={FLASK.config_id: [run(6, "fail-build")]})
+    assert c.nextDue == clock.iso(expected)
+
+
+def test_only_a_finished_configuration_has_a_next_due_time():
+    assert one(record(day=None)).nextDue is None  # untested
+    assert one(record(status="running", day=1)).nextDue is None
+    assert one().nextDue is None  # never registered
+    failed = record(status="fail-build", day=1)
+    assert one(failed).nextDue == clock.iso(due(failed, cadence.CONFIDENCE))
+
+
+def test_the_report_names_the_schedule_it_is_stale_by():
+    assert build_report([FLASK], [], {}, NOW).schedule == cadence.CONFIDENCE
+    assert build_report([FLASK], [], {}, NOW, schedule=cadence.DAILY).schedule == cadence.DAILY
 
 
 def test_the_last_pass_is_the_records_or_the_newest_passing_run():

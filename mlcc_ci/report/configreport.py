@@ -58,6 +58,8 @@ class ConfigReport:
     removed: bool = False
     # its block has lasted more than suspect-rounds rounds: the rule may hide a failure
     suspect: Suspect | None = None
+    # when the schedule in force makes it due again (a finished one; `stale` once it passed)
+    nextDue: str | None = None
 
     @property
     def cost_total(self) -> Total:

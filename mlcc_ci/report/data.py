@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from mlcc_ci import decode, suspects
+from mlcc_ci import decode, settings, suspects
 from mlcc_ci.catalog import Catalog
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED
 from mlcc_ci.cost import prices_of
@@ -93,11 +93,20 @@ def read(store: ResultsStore) -> tuple[list[Record], Mapping[str, Sequence[Run]]
 
 
 def load_report(
-    store: ResultsStore, catalog: Catalog, now: datetime, *, stale_hours: float | None = None
+    store: ResultsStore,
+    catalog: Catalog,
+    now: datetime,
+    *,
+    stale_hours: float | None = None,
+    schedule: str | None = None,
 ) -> Report:
     """`stale_hours`: how often a configuration is due (the schedule the monthly cost
-    projects); the scanner's default unless given."""
+    projects); the scanner's default unless given. `schedule`: the cadence a configuration
+    is stale by (confidence or daily); the `schedule` setting's unless given, as `plan`'s
+    (MLCC_CI_SCHEDULE, then the settings file)."""
     hours = stale_hours or DEFAULT_STALE_HOURS
+    if schedule is None:
+        schedule = str(settings.value_of("schedule"))
     with collector_paused():
         records, history, unreadable = read(store)
         report = build_report(
@@ -108,6 +117,7 @@ def load_report(
             stale_after=timedelta(hours=hours),
             unreadable=unreadable,
             prices=prices_of(catalog.defaults),
+            schedule=schedule,
         )
     report = replace(report, scopes=scopes_of(catalog.defaults.get("profiles") or {}))
     return with_suspects(report, suspects.limit())

@@ -56,6 +56,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             "passRate": c.passRate,
             "runs": c.runs,
             "stale": c.stale,
+            "nextDue": c.nextDue,
             "errorMessage": c.errorMessage,
             "quarantine": c.quarantine.to_item() if c.quarantine is not None else None,
             "earlierIdentities": [e.to_item() for e in c.earlier],

@@ -2,12 +2,12 @@
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TypedDict
 
-from mlcc_ci import clock
+from mlcc_ci import cadence, clock
 from mlcc_ci.catalog import Entry
 from mlcc_ci.constants import DEFAULT_STALE_HOURS, NEVER_TESTED, PASS, RUNNING, UNTESTED
 from mlcc_ci.cost import NO_PRICES, Prices, Total, estimate, monthly, total
@@ -76,6 +76,7 @@ class Report:
     changes: "Changes | None" = None  # against a baseline report, when one was given
     prices: str = "-"  # the price table the costs come from
     scheduleHours: float = DEFAULT_STALE_HOURS  # how often a configuration is due
+    schedule: str = cadence.CONFIDENCE  # the cadence `stale` and `nextDue` follow
     scopes: Mapping[str, str] = field(default_factory=dict)  # profile -> what its runs prove
     unbilled: Sequence[str] = ()  # the profiles of the results shown that bill nothing
 
@@ -195,6 +196,15 @@ def _config_json(record: Record) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+def next_due(record: Record, own: Sequence[Run], stale_after: timedelta, schedule: str) -> datetime:
+    """When the schedule makes `record` (finished) due again: its last test plus the
+    cadence's interval (cadence.every, as `plan` works it out), counted on the runs the
+    record carries, or on `own` (its history) when it carries none."""
+    if own and not record.recentRuns:
+        record = replace(record, recentRuns=tuple(own))
+    return clock.parse(record.lastTestTimestamp) + cadence.every(record, stale_after, schedule)
+
+
 def _config(
     row: Row,
     runs: Sequence[Run],
@@ -202,7 +212,10 @@ def _config(
     stale_after: timedelta,
     prices: Prices,
     earlier: Sequence[EarlierIdentity],
+    schedule: str = cadence.CONFIDENCE,
+    own: Sequence[Run] = (),
 ) -> ConfigReport:
+    """`own`: the primary record's runs, newest first, when it carries none."""
     name, entry, records = row.name, row.entry, row.current
     supported = entry.supported if entry else all(r.supported for r in (*records, *row.earlier))
     reason = entry.support_reason if entry else None
@@ -244,9 +257,9 @@ def _config(
     if not supported and status == UNTESTED:
         status = "unsupported"
     last_pass = record.lastPassTimestamp or next((r.finishedAt for r in runs if r.passed), None)
-    stale = (
-        tested and status != RUNNING and (now - clock.parse(record.lastTestTimestamp) > stale_after)
-    )
+    # stale: overdue by the schedule in force, as `plan` would make it due
+    due = next_due(record, own, stale_after, schedule) if tested and status != RUNNING else None
+    stale = due is not None and now > due
     shown = tuple(runs[:HISTORY_SHOWN])
     # A run another writer recorded, or one from before costs were kept, is estimated now.
     costs = tuple(
@@ -275,6 +288,7 @@ def _config(
         passRate=trend.passRate,
         runs=trend.runs,
         stale=stale,
+        nextDue=clock.iso(due) if due is not None else None,
         supportState="supported" if supported else "unsupported",
         supportReason=reason or record.supportReason,
         profile=record.profile,
@@ -313,23 +327,29 @@ def build_report(
     stale_after: timedelta = timedelta(hours=DEFAULT_STALE_HOURS),
     unreadable: Mapping[str, str] | None = None,
     prices: Prices = NO_PRICES,
+    schedule: str = cadence.CONFIDENCE,
 ) -> Report:
     """Every catalog configuration appears, registered or not; custom ones follow.
-    `history`: configId -> runs, newest first, for records that carry no recentRuns."""
+    `history`: configId -> runs, newest first, for records that carry no recentRuns.
+    `schedule`: the cadence (cadence.CONFIDENCE or DAILY, the `schedule` setting) a finished
+    configuration is stale by: when its last test plus the cadence's interval has passed."""
     entries = list(entries)
     configs = []
     for row in rows(entries, records):
         recs = row.current
+        own: Sequence[Run]
         if len(recs) == 1:  # the common case: already newest first
             runs = list(recs[0].recentRuns or history.get(recs[0].configId, ()))
+            own = runs
         else:
             runs = sorted(
                 (run for r in recs for run in (r.recentRuns or history.get(r.configId, ()))),
                 key=lambda run: run.startedAt,
                 reverse=True,
             )
+            own = history.get(primary(recs).configId, ()) if recs else ()
         earlier = earlier_identities(row, history)
-        configs.append(_config(row, runs, now, stale_after, prices, earlier))
+        configs.append(_config(row, runs, now, stale_after, prices, earlier, schedule, own))
     profiles: dict[str, int] = {}
     for c in configs:
         if c.tested and c.profile:
@@ -357,6 +377,7 @@ def build_report(
         dict(unreadable or {}),
         prices=prices.label if prices.version else "no price table",
         scheduleHours=stale_after.total_seconds() / 3600,
+        schedule=schedule,
         unbilled=sorted(p for p in ran if p and p in prices.unbilled),
     )
 

@@ -133,7 +133,10 @@ def _row(c: ConfigReport, now: str, local: LogHref | None = None) -> str:
         badge, shown = "blocked", word(shown_status(c))
     timeline = live_timeline(c, now) if c.status == RUNNING else charts.timeline(c.stageResults)
     last = escape(c.lastTest or "")
-    stale = ' <span class="muted">(stale)</span>' if c.stale else ""
+    stale = ""
+    if c.stale:  # its next test was due in the past
+        due = escape(f"next test due {clock.display(c.nextDue)}")
+        stale = f' <span class="muted" title="{due}">(stale)</span>'
     cost = c.lastCost
     cost_title = escape(cost.basis) if cost else ""
     cost_value = "" if cost is None or cost.usd is None else f"{cost.usd:.4f}"

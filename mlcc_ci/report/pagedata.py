@@ -132,7 +132,10 @@ def timeline(c: ConfigReport, now: str) -> Part:
 def row(c: ConfigReport, now: str, index: int | None) -> dict[str, Any]:
     """One configuration's row; `index`: its history's in the data's "histories"."""
     last = c.lastTest or ""
-    stale = [element("span", " (stale)", "muted")] if c.stale else []
+    stale = []
+    if c.stale:  # its next test was due in the past
+        due = f"next test due {clock.display(c.nextDue)}"
+        stale = [element("span", " (stale)", "muted", title=due)]
     cost = c.lastCost
     spent = []
     if c.history:
