@@ -322,9 +322,10 @@ def test_the_interval_counts_the_runs_read_from_the_store_for_a_record_that_carr
     history = {FLASK.config_id: list(runs), "00000000000000aa": failed}
     c = one(bare, theirs, history=history)
     assert (c.recordCount, c.stale, c.nextDue) == (2, expected < NOW, clock.iso(expected))
-    # a record's own runs win over the history
-    c = one(replace(bare, recentRuns=runs), history={FLASK.config_id: [run(6, "fail-build")]})
-    assert c.nextDue == clock.iso(expected)
+    # a record's own runs win over any history read for it
+    carrying = replace(bare, recentRuns=runs)
+    history = {FLASK.config_id: [run(6, "fail-build")], "00000000000000aa": failed}
+    assert one(carrying, theirs, history=history).nextDue == clock.iso(expected)
 
 
 def test_only_a_finished_configuration_has_a_next_due_time():
@@ -337,6 +338,8 @@ def test_only_a_finished_configuration_has_a_next_due_time():
 
 def test_the_report_names_the_schedule_it_is_stale_by():
     assert build_report([FLASK], [], {}, NOW).schedule == cadence.CONFIDENCE
+    summary = Summary(total=0, tested=0, passing=0, failing=0, untested=0, running=0, unsupported=0)
+    assert Report(clock.iso(NOW), summary, []).schedule == cadence.CONFIDENCE  # the default
     assert build_report([FLASK], [], {}, NOW, schedule=cadence.DAILY).schedule == cadence.DAILY
 
 

@@ -220,6 +220,7 @@ def one_dict(one: One, report: Report) -> dict[str, Any]:
         [one.config],
         prices=report.prices,
         scheduleHours=report.scheduleHours,
+        schedule=report.schedule,
     )
     doc = as_dict(single)["configurations"][one.config.name]
     return {

@@ -212,8 +212,8 @@ def _config(
     stale_after: timedelta,
     prices: Prices,
     earlier: Sequence[EarlierIdentity],
-    schedule: str = cadence.CONFIDENCE,
-    own: Sequence[Run] = (),
+    schedule: str,
+    own: Sequence[Run],
 ) -> ConfigReport:
     """`own`: the primary record's runs, newest first, when it carries none."""
     name, entry, records = row.name, row.entry, row.current
