@@ -16,18 +16,24 @@ Two cadences (`Policy.cadence`, the `schedule` setting):
     run of another profile than the one selecting (`Inputs.profile`). Its own catalog
     entry's change is selection.changed, in both cadences.
   - **Then uncertainty.** Otherwise a result is due again `every()` after its last test:
-    `stale_after` times a multiple from 1 to LONGEST (7) that grows with the confidence, the
-    Wilson lower bound (confidence.wilson_lower) of the product runs in confidence's window
-    (the newest 20, none older than 90 days):
+    `stale_after` times a multiple from 1 to LONGEST (3.5) that grows with the confidence,
+    the Wilson lower bound (confidence.wilson_lower) of the product runs in confidence's
+    window (the newest 20, none older than 90 days):
 
         multiple = 1 + (LONGEST - 1) * clamp((lower - LOW) / (HIGH - LOW), 0, 1)
 
-    with LOW 0.5 and HIGH 0.8; and 1 when there is none, when the newest failed, and when
-    the newest is the first pass after a failure or the first run with its generator and
-    image (`since_change`): the next test is a day later, then the curve again. With the default
-    24 h: 1 day for a new, unknown or failing configuration (up to 3 passes: lower 0.21 to
-    0.44), 1.2 days after 4 passes in a row (0.51), 2.3 after 5, 3.2 after 6, 5.4 after 10
-    (0.72), 6.2 after 12, and 7 from 16 (0.81) on; a failure among 20 keeps it at 6.3.
+    with LOW 0.5 and HIGH 0.8; and 1 when there is none, and when the newest is the first
+    pass after a failure or the first run with its generator and image (`since_change`): the
+    next test is a day later, then the curve again. With the default 24 h: 1 day for a new or
+    unknown configuration (up to 3 passes: lower 0.21 to 0.44), 1.1 days after 4 passes in a
+    row (0.51), 1.6 after 5, 1.9 after 6, 2.9 after 10 (0.72), 3.1 after 12, and 3.5 from 15
+    (0.80) on; a failure among 20 keeps it at 3.2. The cap is what a breakage with no visible
+    change (a model gone from the hub) waits at most; the money is saved on what follows.
+  - **A failure that repeats proves nothing new.** When the newest product run failed, the
+    interval is 1 day, doubling with each product run before it that failed the same way
+    (stage and rule: `failing`) with the same generator and image: 1, 2, 4, then
+    FAILING_LONGEST (7) days. A change (generator, image digest, catalog entry) makes it due
+    at once, as any; it is the usual way a failure gets fixed.
   - **The cheapest that prove the most first.** Among stale results (after untested, new,
     changed, blocked and regressed, as before), the highest `worth` first: what a run may
     still prove (1 - lower) per expected dollar (`Inputs.price`, at least MIN_PRICE); one
@@ -47,7 +53,8 @@ from mlcc_ci.models import Record, Run
 
 CONFIDENCE, DAILY = "confidence", "daily"
 CADENCES = (CONFIDENCE, DAILY)
-LONGEST = 7  # the longest interval, in multiples of stale_after
+LONGEST = 3.5  # the longest interval of a passing result, in multiples of stale_after
+FAILING_LONGEST = 7  # the longest of one that keeps failing the same way
 LOW, HIGH = 0.5, 0.8  # the Wilson lower bounds where the interval starts and stops growing
 MIN_PRICE = 0.01  # dollars: a free run (an unbilled profile) is worth its proof, not infinity
 DIGEST_MARK = "@sha256:"
@@ -96,6 +103,22 @@ def since_change(runs: Sequence[Run]) -> list[Run]:
     return kept
 
 
+def _how(run: Run) -> tuple[str, ...]:
+    """How a product run failed: its stage and rule (its status when unclassified)."""
+    return (run.failure.stage, run.failure.rule) if run.failure else (run.status,)
+
+
+def failing(runs: Sequence[Run]) -> list[Run]:
+    """The newest product runs of `runs` (newest first) that failed the way the newest did,
+    with what it ran with (since_change), up to the first pass or other failure."""
+    kept: list[Run] = []
+    for run in since_change(runs):
+        if run.passed or (kept and _how(run) != _how(kept[0])):
+            break
+        kept.append(run)
+    return kept
+
+
 @dataclass(frozen=True)
 class Interval:
     every: timedelta
@@ -126,7 +149,11 @@ def interval(record: Record, base: timedelta) -> Interval:
     lower = round(wilson_lower(passes, len(counted)), 3)  # as confidence.assess rounds it
     # the first pass after a change or after a failure: tested again a day later
     settling = len(counted) > 1 and (len(since_change(counted)) == 1 or not counted[1].passed)
-    if not counted or not counted[0].passed or settling:
+    if counted and not counted[0].passed:
+        # failing the same way again proves nothing new: 1, 2, 4, then 7 days
+        again = 2 ** (len(failing(counted)) - 1)
+        return Interval(base * min(again, FAILING_LONGEST), lower, len(counted), passes)
+    if not counted or settling:
         return Interval(base, lower, len(counted), passes)
     return Interval(base * multiple(lower), lower, len(counted), passes)
 

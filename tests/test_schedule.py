@@ -74,11 +74,11 @@ def failed(days_ago: float, n: int = 1, **fields) -> Run:
 
 @pytest.mark.parametrize(
     ("streak", "days"),
-    [(0, 1.0), (1, 1.0), (3, 1.0), (4, 1.2), (5, 2.3), (6, 3.2), (10, 5.4), (12, 6.2), (16, 7.0)],
+    [(0, 1.0), (1, 1.0), (3, 1.0), (4, 1.1), (5, 1.6), (6, 1.9), (10, 2.9), (12, 3.1), (16, 3.5)],
 )
 def test_the_interval_grows_with_the_passes_since_the_last_change(streak, days):
     """The documented curve: 1 day for new and after a change (up to 3 passes: lower bound
-    0.44), 7 days from 16 passes in a row (0.81)."""
+    0.44), 3.5 days from 15 passes in a row (0.80)."""
     record = rec(runs=passes(streak))
     assert round(cadence.every(record, DAY, "confidence") / DAY, 1) == days
 
@@ -86,7 +86,7 @@ def test_the_interval_grows_with_the_passes_since_the_last_change(streak, days):
 def test_the_curve_is_flat_below_low_and_above_high():
     assert cadence.multiple(0.0) == 1 == cadence.multiple(cadence.LOW)
     assert cadence.multiple(cadence.HIGH) == cadence.LONGEST == cadence.multiple(1.0)
-    assert cadence.multiple(0.65) == pytest.approx(4.0)
+    assert cadence.multiple(0.65) == pytest.approx(2.25)
 
 
 def test_one_day_after_a_failure_whatever_came_before():
@@ -96,7 +96,49 @@ def test_one_day_after_a_failure_whatever_came_before():
     once = rec(runs=(run(0.2), failed(1.5), *passes(18, 2.5)))
     assert cadence.every(once, DAY, "confidence") == DAY  # the first pass after it: a day
     recovered = rec(runs=(*passes(2, 0.2), failed(1.5), *passes(17, 2.5)))
-    assert round(cadence.every(recovered, DAY, "confidence") / DAY, 1) == 6.3  # 19 of 20
+    assert round(cadence.every(recovered, DAY, "confidence") / DAY, 1) == 3.2  # 19 of 20
+
+
+def failed_as(days_ago: float, stage: str = "deploy_test", rule: str = "ping", **fields) -> Run:
+    return run(days_ago, f"fail-{stage}", failure=Failure("product", stage, rule), **fields)
+
+
+@pytest.mark.parametrize(("repeats", "days"), [(1, 1), (2, 2), (3, 4), (4, 7), (6, 7)])
+def test_a_failure_that_repeats_the_same_way_waits_longer_each_time(repeats, days):
+    """1, 2, 4, then 7 days (FAILING_LONGEST): the same failure again proves nothing new."""
+    record = rec(runs=(*(failed_as(1.5 + i) for i in range(repeats)), *passes(5, 9.5)))
+    assert cadence.every(record, DAY, "confidence") == days * DAY
+    assert cadence.every(record, DAY, "daily") == DAY
+
+
+def test_another_failure_a_change_or_a_pass_starts_the_backoff_over():
+    """Only the newest failures alike (stage and rule), with one generator and image, and
+    no pass between, count."""
+    other_rule = rec(runs=(failed_as(1.5), failed_as(2.5, rule="oom"), failed_as(3.5)))
+    assert cadence.every(other_rule, DAY, "confidence") == DAY
+    other_stage = rec(runs=(failed_as(1.5), failed_as(2.5, stage="build"), failed_as(3.5)))
+    assert cadence.every(other_stage, DAY, "confidence") == DAY
+    changed = rec(runs=(failed_as(1.5), failed_as(2.5, generatorVersion="1.5.0")))
+    assert cadence.every(changed, DAY, "confidence") == DAY
+    passed = rec(runs=(failed_as(1.5), failed_as(2.5), run(3.5), failed_as(4.5)))
+    assert cadence.every(passed, DAY, "confidence") == 2 * DAY
+    unclassified = rec(runs=(failed(1.5), failed(2.5), failed(3.5)))
+    assert cadence.every(unclassified, DAY, "confidence") == 4 * DAY
+
+
+def test_a_repeating_failure_waits_unless_something_changed():
+    """Three alike, the newest 3 days ago: regressed, not due until day 4; a new generator
+    makes it due at once all the same."""
+    runs = (failed_as(3), failed_as(4), failed_as(5), *passes(5, 6))
+    record = rec(runs=runs, lastPassTimestamp=at(6))
+    [fresh] = select([record], NOW, Policy()).skipped
+    assert fresh.reason == "fresh"
+    [due] = select([record], NOW + timedelta(days=1.1), Policy()).due
+    assert due.reason == "regressed"
+    bumped = Inputs(generator_version="1.7.0")
+    [changed] = select([record], NOW, Policy(), inputs=bumped).due
+    assert changed.reason == "changed"
+    assert [d.reason for d in select([record], NOW, Policy(cadence="daily")).due] == ["regressed"]
 
 
 def test_one_day_after_a_change_of_generator_or_image_then_the_curve_again():
@@ -108,7 +150,7 @@ def test_one_day_after_a_change_of_generator_or_image_then_the_curve_again():
     pulled = rec(runs=(run(1.5, provenImage=f"{IMAGE}@{NEW}"), *passes(15, 2.5)))
     assert cadence.every(pulled, DAY, "confidence") == DAY
     again = rec(runs=(run(0.5, generatorVersion="1.7.0"), *bumped.recentRuns))
-    assert cadence.every(again, DAY, "confidence") == 7 * DAY  # 17 of 17: lower 0.82
+    assert cadence.every(again, DAY, "confidence") == 3.5 * DAY  # 17 of 17: lower 0.82
     first = rec(runs=(run(1.5, generatorVersion="1.7.0"),))
     assert cadence.every(first, DAY, "confidence") == DAY  # new, not changed
 
@@ -117,20 +159,20 @@ def test_runs_that_prove_nothing_neither_count_nor_break_the_streak():
     blocked = run(0.5, "fail-deploy_test", failure=Failure("capacity", "deploy_test"))
     error = run(0.7, "error", generatorVersion="", provenImage="")
     record = rec(runs=(blocked, error, *passes(16)), status="pass")
-    assert cadence.every(record, DAY, "confidence") == 7 * DAY
+    assert cadence.every(record, DAY, "confidence") == 3.5 * DAY
 
 
 def test_the_daily_cadence_is_stale_after_whatever_the_confidence():
     record = rec(runs=passes(16))
     assert cadence.every(record, timedelta(hours=24), "daily") == timedelta(hours=24)
-    assert cadence.every(record, timedelta(hours=2), "confidence") == timedelta(hours=14)
+    assert cadence.every(record, timedelta(hours=2), "confidence") == timedelta(hours=7)
 
 
 def test_the_interval_is_assessed_as_of_the_last_test():
     """A streak whose newest pass is long gone still sets the interval it set then: the
     plan, the scanner and next_due agree on when it falls due."""
     old = rec(runs=passes(16, newest_days_ago=80))
-    assert cadence.every(old, DAY, "confidence") == 7 * DAY
+    assert cadence.every(old, DAY, "confidence") == 3.5 * DAY
 
 
 # --- change first -----------------------------------------------------------------------
@@ -236,14 +278,14 @@ def test_a_blocked_record_waits_for_its_retry_even_when_its_generator_changed():
 # --- then uncertainty -------------------------------------------------------------------
 
 
-def test_a_long_streak_waits_seven_days_and_says_why():
-    record = rec(runs=passes(16, newest_days_ago=6.9))
+def test_a_long_streak_waits_three_and_a_half_days_and_says_why():
+    record = rec(runs=passes(16, newest_days_ago=3.4))
     [fresh] = select([record], NOW, Policy()).skipped
     assert fresh.reason == "fresh"
-    assert "(every 7.0d: confidence 0.81, 16 of 16 passed)" in fresh.detail
+    assert "(every 3.5d: confidence 0.81, 16 of 16 passed)" in fresh.detail
     [stale] = select([record], NOW + timedelta(days=0.2), Policy()).due
     assert stale.reason == "stale"
-    assert stale.detail.endswith("(every 7.0d: confidence 0.81, 16 of 16 passed)")
+    assert stale.detail.endswith("(every 3.5d: confidence 0.81, 16 of 16 passed)")
 
 
 def test_a_result_with_no_runs_kept_is_due_after_24_hours_as_before():

@@ -88,7 +88,7 @@ def _passes(
 
 
 def test_plan_under_the_confidence_schedule_and_the_seeds(cli, repo):
-    """16 passes, the last 2 days ago: due again in 7 days under the default schedule, due
+    """16 passes, the last 2 days ago: due again in 3.5 days under the default schedule, due
     now under the seed's daily one; a fresh result of another generator than the pin: due
     at once under the default, fresh under the seed's."""
     assert cli("register", "--from-catalog", "--all").exit_code == 0
@@ -100,7 +100,7 @@ def test_plan_under_the_confidence_schedule_and_the_seeds(cli, repo):
     by_name = {d["name"]: d for d in (*doc["due"], *doc["skipped"])}
     assert by_name["http-flask"]["reason"] == "fresh"
     assert by_name["http-flask"]["detail"].endswith(
-        "(every 7.0d: confidence 0.81, 16 of 16 passed)"
+        "(every 3.5d: confidence 0.81, 16 of 16 passed)"
     )
     assert by_name["http-fastapi"]["reason"] == "changed"
     assert by_name["http-fastapi"]["detail"].startswith(f"generator 0.9.0 -> {pin} since")
