@@ -110,7 +110,8 @@ def _how(run: Run) -> tuple[str, ...]:
 
 def failing(runs: Sequence[Run]) -> list[Run]:
     """The newest product runs of `runs` (newest first) that failed the way the newest did,
-    with what it ran with (since_change), up to the first pass or other failure."""
+    with what it ran with (since_change), up to the first that did not (a pass, another
+    failure); none when the newest passed."""
     kept: list[Run] = []
     for run in since_change(runs):
         if run.passed or (kept and _how(run) != _how(kept[0])):
@@ -128,7 +129,7 @@ class Interval:
 
     @property
     def text(self) -> str:
-        """`every 5.4d: confidence 0.72, 10 of 10 passed`."""
+        """`every 2.9d: confidence 0.72, 10 of 10 passed`."""
         days = self.every.total_seconds() / 86400
         every = f"{days:.1f}d" if days >= 1 else f"{self.every.total_seconds() / 3600:.1f}h"
         if not self.runs:

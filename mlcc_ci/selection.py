@@ -18,8 +18,9 @@ changed, then blocked, then regressed, then oldest. Records that describe one de
 The cadence (cadence.py): `daily`, the seed's, is the above with `stale_after`; `confidence`
 (the default) also makes a finished record due at once ("changed") when its generator or base
 image digest is not what its newest product run ran with, makes it stale only `cadence.every`
-after its last test (stale_after times 1 to 7, growing with confidence), and orders stale ones
-by what they may prove per dollar. A daily budget (dailycap.py) leaves out, in order, what
+after its last test (stale_after times 1 to 3.5, growing with confidence; a failure that
+repeats the same way: 1, 2, 4, then 7 days), and orders stale ones by what they may prove
+per dollar. A daily budget (dailycap.py) leaves out, in order, what
 would pass it ("daily-budget").
 """
 

@@ -124,6 +124,8 @@ def test_another_failure_a_change_or_a_pass_starts_the_backoff_over():
     assert cadence.every(passed, DAY, "confidence") == 2 * DAY
     unclassified = rec(runs=(failed(1.5), failed(2.5), failed(3.5)))
     assert cadence.every(unclassified, DAY, "confidence") == 4 * DAY
+    assert cadence.failing((run(0.5), failed_as(1.5))) == []
+    assert len(cadence.failing(passed.recentRuns)) == 2
 
 
 def test_a_repeating_failure_waits_unless_something_changed():

@@ -101,7 +101,7 @@ class PolicySpec:
 POLICIES: dict[str, PolicySpec] = {
     "default": PolicySpec(
         "default",
-        "confidence-driven: change first, then every 1 to 7 days as confidence grows",
+        "confidence-driven: change first, then every 1 to 3.5 days as confidence grows",
         lambda s: Policy(max_concurrency=s.concurrency, daily_budget_usd=s.daily_budget),
     ),
     "seed": PolicySpec(
