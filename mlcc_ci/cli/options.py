@@ -45,7 +45,8 @@ def policy_options(func: F) -> F:
         expose_value=False,
         callback=_keep,
         help="confidence: due at once when the generator or base image changed, else after "
-        "--stale-hours times 1 to 7 as confidence grows; daily: every --stale-hours.",
+        "--stale-hours times 1 to 3.5 as confidence grows (a failure that repeats: 1, 2, 4, "
+        "then 7 days); daily: every --stale-hours.",
     )(func)
     func = click.option(
         "--daily-budget",

@@ -77,7 +77,8 @@ class MlccCiHarnessStack(Stack):
             default="confidence",
             allowed_values=["confidence", "daily"],
             description="confidence: a configuration whose generator or base image changed "
-            "is due at once, others after StaleHours times 1 to 7 as confidence grows; "
+            "is due at once, others after StaleHours times 1 to 3.5 as confidence grows "
+            "(a failure that repeats: 1, 2, 4, then 7 days); "
             "daily: every StaleHours (the seed's).",
         )
         image_digests = CfnParameter(
