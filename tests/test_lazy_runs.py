@@ -69,6 +69,9 @@ def test_split_runs_takes_apart_what_item_text_wrote():
     assert runs == '[{"status": "pass"}]'
     # an empty list is a list
     assert split_runs('{"a": 1, "recentRuns": []}') == ({"a": 1}, "[]")
+    # a run holding a key of that name (another tool's): the item's own comes first
+    nested = '{"a": 1, "recentRuns": [{"b": 1, "recentRuns": [2]}]}'
+    assert split_runs(nested) == ({"a": 1}, '[{"b": 1, "recentRuns": [2]}]')
 
 
 @pytest.mark.unit
