@@ -99,6 +99,15 @@ def _isolated_env(
         "MLCC_CI_PROFILE",
         "MLCC_CI_JOBS",
         "MLCC_CI_KEEP_RUNS",
+        # the settings a developer's shell may export (settings.py reads each)
+        "MLCC_CI_SCHEDULE",
+        "MLCC_CI_DAILY_BUDGET",
+        "MLCC_CI_IMAGE_DIGESTS",
+        "MLCC_CI_STALE_HOURS",
+        "MLCC_CI_MAX_CONCURRENCY",
+        "MLCC_CI_SUSPECT_ROUNDS",
+        "MLCC_CI_DOCKER_HUB_MIRROR",
+        "MLCC_CI_WORK",
         "VIRTUAL_ENV",
         "VIRTUAL_ENV_PROMPT",
         # the terminal's size: a test that wants a width sets it (pytest-xdist's workers
