@@ -27,7 +27,7 @@ from mlcc_ci.assessing import assess_store
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.models import Record, Run, StageResult
 from mlcc_ci.publish.site import publish_site
-from mlcc_ci.stores.sqlite import SqliteStore
+from mlcc_ci.stores.sqlite import SqliteStore, item_text
 
 INDEX_BUDGET = 5 * 2**20
 ARCHITECTURES = ("transformers-vllm", "triton-onnx", "http-flask", "diffusors-sglang")
@@ -87,7 +87,7 @@ def populate(path: Path, configs: int, runs: int, now) -> None:
                 record["lastTestTimestamp"],
                 record["version"],
                 None,
-                json.dumps(record, sort_keys=True),
+                item_text(record),  # as the store writes it
             ),
         )
         conn.executemany(
