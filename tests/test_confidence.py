@@ -153,3 +153,4 @@ def test_a_run_keeps_what_it_ran_with_through_the_store_item():
     bare = run_of(record, Outcome("error", "2026-03-01T00:01:00.000Z", 60.0, {}))
     assert "generatorVersion" not in bare.to_item() and "provenImage" not in bare.summary_item()
     assert decode.run(bare.to_item()).generatorVersion == ""
+    assert decode.run(bare.to_item()).provenImage == ""
