@@ -466,3 +466,42 @@ def test_a_run_of_another_profile_is_never_compared():
     said = cadence.what_changed(record, replace(inputs, profile="example"))
     assert said is not None and said.startswith("generator 1.0.0-example -> 1.6.0")
     assert cadence.what_changed(record, replace(inputs, profile=None)) == said
+
+
+def test_the_budget_prices_a_run_under_way_and_counts_the_runs_it_cannot():
+    """Today's spending a plan reads from its records: a run under way at its expected
+    price, a finished run of unknown cost counted as unpriced (Budget.unpriced)."""
+    records, prices = decisions(10.0)
+    under_way = replace(rec(8), testStatus="running", runStartedAt=at(0.01))
+    unknown = rec(9, runs=(run(0.2, n=9, estimatedCost=cost(None)),))  # fresh
+    prices["cfg-8"] = 4.0
+    inputs = Inputs(price=lambda r: prices.get(r.deploymentConfig))
+    plan = select([*records, under_way, unknown], NOW, Policy(daily_budget_usd=50.0), inputs=inputs)
+    assert [d.record.deploymentConfig for d in plan.due] == ["cfg-1"]
+    assert plan.budget == dailycap.Budget(50.0, 4.0, 10.0, 0, 1)
+
+
+@pytest.mark.parametrize(("limit", "planned"), [(2, 5.0), (1, 0.0)])
+def test_the_budget_prices_only_the_slots_the_runs_under_way_leave(limit, planned):
+    """MaxConcurrency less the runs under way is what the budget prices: 2 - 1 leaves one
+    slot (one run priced), 1 - 1 none (nothing priced, nothing left out)."""
+    records, prices = decisions(5.0, 5.0, 5.0)
+    under_way = replace(rec(8), testStatus="running", runStartedAt=at(0.01))
+    inputs = Inputs(price=lambda r: prices.get(r.deploymentConfig), spent_today=0.0)
+    policy = Policy(cadence="daily", daily_budget_usd=50.0, max_concurrency=limit)
+    plan = select([*records, under_way], NOW, policy, inputs=inputs)
+    assert [d.record.deploymentConfig for d in plan.due] == ["cfg-1"][: limit - 1]
+    assert plan.budget == dailycap.Budget(50.0, 0.0, planned, 0, 0)
+    held = [d.record.deploymentConfig for d in plan.skipped if d.reason == "max-concurrency"]
+    assert held == ["cfg-1", "cfg-2", "cfg-3"][limit - 1 :]
+
+
+def test_the_daily_cadence_adds_nothing_to_a_finished_records_line():
+    """Only the confidence cadence says an interval or a failed lookup; under the daily one
+    a stale and a fresh line end where their status and time end."""
+    stale = rec(1, runs=passes(1, 3.0))
+    fresh = rec(2, runs=passes(1, 0.5, n=2))
+    plan = select([stale, fresh], NOW, Policy(cadence="daily"))
+    assert [d.detail for d in plan.due] == ["pass, last tested 3.0d ago"]
+    again = clock.display(clock.iso(clock.parse(fresh.lastTestTimestamp) + DAY))
+    assert [d.detail for d in plan.skipped] == [f"pass; due after {again}"]
