@@ -9,6 +9,7 @@ value) are masked; text is bounded, secrets in it masked and terminal sequences 
 value that cannot be understood raises ValueError, naming why.
 """
 
+import functools
 import json
 import math
 import re
@@ -165,6 +166,17 @@ def _write_limits(*path: str) -> dict[str, int]:
 _STAGE_LIMITS = _write_limits("$defs", "stageResult")
 
 
+def _stage_text(value: Any, limit: int) -> str | None:
+    """A stage's text as `_full_stage` reads it (`capped(prose(value) or "", limit)`, limit
+    at most TEXT_LIMIT), in fewer steps; None for what is not a string (`_full_stage` reads
+    that)."""
+    if type(value) is not str:
+        return None
+    if value.isprintable():  # printable leaves it as it is: prose is redact and the caps
+        return capped(redact(value), limit)
+    return capped(prose(value) or "", limit)
+
+
 def stage(value: Any) -> StageResult | None:
     """One stage's result: a map (ours, or the buildspec's map of strings and numbers) or a
     bare status string."""
@@ -174,6 +186,30 @@ def stage(value: Any) -> StageResult | None:
         # bounded by the largest float, not infinity: an int beyond it cannot become one
         if (type(seconds) is float or type(seconds) is int) and 0 <= seconds <= sys.float_info.max:
             return StageResult(value["status"], float(seconds))
+    return _written_stage(value) or _full_stage(value)
+
+
+def _written_stage(value: Any) -> StageResult | None:
+    """`_full_stage(value)` in fewer steps, for the shape mlcc-ci writes (a known status,
+    seconds, texts); None for any other shape (`_full_stage` reads it)."""
+    if type(value) is not dict or value.get("status") not in _STAGE_STATUSES:
+        return None
+    seconds = value.get("durationSeconds")
+    if type(seconds) is not float and type(seconds) is not int:
+        return None
+    if not 0 <= seconds <= sys.float_info.max:  # an int beyond it cannot become a float
+        return None
+    log = _stage_text(value.get("logPointer", ""), TEXT_LIMIT)
+    error = _stage_text(value.get("errorSummary", ""), _STAGE_LIMITS["errorSummary"])
+    note = _stage_text(value.get("note", ""), _STAGE_LIMITS["note"])
+    if log is None or error is None or note is None:
+        return None
+    # `or 0.0`: -0.0 is 0.0, as _number's `or 0.0` makes it
+    return StageResult(value["status"], float(seconds) or 0.0, log, error, note)
+
+
+def _full_stage(value: Any) -> StageResult | None:
+    """`stage` for any shape and value, checked and cleaned step by step."""
     if isinstance(value, str):
         return StageResult(stage_status(value)) if value else None
     if not isinstance(value, Mapping) or not isinstance(value.get("status"), str):
@@ -210,6 +246,10 @@ def stages(value: Any) -> dict[str, StageResult]:
     return {k: found[k] for k in sorted(found, key=stage_order)}
 
 
+# whether a configJson key names a secret: the same few keys in every item, so remembered
+_secret_key = functools.lru_cache(maxsize=1024)(is_secret)
+
+
 def scrub(value: Any, path: str = "") -> tuple[Any, list[str]]:
     """`value` with every secret masked (a secret-named key, or a value shaped like a
     credential), and the paths where one was found."""
@@ -218,7 +258,7 @@ def scrub(value: Any, path: str = "") -> tuple[Any, list[str]]:
         out = {}
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if is_secret(str(key)) and isinstance(item, str) and item and item != MASK:
+            if _secret_key(str(key)) and isinstance(item, str) and item and item != MASK:
                 out[key] = MASK
                 found.append(where)
             else:

@@ -718,3 +718,134 @@ def test_a_bad_run_id_is_named_as_it_was_stored():
     with pytest.raises(decode.Unreadable) as raised:
         decode.record(item)
     assert "runId 'bad\\x07id' is not valid (expected" in str(raised.value)
+
+
+# The quick path of a stage (the shape mlcc-ci writes) against the full one, called directly:
+# texts of every kind, hostile ones too (secrets, escapes, control characters, over-long).
+_TEXTS = st.sampled_from(
+    [
+        "",
+        "/work/config-00001/build.log",
+        "endpoint never InService after " + "x" * 400,
+        "password=hunter2hunter2",
+        "see https://user:pa55word@example.com/x",
+        "AKIAABCDEFGHIJKLMNOP in the log",
+        "\x1b]0;title\x07after",
+        "\x1b[31mred\x1b[0m",
+        "\x1b[0m",
+        "line\nnext\ttab",
+        "\x00\x7f\x9b",
+        "é ünïcode ✓",
+        "y" * 5000,
+        "z" * 1001,
+    ]
+)
+_STAGE_VALUES = st.one_of(
+    _TEXTS,
+    st.none(),
+    st.sampled_from([0, 0.0, -0.0, 1.5, 7, True, False, [], {}, math.nan, Decimal("2")]),
+)
+_SECONDS = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**3), max_value=10**400),
+    st.sampled_from([-0.0, True, "12", "x", Decimal("3.5"), 10**400]),
+)
+_STATUSES = st.sampled_from(["pass", "fail", "skip", "PASS", "passed", " fail ", "nope", 1, None])
+
+
+@given(
+    status=_STATUSES,
+    seconds=_SECONDS,
+    texts=st.dictionaries(st.sampled_from(["logPointer", "errorSummary", "note"]), _STAGE_VALUES),
+    foreign=st.dictionaries(st.sampled_from(["exitCode", "phase", "status2"]), _STAGE_VALUES),
+    without_seconds=st.booleans(),
+)
+def test_the_quick_stage_path_gives_what_the_full_one_gives(
+    status, seconds, texts, foreign, without_seconds
+):
+    from mlcc_ci import storedvalues
+
+    value = {"status": status, **({} if without_seconds else {"durationSeconds": seconds})}
+    value = {**value, **texts, **foreign}
+
+    def outcome(read):
+        try:
+            got = read(value)
+        except ValueError as exc:
+            return ("ValueError", str(exc))
+        return got  # -0.0 is 0.0 here (the two-key quick path keeps -0.0, as it always did)
+
+    assert outcome(decode.stage) == outcome(storedvalues._full_stage)
+
+
+def test_the_quick_stage_path_cleans_what_mlcc_ci_writes_as_the_full_one_does():
+    from mlcc_ci.models import StageResult
+    from mlcc_ci.storedvalues import _STAGE_LIMITS, TEXT_LIMIT
+
+    error_limit, note_limit = _STAGE_LIMITS["errorSummary"], _STAGE_LIMITS["note"]
+    written = {
+        "status": "fail",
+        "durationSeconds": 12,
+        "logPointer": "/work/a.log",
+        "errorSummary": "token=abcdefghijklmnop failed",
+        "note": "\x1b[31mred\x1b[0m",
+    }
+    got = decode.stage(written)
+    assert got == StageResult("fail", 12.0, "/work/a.log", "token=*** failed", "red")
+    assert type(got.durationSeconds) is float
+    zero = decode.stage({"status": "pass", "durationSeconds": -0.0, "note": "n"})
+    assert repr(zero.durationSeconds) == "0.0"
+    long = decode.stage(
+        {
+            "status": "pass",
+            "durationSeconds": 1.0,
+            "logPointer": "l" * (TEXT_LIMIT + 5),
+            "errorSummary": "e" * (error_limit + 5),
+            "note": "n" * (note_limit + 5),
+        }
+    )
+    assert long.logPointer == "l" * (TEXT_LIMIT - 1) + "…"
+    assert long.errorSummary == "e" * (error_limit - 1) + "…"
+    assert long.note == "n" * (note_limit - 1) + "…"
+    exact = decode.stage(
+        {
+            "status": "pass",
+            "durationSeconds": 1.0,
+            "errorSummary": "e" * error_limit,
+            "note": "n" * note_limit,
+            "logPointer": "l" * TEXT_LIMIT,
+        }
+    )
+    assert (exact.errorSummary, exact.note, exact.logPointer) == (
+        "e" * error_limit,
+        "n" * note_limit,
+        "l" * TEXT_LIMIT,
+    )
+    # a text that is a number is its text; None and an absent one are empty
+    assert decode.stage(
+        {"status": "skip", "durationSeconds": 0, "note": 7, "logPointer": None}
+    ) == (StageResult("skip", 0.0, "", "", "7"))
+    assert decode.stage({"status": "pass", "durationSeconds": 2.5, "note": "line\nnext"}) == (
+        StageResult("pass", 2.5, "", "", "line\nnext")
+    )
+    assert decode.stage({"status": "pass", "durationSeconds": 2.5, "note": "\x1b[0m"}) == (
+        StageResult("pass", 2.5)
+    )
+
+
+def test_the_quick_stage_path_leaves_to_the_full_one_what_is_not_a_string():
+    from mlcc_ci.models import StageResult
+    from mlcc_ci.storedvalues import _STAGE_LIMITS, TEXT_LIMIT
+
+    # the quick path caps once: right only while no stage text may be longer than any text
+    assert max(_STAGE_LIMITS.values()) <= TEXT_LIMIT
+    for key in ("logPointer", "errorSummary", "note"):
+        for stored, read in ((7, "7"), (2.5, "2.5"), ([], ""), (None, ""), (True, "")):
+            got = decode.stage({"status": "pass", "durationSeconds": 4.0, key: stored})
+            assert got == StageResult("pass", 4.0, **{key: read})
+        hostile = "\x07" + "w" * 5000  # not printable, and longer than any limit
+        got = decode.stage({"status": "pass", "durationSeconds": 4.0, key: hostile})
+        assert getattr(got, key) == "?" + "w" * ((_STAGE_LIMITS.get(key) or TEXT_LIMIT) - 2) + "…"
+    # a bool is no number of seconds, whatever int says of it
+    assert decode.stage({"status": "pass", "durationSeconds": True}) == StageResult("pass", 0.0)
