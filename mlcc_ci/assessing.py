@@ -12,6 +12,7 @@ record that carries no runs of its own, the history is read, in batches, only fo
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from mlcc_ci import clock
 from mlcc_ci.catalog import Catalog
@@ -35,6 +36,33 @@ from mlcc_ci.stores.base import ResultsStore
 DOCUMENT_VERSION = 1
 MOST_READ = 1000  # the most runs read of one configuration's history to fill its window
 WINDOW = Window()  # the documented one (confidence.py)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Which profile's results a confidence stands on, and what they cannot prove."""
+
+    profile: str
+    note: str | None = None
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.profile, **({"note": self.note} if self.note else {})}
+
+
+def source_of(profile: Any) -> Source:
+    """The source of a profile's results: the example profile proves the harness on this
+    machine; a profile that never runs deploy_test builds and deploys nothing."""
+    from mlcc_ci.report.cells import EXAMPLE_NOTE
+
+    if profile.name == "example":
+        return Source(profile.name, EXAMPLE_NOTE)
+    if not profile.runs("deploy_test"):
+        return Source(
+            profile.name,
+            f"Results from the {profile.name} profile generate and validate each "
+            "configuration and deploy nothing: no level here proves a deployment.",
+        )
+    return Source(profile.name)
 
 
 @dataclass(frozen=True)
@@ -170,6 +198,7 @@ def document(
     now: datetime,
     window: Window = WINDOW,
     links: Mapping[str, Mapping[str, str]] | None = None,
+    source: Source | None = None,
 ) -> dict[str, object]:
     """The confidence document (schema/confidence.schema.json): `mlcc-ci confidence --json`
     and a published site's confidence.json, whose `links` give each configuration's page
@@ -188,6 +217,7 @@ def document(
         "version": DOCUMENT_VERSION,
         "generatedAt": clock.iso(now),
         "generator": f"mlcc-ci {__version__}",
+        **({"profile": source.to_json()} if source else {}),
         "window": {"runs": window.runs, "days": window.days},
         "thresholds": {
             "newBelow": NEW_BELOW,

@@ -224,6 +224,47 @@ def played(_scenario_db):
     return put
 
 
+PROFILE_NOTES = {
+    "example": "Results from the example profile prove the harness on this machine, not the "
+    "containers in AWS.",
+    "static": "Results from the static profile generate and validate each configuration and "
+    "deploy nothing: no level here proves a deployment.",
+}
+
+
+@pytest.mark.functional
+@pytest.mark.parametrize("profile", ["example", "static"])
+def test_a_published_site_names_the_profile_and_what_it_cannot_prove(
+    cli, played, profile, tmp_path
+):
+    played(profile)
+    result = cli("publish", "--profile", profile, "--output", str(tmp_path / "site"))
+    assert result.exit_code == 0, result.output
+    site = tmp_path / "site"
+    pages = [site / "index.html", *sorted((site / "configs").glob("*.html"))[:3]]
+    for page in pages:
+        text = page.read_text()
+        assert f'from the results of the profile <b id="profile">{profile}</b>' in text
+        assert f'<p class="note" id="profile-note">{PROFILE_NOTES[profile]}</p>' in text
+    doc = json.loads((site / "confidence.json").read_text())
+    assert doc["profile"] == {"name": profile, "note": PROFILE_NOTES[profile]}
+    validate(doc)
+
+
+@pytest.mark.unit
+def test_a_profile_that_deploys_has_no_note():
+    from mlcc_ci.assessing import Source, source_of
+    from mlcc_ci.catalog import load_valid_catalog
+    from mlcc_ci.profiles import load_profile
+
+    catalog = load_valid_catalog()
+    assert source_of(load_profile(catalog, "default")) == Source("default")
+    assert Source("default").to_json() == {"name": "default"}
+    html = site.site_files([], NOW, source=Source("default"))["index.html"].decode()
+    assert '<b id="profile">default</b>' in html and "profile-note" not in html
+    assert "profile-note" not in site.site_files([], NOW)["index.html"].decode()
+
+
 @pytest.mark.functional
 @pytest.mark.parametrize("profile", ["example", "static"])
 def test_confidence_on_a_profiles_store(cli, played, profile):
@@ -235,7 +276,9 @@ def test_confidence_on_a_profiles_store(cli, played, profile):
         "Configuration", "Level", "Confidence", "Runs", "Passes", "Last", "pass", "Last",
         "failure", "Generator", "versions",
     ]  # fmt: skip
-    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    # the profile the results come from, and what it cannot prove, under the table
+    assert lines[-2:] == ["", f"Profile {profile}: {PROFILE_NOTES[profile]}"]
+    rows = {line.split()[0]: line.split() for line in lines[2:-2]}
     assert len(rows) == 19  # every configuration of the catalog, as the report shows them
     assert rows[names["battle-tested"]][1:5] == ["battle-tested", "0.785", "14", "14"]
     assert rows[names["failing"]][1:5] == ["failing", "0.436", "6", "5"]
@@ -246,6 +289,7 @@ def test_confidence_on_a_profiles_store(cli, played, profile):
 
     doc = json.loads(cli("confidence", "--profile", profile, "--json").output)
     validate(doc)
+    assert doc["profile"] == {"name": profile, "note": PROFILE_NOTES[profile]}
     assert doc["levels"] == {
         "battle-tested": 1,
         "passing": 1,

@@ -37,15 +37,18 @@ def confidence(
     import json
 
     from mlcc_ci import clock
-    from mlcc_ci.assessing import assess_store, document
+    from mlcc_ci.assessing import assess_store, document, source_of
 
-    catalog, _, store = open_for(profile_name, store_url, table)
+    catalog, profile, store = open_for(profile_name, store_url, table)
     now = clock.now()
     assessed = assess_store(store, catalog, now, names or None)
+    source = source_of(profile)
     if as_json:
-        click.echo(json.dumps(document(assessed, now), indent=2, ensure_ascii=False))
+        doc = document(assessed, now, source=source)
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     click.echo(_table(assessed))
+    click.echo(f"\nProfile {source.profile}" + (f": {source.note}" if source.note else ""))
 
 
 def _table(assessed: list) -> str:
@@ -114,12 +117,14 @@ def publish(
     confidence.json (schema/confidence.schema.json). It opens from the file system and
     from any static host (relative links only); a failed publish leaves the old site."""
     from mlcc_ci import clock
-    from mlcc_ci.assessing import assess_store
+    from mlcc_ci.assessing import assess_store, source_of
     from mlcc_ci.publish.site import publish_site
 
-    catalog, _, store = open_for(profile_name, store_url, table)
+    catalog, profile, store = open_for(profile_name, store_url, table)
     now = clock.now()
-    written = publish_site(assess_store(store, catalog, now), output, now, badge_label=badge_label)
+    assessed = assess_store(store, catalog, now)
+    source = source_of(profile)
+    written = publish_site(assessed, output, now, badge_label=badge_label, source=source)
     click.echo(written.line())
 
 

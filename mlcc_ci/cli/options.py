@@ -26,7 +26,8 @@ def policy_options(func: F) -> F:
         envvar="MLCC_CI_STALE_HOURS",
         default=24.0,
         show_default=True,
-        help="A finished result older than this is due again.",
+        help="daily schedule: a finished result older than this is due again; confidence "
+        "schedule: the interval's unit (times 1 to 3.5 as confidence grows).",
     )(func)
     func = click.option(
         "--max-concurrency",

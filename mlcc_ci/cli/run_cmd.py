@@ -45,8 +45,8 @@ def plan(
     Selection reads the status index (as the scanner does) and the catalog's own records: an
     entry edited since its last run is due at once ("changed"), without `register`; so is,
     in a local store, an entry with no record under its configId ("new": a new entry, or a
-    new model, instance type, region or target). Other configurations tested within
-    --stale-hours are not listed. --tag, -k and --last-failed show only the entries `run`
+    new model, instance type, region or target). The others are listed as skipped, with
+    when each falls due (--schedule). --tag, -k and --last-failed show only the entries `run`
     would take with them.
     """
     from mlcc_ci import clock, quarantine

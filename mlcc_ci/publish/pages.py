@@ -11,7 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from mlcc_ci import clock
-from mlcc_ci.assessing import Assessed, Point, trend
+from mlcc_ci.assessing import Assessed, Point, Source, trend
 from mlcc_ci.confidence import BATTLE_TESTED, LEVELS, Window
 from mlcc_ci.models import Run
 from mlcc_ci.publish.badge import COLOURS
@@ -43,6 +43,7 @@ def index(
     links: dict[str, dict[str, str]],
     generated: str,
     window: Window,
+    source: Source | None = None,
 ) -> str:
     """index.html: every configuration with its level and confidence, a search and a
     filter by level (site.js)."""
@@ -57,11 +58,18 @@ def index(
             generated=generated,
             window=window,
             threshold=BATTLE_TESTED,
+            source=source,
         )
     )
 
 
-def config_page(a: Assessed, links: dict[str, str], generated: str, window: Window) -> str:
+def config_page(
+    a: Assessed,
+    links: dict[str, str],
+    generated: str,
+    window: Window,
+    source: Source | None = None,
+) -> str:
     """A configuration's page: its confidence, what it passed with, its runs and their
     trend. Its links are relative to configs/."""
     c = a.confidence
@@ -79,6 +87,7 @@ def config_page(a: Assessed, links: dict[str, str], generated: str, window: Wind
             generated=generated,
             window=window,
             threshold=BATTLE_TESTED,
+            source=source,
         )
     )
 

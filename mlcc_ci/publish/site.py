@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import cast
 
 from mlcc_ci import clock
-from mlcc_ci.assessing import WINDOW, Assessed, document
+from mlcc_ci.assessing import WINDOW, Assessed, Source, document
 from mlcc_ci.confidence import Window
 from mlcc_ci.errors import UsageError
 from mlcc_ci.publish import pages
@@ -87,6 +87,7 @@ def site_files(
     *,
     badge_label: str = "mlcc-ci",
     window: Window = WINDOW,
+    source: Source | None = None,
 ) -> dict[str, bytes]:
     """Every file of the site: relative path -> content."""
     links = links_of(assessed)
@@ -96,13 +97,13 @@ def site_files(
     def put(path: str, text: str) -> None:
         files[path] = text.encode("utf-8", "replace")  # a lone surrogate a store kept: '?'
 
-    put("index.html", pages.index(assessed, links, generated, window))
+    put("index.html", pages.index(assessed, links, generated, window, source))
     for a in assessed:
         link = links[a.confidence.name]
-        put(link["page"], pages.config_page(a, link, generated, window))
+        put(link["page"], pages.config_page(a, link, generated, window, source))
         label = badge_label.replace("{name}", a.confidence.name)
         put(link["badge"], level_badge(label, a.confidence.level))
-    doc = document(assessed, now, window, links)
+    doc = document(assessed, now, window, links, source)
     # one configuration a line: compact at 10,000, still readable and diffable
     items = cast(list[dict[str, object]], doc.pop("configurations"))
     lines = [json.dumps(item, ensure_ascii=False) for item in items]
@@ -125,13 +126,14 @@ def publish_site(
     *,
     badge_label: str = "mlcc-ci",
     window: Window = WINDOW,
+    source: Source | None = None,
 ) -> Published:
     """Write the site of `assessed` (assessing.assess_store) to `output`, replacing the
     site an earlier publish wrote there. `badge_label`: the badges' left side, `{name}`
     the configuration's name. A folder that is not such a site, or a file, is a
     UsageError, as is a folder that cannot be written."""
     target = _target(output)
-    files = site_files(assessed, now, badge_label=badge_label, window=window)
+    files = site_files(assessed, now, badge_label=badge_label, window=window, source=source)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
