@@ -514,8 +514,8 @@ def test_simulate_a_team_catalog_unpriced_or_with_nothing_supported(cli, tmp_pat
             "Error: --warmup-days: -1 is out of range (at least 0, at most 366)",
         ),
         (
-            ["--daily-budget", "0"],
-            "Error: --daily-budget: 0 is out of range (more than 0, at most 1000000000)",
+            ["--daily-budget", "-1"],
+            "Error: --daily-budget: -1 is out of range (at least 0, at most 1000000000)",
         ),
         (
             ["--policy", "daily"],
@@ -527,3 +527,9 @@ def test_simulate_refuses_bad_input_in_one_line(cli, args, error):
     result = cli("simulate", *args)
     assert result.exit_code == 2
     assert result.output == error + "\n"
+
+
+def test_a_daily_budget_of_zero_is_none_as_for_plan(cli):
+    result = cli("simulate", "--days", "1", "--warmup-days", "0", "--daily-budget", "0", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["dailyBudget"] is None

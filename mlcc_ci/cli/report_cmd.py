@@ -195,7 +195,8 @@ def dashboard(
     store_url: str | None,
     table: str | None,
 ) -> None:
-    """Serve the live dashboard and /api/records as JSON. The page asks for what is running
+    """Serve the live dashboard, and as JSON /api/report (a summary of each configuration),
+    /api/history/<configId> (one in full) and /api/records. The page asks for what is running
     every 2 s: running stages move without a reload; a run that starts or ends reloads it."""
     from mlcc_ci.dashboard import is_loopback, serve
     from mlcc_ci.settings import work_root

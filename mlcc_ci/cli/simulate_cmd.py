@@ -76,7 +76,7 @@ def _number(
     "budget_text",
     default=None,
     metavar="USD",
-    help="A daily dollar budget for the default policy (default: none).",
+    help="A daily dollar budget for the default policy (default and 0: none, as for plan).",
 )
 @json_option
 def simulate(
@@ -114,7 +114,7 @@ def simulate(
     budget = (
         None
         if budget_text is None
-        else _number("--daily-budget", budget_text, float, 0, 1e9, above=True)
+        else _number("--daily-budget", budget_text, float, 0, 1e9) or None  # 0: none, as plan's
     )
     for name in policies:
         if name not in POLICIES:
