@@ -22,12 +22,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from bench_report import populate_sqlite
+
 from mlcc_ci import clock
 from mlcc_ci.assessing import assess_store
 from mlcc_ci.catalog import load_valid_catalog
 from mlcc_ci.models import Record, Run, StageResult
 from mlcc_ci.publish.site import publish_site
-from mlcc_ci.stores.sqlite import SqliteStore, item_text
+from mlcc_ci.stores.sqlite import SqliteStore
 
 INDEX_BUDGET = 5 * 2**20
 ARCHITECTURES = ("transformers-vllm", "triton-onnx", "http-flask", "diffusors-sglang")
@@ -73,29 +75,7 @@ def record_item(c: int, runs: int, now) -> tuple[dict, list[dict]]:
 
 
 def populate(path: Path, configs: int, runs: int, now) -> None:
-    store = SqliteStore(path)
-    store.create_tables()
-    conn = store._connect()
-    conn.execute("BEGIN")
-    for c in range(configs):
-        record, history = record_item(c, runs, now)
-        conn.execute(
-            "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                record["configId"],
-                record["testStatus"],
-                record["lastTestTimestamp"],
-                record["version"],
-                None,
-                item_text(record),  # as the store writes it
-            ),
-        )
-        conn.executemany(
-            "INSERT INTO runs VALUES (?, ?, ?)",
-            [(h["configId"], h["startedAt"], json.dumps(h)) for h in history],
-        )
-    conn.execute("COMMIT")
-    store.close()
+    populate_sqlite(path, configs, runs, lambda c, n: record_item(c, n, now))
 
 
 def size(n: float) -> str:

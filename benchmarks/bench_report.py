@@ -130,13 +130,15 @@ def report(store, catalog, fmt: str) -> str:
         return render.render(load_report(store, catalog, clock.now()), fmt)
 
 
-def populate_sqlite(path: Path, configs: int, runs: int) -> None:
+def populate_sqlite(path: Path, configs: int, runs: int, made=None) -> None:
+    """`configs` records of `runs` runs each, written as the store writes them; `made(c,
+    runs)` gives configuration c's record and history items (default: items)."""
     store = SqliteStore(path)
     store.create_tables()
     conn = store._connect()
     conn.execute("BEGIN")
     for c in range(configs):
-        record, history = items(c, runs)
+        record, history = (made or items)(c, runs)
         conn.execute(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
             (
