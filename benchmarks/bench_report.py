@@ -34,6 +34,7 @@ from mlcc_ci.models import RECENT_RUNS, Cost, Record, Run, StageResult
 from mlcc_ci.report import render
 from mlcc_ci.report.data import collector_paused, load_report, read
 from mlcc_ci.report.model import HISTORY_STRIP
+from mlcc_ci.stores import decodedform
 from mlcc_ci.stores.sqlite import SqliteStore, item_text
 
 REPEAT = 3
@@ -139,6 +140,7 @@ def populate_sqlite(path: Path, configs: int, runs: int, made=None) -> None:
     conn.execute("BEGIN")
     for c in range(configs):
         record, history = (made or items)(c, runs)
+        text = item_text(record)  # as the store writes it, with the record as read beside it
         conn.execute(
             "INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -147,9 +149,10 @@ def populate_sqlite(path: Path, configs: int, runs: int, made=None) -> None:
                 record["lastTestTimestamp"],
                 record["version"],
                 None,
-                item_text(record),  # as the store writes it
+                text,
             ),
         )
+        decodedform.keep(conn, record["configId"], text)
         conn.executemany(
             "INSERT INTO runs VALUES (?, ?, ?)",
             [(h["configId"], h["startedAt"], json.dumps(h)) for h in history],

@@ -5,7 +5,7 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,7 +14,9 @@ from mlcc_ci import decode, settings
 from mlcc_ci.errors import ConflictError, StoreError
 from mlcc_ci.models import Record, Registration, Run
 from mlcc_ci.settings import make_folder
+from mlcc_ci.stores import decodedform
 from mlcc_ci.stores.base import OWNED, RegisterOutcome, reregistered, unchanged
+from mlcc_ci.stores.itemtext import item_text, split_runs
 from mlcc_ci.stores.validate import check_record
 
 PAGE = 500
@@ -26,36 +28,6 @@ def sqlite_url(path: Path) -> str:
     """A SQLite store's URL as every output shows it (`config`, `status`, `clean`, the run
     folders' marks): `sqlite://` and the file's absolute, resolved path."""
     return f"sqlite://{settings.expand_home(path, 'store URL').resolve()}"
-
-
-# A record's item is JSON with its keys sorted, but for the runs it carries, which come
-# last: a report takes them apart from the rest without parsing them (split_runs).
-_CARRIED = ', "recentRuns": '
-
-
-def item_text(item: Mapping[str, Any]) -> str:
-    """A record's item as the store keeps it: JSON, keys sorted, `recentRuns` last."""
-    rest = json.dumps({k: v for k, v in item.items() if k != "recentRuns"}, sort_keys=True)
-    if "recentRuns" not in item or rest == "{}":
-        return json.dumps(dict(item), sort_keys=True)
-    return f"{rest[:-1]}{_CARRIED}{json.dumps(item['recentRuns'], sort_keys=True)}}}"
-
-
-def split_runs(text: str) -> tuple[Any, str] | None:
-    """A stored item without the runs it carries (parsed), and their JSON text (not
-    parsed); None when `text` does not end with them as item_text writes them (an older
-    write, another tool's, a hand edit: the caller parses it whole). The rest parses as
-    JSON only if the runs' key is the item's own, never one inside a value or a string."""
-    at = text.find(_CARRIED)  # near the start: the runs are most of the text
-    if at < 0 or not text.endswith("]}") or not text.startswith("[", at + len(_CARRIED)):
-        return None
-    try:
-        rest = json.loads(text[:at] + "}")
-    except ValueError:
-        return None
-    if not isinstance(rest, dict) or "recentRuns" in rest:
-        return None
-    return rest, text[at + len(_CARRIED) : -1]
 
 
 _SCHEMA = """
@@ -117,7 +89,7 @@ class SqliteStore:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
+                conn.executescript(_SCHEMA + decodedform.SCHEMA)
                 return
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or time.monotonic() > deadline:
@@ -214,7 +186,9 @@ class SqliteStore:
             found = row.fetchone()
             if found is None:
                 new = Record.registered(reg, now)
-                conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", self._row_values(new))
+                values = self._row_values(new)
+                conn.execute("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?)", values)
+                decodedform.keep(conn, new.configId, values[-1])
                 return "created"
             old = self._decode(reg.configId, found[0])
             if old is None:  # unreadable: registering describes it afresh
@@ -223,11 +197,13 @@ class SqliteStore:
                 return "unchanged"
             else:
                 new = reregistered(old, reg)
+            values = self._merged(conn, new)
             conn.execute(
                 "UPDATE records SET testStatus = ?, lastTestTimestamp = ?, version = ?, "
                 "runId = ?, item = ? WHERE configId = ?",
-                (*self._merged(conn, new)[1:], reg.configId),
+                (*values[1:], reg.configId),
             )
+            decodedform.keep(conn, reg.configId, values[-1])
             return "changed"
 
     def get(self, config_id: str) -> Record | None:
@@ -243,6 +219,22 @@ class SqliteStore:
                 (last, self.page_size),
             )
             yield from ((row[0], row[1]) for row in rows)
+            if len(rows) < self.page_size:
+                return
+            last = rows[-1][0]
+
+    def _rows_and_forms(self) -> Iterator[tuple[str, str, int | None, str | None]]:
+        """`_all_rows`, each with the record's form (decodedform) under the running decoder's
+        tag and where its carried runs start, or None twice."""
+        last, tag = "", decodedform.tag()
+        while True:
+            rows = self._read(
+                "SELECT r.configId, r.item, d.runsAt, d.form FROM records r "
+                "LEFT JOIN decoded d ON d.configId = r.configId AND d.tag = ? "
+                "WHERE r.configId > ? ORDER BY r.configId LIMIT ?",
+                (tag, last, self.page_size),
+            )
+            yield from ((row[0], row[1], row[2], row[3]) for row in rows)
             if len(rows) < self.page_size:
                 return
             last = rows[-1][0]
@@ -269,7 +261,13 @@ class SqliteStore:
         if self._remembered is not None:
             return list(self.records()), {}
         records, carried = [], {}
-        for config_id, text in self._all_rows():
+        for config_id, text, runs_at, form in self._rows_and_forms():
+            kept = None if form is None else decodedform.record_of(form)
+            if kept is not None and kept.configId == config_id:
+                if runs_at is not None:
+                    carried[config_id] = (kept.deploymentConfig, text[runs_at:-1])
+                records.append(kept)
+                continue
             parts = split_runs(text)
             if parts is None:
                 record = self._decode(config_id, text)
@@ -326,6 +324,7 @@ class SqliteStore:
                     f"(expected version {expect_version}"
                     + (f", run {expect_run_id})" if expect_run_id else ")")
                 )
+            decodedform.keep(conn, record.configId, values[-1])
 
     def append_run(self, run: Run) -> None:
         with self._write() as conn:
