@@ -293,6 +293,23 @@ def test_stale_means_overdue_by_the_confidence_schedule_by_default_and_daily_kee
     assert one(between, schedule=cadence.CONFIDENCE) == c
 
 
+def test_the_monthly_cost_is_at_the_schedules_interval_not_always_daily():
+    """A battle-tested configuration runs every 3.5 days by the confidence schedule: a
+    month of it costs what that many runs cost, not 30 days' worth."""
+    cost = Cost(0.7, "a run")
+    steady = battle_tested("2026-02-09T00:00:00Z", estimatedCost=cost)
+    every = due(steady, cadence.CONFIDENCE) - clock.parse(steady.lastTestTimestamp)
+    assert every == 3.5 * DAY
+    assert one(steady).monthlyCost == round(0.7 * 730 / (24 * 3.5), 2)
+    assert one(steady, schedule=cadence.DAILY).monthlyCost == round(0.7 * 730 / 24, 2)
+    # its history, when the record carries none, says the same
+    bare = replace(steady, recentRuns=())
+    history = {steady.configId: list(steady.recentRuns)}
+    assert one(bare, history=history).monthlyCost == one(steady).monthlyCost
+    # and twice the base interval doubles it
+    assert one(steady, stale_after=2 * DAY).monthlyCost == round(0.7 * 730 / (48 * 3.5), 2)
+
+
 def test_a_configuration_is_stale_only_after_its_next_due_time_not_at_it():
     rec = battle_tested("2026-02-01T01:00:00Z")
     for schedule in cadence.CADENCES:

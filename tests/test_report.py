@@ -387,7 +387,10 @@ def test_every_format_tells_the_same_facts(cli, rich):
         assert "60% of 5" in flat, name
         assert money in flat, name
         assert f"Cost of the runs shown: ${shown:,.2f}" in flat, name
-        assert "Month at the current schedule (each configuration every 24 h): $" in flat, name
+        assert (
+            "Month at the current schedule (each configuration every 24 h to 3.5 d, by its confidence): $"
+            in flat
+        ), name
         assert "Summary: 19 total | 14 tested | 11 passing | 3 failing" in flat, name
     # the people's formats show times one way only; stage marks: the running run's own
     for out in (text, md):

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import quote
 
-from mlcc_ci import clock
+from mlcc_ci import cadence, clock
 from mlcc_ci.aws.cloudwatch import log_group
 from mlcc_ci.constants import RUNNING, STAGES
 from mlcc_ci.cost import Total, money
@@ -133,10 +133,12 @@ def cost_lines(report: Report, *, hide_zero: bool = False) -> list[str]:
     if by_day or not hide_zero:
         lines.append(f"Cost per day: {days}")
     if not (hide_zero and is_zero(report.monthly)):
-        every = f"{report.scheduleHours:g} h"
+        every = f"every {report.scheduleHours:g} h"
+        if report.schedule == cadence.CONFIDENCE:  # as often as its interval says
+            longest = report.scheduleHours * cadence.LONGEST / 24
+            every = f"{every} to {longest:g} d, by its confidence"
         lines.append(
-            f"Month at the current schedule (each configuration every {every}): "
-            f"{report.monthly.text}"
+            f"Month at the current schedule (each configuration {every}): {report.monthly.text}"
         )
     return [*lines, *unbilled_lines(report)]
 

@@ -196,13 +196,21 @@ def _config_json(record: Record) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
-def next_due(record: Record, own: Sequence[Run], stale_after: timedelta, schedule: str) -> datetime:
-    """When the schedule makes `record` (finished) due again: its last test plus the
-    cadence's interval (cadence.every, as `plan` works it out), counted on the runs the
-    record carries, or on `own` (its history) when it carries none."""
+def interval(
+    record: Record, own: Sequence[Run], stale_after: timedelta, schedule: str
+) -> timedelta:
+    """How long after its last test the schedule makes `record` due again (cadence.every, as
+    `plan` works it out), counted on the runs the record carries, or on `own` (its history)
+    when it carries none."""
     if own and not record.recentRuns:
         record = replace(record, recentRuns=tuple(own))
-    return clock.parse(record.lastTestTimestamp) + cadence.every(record, stale_after, schedule)
+    return cadence.every(record, stale_after, schedule)
+
+
+def next_due(record: Record, own: Sequence[Run], stale_after: timedelta, schedule: str) -> datetime:
+    """When the schedule makes `record` (finished) due again: its last test plus its
+    interval."""
+    return clock.parse(record.lastTestTimestamp) + interval(record, own, stale_after, schedule)
 
 
 def _config(
@@ -297,7 +305,10 @@ def _config(
         **_facts(entry, config),
         lastCost=last_cost if tested or shown else None,
         runCosts=costs,
-        monthlyCost=monthly(last_cost.usd, stale_after) if last_cost and supported else None,
+        # as often as the schedule in force runs it (the confidence cadence: less than daily)
+        monthlyCost=monthly(last_cost.usd, interval(record, own, stale_after, schedule))
+        if last_cost and supported
+        else None,
         runStartedAt=record.runStartedAt if running else None,
         currentStage=record.currentStage if running else None,
         currentStageStartedAt=record.currentStageStartedAt if running else None,
