@@ -18,7 +18,7 @@ from mlcc_ci.assessing import Assessed, assess_store, trend
 from mlcc_ci.confidence import Window, assess
 from mlcc_ci.models import Run
 from mlcc_ci.publish import site
-from mlcc_ci.publish.badge import COLOURS, badge, level_badge, text_width
+from mlcc_ci.publish.badge import COLOURS, PADDING, badge, level_badge, text_width
 from mlcc_ci.resources import data_path
 from mlcc_ci.settings import state_dir
 from mlcc_ci.stores.sqlite import SqliteStore
@@ -113,6 +113,21 @@ def test_a_hostile_label_is_escaped_in_the_badge():
     assert root.get("aria-label") == title
     long = level_badge("x" * 200, "new")
     assert "x" * 63 + "…" in long and "x" * 64 not in long
+
+
+@pytest.mark.unit
+def test_an_empty_label_makes_a_badge_of_the_message_alone():
+    svg = level_badge("", "battle-tested")
+    root = ElementTree.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    assert root.get("aria-label") == "battle-tested" == root.find(f"{ns}title").text
+    right = round(text_width("battle-tested")) + 2 * PADDING
+    assert root.get("width") == str(right)  # no label part at all
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert texts == ["battle-tested", "battle-tested"]  # the message and its shadow
+    labelled = ElementTree.fromstring(level_badge("mlcc-ci", "battle-tested"))
+    assert [t.text for t in labelled.iter(f"{ns}text")][::2] == ["mlcc-ci", "battle-tested"]
+    assert int(labelled.get("width")) > right
 
 
 # -- the site's files and pages
@@ -458,9 +473,8 @@ def test_a_publish_that_fails_leaves_the_old_site_whole(cli, played, tmp_path, m
     monkeypatch.setattr(site, "_write", full_disk)
     failed = cli("publish", "--profile", "example", "-o", str(out))
     assert failed.exit_code == 2
-    assert failed.output.startswith("Error: cannot write ") and failed.output.endswith(
-        "/configs/x.html: No space left on device\n"
-    )
+    # the file named as in the site asked for, not in the folder it was written in first
+    assert failed.output == f"Error: cannot write {out}/configs/x.html: No space left on device\n"
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     assert after == before
     assert [p.name for p in tmp_path.iterdir()] == ["site"]

@@ -100,12 +100,13 @@ def text_width(text: str) -> float:
 
 
 def badge(label: str, message: str, colour: str) -> str:
-    """The SVG of a flat badge `label | message`, the message on `colour`."""
+    """The SVG of a flat badge `label | message`, the message on `colour`; the message
+    alone for an empty label (as shields draws one)."""
     label, message = clean(label), clean(message)
-    left = round(text_width(label)) + 2 * PADDING
+    left = round(text_width(label)) + 2 * PADDING if label else 0
     right = round(text_width(message)) + 2 * PADDING
     width = left + right
-    said = escape(f"{label}: {message}", {'"': "&quot;"})
+    said = escape(f"{label}: {message}" if label else message, {'"': "&quot;"})
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" '
         f'aria-label="{said}"><title>{said}</title>'
@@ -117,7 +118,7 @@ def badge(label: str, message: str, colour: str) -> str:
         f'<rect width="{width}" height="20" fill="url(#s)"/></g>'
         '<g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" '
         'text-rendering="geometricPrecision" font-size="110">'
-        f"{_text(label, left / 2, left - 2 * PADDING)}"
+        f"{_text(label, left / 2, left - 2 * PADDING) if label else ''}"
         f"{_text(message, left + right / 2, right - 2 * PADDING)}</g></svg>"
     )
 

@@ -138,12 +138,12 @@ def publish_site(
         target.parent.mkdir(parents=True, exist_ok=True)
         fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename or target}: {exc.strerror}") from None
+        raise UsageError(f"cannot write the site to {output}: {exc.strerror}") from None
     try:
         _write(fresh, files, _mode_of(target))
         _swap(fresh, target)
     except OSError as exc:
-        raise UsageError(f"cannot write {exc.filename or target}: {exc.strerror}") from None
+        raise UsageError(f"cannot write {_shown(exc, fresh, output)}: {exc.strerror}") from None
     finally:
         shutil.rmtree(fresh, ignore_errors=True)  # gone already once it took the place
     return Published(
@@ -153,6 +153,15 @@ def publish_site(
         sum(len(v) for v in files.values()),
         len(files["index.html"]),
     )
+
+
+def _shown(exc: OSError, fresh: Path, output: Path) -> str:
+    """The file a write failed on as the user knows it: inside the site asked for, never the
+    temporary folder it is written in first."""
+    failed = Path(str(exc.filename or ""))
+    if failed.is_relative_to(fresh) and failed != fresh:
+        return str(output / failed.relative_to(fresh))
+    return str(output)
 
 
 def _target(output: Path) -> Path:
