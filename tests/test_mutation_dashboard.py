@@ -96,6 +96,24 @@ def ask(server, path, method="GET", host="127.0.0.1", **headers):
         conn.close()
 
 
+def raw(server, request: bytes) -> tuple[bytes, bytes]:
+    """The head and the body of the answer to `request`, as the server wrote them (HTTP/1.0:
+    it closes the connection after one answer)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as conn:
+        conn.sendall(request)
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return head, body
+
+
+def head_of(server, path, host=b"127.0.0.1"):
+    return raw(server, b"HEAD " + path.encode() + b" HTTP/1.0\r\nHost: " + host + b"\r\n\r\n")
+
+
 POLICY = (
     "default-src 'none'; style-src 'unsafe-inline'; "
     f"script-src '{script_hash()}'; connect-src 'self'"
@@ -195,6 +213,68 @@ def test_an_unknown_page_and_a_head_request(filled):
         assert int(headers["Content-Length"]) == len(ask(server, "/api/live")[2])
         status, headers, body = ask(server, "/api/records", method="HEAD")
         assert status == 200 and body == b"" and int(headers["Content-Length"]) > 2
+
+
+def test_a_head_request_has_no_body_whatever_it_asks_for(filled, monkeypatch):
+    store, work, (first, _, _) = filled
+    with serving(store, work) as server:
+        for path, status in (
+            ("/", b"200"),
+            ("/api/live", b"200"),
+            ("/api/records", b"200"),
+            (f"/api/history/{first.config_id}", b"200"),
+            ("/api/history/nope", b"404"),
+            ("/logs/cfg-run.1/build.log", b"200"),
+            ("/logs/cfg-run.1/deploy_test.log", b"404"),
+            ("/nope", b"404"),
+        ):
+            head, body = head_of(server, path)
+            assert head.split(b" ")[1] == status, path
+            assert body == b"", path
+            length = next(h for h in head.split(b"\r\n") if h.startswith(b"Content-Length: "))
+            assert int(length.split(b": ")[1]) > 0, path
+        head, body = head_of(server, "/api/live", host=b"evil.example")
+        assert head.split(b" ")[1] == b"421" and body == b""
+
+        def unreadable():
+            raise StoreError("the store is locked")
+
+        monkeypatch.setattr(store, "records", unreadable)
+        head, body = head_of(server, "/api/records")
+        assert head.split(b" ")[1] == b"503" and body == b""
+
+
+def test_the_headers_as_written(filled):
+    store, work, _ = filled
+    with serving(store, work) as server:
+        head, body = raw(server, b"GET /api/live HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+        lines = head.split(b"\r\n")
+        assert lines[0].startswith(b"HTTP/1.0 200 ")
+        assert lines[1:2] == [b"Server: mlcc-ci-dashboard Python/" + lines[1].split(b"/")[-1]]
+        assert b"Content-Type: application/json" in lines
+        assert b"Content-Length: %d" % len(body) in lines
+        assert b"Vary: Accept-Encoding" in lines
+        assert b"Cache-Control: no-store" in lines
+        assert b"X-Content-Type-Options: nosniff" in lines
+        assert b"Content-Security-Policy: " + POLICY.encode() in lines
+        assert not any(line.startswith(b"Content-Encoding") for line in lines)
+        request = b"GET /api/live HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip\r\n\r\n"
+        head, body = raw(server, request)
+        assert b"Content-Encoding: gzip" in head.split(b"\r\n")
+        assert json.loads(gzip.decompress(body))["running"]
+        # no Host header at all: not a loopback name
+        head, body = raw(server, b"GET /api/live HTTP/1.0\r\n\r\n")
+        assert head.split(b" ")[1] == b"421"
+        assert json.loads(body) == {
+            "error": "this dashboard answers to loopback names only, not ''"
+        }
+        # a query string is not part of the path, however many question marks it has
+        assert ask(server, "/api/live?a=1?b=2")[0] == 200
+        # the handler's cache is the one that answers
+        cache = server.RequestHandlerClass.report_cache
+        assert isinstance(cache, dashboard.ReportCache) and cache.builds == 1
+        status, headers, _ = ask(server, "/api/records")
+        assert status == 200 and headers["Content-Encoding"] is None
 
 
 def test_another_host_is_refused_unless_any_host_was_asked_for(filled):
@@ -372,11 +452,19 @@ def test_one_read_at_a_time_at_least_a_gap_apart(filled, monkeypatch):
     cache._refresh()  # built at 100, now 250: no wait
     assert slept == [1.0, 0.0]
     # a refresh under way: no second one
-    threads = []
-    monkeypatch.setattr(dashboard, "threading", SimpleNamespace(Thread=threads.append))
-    cache._refreshing = True
+    started = []
+
+    class Thread:
+        def __init__(self, target, name, daemon):
+            self.target = target
+
+        def start(self):
+            started.append(self.target)  # not run yet: still under way
+
+    monkeypatch.setattr(dashboard, "threading", SimpleNamespace(Thread=Thread))
     cache._refresh_later()
-    assert threads == [] and cache._refreshing
+    cache._refresh_later()
+    assert len(started) == 1 and cache._refreshing is True
 
 
 def test_a_store_that_fails_a_refresh_keeps_the_last_answers(filled, monkeypatch):

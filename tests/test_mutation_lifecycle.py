@@ -377,12 +377,12 @@ def test_a_run_that_proved_nothing_goes_back_to_the_status_it_had(status, tmp_pa
     assert store.appended == [run_of(current, report.outcome)]
 
 
-def _rules(tmp_path, backoff=3600):
+def _rules(tmp_path, backoff=3600, name="sagemaker-capacity"):
     team = tmp_path / "team"
     team.mkdir(exist_ok=True)
     (team / "_failures.yaml").write_text(
         "rules:\n"
-        "  - name: sagemaker-capacity\n"
+        f"  - name: {name}\n"
         "    class: capacity\n"
         "    stages: [deploy_test]\n"
         "    pattern: '(Unable to provision)'\n"
@@ -608,6 +608,21 @@ def test_the_platform_team_hears_of_an_old_block_and_the_record_remembers():
     assert written.version == before.version + 1
     assert (version, run_id) == (before.version, before.runId)
     assert report.record is written and report.notes == []
+
+
+def test_a_suspect_rule_is_named_where_the_run_s_rules_write_it(tmp_path):
+    rules = _rules(tmp_path, name="team-capacity")  # a team's rule, not a shipped one
+    rule = next(r for r in rules if r.name == "team-capacity")
+    ctx, report, _, platform = _told("pass", "fail-deploy_test", CAPACITY, rules=rules)
+    turned = _old_block(since="2026-03-04T09:00:00.000Z", rounds=4, rule="team-capacity")
+    notices.tell(ctx, report, turned)  # one round past the limit, 3: suspect
+    ((_, message),) = platform.sent
+    assert message.splitlines()[-1] == (
+        f"Suspect: rule team-capacity ({rule.source}) has blocked cfg-1 4 rounds in a row "
+        "(capacity): nothing proven; the rule may hide a product failure (more than "
+        "suspect-rounds = 3)."
+    )
+    assert "team/_failures.yaml" in rule.source
 
 
 def test_the_platform_team_is_not_told_twice_nor_without_a_sender():

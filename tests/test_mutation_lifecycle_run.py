@@ -785,6 +785,27 @@ def test_a_failure_is_classified_by_the_rules_from_its_log(tmp_path, staged):
     assert again.outcome.failure.cls == "capacity"
 
 
+def test_a_failure_is_classified_by_its_summary_too_and_its_capture_masked(tmp_path, staged):
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "_failures.yaml").write_text(
+        "rules:\n"
+        "  - name: no-capacity\n"
+        "    class: capacity\n"
+        "    stages: [deploy_test]\n"
+        "    pattern: 'no capacity for (\\S+)'\n"
+        "    retry: {count: 1, backoffSeconds: 0}\n"
+        "    hint: 'retry'\n"
+    )
+    rules = load_rules(team)
+    staged.results["deploy_test"] = StageResult(
+        "fail", errorSummary=f"exit code 1\nno capacity for {SECRET}"
+    )
+    _, _, report, found = _attempt(tmp_path, rules=rules)
+    assert found is not None and found.rule == "no-capacity" and found.capture == SECRET
+    assert report.outcome.failure == Failure("capacity", "deploy_test", "no-capacity", "***")
+
+
 def test_rules_that_cannot_be_read_leave_the_failure_unclassified(tmp_path, staged, monkeypatch):
     def broken(folder=None):
         raise CatalogError(["two rules named x"])
@@ -980,6 +1001,33 @@ def test_an_attempt_s_folder_configuration_and_environment(tmp_path):
     assert (work / workdirs.MARKER).read_text() == workdirs.owner_of(ctx.store) + "\n"
 
 
+def test_every_stage_runs_the_generator_found_inside_the_validate_env(tmp_path, monkeypatch):
+    asked = []
+
+    class Installed:
+        def stage_env(self, env):
+            asked.append(dict(env))
+            return {"PATH": "/gen/bin:" + env.get("PATH", ""), "NPM_CONFIG_PREFIX": "/gen"}
+
+    def find(pin, env):
+        asked.append(pin)
+        return Installed()
+
+    monkeypatch.setattr(generator, "find", find)
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin"}
+    ctx, _, _, space = _prepared(tmp_path, env)
+    pin, seen = asked
+    assert pin == ctx.profile.generator
+    assert seen["MLCC_CONFIG_ID"] == "0000000000000001" and seen["PATH"] == "/usr/bin"
+    assert space.env["NPM_CONFIG_PREFIX"] == "/gen"
+    venv = generator.home(space.env) / "validate-env"
+    assert space.env == {
+        **space.env,
+        **validate_env.activation(venv, {"PATH": "/gen/bin:/usr/bin"}),
+    }
+    assert space.env["PATH"].endswith(":/gen/bin:/usr/bin")
+
+
 def test_an_unclaimed_run_and_a_project_with_no_name(tmp_path):
     config = {"buildStrategy": "codebuild-submit", "deploymentTarget": "managed-inference"}
     _, _, _, space = _prepared(tmp_path, config=config, run_id="")
@@ -991,7 +1039,7 @@ def test_an_unclaimed_run_and_a_project_with_no_name(tmp_path):
 
 
 def test_a_project_folder_outside_the_work_folder_is_refused(tmp_path):
-    for name in ("../../escape", "../.."):
+    for name in ("../../escape", "../..", ".."):
         with pytest.raises(ValueError) as raised:
             _prepared(tmp_path, config={"projectName": name})
         assert str(raised.value).startswith("the project folder ")
