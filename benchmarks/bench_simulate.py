@@ -13,6 +13,7 @@ import sys
 import time
 
 from mlcc_ci.simulation import metrics
+from mlcc_ci.simulation.bound import bound_line, silent_bound
 from mlcc_ci.simulation.compare import compare
 
 DAYS = 30
@@ -35,6 +36,9 @@ def main(seeds: tuple[int, ...]) -> int:
         for line in metrics.missed_lines(found.summaries):
             print(line)
         print(metrics.target_line(target, default, seed_policy))
+        bound = silent_bound(found.world, found.setting)
+        if bound is not None and bound.silent:
+            print(bound_line(bound))
         replays = ", ".join(f"{s.policy} {s.seconds:.2f} s" for s in found.summaries)
         print(f"replays (wall): {replays}; the comparison {wall:.2f} s wall, {cpu:.2f} s CPU")
     print(f"== target met in {met} of {len(seeds)} worlds")

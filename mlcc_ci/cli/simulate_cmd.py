@@ -96,6 +96,7 @@ def simulate(
     breakage to detection (median and worst), dollars spent (the cost table's)."""
     from mlcc_ci.constants import DEFAULT_MAX_CONCURRENCY
     from mlcc_ci.simulation import metrics
+    from mlcc_ci.simulation.bound import bound_line, silent_bound
     from mlcc_ci.simulation.compare import DEFAULT_POLICIES, WARMUP_DAYS, compare
     from mlcc_ci.simulation.replay import POLICIES
 
@@ -130,6 +131,7 @@ def simulate(
         image_digests=image_digests == "on",
     )
     world = found.world
+    bound = silent_bound(world, found.setting)
     if as_json:
         setting = {
             "days": days,
@@ -143,7 +145,15 @@ def simulate(
             "scanEveryHours": 1,
             "prices": found.setting.prices.label,
         }
-        click.echo(json.dumps(metrics.report_json(world, found.summaries, setting), indent=2))
+        out = metrics.report_json(world, found.summaries, setting)
+        if bound is not None:
+            out["silentBound"] = {
+                "silentRegressions": bound.silent,
+                "costShare": bound.share,
+                "leastMeanHours": bound.least_hours,
+                "seedMeanHours": bound.seed_hours,
+            }
+        click.echo(json.dumps(out, indent=2))
         return
     click.echo(
         f"Simulated {_days(days)} after {_days(warmup)} of warm-up, seed {seed}: the "
@@ -166,6 +176,8 @@ def simulate(
     if "default" in chosen and "seed" in chosen:
         default, seed_policy = found.by_name("default"), found.by_name("seed")
         click.echo(metrics.target_line(metrics.target(default, seed_policy), default, seed_policy))
+    if bound is not None and bound.silent:
+        click.echo(bound_line(bound))
 
 
 def _days(n: float) -> str:
