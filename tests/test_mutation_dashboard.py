@@ -371,6 +371,31 @@ def test_the_first_answer_reads_the_store_and_the_next_ones_do_not(filled):
     assert cache.answer("live", lambda r: "other") == dashboard._live_json(rendered[0]).encode()
 
 
+def test_an_answer_is_compressed_once_at_level_5(filled, monkeypatch):
+    store, _, _ = filled
+    cache = dashboard.ReportCache(Watched(store), CATALOG)
+    body = cache.answer("json", dashboard.report_json)
+    packed = []
+    real = gzip.compress
+
+    def compress(data, compresslevel=9, mtime=None):
+        packed.append(compresslevel)
+        return real(data, compresslevel=compresslevel, mtime=mtime)
+
+    monkeypatch.setattr(dashboard.gzip, "compress", compress)
+    first = cache.answer("json", dashboard.report_json, gzipped=True)
+    assert cache.answer("json", dashboard.report_json, gzipped=True) is first
+    assert packed == [5]  # once, on the first request that takes gzip
+    assert first == real(body, compresslevel=5, mtime=0)
+    assert gzip.decompress(first) == body
+
+
+def test_a_store_that_cannot_remember_decoded_records_is_read_as_it_is():
+    plain = SimpleNamespace(change_token=lambda: None)  # no remember_decoded
+    cache = dashboard.ReportCache(plain, CATALOG)
+    assert cache.store is plain and cache.builds == 0
+
+
 def test_a_refresh_runs_on_a_daemon_thread_of_its_own(filled, monkeypatch):
     store, _, _ = filled
     watched = Watched(store)
@@ -627,6 +652,8 @@ def test_loopback_names_and_addresses_only():
         "[10.0.0.1]",
         "",
         "localhost.localdomain",
+        "[::11",  # a bracket at one end only: not an IPv6 literal
+        "x127.0.0.1]",
     ):
         assert dashboard.is_loopback(host) is False, host
 

@@ -714,6 +714,16 @@ def test_a_retried_failure_is_tried_again_after_its_backoff_and_the_claim_is_han
     assert [r.runId for r in store.appended] == ["run-7"]
 
 
+def test_a_retry_shown_on_a_broken_display_is_a_note_on_the_run():
+    def broken(event):
+        raise OSError("terminal gone")
+
+    report = _retryable()
+    ctx = context(FakeStore(), cancel=Waited(), progress=broken)
+    assert retry._again(ctx, record.Claim(report.record), ENTRY, report, _found(), 1) is True
+    assert report.notes[-1] == "progress could not be shown: OSError: terminal gone"
+
+
 def test_the_last_retry_allowed_and_the_one_after_it():
     assert _again(_retryable(), _found(2, 0), 2)[0] is True
     report = _retryable()

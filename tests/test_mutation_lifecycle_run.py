@@ -806,6 +806,24 @@ def test_a_failure_is_classified_by_its_summary_too_and_its_capture_masked(tmp_p
     assert report.outcome.failure == Failure("capacity", "deploy_test", "no-capacity", "***")
 
 
+def test_a_rule_of_another_stage_does_not_classify_a_failure(tmp_path, staged):
+    team = tmp_path / "team"
+    team.mkdir()
+    (team / "_failures.yaml").write_text(
+        "rules:\n"
+        "  - name: deploy-only\n"
+        "    class: capacity\n"
+        "    stages: [deploy_test]\n"
+        "    pattern: 'no capacity for (\\S+)'\n"
+        "    retry: {count: 1, backoffSeconds: 0}\n"
+        "    hint: 'retry'\n"
+    )
+    staged.results["build"] = StageResult("fail", errorSummary="no capacity for gpus")
+    _, _, report, found = _attempt(tmp_path, rules=load_rules(team))
+    assert report.outcome.failure.stage == "build"
+    assert report.outcome.failure.rule != "deploy-only" and found.rule != "deploy-only"
+
+
 def test_rules_that_cannot_be_read_leave_the_failure_unclassified(tmp_path, staged, monkeypatch):
     def broken(folder=None):
         raise CatalogError(["two rules named x"])
@@ -862,6 +880,21 @@ def test_a_run_writes_its_result_then_tells_the_owners(tmp_path, monkeypatch):
         Progress("http-flask", "update", "start"),
         Progress("http-flask", "update", "end", "fail-build"),
     ]
+
+
+def test_a_run_shown_on_a_broken_display_is_a_note_on_it(tmp_path, monkeypatch):
+    shown = []
+
+    def broken(event):
+        shown.append(event.state)
+        raise OSError("terminal gone")
+
+    made, _ = _runner(tmp_path, progress=broken)
+    monkeypatch.setattr(runner, "attempts", lambda ctx, claim, entry: _report(claim.record))
+    monkeypatch.setattr(quarantine, "in_force", lambda entry, now: None)
+    report = made.run(running(), ENTRY)
+    assert shown == ["start", "end"] and report.status == "fail-build"
+    assert report.notes == ["progress could not be shown: OSError: terminal gone"]
 
 
 def test_a_quarantined_run_says_so_and_tells_no_one(tmp_path, monkeypatch):
