@@ -154,9 +154,62 @@ def test_record_of_refuses_what_is_not_a_form():
     assert decodedform.record_of("not json") is None
     assert decodedform.record_of('{"a": 1}') is None
     assert decodedform.record_of("[1, 2]") is None
+    assert decodedform.record_of("null") is None
     names = len(decodedform._NAMES)
     assert decodedform.record_of(json.dumps([None] * names)) is None  # no stage map
     assert decodedform.record_of(json.dumps([[1]] * names)) is None
+    record = decodedform.record_of(decodedform.form_of(RECORD))
+    assert record == RECORD
+    longer = [*json.loads(decodedform.form_of(RECORD)), "one too many"]
+    assert decodedform.record_of(json.dumps(longer)) is None
+    assert decodedform.record_of(json.dumps(longer[:-2])) is None
+
+
+@pytest.mark.functional
+def test_an_item_no_one_can_read_keeps_no_form(tmp_path):
+    with sqlite_store(tmp_path) as store:
+        with store._write() as conn:
+            decodedform.keep(conn, "0000000000000001", "not json")
+            decodedform.keep(conn, "0000000000000002", '{"configId": "0000000000000002"}')
+        assert forms(store) == {}
+
+
+@pytest.mark.functional
+def test_registering_anew_keeps_the_form_of_the_new_item(tmp_path):
+    with sqlite_store(tmp_path) as store:
+        reg = registration(1)
+        store.register(reg, T0)
+        changed = replace(reg, configJson=reg.configJson[:-1] + ',"note":"renamed"}')
+        assert store.register(changed, T0) == "changed"
+        (config_id,) = forms(store)
+        assert config_id == reg.configId
+        form = store._connect().execute("SELECT form FROM decoded").fetchone()[0]
+        assert "renamed" in decodedform.record_of(form).configJson
+        assert decodedform.record_of(form) == store.get(reg.configId)
+
+
+@pytest.mark.functional
+def test_forms_are_read_page_by_page(tmp_path):
+    with sqlite_store(tmp_path) as store:
+        written = [carrying(store, n) for n in range(1, 6)]
+        store.page_size = 2
+        records, carried = store.records_and_raw_runs()
+        assert records == [replace(w, recentRuns=()) for w in written]
+        assert list(carried) == [w.configId for w in written]
+        assert len(forms(store)) == 5
+
+
+RECORD = Record(
+    configId="0123456789abcdef",
+    configJson="{}",
+    deploymentConfig="cfg",
+    buildStrategy="",
+    projectName="p",
+    createdAt=T0,
+    source="catalog",
+    version=1,
+    stageResults={"build": StageResult("pass", 3)},
+)
 
 
 @pytest.mark.unit

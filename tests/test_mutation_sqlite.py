@@ -379,3 +379,18 @@ def test_a_record_deleted_while_it_was_read_is_a_conflict(tmp_path):
             store.replace(record, expect_version=record.version, expect_run_id="run-9")
         assert str(raised.value) == said + ", run run-9)"
         assert store.get(record.configId) is None
+
+
+@pytest.mark.unit
+def test_a_store_path_under_a_home_that_does_not_exist_is_named_as_the_store_url():
+    from pathlib import Path
+
+    from mlcc_ci.errors import UsageError
+    from mlcc_ci.stores.sqlite import sqlite_url
+
+    with pytest.raises(UsageError) as refused:
+        sqlite_url(Path("~no-such-user-mlcc/results.db"))
+    assert str(refused.value) == (
+        "store URL '~no-such-user-mlcc/results.db': cannot expand '~no-such-user-mlcc': "
+        "no user named 'no-such-user-mlcc'"
+    )

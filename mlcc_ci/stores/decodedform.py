@@ -51,7 +51,7 @@ DECODER_SCHEMA = "ci-record.schema.json"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decoded (
-    configId TEXT PRIMARY KEY,
+    configId TEXT NOT NULL PRIMARY KEY,
     tag TEXT NOT NULL,
     runsAt INTEGER,
     form TEXT NOT NULL
@@ -113,9 +113,9 @@ def record_of(form: str) -> Record | None:
     """The record a form holds; None for anything that is not one (the item is decoded)."""
     try:
         values = json.loads(form)
-        if type(values) is not list or len(values) != len(_NAMES):
+        if type(values) is not list:
             return None
-        given = dict(zip(_NAMES, values, strict=True))
+        given = dict(zip(_NAMES, values, strict=True))  # ValueError unless one value a field
         for name in _STAGE_MAPS:
             given[name] = _stage_map(given[name])
         for name, part in _PARTS.items():
