@@ -192,7 +192,7 @@ def test_a_local_stage_log_is_served_confined_to_the_work_folder(filled):
             "/logs/a/b/build.log",
         ):
             status, headers, body = ask(server, path)
-            assert status == 404, path
+            assert status == 404 and headers["Content-Type"] == "application/json", path
             assert json.loads(body) == {"error": f"no such log: {path}"}
         (work / RUN_FOLDER / "logs" / "validate.log").mkdir()  # a folder: not a log we serve
         assert ask(server, "/logs/cfg-run.1/validate.log")[0] == 404

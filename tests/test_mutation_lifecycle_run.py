@@ -198,8 +198,13 @@ def test_a_stage_without_a_command_passes_without_a_log(tmp_path, quiet):
 def test_a_stage_with_no_spec_runs_nothing_for_600_seconds(tmp_path, quiet):
     quiet.problem = None
     space = workspace(tmp_path, {})
-    result = stage.run_stage(context(tmp_path), space, ENTRY, "build", space.project, "slow", {})
-    assert result.status == "pass"
+    executor = FakeExecutor()
+    ctx = context(tmp_path, executor)
+    result = stage.run_stage(ctx, space, ENTRY, "build", space.project, "slow", {})
+    log = space.work / "logs" / "build.log"
+    assert result == StageResult("pass", logPointer=str(log))
+    (call,) = executor.calls
+    assert (call["command"], call["timeout"], call["log"]) == ("sleep 3; true", 600.0, log)
 
 
 def test_an_injected_fault_stands_in_for_the_command_without_the_harness_s_checks(
@@ -276,7 +281,13 @@ def aws(monkeypatch):
     the smoke test."""
     seen = SimpleNamespace(swept=[], reasons=[], smoked=[], smoke=None)
     where = endpoint.Deployed("ep-1", (), "eu-west-1")
-    monkeypatch.setattr(endpoint, "deployed", lambda project, env: where)
+    seen.deployed = []
+
+    def deployed(project, env):
+        seen.deployed.append((project, env))
+        return where
+
+    monkeypatch.setattr(endpoint, "deployed", deployed)
 
     def swept_up(deployed, env, outcome, spec, pointer, secrets, stop):
         seen.swept.append((deployed, env, outcome, spec, pointer, secrets, stop))
@@ -307,6 +318,7 @@ def test_teardown_sweeps_up_what_the_project_deployed(tmp_path, quiet, aws):
     assert (where, env, outcome, given) == (aws.where, space.env, StageRun(0, 1, ""), spec)
     assert pointer == str(space.work / "logs" / "teardown.log")
     assert secrets == [SECRET] and stop is ctx.stop
+    assert aws.deployed == [(space.project, space.env)]  # before do/clean forgets it
     # a third interrupt: teardown abandoned, nothing swept
     ctx = context(
         tmp_path, FakeExecutor(StageRun(None, 1, "", cancelled=True)), profile(endpoint_checks=True)
@@ -466,6 +478,8 @@ def test_validate_runs_the_project_s_own_do_validate(tmp_path, quiet, checks):
     assert quiet.before == []  # validate runs no stage command of its own
     _validate(tmp_path, FakeExecutor(), profile(only=("validate",)))
     assert checks.asked[-1][1] is False  # a profile that never deploys
+    _validate(tmp_path, FakeExecutor(), profile(only=("validate", "deploy_test")))
+    assert checks.asked[-1][1] is True
 
 
 def test_validate_fails_on_the_harness_s_own_checks_first(tmp_path, quiet, checks):
@@ -506,8 +520,9 @@ def test_what_do_validate_s_exit_code_means(tmp_path, quiet, checks):
         logPointer=log,
         note="do/validate could not run: ❌ no model id; ⚠️ old base image",
     )
-    result = _validate(tmp_path, FakeExecutor(StageRun(2, 1, ""), said="a\n\x1b[1mb\x1b[0m\n"))[2]
-    assert result.note == "do/validate could not run: b"
+    said = "a\nb\n\x1b[1mc\x1b[0m\n"
+    result = _validate(tmp_path, FakeExecutor(StageRun(2, 1, ""), said=said))[2]
+    assert result.note == "do/validate could not run: c"  # no ❌ or ⚠️: its last line
     result = _validate(tmp_path, FakeExecutor(StageRun(2, 1, ""), said=""))[2]
     assert result.note == "do/validate could not run: no reason given"
     result = _validate(
@@ -525,6 +540,13 @@ def test_what_do_validate_s_exit_code_means(tmp_path, quiet, checks):
         logPointer=log,
         errorSummary="timed out after 33s; its process group was killed\nslow",
     )
+    stopped = FakeExecutor(StageRun(None, 1, "", cancelled=True))
+    ctx, space, _ = _validate(tmp_path, FakeExecutor())
+    ctx.stop.reason = "SIGINT"
+    result = stage._project_validate(
+        replace(ctx, executor=stopped), space, StageSpec("validate", None, 33.0)
+    )
+    assert result.errorSummary == "interrupted by SIGINT; its process group was killed"
     result = _validate(tmp_path, FakeExecutor(StageRun(0, 1, "")), env={"MLCC_CI_LOG_STREAM": "s"})[
         2
     ]
@@ -542,6 +564,9 @@ def test_validate_says_what_sagemaker_cannot_place(tmp_path, quiet, checks):
         tmp_path, FakeExecutor(StageRun(0, 1, "")), profile(only=("generate", "validate"))
     )
     assert result == StageResult("fail", logPointer=str(log), errorSummary=said)
+    deploys = profile(only=("generate", "validate", "deploy_test"))
+    result = _validate(tmp_path, FakeExecutor(StageRun(0, 1, "")), deploys)[2]
+    assert result == StageResult("pass", logPointer=str(log), note=said)
     # a note of its own is kept before the prediction; a failure stays as it was
     ctx = context(tmp_path)
     result = stage._predicted(
@@ -636,7 +661,10 @@ def test_an_attempt_runs_every_stage_then_teardown(tmp_path, staged):
 
 
 def test_an_attempt_s_cost_in_the_executor_counts_the_build_itself(tmp_path, staged):
+    priced = json.loads(CATALOG.get("http-flask").config_json)
+    staged.space = replace(staged.space, config=priced)
     ctx, _, report, _ = _attempt(tmp_path, env={"CODEBUILD_BUILD_ID": "b:1"})
+    assert "min executor" in report.outcome.estimatedCost.basis
     outcome = report.outcome
     inside = estimate(
         ctx.profile.prices,
@@ -647,6 +675,30 @@ def test_an_attempt_s_cost_in_the_executor_counts_the_build_itself(tmp_path, sta
         in_executor=True,
     )
     assert outcome.estimatedCost == inside
+
+
+def test_a_profile_that_runs_nothing_in_aws_costs_nothing(tmp_path, staged):
+    priced = json.loads(CATALOG.get("http-flask").config_json)
+    staged.space = replace(staged.space, config=priced)
+    _, _, report, _ = _attempt(tmp_path, prof=load_profile(CATALOG, "example"))
+    assert report.outcome.estimatedCost.usd == 0.0
+    assert report.outcome.estimatedCost.basis == "profile example runs nothing in AWS"
+
+
+def test_a_stage_shown_on_a_broken_display_is_a_note_on_the_attempt(tmp_path, staged):
+    def broken(event):
+        raise OSError("terminal gone")
+
+    _, _, report, _ = _attempt(tmp_path, prof=profile(only=("generate",)), progress=broken)
+    assert report.notes == ["earlier", "progress could not be shown: OSError: terminal gone"]
+    assert report.status == "pass"
+
+
+def test_a_profile_may_run_teardown_alone_after_generate(tmp_path, staged):
+    _, _, report, _ = _attempt(tmp_path, prof=profile(only=("generate", "teardown")))
+    assert [c[0] for c in staged.calls] == ["generate", "teardown"]
+    assert report.outcome.stageResults["teardown"].status == "pass"
+    assert report.outcome.stageResults["build"] == StageResult("skip", note="not in unit")
 
 
 def test_the_first_failure_skips_the_stages_after_it_but_not_teardown(tmp_path, staged):
@@ -661,6 +713,16 @@ def test_the_first_failure_skips_the_stages_after_it_but_not_teardown(tmp_path, 
     assert report.outcome.errorMessage == "build failed: no space left"
     assert report.outcome.failure == Failure(UNCLASSIFIED, "build", "", "")
     assert found is not None and found.cls == UNCLASSIFIED
+
+
+def test_a_stage_and_teardown_both_failing_is_the_stage_s_failure(tmp_path, staged):
+    staged.results["deploy_test"] = StageResult("fail", errorSummary="endpoint failed")
+    staged.results["teardown"] = StageResult("fail", errorSummary="endpoint still up")
+    _, _, report, _ = _attempt(tmp_path, rules=())
+    assert report.status == "fail-deploy_test"
+    assert report.outcome.errorMessage == "deploy_test failed: endpoint failed"
+    assert report.outcome.failure.stage == "deploy_test"
+    assert report.outcome.stageResults["teardown"].status == "fail"
 
 
 def test_a_failure_with_no_output_and_one_in_teardown_alone(tmp_path, staged):
@@ -988,14 +1050,16 @@ def test_what_the_runner_s_callers_reach(tmp_path):
 # -- stageenv: an attempt's folder, configuration and environment ------------------------------
 
 
-def _prepared(tmp_path, env=None, config=None, run_id="run-7", notes=None, attempt_number=1):
+def _prepared(
+    tmp_path, env=None, config=None, run_id="run-7", notes=None, attempt_number=1, entry=None
+):
     from mlcc_ci.stores.sqlite import SqliteStore
 
     store = SqliteStore(tmp_path / "r.db")
     config = config if config is not None else {"projectName": "p1", "awsRegion": "eu-west-1"}
     record = replace(running(run_id), configJson=json.dumps(config))
     ctx = context(tmp_path, store=store, env=env or {"HOME": str(tmp_path)})
-    entry = CATALOG.get("http-flask")
+    entry = entry or CATALOG.get("http-flask")
     notes = [] if notes is None else notes
     try:
         space = stageenv.prepare(ctx, record, entry, attempt_number, notes)
@@ -1014,8 +1078,7 @@ def test_an_attempt_s_folder_configuration_and_environment(tmp_path):
     assert (work / "config.json").read_text().endswith("}\n")
     assert (work / "config.json").read_text().startswith('{\n  "projectName"')
     smoke = (work / "smoke-test.json").read_text()
-    assert json.loads(smoke) == entry.data.get("smokeTest", {}) and smoke.endswith("\n")
-    assert smoke.startswith("{\n  ")
+    assert smoke == json.dumps(entry.data["smokeTest"], indent=2) + "\n"
     e = space.env
     assert e["MLCC_CONFIG_FILE"] == str(work / "config.json")
     assert e["MLCC_SMOKE_TEST"] == str(work / "smoke-test.json")
@@ -1069,6 +1132,25 @@ def test_an_unclaimed_run_and_a_project_with_no_name(tmp_path):
     assert space.env["BUILD_STRATEGY"] == "codebuild-submit"
     assert space.env["MLCC_DEPLOYMENT_TARGET"] == "managed-inference"
     assert space.env["MLCC_DEPLOY_REGION"] == ""
+
+
+def test_an_entry_without_a_smoke_test_gets_an_empty_one(tmp_path):
+    shipped = CATALOG.get("http-flask")
+    bare = replace(shipped, data={k: v for k, v in shipped.data.items() if k != "smokeTest"})
+    _, _, _, space = _prepared(tmp_path, entry=bare)
+    assert (space.work / "smoke-test.json").read_text() == "{}\n"
+
+
+def test_a_renamed_run_says_so_and_a_mirror_without_a_base_image_pulls_nothing(tmp_path):
+    notes = []
+    env = {
+        "HOME": str(tmp_path),
+        "MLCC_CI_RESOURCE_PREFIX": "team",
+        "MLCC_CI_DOCKER_HUB_MIRROR": "mirror.example/hub",
+    }
+    _, _, _, space = _prepared(tmp_path, env, config={"projectName": "p1"}, notes=notes)
+    assert space.config == {"projectName": "team-p1"} and space.project.name == "team-p1"
+    assert notes == ["runs as team-p1: AWS runs keep every name under team-"]
 
 
 def test_a_project_folder_outside_the_work_folder_is_refused(tmp_path):
