@@ -192,7 +192,7 @@ def test_registering_anew_keeps_the_form_of_the_new_item(tmp_path):
 def test_forms_are_read_page_by_page(tmp_path):
     with sqlite_store(tmp_path) as store:
         written = [carrying(store, n) for n in range(1, 6)]
-        store.page_size = 2
+        store.page_size = 3  # two pages, each ended by its last row (not its second)
         records, carried = store.records_and_raw_runs()
         assert records == [replace(w, recentRuns=()) for w in written]
         assert list(carried) == [w.configId for w in written]
