@@ -214,17 +214,7 @@ RECORD = Record(
 
 @pytest.mark.unit
 def test_form_of_keeps_no_runs_and_nothing_that_would_read_back_otherwise():
-    record = Record(
-        configId="0123456789abcdef",
-        configJson="{}",
-        deploymentConfig="cfg",
-        buildStrategy="",
-        projectName="p",
-        createdAt=T0,
-        source="catalog",
-        version=1,
-        stageResults={"build": StageResult("pass", 3)},
-    )
+    record = RECORD
     form = decodedform.form_of(record)
     assert form is not None and decodedform.record_of(form) == record
     nan = replace(record, stageResults={"build": StageResult("pass", float("nan"))})
