@@ -63,7 +63,7 @@ def _table(assessed: list) -> str:
         rows.append(
             [
                 printable(c.name),
-                c.level,
+                c.level if a.supported else f"{c.level} (not supported)",
                 f"{c.lower:.3f}",
                 c.runs,
                 c.passes,

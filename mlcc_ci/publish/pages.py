@@ -52,7 +52,7 @@ def index(
         counts[a.confidence.level] += 1
     return str(
         _template("site-index.html.j2").render(
-            rows=[(a.confidence, links[a.confidence.name]["page"]) for a in assessed],
+            rows=[(a.confidence, links[a.confidence.name]["page"], a.supported) for a in assessed],
             counts=counts,
             colours=COLOURS,
             generated=generated,
