@@ -456,6 +456,25 @@ def test_a_project_configuration_takes_its_facts_and_support_reason_from_its_rec
     assert c.supportReason == "our own" and c.supportState == "supported"
 
 
+def test_a_catalog_configurations_facts_are_the_catalogs_whatever_its_runs_cost():
+    """A stored configJson's owner is never shown for a catalog entry that names none, even
+    when the configJson is read to cost a run that has no cost."""
+    ownerless = replace(FLASK, data={k: v for k, v in FLASK.data.items() if k != "owner"})
+    stored = {**json.loads(record(ownerless).configJson), "owner": "someone-else"}
+    uncosted = run(9, estimatedCost=None, stageResults=HALF_HOUR)
+    for runs in ((uncosted,), (run(9),)):
+        rec = record(ownerless, configJson=json.dumps(stored), recentRuns=runs)
+        c = one(rec, entries=(ownerless,), prices=PRICES)
+        assert (c.owner, c.instanceType) == ("-", "ml.m5.large")
+    assert (
+        c.lastCost.usd == 0.5
+        and one(
+            record(ownerless, recentRuns=(uncosted,)), entries=(ownerless,), prices=PRICES
+        ).lastCost.usd
+        == 0.1
+    )
+
+
 def test_a_configjson_that_is_not_an_object_gives_no_facts():
     for text in ("not json", "[1, 2]"):
         c = one(custom(configJson=text), entries=())
@@ -514,6 +533,9 @@ def test_a_run_without_a_cost_is_estimated_from_the_records_configuration():
     assert [x.usd for x in c.runCosts] == [0.1, 0.5]
     assert c.lastCost.usd == 0.1
     assert c.monthlyCost == round(0.1 * 730 / 24, 2)
+    # a catalog configuration's only run, without a cost, the same way
+    alone = one(record(recentRuns=(old,)), prices=PRICES, stale_after=DAY)
+    assert [x.usd for x in alone.runCosts] == [0.1] and alone.lastCost.usd == 0.1
     # a project configuration's is worked out from its own
     mine = custom(recentRuns=(run(9, estimatedCost=None, stageResults=HALF_HOUR),))
     assert one(mine, entries=(), prices=PRICES).runCosts[0].usd == 0.2

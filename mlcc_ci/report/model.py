@@ -302,7 +302,7 @@ def _config(
         profile=record.profile,
         recordCount=len(records) + len(row.earlier),
         history=shown,
-        **_facts(entry, config),
+        **_facts(entry, {} if entry else config),  # the catalog's own, whatever the runs cost
         lastCost=last_cost if tested or shown else None,
         runCosts=costs,
         # as often as the schedule in force runs it (the confidence cadence: less than daily)
