@@ -4,6 +4,7 @@ stand-ins that record what they were given, so each test shows what the function
 passes on and says, in milliseconds. Written for make mutation (issue 32 item 2); the real
 runs these parts make together are tests/test_lifecycle.py and tests/test_retry.py."""
 
+import itertools
 import json
 import sys
 from dataclasses import replace
@@ -184,6 +185,16 @@ def test_a_stage_that_cannot_run_fails_before_its_command(tmp_path, quiet):
     (name, _, _, specs, _), *_ = quiet.preflight
     assert name == "deploy_test" and specs == {}
     assert executor.calls == []
+
+
+def test_an_injected_crash_is_an_error_inside_the_harness_naming_its_stage(tmp_path, quiet):
+    executor = FakeExecutor()
+    space = workspace(tmp_path, {"build": StageSpec("build", "make", 5.0)})
+    with pytest.raises(RuntimeError) as raised:
+        stage.run_stage(
+            context(tmp_path, executor), space, ENTRY, "build", space.project, "crash", {}
+        )
+    assert str(raised.value) == "injected crash in build" and executor.calls == []
 
 
 def test_a_stage_without_a_command_passes_without_a_log(tmp_path, quiet):
@@ -660,11 +671,17 @@ def test_an_attempt_runs_every_stage_then_teardown(tmp_path, staged):
     assert stages == ["generate", "validate", "build", "deploy_test", "register", "teardown"]
 
 
-def test_an_attempt_s_cost_in_the_executor_counts_the_build_itself(tmp_path, staged):
+def test_an_attempt_s_cost_in_the_executor_counts_the_build_itself(tmp_path, staged, monkeypatch):
     priced = json.loads(CATALOG.get("http-flask").config_json)
     staged.space = replace(staged.space, config=priced)
+    # each reading of the clock 20 s after the last: the attempt's start, each stage's start
+    # and end, the attempt's end
+    monkeypatch.setattr(
+        attempt, "time", SimpleNamespace(perf_counter=itertools.count(0, 20).__next__)
+    )
     ctx, _, report, _ = _attempt(tmp_path, env={"CODEBUILD_BUILD_ID": "b:1"})
-    assert "min executor" in report.outcome.estimatedCost.basis
+    assert report.outcome.durationSeconds == 13 * 20
+    assert "5 min executor" in report.outcome.estimatedCost.basis  # 260 s, rounded up
     outcome = report.outcome
     inside = estimate(
         ctx.profile.prices,
