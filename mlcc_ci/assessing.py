@@ -72,6 +72,7 @@ class Assessed:
     confidence: Confidence
     runs: tuple[Run, ...]
     supported: bool = True
+    unreadable: str | None = None  # why its stored record cannot be read: its runs are unknown
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def assess_store(
     report's order."""
     store.unreadable.clear()
     records = list(store.records())
+    unreadable = dict(store.unreadable)  # configId -> why (decode.shown_id: a valid id as is)
     chosen = selected(catalog, rows(catalog.entries, records), names)
     history = read_histories(store, [r for row in chosen for r in row.current], now, window)
     found = []
@@ -187,9 +189,9 @@ def assess_store(
         else:
             config_id = row.current[0].configId if row.current else ""
             supported = all(r.supported for r in row.current)
-        found.append(
-            Assessed(assess(config_id, row.name, runs, now, window), tuple(runs), supported)
-        )
+        why = unreadable.get(config_id) if not row.current else None
+        confidence = assess(config_id, row.name, runs, now, window)
+        found.append(Assessed(confidence, tuple(runs), supported, why))
     return found
 
 
@@ -211,6 +213,8 @@ def document(
         c = a.confidence
         counts[c.level] += 1
         item = {**c.to_json(), "supported": a.supported}
+        if a.unreadable is not None:
+            item["unreadable"] = a.unreadable
         item.update((links or {}).get(c.name, {}))
         items.append(item)
     return {

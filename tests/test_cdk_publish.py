@@ -287,6 +287,17 @@ def account(moto_server, monkeypatch, cli, tmp_path):
     s3.put_object(Bucket=BUCKET, Key="elsewhere/keep.txt", Body=b"not the site's")
     recording = tmp_path / "moto-recording"
     monkeypatch.setattr(recorder, "_location", str(recording))
+    # `aws s3 sync` sends requests in parallel; moto's recorder writes each entry and its
+    # newline apart, so two threads can interleave them: one at a time, whole lines
+    import threading
+
+    one_at_a_time, record = threading.Lock(), recorder._record_request
+
+    def record_whole(*args, **kwargs):
+        with one_at_a_time:
+            return record(*args, **kwargs)
+
+    monkeypatch.setattr(recorder, "_record_request", record_whole)
     recorder.reset_recording()
     recorder.start_recording()
     yield {"s3": s3, "ids": [r.configId for r in supported[:2]], "recording": recording}

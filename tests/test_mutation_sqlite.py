@@ -394,3 +394,31 @@ def test_a_store_path_under_a_home_that_does_not_exist_is_named_as_the_store_url
         "store URL '~no-such-user-mlcc/results.db': cannot expand '~no-such-user-mlcc': "
         "no user named 'no-such-user-mlcc'"
     )
+
+
+@pytest.mark.functional
+def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path):
+    """A store URL that names some other SQLite database (a typo, a wrong folder): no
+    table of ours made in it, its journal mode unchanged, one line naming its tables."""
+    import sqlite3
+
+    path = tmp_path / "theirs.db"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (a)")
+        db.execute("CREATE TABLE u (b)")
+    store = SqliteStore(path)
+    with pytest.raises(StoreError) as refused:
+        list(store.records())
+    assert str(refused.value) == (
+        f"{path}: another program's SQLite database, not an mlcc-ci store (its tables: t, u); "
+        "left as it is: give another file"
+    )
+    with sqlite3.connect(path) as db:
+        tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master ORDER BY name")]
+        assert tables == ["t", "u"]
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    # an empty file, or one of ours, is set up as ever
+    empty = SqliteStore(tmp_path / "new.db")
+    assert list(empty.records()) == []
+    store.close()
+    empty.close()

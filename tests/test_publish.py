@@ -420,7 +420,10 @@ def test_publish_writes_a_site_whose_every_link_resolves(cli, played, tmp_path, 
     assert broken_links(out) == []
     validate(json.loads((out / "confidence.json").read_text()))
     badge_svg = (out / "badges" / f"{names['failing']}.svg").read_text()
-    assert 'fill="#e05d44"' in badge_svg and "<title>mlcc-ci: failing</title>" in badge_svg
+    # a badge of a profile that proves no deployment says whose it is wherever it is shown
+    assert (
+        'fill="#e05d44"' in badge_svg and f"<title>mlcc-ci {profile}: failing</title>" in badge_svg
+    )
     page = (out / "configs" / f"{names['passing']}.html").read_text()
     assert "<code>1.6.0</code>" in page and 'class="chart"' in page
     assert page.count('class="r-failure"') == 1 and page.count('class="r-pass"') == 6
@@ -601,3 +604,42 @@ def test_the_published_site_in_chromium_from_file(tmp_path):
     with Image.open(shot) as image:
         assert image.format == "PNG" and image.width == 1200 and image.height > 800
         assert len(image.getcolors(1 << 16) or ()) > 20  # text, badges, the chart: not blank
+
+
+@pytest.mark.functional
+def test_a_record_no_one_can_read_is_named_not_published_as_never_run(cli, played, tmp_path):
+    """Its level is unknown because its runs are: the table, the JSON, the site and the
+    publish's warning say so, as the report names unreadable records."""
+    import sqlite3
+
+    from mlcc_ci.catalog import load_valid_catalog
+
+    names = played("example")
+    battle_tested = names["battle-tested"]
+    config_id = next(e.config_id for e in load_valid_catalog().entries if e.name == battle_tested)
+    with sqlite3.connect(state_dir() / "example-results.db") as db:
+        db.execute("UPDATE records SET item = 'not json' WHERE configId = ?", (config_id,))
+    result = cli("confidence", "--profile", "example")
+    assert result.exit_code == 0, result.output
+    row = next(line for line in result.output.splitlines() if line.startswith(battle_tested))
+    assert row.split()[1:4] == ["unknown", "(unreadable)", "0.000"]
+    assert (
+        f"UNREADABLE record {config_id} ({battle_tested}): the stored item is not JSON; its runs "
+        "are unknown (mlcc-ci store doctor)"
+    ) in result.output.splitlines()
+    doc = json.loads(cli("confidence", "--profile", "example", "--json").output)
+    validate(doc)
+    item = next(c for c in doc["configurations"] if c["name"] == battle_tested)
+    assert (item["level"], item["unreadable"]) == ("unknown", "the stored item is not JSON")
+    assert all("unreadable" not in c for c in doc["configurations"] if c is not item)
+    published = cli("publish", "--profile", "example", "--output", str(tmp_path / "site"))
+    assert published.exit_code == 0
+    assert (
+        published.stderr == f"warning: UNREADABLE record {config_id} ({battle_tested}): "
+        "the stored item is not JSON; its runs are unknown (mlcc-ci store doctor)\n"
+    )
+    index = (tmp_path / "site" / "index.html").read_text()
+    assert index.count("record unreadable</span>") == 1
+    assert "The stored record of 1 configuration cannot be read" in index
+    page = (tmp_path / "site" / "configs" / f"{battle_tested}.html").read_text()
+    assert "its stored record cannot be read (the stored item is not JSON)" in page

@@ -48,7 +48,22 @@ def confidence(
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     click.echo(_table(assessed))
+    for line in _unreadable_lines(assessed):
+        click.echo(line)
     click.echo(f"\nProfile {source.profile}" + (f": {source.note}" if source.note else ""))
+
+
+def _unreadable_lines(assessed: list) -> list[str]:
+    """A line for each configuration whose stored record cannot be read, as the report
+    names them: its level says unknown because its runs are."""
+    from mlcc_ci.safetext import printable
+
+    return [
+        f"UNREADABLE record {a.confidence.configId} ({printable(a.confidence.name)}): "
+        f"{printable(a.unreadable)}; its runs are unknown (mlcc-ci store doctor)"
+        for a in assessed
+        if a.unreadable is not None
+    ]
 
 
 def _table(assessed: list) -> str:
@@ -63,7 +78,9 @@ def _table(assessed: list) -> str:
         rows.append(
             [
                 printable(c.name),
-                c.level if a.supported else f"{c.level} (not supported)",
+                c.level
+                if a.supported and a.unreadable is None
+                else f"{c.level} ({'unreadable' if a.unreadable is not None else 'not supported'})",
                 f"{c.lower:.3f}",
                 c.runs,
                 c.passes,
@@ -97,16 +114,17 @@ def _table(assessed: list) -> str:
 )
 @click.option(
     "--badge-label",
-    default="mlcc-ci",
-    show_default=True,
+    default=None,
     metavar="TEXT",
-    help="The left side of each badge; {name} is the configuration's name.",
+    help="The left side of each badge; {name} is the configuration's name. Default: "
+    "mlcc-ci, or `mlcc-ci PROFILE` for a profile whose results prove no deployment "
+    "(example, static), so that a badge shown elsewhere still says so.",
 )
 @profile_option
 @store_options
 def publish(
     output: Path,
-    badge_label: str,
+    badge_label: str | None,
     profile_name: str | None,
     store_url: str | None,
     table: str | None,
@@ -124,8 +142,12 @@ def publish(
     now = clock.now()
     assessed = assess_store(store, catalog, now)
     source = source_of(profile)
+    if badge_label is None:
+        badge_label = f"mlcc-ci {source.profile}" if source.note else "mlcc-ci"
     written = publish_site(assessed, output, now, badge_label=badge_label, source=source)
     click.echo(written.line())
+    for line in _unreadable_lines(assessed):  # published as unknown, and marked so
+        click.echo(f"warning: {line}", err=True)
 
 
 COMMANDS = [confidence, publish]

@@ -52,7 +52,11 @@ def index(
         counts[a.confidence.level] += 1
     return str(
         _template("site-index.html.j2").render(
-            rows=[(a.confidence, links[a.confidence.name]["page"], a.supported) for a in assessed],
+            rows=[
+                (a.confidence, links[a.confidence.name]["page"], a.supported, a.unreadable)
+                for a in assessed
+            ],
+            unreadable=sum(a.unreadable is not None for a in assessed),
             counts=counts,
             colours=COLOURS,
             generated=generated,
@@ -78,6 +82,7 @@ def config_page(
         _template("site-config.html.j2").render(
             c=c,
             supported=a.supported,
+            unreadable=a.unreadable,
             runs=[(r, counted_as(r)) for r in a.runs],
             chart=chart(points),
             points=len(points),

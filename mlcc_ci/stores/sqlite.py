@@ -49,6 +49,10 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+class ForeignDatabase(sqlite3.DatabaseError):
+    """A SQLite file with tables but none of a store's: the tables it has."""
+
+
 class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -72,6 +76,13 @@ class SqliteStore:
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
                 self._set_up(conn)
+            except ForeignDatabase as exc:
+                if conn is not None:
+                    conn.close()
+                raise StoreError(
+                    f"{self.path}: another program's SQLite database, not an mlcc-ci store "
+                    f"(its tables: {exc}); left as it is: give another file"
+                ) from None
             except (sqlite3.DatabaseError, OSError) as exc:
                 raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
             self._local.conn = conn
@@ -87,6 +98,10 @@ class SqliteStore:
         deadline = time.monotonic() + SETUP_WAIT_SECONDS
         while True:
             try:
+                found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                tables = sorted(row[0] for row in found.fetchall())
+                if tables and "records" not in tables:  # never make another's database ours
+                    raise ForeignDatabase(", ".join(tables))
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
                 conn.executescript(_SCHEMA + decodedform.SCHEMA)
