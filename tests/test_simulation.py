@@ -534,3 +534,11 @@ def test_a_daily_budget_of_zero_is_none_as_for_plan(cli):
     result = cli("simulate", "--days", "1", "--warmup-days", "0", "--daily-budget", "0", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["dailyBudget"] is None
+
+
+@pytest.mark.functional
+def test_a_daily_budget_is_said_to_be_the_default_policys(cli):
+    """The seed's policy keeps no budget: the header says whose it is."""
+    args = ("simulate", "--days", "1", "--warmup-days", "0", "--daily-budget", "5")
+    first = cli(*args).output.splitlines()[0]
+    assert ", daily budget $5 (the default policy's); price table" in first

@@ -161,7 +161,7 @@ def simulate(
         f"{'' if len(world.configs) == 1 else 's'} of the catalog's {found.entries}, a scan "
         "every hour, MaxConcurrency "
         f"{concurrency}"
-        + (f", daily budget ${budget:g}" if budget is not None else "")
+        + (f", daily budget ${budget:g} (the default policy's)" if budget is not None else "")
         + ("" if image_digests == "on" else ", image digests not looked up")
         + f"; {found.setting.prices.label}"
     )

@@ -78,7 +78,8 @@ def silent_bound(world: World, setting: Setting, share: float = SHARE) -> Bound 
 def bound_line(bound: Bound) -> str:
     return (
         f"Silent (no visible change): {bound.silent} of the {bound.regressions} regressions. "
-        f"Only a run finds one: at {bound.share * 100:.0f} % of the seed's cost, no schedule "
-        f"finds one sooner than {bound.least_hours:g} h after it starts on average; the seed's "
-        f"24-hour rule takes {bound.seed_hours:g} h (mlcc_ci/simulation/bound.py)"
+        f"Only a run finds one, and on average a schedule at {bound.share * 100:.0f} % of the "
+        f"seed's cost finds one no sooner than {bound.least_hours:g} h after it starts (the "
+        f"seed's 24-hour rule: {bound.seed_hours:g} h): a bound from the prices alone, the same "
+        "in every world (mlcc_ci/simulation/bound.py)"
     )

@@ -192,7 +192,8 @@ def world_line(world: World) -> str:
         "capacity-gap": "capacity gap",
     }
     parts = ", ".join(_count(counts[k], names[k]) for k in KINDS)
-    return f"World: {parts}; {_count(len(world.regressions), 'regression')}"
+    regressions = _count(len(world.regressions), "regression")
+    return f"World: {parts}; {regressions} (a configuration's overlapping breakages are one)"
 
 
 def _count(n: int, name: str) -> str:
