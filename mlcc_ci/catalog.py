@@ -113,7 +113,10 @@ class Catalog:
             )
         names = [e.name for e in self.entries]
         aliases = [e.generator_name for e in self.entries if e.generator_name != e.name]
-        close = difflib.get_close_matches(name, names + aliases, n=1)
+        known = names + aliases
+        lowered = {k.lower(): k for k in known}  # names are lower case: `Triton-ONNX` is one
+        close = [lowered[name.lower()]] if name.lower() in lowered else []
+        close = close or difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(names)}"
         raise NotFound(f"no catalog entry named '{name}' ({hint})")
 

@@ -106,6 +106,12 @@ def test_show_text_and_unknown_name(cli):
     assert result.output == f"Error: no catalog entry named 'nope' (known: {known})\n"
     typo = cli("catalog", "show", "http-flsk")
     assert typo.output == "Error: no catalog entry named 'http-flsk' (did you mean 'http-flask'?)\n"
+    # names are lower case: another case is the name, suggested (never taken for it)
+    upper = cli("catalog", "show", "Triton-ONNX")
+    assert upper.exit_code == 2
+    assert upper.output == (
+        "Error: no catalog entry named 'Triton-ONNX' (did you mean 'triton-onnx'?)\n"
+    )
 
 
 def test_every_command_has_help(cli):

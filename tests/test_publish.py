@@ -484,7 +484,7 @@ def test_a_publish_that_fails_leaves_the_old_site_whole(cli, played, tmp_path, m
 
     monkeypatch.setattr(site, "_write", full_disk)
     failed = cli("publish", "--profile", "example", "-o", str(out))
-    assert failed.exit_code == 2
+    assert failed.exit_code == 3  # the disk, not the user's mistake
     # the file named as in the site asked for, not in the folder it was written in first
     assert failed.output == f"Error: cannot write {out}/configs/x.html: No space left on device\n"
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -512,7 +512,7 @@ def test_a_new_site_that_cannot_take_the_old_ones_place_puts_the_old_one_back(
     monkeypatch.setattr(site.os, "rename", refused)
     failed = cli("publish", "--profile", "example", "-o", str(out))
     assert (failed.exit_code, failed.output) == (
-        2,
+        3,
         f"Error: cannot write {out}: Permission denied\n",
     )
     after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -643,3 +643,18 @@ def test_a_record_no_one_can_read_is_named_not_published_as_never_run(cli, playe
     assert "The stored record of 1 configuration cannot be read" in index
     page = (tmp_path / "site" / "configs" / f"{battle_tested}.html").read_text()
     assert "its stored record cannot be read (the stored item is not JSON)" in page
+
+
+@pytest.mark.functional
+def test_a_badge_label_with_another_placeholder_is_refused(cli, played, tmp_path):
+    played("example")
+    out = tmp_path / "site"
+    refused = cli("publish", "--profile", "example", "-o", str(out), "--badge-label", "{nam} {x}")
+    assert (refused.exit_code, refused.output) == (
+        2,
+        "Error: --badge-label: {nam}, {x} is not a placeholder (the one there is: {name})\n",
+    )
+    assert not out.exists()
+    named = cli("publish", "--profile", "example", "-o", str(out), "--badge-label", "ci {name}")
+    assert named.exit_code == 0
+    assert "<title>ci http-flask: " in (out / "badges" / "http-flask.svg").read_text()

@@ -32,7 +32,7 @@ from typing import cast
 from mlcc_ci import clock
 from mlcc_ci.assessing import WINDOW, Assessed, Source, document
 from mlcc_ci.confidence import Window
-from mlcc_ci.errors import UsageError
+from mlcc_ci.errors import HarnessError, UsageError
 from mlcc_ci.publish import pages
 from mlcc_ci.publish.badge import level_badge
 from mlcc_ci.resources import data_path
@@ -132,18 +132,23 @@ def publish_site(
     site an earlier publish wrote there. `badge_label`: the badges' left side, `{name}`
     the configuration's name. A folder that is not such a site, or a file, is a
     UsageError, as is a folder that cannot be written."""
+    unknown = sorted(set(re.findall(r"\{[^{}]*\}", badge_label)) - {"{name}"})
+    if unknown:
+        raise UsageError(
+            f"--badge-label: {', '.join(unknown)} is not a placeholder (the one there is: {{name}})"
+        )
     target = _target(output)
     files = site_files(assessed, now, badge_label=badge_label, window=window, source=source)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fresh = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
     except OSError as exc:
-        raise UsageError(f"cannot write the site to {output}: {exc.strerror}") from None
+        raise HarnessError(f"cannot write the site to {output}: {exc.strerror}") from None
     try:
         _write(fresh, files, _mode_of(target))
         _swap(fresh, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write {_shown(exc, fresh, output)}: {exc.strerror}") from None
+    except OSError as exc:  # the disk, not the user: exit 3 (HarnessError)
+        raise HarnessError(f"cannot write {_shown(exc, fresh, output)}: {exc.strerror}") from None
     finally:
         shutil.rmtree(fresh, ignore_errors=True)  # gone already once it took the place
     return Published(
