@@ -403,12 +403,24 @@ def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path):
     import sqlite3
 
     path = tmp_path / "theirs.db"
-    with sqlite3.connect(path) as db:
-        db.execute("CREATE TABLE t (a)")
-        db.execute("CREATE TABLE u (b)")
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE t (a)")
+    db.execute("CREATE TABLE u (b)")
+    db.commit()
+    db.close()
     store = SqliteStore(path)
     with pytest.raises(StoreError) as refused:
         list(store.records())
+    # the connection it opened to look is closed again: nothing holds the file
+    import os
+
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            held.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except FileNotFoundError:  # the listing's own, closed by now
+            continue
+    assert str(path) not in held
     assert str(refused.value) == (
         f"{path}: another program's SQLite database, not an mlcc-ci store (its tables: t, u); "
         "left as it is: give another file"
