@@ -52,6 +52,12 @@ CREATE TABLE IF NOT EXISTS runs (
 class ForeignDatabase(sqlite3.DatabaseError):
     """A SQLite file with tables but none of a store's: the tables it has."""
 
+    def refused(self, path: Path) -> StoreError:
+        return StoreError(
+            f"{path}: another program's SQLite database, not an mlcc-ci store "
+            f"(its tables: {self}); left as it is: give another file"
+        )
+
 
 class SqliteStore:
     def __init__(self, path: Path) -> None:
@@ -79,10 +85,7 @@ class SqliteStore:
             except ForeignDatabase as exc:
                 if conn is not None:
                     conn.close()
-                raise StoreError(
-                    f"{self.path}: another program's SQLite database, not an mlcc-ci store "
-                    f"(its tables: {exc}); left as it is: give another file"
-                ) from None
+                raise exc.refused(self.path) from None
             except (sqlite3.DatabaseError, OSError) as exc:
                 raise StoreError(f"{self.path}: not a usable SQLite database ({exc})") from None
             self._local.conn = conn
