@@ -268,3 +268,27 @@ def test_the_tag_changes_with_the_decoder(monkeypatch, tmp_path):
         monkeypatch.undo()
         decodedform.tag.cache_clear()
     assert decodedform.tag() == before
+
+
+@pytest.mark.functional
+def test_without_the_decoders_source_no_form_is_kept_or_read(tmp_path, monkeypatch):
+    """A package without its source files (zipped, frozen) cannot name its decoder: every
+    item is decoded, as before forms."""
+    from mlcc_ci import redact
+
+    with sqlite_store(tmp_path) as store:
+        first = carrying(store, 1)  # a form under the real tag
+        monkeypatch.setattr(redact, "__file__", str(tmp_path / "gone" / "redact.py"))
+        decodedform.tag.cache_clear()
+        try:
+            assert decodedform.tag() == ""
+            second = carrying(store, 2)
+            assert sorted(forms(store)) == [first.configId]  # none kept for the second
+            altered = decodedform.form_of(replace(first, recentRuns=(), projectName="form"))
+            with store._write() as conn:  # the first's form altered: it is not read
+                conn.execute("UPDATE decoded SET form = ?", (altered,))
+            records, _ = store.records_and_raw_runs()
+            assert records == [replace(first, recentRuns=()), replace(second, recentRuns=())]
+        finally:
+            monkeypatch.undo()
+            decodedform.tag.cache_clear()

@@ -75,12 +75,15 @@ _STAGE_MAPS = ("stageResults", "runStages")
 @functools.cache
 def tag() -> str:
     """The running decoder's name: a digest of FORMAT, the source of DECODER_MODULES and
-    DECODER_SCHEMA."""
+    DECODER_SCHEMA; "" when a source cannot be read (no form is then kept or read)."""
     digest = hashlib.blake2b(FORMAT.encode(), digest_size=12)
-    for name in DECODER_MODULES:
-        source = importlib.import_module(f"mlcc_ci.{name}").__file__
-        digest.update(Path(str(source)).read_bytes())
-    digest.update((data_path("schema") / DECODER_SCHEMA).read_bytes())
+    try:
+        for name in DECODER_MODULES:
+            source = importlib.import_module(f"mlcc_ci.{name}").__file__
+            digest.update(Path(str(source)).read_bytes())
+        digest.update((data_path("schema") / DECODER_SCHEMA).read_bytes())
+    except OSError:  # a package without its source files (zipped, frozen): decode as ever
+        return ""
     return digest.hexdigest()
 
 
@@ -130,6 +133,8 @@ def record_of(form: str) -> Record | None:
 def keep(conn: sqlite3.Connection, config_id: str, text: str) -> None:
     """Keep the record just written as `text` as a read decodes it, in the write's
     transaction (`conn`); none for an item no one can read."""
+    if not tag():
+        return
     parts = split_runs(text)
     try:
         item = json.loads(text) if parts is None else parts[0]
