@@ -72,7 +72,7 @@ class Assessed:
     confidence: Confidence
     runs: tuple[Run, ...]
     supported: bool = True
-    unreadable: str | None = None  # why its stored record cannot be read: its runs are unknown
+    unreadable: str | None = None  # why its stored record cannot be read (runs: its history)
 
 
 @dataclass(frozen=True)
@@ -180,12 +180,17 @@ def assess_store(
     unreadable = dict(store.unreadable)  # configId -> why (decode.shown_id: a valid id as is)
     chosen = selected(catalog, rows(catalog.entries, records), names)
     history = read_histories(store, [r for row in chosen for r in row.current], now, window)
+    # a record no one can read still has its history: its runs are read from there
+    lost = [r.entry.config_id for r in chosen if r.entry and not r.current]
+    lost = [config_id for config_id in lost if config_id in unreadable]
+    history.update(store.histories(lost, limit=MOST_READ) if lost else {})
     found = []
     for row in chosen:
         runs = merged(row.current, history)
         if row.entry is not None:
             config_id = row.entry.config_id
             supported = row.entry.supported
+            runs = runs or list(history.get(config_id, ()))
         else:
             config_id = row.current[0].configId if row.current else ""
             supported = all(r.supported for r in row.current)

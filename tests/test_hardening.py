@@ -724,6 +724,16 @@ def test_a_mistyped_store_path_is_an_error_and_creates_nothing(cli, tmp_path, co
     assert not (tmp_path / "nonexistent").exists()
 
 
+@pytest.mark.parametrize("command", ["report", "status"])
+def test_an_empty_file_is_no_store_to_a_command_that_only_reads(cli, tmp_path, command):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = cli(command, "--store", f"sqlite:///{empty}")
+    assert result.exit_code == 3
+    assert result.output.startswith(f"Error: no store at {empty}: nothing was registered there.")
+    assert empty.stat().st_size == 0 and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
 # -- (issue 13) a user's Ctrl-C is not a product failure; a misspelled fault is an error --------
 
 

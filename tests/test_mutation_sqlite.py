@@ -429,6 +429,16 @@ def test_another_programs_database_is_refused_and_left_as_it_is(tmp_path):
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master ORDER BY name")]
         assert tables == ["t", "u"]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    # one that has a table named records, but not ours, is refused alike
+    other = tmp_path / "records.db"
+    db = sqlite3.connect(other)
+    db.execute("CREATE TABLE records (id, name)")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError, match=r"not an mlcc-ci store \(its tables: records\)"):
+        list(SqliteStore(other).records())
+    with sqlite3.connect(other) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
     # an empty file, or one of ours, is set up as ever
     empty = SqliteStore(tmp_path / "new.db")
     assert list(empty.records()) == []

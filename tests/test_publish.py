@@ -608,8 +608,9 @@ def test_the_published_site_in_chromium_from_file(tmp_path):
 
 @pytest.mark.functional
 def test_a_record_no_one_can_read_is_named_not_published_as_never_run(cli, played, tmp_path):
-    """Its level is unknown because its runs are: the table, the JSON, the site and the
-    publish's warning say so, as the report names unreadable records."""
+    """Its level comes from its history of runs alone (the runs table keeps them): the
+    table, the JSON, the site and the publish's warning say so, as the report names
+    unreadable records."""
     import sqlite3
 
     from mlcc_ci.catalog import load_valid_catalog
@@ -622,27 +623,35 @@ def test_a_record_no_one_can_read_is_named_not_published_as_never_run(cli, playe
     result = cli("confidence", "--profile", "example")
     assert result.exit_code == 0, result.output
     row = next(line for line in result.output.splitlines() if line.startswith(battle_tested))
-    assert row.split()[1:4] == ["unknown", "(unreadable)", "0.000"]
+    assert row.split()[1:6] == ["battle-tested", "(unreadable)", "0.785", "14", "14"]
     assert (
-        f"UNREADABLE record {config_id} ({battle_tested}): the stored item is not JSON; its runs "
-        "are unknown (mlcc-ci store doctor)"
+        f"UNREADABLE record {config_id} ({battle_tested}): the stored item is not JSON; its "
+        "level is from its history (mlcc-ci store doctor)"
     ) in result.output.splitlines()
     doc = json.loads(cli("confidence", "--profile", "example", "--json").output)
     validate(doc)
     item = next(c for c in doc["configurations"] if c["name"] == battle_tested)
-    assert (item["level"], item["unreadable"]) == ("unknown", "the stored item is not JSON")
+    assert (item["level"], item["runs"], item["unreadable"]) == (
+        "battle-tested",
+        14,
+        "the stored item is not JSON",
+    )
     assert all("unreadable" not in c for c in doc["configurations"] if c is not item)
     published = cli("publish", "--profile", "example", "--output", str(tmp_path / "site"))
     assert published.exit_code == 0
     assert (
         published.stderr == f"warning: UNREADABLE record {config_id} ({battle_tested}): "
-        "the stored item is not JSON; its runs are unknown (mlcc-ci store doctor)\n"
+        "the stored item is not JSON; its level is from its history (mlcc-ci store doctor)\n"
     )
     index = (tmp_path / "site" / "index.html").read_text()
     assert index.count("record unreadable</span>") == 1
-    assert "The stored record of 1 configuration cannot be read" in index
+    assert "The stored record of 1 configuration (marked below) cannot be read" in index
     page = (tmp_path / "site" / "configs" / f"{battle_tested}.html").read_text()
-    assert "its stored record cannot be read (the stored item is not JSON)" in page
+    assert (
+        "its stored record cannot be read (the stored item is not JSON): its level comes from "
+        "its history of runs alone"
+    ) in page
+    assert page.count('class="r-pass"') == 14  # its runs, from the history
 
 
 @pytest.mark.functional

@@ -55,12 +55,12 @@ def confidence(
 
 def _unreadable_lines(assessed: list) -> list[str]:
     """A line for each configuration whose stored record cannot be read, as the report
-    names them: its level says unknown because its runs are."""
+    names them: its level comes from its history (the runs table), not from the record."""
     from mlcc_ci.safetext import printable
 
     return [
         f"UNREADABLE record {a.confidence.configId} ({printable(a.confidence.name)}): "
-        f"{printable(a.unreadable)}; its runs are unknown (mlcc-ci store doctor)"
+        f"{printable(a.unreadable)}; its level is from its history (mlcc-ci store doctor)"
         for a in assessed
         if a.unreadable is not None
     ]

@@ -79,7 +79,7 @@ def open_store(
                 f"({hide_passwords('?' + parsed.query)}): use sqlite:///path/to/file.db"
             )
         file = settings.expand_home(path, "store URL", repr(hide_passwords(url)))
-        if not create and not file.exists():
+        if not create and (not file.exists() or _empty(file)):  # an empty file: none yet
             raise NoStore(f"no store at {file}: nothing was registered there. {_others(file, env)}")
         return SqliteStore(file)
     if parsed.scheme == "dynamodb":
@@ -94,6 +94,13 @@ def open_store(
         f"unknown store URL {hide_passwords(url)!r}: use sqlite:///path.db or "
         "dynamodb://TABLE?region=R"
     )
+
+
+def _empty(file: Path) -> bool:
+    try:
+        return file.is_file() and file.stat().st_size == 0
+    except OSError:
+        return False
 
 
 def _others(file: Path, env: Mapping[str, str]) -> str:

@@ -49,8 +49,11 @@ CREATE TABLE IF NOT EXISTS runs (
 """
 
 
+_COLUMNS = {"configId", "testStatus", "lastTestTimestamp", "version", "runId", "item"}
+
+
 class ForeignDatabase(sqlite3.DatabaseError):
-    """A SQLite file with tables but none of a store's: the tables it has."""
+    """A SQLite file with tables but no store's `records` table: the tables it has."""
 
     def refused(self, path: Path) -> StoreError:
         return StoreError(
@@ -103,7 +106,8 @@ class SqliteStore:
             try:
                 found = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
                 tables = sorted(row[0] for row in found.fetchall())
-                if tables and "records" not in tables:  # never make another's database ours
+                columns = {c[1] for c in conn.execute("PRAGMA table_info(records)").fetchall()}
+                if tables and not columns >= _COLUMNS:  # never make another's database ours
                     raise ForeignDatabase(", ".join(tables))
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
