@@ -661,7 +661,7 @@ def test_a_badge_label_with_another_placeholder_is_refused(cli, played, tmp_path
     refused = cli("publish", "--profile", "example", "-o", str(out), "--badge-label", "{nam} {x}")
     assert (refused.exit_code, refused.output) == (
         2,
-        "Error: --badge-label: {nam}, {x} is not a placeholder (the one there is: {name})\n",
+        "Error: --badge-label: {nam}, {x} are not placeholders (the one there is: {name})\n",
     )
     assert not out.exists()
     named = cli("publish", "--profile", "example", "-o", str(out), "--badge-label", "ci {name}")

@@ -146,7 +146,7 @@ def publish(
         badge_label = f"mlcc-ci {source.profile}" if source.note else "mlcc-ci"
     written = publish_site(assessed, output, now, badge_label=badge_label, source=source)
     click.echo(written.line())
-    for line in _unreadable_lines(assessed):  # published as unknown, and marked so
+    for line in _unreadable_lines(assessed):  # published from its history, and marked so
         click.echo(f"warning: {line}", err=True)
 
 

@@ -134,9 +134,8 @@ def publish_site(
     UsageError, as is a folder that cannot be written."""
     unknown = sorted(set(re.findall(r"\{[^{}]*\}", badge_label)) - {"{name}"})
     if unknown:
-        raise UsageError(
-            f"--badge-label: {', '.join(unknown)} is not a placeholder (the one there is: {{name}})"
-        )
+        said = "is not a placeholder" if len(unknown) == 1 else "are not placeholders"
+        raise UsageError(f"--badge-label: {', '.join(unknown)} {said} (the one there is: {{name}})")
     target = _target(output)
     files = site_files(assessed, now, badge_label=badge_label, window=window, source=source)
     try:
