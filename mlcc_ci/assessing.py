@@ -182,7 +182,7 @@ def assess_store(
     history = read_histories(store, [r for row in chosen for r in row.current], now, window)
     # a record no one can read still has its history: its runs are read from there
     lost = [r.entry.config_id for r in chosen if r.entry and not r.current]
-    lost = [config_id for config_id in lost if config_id in unreadable]
+    lost = [c for c in lost if c in unreadable]
     history.update(store.histories(lost, limit=MOST_READ) if lost else {})
     found = []
     for row in chosen:

@@ -263,26 +263,17 @@ def test_generate_fails_on_what_the_generator_said(tmp_path, quiet, monkeypatch)
         )
         assert result.status == "fail" and "generator said" not in result.errorSummary
     assert asked == []
-    result = stage.run_stage(
-        context(tmp_path, FakeExecutor(StageRun(0, 1, ""))),
-        space,
-        ENTRY,
-        "generate",
-        space.work,
-        "slow",
-        {},
-    )
+
+    def generate(fault: str | None) -> StageResult:
+        executor = FakeExecutor(StageRun(0, 1, ""))
+        return stage.run_stage(
+            context(tmp_path, executor), space, ENTRY, "generate", space.work, fault, {}
+        )
+
+    result = generate("slow")
     assert result.status == "fail" and len(asked) == 1  # slow runs the stage as itself
     monkeypatch.setattr(generator, "generation_problem", lambda project, output, code: None)
-    result = stage.run_stage(
-        context(tmp_path, FakeExecutor(StageRun(0, 1, ""))),
-        space,
-        ENTRY,
-        "generate",
-        space.work,
-        None,
-        {},
-    )
+    result = generate(None)
     assert result == StageResult("pass", logPointer=str(log))
 
 

@@ -66,6 +66,13 @@ def _unreadable_lines(assessed: list) -> list[str]:
     ]
 
 
+def _level(a) -> str:
+    """The level, and why the runs behind it are not the record's own or never come."""
+    if a.unreadable is not None:
+        return f"{a.confidence.level} (unreadable)"
+    return a.confidence.level if a.supported else f"{a.confidence.level} (not supported)"
+
+
 def _table(assessed: list) -> str:
     from tabulate import tabulate
 
@@ -78,9 +85,7 @@ def _table(assessed: list) -> str:
         rows.append(
             [
                 printable(c.name),
-                c.level
-                if a.supported and a.unreadable is None
-                else f"{c.level} ({'unreadable' if a.unreadable is not None else 'not supported'})",
+                _level(a),
                 f"{c.lower:.3f}",
                 c.runs,
                 c.passes,

@@ -207,12 +207,6 @@ def interval(
     return cadence.every(record, stale_after, schedule)
 
 
-def next_due(record: Record, own: Sequence[Run], stale_after: timedelta, schedule: str) -> datetime:
-    """When the schedule makes `record` (finished) due again: its last test plus its
-    interval."""
-    return clock.parse(record.lastTestTimestamp) + interval(record, own, stale_after, schedule)
-
-
 def _config(
     row: Row,
     runs: Sequence[Run],
@@ -266,7 +260,8 @@ def _config(
         status = "unsupported"
     last_pass = record.lastPassTimestamp or next((r.finishedAt for r in runs if r.passed), None)
     # stale: overdue by the schedule in force, as `plan` would make it due
-    due = next_due(record, own, stale_after, schedule) if tested and status != RUNNING else None
+    every = interval(record, own, stale_after, schedule)  # when due again; the month's runs
+    due = clock.parse(record.lastTestTimestamp) + every if tested and status != RUNNING else None
     stale = due is not None and now > due
     shown = tuple(runs[:HISTORY_SHOWN])
     # A run another writer recorded, or one from before costs were kept, is estimated now.
@@ -306,9 +301,7 @@ def _config(
         lastCost=last_cost if tested or shown else None,
         runCosts=costs,
         # as often as the schedule in force runs it (the confidence cadence: less than daily)
-        monthlyCost=monthly(last_cost.usd, interval(record, own, stale_after, schedule))
-        if last_cost and supported
-        else None,
+        monthlyCost=monthly(last_cost.usd, every) if last_cost and supported else None,
         runStartedAt=record.runStartedAt if running else None,
         currentStage=record.currentStage if running else None,
         currentStageStartedAt=record.currentStageStartedAt if running else None,

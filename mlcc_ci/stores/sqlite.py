@@ -232,34 +232,31 @@ class SqliteStore:
         rows = self._read("SELECT item FROM records WHERE configId = ?", (config_id,))
         return self._decode(config_id, rows[0][0]) if rows else None
 
-    def _all_rows(self) -> Iterator[tuple[str, str]]:
-        """(configId, stored item text) for every record, page by page."""
+    def _paged(self, sql: str, *args: Any) -> Iterator[tuple[Any, ...]]:
+        """The rows of `sql` (configId first, ordered by it, taking `args`, then the last
+        configId read and a page size), page by page."""
         last = ""
         while True:
-            rows = self._read(
-                "SELECT configId, item FROM records WHERE configId > ? ORDER BY configId LIMIT ?",
-                (last, self.page_size),
-            )
-            yield from ((row[0], row[1]) for row in rows)
+            rows = self._read(sql, (*args, last, self.page_size))
+            yield from (tuple(row) for row in rows)
             if len(rows) < self.page_size:
                 return
             last = rows[-1][0]
 
+    def _all_rows(self) -> Iterator[tuple[str, str]]:
+        """(configId, stored item text) for every record."""
+        sql = "SELECT configId, item FROM records WHERE configId > ? ORDER BY configId LIMIT ?"
+        yield from ((row[0], row[1]) for row in self._paged(sql))
+
     def _rows_and_forms(self) -> Iterator[tuple[str, str, int | None, str | None]]:
         """`_all_rows`, each with the record's form (decodedform) under the running decoder's
         tag and where its carried runs start, or None twice."""
-        last, tag = "", decodedform.tag()
-        while True:
-            rows = self._read(
-                "SELECT r.configId, r.item, d.runsAt, d.form FROM records r "
-                "LEFT JOIN decoded d ON d.configId = r.configId AND d.tag = ? "
-                "WHERE r.configId > ? ORDER BY r.configId LIMIT ?",
-                (tag, last, self.page_size),
-            )
-            yield from ((row[0], row[1], row[2], row[3]) for row in rows)
-            if len(rows) < self.page_size:
-                return
-            last = rows[-1][0]
+        sql = (
+            "SELECT r.configId, r.item, d.runsAt, d.form FROM records r "
+            "LEFT JOIN decoded d ON d.configId = r.configId AND d.tag = ? "
+            "WHERE r.configId > ? ORDER BY r.configId LIMIT ?"
+        )
+        yield from ((row[0], row[1], row[2], row[3]) for row in self._paged(sql, decodedform.tag()))
 
     def records(self) -> Iterator[Record]:
         remembered = self._remembered
