@@ -7,6 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis judges its inputs by the same rules everywhere, never by how busy the machine is:
+# no deadline and no too-slow health check (the first draw once took 1.4 s under load).
+settings.register_profile("mlcc-ci", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("mlcc-ci")
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = ("127.", "::1", "localhost")
@@ -35,11 +41,24 @@ def without_venvs(path: str) -> str:
 TIERS = {"functional", "browser", "cdk", "slow", "generator", "twin"}
 
 
+# The order modules start in: the slower a module's tier, the sooner. Under pytest-xdist's
+# loadfile (make test, with --no-loadscope-reorder) a module runs whole on one worker, and one
+# that runs for minutes, started last, keeps the other worker idle to the end.
+START_ORDER = ("twin", "generator", "cdk", "slow", "browser", "functional", "unit")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests of another tier are marked so; the rest are unit tests."""
+    """Tests of another tier are marked so; the rest are unit tests. Modules of the slower
+    tiers first (START_ORDER), each whole and in its own order."""
+    rank: dict[Path, int] = {}
     for item in items:
-        if not TIERS & {m.name for m in item.iter_markers()}:
+        names = {m.name for m in item.iter_markers()}
+        if not TIERS & names:
             item.add_marker(pytest.mark.unit)
+            names.add("unit")
+        tier = min(START_ORDER.index(name) for name in names & set(START_ORDER))
+        rank[item.path] = min(rank.get(item.path, tier), tier)
+    items.sort(key=lambda item: rank[item.path])
 
 
 @pytest.fixture(autouse=True)

@@ -244,7 +244,11 @@ def test_the_executor_ran_as_codebuild_runs_it(account, matrix):
     # every dependency pinned by hash, wheels only (mlcc_ci/stack/executor-requirements.txt)
     assert "--require-hashes --only-binary=:all: --no-deps -r executor-requirements.txt" in log
     # the runner is told the budget `timeout` enforces
-    assert "[Container] Running command export MLCC_CI_RUN_SECONDS=9000" in log
+    assert re.search(
+        r"^\[Container\] [0-9/]{10} [0-9:.]{15} Running command export MLCC_CI_RUN_SECONDS=9000$",
+        log,
+        re.M,
+    )
     # the do-scripts ran in the virtualenv the harness prepared, and never prompted
     (deploy_log,) = (build.work / "mlcc-ci-work").glob("*/logs/deploy_test.log")
     deploy = deploy_log.read_text() + deploy_log.with_suffix(".stderr.log").read_text()

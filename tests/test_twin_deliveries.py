@@ -9,7 +9,6 @@ buildrules.py, loop.py)."""
 
 import io
 import json
-import os
 import time
 import zipfile
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from mlcc_ci.constants import STATUS_INDEX
+from tests.twin import fixture
 from tests.twin.buildrules import AccountLimitExceeded, runtime_problem
 from tests.twin.codebuild import Build, CodeBuild, Image
 from tests.twin.template import Template
@@ -231,15 +231,10 @@ MAX_CONCURRENCY = 3
 
 
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory) -> Template:
-    """The stack as `cdk synth` makes it (about 30 s), read with MaxConcurrency 3."""
-
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    from mlcc_ci.stack.app import build_app
-
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    build_app(str(outdir), nag=False, region="us-east-1").synth()
-    return Template.load(outdir, MaxConcurrency=str(MAX_CONCURRENCY))
+def synthesized() -> Template:
+    """The stack as `cdk synth` makes it (the twin modules' one synthesis, fixture.py), read
+    with MaxConcurrency 3."""
+    return Template.load(fixture.synthesized(), MaxConcurrency=str(MAX_CONCURRENCY))
 
 
 @pytest.mark.twin
@@ -330,8 +325,9 @@ def test_with_the_index_lagging_scans_never_pass_max_concurrency(twin, scanner_l
     loop, store, machine = scanner_loop
     # every scan below reads the index as it was before the first: the registrations are
     # in it (a record the index lacks, the scanner reads from the table), the claims not
-    twin.index_lag = 2.0
-    time.sleep(2.1)
+    # (the lag outlasts the scans below even on a loaded machine: they took over 2 s once)
+    twin.index_lag = 5.0
+    time.sleep(5.1)
     scheduled = loop.scheduled_event(clock.now())
     results = loop.scan_concurrently([scheduled, scheduled, {}])
     later = loop.scan_concurrently([loop.scheduled_event(clock.now()), {}])
@@ -341,7 +337,7 @@ def test_with_the_index_lagging_scans_never_pass_max_concurrency(twin, scanner_l
     assert {_running_seen(r) for r in later} == {0}
     assert _slots_full(later[-1]) and later[-1]["executionArns"] == [], later[-1]
     _check_claims(loop, store, machine, results + later)
-    time.sleep(2.2)  # the index has caught up: still no more than MaxConcurrency
+    twin.index_lag = 0.0  # the index has caught up: still no more than MaxConcurrency
     caught_up = loop.scan()
     assert _running_seen(caught_up) == MAX_CONCURRENCY
     _check_claims(loop, store, machine, [*results, *later, caught_up])

@@ -135,10 +135,13 @@ def script(spec: dict[str, Any]) -> str:
         "#!/bin/bash",
         "__failed=''",
         "export CODEBUILD_BUILD_SUCCEEDING=1",
+        # CodeBuild stamps its own lines with the UTC time to the microsecond
+        "__at() { local t=$EPOCHREALTIME; TZ=UTC printf '[Container] %(%Y/%m/%d %H:%M:%S)T.%s '"
+        ' "${t%.*}" "${t#*.}"; }',
     ]
     for phase in PHASES:
         body = (spec.get("phases") or {}).get(phase) or {}
-        lines.append(f"echo '[Container] Entering phase {phase.upper()}'")
+        lines.append(f"__at; echo 'Entering phase {phase.upper()}'")
         versions = body.get("runtime-versions")
         if versions:
             asked = ", ".join(f"{k} {v}" for k, v in versions.items())
@@ -150,18 +153,18 @@ def script(spec: dict[str, Any]) -> str:
             guard = '[ -z "$__failed" ]' if phase != "post_build" else "true"
             lines += [
                 f"if {guard}; then",
-                f"printf '[Container] Running command %s\\n' {quoted}",
+                f"__at; printf 'Running command %s\\n' {quoted}",
                 command,
                 "__rc=$?",
                 "if [ $__rc -ne 0 ]; then",
-                f"  printf '[Container] Command did not exit successfully %s exit status %d\\n' {quoted} $__rc",
+                f"  __at; printf 'Command did not exit successfully %s exit status %d\\n' {quoted} $__rc",
                 f"  __failed={phase}",
                 "fi",
                 "fi",
             ]
         if phase in ("install", "pre_build"):
             lines.append(
-                f'[ -z "$__failed" ] || {{ echo "[Container] Phase {phase.upper()} FAILED"; exit 1; }}'
+                f'[ -z "$__failed" ] || {{ __at; echo "Phase {phase.upper()} FAILED"; exit 1; }}'
             )
         if phase == "build":
             lines.append('[ -z "$__failed" ] || export CODEBUILD_BUILD_SUCCEEDING=0')
