@@ -41,24 +41,33 @@ def without_venvs(path: str) -> str:
 TIERS = {"functional", "browser", "cdk", "slow", "generator", "twin"}
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests of another tier are marked so; the rest are unit tests."""
+    for item in items:
+        if not TIERS & {m.name for m in item.iter_markers()}:
+            item.add_marker(pytest.mark.unit)
+
+
 # The order modules start in: the slower a module's tier, the sooner. Under pytest-xdist's
 # loadfile (make test, with --no-loadscope-reorder) a module runs whole on one worker, and one
 # that runs for minutes, started last, keeps the other worker idle to the end.
 START_ORDER = ("twin", "generator", "cdk", "slow", "browser", "functional", "unit")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests of another tier are marked so; the rest are unit tests. Modules of the slower
-    tiers first (START_ORDER), each whole and in its own order."""
-    rank: dict[Path, int] = {}
-    for item in items:
-        names = {m.name for m in item.iter_markers()}
-        if not TIERS & names:
-            item.add_marker(pytest.mark.unit)
-            names.add("unit")
-        tier = min(START_ORDER.index(name) for name in names & set(START_ORDER))
-        rank[item.path] = min(rank.get(item.path, tier), tier)
-    items.sort(key=lambda item: rank[item.path])
+class _SlowestFirst:
+    @pytest.hookimpl(trylast=True)  # after `-m` and `-k` deselected what does not run
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Modules of the slower tiers first (START_ORDER), each whole, in its own order."""
+        rank: dict[Path, int] = {}
+        for item in items:
+            names = {m.name for m in item.iter_markers()} & set(START_ORDER)
+            tier = min(START_ORDER.index(name) for name in names)
+            rank[item.path] = min(rank.get(item.path, tier), tier)
+        items.sort(key=lambda item: rank[item.path])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_SlowestFirst(), "mlcc-ci-slowest-first")
 
 
 @pytest.fixture(autouse=True)

@@ -329,9 +329,12 @@ def test_with_the_index_lagging_scans_never_pass_max_concurrency(twin, scanner_l
     twin.index_lag = 5.0
     time.sleep(5.1)
     scheduled = loop.scheduled_event(clock.now())
+    started = time.monotonic()
     results = loop.scan_concurrently([scheduled, scheduled, {}])
     later = loop.scan_concurrently([loop.scheduled_event(clock.now()), {}])
     later.append(loop.scan())
+    took = time.monotonic() - started
+    assert took < twin.index_lag, f"the scans took {took:.1f} s: the index caught up with them"
     # the scans after the first saw no run in the index: its claims had not reached it;
     # the slots, taken by conditional writes, stopped them: the last found every one held
     assert {_running_seen(r) for r in later} == {0}

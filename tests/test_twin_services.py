@@ -7,8 +7,6 @@ Each rule cites its documentation where it is simulated (tests/twin/buildrules.p
 codebuild.py, nested.py, stepfunctions.py, dynamodb.py, loop.py)."""
 
 import json
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.twin import fixture
 from tests.twin.buildrules import AccountLimitExceeded, Admission, runtime_problem
 from tests.twin.codebuild import Build, CodeBuild, Image
 from tests.twin.stepfunctions import StateMachine
@@ -30,10 +29,9 @@ SYNC_BUILD = "arn:aws:states:::codebuild:startBuild.sync"
 
 @pytest.fixture
 def workspace() -> Iterator[Path]:
-    # not under /tmp: each build mounts a /tmp of its own
-    path = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-services-", dir="/var/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
+    """Where the builds work, as the twin modules' do (tests/twin/fixture.py)."""
+    with fixture.workspace() as path:
+        yield path
 
 
 def _codebuild(workspace: Path, spec: dict[str, Any], image: str = STANDARD_7) -> CodeBuild:

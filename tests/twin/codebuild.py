@@ -135,36 +135,35 @@ def script(spec: dict[str, Any]) -> str:
         "#!/bin/bash",
         "__failed=''",
         "export CODEBUILD_BUILD_SUCCEEDING=1",
-        # CodeBuild stamps its own lines with the UTC time to the microsecond
-        "__at() { local t=$EPOCHREALTIME; TZ=UTC printf '[Container] %(%Y/%m/%d %H:%M:%S)T.%s '"
-        ' "${t%.*}" "${t#*.}"; }',
+        # CodeBuild stamps its own lines with the UTC time to the microsecond: `__at FORMAT
+        # ARGS...` writes one whole line (a command's output never lands inside it)
+        '__at() { local t=$EPOCHREALTIME m; builtin printf -v m "$@"; TZ=UTC builtin printf'
+        ' \'[Container] %(%Y/%m/%d %H:%M:%S)T.%s %s\\n\' "${t%.*}" "${t#*.}" "$m"; }',
     ]
     for phase in PHASES:
         body = (spec.get("phases") or {}).get(phase) or {}
-        lines.append(f"__at; echo 'Entering phase {phase.upper()}'")
+        lines.append(f"__at 'Entering phase {phase.upper()}'")
         versions = body.get("runtime-versions")
         if versions:
             asked = ", ".join(f"{k} {v}" for k, v in versions.items())
-            lines.append(
-                f"echo '[Container] runtime-versions {asked}: the simulated image has its own'"
-            )
+            lines.append(f"__at '%s' 'runtime-versions {asked}: the simulated image has its own'")
         for command in body.get("commands") or []:
             quoted = shlex.quote(command)
             guard = '[ -z "$__failed" ]' if phase != "post_build" else "true"
             lines += [
                 f"if {guard}; then",
-                f"__at; printf 'Running command %s\\n' {quoted}",
+                f"__at 'Running command %s' {quoted}",
                 command,
                 "__rc=$?",
                 "if [ $__rc -ne 0 ]; then",
-                f"  __at; printf 'Command did not exit successfully %s exit status %d\\n' {quoted} $__rc",
+                f"  __at 'Command did not exit successfully %s exit status %d' {quoted} $__rc",
                 f"  __failed={phase}",
                 "fi",
                 "fi",
             ]
         if phase in ("install", "pre_build"):
             lines.append(
-                f'[ -z "$__failed" ] || {{ __at; echo "Phase {phase.upper()} FAILED"; exit 1; }}'
+                f'[ -z "$__failed" ] || {{ __at "Phase {phase.upper()} FAILED"; exit 1; }}'
             )
         if phase == "build":
             lines.append('[ -z "$__failed" ] || export CODEBUILD_BUILD_SUCCEEDING=0')

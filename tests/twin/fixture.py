@@ -91,31 +91,56 @@ def deploy(twin: Twin, assembly: Path, **parameters: str) -> tuple[Template, dic
     return template, owner
 
 
-# The builds' disk: memory (tmpfs) when this machine has this much of it free, else /var/tmp.
-# The matrix's builds write about 11 GB, mostly npm's and pip's small files, and delete it
-# as each ends (about 2 GB at once): on a disk, that costs a fifth of the tier's time.
+# The builds' disk: memory (tmpfs) when this much of it is free, in /dev/shm and in the
+# machine (MemAvailable), else /var/tmp. The matrix's builds write about 11 GB, mostly npm's
+# and pip's small files, and delete it as each ends (about 2 GB at once): on a disk, that
+# costs a fifth of the tier's time.
 BUILD_DISK_FREE = 8 << 30
 
 
+def _memory_available() -> int:
+    """The machine's MemAvailable in bytes (0 when /proc does not say)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _memory_disk_usable() -> bool:
+    """/dev/shm holds BUILD_DISK_FREE, the machine has it to spare, and builds may write
+    there and run what they install there (Docker mounts /dev/shm noexec)."""
+    try:
+        shm = os.statvfs("/dev/shm")
+    except OSError:
+        return False
+    return (
+        shm.f_bavail * shm.f_frsize >= BUILD_DISK_FREE
+        and _memory_available() >= BUILD_DISK_FREE
+        and not shm.f_flag & os.ST_NOEXEC
+        and os.access("/dev/shm", os.W_OK)
+    )
+
+
 def build_disk() -> str:
-    """Where builds work: MLCC_TWIN_WORK if set, else /dev/shm with BUILD_DISK_FREE free (never
-    under /tmp, which each build mounts a private one over), else /var/tmp; on disk when
-    MLCC_TWIN_KEEP keeps what builds leave (gigabytes, for as long as one wants them)."""
+    """Where builds work: MLCC_TWIN_WORK if set, else /dev/shm when _memory_disk_usable, else
+    /var/tmp; on disk when MLCC_TWIN_KEEP keeps what builds leave (gigabytes, for as long as
+    one wants them). Never under /tmp, which each build mounts a private one over."""
     if chosen := os.environ.get("MLCC_TWIN_WORK"):
+        if Path(chosen).resolve().is_relative_to(Path("/tmp").resolve()):
+            pytest.fail(f"MLCC_TWIN_WORK={chosen} is under /tmp, which each build mounts its own")
         return chosen
     if os.environ.get("MLCC_TWIN_KEEP"):
         return "/var/tmp"
-    try:
-        free = shutil.disk_usage("/dev/shm").free
-    except OSError:
-        return "/var/tmp"
-    return "/dev/shm" if free >= BUILD_DISK_FREE and os.access("/dev/shm", os.W_OK) else "/var/tmp"
+    return "/dev/shm" if _memory_disk_usable() else "/var/tmp"
 
 
 @contextmanager
 def workspace() -> Iterator[Path]:
-    """Where the simulated builds work (build_disk): not under /tmp, since each build mounts a
-    /tmp of its own; removed afterwards (builds leave a few hundred MB each) unless MLCC_TWIN_KEEP."""
+    """Where the simulated builds work (build_disk); removed afterwards (builds leave a few
+    hundred MB each) unless MLCC_TWIN_KEEP."""
     work = Path(tempfile.mkdtemp(prefix="mlcc-ci-twin-", dir=build_disk()))
     try:
         yield work
