@@ -38,7 +38,11 @@ def without_venvs(path: str) -> str:
     return os.pathsep.join(p for p in path.split(os.pathsep) if os.path.realpath(p) not in bins)
 
 
-TIERS = {"functional", "browser", "cdk", "slow", "generator", "twin"}
+# The order modules start in: the slower a module's tier, the sooner. Under pytest-xdist's
+# loadfile (make test, with --no-loadscope-reorder) a module runs whole on one worker, and one
+# that runs for minutes, started last, keeps the other worker idle to the end.
+START_ORDER = ("twin", "generator", "cdk", "slow", "browser", "functional", "unit")
+TIERS = set(START_ORDER) - {"unit"}  # a test marked with none of these is a unit test
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -48,20 +52,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.unit)
 
 
-# The order modules start in: the slower a module's tier, the sooner. Under pytest-xdist's
-# loadfile (make test, with --no-loadscope-reorder) a module runs whole on one worker, and one
-# that runs for minutes, started last, keeps the other worker idle to the end.
-START_ORDER = ("twin", "generator", "cdk", "slow", "browser", "functional", "unit")
-
-
 class _SlowestFirst:
     @pytest.hookimpl(trylast=True)  # after `-m` and `-k` deselected what does not run
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         """Modules of the slower tiers first (START_ORDER), each whole, in its own order."""
         rank: dict[Path, int] = {}
         for item in items:
-            names = {m.name for m in item.iter_markers()} & set(START_ORDER)
-            tier = min(START_ORDER.index(name) for name in names)
+            tier = min(
+                START_ORDER.index(m.name) for m in item.iter_markers() if m.name in START_ORDER
+            )
             rank[item.path] = min(rank.get(item.path, tier), tier)
         items.sort(key=lambda item: rank[item.path])
 
