@@ -151,3 +151,52 @@ def test_the_images_aws_runs_the_cli_through_the_builds_server_as_the_cli_itself
     finally:
         stop_cli_server(work)
         server.wait(5)
+
+
+SHARED_MODELS = """
+import importlib, json, os, sys
+build = dict(os.environ)  # the server's environment, before the CLI's import adds to it
+sys.path.insert(0, sys.argv[1])
+import awscli, awscli.clidriver, awsd
+awsd._share_models()
+from botocore import loaders
+read = []
+load_file = loaders.JSONFileLoader.load_file
+loaders.JSONFileLoader.load_file = lambda self, path: read.append(path) or load_file(self, path)
+
+def command(**env):  # what a child of the server does for each command (awsd._serve)
+    os.environ.clear()
+    os.environ.update(build, **env)
+    importlib.reload(awscli)  # a session of its own, from the command's environment
+    session = awscli.clidriver.create_clidriver().session
+    session.create_client("sagemaker", aws_access_key_id="-", aws_secret_access_key="-")
+    delay = session.get_waiter_model("sagemaker").get_waiter("EndpointInService").delay
+    found, read[:] = len(read), []
+    return {"delay": delay, "read": found}
+
+# a command whose AWS_DATA_PATH is not the server's: another speed's waiters
+print(json.dumps([command(), command(AWS_DATA_PATH=sys.argv[2])]))
+"""
+
+
+def test_the_cli_servers_commands_parse_no_model_it_parsed_and_each_data_path_its_own(tmp_path):
+    """The server parses the do-scripts' services' models once (awsd._share_models): a
+    command's own session then reads no model file, and a command whose AWS_DATA_PATH
+    differs (another speed's waiters) gets that path's models, not the server's."""
+    import json
+    import sys
+
+    from tests.twin.buildimage import IMAGE_DIR
+
+    scaled = Image(tmp_path / "image", TWIN_CACHE / "wheels", TWIN_CACHE / "npm-cache", speed=10)
+    env = {"PATH": os.defpath, "HOME": str(tmp_path), "AWS_DEFAULT_REGION": "us-east-1"}
+    done = subprocess.run(
+        [sys.executable, "-I", "-c", SHARED_MODELS, str(IMAGE_DIR), scaled.data_path()],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    server_path, other_path = json.loads(done.stdout)
+    assert server_path == {"delay": 30, "read": 0}
+    assert other_path["delay"] == 3 and other_path["read"] > 0

@@ -22,6 +22,13 @@ import sys
 import threading
 import time
 
+# The services the generated projects' do-scripts call `aws` for (their templates, grepped):
+# their models are parsed once per build, in the server (_share_models).
+SERVICES = (
+    *("sts", "s3", "sagemaker", "sagemaker-runtime", "secretsmanager"),
+    *("ecr", "codebuild", "logs", "iam", "sns"),
+)
+
 
 def _receive(conn: socket.socket) -> tuple[dict, list[int]]:
     head, fds, _, _ = socket.recv_fds(conn, 4, 3)
@@ -80,6 +87,37 @@ def _serve(conn: socket.socket) -> None:
         os._exit(int(code or 0) & 0xFF)
 
 
+def _share_models() -> None:
+    """Each command's session makes a Loader of its own, which would read and parse the same
+    JSON models again: half a command's time. Every Loader of this server and its children
+    shares one cache per search path instead (AWS_DATA_PATH: a build at another speed has
+    its own waiters), as one long-lived session's clients share theirs; the server fills it
+    before any fork with what the do-scripts' commands load: every service's name for the
+    command table, and each service's model, endpoint rules, paginators and waiters."""
+    from awscli.clidriver import create_clidriver
+    from botocore import loaders
+
+    shared: dict[tuple[str, ...], dict] = {}
+    made = loaders.Loader.__init__
+
+    def __init__(self: loaders.Loader, *args: object, **kwargs: object) -> None:
+        made(self, *args, **kwargs)
+        self._cache = shared.setdefault(tuple(self.search_paths), {})
+
+    loaders.Loader.__init__ = __init__  # type: ignore[method-assign]
+    driver = create_clidriver()
+    driver._get_command_table()
+    region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
+    session = driver.session
+    for service in SERVICES:
+        session.create_client(
+            service, region_name=region, aws_access_key_id="-", aws_secret_access_key="-"
+        )
+        for model in (session.get_paginator_model, session.get_waiter_model):
+            with contextlib.suppress(Exception):  # a service with none
+                model(service)
+
+
 def _orphaned(parent: int) -> None:
     """Exit once the build's shell, this server's parent, is gone: nothing of the build is
     left to ask, and a server left behind would outlive the tests that made it."""
@@ -104,6 +142,7 @@ def main(path: str, parent: int) -> None:
     import botocore.client
     import botocore.httpsession  # noqa: F401
 
+    _share_models()
     # what is imported stays out of the collector's sight: a child's collections would
     # otherwise touch, and so copy, every page the server holds
     gc.freeze()
