@@ -208,6 +208,9 @@ class Twin:
         self._failed_builds.clear()
         self.nested = NestedBuilds()  # nested builds that take time (fault nested-build-slow)
         self.index_lag = 0.0  # how many seconds GSI reads lag the table's writes
+        # or, when set (a time.time()), the moment GSI reads answer as of, however long ago:
+        # an index that stopped there, whatever the machine's load makes its readers take
+        self.index_as_of: float | None = None
         self.tables = IndexLag(ACCOUNT)
         with self._lock:
             self.calls.clear()
@@ -299,8 +302,9 @@ class Twin:
                 f"The repository with name '{name}' does not exist in the registry with id "
                 f"'{ACCOUNT}'",
             )
-        if service == "dynamodb":  # GSIs that lag writes by index_lag (dynamodb.py)
-            return self.tables.answer(self.index_lag, action, region, params, environ, self._pass)
+        if service == "dynamodb":  # GSIs that lag writes (dynamodb.py)
+            lag = self.index_lag if self.index_as_of is None else time.time() - self.index_as_of
+            return self.tables.answer(lag, action, region, params, environ, self._pass)
         status, headers, payload = self._pass(environ)
         if service == "codebuild" and status == 200:
             payload = self._nested_build(action, region, params, payload)
