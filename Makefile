@@ -155,15 +155,13 @@ browser:
 
 # Every tier but the twin on TEST_JOBS workers (pytest-xdist; a module's tests stay on one
 # worker, so its fixtures, a synthesized stack say, are made once; the slowest tiers' modules
-# start first, tests/conftest.py), then the twin tier on its own, as `make twin` runs it.
-# Run beside the rest on two workers, the twin saved only 1.5 min (13 min 37 s against
-# 7 min 47 s + 7 min 22 s: both are CPU-bound) and its timings suffered. Each prints its
-# slowest tests: the suite is kept fast by looking.
+# start first, tests/conftest.py), and the twin tier beside them in a process of its own, as
+# `make twin` runs it, its output in .twin/tier.log until both end (scripts/tiers.py): 11 min
+# 50 s where one after the other took 13 min 10 s. Each prints its slowest tests: the suite
+# is kept fast by looking.
 TEST_JOBS ?= 2
 test: lint typecheck cdk-cli lambda-wheels browser generator generator-stack twin-cache
-	$(BIN)/python -m pytest -q -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder \
-	  -m "not twin" --durations=20
-	$(BIN)/python -m pytest -q -m twin --durations=10
+	$(BIN)/python scripts/tiers.py --jobs $(TEST_JOBS)
 
 bench: $(BIN)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
