@@ -5,7 +5,9 @@ The twin's builds wait on one another and on the simulated account as much as th
 so alone it keeps the machine's two cores only two-thirds busy; beside the other tiers, the
 two runs take 11 min 50 s where one after the other took 13 min 10 s. Its output goes to a
 log (TWIN_LOG) while it runs, so the two never interleave, and is printed once both have
-ended. The exit status is the first failure's: the rest's, else the twin's.
+ended. The exit status is the first failure's: the rest's, else the twin's. (Both write
+pytest's cache when they end, the later over the earlier: `--lf` after `make test` may
+rerun fewer of the other run's failures; `make twin` and plain pytest keep it whole.)
 
     python scripts/tiers.py [--jobs N] [--twin-log FILE] [-- PYTEST ARGS FOR BOTH]
 """

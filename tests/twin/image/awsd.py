@@ -89,10 +89,11 @@ def _serve(conn: socket.socket) -> None:
 
 def _share_models() -> None:
     """Each command's session makes a Loader of its own, which would read and parse the same
-    JSON models again: half a command's time. Every Loader of this server and its children
-    shares one cache per search path instead (AWS_DATA_PATH: a build at another speed has
-    its own waiters), as one long-lived session's clients share theirs; the server fills it
-    before any fork with what the do-scripts' commands load: every service's name for the
+    JSON models again: two-thirds of a command's CPU (0.145 s a command, 0.045 s shared).
+    Every Loader of this server and its children shares one cache per search path instead
+    (AWS_DATA_PATH: a build at another speed has its own waiters), as one long-lived
+    session's clients share theirs; the server fills it before any fork with what the
+    do-scripts' commands load: every service's name for the
     command table, and each service's model, endpoint rules, paginators and waiters."""
     from awscli.clidriver import create_clidriver
     from botocore import loaders
