@@ -93,8 +93,8 @@ def _share_models() -> None:
     Every Loader of this server and its children shares one cache per search path instead
     (AWS_DATA_PATH: a build at another speed has its own waiters), as one long-lived
     session's clients share theirs; the server fills it before any fork with what the
-    do-scripts' commands load: every service's name for the
-    command table, and each service's model, endpoint rules, paginators and waiters."""
+    do-scripts' commands load: every service's name for the command table, and each
+    service's model, endpoint rules, paginators and waiters."""
     from awscli.clidriver import create_clidriver
     from botocore import loaders
 
