@@ -52,16 +52,19 @@ class IndexLag:
         params: dict[str, Any],
         environ: dict[str, Any],
         passthrough: Callable[[dict[str, Any]], Answer],
+        as_of: float | None = None,
     ) -> Answer:
+        """`as_of` (a time.time()), when given: GSI reads answer as the table was then,
+        however long ago that is by the time the read is answered; else `lag` seconds ago."""
         if action in WRITES:
             return self._write(action, region, params, environ, passthrough)
         if (
             action in ("Query", "Scan")
-            and lag > 0
+            and (lag > 0 or as_of is not None)
             and not params.get("ConsistentRead")  # moto refuses that on a GSI, as AWS does
             and self._is_global_index(region, params)
         ):
-            return self._lagging(lag, region, params, environ, passthrough)
+            return self._lagging(lag, as_of, region, params, environ, passthrough)
         return passthrough(environ)
 
     # -- writes ---------------------------------------------------------------------------
@@ -146,6 +149,7 @@ class IndexLag:
     def _lagging(
         self,
         lag: float,
+        as_of: float | None,
         region: str,
         params: dict[str, Any],
         environ: dict[str, Any],
@@ -154,7 +158,7 @@ class IndexLag:
         with self._lock:
             table = self._table(region, params["TableName"])
             past = copy.deepcopy(table)
-            cutoff = time.time() - lag
+            cutoff = as_of if as_of is not None else time.time() - lag
             for write in reversed(self.writes):
                 if write.at <= cutoff:
                     break

@@ -303,8 +303,9 @@ class Twin:
                 f"'{ACCOUNT}'",
             )
         if service == "dynamodb":  # GSIs that lag writes (dynamodb.py)
-            lag = self.index_lag if self.index_as_of is None else time.time() - self.index_as_of
-            return self.tables.answer(lag, action, region, params, environ, self._pass)
+            return self.tables.answer(
+                self.index_lag, action, region, params, environ, self._pass, self.index_as_of
+            )
         status, headers, payload = self._pass(environ)
         if service == "codebuild" and status == 200:
             payload = self._nested_build(action, region, params, payload)

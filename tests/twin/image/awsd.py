@@ -106,17 +106,20 @@ def _share_models() -> None:
         self._cache = shared.setdefault(tuple(self.search_paths), {})
 
     loaders.Loader.__init__ = __init__  # type: ignore[method-assign]
-    driver = create_clidriver()
-    driver._get_command_table()
     region = os.environ.get("AWS_DEFAULT_REGION") or os.environ.get("AWS_REGION") or "us-east-1"
-    session = driver.session
-    for service in SERVICES:
-        session.create_client(
-            service, region_name=region, aws_access_key_id="-", aws_secret_access_key="-"
-        )
-        for model in (session.get_paginator_model, session.get_waiter_model):
-            with contextlib.suppress(Exception):  # a service with none
-                model(service)
+    # only time is saved here: what fails to load now (a profile the environment names that
+    # does not exist, say) is each command's to load, and to fail on, as it would alone
+    with contextlib.suppress(Exception):
+        driver = create_clidriver()
+        driver._get_command_table()
+        session = driver.session
+        for service in SERVICES:
+            session.create_client(
+                service, region_name=region, aws_access_key_id="-", aws_secret_access_key="-"
+            )
+            for model in (session.get_paginator_model, session.get_waiter_model):
+                with contextlib.suppress(Exception):  # a service with none
+                    model(service)
 
 
 def _orphaned(parent: int) -> None:
@@ -144,6 +147,7 @@ def main(path: str, parent: int) -> None:
     import botocore.httpsession  # noqa: F401
 
     _share_models()
+    gc.collect()  # the warm-up's driver, session and clients: the cache is what stays
     # what is imported stays out of the collector's sight: a child's collections would
     # otherwise touch, and so copy, every page the server holds
     gc.freeze()
